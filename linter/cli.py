@@ -1,0 +1,153 @@
+"""The `v6lint` command line."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from v6lint import __version__
+from v6lint.config import ConfigError, Settings, check_selectors, find_config, load_settings
+from v6lint.discovery import discover, display_path
+from v6lint.engine import FileResult, Linter, WriteError, counts_as_failure, write_atomic
+from v6lint.output import render_diff, render_json, render_text
+from v6lint.rule import IP_FAMILIES, Profile
+from v6lint.rules import ALL_RULES, lookup
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _codes(values: tuple[str, ...]) -> list[str]:
+    return [c.strip() for value in values for c in value.split(",") if c.strip()]
+
+
+def _common_root(paths: list[str]) -> Path:
+    existing = [Path(p).resolve() for p in paths if Path(p).exists()]
+    if not existing:
+        return Path.cwd()
+    dirs = [p if p.is_dir() else p.parent for p in existing]
+    common = dirs[0]
+    for d in dirs[1:]:
+        while common not in (d, *d.parents):
+            common = common.parent
+    return common
+
+
+def load(config: str | None, paths: list[str]) -> Settings:
+    path = Path(config) if config else find_config(_common_root(paths))
+    if config and not path.is_file():
+        raise ConfigError(f"{config}: no such config file")
+    return load_settings(path, ALL_RULES)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="v6lint")
+def main() -> None:
+    """v6lint: find and fix what breaks Kubernetes, Spark and Terraform configuration on IPv6 and
+    dual-stack clusters (EKS IPv6 mode).
+
+    \b
+    Examples:
+      v6lint check .                       lint a repository
+      v6lint check --ip-family ipv6 k8s/   judge files against an IPv6 cluster
+      v6lint check --fix --diff .          show what --fix would change
+      v6lint rule SVC004                   explain a rule
+    """
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--fix", is_flag=True, help="Apply safe fixes in place (and unsafe ones with --unsafe-fixes).")
+@click.option("--unsafe-fixes", is_flag=True, default=None,
+              help="Also apply fixes that change behaviour (config: fix.unsafe).")
+@click.option("--diff", "show_diff", is_flag=True,
+              help="Print a unified diff of what --fix would change and write nothing.")
+@click.option("--select", multiple=True, metavar="CODES",
+              help="Only these rules: codes, prefixes (SVC), names or ALL; comma-separated or repeated.")
+@click.option("--extend-select", multiple=True, metavar="CODES", help="Enable these rules on top of the selection.")
+@click.option("--ignore", multiple=True, metavar="CODES", help="Disable these rules.")
+@click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people; json is a list of diagnostics (see the README).")
+@click.option("--ip-family", type=click.Choice(IP_FAMILIES), default=None,
+              help="The cluster's IP family; overrides cluster.ip-family in the config.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when problems remain.")
+@click.option("--no-cache", is_flag=True,
+              help="Do not read or write the result cache (accepted now; v6lint has no cache yet).")
+@click.option("--config", type=click.Path(dir_okay=False), default=None,
+              help="Use this config file instead of the nearest .v6lint.toml / pyproject.toml.")
+def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, output_format, ip_family,
+          exit_zero, no_cache, config) -> None:
+    """Lint PATHS (files or directories; default: the current directory).
+
+    \b
+    Exit codes: 0 no problems (or all fixed), 1 problems remain,
+                2 bad arguments, bad configuration or an internal error.
+    Info notices about skipped files (templates, oversized files) do not fail a run.
+    """
+    paths = list(paths) or ["."]
+    try:
+        settings = load(config, paths)
+        for flag, values in (("--select", select), ("--extend-select", extend_select), ("--ignore", ignore)):
+            check_selectors(_codes(values), ALL_RULES, flag)
+    except ConfigError as exc:
+        click.echo(f"v6lint: error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    if ip_family:
+        settings.profile = Profile(ip_family, "--ip-family")
+    unsafe = settings.unsafe_fixes if unsafe_fixes is None else unsafe_fixes
+    linter = Linter(settings, select=_codes(select) or None, extend_select=_codes(extend_select),
+                    ignore=_codes(ignore))
+    found = discover(paths, settings.exclude, settings.root)
+    for missing in found.missing:
+        click.echo(f"v6lint: error: {missing}: no such file or directory", err=True)
+    if found.missing:
+        sys.exit(EXIT_ERROR)
+
+    results: list[FileResult] = []
+    fixed_count = 0
+    for path in found.files:
+        result = linter.check_path(path, fix=fix or show_diff, unsafe=unsafe)
+        if result.fixed is not None:
+            if show_diff:
+                click.echo(render_diff(result), nl=False)
+            else:
+                try:
+                    write_atomic(path, result.source.encode(), result.fixed.encode())
+                    fixed_count += len(result.fixes_applied)
+                except WriteError as exc:
+                    result = FileResult(result.path, result.source, linter.lint_source(result.source)
+                                        + linter._notices(result.path, "V6L906", f"fixes not applied: {exc}"))
+        results.append(result)
+
+    if show_diff:
+        would_change = any(r.fixed is not None for r in results)
+        sys.exit(EXIT_FINDINGS if would_change and not exit_zero else EXIT_OK)
+    if output_format == "json":
+        click.echo(render_json(results), nl=False)
+    else:
+        click.echo(render_text(results, unsafe=unsafe, fixed_count=fixed_count, files=len(found.files)), nl=False)
+    failing = any(counts_as_failure(d) for r in results for d in r.diagnostics)
+    sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_OK)
+
+
+@main.command()
+@click.argument("code", required=False)
+@click.option("--all", "show_all", is_flag=True, help="List every rule, one per line, starting with its code.")
+def rule(code, show_all) -> None:
+    """Explain a rule given its CODE (SVC004) or NAME (single-stack-two-families)."""
+    if show_all:
+        for r in ALL_RULES:
+            profile = ",".join(r.profiles) if r.profiles else "any"
+            click.echo(f"{r.code}  {r.name:<38} {r.severity:<8} fix:{r.fix:<12} profile:{profile:<10} {r.summary}")
+        return
+    if not code:
+        raise click.UsageError("give a rule CODE or NAME, or --all")
+    found = lookup(code)
+    if found is None:
+        click.echo(f"v6lint: error: no rule {code!r} (`v6lint rule --all` lists them)", err=True)
+        sys.exit(EXIT_ERROR)
+    click.echo(found.explain(), nl=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

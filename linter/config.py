@@ -1,0 +1,156 @@
+"""Settings from `[tool.v6lint]` in pyproject.toml or `.v6lint.toml`, validated by a JSON schema."""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from v6lint.rule import Profile, Rule
+
+CONFIG_FILES = (".v6lint.toml", "pyproject.toml")
+DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024
+
+
+class ConfigError(Exception):
+    """A configuration problem the user must fix; the CLI prints it and exits 2."""
+
+
+@dataclass
+class Settings:
+    select: list[str] = field(default_factory=lambda: ["ALL"])
+    extend_select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
+    exclude: list[str] = field(default_factory=list)
+    severity: dict[str, str] = field(default_factory=dict)
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    unsafe_fixes: bool = False
+    profile: Profile = field(default_factory=Profile)
+    config_path: Path | None = None
+    root: Path = field(default_factory=Path.cwd)  # per-file-ignores and exclude are relative to it
+
+
+def _schema() -> dict:
+    return json.loads(resources.files("v6lint").joinpath("config_schema.json").read_text(encoding="utf-8"))
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest `.v6lint.toml`, or pyproject.toml with a [tool.v6lint] table, from start upward."""
+    start = start.resolve()
+    directory = start if start.is_dir() else start.parent
+    for folder in (directory, *directory.parents):
+        for name in CONFIG_FILES:
+            candidate = folder / name
+            if not candidate.is_file():
+                continue
+            if name == "pyproject.toml":
+                try:
+                    text = candidate.read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError):
+                    continue
+                if not re.search(r"^\s*\[\s*tool\.v6lint\b", text, re.MULTILINE):
+                    continue
+            return candidate
+    return None
+
+
+def _key_line(text: str, path: list) -> int | None:
+    """1-based line where the innermost key of `path` is written (best effort)."""
+    for key in reversed([p for p in path if isinstance(p, str)]):
+        pattern = re.compile(rf'^\s*(?:"{re.escape(key)}"|{re.escape(key)})\s*=|^\s*\[[^\]]*\b{re.escape(key)}\s*\]',
+                             re.MULTILINE)
+        found = pattern.search(text)
+        if found:
+            return text.count("\n", 0, found.start()) + 1
+    return None
+
+
+def _describe(error: jsonschema.ValidationError, schema: dict) -> str:
+    where = ".".join(str(p) for p in error.absolute_path)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = re.findall(r"'([^']+)'", error.message)
+        name = f"{where}.{extra[0]}" if where and extra else (extra[0] if extra else where)
+        return f"unknown key '{name}' (allowed: {', '.join(allowed)})"
+    if error.validator == "enum":
+        return f"'{where}' must be one of {', '.join(map(repr, error.validator_value))}, not {error.instance!r}"
+    return f"'{where}': {error.message}"
+
+
+def selector_matches(selector: str, rule: Rule) -> bool:
+    sel = selector.strip()
+    return sel.upper() == "ALL" or rule.code.startswith(sel.upper()) or sel.lower() == rule.name
+
+
+def check_selectors(selectors: list[str], rules: list[Rule], where: str) -> None:
+    for sel in selectors:
+        if not any(selector_matches(sel, r) for r in rules):
+            raise ConfigError(f"{where}: {sel!r} matches no rule (use a code like SVC004, a prefix like SVC, "
+                              f"a rule name, or ALL; `v6lint rule --all` lists them)")
+
+
+def load_settings(config_path: Path | None, rules: list[Rule]) -> Settings:
+    """Read and validate a config file (None: defaults)."""
+    settings = Settings()
+    if config_path is None:
+        return settings
+    try:
+        text = config_path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except OSError as exc:
+        raise ConfigError(f"{config_path}: cannot read: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{config_path}: not valid TOML: {exc}") from None
+    if config_path.name == "pyproject.toml":
+        table = data.get("tool", {}).get("v6lint", {})
+        prefix = ["tool", "v6lint"]
+    else:
+        table, prefix = data, []
+    schema = _schema()
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(table), key=lambda e: list(e.absolute_path))
+    if errors:
+        error = errors[0]
+        line = _key_line(text, prefix + list(error.absolute_path) + re.findall(r"'([^']+)'", error.message)[:1]
+                         if error.validator == "additionalProperties" else prefix + list(error.absolute_path))
+        location = f"{config_path}:{line}" if line else str(config_path)
+        raise ConfigError(f"{location}: invalid v6lint configuration: {_describe(error, schema)}")
+
+    settings.config_path = config_path
+    settings.root = config_path.parent
+    settings.select = table.get("select", settings.select)
+    settings.extend_select = table.get("extend-select", [])
+    settings.ignore = table.get("ignore", [])
+    settings.per_file_ignores = table.get("per-file-ignores", {})
+    settings.exclude = table.get("exclude", [])
+    settings.severity = table.get("severity", {})
+    settings.max_file_size = table.get("max-file-size", DEFAULT_MAX_FILE_SIZE)
+    settings.unsafe_fixes = table.get("fix", {}).get("unsafe", False)
+    family = table.get("cluster", {}).get("ip-family")
+    if family:
+        line = _key_line(text, prefix + ["cluster", "ip-family"])
+        settings.profile = Profile(family, f"{config_path.name}:{line}" if line else config_path.name)
+    for key in ("select", "extend-select", "ignore"):
+        check_selectors(table.get(key, []), rules, f"{config_path}: {key}")
+    for pattern, selectors in settings.per_file_ignores.items():
+        check_selectors(selectors, rules, f"{config_path}: per-file-ignores[{pattern!r}]")
+    for code in settings.severity:
+        if not any(code.upper() == r.code or code.lower() == r.name for r in rules):
+            raise ConfigError(f"{config_path}: severity: {code!r} is not a rule code or name")
+    return settings
+
+
+def enabled_codes(rules: list[Rule], select: list[str], extend: list[str], ignore: list[str]) -> set[str]:
+    return {
+        r.code for r in rules
+        if any(selector_matches(s, r) for s in [*select, *extend]) and not any(selector_matches(s, r) for s in ignore)
+    }

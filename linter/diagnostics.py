@@ -1,0 +1,65 @@
+"""Diagnostics and fixes as plain data: what every output format and the LSP consume."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Applicability = Literal["safe", "unsafe"]
+Severity = Literal["error", "warning", "info"]
+SEVERITIES = ("error", "warning", "info")
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace text[start:end] with `content` (character offsets into SourceFile.text)."""
+
+    start: int
+    end: int
+    content: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    message: str
+    applicability: Applicability
+    edits: tuple[Edit, ...]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a rule's check yields: a range, a message and an optional fix."""
+
+    start: int
+    end: int
+    message: str
+    fix: Fix | None = None
+
+
+@dataclass(frozen=True)
+class ProfileRef:
+    ip_family: str
+    source: str
+
+
+@dataclass
+class Diagnostic:
+    code: str
+    name: str
+    severity: Severity
+    message: str
+    path: str
+    start: int  # offsets into the file text
+    end: int
+    fix: Fix | None = None
+    url: str = ""
+    profile: ProfileRef | None = None
+    # 1-based line/column, filled by the engine from the SourceFile
+    start_line: int = 0
+    start_column: int = 0
+    end_line: int = 0
+    end_column: int = 0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def sort_key(self) -> tuple:
+        return (self.path, self.start_line, self.start_column, self.code)

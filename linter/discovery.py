@@ -1,0 +1,101 @@
+"""Which files to lint: the paths given, recursively, minus what is excluded or git-ignored."""
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pathspec
+
+LINTED_SUFFIXES = (".yaml", ".yml")
+SKIP_DIRS = frozenset({
+    ".git", ".hg", ".svn", ".terraform", "node_modules", ".venv", "venv", ".tox", ".nox", "__pycache__",
+    ".mypy_cache", ".pytest_cache", ".ruff_cache", ".v6lint_cache", "site-packages",
+})
+
+
+def display_path(path: Path | str) -> str:
+    """Paths in output are relative to the working directory when that reads better."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+    return rel if not rel.startswith(".." + os.sep + "..") else str(path)
+
+
+@dataclass
+class Discovered:
+    files: list[Path]
+    missing: list[str]  # command-line paths that do not exist
+
+
+def _git_toplevel(directory: Path) -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", str(directory), "rev-parse", "--show-toplevel"],
+                             capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def _git_ignored(top: str, paths: list[Path]) -> set[Path]:
+    """Ask git which of `paths` its ignore rules exclude (nested .gitignore, global excludes...).
+
+    Tracked files are never reported by check-ignore, so a tracked file stays linted."""
+    try:
+        out = subprocess.run(["git", "-C", top, "check-ignore", "-z", "--stdin"],
+                             input="\0".join(str(p) for p in paths) + "\0",
+                             capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return set()
+    return {Path(p) for p in out.stdout.split("\0") if p}
+
+
+def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[str, ...] = LINTED_SUFFIXES) -> Discovered:
+    spec = pathspec.PathSpec.from_lines("gitwildmatch", exclude) if exclude else None
+    root = root.resolve()
+
+    def excluded(path: Path) -> bool:
+        if spec is None:
+            return False
+        try:
+            rel = path.resolve().relative_to(root).as_posix()
+        except ValueError:
+            rel = path.as_posix()
+        return spec.match_file(rel) or (path.is_dir() and spec.match_file(rel + "/"))
+
+    explicit: list[Path] = []
+    walked: list[Path] = []
+    missing: list[str] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            missing.append(raw)
+        elif path.is_file() or not path.is_dir():
+            if not excluded(path):
+                explicit.append(path)
+        else:
+            walked_here: list[Path] = []
+            for folder, dirs, names in os.walk(path):  # followlinks=False: no symlink loops
+                dirs[:] = sorted(
+                    d for d in dirs
+                    if d not in SKIP_DIRS
+                    and not os.path.exists(os.path.join(folder, d, "pyvenv.cfg"))  # a virtualenv
+                    and not excluded(Path(folder, d))
+                )
+                found = [Path(folder, n) for n in sorted(names) if n.endswith(suffixes)]
+                walked_here.extend(p for p in found if not excluded(p))
+            top = _git_toplevel(path) if walked_here else None
+            if top:
+                ignored = _git_ignored(top, [p.resolve() for p in walked_here])
+                walked_here = [p for p in walked_here if p.resolve() not in ignored]
+            walked.extend(walked_here)
+    seen: set[Path] = set()
+    files = []
+    for path in explicit + walked:
+        key = path.resolve()
+        if key not in seen:
+            seen.add(key)
+            files.append(path)
+    return Discovered(files, missing)

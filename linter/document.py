@@ -1,0 +1,151 @@
+"""The document model rules see: nodes with values and exact ranges.
+
+It deliberately hides the parser (ruamel.yaml today): rules ask `node.get("spec")`,
+`node.text`, `node.start`/`node.end`, never for parser classes, so the loader can be
+swapped for a faster one without touching any rule.
+"""
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from v6lint.source import SourceFile
+
+MAP, SEQ, SCALAR = "map", "seq", "scalar"
+
+
+class Node:
+    """A YAML node. `value` is str (scalar), list[Node] (seq) or list[(key, value)] (map).
+
+    `start`/`end` are character offsets of the node's own text; for block collections `end`
+    is the end of their last leaf, so it never swallows following comments or blank lines.
+    """
+
+    __slots__ = ("kind", "value", "tag", "style", "flow", "start", "end")
+
+    def __init__(self, kind: str, value, tag: str, style: str | None, flow: bool, start: int, end: int):
+        self.kind = kind
+        self.value = value
+        self.tag = tag
+        self.style = style  # scalars: None (plain), '"', "'", '|', '>'
+        self.flow = flow  # collections: written in flow style ([..] / {..})
+        self.start = start
+        self.end = end
+
+    def __repr__(self) -> str:
+        return f"Node({self.kind}, {self.value if self.kind == SCALAR else '...'!r}, {self.start}-{self.end})"
+
+    # --- scalars -----------------------------------------------------------------
+    @property
+    def is_scalar(self) -> bool:
+        return self.kind == SCALAR
+
+    @property
+    def text(self) -> str | None:
+        """The scalar's string value, or None for collections and nulls."""
+        if self.kind != SCALAR or self.is_null:
+            return None
+        return self.value
+
+    @property
+    def is_null(self) -> bool:
+        return self.kind == SCALAR and self.tag.endswith(":null")
+
+    @property
+    def is_bool(self) -> bool:
+        return self.kind == SCALAR and self.tag.endswith(":bool")
+
+    # --- mappings ------------------------------------------------------------------
+    def entries(self) -> list[tuple[Node, Node]]:
+        return self.value if self.kind == MAP else []
+
+    def entry(self, key: str) -> tuple[Node, Node] | None:
+        if self.kind == MAP:
+            for k, v in self.value:
+                if k.kind == SCALAR and k.value == key:
+                    return k, v
+        return None
+
+    def get(self, key: str) -> Node | None:
+        found = self.entry(key)
+        return found[1] if found else None
+
+    def path(self, *keys: str) -> Node | None:
+        node: Node | None = self
+        for key in keys:
+            node = node.get(key) if node is not None else None
+        return node
+
+    def str_at(self, *keys: str) -> str | None:
+        node = self.path(*keys)
+        return node.text if node is not None else None
+
+    # --- sequences -----------------------------------------------------------------
+    def items(self) -> list[Node]:
+        return self.value if self.kind == SEQ else []
+
+    def scalars(self) -> list[str | None]:
+        return [n.text for n in self.items()]
+
+
+@dataclass
+class Document:
+    """One YAML document of a file (a Kubernetes object when it has apiVersion and kind)."""
+
+    source: SourceFile
+    root: Node | None
+    index: int
+    start: int
+    end: int
+    api_version: str | None = None
+    kind: str | None = None
+    annotations: dict[str, Node] = field(default_factory=dict)
+
+    @property
+    def is_kubernetes(self) -> bool:
+        return bool(self.api_version and self.kind)
+
+    @property
+    def type_key(self) -> str:
+        return f"{self.api_version}/{self.kind}"
+
+    def matches(self, patterns: tuple[str, ...]) -> bool:
+        """Match `apiVersion/kind` patterns such as "v1/Service" or "*.k8s.io/*/Foo"."""
+        if not self.is_kubernetes:
+            return False
+        key = self.type_key
+        return any(fnmatch.fnmatchcase(key, p) for p in patterns)
+
+    @property
+    def name(self) -> str | None:
+        return self.root.str_at("metadata", "name") if self.root else None
+
+    @property
+    def namespace(self) -> str | None:
+        return self.root.str_at("metadata", "namespace") if self.root else None
+
+    @property
+    def object_name(self) -> str:
+        """How messages name the object: `Service default/web`, `Service web`."""
+        name = self.name or "<unnamed>"
+        ns = self.namespace
+        return f"{self.kind} {ns}/{name}" if ns else f"{self.kind} {name}"
+
+
+def walk(node: Node | None) -> Iterator[Node]:
+    """Every node below `node` (aliases are shared nodes; each is visited once)."""
+    seen: set[int] = set()
+    stack = [node] if node is not None else []
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        yield n
+        if n.kind == MAP:
+            for k, v in reversed(n.value):
+                stack.append(v)
+                stack.append(k)
+        elif n.kind == SEQ:
+            stack.extend(reversed(n.value))

@@ -1,0 +1,276 @@
+"""One way through the data: read -> parse -> rules -> suppressions -> diagnostics (-> fixes)."""
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pathspec
+
+from v6lint.config import Settings, enabled_codes
+from v6lint.diagnostics import Diagnostic, Edit, Finding, Fix, ProfileRef
+from v6lint.discovery import display_path
+from v6lint.document import Document
+from v6lint.rule import Rule
+from v6lint.rules import ALL_RULES, BY_CODE, lookup
+from v6lint.source import DecodeError, SourceFile, decode
+from v6lint.suppressions import ANNOTATION, Suppression, parse_comments, removal_fix
+from v6lint.yaml_source import parse_yaml
+
+MAX_FIX_PASSES = 10
+# Notices that say a file was skipped on purpose; they never fail a run.
+_SKIP_NOTICES = {"V6L901", "V6L903"}
+
+
+@dataclass
+class FileResult:
+    path: str
+    source: SourceFile | None
+    diagnostics: list[Diagnostic]
+    fixed: SourceFile | None = None  # the fixed text, when --fix/--diff changed something
+    fixes_applied: list[Fix] = field(default_factory=list)
+
+
+def counts_as_failure(diag: Diagnostic) -> bool:
+    return diag.code not in _SKIP_NOTICES or diag.severity != "info"
+
+
+def apply_edits(text: str, edits: list[Edit]) -> str:
+    """Apply non-overlapping edits (sorted by position) to text."""
+    out = []
+    pos = 0
+    for edit in sorted(edits, key=lambda e: (e.start, e.end)):
+        out.append(text[pos:edit.start])
+        out.append(edit.content)
+        pos = edit.end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def choose_fixes(diagnostics: list[Diagnostic], unsafe: bool) -> list[Fix]:
+    """Fixes to apply in one pass: allowed by applicability and not overlapping each other."""
+    chosen: list[Fix] = []
+    taken: list[tuple[int, int]] = []
+    for diag in sorted(diagnostics, key=lambda d: (d.start, d.code)):
+        fix = diag.fix
+        if fix is None or not fix.edits or (fix.applicability == "unsafe" and not unsafe):
+            continue
+        spans = [(e.start, e.end) for e in fix.edits]
+        if any(s < te and ts < e or (s == e == ts == te) or (s == e and ts < s < te) or (ts == te and s < ts < e)
+               for s, e in spans for ts, te in taken):
+            continue
+        if any(fix == other for other in chosen):
+            continue
+        chosen.append(fix)
+        taken.extend(spans)
+    return chosen
+
+
+class Linter:
+    def __init__(self, settings: Settings, rules: list[Rule] | None = None,
+                 select: list[str] | None = None, extend_select: list[str] = (), ignore: list[str] = ()):
+        self.settings = settings
+        self.rules = rules if rules is not None else ALL_RULES
+        self.enabled = enabled_codes(self.rules, select or settings.select,
+                                     [*settings.extend_select, *extend_select], [*settings.ignore, *ignore])
+        self.profile = settings.profile
+        self._per_file = [
+            (pathspec.PathSpec.from_lines("gitwildmatch", [pattern]), enabled_codes(self.rules, sels, [], []))
+            for pattern, sels in settings.per_file_ignores.items()
+        ]
+        self._severity = {lookup(k).code: v for k, v in settings.severity.items() if lookup(k)}
+        self.document_rules = [r for r in self.rules if r.check is not None]
+
+    # --- reading -------------------------------------------------------------------
+    def read(self, path: Path) -> tuple[SourceFile | None, list[Diagnostic]]:
+        shown = display_path(path)
+        try:
+            size = path.stat().st_size
+            if size > self.settings.max_file_size:
+                return None, self._notices(shown, "V6L903", f"file is {size} bytes, over max-file-size "
+                                                            f"({self.settings.max_file_size}); skipped")
+            with open(path, "rb") as handle:
+                data = handle.read(self.settings.max_file_size + 1)
+        except OSError as exc:
+            return None, self._notices(shown, "V6L905", f"cannot read file: {exc.strerror or exc}")
+        try:
+            text, encoding, bom = decode(data)
+        except DecodeError as exc:
+            return None, self._notices(shown, "V6L902", f"cannot decode: {exc}")
+        return SourceFile(shown, text, encoding, bom, str(path)), []
+
+    def _notices(self, path: str, code: str, message: str) -> list[Diagnostic]:
+        if code not in self.enabled:
+            return []
+        rule = BY_CODE[code]
+        diag = Diagnostic(code, rule.name, self._severity.get(code, rule.severity), message, path, 0, 0,
+                          url=rule.url, start_line=1, start_column=1, end_line=1, end_column=1)
+        return [diag]
+
+    # --- linting -------------------------------------------------------------------
+    def enabled_for(self, path: str) -> set[str]:
+        enabled = self.enabled
+        if self._per_file:
+            try:
+                rel = Path(path).resolve().relative_to(self.settings.root.resolve()).as_posix()
+            except ValueError:
+                rel = Path(path).as_posix()
+            for spec, codes in self._per_file:
+                if spec.match_file(rel):
+                    enabled = enabled - codes
+        return enabled
+
+    def lint_source(self, source: SourceFile) -> list[Diagnostic]:
+        enabled = self.enabled_for(source.abspath or source.path)
+        parsed = parse_yaml(source)
+        raw: list[tuple[Rule, Finding, tuple[int, int] | None]] = []
+        if parsed.problem is not None:
+            p = parsed.problem
+            raw.append((BY_CODE[p.code], Finding(p.start, p.end, p.message), None))
+        ran: set[str] = set()
+        for doc in parsed.documents:
+            for rule in self.document_rules:
+                if rule.code not in enabled or not rule.applies_to(self.profile) or not doc.matches(rule.kinds):
+                    continue
+                ran.add(rule.code)
+                try:
+                    for finding in rule.check(doc, self.profile):
+                        raw.append((rule, finding, (doc.start, doc.end)))
+                except Exception as exc:  # a rule bug must not end the run: report it
+                    raw.append((BY_CODE["V6L999"], Finding(doc.start, doc.start,
+                               f"rule {rule.code} failed on {doc.object_name}: {type(exc).__name__}: {exc} "
+                               f"(please report this)"), None))
+        # Rules that never met a matching document still "ran" for unused-suppression purposes.
+        ran |= {r.code for r in self.document_rules if r.code in enabled and r.applies_to(self.profile)}
+        diagnostics = self._suppress(source, parsed.documents, raw, enabled, ran)
+        for diag in diagnostics:
+            self._place(source, diag)
+        return sorted(diagnostics, key=lambda d: d.sort_key)
+
+    def _suppress(self, source: SourceFile, documents: list[Document], raw, enabled: set[str],
+                  ran: set[str]) -> list[Diagnostic]:
+        sups = parse_comments(source)
+        for doc in documents:
+            node = doc.annotations.get(ANNOTATION)
+            if node is not None and node.text:
+                sups.append(Suppression("annotation", [c.strip() for c in node.text.split(",") if c.strip()],
+                                        source.position(node.start)[0], node.start, node.end,
+                                        scope=(doc.start, doc.end)))
+        out: list[Diagnostic] = []
+        for rule, finding, doc_span in raw:
+            if rule.code not in enabled and rule.code != "V6L999":
+                continue
+            line = source.position(finding.start)[0]
+            suppressed = False
+            for sup in sups:
+                if not sup.covers(line, doc_span):
+                    continue
+                for code in sup.codes:
+                    if lookup(code) is rule:
+                        sup.used.add(code)
+                        suppressed = True
+            if not suppressed:
+                out.append(self._diagnostic(source.path, rule, finding))
+        if "V6L001" in enabled:
+            unused_rule = BY_CODE["V6L001"]
+            for sup in sups:
+                unused = []
+                for code in sup.codes:
+                    rule = lookup(code)
+                    if code not in sup.used and (rule is None or rule.code in ran):
+                        unused.append(code)
+                if not unused:
+                    continue
+                unknown = [c for c in unused if lookup(c) is None]
+                what = ", ".join(unused)
+                message = (f"unused suppression: nothing to ignore for {what}" if not unknown else
+                           f"suppression names unknown rule code(s) {', '.join(unknown)}")
+                out.append(self._diagnostic(source.path, unused_rule,
+                                            Finding(sup.start, sup.end, message, removal_fix(source, sup, unused))))
+        return out
+
+    def _diagnostic(self, path: str, rule: Rule, finding: Finding) -> Diagnostic:
+        profile = None
+        if rule.profile_dependent and self.profile.ip_family:
+            profile = ProfileRef(self.profile.ip_family, self.profile.source or "")
+        return Diagnostic(rule.code, rule.name, self._severity.get(rule.code, rule.severity), finding.message,
+                          path, finding.start, finding.end, finding.fix, rule.url, profile)
+
+    @staticmethod
+    def _place(source: SourceFile, diag: Diagnostic) -> None:
+        line, col = source.position(diag.start)
+        end_line, end_col = source.position(diag.end)
+        diag.start_line, diag.start_column = line + 1, col + 1
+        diag.end_line, diag.end_column = end_line + 1, end_col + 1
+
+    # --- fixing --------------------------------------------------------------------
+    def fix_source(self, source: SourceFile, unsafe: bool) -> FileResult:
+        """Apply fixes to a fixed point; the result must still parse or nothing is changed."""
+        diagnostics = self.lint_source(source)
+        if any(d.code in ("V6L900", "V6L901", "V6L904") for d in diagnostics):
+            return FileResult(source.path, source, diagnostics)
+        current = source
+        applied: list[Fix] = []
+        for _ in range(MAX_FIX_PASSES):
+            fixes = choose_fixes(diagnostics, unsafe)
+            if not fixes:
+                break
+            text = apply_edits(current.text, [e for fix in fixes for e in fix.edits])
+            if text == current.text:
+                break
+            candidate = SourceFile(source.path, text, source.encoding, source.bom, source.abspath)
+            if parse_yaml(candidate).problem is not None:
+                return FileResult(source.path, source, self.lint_source(source) + self._notices(
+                    source.path, "V6L906", f"fixes not applied: the result would not parse "
+                                           f"({', '.join(sorted({f.message for f in fixes}))})"))
+            current = candidate
+            applied.extend(fixes)
+            diagnostics = self.lint_source(current)
+        else:
+            if choose_fixes(diagnostics, unsafe):
+                return FileResult(source.path, source, self.lint_source(source) + self._notices(
+                    source.path, "V6L906", f"fixes not applied: they did not converge in {MAX_FIX_PASSES} passes"))
+        fixed = current if current is not source else None
+        return FileResult(source.path, source, diagnostics, fixed, applied)
+
+    def check_path(self, path: Path, *, fix: bool = False, unsafe: bool = False) -> FileResult:
+        source, notices = self.read(path)
+        if source is None:
+            return FileResult(display_path(path), None, notices)
+        if fix:
+            return self.fix_source(source, unsafe)
+        return FileResult(source.path, source, self.lint_source(source))
+
+
+class WriteError(Exception):
+    pass
+
+
+def write_atomic(path: Path, original: bytes, data: bytes) -> None:
+    """Replace the file's content via a temp file + rename, keeping its mode.
+
+    Refuses when the file changed on disk since it was read; never leaves a temp file behind."""
+    target = Path(os.path.realpath(path))
+    try:
+        with open(target, "rb") as handle:
+            if handle.read() != original:
+                raise WriteError("the file changed on disk since it was read; not written")
+        mode = stat.S_IMODE(target.stat().st_mode)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".v6lint-tmp")
+    except OSError as exc:
+        raise WriteError(f"cannot write: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise WriteError(f"cannot write: {exc.strerror or exc}") from None

@@ -1,0 +1,81 @@
+"""Rule metadata and the cluster profile that rules read."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from v6lint.diagnostics import Finding, Severity
+from v6lint.document import Document
+
+RULES_URL = "https://github.com/v6lint/v6lint/blob/main/docs/rules.md"
+IP_FAMILIES = ("ipv4", "ipv6", "dual")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What v6lint knows of the cluster: its IP family and where that came from."""
+
+    ip_family: str | None = None  # "ipv4" | "ipv6" | "dual" | None (unknown)
+    source: str | None = None  # "path:line" or "--ip-family"
+
+    @property
+    def label(self) -> str:
+        return {"ipv4": "IPv4", "ipv6": "IPv6", "dual": "dual-stack"}.get(self.ip_family or "", "unknown")
+
+    @property
+    def service_families(self) -> tuple[str, ...]:
+        """Service IP families the cluster serves (EKS IPv6 is single-stack IPv6 for Services)."""
+        return {"ipv4": ("IPv4",), "ipv6": ("IPv6",), "dual": ("IPv4", "IPv6")}.get(self.ip_family or "", ())
+
+
+Check = Callable[[Document, Profile], Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    summary: str
+    severity: Severity
+    why: str
+    example: str
+    fix: str  # "safe", "unsafe", "safe|unsafe" (depends on the case) or "none"
+    fix_note: str = ""
+    check: Check | None = None  # None: reported by the engine itself (V6L notices)
+    kinds: tuple[str, ...] = ()  # `apiVersion/kind` patterns the check applies to
+    profiles: tuple[str, ...] = ()  # empty: any profile; else runs only on these
+    references: tuple[str, ...] = ()
+    triggers: tuple[str, ...] = field(default=())  # literal strings a matching file must contain
+
+    @property
+    def family(self) -> str:
+        return self.code.rstrip("0123456789")
+
+    @property
+    def url(self) -> str:
+        return f"{RULES_URL}#{self.code.lower()}-{self.name}"
+
+    @property
+    def profile_dependent(self) -> bool:
+        return bool(self.profiles)
+
+    def applies_to(self, profile: Profile) -> bool:
+        return not self.profiles or profile.ip_family in self.profiles
+
+    def explain(self) -> str:
+        """The text `v6lint rule CODE` prints and the rule reference shows."""
+        lines = [
+            f"{self.code} ({self.name})",
+            "",
+            self.summary,
+            "",
+            f"Severity: {self.severity}",
+            f"Fix: {self.fix}" + (f" - {self.fix_note}" if self.fix_note else ""),
+            "Cluster profile: " + (", ".join(self.profiles) if self.profiles else "any"),
+        ]
+        if self.kinds:
+            lines.append("Applies to: " + ", ".join(self.kinds))
+        lines += ["", "Why", self.why.strip(), "", "Example", self.example.strip("\n")]
+        if self.references:
+            lines += ["", "References"] + [f"- {ref}" for ref in self.references]
+        return "\n".join(lines) + "\n"

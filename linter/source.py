@@ -1,0 +1,103 @@
+"""Raw file text with its encoding remembered, and offset <-> line/column mapping.
+
+All ranges inside v6lint are character offsets into `SourceFile.text` (the decoded text
+without its byte-order mark). Writing a fixed file re-encodes with the same encoding and
+BOM, so every byte outside an edit is preserved.
+"""
+from __future__ import annotations
+
+import bisect
+import codecs
+from dataclasses import dataclass, field
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+class DecodeError(Exception):
+    """The bytes are not text v6lint can read (binary, or not UTF-8/UTF-16)."""
+
+    def __init__(self, message: str, offset: int = 0):
+        super().__init__(message)
+        self.offset = offset
+
+
+def decode(data: bytes) -> tuple[str, str, bytes]:
+    """Return (text, encoding, bom). Raises DecodeError for binary or undecodable data."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom):].decode(encoding), encoding, bom
+            except UnicodeDecodeError as exc:
+                raise DecodeError(f"not valid {encoding.upper()}: {exc.reason}", exc.start) from None
+    nul = data.find(b"\x00")
+    if nul != -1:
+        raise DecodeError("binary file (contains a NUL byte)", nul)
+    try:
+        return data.decode("utf-8"), "utf-8", b""
+    except UnicodeDecodeError as exc:
+        raise DecodeError(f"not valid UTF-8 ({exc.reason} at byte {exc.start})", exc.start) from None
+
+
+@dataclass
+class SourceFile:
+    path: str  # as shown to the user (relative to the working directory)
+    text: str
+    encoding: str = "utf-8"
+    bom: bytes = b""
+    abspath: str | None = None
+    _line_starts: list[int] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        starts = [0]
+        find = self.text.find
+        i = find("\n")
+        while i != -1:
+            starts.append(i + 1)
+            i = find("\n", i + 1)
+        self._line_starts = starts
+
+    @property
+    def line_count(self) -> int:
+        return len(self._line_starts)
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """0-based (line, column) of a character offset."""
+        offset = max(0, min(offset, len(self.text)))
+        line = bisect.bisect_right(self._line_starts, offset) - 1
+        return line, offset - self._line_starts[line]
+
+    def offset(self, line: int, column: int) -> int:
+        if line >= len(self._line_starts):
+            return len(self.text)
+        return min(self._line_starts[line] + column, len(self.text))
+
+    def line_start(self, line: int) -> int:
+        return self._line_starts[min(line, len(self._line_starts) - 1)]
+
+    def line_end(self, line: int, *, with_newline: bool = False) -> int:
+        """Offset of the end of `line` (before its line break unless with_newline)."""
+        if line + 1 < len(self._line_starts):
+            end = self._line_starts[line + 1]
+            if with_newline:
+                return end
+            end -= 1
+            if end > 0 and self.text[end - 1] == "\r":
+                end -= 1
+            return end
+        return len(self.text)
+
+    def line_text(self, line: int) -> str:
+        return self.text[self.line_start(line):self.line_end(line)]
+
+    @property
+    def newline(self) -> str:
+        """The file's line break, so inserted lines match (CRLF files stay CRLF)."""
+        first = self.text.find("\n")
+        return "\r\n" if first > 0 and self.text[first - 1] == "\r" else "\n"
+
+    def encode(self, text: str | None = None) -> bytes:
+        return self.bom + (self.text if text is None else text).encode(self.encoding)

@@ -1,0 +1,164 @@
+"""Text edits on YAML that keep everything else byte for byte.
+
+Every helper returns `Edit`s against the original text. Inserted fragments copy the style
+of their neighbours: indentation, block or flow collections, quoting and line endings.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+from v6lint.diagnostics import Edit
+from v6lint.document import MAP, SEQ, Node, walk
+from v6lint.source import SourceFile
+
+# Plain scalars that YAML would read as something other than the same string.
+_NEEDS_QUOTES = re.compile(
+    r"""^(?:$|[\s\-?:,\[\]{}#&*!|>'"%@`]|.*(?::\s|\s\#|:$|\s$))"""
+    r"""|^(?:true|false|yes|no|on|off|y|n|null|~|[-+]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|0x[0-9a-f]+|0o[0-7]+|\.inf|\.nan)$""",
+    re.IGNORECASE,
+)
+
+
+def quote(value: str, style: str | None) -> str:
+    """Render a string scalar; `style` is the quoting to copy (None for plain where possible)."""
+    if style == "'":
+        return "'" + value.replace("'", "''") + "'"
+    if style == '"' or _NEEDS_QUOTES.match(value):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def replace_scalar(node: Node, value: str) -> Edit:
+    """Replace a scalar's value, keeping its quote style."""
+    return Edit(node.start, node.end, quote(value, node.style))
+
+
+def _col(source: SourceFile, offset: int) -> int:
+    return source.position(offset)[1]
+
+
+def _line(source: SourceFile, offset: int) -> int:
+    return source.position(offset)[0]
+
+
+def _own_line(source: SourceFile, start: int, end: int, *, dash: bool = False) -> bool:
+    """True when [start, end) is alone on its lines (a `- ` may precede it when dash)."""
+    line = _line(source, start)
+    before = source.text[source.line_start(line):start].strip()
+    if before and not (dash and before == "-"):
+        return False
+    end_line = _line(source, end)
+    after = source.text[end:source.line_end(end_line)].strip()
+    return not after or after.startswith("#")
+
+
+def _whole_lines(source: SourceFile, start: int, end: int) -> Edit:
+    first = _line(source, start)
+    last = _line(source, max(start, end - 1) if end > start else end)
+    return Edit(source.line_start(first), source.line_end(last, with_newline=True), "")
+
+
+def _remove_from_collection(source: SourceFile, coll: Node, spans: list[tuple[int, int]], index: int) -> Edit:
+    """Remove element `index` (spans are each element's [start, end)) from a map or seq."""
+    start, end = spans[index]
+    if not coll.flow and _own_line(source, start, end, dash=coll.kind == SEQ):
+        return _whole_lines(source, start, end)
+    if index + 1 < len(spans):  # up to the next element: takes the separator with it
+        return Edit(start, spans[index + 1][0], "")
+    if index > 0:  # last element: from the end of the previous one
+        return Edit(spans[index - 1][1], end, "")
+    return Edit(start, end, "{}" if coll.kind == MAP and not coll.flow else "")
+
+
+def delete_entry(source: SourceFile, mapping: Node, key: str) -> Edit | None:
+    entries = mapping.entries()
+    spans = [(k.start, v.end) for k, v in entries]
+    for i, (k, _v) in enumerate(entries):
+        if k.value == key:
+            return _remove_from_collection(source, mapping, spans, i)
+    return None
+
+
+def delete_item(source: SourceFile, seq: Node, index: int) -> Edit:
+    spans = [(n.start, n.end) for n in seq.items()]
+    return _remove_from_collection(source, seq, spans, index)
+
+
+def sequence_style(root: Node | None, source: SourceFile) -> tuple[bool, int]:
+    """(flow, dash offset) of the first sequence in the document, to copy for new ones.
+
+    The dash offset is the dash's column minus its parent key's column (0 or 2 in practice).
+    Without any sequence to copy, block style indented by two.
+    """
+    for node in walk(root):
+        if node.kind != MAP:
+            continue
+        for k, v in node.entries():
+            if v.kind == SEQ and v.value:
+                if v.flow:
+                    return True, 2
+                dash = source.text.rfind("-", 0, v.value[0].start)
+                return False, max(0, _col(source, dash) - _col(source, k.start))
+    return False, 2
+
+
+def render_value(value, *, flow: bool, indent: int, dash_offset: int, nl: str) -> str:
+    """The text after `key:` for a str or a list of str."""
+    if isinstance(value, str):
+        return " " + quote(value, None)
+    if flow or not value:
+        return " [" + ", ".join(quote(v, None) for v in value) + "]"
+    pad = " " * (indent + dash_offset)
+    return "".join(f"{nl}{pad}- {quote(v, None)}" for v in value)
+
+
+def _entry_text(key: str, value, *, flow: bool, indent: int, root: Node | None, source: SourceFile) -> str:
+    seq_flow, dash = sequence_style(root, source)
+    return key + ":" + render_value(value, flow=flow or seq_flow, indent=indent, dash_offset=dash, nl=source.newline)
+
+
+def insert_entries(source: SourceFile, mapping: Node, pairs: list[tuple[str, object]],
+                   root: Node | None = None, at: int | None = None) -> Edit:
+    """Add `key: value` entries to a mapping, after its last entry (or at entry index `at`)."""
+    nl = source.newline
+    entries = mapping.entries()
+    if mapping.flow or not entries:
+        if not entries:
+            # `{}` (block maps are never empty): fill the braces.
+            body = ", ".join(_entry_text(k, v, flow=True, indent=0, root=root, source=source) for k, v in pairs)
+            return Edit(mapping.start + 1, mapping.end - 1, body)
+        last_key, last_value = entries[-1]
+        multiline = _line(source, mapping.start) != _line(source, last_key.start)
+        if multiline:
+            indent = " " * _col(source, last_key.start)
+            after = source.text[last_value.end:source.line_end(_line(source, last_value.end))]
+            trailing_comma = after.lstrip().startswith(",")
+            pos = last_value.end + after.index(",") + 1 if trailing_comma else last_value.end
+            lines = [_entry_text(k, v, flow=True, indent=0, root=root, source=source) for k, v in pairs]
+            if trailing_comma:
+                return Edit(pos, pos, "".join(f"{nl}{indent}{line}," for line in lines))
+            return Edit(pos, pos, "".join(f",{nl}{indent}{line}" for line in lines))
+        body = "".join(", " + _entry_text(k, v, flow=True, indent=0, root=root, source=source) for k, v in pairs)
+        return Edit(last_value.end, last_value.end, body)
+    col = _col(source, entries[0][0].start)
+    text = "".join(
+        " " * col + _entry_text(k, v, flow=False, indent=col, root=root, source=source) + nl for k, v in pairs
+    )
+    if at is not None and at < len(entries):
+        anchor = entries[at][0].start
+        if _own_line(source, anchor, anchor):
+            pos = source.line_start(_line(source, anchor))
+            return Edit(pos, pos, text)
+    last_line = _line(source, entries[-1][1].end)
+    pos = source.line_end(last_line, with_newline=True)
+    if pos == len(source.text) and not source.text.endswith("\n"):
+        text = nl + text[:-len(nl)]
+    return Edit(pos, pos, text)
+
+
+def entry_index(mapping: Node, key: str) -> int | None:
+    for i, (k, _v) in enumerate(mapping.entries()):
+        if k.value == key:
+            return i
+    return None

@@ -1,0 +1,220 @@
+"""YAML files -> Documents, on ruamel.yaml's composer.
+
+Composition never constructs Python objects (tags such as `!!python/object` stay data) and
+never expands aliases: an alias is the same Node object as its anchor. The expanded size is
+still measured so that an alias bomb becomes a notice instead of a hang in a rule.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
+
+from v6lint.document import MAP, SCALAR, SEQ, Document, Node
+from v6lint.source import SourceFile
+
+# An expanded tree this many times larger than the written one is an alias bomb.
+ALIAS_EXPANSION_LIMIT = 100_000
+
+
+@dataclass
+class ParseProblem:
+    """Why a file yields no (or only some) documents; becomes a V6L9xx notice."""
+
+    code: str  # notice code, e.g. "V6L900"
+    message: str
+    start: int
+    end: int
+
+
+@dataclass
+class ParsedYaml:
+    documents: list[Document]
+    problem: ParseProblem | None = None
+
+
+# Go/Helm actions (`{{ ... }}`) and Terraform template directives (`%{ ... }`).
+_TEMPLATE_ACTION = re.compile(r"\{\{|%\{")
+_INTERPOLATION = re.compile(r"\$\{")
+
+
+def _unquoted_marker(line: str, pattern: re.Pattern) -> int:
+    """Column of the first `pattern` match outside quotes and comments, or -1."""
+    quote = None
+    i = 0
+    n = len(line)
+    while i < n:
+        ch = line[i]
+        if quote:
+            if ch == quote:
+                if quote == "'" and i + 1 < n and line[i + 1] == "'":
+                    i += 2
+                    continue
+                quote = None
+            elif ch == "\\" and quote == '"':
+                i += 2
+                continue
+        elif ch in "\"'" and (i == 0 or line[i - 1] in " \t:[{,-"):
+            quote = ch
+        elif ch == "#" and (i == 0 or line[i - 1] in " \t"):
+            return -1
+        elif pattern.match(line, i):
+            return i
+        i += 1
+    return -1
+
+
+def find_template_marker(source: SourceFile, pattern: re.Pattern = _TEMPLATE_ACTION) -> int:
+    """Offset of the first template marker that is not inside a quoted string, or -1."""
+    text = source.text
+    if not pattern.search(text):
+        return -1
+    for line_no in range(source.line_count):
+        line = source.line_text(line_no)
+        if not pattern.search(line):
+            continue
+        col = _unquoted_marker(line, pattern)
+        if col != -1:
+            return source.line_start(line_no) + col
+    return -1
+
+
+class _Converter:
+    """ruamel nodes -> v6lint Nodes, sharing aliased nodes instead of copying them."""
+
+    def __init__(self) -> None:
+        self.memo: dict[int, Node] = {}
+
+    def convert(self, rnode) -> Node:
+        key = id(rnode)
+        done = self.memo.get(key)
+        if done is not None:
+            return done
+        start = rnode.start_mark.index
+        tag = str(rnode.tag)
+        if isinstance(rnode, ScalarNode):
+            node = Node(SCALAR, rnode.value, tag, rnode.style, False, start, rnode.end_mark.index)
+            self.memo[key] = node
+            return node
+        flow = bool(rnode.flow_style)
+        if isinstance(rnode, SequenceNode):
+            node = Node(SEQ, [], tag, None, flow, start, rnode.end_mark.index)
+            self.memo[key] = node  # before the children: recursive aliases end here
+            node.value = [self.convert(child) for child in rnode.value]
+            last = node.value[-1] if node.value else None
+        elif isinstance(rnode, MappingNode):
+            node = Node(MAP, [], tag, None, flow, start, rnode.end_mark.index)
+            self.memo[key] = node
+            node.value = [(self.convert(k), self.convert(v)) for k, v in rnode.value]
+            last = node.value[-1][1] if node.value else None
+        else:  # pragma: no cover - ruamel has only these three
+            raise TypeError(type(rnode))
+        if not flow and last is not None and last is not node:
+            # A block collection's end mark sits at the next token, past comments and
+            # blank lines; its real end is its last leaf's.
+            node.end = max(last.end, node.start)
+        return node
+
+
+def expanded_size(root: Node, limit: int) -> int | None:
+    """Node count with aliases expanded, capped at `limit`; None when an alias is recursive."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: Node) -> int | None:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            return None
+        active.add(key)
+        total = 1
+        children = (
+            [c for kv in node.value for c in kv] if node.kind == MAP else node.value if node.kind == SEQ else []
+        )
+        for child in children:
+            sub = size(child)
+            if sub is None:
+                return None
+            total = min(total + sub, limit + 1)
+        active.discard(key)
+        sizes[key] = total
+        return total
+
+    return size(root)
+
+
+def _make_document(source: SourceFile, root: Node, index: int) -> Document:
+    doc = Document(source, root, index, root.start, root.end)
+    if root.kind == MAP:
+        doc.api_version = root.str_at("apiVersion")
+        doc.kind = root.str_at("kind")
+        annotations = root.path("metadata", "annotations")
+        if annotations is not None:
+            doc.annotations = {k.value: v for k, v in annotations.entries() if k.kind == SCALAR}
+    return doc
+
+
+def _documents_of(source: SourceFile, root: Node, index: int) -> list[Document]:
+    doc = _make_document(source, root, index)
+    if doc.kind == "List" and doc.api_version == "v1":
+        # `kubectl get -o yaml` output: each item is an object of its own.
+        items = root.get("items")
+        return [_make_document(source, item, index) for item in (items.items() if items else [])]
+    return [doc]
+
+
+def _problem_from_error(source: SourceFile, exc: Exception) -> ParseProblem:
+    if isinstance(exc, MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        offset = mark.index if mark is not None else 0
+        what = " ".join(part for part in (exc.context, exc.problem) if part)
+        return ParseProblem("V6L900", f"YAML syntax error: {what}", offset, offset)
+    if isinstance(exc, ReaderError):
+        return ParseProblem(
+            "V6L900", f"YAML syntax error: unacceptable character {exc.character!r}", exc.position, exc.position
+        )
+    if isinstance(exc, RecursionError):
+        return ParseProblem("V6L900", "YAML nesting is too deep to parse", 0, 0)
+    return ParseProblem("V6L900", f"YAML syntax error: {exc}", 0, 0)
+
+
+def parse_yaml(source: SourceFile) -> ParsedYaml:
+    """Parse every document of a YAML file. Never raises for bad input."""
+    marker = find_template_marker(source)
+    if marker != -1:
+        return ParsedYaml([], ParseProblem(
+            "V6L901",
+            "template, not YAML until rendered (Helm/Go `{{ }}` or Terraform `%{ }` outside quotes); skipped",
+            marker, marker + 2,
+        ))
+    loader = YAML(typ="safe", pure=True)
+    documents: list[Document] = []
+    converter = _Converter()
+    try:
+        for index, rnode in enumerate(loader.compose_all(source.text)):
+            if rnode is None:
+                continue
+            root = converter.convert(rnode)
+            written = len(converter.memo)
+            size = expanded_size(root, max(ALIAS_EXPANSION_LIMIT, 10 * written))
+            if size is None or size > max(ALIAS_EXPANSION_LIMIT, 10 * written):
+                why = "a recursive alias" if size is None else "aliases that expand past the size limit"
+                return ParsedYaml(documents, ParseProblem(
+                    "V6L904", f"document {index + 1} has {why} (alias bomb); skipped", root.start, root.start))
+            documents.extend(_documents_of(source, root, index))
+    except (YAMLError, RecursionError, ValueError, TypeError) as exc:
+        problem = _problem_from_error(source, exc)
+        if _INTERPOLATION.search(source.text) and find_template_marker(source, _INTERPOLATION) != -1:
+            problem = ParseProblem(
+                "V6L901",
+                f"template, not YAML until rendered (`${{ }}` placeholders); {problem.message[0].lower()}"
+                f"{problem.message[1:]}",
+                problem.start, problem.end,
+            )
+        return ParsedYaml(documents, problem)
+    return ParsedYaml(documents)

@@ -1,0 +1,1 @@
+"""Language server adapter (pygls). Arrives with the language-server issue."""

@@ -1,0 +1,440 @@
+"""SVC: the Kubernetes Service dual-stack API.
+
+Facts from kubernetes pkg/apis/core/validation (ValidateService and
+ValidateServiceClusterIPsRelatedFields) and pkg/registry/core/service/storage/alloc.go
+(initIPFamilyFields: policy defaulting, "not configured on this cluster").
+"""
+from __future__ import annotations
+
+import ipaddress
+from typing import Iterator
+
+from v6lint.diagnostics import Finding, Fix
+from v6lint.document import MAP, SEQ, Document, Node
+from v6lint.rule import Profile, Rule
+from v6lint.yaml_edit import delete_entry, delete_item, entry_index, insert_entries, replace_scalar
+
+SERVICE = ("v1/Service",)
+FAMILIES = ("IPv4", "IPv6")
+POLICIES = ("SingleStack", "PreferDualStack", "RequireDualStack")
+VALIDATION = "https://github.com/kubernetes/kubernetes/blob/master/pkg/apis/core/validation/validation.go"
+ALLOC = "https://github.com/kubernetes/kubernetes/blob/master/pkg/registry/core/service/storage/alloc.go"
+DUAL_STACK_DOCS = "https://kubernetes.io/docs/concepts/services-networking/dual-stack/"
+EKS_IPV6 = "https://docs.aws.amazon.com/eks/latest/userguide/cni-ipv6.html"
+
+
+class ServiceSpec:
+    """The dual-stack fields of one Service, read once for all SVC rules."""
+
+    def __init__(self, doc: Document):
+        self.doc = doc
+        self.spec: Node | None = doc.root.get("spec") if doc.root is not None else None
+        spec = self.spec if self.spec is not None and self.spec.kind == MAP else None
+        self.spec = spec
+        get = spec.get if spec is not None else (lambda _key: None)
+        self.type = (get("type").text if get("type") is not None else None) or "ClusterIP"
+        self.families_node = get("ipFamilies")
+        self.policy_node = get("ipFamilyPolicy")
+        self.cluster_ip_node = get("clusterIP")
+        self.cluster_ips_node = get("clusterIPs")
+        self.selector = get("selector")
+
+    def seq(self, node: Node | None) -> list[Node]:
+        return node.items() if node is not None and node.kind == SEQ else []
+
+    @property
+    def families(self) -> list[Node]:
+        return self.seq(self.families_node)
+
+    @property
+    def family_values(self) -> list[str | None]:
+        return [n.text for n in self.families]
+
+    @property
+    def cluster_ips(self) -> list[Node]:
+        return self.seq(self.cluster_ips_node)
+
+    @property
+    def policy(self) -> str | None:
+        return self.policy_node.text if self.policy_node is not None else None
+
+    @property
+    def cluster_ip(self) -> str | None:
+        return self.cluster_ip_node.text if self.cluster_ip_node is not None else None
+
+    @property
+    def headless_selectorless(self) -> bool:
+        """alloc.go lets these through before any cluster-family check."""
+        has_selector = self.selector is not None and bool(self.selector.entries())
+        return self.cluster_ip == "None" and not has_selector
+
+    @property
+    def name(self) -> str:
+        return self.doc.object_name
+
+
+def canonical(value: str | None, choices: tuple[str, ...]) -> str | None:
+    if value is None:
+        return None
+    folded = value.strip().lower()
+    return next((c for c in choices if c.lower() == folded), None)
+
+
+def family_of(address: str | None) -> str | None:
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return None
+    return "IPv4" if ip.version == 4 else "IPv6"
+
+
+def _fix(message: str, applicability: str, *edits) -> Fix:
+    return Fix(message, applicability, tuple(e for e in edits if e is not None))
+
+
+def _show(node: Node) -> str:
+    return node.text if node.text is not None else "<non-string>"
+
+
+def check_invalid_ip_family(doc: Document, profile: Profile) -> Iterator[Finding]:
+    svc = ServiceSpec(doc)
+    for item in svc.families:
+        value = item.text
+        if value in FAMILIES:
+            continue
+        fixed = canonical(value, FAMILIES)
+        fix = _fix(f"Replace with `{fixed}`", "safe", replace_scalar(item, fixed)) if fixed else None
+        yield Finding(item.start, item.end,
+                      f"{svc.name}: ipFamilies entry {_show(item)!r} is not an IP family; the API server "
+                      f"accepts exactly `IPv4` or `IPv6` (case-sensitive)", fix)
+
+
+def check_invalid_policy(doc: Document, profile: Profile) -> Iterator[Finding]:
+    svc = ServiceSpec(doc)
+    node = svc.policy_node
+    if node is None or node.is_null or svc.policy in POLICIES:
+        return
+    fixed = canonical(svc.policy, POLICIES)
+    fix = _fix(f"Replace with `{fixed}`", "safe", replace_scalar(node, fixed)) if fixed else None
+    hint = " (did you mean `PreferDualStack` or `RequireDualStack`?)" if svc.policy == "DualStack" else ""
+    yield Finding(node.start, node.end,
+                  f"{svc.name}: ipFamilyPolicy {_show(node)!r} is not one of `SingleStack`, "
+                  f"`PreferDualStack`, `RequireDualStack`{hint}", fix)
+
+
+def check_duplicate_family(doc: Document, profile: Profile) -> Iterator[Finding]:
+    svc = ServiceSpec(doc)
+    seen: set[str | None] = set()
+    for index, item in enumerate(svc.families):
+        value = item.text
+        if value in seen:
+            yield Finding(item.start, item.end,
+                          f"{svc.name}: ipFamilies lists {value!r} twice; each family may appear once",
+                          _fix(f"Remove the duplicate `{value}`", "safe",
+                               delete_item(doc.source, svc.families_node, index)))
+        elif index >= 2:
+            yield Finding(item.start, item.end,
+                          f"{svc.name}: ipFamilies may hold at most two entries (one per family)")
+        seen.add(value)
+
+
+def check_single_stack_two_families(doc: Document, profile: Profile) -> Iterator[Finding]:
+    svc = ServiceSpec(doc)
+    if svc.policy != "SingleStack":
+        return
+    two = [what for what, nodes in (("ipFamilies", svc.families), ("clusterIPs", svc.cluster_ips)) if len(nodes) == 2]
+    if not two:
+        return
+    node = svc.policy_node
+    yield Finding(node.start, node.end,
+                  f"{svc.name}: ipFamilyPolicy is `SingleStack` but {' and '.join(two)} hold two values; the "
+                  f"API server rejects this (it must be `PreferDualStack` or `RequireDualStack`)",
+                  _fix("Set ipFamilyPolicy to `PreferDualStack`", "unsafe", replace_scalar(node, "PreferDualStack")))
+
+
+def check_inconsistent_cluster_ips(doc: Document, profile: Profile) -> Iterator[Finding]:
+    svc = ServiceSpec(doc)
+    ips = svc.cluster_ips
+    single = svc.cluster_ip
+    if single not in (None, "", "None") and family_of(single) is None:
+        node = svc.cluster_ip_node
+        yield Finding(node.start, node.end, f"{svc.name}: clusterIP {single!r} is not an IP address or `None`")
+    if not ips:
+        return
+    values = [n.text for n in ips]
+    node = svc.cluster_ips_node
+    if svc.cluster_ip_node is None or svc.cluster_ip_node.is_null:
+        first = values[0]
+        fix = None
+        if first and (first == "None" or family_of(first)) and svc.spec is not None:
+            at = entry_index(svc.spec, "clusterIPs")
+            fix = _fix(f"Add `clusterIP: {first}`", "safe",
+                       insert_entries(doc.source, svc.spec, [("clusterIP", first)], doc.root, at=at))
+        yield Finding(node.start, node.end,
+                      f"{svc.name}: clusterIPs is set without clusterIP; clusterIP must equal clusterIPs[0]", fix)
+    elif single != values[0]:
+        yield Finding(ips[0].start, ips[0].end,
+                      f"{svc.name}: clusterIPs[0] ({values[0]!r}) must equal clusterIP ({single!r})")
+    if len(ips) > 2:
+        yield Finding(ips[2].start, node.end, f"{svc.name}: clusterIPs may hold at most two addresses")
+    if "None" in values and len(values) > 1:
+        where = ips[values.index("None")]
+        yield Finding(where.start, where.end, f"{svc.name}: `None` must be the first and only value of clusterIPs")
+    seen: dict[str, int] = {}
+    for item in ips:
+        value = item.text
+        if value == "None":
+            continue
+        family = family_of(value)
+        if family is None:
+            yield Finding(item.start, item.end, f"{svc.name}: clusterIPs entry {_show(item)!r} is not an IP address")
+        elif family in seen:
+            yield Finding(item.start, item.end,
+                          f"{svc.name}: clusterIPs holds two {family} addresses; a dual-stack Service has one of "
+                          f"each family")
+        else:
+            seen[family] = 1
+
+
+def check_family_mismatch(doc: Document, profile: Profile) -> Iterator[Finding]:
+    svc = ServiceSpec(doc)
+    families, ips = svc.families, svc.cluster_ips
+    ip_families = [family_of(n.text) for n in ips]
+    values = svc.family_values
+    mismatched = [
+        i for i in range(min(len(families), len(ips)))
+        if ip_families[i] and values[i] in FAMILIES and values[i] != ip_families[i]
+    ]
+    if not mismatched:
+        return
+    wanted = ip_families[:len(families)] + values[len(ips):]
+    fix = None
+    if None not in wanted and sorted(wanted) == sorted(values):
+        fix = _fix("Reorder ipFamilies to match clusterIPs", "safe",
+                   *(replace_scalar(families[i], wanted[i]) for i in range(len(families)) if wanted[i] != values[i]))
+    for i in mismatched:
+        yield Finding(families[i].start, families[i].end,
+                      f"{svc.name}: ipFamilies[{i}] is {values[i]} but clusterIPs[{i}] ({ips[i].text}) is "
+                      f"{ip_families[i]}; the families must be listed in the order of the addresses", fix)
+        fix = None  # one fix for the whole list
+
+
+def check_external_name_ip_fields(doc: Document, profile: Profile) -> Iterator[Finding]:
+    svc = ServiceSpec(doc)
+    if svc.type != "ExternalName" or svc.spec is None:
+        return
+    for key in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
+        found = svc.spec.entry(key)
+        if found is None:
+            continue
+        k, v = found
+        if v.is_null or (key == "clusterIP" and v.text == "") or (v.kind == SEQ and not v.items()):
+            continue
+        yield Finding(k.start, v.end,
+                      f"{svc.name}: `{key}` must not be set on an ExternalName Service (it gets no IP)",
+                      _fix(f"Remove `{key}`", "safe", delete_entry(doc.source, svc.spec, key)))
+
+
+def check_headless_exposed(doc: Document, profile: Profile) -> Iterator[Finding]:
+    svc = ServiceSpec(doc)
+    if svc.cluster_ip == "None" and svc.type in ("LoadBalancer", "NodePort"):
+        node = svc.cluster_ip_node
+        yield Finding(node.start, node.end,
+                      f"{svc.name}: clusterIP `None` (headless) is not allowed with type {svc.type}")
+
+
+def _ipv6_only(svc: ServiceSpec) -> bool:
+    return svc.family_values == ["IPv6"] and svc.policy in (None, "SingleStack")
+
+
+def check_family_not_in_cluster(doc: Document, profile: Profile) -> Iterator[Finding]:
+    svc = ServiceSpec(doc)
+    served = profile.service_families
+    if svc.headless_selectorless or not served:
+        return
+    if profile.ip_family == "ipv4" and _ipv6_only(svc):
+        return  # an IPv6-only Service in an IPv4 project questions the profile: PRF002
+    values = svc.family_values
+    foreign = [i for i, v in enumerate(values) if v in FAMILIES and v not in served]
+    bad_ips = [n for n in svc.cluster_ips if family_of(n.text) not in (None, *served)]
+    if foreign:
+        fix = None
+        if not bad_ips:
+            keep = [i for i, v in enumerate(values) if v in served]
+            if keep:
+                edits = [delete_item(doc.source, svc.families_node, i) for i in foreign]
+                fix = _fix(f"Keep only {', '.join(served)} in ipFamilies", "unsafe", *edits) if len(edits) == 1 else None
+            else:
+                edits = [replace_scalar(svc.families[i], served[0]) for i in foreign]
+                fix = _fix(f"Use the cluster's family `{served[0]}`", "unsafe", *edits)
+        node = svc.families_node
+        names = ", ".join(dict.fromkeys(values[i] for i in foreign))
+        yield Finding(node.start, node.end,
+                      f"{svc.name}: ipFamilies asks for {names}, which this {profile.label} cluster does not "
+                      f"serve; the API server rejects it (\"not configured on this cluster\")", fix)
+    for node in bad_ips:
+        yield Finding(node.start, node.end,
+                      f"{svc.name}: clusterIPs entry {node.text} is {family_of(node.text)}, which this "
+                      f"{profile.label} cluster does not serve")
+
+
+def check_require_dual_stack(doc: Document, profile: Profile) -> Iterator[Finding]:
+    svc = ServiceSpec(doc)
+    if svc.policy != "RequireDualStack" or svc.headless_selectorless:
+        return
+    node = svc.policy_node
+    yield Finding(node.start, node.end,
+                  f"{svc.name}: `RequireDualStack` on a single-stack {profile.label} cluster is rejected "
+                  f"(\"this cluster is not configured for dual-stack services\")",
+                  _fix("Set ipFamilyPolicy to `PreferDualStack`", "unsafe", replace_scalar(node, "PreferDualStack")))
+
+
+def check_removed_ip_family(doc: Document, profile: Profile) -> Iterator[Finding]:
+    svc = ServiceSpec(doc)
+    if svc.spec is None or svc.spec.entry("ipFamily") is None:
+        return
+    key, value = svc.spec.entry("ipFamily")
+    family = canonical(value.text, FAMILIES)
+    fix = None
+    if svc.families_node is not None:
+        fix = _fix("Remove `ipFamily` (ipFamilies is already set)", "safe",
+                   delete_entry(doc.source, svc.spec, "ipFamily"))
+    elif family:
+        pairs: list[tuple[str, object]] = [("ipFamilies", [family])]
+        if svc.policy_node is None:
+            pairs.append(("ipFamilyPolicy", "SingleStack"))
+        at = entry_index(svc.spec, "ipFamily")
+        fix = _fix(f"Replace with `ipFamilies: [{family}]`" + (" and `ipFamilyPolicy: SingleStack`" if len(pairs) > 1 else ""),
+                   "safe",
+                   delete_entry(doc.source, svc.spec, "ipFamily"),
+                   insert_entries(doc.source, svc.spec, pairs, doc.root, at=at + 1 if at is not None else None))
+    yield Finding(key.start, value.end,
+                  f"{svc.name}: `spec.ipFamily` was removed in Kubernetes 1.20 and is silently dropped; use "
+                  f"`ipFamilies` and `ipFamilyPolicy`", fix)
+
+
+def check_lb_class_wrong_type(doc: Document, profile: Profile) -> Iterator[Finding]:
+    svc = ServiceSpec(doc)
+    node = svc.spec.get("loadBalancerClass") if svc.spec is not None else None
+    if node is None or node.is_null or svc.type == "LoadBalancer":
+        return
+    yield Finding(node.start, node.end,
+                  f"{svc.name}: loadBalancerClass may only be set when type is LoadBalancer (type is {svc.type})")
+
+
+def check_dual_stack_lb_policy(doc: Document, profile: Profile) -> Iterator[Finding]:
+    svc = ServiceSpec(doc)
+    if svc.type != "LoadBalancer" or len(svc.families) != 2 or svc.policy_node is not None:
+        return
+    node = svc.families_node
+    at = entry_index(svc.spec, "ipFamilies")
+    yield Finding(node.start, node.end,
+                  f"{svc.name}: a LoadBalancer with two ipFamilies and no ipFamilyPolicy is defaulted to "
+                  f"`RequireDualStack`; say `PreferDualStack` (or `RequireDualStack`) explicitly",
+                  _fix("Add `ipFamilyPolicy: PreferDualStack`", "unsafe",
+                       insert_entries(doc.source, svc.spec, [("ipFamilyPolicy", "PreferDualStack")], doc.root,
+                                      at=at + 1 if at is not None else None)))
+
+
+def check_ipv6_service_on_ipv4(doc: Document, profile: Profile) -> Iterator[Finding]:
+    svc = ServiceSpec(doc)
+    if svc.headless_selectorless or not _ipv6_only(svc):
+        return
+    node = svc.families_node
+    yield Finding(node.start, node.end,
+                  f"{svc.name}: an IPv6-only Service in a project whose cluster profile is IPv4; either the "
+                  f"profile is wrong or the API server will reject it (\"IPv6 not configured on this cluster\")")
+
+
+_common = dict(kinds=SERVICE, references=(VALIDATION, DUAL_STACK_DOCS))
+
+RULES = [
+    Rule("SVC001", "invalid-ip-family", "`spec.ipFamilies` entry is not exactly `IPv4` or `IPv6`.", "error",
+         why="The API server compares families case-sensitively: `ipv6` or `IPV6` is rejected as an "
+             "unsupported value, so the Service is never created.",
+         example="ipFamilies: [ipv6]   # bad\nipFamilies: [IPv6]   # good",
+         fix="safe", fix_note="rewrite to the canonical case when the value is IPv4/IPv6 in another case",
+         check=check_invalid_ip_family, triggers=("ipFamilies",), **_common),
+    Rule("SVC002", "invalid-ip-family-policy",
+         "`spec.ipFamilyPolicy` is not exactly `SingleStack`, `PreferDualStack` or `RequireDualStack`.", "error",
+         why="Any other value (`preferDualStack`, `DualStack`) is rejected as an unsupported value.",
+         example="ipFamilyPolicy: preferDualStack   # bad\nipFamilyPolicy: PreferDualStack   # good",
+         fix="safe", fix_note="canonical case; `DualStack` has no automatic fix (prefer or require?)",
+         check=check_invalid_policy, triggers=("ipFamilyPolicy",), **_common),
+    Rule("SVC003", "duplicate-ip-family", "A family is listed twice in `spec.ipFamilies`, or it has more than two entries.",
+         "error",
+         why="Validation rejects duplicate families and more than two entries: a Service has at most one "
+             "address per family.",
+         example="ipFamilies: [IPv6, IPv6]   # bad\nipFamilies: [IPv6]         # good",
+         fix="safe", fix_note="drop the duplicate entries",
+         check=check_duplicate_family, triggers=("ipFamilies",), **_common),
+    Rule("SVC004", "single-stack-two-families", "`ipFamilyPolicy: SingleStack` with two `ipFamilies` or two `clusterIPs`.",
+         "error",
+         why="The API server requires `PreferDualStack` or `RequireDualStack` when two families or two "
+             "cluster IPs are given; with `SingleStack` the Service is rejected.",
+         example="ipFamilyPolicy: SingleStack        # bad\nipFamilies: [IPv6, IPv4]\n\n"
+                 "ipFamilyPolicy: PreferDualStack    # good\nipFamilies: [IPv6, IPv4]",
+         fix="unsafe", fix_note="set `PreferDualStack` (the Service becomes dual-stack where the cluster is)",
+         check=check_single_stack_two_families, triggers=("SingleStack",), kinds=SERVICE,
+         references=(ALLOC, DUAL_STACK_DOCS)),
+    Rule("SVC005", "inconsistent-cluster-ips",
+         "`clusterIPs` disagrees with `clusterIP`, has more than two values, `None` not alone, two IPs of one "
+         "family, or a value that is not an IP.", "error",
+         why="Clients must set `clusterIP` and `clusterIPs` together with `clusterIPs[0] == clusterIP`; the API "
+             "server does not fill `clusterIP` from `clusterIPs` on create and rejects every other inconsistency.",
+         example="clusterIPs: [10.96.0.20, fd00::20]              # bad: no clusterIP\n"
+                 "clusterIP: 10.96.0.20\nclusterIPs: [10.96.0.20, fd00::20]   # good",
+         fix="safe", fix_note="add `clusterIP: <clusterIPs[0]>` when it is missing",
+         check=check_inconsistent_cluster_ips, triggers=("clusterIP",), **_common),
+    Rule("SVC006", "cluster-ip-family-mismatch", "`clusterIPs[i]` is of another family than `ipFamilies[i]`.", "error",
+         why="The i-th family must match the i-th address; the API server rejects a mismatch.",
+         example="clusterIPs: [fd00::20, 10.96.0.20]\nipFamilies: [IPv4, IPv6]   # bad\nipFamilies: [IPv6, IPv4]   # good",
+         fix="safe", fix_note="reorder `ipFamilies` when it is a permutation of the addresses' families",
+         check=check_family_mismatch, triggers=("clusterIPs",), **_common),
+    Rule("SVC007", "external-name-ip-fields",
+         "`type: ExternalName` with `clusterIP(s)`, `ipFamilies` or `ipFamilyPolicy`.", "error",
+         why="An ExternalName Service is a DNS CNAME and gets no IP: validation rejects IP fields on it.",
+         example="type: ExternalName\nexternalName: db.example.com\nipFamilyPolicy: SingleStack   # bad: remove",
+         fix="safe", fix_note="delete those fields",
+         check=check_external_name_ip_fields, triggers=("ExternalName",), **_common),
+    Rule("SVC008", "headless-exposed-service", "`clusterIP: None` with type `LoadBalancer` or `NodePort`.", "error",
+         why="A headless Service has no virtual IP to expose; validation rejects `None` for these types.",
+         example="type: LoadBalancer\nclusterIP: None   # bad: remove clusterIP, or use type ClusterIP",
+         fix="none", check=check_headless_exposed, triggers=("None",), **_common),
+    Rule("SVC009", "ip-family-not-in-cluster",
+         "`ipFamilies` or a cluster IP names a family the single-stack cluster does not serve.", "error",
+         why="Every requested family must be configured on the cluster, even with `PreferDualStack`. An EKS "
+             "IPv6 cluster serves only IPv6 Services, so `[IPv4]` (or `[IPv6, IPv4]`) fails with "
+             "\"not configured on this cluster\". Headless Services without a selector are exempt.",
+         example="# IPv6 cluster\nipFamilies: [IPv4]   # bad\nipFamilies: [IPv6]   # good",
+         fix="unsafe", fix_note="use only the cluster's family (never touches hard-coded clusterIPs)",
+         check=check_family_not_in_cluster, kinds=SERVICE, profiles=("ipv4", "ipv6"),
+         triggers=("ipFamilies", "clusterIPs"), references=(ALLOC, EKS_IPV6)),
+    Rule("SVC010", "require-dual-stack-on-single-stack", "`RequireDualStack` on a single-stack cluster.", "error",
+         why="`RequireDualStack` fails with \"this cluster is not configured for dual-stack services\" unless "
+             "the cluster serves both families. An EKS IPv6 cluster is single-stack for Services.",
+         example="# IPv6 cluster\nipFamilyPolicy: RequireDualStack   # bad\nipFamilyPolicy: PreferDualStack    # good",
+         fix="unsafe", fix_note="set `PreferDualStack`",
+         check=check_require_dual_stack, kinds=SERVICE, profiles=("ipv4", "ipv6"),
+         triggers=("RequireDualStack",), references=(ALLOC, EKS_IPV6)),
+    Rule("SVC011", "removed-ip-family-field", "`spec.ipFamily` (singular) is set.", "error",
+         why="The alpha field `ipFamily` was removed in Kubernetes 1.20; the API server silently drops it and "
+             "the Service gets the cluster's default family instead of the one asked for.",
+         example="ipFamily: IPv6                 # bad\nipFamilies: [IPv6]             # good\nipFamilyPolicy: SingleStack",
+         fix="safe", fix_note="replace with `ipFamilies: [X]` and `ipFamilyPolicy: SingleStack`",
+         check=check_removed_ip_family, triggers=("ipFamily",), **_common),
+    Rule("SVC012", "load-balancer-class-wrong-type", "`spec.loadBalancerClass` on a type other than LoadBalancer.",
+         "error",
+         why="Validation allows `loadBalancerClass` only when `type` is LoadBalancer.",
+         example="type: ClusterIP\nloadBalancerClass: service.k8s.aws/nlb   # bad",
+         fix="none", check=check_lb_class_wrong_type, triggers=("loadBalancerClass",), **_common),
+    Rule("SVC013", "dual-stack-lb-single-policy",
+         "A LoadBalancer Service with two `ipFamilies` and no `ipFamilyPolicy`.", "warning",
+         why="Without a policy, two families default to `RequireDualStack`, so the same manifest fails on any "
+             "single-stack cluster; state the policy you mean.",
+         example="type: LoadBalancer\nipFamilies: [IPv6, IPv4]         # bad: no policy\n"
+                 "ipFamilyPolicy: PreferDualStack   # good",
+         fix="unsafe", fix_note="add `ipFamilyPolicy: PreferDualStack`",
+         check=check_dual_stack_lb_policy, kinds=SERVICE, profiles=("dual",), triggers=("ipFamilies",),
+         references=(ALLOC, DUAL_STACK_DOCS)),
+]
