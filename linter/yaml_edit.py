@@ -147,8 +147,8 @@ def insert_entries(source: SourceFile, mapping: Node, pairs: list[tuple[str, obj
     )
     if at is not None and at < len(entries):
         anchor = entries[at][0].start
-        if _own_line(source, anchor, anchor):
-            pos = source.line_start(_line(source, anchor))
+        pos = source.line_start(_line(source, anchor))
+        if not source.text[pos:anchor].strip():  # the key starts its line: insert above it
             return Edit(pos, pos, text)
     last_line = _line(source, entries[-1][1].end)
     pos = source.line_end(last_line, with_newline=True)

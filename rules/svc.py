@@ -307,7 +307,7 @@ def check_removed_ip_family(doc: Document, profile: Profile) -> Iterator[Finding
         fix = _fix(f"Replace with `ipFamilies: [{family}]`" + (" and `ipFamilyPolicy: SingleStack`" if len(pairs) > 1 else ""),
                    "safe",
                    delete_entry(doc.source, svc.spec, "ipFamily"),
-                   insert_entries(doc.source, svc.spec, pairs, doc.root, at=at + 1 if at is not None else None))
+                   insert_entries(doc.source, svc.spec, pairs, doc.root, at=at))
     yield Finding(key.start, value.end,
                   f"{svc.name}: `spec.ipFamily` was removed in Kubernetes 1.20 and is silently dropped; use "
                   f"`ipFamilies` and `ipFamilyPolicy`", fix)
