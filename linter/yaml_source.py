@@ -194,11 +194,13 @@ def parse_yaml(source: SourceFile) -> ParsedYaml:
         ))
     loader = YAML(typ="safe", pure=True)
     documents: list[Document] = []
-    converter = _Converter()
     try:
         for index, rnode in enumerate(loader.compose_all(source.text)):
             if rnode is None:
                 continue
+            # One converter per document: anchors never cross documents, and its memo keys
+            # (ids of ruamel nodes) are only valid while those nodes are alive.
+            converter = _Converter()
             root = converter.convert(rnode)
             written = len(converter.memo)
             size = expanded_size(root, max(ALIAS_EXPANSION_LIMIT, 10 * written))

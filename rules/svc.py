@@ -216,7 +216,6 @@ def check_family_mismatch(doc: Document, profile: Profile) -> Iterator[Finding]:
         yield Finding(families[i].start, families[i].end,
                       f"{svc.name}: ipFamilies[{i}] is {values[i]} but clusterIPs[{i}] ({ips[i].text}) is "
                       f"{ip_families[i]}; the families must be listed in the order of the addresses", fix)
-        fix = None  # one fix for the whole list
 
 
 def check_external_name_ip_fields(doc: Document, profile: Profile) -> Iterator[Finding]:

@@ -1,0 +1,61 @@
+"""Run one fixture folder through the real engine: shared by the tests and `tests/regen_fixtures.py`.
+
+A folder `fixtures/<family>/<CODE>/` holds `bad.<ext>`, `good.<ext>`, `expected.json` (the
+diagnostics for bad, in the JSON output shape), `bad.fixed.<ext>` for rules with a fix, and an
+optional `.v6lint.toml` (read with the real config loader; it sets the profile and limits).
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from v6lint.config import load_settings
+from v6lint.engine import FileResult, Linter
+from v6lint.output import diagnostic_json
+from v6lint.rules import ALL_RULES
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+# Reported by the engine, not reachable from a file in a folder: covered by tests in test_engine.py.
+ENGINE_ONLY = {
+    "V6L905": "unreadable file: needs a permission or race that git cannot store",
+    "V6L906": "fix not applied: needs a file changing on disk or a broken fix",
+    "V6L999": "internal error: needs a rule that crashes",
+}
+
+
+def fixture_dirs() -> list[Path]:
+    return sorted(p for p in FIXTURES.glob("*/*") if p.is_dir() and (p / "expected.json").exists()
+                  or p.is_dir() and any(p.glob("bad.*")))
+
+
+def find(folder: Path, stem: str) -> Path | None:
+    found = sorted(p for p in folder.glob(f"{stem}.*") if p.name.count(".") == stem.count(".") + 1)
+    return found[0] if found else None
+
+
+def linter_for(folder: Path) -> Linter:
+    config = folder / ".v6lint.toml"
+    settings = load_settings(config if config.exists() else None, ALL_RULES)
+    code = folder.name
+    # V6L001 judges other rules' suppressions, so every rule runs for it.
+    return Linter(settings, select=["ALL"] if code == "V6L001" else [code])
+
+
+def run(folder: Path, stem: str, *, fix: bool = False) -> FileResult:
+    path = find(folder, stem)
+    cwd = os.getcwd()
+    os.chdir(folder)  # paths in diagnostics are relative to the working directory
+    try:
+        return linter_for(folder).check_path(Path(path.name), fix=fix, unsafe=True)
+    finally:
+        os.chdir(cwd)
+
+
+def diagnostics_json(result: FileResult, code: str) -> list[dict]:
+    return [diagnostic_json(d, result.source) for d in result.diagnostics if d.code == code]
+
+
+def expected(folder: Path) -> list[dict]:
+    return json.loads((folder / "expected.json").read_text(encoding="utf-8"))

@@ -1,0 +1,81 @@
+"""Every fixture folder: bad fires as expected.json says, fixes give bad.fixed, good stays clean."""
+from __future__ import annotations
+
+import pytest
+
+from fixturelib import ENGINE_ONLY, FIXTURES, diagnostics_json, expected, find, fixture_dirs, run
+from v6lint.rules import ALL_RULES, BY_CODE
+from v6lint.source import SourceFile
+from v6lint.yaml_source import parse_yaml
+
+FOLDERS = fixture_dirs()
+IDS = [f.name for f in FOLDERS]
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=IDS)
+def test_bad_reports_expected_diagnostics(folder):
+    result = run(folder, "bad")
+    assert diagnostics_json(result, folder.name) == expected(folder)
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=IDS)
+def test_good_is_clean(folder):
+    result = run(folder, "good")
+    assert diagnostics_json(result, folder.name) == []
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=IDS)
+def test_fix_produces_bad_fixed_which_parses_and_lints_clean(folder):
+    code = folder.name
+    fixed_file = find(folder, "bad.fixed")
+    result = run(folder, "bad", fix=True)
+    if fixed_file is None:
+        assert result.fixed is None, f"{code} changed bad.* but there is no bad.fixed.*"
+        return
+    assert result.fixed is not None, f"{code}: --fix changed nothing"
+    assert result.fixed.encode() == fixed_file.read_bytes()
+    reparsed = parse_yaml(SourceFile("fixed", result.fixed.text))
+    assert reparsed.problem is None
+    # What remains of the rule is exactly what had no fix to offer (lines may have moved).
+    unfixable = sorted(d["message"] for d in expected(folder) if d["fix"] is None)
+    remaining = sorted(d.message for d in result.diagnostics if d.code == code)
+    assert remaining == unfixable
+
+
+def test_every_rule_has_docs_and_fixtures():
+    problems = []
+    folders = {f.name: f for f in FIXTURES.glob("*/*") if f.is_dir()}
+    for rule in ALL_RULES:
+        for field in ("summary", "why", "example"):
+            if not getattr(rule, field).strip():
+                problems.append(f"{rule.code}: no {field}")
+        if rule.code in ENGINE_ONLY:
+            continue
+        folder = folders.get(rule.code)
+        if folder is None or folder.parent.name != rule.family.lower():
+            problems.append(f"{rule.code}: no fixtures/{rule.family.lower()}/{rule.code}/")
+            continue
+        for stem in ("bad", "good"):
+            if find(folder, stem) is None:
+                problems.append(f"{rule.code}: no {stem}.* fixture")
+        if not (folder / "expected.json").exists() or not expected(folder):
+            problems.append(f"{rule.code}: expected.json missing or empty (bad must fire)")
+        if rule.fix != "none" and find(folder, "bad.fixed") is None:
+            problems.append(f"{rule.code}: has a {rule.fix} fix but no bad.fixed.*")
+        if rule.fix == "none" and find(folder, "bad.fixed") is not None:
+            problems.append(f"{rule.code}: fix is none but bad.fixed.* exists")
+    assert problems == []
+
+
+def test_fixture_folders_name_registered_rules():
+    unknown = [f.name for f in FIXTURES.glob("*/*") if f.is_dir() and f.parent.name != "demo"
+               and f.name not in BY_CODE]
+    assert unknown == []
+
+
+def test_fixed_files_apply_the_fix_kind_the_rule_declares():
+    for folder in FOLDERS:
+        rule = BY_CODE[folder.name]
+        kinds = {d["fix"]["applicability"] for d in expected(folder) if d["fix"]}
+        declared = set(rule.fix.split("|")) - {"none"}
+        assert kinds <= declared, f"{rule.code} declares {rule.fix} but offers {kinds}"
