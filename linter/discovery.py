@@ -53,7 +53,7 @@ def _git_ignored(top: str, paths: list[Path]) -> set[Path]:
 
 
 def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[str, ...] = LINTED_SUFFIXES) -> Discovered:
-    spec = pathspec.PathSpec.from_lines("gitwildmatch", exclude) if exclude else None
+    spec = pathspec.GitIgnoreSpec.from_lines(exclude) if exclude else None
     root = root.resolve()
 
     def excluded(path: Path) -> bool:

@@ -73,11 +73,16 @@ class Linter:
                  select: list[str] | None = None, extend_select: list[str] = (), ignore: list[str] = ()):
         self.settings = settings
         self.rules = rules if rules is not None else ALL_RULES
+        ignores = [*settings.ignore, *ignore]
         self.enabled = enabled_codes(self.rules, select or settings.select,
-                                     [*settings.extend_select, *extend_select], [*settings.ignore, *ignore])
+                                     [*settings.extend_select, *extend_select], ignores)
+        # File notices (V6L9xx: unparsable, skipped...) show under any --select, like a
+        # syntax error in ruff; only an explicit ignore hides them.
+        self.enabled |= enabled_codes([r for r in self.rules if r.code.startswith("V6L9")], ["ALL"], [],
+                                      [i for i in ignores if i.upper() != "ALL"])
         self.profile = settings.profile
         self._per_file = [
-            (pathspec.PathSpec.from_lines("gitwildmatch", [pattern]), enabled_codes(self.rules, sels, [], []))
+            (pathspec.GitIgnoreSpec.from_lines([pattern]), enabled_codes(self.rules, sels, [], []))
             for pattern, sels in settings.per_file_ignores.items()
         ]
         self._severity = {lookup(k).code: v for k, v in settings.severity.items() if lookup(k)}
@@ -206,7 +211,7 @@ class Linter:
         diag.end_line, diag.end_column = end_line + 1, end_col + 1
 
     # --- fixing --------------------------------------------------------------------
-    def fix_source(self, source: SourceFile, unsafe: bool) -> FileResult:
+    def fix_source(self, source: SourceFile, unsafe: bool = False) -> FileResult:
         """Apply fixes to a fixed point; the result must still parse or nothing is changed."""
         diagnostics = self.lint_source(source)
         if any(d.code in ("V6L900", "V6L901", "V6L904") for d in diagnostics):

@@ -1,0 +1,236 @@
+"""Engine behaviour: byte preservation, suppressions, notices, safe writes."""
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from v6lint.config import Settings
+from v6lint.diagnostics import Finding
+from v6lint.engine import Linter, WriteError, write_atomic
+from v6lint.rule import Profile, Rule
+from v6lint.rules import ALL_RULES
+from v6lint.source import SourceFile, decode
+from v6lint.yaml_source import parse_yaml
+
+
+def lint(text: str, *, select=None, ip_family=None, path="t.yaml"):
+    settings = Settings(profile=Profile(ip_family, "--ip-family") if ip_family else Profile())
+    linter = Linter(settings, select=select)
+    return linter, linter.lint_source(SourceFile(path, text))
+
+
+MESSY = (
+    "\ufeff# top comment\r\n"
+    "---\r\n"
+    "apiVersion: v1\r\n"
+    "x-base: &labels {app: web,   tier: 'front'}   # flow map with odd spacing\r\n"
+    "kind: Service\r\n"
+    "metadata:\r\n"
+    "   name: web          # three-space indent\r\n"
+    "   labels: *labels\r\n"
+    "spec:\r\n"
+    "   ipFamilyPolicy:    \"preferDualStack\"   # quoted, wrong case\r\n"
+    "   ipFamilies:\r\n"
+    "   -    IPv6\r\n"
+    "\r\n"
+    "   ports: [ {port: 80,  protocol: TCP} ]\r\n"
+    "   selector: {app: web}\r\n"
+)
+
+
+def test_fixing_one_value_changes_only_that_value():
+    data = MESSY.encode("utf-8")
+    text, encoding, bom = decode(data)
+    assert bom and encoding == "utf-8"
+    linter = Linter(Settings(), select=["SVC002"])
+    result = linter.fix_source(SourceFile("messy.yaml", text, encoding, bom))
+    assert result.fixed is not None
+    out = result.fixed.encode()
+    assert out == data.replace(b'"preferDualStack"', b'"PreferDualStack"')
+    assert out.startswith(b"\xef\xbb\xbf") and out.count(b"\r\n") == data.count(b"\r\n")
+
+
+def test_inserted_lines_follow_crlf_and_sequence_indentation():
+    text = "apiVersion: v1\r\nkind: Service\r\nmetadata:\r\n  name: web\r\nspec:\r\n  ipFamily: IPv6\r\n" \
+           "  ports:\r\n  - port: 80\r\n"
+    linter = Linter(Settings(), select=["SVC011"])
+    fixed = linter.fix_source(SourceFile("s.yaml", text)).fixed.text
+    assert fixed == text.replace("  ipFamily: IPv6\r\n",
+                                 "  ipFamilies:\r\n  - IPv6\r\n  ipFamilyPolicy: SingleStack\r\n")
+
+
+def test_utf16_file_round_trips():
+    data = "apiVersion: v1\nkind: Service\nmetadata: {name: w}\nspec: {ipFamilies: [ipv6]}\n".encode("utf-16")
+    text, encoding, bom = decode(data)
+    linter = Linter(Settings(), select=["SVC001"])
+    result = linter.fix_source(SourceFile("u.yaml", text, encoding, bom))
+    assert result.fixed.encode() == "apiVersion: v1\nkind: Service\nmetadata: {name: w}\n" \
+                                    "spec: {ipFamilies: [IPv6]}\n".encode("utf-16")
+
+
+def test_ranges_are_exact_for_block_flow_and_quoted_values():
+    text = "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\nspec:\n  ipFamilies: ['ipv6', IPV4]\n"
+    _, diags = lint(text, select=["SVC001"])
+    assert [(d.start_line, d.start_column, d.end_line, d.end_column) for d in diags] == [(6, 16, 6, 22), (6, 24, 6, 28)]
+    assert text.splitlines()[5][15:21] == "'ipv6'"
+
+
+def test_parse_errors_show_under_any_select_unless_ignored():
+    text = "apiVersion: v1\nkind: Service\nspec: [\n"
+    assert [d.code for d in lint(text, select=["SVC002"])[1]] == ["V6L900"]
+    linter = Linter(Settings(ignore=["V6L900"]), select=["SVC002"])
+    assert linter.lint_source(SourceFile("t.yaml", text)) == []
+
+
+def test_non_kubernetes_yaml_gets_no_kubernetes_rules():
+    _, diags = lint("spec:\n  ipFamilies: [ipv6]\n  ipFamilyPolicy: SingleStack\n")
+    assert diags == []
+
+
+def test_only_core_services_are_services():
+    _, diags = lint("apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata: {name: f}\n"
+                    "spec: {ipFamilies: [ipv6]}\n")
+    assert diags == []
+
+
+def test_kubectl_list_items_are_linted_as_objects():
+    text = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata: {name: a}\n" \
+           "  spec: {ipFamilies: [ipv6]}\n"
+    _, diags = lint(text, select=["SVC001"])
+    assert [(d.code, d.start_line) for d in diags] == [("SVC001", 7)]
+    assert "Service a" in diags[0].message
+
+
+def test_profile_rules_are_silent_without_a_profile_and_name_their_source():
+    text = "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {ipFamilies: [IPv4]}\n"
+    assert lint(text, select=["SVC009"])[1] == []
+    diags = lint(text, select=["SVC009"], ip_family="ipv6")[1]
+    assert [d.code for d in diags] == ["SVC009"]
+    assert diags[0].profile.ip_family == "ipv6" and diags[0].profile.source == "--ip-family"
+
+
+SUPPRESSED = """\
+# v6lint: file-ignore[SVC002]
+apiVersion: v1
+kind: Service
+metadata:
+  name: a
+  annotations:
+    v6lint.io/ignore: "SVC011"
+spec:
+  ipFamily: IPv6
+  ipFamilyPolicy: dualstack
+  # v6lint: ignore[invalid-ip-family]
+  ipFamilies: [ipv6, ipv4]
+  clusterIP: None  # v6lint: ignore[SVC008] reason text
+  type: NodePort
+---
+apiVersion: v1
+kind: Service
+metadata: {name: b}
+spec: {ipFamily: IPv6}
+"""
+
+
+def test_suppressions_by_comment_line_above_file_and_annotation():
+    _, diags = lint(SUPPRESSED)
+    # SVC011 on `a` is suppressed by its annotation only: `b` still reports it.
+    assert [(d.code, d.start_line) for d in diags] == [("SVC011", 19)]
+
+
+def test_unused_suppression_respects_rules_that_did_not_run():
+    text = "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec:\n  ipFamilies: [IPv6]  # v6lint: ignore[SVC009]\n"
+    assert lint(text)[1] == []  # SVC009 needs a profile: it did not run, so nothing is "unused"
+    diags = lint(text, ip_family="ipv6")[1]
+    assert [d.code for d in diags] == ["V6L001"]
+
+
+def test_alias_bomb_is_measured_not_expanded():
+    levels = ["a0: &a0 [" + ", ".join(["x"] * 10) + "]"]
+    levels += [f"a{i}: &a{i} [" + ", ".join([f"*a{i-1}"] * 10) + "]" for i in range(1, 12)]
+    parsed = parse_yaml(SourceFile("bomb.yaml", "\n".join(levels) + "\n"))
+    assert parsed.problem.code == "V6L904" and parsed.documents == []
+
+
+def test_recursive_alias_is_a_notice():
+    parsed = parse_yaml(SourceFile("r.yaml", "a: &a [*a]\n"))
+    assert parsed.problem.code == "V6L904"
+
+
+def test_python_tags_are_data_never_constructed():
+    parsed = parse_yaml(SourceFile("t.yaml", "a: !!python/object/apply:os.system ['touch /tmp/pwned-v6lint']\n"))
+    assert parsed.problem is None and not os.path.exists("/tmp/pwned-v6lint")
+    assert parsed.documents[0].root.get("a").tag == "tag:yaml.org,2002:python/object/apply:os.system"
+
+
+def test_terraform_directive_and_unparsable_interpolation_are_template_notices():
+    parsed = parse_yaml(SourceFile("t.yaml", "a: 1\n%{ if enable_ipv6 ~}\nb: 2\n%{ endif ~}\n"))
+    assert parsed.problem.code == "V6L901"
+    parsed = parse_yaml(SourceFile("t.yaml", "a: ${ var.x }: y\n b: [\n"))
+    assert parsed.problem.code == "V6L901"
+    # envsubst-style placeholders that parse are linted as YAML
+    assert parse_yaml(SourceFile("t.yaml", "subnet: ${SUBNET_AZ_1}\n")).problem is None
+
+
+def test_unreadable_file_is_a_notice(tmp_path):
+    link = tmp_path / "gone.yaml"
+    link.symlink_to(tmp_path / "missing.yaml")
+    result = Linter(Settings()).check_path(link)
+    assert [d.code for d in result.diagnostics] == ["V6L905"]
+
+
+def test_a_crashing_rule_is_reported_and_the_run_goes_on():
+    def boom(doc, profile):
+        raise KeyError("oops")
+        yield  # pragma: no cover
+
+    crashing = Rule("SVC901", "crashing", "s", "error", why="w", example="e", fix="none", check=boom,
+                    kinds=("v1/Service",))
+    linter = Linter(Settings(), rules=[crashing, *ALL_RULES], select=["SVC901", "SVC001", "V6L999"])
+    diags = linter.lint_source(SourceFile("c.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n"
+                                                    "spec: {ipFamilies: [ipv6]}\n"))
+    assert sorted(d.code for d in diags) == ["SVC001", "V6L999"]
+    assert "SVC901 failed on Service a: KeyError" in next(d.message for d in diags if d.code == "V6L999")
+
+
+def test_fix_that_would_not_parse_is_refused():
+    def bad_fix(doc, profile):
+        from v6lint.diagnostics import Edit, Fix
+        yield Finding(0, 0, "breaks", Fix("break it", "safe", (Edit(0, 0, "[unclosed\n"),)))
+
+    breaker = Rule("SVC902", "breaker", "s", "error", why="w", example="e", fix="safe", check=bad_fix,
+                   kinds=("v1/Service",))
+    linter = Linter(Settings(), rules=[breaker, *ALL_RULES], select=["SVC902", "V6L906"])
+    result = linter.fix_source(SourceFile("b.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n"))
+    assert result.fixed is None
+    assert "V6L906" in [d.code for d in result.diagnostics]
+
+
+def test_write_atomic_keeps_mode_and_leaves_no_temp_files(tmp_path):
+    target = tmp_path / "svc.yaml"
+    target.write_bytes(b"old\n")
+    target.chmod(0o640)
+    write_atomic(target, b"old\n", b"new\n")
+    assert target.read_bytes() == b"new\n"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["svc.yaml"]
+
+
+def test_write_atomic_refuses_a_file_changed_on_disk(tmp_path):
+    target = tmp_path / "svc.yaml"
+    target.write_bytes(b"changed by someone else\n")
+    with pytest.raises(WriteError, match="changed on disk"):
+        write_atomic(target, b"what we read\n", b"new\n")
+    assert target.read_bytes() == b"changed by someone else\n"
+
+
+def test_write_atomic_follows_symlinks(tmp_path):
+    real = tmp_path / "real.yaml"
+    real.write_bytes(b"a\n")
+    link = tmp_path / "link.yaml"
+    link.symlink_to(real)
+    write_atomic(link, b"a\n", b"b\n")
+    assert link.is_symlink() and real.read_bytes() == b"b\n"
