@@ -15,6 +15,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+from v6lint.discovery import display_path
 from v6lint.rule import Profile, Rule
 
 CONFIG_FILES = (".v6lint.toml", "pyproject.toml")
@@ -104,13 +105,14 @@ def load_settings(config_path: Path | None, rules: list[Rule]) -> Settings:
     settings = Settings()
     if config_path is None:
         return settings
+    shown = display_path(config_path)
     try:
         text = config_path.read_text(encoding="utf-8")
         data = tomllib.loads(text)
     except OSError as exc:
-        raise ConfigError(f"{config_path}: cannot read: {exc.strerror}") from None
+        raise ConfigError(f"{shown}: cannot read: {exc.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{config_path}: not valid TOML: {exc}") from None
+        raise ConfigError(f"{shown}: not valid TOML: {exc}") from None
     if config_path.name == "pyproject.toml":
         table = data.get("tool", {}).get("v6lint", {})
         prefix = ["tool", "v6lint"]
@@ -122,7 +124,7 @@ def load_settings(config_path: Path | None, rules: list[Rule]) -> Settings:
         error = errors[0]
         line = _key_line(text, prefix + list(error.absolute_path) + re.findall(r"'([^']+)'", error.message)[:1]
                          if error.validator == "additionalProperties" else prefix + list(error.absolute_path))
-        location = f"{config_path}:{line}" if line else str(config_path)
+        location = f"{shown}:{line}" if line else shown
         raise ConfigError(f"{location}: invalid v6lint configuration: {_describe(error, schema)}")
 
     settings.config_path = config_path
@@ -138,14 +140,14 @@ def load_settings(config_path: Path | None, rules: list[Rule]) -> Settings:
     family = table.get("cluster", {}).get("ip-family")
     if family:
         line = _key_line(text, prefix + ["cluster", "ip-family"])
-        settings.profile = Profile(family, f"{config_path.name}:{line}" if line else config_path.name)
+        settings.profile = Profile(family, f"{shown}:{line}" if line else shown)
     for key in ("select", "extend-select", "ignore"):
-        check_selectors(table.get(key, []), rules, f"{config_path}: {key}")
+        check_selectors(table.get(key, []), rules, f"{shown}: {key}")
     for pattern, selectors in settings.per_file_ignores.items():
-        check_selectors(selectors, rules, f"{config_path}: per-file-ignores[{pattern!r}]")
+        check_selectors(selectors, rules, f"{shown}: per-file-ignores[{pattern!r}]")
     for code in settings.severity:
         if not any(code.upper() == r.code or code.lower() == r.name for r in rules):
-            raise ConfigError(f"{config_path}: severity: {code!r} is not a rule code or name")
+            raise ConfigError(f"{shown}: severity: {code!r} is not a rule code or name")
     return settings
 
 

@@ -79,3 +79,12 @@ def test_fixed_files_apply_the_fix_kind_the_rule_declares():
         kinds = {d["fix"]["applicability"] for d in expected(folder) if d["fix"]}
         declared = set(rule.fix.split("|")) - {"none"}
         assert kinds <= declared, f"{rule.code} declares {rule.fix} but offers {kinds}"
+
+
+def test_rule_reference_is_up_to_date():
+    from v6lint.docs import render_reference
+
+    reference = (FIXTURES.parent / "docs" / "rules.md").read_text(encoding="utf-8")
+    assert reference == render_reference(), "regenerate: python -m v6lint.docs > docs/rules.md"
+    for rule in ALL_RULES:
+        assert f"### {rule.code} {rule.name}" in reference
