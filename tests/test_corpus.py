@@ -12,7 +12,7 @@ from v6lint.rule import Profile
 from v6lint.source import SourceFile
 from v6lint.yaml_source import parse_yaml
 
-CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+CORPUS = (Path(__file__).resolve().parent.parent.parent / "shared" / "corpus").resolve()
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"shared corpus not found at {CORPUS}")
 
 
