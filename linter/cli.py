@@ -61,7 +61,7 @@ def main() -> None:
 @click.option("--unsafe-fixes", is_flag=True, default=None,
               help="Also apply fixes that change behaviour (config: fix.unsafe).")
 @click.option("--diff", "show_diff", is_flag=True,
-              help="Print a unified diff of what --fix would change and write nothing.")
+              help="Print a unified diff of what --fix would change and write nothing; exit 1 if it would change a file.")
 @click.option("--select", multiple=True, metavar="CODES",
               help="Only these rules: codes, prefixes (SVC), names or ALL; comma-separated or repeated.")
 @click.option("--extend-select", multiple=True, metavar="CODES", help="Enable these rules on top of the selection.")

@@ -49,20 +49,27 @@ def apply_edits(text: str, edits: list[Edit]) -> str:
     return "".join(out)
 
 
+def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    """Edits that cannot both apply: they share text, insert at one point, or insert inside the other."""
+    (s1, e1), (s2, e2) = a, b
+    if s1 < e2 and s2 < e1:
+        return True
+    if s1 == e1 == s2 == e2:
+        return True
+    return (s1 == e1 and s2 < s1 < e2) or (s2 == e2 and s1 < s2 < e1)
+
+
 def choose_fixes(diagnostics: list[Diagnostic], unsafe: bool) -> list[Fix]:
-    """Fixes to apply in one pass: allowed by applicability and not overlapping each other."""
+    """Fixes to apply in one pass: allowed by applicability, each whole, none overlapping another."""
     chosen: list[Fix] = []
     taken: list[tuple[int, int]] = []
     for diag in sorted(diagnostics, key=lambda d: (d.start, d.code)):
         fix = diag.fix
-        if fix is None or not fix.edits or (fix.applicability == "unsafe" and not unsafe):
+        if fix is None or not fix.edits or (fix.applicability == "unsafe" and not unsafe) or fix in chosen:
             continue
         spans = [(e.start, e.end) for e in fix.edits]
-        if any(s < te and ts < e or (s == e == ts == te) or (s == e and ts < s < te) or (ts == te and s < ts < e)
-               for s, e in spans for ts, te in taken):
-            continue
-        if any(fix == other for other in chosen):
-            continue
+        if any(_overlaps(span, other) for span in spans for other in taken):
+            continue  # the next pass re-lints and offers it again
         chosen.append(fix)
         taken.extend(spans)
     return chosen

@@ -239,7 +239,8 @@ def check_headless_exposed(doc: Document, profile: Profile) -> Iterator[Finding]
     if svc.cluster_ip == "None" and svc.type in ("LoadBalancer", "NodePort"):
         node = svc.cluster_ip_node
         yield Finding(node.start, node.end,
-                      f"{svc.name}: clusterIP `None` (headless) is not allowed with type {svc.type}")
+                      f"{svc.name}: clusterIP `None` (headless) is not allowed with type {svc.type}; remove "
+                      f"clusterIP, or make the Service type ClusterIP")
 
 
 def _ipv6_only(svc: ServiceSpec) -> bool:
@@ -318,7 +319,8 @@ def check_lb_class_wrong_type(doc: Document, profile: Profile) -> Iterator[Findi
     if node is None or node.is_null or svc.type == "LoadBalancer":
         return
     yield Finding(node.start, node.end,
-                  f"{svc.name}: loadBalancerClass may only be set when type is LoadBalancer (type is {svc.type})")
+                  f"{svc.name}: loadBalancerClass may only be set when type is LoadBalancer (type is {svc.type}); "
+                  f"remove it or set `type: LoadBalancer`")
 
 
 def check_dual_stack_lb_policy(doc: Document, profile: Profile) -> Iterator[Finding]:

@@ -93,6 +93,12 @@ def test_fix_with_unsafe_fixes_leaves_nothing_and_exits_0(project):
     assert run("check").exit_code == 0
 
 
+def test_config_fix_unsafe_applies_unsafe_fixes(project):
+    (project / ".v6lint.toml").write_text("[fix]\nunsafe = true\n")
+    assert run("check", "--fix").exit_code == 0
+    assert "PreferDualStack" in (project / "k8s" / "svc.yaml").read_text()
+
+
 def test_exit_zero_select_and_ignore(project):
     assert run("check", "--exit-zero").exit_code == 0
     only = run("check", "--select", "SVC001", "--output-format", "json")
