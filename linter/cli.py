@@ -116,7 +116,7 @@ def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, ou
                     fixed_count += len(result.fixes_applied)
                 except WriteError as exc:
                     result = FileResult(result.path, result.source, linter.lint_source(result.source)
-                                        + linter._notices(result.path, "V6L906", f"fixes not applied: {exc}"))
+                                        + linter.notice(result.path, "V6L906", f"fixes not applied: {exc}"))
         results.append(result)
 
     if show_diff:

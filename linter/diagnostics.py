@@ -1,7 +1,7 @@
 """Diagnostics and fixes as plain data: what every output format and the LSP consume."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 Applicability = Literal["safe", "unsafe"]
@@ -58,7 +58,6 @@ class Diagnostic:
     start_column: int = 0
     end_line: int = 0
     end_column: int = 0
-    extra: dict = field(default_factory=dict)
 
     @property
     def sort_key(self) -> tuple:

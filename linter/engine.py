@@ -101,19 +101,19 @@ class Linter:
         try:
             size = path.stat().st_size
             if size > self.settings.max_file_size:
-                return None, self._notices(shown, "V6L903", f"file is {size} bytes, over max-file-size "
+                return None, self.notice(shown, "V6L903", f"file is {size} bytes, over max-file-size "
                                                             f"({self.settings.max_file_size}); skipped")
             with open(path, "rb") as handle:
                 data = handle.read(self.settings.max_file_size + 1)
         except OSError as exc:
-            return None, self._notices(shown, "V6L905", f"cannot read file: {exc.strerror or exc}")
+            return None, self.notice(shown, "V6L905", f"cannot read file: {exc.strerror or exc}")
         try:
             text, encoding, bom = decode(data)
         except DecodeError as exc:
-            return None, self._notices(shown, "V6L902", f"cannot decode: {exc}")
+            return None, self.notice(shown, "V6L902", f"cannot decode: {exc}")
         return SourceFile(shown, text, encoding, bom, str(path)), []
 
-    def _notices(self, path: str, code: str, message: str) -> list[Diagnostic]:
+    def notice(self, path: str, code: str, message: str) -> list[Diagnostic]:
         if code not in self.enabled:
             return []
         rule = BY_CODE[code]
@@ -234,7 +234,7 @@ class Linter:
                 break
             candidate = SourceFile(source.path, text, source.encoding, source.bom, source.abspath)
             if parse_yaml(candidate).problem is not None:
-                return FileResult(source.path, source, self.lint_source(source) + self._notices(
+                return FileResult(source.path, source, self.lint_source(source) + self.notice(
                     source.path, "V6L906", f"fixes not applied: the result would not parse "
                                            f"({', '.join(sorted({f.message for f in fixes}))})"))
             current = candidate
@@ -242,7 +242,7 @@ class Linter:
             diagnostics = self.lint_source(current)
         else:
             if choose_fixes(diagnostics, unsafe):
-                return FileResult(source.path, source, self.lint_source(source) + self._notices(
+                return FileResult(source.path, source, self.lint_source(source) + self.notice(
                     source.path, "V6L906", f"fixes not applied: they did not converge in {MAX_FIX_PASSES} passes"))
         fixed = current if current is not source else None
         return FileResult(source.path, source, diagnostics, fixed, applied)
