@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pathspec
 
-LINTED_SUFFIXES = (".yaml", ".yml")
+LINTED_SUFFIXES = (".yaml", ".yml", ".tf", ".tfvars", ".tfvars.json", ".py")
 SKIP_DIRS = frozenset({
     ".git", ".hg", ".svn", ".terraform", "node_modules", ".venv", "venv", ".tox", ".nox", "__pycache__",
     ".mypy_cache", ".pytest_cache", ".ruff_cache", ".v6lint_cache", "site-packages",

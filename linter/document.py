@@ -101,6 +101,9 @@ class Document:
     api_version: str | None = None
     kind: str | None = None
     annotations: dict[str, Node] = field(default_factory=dict)
+    language: str = "yaml"  # "yaml" | "hcl" | "python"
+    blocks: list = field(default_factory=list)  # HCL: top-level HclBlocks
+    payload: object = None  # Python: the parsed module facts (see python_source)
 
     @property
     def is_kubernetes(self) -> bool:

@@ -17,7 +17,7 @@ from v6lint.rule import Rule
 from v6lint.rules import ALL_RULES, BY_CODE, lookup
 from v6lint.source import DecodeError, SourceFile, decode
 from v6lint.suppressions import ANNOTATION, Suppression, parse_comments, removal_fix
-from v6lint.yaml_source import parse_yaml
+from v6lint.sources import parse_source
 
 MAX_FIX_PASSES = 10
 # Notices that say a file was skipped on purpose; they never fail a run.
@@ -136,7 +136,7 @@ class Linter:
 
     def lint_source(self, source: SourceFile) -> list[Diagnostic]:
         enabled = self.enabled_for(source.abspath or source.path)
-        parsed = parse_yaml(source)
+        parsed = parse_source(source)
         raw: list[tuple[Rule, Finding, tuple[int, int] | None]] = []
         if parsed.problem is not None:
             p = parsed.problem
@@ -233,7 +233,7 @@ class Linter:
             if text == current.text:
                 break
             candidate = SourceFile(source.path, text, source.encoding, source.bom, source.abspath)
-            if parse_yaml(candidate).problem is not None:
+            if parse_source(candidate).problem is not None:
                 return FileResult(source.path, source, self.lint_source(source) + self.notice(
                     source.path, "V6L906", f"fixes not applied: the result would not parse "
                                            f"({', '.join(sorted({f.message for f in fixes}))})"))

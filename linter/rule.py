@@ -12,11 +12,32 @@ IP_FAMILIES = ("ipv4", "ipv6", "dual")
 
 
 @dataclass(frozen=True)
+class ProfileSource:
+    """One place in the project that says what the cluster's IP family is."""
+
+    ip_family: str
+    kind: str  # "config", "tfvars", "terraform", "variable-default", "eksctl", "kubeadm", "kind", "aws-node"
+    location: str  # "path:line" as shown to the user
+    abspath: str
+    start: int
+    end: int
+    what: str  # the setting, e.g. `enable_ipv6 = true`
+
+
+@dataclass(frozen=True)
 class Profile:
-    """What v6lint knows of the cluster: its IP family and where that came from."""
+    """What v6lint knows of the cluster: its IP family, where that came from, and project facts."""
 
     ip_family: str | None = None  # "ipv4" | "ipv6" | "dual" | None (unknown)
     source: str | None = None  # "path:line" or "--ip-family"
+    sources: tuple[ProfileSource, ...] = ()
+    facts: object = field(default=None, compare=False)  # project.ProjectFacts
+    root: str | None = None
+
+    @property
+    def conflicts(self) -> list[ProfileSource]:
+        """Sources that disagree with the chosen family."""
+        return [s for s in self.sources if self.ip_family and s.ip_family != self.ip_family]
 
     @property
     def label(self) -> str:

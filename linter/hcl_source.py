@@ -1,0 +1,180 @@
+"""Terraform files (`.tf`, `.tfvars`) -> Documents, on tree-sitter's HCL grammar.
+
+tree-sitter keeps exact byte ranges and recovers from errors, which a half-typed file in an
+editor needs. Attributes become mapping entries of the document's root Node; literal values
+become scalars tagged like YAML's (str, int, float, bool, null), tuples and objects become
+flow sequences and mappings, and anything computed (`var.x`, `"${a}-b"`, function calls) becomes
+a scalar tagged `hcl:expr` holding its source text. Blocks keep their type, labels and body.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import tree_sitter_hcl
+from tree_sitter import Language, Parser
+
+from v6lint.document import MAP, SCALAR, SEQ, Document, Node
+from v6lint.source import SourceFile
+from v6lint.yaml_source import ParsedYaml, ParseProblem
+
+_LANGUAGE = Language(tree_sitter_hcl.language())
+EXPR = "hcl:expr"
+_TAGS = {"numeric_lit": "tag:yaml.org,2002:float", "bool_lit": "tag:yaml.org,2002:bool",
+         "null_lit": "tag:yaml.org,2002:null"}
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
+
+
+@dataclass
+class HclBlock:
+    type: str
+    labels: list[str]
+    body: Node  # a mapping of the block's attributes
+    blocks: list["HclBlock"] = field(default_factory=list)
+    start: int = 0
+    end: int = 0
+    type_start: int = 0
+
+
+def _unescape(raw: str) -> str:
+    out, i = [], 0
+    while i < len(raw):
+        ch = raw[i]
+        if ch == "\\" and i + 1 < len(raw) and raw[i + 1] in _ESCAPES:
+            out.append(_ESCAPES[raw[i + 1]])
+            i += 2
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+class _Builder:
+    def __init__(self, source: SourceFile, data: bytes):
+        self.source = source
+        self.data = data
+        # tree-sitter speaks bytes; v6lint's offsets are characters.
+        self.ascii = len(data) == len(source.text)
+        if not self.ascii:
+            self.char_at = [0] * (len(data) + 1)
+            pos = 0
+            for index, ch in enumerate(source.text):
+                width = len(ch.encode("utf-8"))
+                for k in range(width):
+                    self.char_at[pos + k] = index
+                pos += width
+            self.char_at[pos] = len(source.text)
+
+    def off(self, byte: int) -> int:
+        return byte if self.ascii else self.char_at[byte]
+
+    def raw(self, ts) -> str:
+        return self.source.text[self.off(ts.start_byte):self.off(ts.end_byte)]
+
+    def scalar(self, ts, value: str, tag: str, style: str | None = None) -> Node:
+        return Node(SCALAR, value, tag, style, False, self.off(ts.start_byte), self.off(ts.end_byte))
+
+    def value(self, ts) -> Node:
+        """An `expression` (or its single child) -> Node."""
+        inner = ts
+        while inner.type in ("expression", "literal_value", "collection_value") and inner.named_child_count == 1 \
+                and inner.child_count == 1:
+            inner = inner.named_children[0]
+        kind = inner.type
+        if kind == "string_lit":
+            literal = [c for c in inner.children if c.type == "template_literal"]
+            text = _unescape(self.raw(literal[0])) if literal else ""
+            return self.scalar(inner, text, "tag:yaml.org,2002:str", '"')
+        if kind in _TAGS:
+            text = self.raw(inner)
+            tag = _TAGS[kind]
+            if kind == "numeric_lit" and text.isdigit():
+                tag = "tag:yaml.org,2002:int"
+            return self.scalar(inner, text, tag)
+        if kind == "tuple":
+            items = [self.value(c) for c in inner.named_children if c.type == "expression"]
+            return Node(SEQ, items, "tag:yaml.org,2002:seq", None, True, self.off(inner.start_byte),
+                        self.off(inner.end_byte))
+        if kind == "object":
+            entries = []
+            for elem in inner.named_children:
+                if elem.type != "object_elem":
+                    continue
+                key_ts, val_ts = elem.child_by_field_name("key"), elem.child_by_field_name("val")
+                if key_ts is None or val_ts is None:
+                    continue
+                key = self.value(key_ts)
+                if key.tag == EXPR:  # a bare identifier key `j = 2`
+                    key = self.scalar(key_ts, self.raw(key_ts), "tag:yaml.org,2002:str")
+                entries.append((key, self.value(val_ts)))
+            return Node(MAP, entries, "tag:yaml.org,2002:map", None, True, self.off(inner.start_byte),
+                        self.off(inner.end_byte))
+        return self.scalar(ts, self.raw(ts), EXPR)
+
+    def body(self, ts, start: int, end: int) -> tuple[Node, list[HclBlock]]:
+        entries: list[tuple[Node, Node]] = []
+        blocks: list[HclBlock] = []
+        for child in ts.named_children if ts is not None else []:
+            if child.type == "attribute":
+                ident = child.named_children[0]
+                value = next((c for c in child.named_children[1:] if c.type == "expression"), None)
+                if value is None:
+                    continue
+                key = self.scalar(ident, self.raw(ident), "tag:yaml.org,2002:str")
+                entries.append((key, self.value(value)))
+            elif child.type == "block":
+                blocks.append(self.block(child))
+        node = Node(MAP, entries, "tag:yaml.org,2002:map", None, False, start, end)
+        if entries:  # like YAML block maps: from the first key to the last value
+            node.start, node.end = entries[0][0].start, entries[-1][1].end
+        return node, blocks
+
+    def block(self, ts) -> HclBlock:
+        kids = ts.named_children
+        labels = []
+        for kid in kids[1:]:
+            if kid.type == "string_lit":
+                labels.append(self.value(kid).value)
+            elif kid.type == "identifier":
+                labels.append(self.raw(kid))
+        inner = next((k for k in kids if k.type == "body"), None)
+        start_brace = next((k for k in kids if k.type == "block_start"), None)
+        end_brace = next((k for k in kids if k.type == "block_end"), None)
+        body_start = self.off(start_brace.end_byte) if start_brace else self.off(ts.end_byte)
+        body_end = self.off(end_brace.start_byte) if end_brace else self.off(ts.end_byte)
+        body, blocks = self.body(inner, body_start, body_end)
+        return HclBlock(self.raw(kids[0]), labels, body, blocks, self.off(ts.start_byte), self.off(ts.end_byte),
+                        self.off(kids[0].start_byte))
+
+
+def _first_error(ts):
+    stack = [ts]
+    while stack:
+        node = stack.pop()
+        if node.type == "ERROR" or node.is_missing:
+            return node
+        if node.has_error:
+            stack.extend(reversed(node.children))
+    return None
+
+
+def parse_hcl(source: SourceFile) -> ParsedYaml:
+    data = source.text.encode("utf-8")
+    tree = Parser(_LANGUAGE).parse(data)
+    builder = _Builder(source, data)
+    body_ts = next((c for c in tree.root_node.named_children if c.type == "body"), None)
+    root, blocks = builder.body(body_ts, 0, len(source.text))
+    doc = Document(source, root, 0, 0, len(source.text), language="hcl", blocks=blocks)
+    problem = None
+    if tree.root_node.has_error:
+        error = _first_error(tree.root_node)
+        at = builder.off(error.start_byte) if error is not None else 0
+        what = f"missing {error.type}" if error is not None and error.is_missing else "unexpected text"
+        problem = ParseProblem("V6L900", f"HCL syntax error: {what}", at, at)
+    # What parsed around an error is still linted (an editor sees half-typed files).
+    return ParsedYaml([doc], problem)
+
+
+def walk_blocks(blocks: list[HclBlock]):
+    for block in blocks:
+        yield block
+        yield from walk_blocks(block.blocks)

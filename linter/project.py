@@ -1,0 +1,238 @@
+"""The project's cluster profile, from every source RULES.md names, before any rule runs.
+
+Sources, strongest first: v6lint config; Terraform tfvars; literal `ip_family` in `.tf` module or
+resource blocks; Terraform variable defaults (only when no tfvars sets the variable); eksctl
+ClusterConfig; kubeadm ClusterConfiguration and kind Cluster; the aws-node DaemonSet's
+ENABLE_IPv6. The strongest source wins; every source that disagrees with it is a PRF001 finding.
+Files are read cheaply: only those containing a trigger string are parsed.
+"""
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from v6lint.config import CONFIG_FILES
+from v6lint.discovery import discover, display_path
+from v6lint.document import Document, Node
+from v6lint.hcl_source import walk_blocks
+from v6lint.rule import Profile, ProfileSource
+from v6lint.source import DecodeError, SourceFile, decode
+from v6lint.sources import parse_source
+
+PROFILE_SUFFIXES = (".yaml", ".yml", ".tf", ".tfvars", ".tfvars.json")
+_TRIGGERS = ("enable_ipv6", "ip_family", "ipFamily", "podSubnet", "serviceSubnet", "ENABLE_IPv6", "variable",
+             "AmazonEKS_CNI_IPv6_Policy", "create_cni_ipv6_iam_policy", "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
+             "webhook")
+STRENGTH = {"config": 100, "tfvars": 90, "terraform": 80, "variable-default": 70, "eksctl": 60, "kubeadm": 50,
+            "kind": 50, "aws-node": 40}
+_FAMILY_VARS = ("enable_ipv6", "ip_family", "cluster_ip_family")
+MAX_PROFILE_FILE = 2 * 1024 * 1024
+
+
+def find_project_root(start: Path) -> Path:
+    """The nearest directory upward holding .git or a v6lint config; else `start` itself."""
+    start = start.resolve()
+    directory = start if start.is_dir() else start.parent
+    for folder in (directory, *directory.parents):
+        if (folder / ".git").exists() or any((folder / name).is_file() and
+                                             (name != "pyproject.toml" or "tool.v6lint" in _read(folder / name))
+                                             for name in CONFIG_FILES):
+            return folder
+    return directory
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+@dataclass
+class VariableDecl:
+    name: str
+    type: str | None  # the type expression's text: "bool", "string", "list(string)"...
+    default: Node | None
+    path: str
+    directory: str
+
+
+@dataclass
+class ProjectFacts:
+    """Cross-file facts that rules read (they never open other files themselves)."""
+
+    variables: dict[str, dict[str, VariableDecl]] = field(default_factory=dict)  # directory -> name -> decl
+    tfvars_set: set[str] = field(default_factory=set)  # variable names some tfvars sets
+    imds_ipv6_jobs: list[str] = field(default_factory=list)  # "path:line" of jobs using the IPv6 IMDS endpoint
+    webhook_disabled: str | None = None  # "path:line" of spark-operator values with webhook.enable: false
+    cni_policy_refs: list[tuple[str, int, int]] = field(default_factory=list)  # (abspath, start, end)
+    cni_policy_creators: list[tuple[str, int, int]] = field(default_factory=list)
+
+
+def _line_ref(source: SourceFile, offset: int) -> str:
+    return f"{source.path}:{source.position(offset)[0] + 1}"
+
+
+def _truthy(node: Node | None) -> bool | None:
+    if node is None or node.text is None:
+        return None
+    return {"true": True, "false": False}.get(node.text.strip().strip('"').lower())
+
+
+def _family_of_cidrs(text: str) -> str | None:
+    families = set()
+    for part in text.split(","):
+        try:
+            families.add(ipaddress.ip_network(part.strip(), strict=False).version)
+        except ValueError:
+            return None
+    return "dual" if families == {4, 6} else "ipv6" if families == {6} else "ipv4" if families == {4} else None
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.sources: list[ProfileSource] = []
+        self.facts = ProjectFacts()
+        self._pending_defaults: list[tuple[str, ProfileSource]] = []
+
+    def add(self, family: str | None, kind: str, source: SourceFile, node: Node, what: str) -> None:
+        if family in ("ipv4", "ipv6", "dual"):
+            self.sources.append(ProfileSource(family, kind, _line_ref(source, node.start), source.abspath or "",
+                                              node.start, node.end, what))
+
+    # --- Terraform ------------------------------------------------------------------
+    def hcl(self, doc: Document) -> None:
+        source = doc.source
+        path = source.abspath or source.path
+        if path.endswith((".tfvars", ".tfvars.json")):
+            for key, value in doc.root.entries():
+                self.facts.tfvars_set.add(key.value)
+                if key.value == "enable_ipv6":
+                    flag = _truthy(value)
+                    if flag is not None:
+                        self.add("ipv6" if flag else "ipv4", "tfvars", source, value, f"enable_ipv6 = {value.text}")
+                elif key.value in ("ip_family", "cluster_ip_family") and value.text:
+                    self.add(value.text.lower(), "tfvars", source, value, f"{key.value} = \"{value.text}\"")
+            return
+        directory = os.path.dirname(path)
+        for block in walk_blocks(doc.blocks):
+            if block.type == "variable" and block.labels:
+                name = block.labels[0]
+                type_node, default = block.body.get("type"), block.body.get("default")
+                self.facts.variables.setdefault(directory, {})[name] = VariableDecl(
+                    name, type_node.value if type_node is not None else None, default, source.path, directory)
+                if name in _FAMILY_VARS and default is not None:
+                    flag = _truthy(default) if name == "enable_ipv6" else None
+                    family = ("ipv6" if flag else "ipv4") if flag is not None else (default.text or "").lower()
+                    if family in ("ipv4", "ipv6"):
+                        self._pending_defaults.append((name, ProfileSource(
+                            family, "variable-default", _line_ref(source, default.start), path, default.start,
+                            default.end, f'variable "{name}" default')))
+            elif block.type in ("module", "resource", "kubernetes_network_config"):
+                for attr in ("ip_family", "cluster_ip_family"):
+                    value = block.body.get(attr)
+                    if value is not None and value.tag != "hcl:expr" and value.text:
+                        self.add(value.text.lower(), "terraform", source, value, f"{attr} = \"{value.text}\"")
+            for key, value in block.body.entries():
+                if key.value == "create_cni_ipv6_iam_policy" and _truthy(value):
+                    self.facts.cni_policy_creators.append((path, key.start, value.end))
+        self._policy_refs(doc)
+
+    def _policy_refs(self, doc: Document) -> None:
+        text = doc.source.text
+        at = text.find("AmazonEKS_CNI_IPv6_Policy")
+        while at != -1:
+            self.facts.cni_policy_refs.append((doc.source.abspath or "", at, at + len("AmazonEKS_CNI_IPv6_Policy")))
+            at = text.find("AmazonEKS_CNI_IPv6_Policy", at + 1)
+
+    # --- Kubernetes-style YAML -------------------------------------------------------
+    def yaml(self, doc: Document) -> None:
+        root, source = doc.root, doc.source
+        if root is None:
+            return
+        if doc.kind == "ClusterConfig" and (doc.api_version or "").startswith("eksctl.io/"):
+            value = root.path("kubernetesNetworkConfig", "ipFamily")
+            if value is not None and value.text:
+                self.add(value.text.lower(), "eksctl", source, value, f"ipFamily: {value.text}")
+        elif doc.kind in ("ClusterConfiguration", "KubeadmControlPlane"):
+            networking = root.get("networking") if doc.kind == "ClusterConfiguration" else \
+                root.path("spec", "kubeadmConfigSpec", "clusterConfiguration", "networking")
+            for key in ("podSubnet", "serviceSubnet"):
+                value = networking.get(key) if networking is not None else None
+                if value is not None and value.text:
+                    self.add(_family_of_cidrs(value.text), "kubeadm", source, value, f"{key}: {value.text}")
+                    break
+        elif doc.kind == "Cluster" and (doc.api_version or "").startswith("kind.x-k8s.io/"):
+            value = root.path("networking", "ipFamily")
+            if value is not None and value.text:
+                self.add(value.text.lower(), "kind", source, value, f"ipFamily: {value.text}")
+        elif doc.kind == "DaemonSet" and doc.name == "aws-node":
+            for container in (root.path("spec", "template", "spec", "containers") or Node("seq", [], "", None, False, 0, 0)).items():
+                for env in (container.get("env").items() if container.get("env") is not None else []):
+                    if env.str_at("name") == "ENABLE_IPv6" and _truthy(env.get("value")):
+                        self.add("ipv6", "aws-node", source, env.get("value"), "aws-node ENABLE_IPv6=true")
+        if "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE" in source.text and doc.kind in (
+                "SparkApplication", "ScheduledSparkApplication"):
+            self.facts.imds_ipv6_jobs.append(_line_ref(source, doc.start))
+
+    def values_file(self, doc: Document) -> None:
+        """spark-operator Helm values: `webhook.enable: false` drops driver/executor env."""
+        root = doc.root
+        if root is None or doc.is_kubernetes or root.get("controller") is None:
+            return
+        webhook = root.get("webhook")
+        enable = webhook.get("enable") if webhook is not None else None
+        if enable is not None and _truthy(enable) is False and "spark" in doc.source.text:
+            self.facts.webhook_disabled = _line_ref(doc.source, enable.start)
+
+    def finish(self) -> None:
+        for name, source in self._pending_defaults:
+            if name not in self.facts.tfvars_set:
+                self.sources.append(source)
+
+
+def collect(files: list[Path]) -> _Collector:
+    collector = _Collector()
+    for path in files:
+        try:
+            if path.stat().st_size > MAX_PROFILE_FILE:
+                continue
+            data = path.read_bytes()
+            text, encoding, bom = decode(data)
+        except (OSError, DecodeError):
+            continue
+        if not any(trigger in text for trigger in _TRIGGERS):
+            continue
+        source = SourceFile(display_path(path), text, encoding, bom, str(path))
+        try:
+            parsed = parse_source(source)
+        except Exception:  # the lint pass reports what cannot be parsed
+            continue
+        for doc in parsed.documents:
+            if doc.language == "hcl":
+                collector.hcl(doc)
+            elif doc.language == "yaml":
+                collector.yaml(doc)
+                collector.values_file(doc)
+    collector.finish()
+    return collector
+
+
+def build_profile(root: Path, exclude: list[str], configured: Profile) -> Profile:
+    """The profile of the project at `root`: strongest source wins, the rest are kept for PRF001."""
+    files = discover([str(root)], exclude, root, PROFILE_SUFFIXES).files
+    collector = collect(files)
+    sources = list(collector.sources)
+    if configured.ip_family and configured.source and configured.source != "--ip-family":
+        sources.append(ProfileSource(configured.ip_family, "config", configured.source, "", 0, 0,
+                                     f"cluster.ip-family = \"{configured.ip_family}\""))
+    sources.sort(key=lambda s: (-STRENGTH[s.kind], s.location))
+    if configured.source == "--ip-family":
+        chosen_family, chosen_source = configured.ip_family, "--ip-family"
+    elif sources:
+        chosen_family, chosen_source = sources[0].ip_family, sources[0].location
+    else:
+        chosen_family, chosen_source = None, None
+    return Profile(chosen_family, chosen_source, tuple(sources), collector.facts, str(root))

@@ -1,0 +1,186 @@
+"""PySpark code -> a Document whose payload lists the literal Spark settings in it (libcst).
+
+Found: `SparkSession.builder....config(k, v)` (also `config(key=, value=)` and `config(map={...})`),
+`SparkConf().set(k, v)` / `.setAll([(k, v), ...])`, `spark.conf.set(k, v)`, `.master(...)`, and
+`--conf k=v` in spark-submit argument lists or strings. Also IPv4-only name resolution
+(`socket.gethostbyname`, `hostname -i/-I`). Files that mention none of these are not parsed at all.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from v6lint.document import Document
+from v6lint.source import SourceFile
+from v6lint.yaml_source import ParsedYaml, ParseProblem
+
+TRIGGERS = ("pyspark", "SparkSession", "SparkConf", "spark-submit", "--conf", "gethostbyname", "hostname -")
+_SUBMIT_CONF = re.compile(r"--conf[=\s]+['\"]?([A-Za-z0-9_.\-*]+)=([^\s'\"]*)")
+
+
+@dataclass
+class PySetting:
+    key: str
+    value: str | None
+    value_start: int  # the value's text (inside the quotes) in the file
+    value_end: int
+    call_start: int  # the whole call / argument, for messages and insertion
+    call_end: int
+    via: str  # "builder", "conf", "submit"
+
+
+@dataclass
+class PythonFacts:
+    settings: list[PySetting] = field(default_factory=list)
+    masters: list[tuple[str, int, int]] = field(default_factory=list)
+    # where a `.config(k, v)` can be added to a builder chain: (offset, line-leading?, indent)
+    builder_inserts: list[tuple[int, str]] = field(default_factory=list)
+    resolution_calls: list[tuple[int, int, str]] = field(default_factory=list)
+
+    @property
+    def on_kubernetes(self) -> bool:
+        return any(m.startswith("k8s://") for m, _s, _e in self.masters)
+
+
+def _string(node) -> tuple[str, int] | None:
+    """(value, quote-prefix length) of a plain string literal, else None."""
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        if isinstance(value, bytes):
+            return None
+        return value, len(node.prefix) + len(node.quote)
+    return None
+
+
+class _Visitor(cst.CSTVisitor):
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, source: SourceFile):
+        super().__init__()
+        self.source = source
+        self.facts = PythonFacts()
+
+    def span(self, node) -> tuple[int, int]:
+        pos = self.get_metadata(PositionProvider, node)
+        return (self.source.offset(pos.start.line - 1, pos.start.column),
+                self.source.offset(pos.end.line - 1, pos.end.column))
+
+    def _setting(self, key_node, value_node, call, via: str) -> None:
+        key = _string(key_node)
+        if key is None:
+            return
+        call_start, call_end = self.span(call)
+        value = _string(value_node) if value_node is not None else None
+        if value is not None:
+            start, end = self.span(value_node)
+            self.facts.settings.append(PySetting(key[0], value[0], start + value[1], end - len(value_node.quote),
+                                                 call_start, call_end, via))
+        else:
+            self.facts.settings.append(PySetting(key[0], None, call_start, call_end, call_start, call_end, via))
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+        args = node.args
+        positional = [a.value for a in args if a.keyword is None]
+        keywords = {a.keyword.value: a.value for a in args if a.keyword is not None}
+        if name == "gethostbyname":
+            start, end = self.span(node)
+            self.facts.resolution_calls.append((start, end, "socket.gethostbyname"))
+        elif name == "config" and isinstance(func, cst.Attribute):
+            key = positional[0] if positional else keywords.get("key")
+            value = positional[1] if len(positional) > 1 else keywords.get("value")
+            if key is not None:
+                self._setting(key, value, node, "builder")
+                self._remember_builder(func, node)
+            mapping = keywords.get("map")
+            if isinstance(mapping, cst.Dict):
+                for element in mapping.elements:
+                    if isinstance(element, cst.DictElement):
+                        self._setting(element.key, element.value, node, "builder")
+        elif name == "set" and isinstance(func, cst.Attribute) and len(positional) == 2:
+            self._setting(positional[0], positional[1], node, "conf")
+        elif name == "setAll" and positional and isinstance(positional[0], (cst.List, cst.Tuple)):
+            for element in positional[0].elements:
+                pair = element.value
+                if isinstance(pair, cst.Tuple) and len(pair.elements) == 2:
+                    self._setting(pair.elements[0].value, pair.elements[1].value, node, "conf")
+        elif name == "master" and positional:
+            master = _string(positional[0])
+            if master is not None:
+                start, end = self.span(positional[0])
+                self.facts.masters.append((master[0], start, end))
+
+    def _remember_builder(self, func: cst.Attribute, call: cst.Call) -> None:
+        """Where another `.config(...)` can go: before this one when it starts a line, else after it."""
+        dot_start, _ = self.span(func.dot) if hasattr(func, "dot") else (None, None)
+        start, end = self.span(call)
+        line, col = self.source.position(dot_start)
+        before = self.source.line_text(line)[:col]
+        if not before.strip():
+            self.facts.builder_inserts.append((dot_start, before))
+        else:
+            self.facts.builder_inserts.append((end, ""))
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        value = _string(node)
+        if value is None:
+            return
+        text = value[0]
+        start, end = self.span(node)
+        raw = self.source.text[start:end]
+        if "hostname -i" in text or "hostname -I" in text:
+            self.facts.resolution_calls.append((start, end, "hostname -i/-I"))
+        for match in _SUBMIT_CONF.finditer(raw):
+            self.facts.settings.append(PySetting(match.group(1), match.group(2), start + match.start(2),
+                                                 start + match.end(2), start + match.start(), start + match.end(),
+                                                 "submit"))
+
+    def visit_List(self, node: cst.List) -> None:
+        self._submit_pairs(node.elements)
+
+    def visit_Tuple(self, node: cst.Tuple) -> None:
+        self._submit_pairs(node.elements)
+
+    def _submit_pairs(self, elements) -> None:
+        """["--conf", "k=v"] pairs in an argument list."""
+        values = [e.value for e in elements]
+        for flag, arg in zip(values, values[1:]):
+            flag_text = (_string(flag) or ("",))[0]
+            if flag_text == "--conf":
+                parsed = _string(arg)
+                if parsed and "=" in parsed[0]:
+                    key, _, value = parsed[0].partition("=")
+                    start, end = self.span(arg)
+                    value_start = start + parsed[1] + len(key) + 1
+                    self.facts.settings.append(PySetting(key, value, value_start, end - len(arg.quote), start, end,
+                                                         "submit"))
+            elif flag_text == "--master":
+                master = _string(arg)
+                if master:
+                    start, end = self.span(arg)
+                    self.facts.masters.append((master[0], start, end))
+
+
+def parse_python(source: SourceFile) -> ParsedYaml:
+    if not any(t in source.text for t in TRIGGERS):
+        return ParsedYaml([Document(source, None, 0, 0, len(source.text), language="python", payload=PythonFacts())])
+    try:
+        module = cst.parse_module(source.text)
+    except cst.ParserSyntaxError as exc:
+        line = max(exc.raw_line - 1, 0)
+        at = source.offset(line, max(exc.raw_column, 0))
+        message = str(exc).splitlines()[0] if str(exc) else "invalid syntax"
+        return ParsedYaml([], ParseProblem("V6L900", f"Python syntax error (Python 3 expected): {message}", at, at))
+    except (RecursionError, ValueError) as exc:
+        return ParsedYaml([], ParseProblem("V6L900", f"Python could not be parsed: {exc}", 0, 0))
+    visitor = _Visitor(source)
+    MetadataWrapper(module, unsafe_skip_copy=True).visit(visitor)
+    # `--conf` pairs are seen both as a list and as strings: keep one of each.
+    unique = {(s.key, s.value_start): s for s in visitor.facts.settings}
+    visitor.facts.settings = sorted(unique.values(), key=lambda s: s.value_start)
+    visitor.facts.builder_inserts.sort()
+    return ParsedYaml([Document(source, None, 0, 0, len(source.text), language="python", payload=visitor.facts)])

@@ -1,0 +1,36 @@
+"""Which parser reads which file: YAML, HCL (Terraform) or Python."""
+from __future__ import annotations
+
+from v6lint.hcl_source import parse_hcl
+from v6lint.python_source import parse_python
+from v6lint.source import SourceFile
+from v6lint.yaml_source import ParsedYaml, parse_yaml
+
+YAML_SUFFIXES = (".yaml", ".yml")
+HCL_SUFFIXES = (".tf", ".tfvars")
+JSON_SUFFIXES = (".tfvars.json",)
+PYTHON_SUFFIXES = (".py",)
+ALL_SUFFIXES = YAML_SUFFIXES + HCL_SUFFIXES + JSON_SUFFIXES + PYTHON_SUFFIXES
+
+
+def language_of(path: str) -> str:
+    if path.endswith(HCL_SUFFIXES):
+        return "hcl"
+    if path.endswith(JSON_SUFFIXES):
+        return "tfvars-json"
+    if path.endswith(PYTHON_SUFFIXES):
+        return "python"
+    return "yaml"
+
+
+def parse_source(source: SourceFile) -> ParsedYaml:
+    language = language_of(source.abspath or source.path)
+    if language == "hcl":
+        return parse_hcl(source)
+    if language == "python":
+        return parse_python(source)
+    parsed = parse_yaml(source)  # JSON is YAML: .tfvars.json keeps exact positions this way
+    if language == "tfvars-json":
+        for doc in parsed.documents:
+            doc.language, doc.api_version, doc.kind = "hcl", None, None
+    return parsed
