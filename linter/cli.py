@@ -1,6 +1,7 @@
 """The `v6lint` command line."""
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from v6lint.config import ConfigError, Settings, check_selectors, find_config, l
 from v6lint.discovery import discover, display_path
 from v6lint.engine import FileResult, Linter, WriteError, counts_as_failure, write_atomic
 from v6lint.output import render_diff, render_json, render_text
+from v6lint.project import STRENGTH, build_profile, find_project_root
 from v6lint.rule import IP_FAMILIES, Profile
 from v6lint.rules import ALL_RULES, lookup
 
@@ -95,13 +97,15 @@ def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, ou
     if ip_family:
         settings.profile = Profile(ip_family, "--ip-family")
     unsafe = settings.unsafe_fixes if unsafe_fixes is None else unsafe_fixes
-    linter = Linter(settings, select=_codes(select) or None, extend_select=_codes(extend_select),
-                    ignore=_codes(ignore))
     found = discover(paths, settings.exclude, settings.root)
     for missing in found.missing:
         click.echo(f"v6lint: error: {missing}: no such file or directory", err=True)
     if found.missing:
         sys.exit(EXIT_ERROR)
+    # The profile always comes from the whole project, even when one file is checked.
+    settings.profile = build_profile(find_project_root(_common_root(paths)), settings.exclude, settings.profile)
+    linter = Linter(settings, select=_codes(select) or None, extend_select=_codes(extend_select),
+                    ignore=_codes(ignore))
 
     results: list[FileResult] = []
     fixed_count = 0
@@ -128,6 +132,38 @@ def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, ou
         click.echo(render_text(results, unsafe=unsafe, fixed_count=fixed_count, files=len(found.files)), nl=False)
     failing = any(counts_as_failure(d) for r in results for d in r.diagnostics)
     sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_OK)
+
+
+@main.command()
+@click.argument("path", required=False, default=".", type=click.Path(exists=True))
+@click.option("--config", type=click.Path(dir_okay=False), default=None, help="Use this config file.")
+@click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def profile(path, config, output_format) -> None:
+    """Print the cluster profile v6lint detects for the project around PATH, with every source."""
+    try:
+        settings = load(config, [path])
+    except ConfigError as exc:
+        click.echo(f"v6lint: error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    root = find_project_root(Path(path))
+    found = build_profile(root, settings.exclude, settings.profile)
+    if output_format == "json":
+        click.echo(json.dumps({
+            "root": display_path(root), "ip_family": found.ip_family, "source": found.source,
+            "sources": [{"ip_family": s.ip_family, "kind": s.kind, "location": s.location, "setting": s.what,
+                         "agrees": s.ip_family == found.ip_family} for s in found.sources]}, indent=2))
+        return
+    click.echo(f"Project root: {display_path(root)}")
+    if found.ip_family is None:
+        click.echo("IP family: unknown (no source found; profile-dependent rules stay silent)")
+    else:
+        click.echo(f"IP family: {found.ip_family} (per {found.source})")
+    if found.sources:
+        click.echo("Sources, strongest first:")
+        for s in found.sources:
+            mark = "" if s.ip_family == found.ip_family else "   <- conflicts (PRF001)"
+            click.echo(f"  {s.ip_family:<5} {s.kind:<17} {s.location}  {s.what}{mark}")
+    click.echo("Strength: " + " > ".join(dict.fromkeys(STRENGTH)))
 
 
 @main.command()

@@ -144,7 +144,7 @@ class Linter:
         ran: set[str] = set()
         for doc in parsed.documents:
             for rule in self.document_rules:
-                if rule.code not in enabled or not rule.applies_to(self.profile) or not doc.matches(rule.kinds):
+                if rule.code not in enabled or not rule.applies_to(self.profile) or not rule.reads(doc):
                     continue
                 ran.add(rule.code)
                 try:

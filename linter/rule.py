@@ -63,7 +63,8 @@ class Rule:
     fix: str  # "safe", "unsafe", "safe|unsafe" (depends on the case) or "none"
     fix_note: str = ""
     check: Check | None = None  # None: reported by the engine itself (V6L notices)
-    kinds: tuple[str, ...] = ()  # `apiVersion/kind` patterns the check applies to
+    kinds: tuple[str, ...] = ()  # `apiVersion/kind` patterns the check applies to (YAML)
+    languages: tuple[str, ...] = ("yaml",)  # which documents it reads: "yaml", "hcl", "python"
     profiles: tuple[str, ...] = ()  # empty: any profile; else runs only on these
     references: tuple[str, ...] = ()
     triggers: tuple[str, ...] = field(default=())  # literal strings a matching file must contain
@@ -82,6 +83,11 @@ class Rule:
 
     def applies_to(self, profile: Profile) -> bool:
         return not self.profiles or profile.ip_family in self.profiles
+
+    def reads(self, doc: Document) -> bool:
+        if doc.language not in self.languages:
+            return False
+        return doc.matches(self.kinds) if self.kinds else True
 
     def explain(self) -> str:
         """The text `v6lint rule CODE` prints and the rule reference shows."""

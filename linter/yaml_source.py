@@ -214,8 +214,7 @@ def parse_yaml(source: SourceFile) -> ParsedYaml:
         if _INTERPOLATION.search(source.text) and find_template_marker(source, _INTERPOLATION) != -1:
             problem = ParseProblem(
                 "V6L901",
-                f"template, not YAML until rendered (`${{ }}` placeholders); {problem.message[0].lower()}"
-                f"{problem.message[1:]}",
+                f"template, not YAML until rendered (`${{ }}` placeholders): {problem.message}",
                 problem.start, problem.end,
             )
         return ParsedYaml(documents, problem)

@@ -1,8 +1,11 @@
 """PRF: the cluster profile itself."""
 from __future__ import annotations
 
+from v6lint.diagnostics import Finding
 from v6lint.rule import Rule
 from v6lint.rules.svc import ALLOC, SERVICE, check_ipv6_service_on_ipv4
+
+LABELS = {"ipv4": "IPv4", "ipv6": "IPv6", "dual": "dual-stack"}
 
 RULES = [
     Rule("PRF002", "ipv6-config-on-ipv4-cluster",
@@ -15,3 +18,25 @@ RULES = [
          fix="none", check=check_ipv6_service_on_ipv4, kinds=SERVICE, profiles=("ipv4",),
          triggers=("IPv6",), references=(ALLOC,)),
 ]
+
+
+def check_conflicting_profile(doc, profile):
+    for source in profile.conflicts:
+        if source.abspath and source.abspath == doc.source.abspath and doc.start <= source.start <= doc.end:
+            yield Finding(source.start, source.end,
+                          f"`{source.what}` says the cluster is {LABELS[source.ip_family]}, but the profile is "
+                          f"{LABELS[profile.ip_family]} per {profile.source}; make the sources agree (or set "
+                          f"cluster.ip-family in the v6lint config)")
+
+
+RULES.insert(0, Rule(
+    "PRF001", "conflicting-cluster-profile", "Two sources in one project disagree on the cluster's IP family.",
+    "warning",
+    why="v6lint judges every file against one profile, taken from the strongest source (config, tfvars, "
+        "Terraform blocks, variable defaults, eksctl, kubeadm/kind, aws-node). A weaker source that says "
+        "otherwise is either stale or describes another cluster; either way some findings will be wrong until "
+        "they agree.",
+    example="# terraform/prod.tfvars\nenable_ipv6 = true\n# eksctl/cluster.yaml\n"
+            "kubernetesNetworkConfig:\n  ipFamily: IPv4     # PRF001",
+    fix="none", check=check_conflicting_profile, languages=("yaml", "hcl"), triggers=(),
+))

@@ -13,6 +13,7 @@ from pathlib import Path
 from v6lint.config import load_settings
 from v6lint.engine import FileResult, Linter
 from v6lint.output import diagnostic_json
+from v6lint.project import build_profile
 from v6lint.rules import ALL_RULES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +39,9 @@ def find(folder: Path, stem: str) -> Path | None:
 def linter_for(folder: Path) -> Linter:
     config = folder / ".v6lint.toml"
     settings = load_settings(config if config.exists() else None, ALL_RULES)
-    code = folder.name
+    # Each fixture folder is a project of its own: its tfvars, eksctl... files make the profile.
+    settings.profile = build_profile(folder, [], settings.profile)
+    code = folder.resolve().name
     # V6L001 judges other rules' suppressions, so every rule runs for it.
     return Linter(settings, select=["ALL"] if code == "V6L001" else [code])
 
@@ -48,7 +51,7 @@ def run(folder: Path, stem: str, *, fix: bool = False) -> FileResult:
     cwd = os.getcwd()
     os.chdir(folder)  # paths in diagnostics are relative to the working directory
     try:
-        return linter_for(folder).check_path(Path(path.name), fix=fix, unsafe=True)
+        return linter_for(Path(".")).check_path(Path(path.name), fix=fix, unsafe=True)
     finally:
         os.chdir(cwd)
 
