@@ -103,19 +103,52 @@ def sequence_style(root: Node | None, source: SourceFile) -> tuple[bool, int]:
     return False, 2
 
 
-def render_value(value, *, flow: bool, indent: int, dash_offset: int, nl: str) -> str:
-    """The text after `key:` for a str or a list of str."""
+def mapping_step(root: Node | None, source: SourceFile) -> int:
+    """How far the file indents a nested block mapping under its key (2 when nothing tells)."""
+    for node in walk(root):
+        if node.kind != MAP or node.flow:
+            continue
+        for k, v in node.entries():
+            if v.kind == MAP and not v.flow and v.value:
+                step = _col(source, v.value[0][0].start) - _col(source, k.start)
+                if step > 0:
+                    return step
+    return 2
+
+
+def _flow(value) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{quote(k, None)}: {_flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_flow(v) for v in value) + "]"
+    return quote(value, None)
+
+
+def render_value(value, *, flow: bool, indent: int, dash_offset: int, nl: str, step: int = 2) -> str:
+    """The text after `key:` for a str, a list, a dict, or a list of dicts (block or flow style)."""
     if isinstance(value, str):
         return " " + quote(value, None)
     if flow or not value:
-        return " [" + ", ".join(quote(v, None) for v in value) + "]"
+        return " " + _flow(value)
+    if isinstance(value, dict):
+        pad = " " * (indent + step)
+        return "".join(f"{nl}{pad}{quote(k, None)}:{render_value(v, flow=flow, indent=indent + step, dash_offset=dash_offset, nl=nl, step=step)}"
+                       for k, v in value.items())
     pad = " " * (indent + dash_offset)
-    return "".join(f"{nl}{pad}- {quote(v, None)}" for v in value)
+    out = []
+    for item in value:
+        if isinstance(item, dict):
+            lines = [f"{quote(k, None)}: {_flow(v)}" for k, v in item.items()]
+            out.append(f"{nl}{pad}- " + f"{nl}{pad}  ".join(lines))
+        else:
+            out.append(f"{nl}{pad}- {quote(item, None)}")
+    return "".join(out)
 
 
 def _entry_text(key: str, value, *, flow: bool, indent: int, root: Node | None, source: SourceFile) -> str:
     seq_flow, dash = sequence_style(root, source)
-    return key + ":" + render_value(value, flow=flow or seq_flow, indent=indent, dash_offset=dash, nl=source.newline)
+    return key + ":" + render_value(value, flow=flow or (seq_flow and isinstance(value, list)), indent=indent,
+                                    dash_offset=dash, nl=source.newline, step=mapping_step(root, source))
 
 
 def insert_entries(source: SourceFile, mapping: Node, pairs: list[tuple[str, object]],

@@ -86,8 +86,9 @@ def find_template_marker(source: SourceFile, pattern: re.Pattern = _TEMPLATE_ACT
 class _Converter:
     """ruamel nodes -> v6lint Nodes, sharing aliased nodes instead of copying them."""
 
-    def __init__(self) -> None:
+    def __init__(self, text: str) -> None:
         self.memo: dict[int, Node] = {}
+        self.text = text
 
     def convert(self, rnode) -> Node:
         key = id(rnode)
@@ -97,7 +98,12 @@ class _Converter:
         start = rnode.start_mark.index
         tag = str(rnode.tag)
         if isinstance(rnode, ScalarNode):
-            node = Node(SCALAR, rnode.value, tag, rnode.style, False, start, rnode.end_mark.index)
+            end = rnode.end_mark.index
+            if rnode.style in ("|", ">"):
+                # A block scalar's end mark sits past its trailing line breaks, on the next
+                # key's line; its text ends at its last non-blank character.
+                end = start + len(self.text[start:end].rstrip())
+            node = Node(SCALAR, rnode.value, tag, rnode.style, False, start, end)
             self.memo[key] = node
             return node
         flow = bool(rnode.flow_style)
@@ -200,7 +206,7 @@ def parse_yaml(source: SourceFile) -> ParsedYaml:
                 continue
             # One converter per document: anchors never cross documents, and its memo keys
             # (ids of ruamel nodes) are only valid while those nodes are alive.
-            converter = _Converter()
+            converter = _Converter(source.text)
             root = converter.convert(rnode)
             written = len(converter.memo)
             size = expanded_size(root, max(ALIAS_EXPANSION_LIMIT, 10 * written))

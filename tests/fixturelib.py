@@ -32,8 +32,17 @@ def fixture_dirs() -> list[Path]:
 
 
 def find(folder: Path, stem: str) -> Path | None:
-    found = sorted(p for p in folder.glob(f"{stem}.*") if p.name.count(".") == stem.count(".") + 1)
+    found = files(folder, stem)
     return found[0] if found else None
+
+
+def files(folder: Path, stem: str) -> list[Path]:
+    """`bad.yaml`, `bad.py`, `bad.tfvars`... (never `bad.fixed.*` for stem "bad")."""
+    return sorted(p for p in folder.glob(f"{stem}.*") if stem == "bad.fixed" or not p.name.startswith("bad.fixed."))
+
+
+def fixed_name(bad: Path) -> str:
+    return "bad.fixed" + bad.name[len("bad"):]
 
 
 def linter_for(folder: Path) -> Linter:
@@ -46,8 +55,7 @@ def linter_for(folder: Path) -> Linter:
     return Linter(settings, select=["ALL"] if code == "V6L001" else [code])
 
 
-def run(folder: Path, stem: str, *, fix: bool = False) -> FileResult:
-    path = find(folder, stem)
+def run(folder: Path, path: Path, *, fix: bool = False) -> FileResult:
     cwd = os.getcwd()
     os.chdir(folder)  # paths in diagnostics are relative to the working directory
     try:

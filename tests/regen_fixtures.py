@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import sys
 
-from fixturelib import FIXTURES, diagnostics_json, find, fixture_dirs, run
+from fixturelib import FIXTURES, diagnostics_json, files, fixed_name, fixture_dirs, run
 
 
 def main(codes: list[str]) -> None:
@@ -15,16 +15,18 @@ def main(codes: list[str]) -> None:
         if codes and folder.name not in codes:
             continue
         code = folder.name
-        bad = run(folder, "bad")
-        (folder / "expected.json").write_text(json.dumps(diagnostics_json(bad, code), indent=2) + "\n")
-        fixed = run(folder, "bad", fix=True)
-        target = folder / f"bad.fixed{find(folder, 'bad').suffix}"
-        if fixed.fixed is not None:
-            target.write_bytes(fixed.fixed.encode())
-        elif target.exists():
-            target.unlink()
-        print(f"{folder.relative_to(FIXTURES)}: {len(diagnostics_json(bad, code))} diagnostics, "
-              f"fixed={'yes' if fixed.fixed is not None else 'no'}")
+        found = []
+        for bad in files(folder, "bad"):
+            found.extend(diagnostics_json(run(folder, bad), code))
+            fixed = run(folder, bad, fix=True)
+            target = folder / fixed_name(bad)
+            if fixed.fixed is not None:
+                target.write_bytes(fixed.fixed.encode())
+            elif target.exists():
+                target.unlink()
+            print(f"{folder.relative_to(FIXTURES)}/{bad.name}: fixed={'yes' if fixed.fixed is not None else 'no'}")
+        (folder / "expected.json").write_text(json.dumps(found, indent=2) + "\n")
+        print(f"{folder.relative_to(FIXTURES)}: {len(found)} diagnostics")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from v6lint.discovery import discover
 from v6lint.engine import Linter
 from v6lint.rule import Profile
 from v6lint.source import SourceFile
-from v6lint.yaml_source import parse_yaml
+from v6lint.sources import parse_source
 
 CORPUS = (Path(__file__).resolve().parent.parent.parent / "shared" / "corpus").resolve()
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"shared corpus not found at {CORPUS}")
@@ -32,7 +32,7 @@ def test_whole_corpus_lints_without_crash_and_fixes_reparse(corpus_files, family
         assert "V6L999" not in codes, (path, result.diagnostics)
         assert "V6L906" not in codes, (path, result.diagnostics)
         if result.fixed is not None:
-            assert parse_yaml(result.fixed).problem is None
+            assert parse_source(result.fixed).problem is None
             again = linter.fix_source(SourceFile(result.path, result.fixed.text), unsafe=True)
             assert again.fixed is None, f"second fix pass changed {path}"
 

@@ -234,3 +234,12 @@ def test_write_atomic_follows_symlinks(tmp_path):
     link.symlink_to(real)
     write_atomic(link, b"a\n", b"b\n")
     assert link.is_symlink() and real.read_bytes() == b"b\n"
+
+
+def test_insertion_after_a_block_scalar_stays_in_its_mapping():
+    text = ("apiVersion: sparkoperator.k8s.io/v1beta2\nkind: SparkApplication\nmetadata: {name: a}\nspec:\n"
+            "  driver:\n    annotations:\n      groups: |-\n        [1, 2]\n\n  executor:\n    cores: 1\n")
+    linter = Linter(Settings(profile=Profile("ipv6", "--ip-family")), select=["SPK008"])
+    fixed = linter.fix_source(SourceFile("a.yaml", text)).fixed.text
+    assert fixed == text.replace("        [1, 2]\n", "        [1, 2]\n    javaOptions: \"-Djava.net.preferIPv6Addresses=true\"\n") \
+                        .replace("    cores: 1\n", "    cores: 1\n    javaOptions: \"-Djava.net.preferIPv6Addresses=true\"\n")

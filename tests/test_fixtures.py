@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from fixturelib import ENGINE_ONLY, FIXTURES, diagnostics_json, expected, find, fixture_dirs, run
+from fixturelib import ENGINE_ONLY, FIXTURES, diagnostics_json, expected, files, find, fixed_name, fixture_dirs, run
 from v6lint.rules import ALL_RULES, BY_CODE
-from v6lint.source import SourceFile
-from v6lint.yaml_source import parse_yaml
+from v6lint.sources import parse_source
 
 FOLDERS = fixture_dirs()
 IDS = [f.name for f in FOLDERS]
@@ -14,32 +13,34 @@ IDS = [f.name for f in FOLDERS]
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=IDS)
 def test_bad_reports_expected_diagnostics(folder):
-    result = run(folder, "bad")
-    assert diagnostics_json(result, folder.name) == expected(folder)
+    found = [d for bad in files(folder, "bad") for d in diagnostics_json(run(folder, bad), folder.name)]
+    assert found == expected(folder)
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=IDS)
 def test_good_is_clean(folder):
-    result = run(folder, "good")
-    assert diagnostics_json(result, folder.name) == []
+    goods = files(folder, "good")
+    assert goods
+    for good in goods:
+        assert diagnostics_json(run(folder, good), folder.name) == [], good.name
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=IDS)
 def test_fix_produces_bad_fixed_which_parses_and_lints_clean(folder):
     code = folder.name
-    fixed_file = find(folder, "bad.fixed")
-    result = run(folder, "bad", fix=True)
-    if fixed_file is None:
-        assert result.fixed is None, f"{code} changed bad.* but there is no bad.fixed.*"
-        return
-    assert result.fixed is not None, f"{code}: --fix changed nothing"
-    assert result.fixed.encode() == fixed_file.read_bytes()
-    reparsed = parse_yaml(SourceFile("fixed", result.fixed.text))
-    assert reparsed.problem is None
-    # What remains of the rule is exactly what had no fix to offer (lines may have moved).
-    unfixable = sorted(d["message"] for d in expected(folder) if d["fix"] is None)
-    remaining = sorted(d.message for d in result.diagnostics if d.code == code)
-    assert remaining == unfixable
+    for bad in files(folder, "bad"):
+        fixed_file = folder / fixed_name(bad)
+        result = run(folder, bad, fix=True)
+        if not fixed_file.exists():
+            assert result.fixed is None, f"{code} changed {bad.name} but there is no {fixed_file.name}"
+            continue
+        assert result.fixed is not None, f"{code}: --fix changed nothing in {bad.name}"
+        assert result.fixed.encode() == fixed_file.read_bytes()
+        assert parse_source(result.fixed).problem is None
+        # What remains of the rule is exactly what had no fix to offer (lines may have moved).
+        unfixable = sorted(d["message"] for d in expected(folder) if d["fix"] is None and d["path"] == bad.name)
+        remaining = sorted(d.message for d in result.diagnostics if d.code == code)
+        assert remaining == unfixable, bad.name
 
 
 def test_every_rule_has_docs_and_fixtures():

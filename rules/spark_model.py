@@ -1,0 +1,351 @@
+"""One view of a Spark job's settings, wherever they are written.
+
+SparkApplication `spec.sparkConf`, a ConfigMap's `spark-defaults.conf`, `spark-submit --conf` in
+container args, and PySpark code all become a `SparkJob` with the same `conf` lookup and an
+`add()` that writes new settings in the style of their neighbours (or uncomments them where the
+file already has them commented out, as the data-on-eks examples do).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+from v6lint.diagnostics import Edit
+from v6lint.document import MAP, SEQ, Document, Node
+from v6lint.source import SourceFile
+from v6lint.yaml_edit import insert_entries, quote, replace_scalar
+from v6lint.yaml_source import ParseProblem  # noqa: F401  (re-exported for rules' type hints)
+
+SPARK_APPS = ("sparkoperator.k8s.io/*/SparkApplication", "sparkoperator.k8s.io/*/ScheduledSparkApplication")
+WORKLOADS = ("v1/Pod", "apps/*/Deployment", "apps/*/StatefulSet", "apps/*/DaemonSet", "batch/*/Job",
+             "batch/*/CronJob")
+ROLES = ("driver", "executor")
+_DEFAULTS_LINE = re.compile(r"^(\s*)([A-Za-z0-9_.\-*]+)(\s*[=:]\s*|\s+)(\S.*?)?\s*$")
+_SUBMIT_CONF = re.compile(r"--conf[=\s]+['\"]?([A-Za-z0-9_.\-*]+)=([^\s'\"\\]*)")
+
+
+@dataclass
+class Conf:
+    key: str
+    value: str | None
+    start: int  # the value's text
+    end: int
+    entry_start: int  # the whole setting
+    entry_end: int
+    node: Node | None = None  # YAML scalar holding the value (sparkConf)
+
+    def replace(self, source: SourceFile, value: str) -> Edit:
+        if self.node is not None:
+            return replace_scalar(self.node, value)
+        return Edit(self.start, self.end, value)
+
+
+@dataclass
+class SparkJob:
+    doc: Document
+    label: str  # how messages name it
+    anchor: tuple[int, int]  # where job-level findings point
+    on_kubernetes: bool
+    conf: dict[str, Conf] = field(default_factory=dict)
+    add: Callable[[list[tuple[str, str]]], list[Edit] | None] = lambda pairs: None
+    spec: Node | None = None  # SparkApplication spec (the template's for ScheduledSparkApplication)
+
+    def value(self, key: str) -> str | None:
+        found = self.conf.get(key)
+        return found.value if found else None
+
+    def role(self, name: str) -> Node | None:
+        node = self.spec.get(name) if self.spec is not None else None
+        return node if node is not None and node.kind == MAP else None
+
+
+# --- commented-out settings ---------------------------------------------------------------------
+def _region_lines(source: SourceFile, mapping: Node) -> range:
+    """Lines that belong to a block mapping, trailing comments included: up to the next line that
+    is indented less than the mapping's keys."""
+    first_line, col = source.position(mapping.start)
+    line = first_line
+    while line + 1 < source.line_count:
+        text = source.line_text(line + 1)
+        stripped = text.strip()
+        if stripped and len(text) - len(text.lstrip()) < col:
+            break
+        line += 1
+    return range(first_line, line + 1)
+
+
+def uncomment_edits(source: SourceFile, mapping: Node, wanted: Callable[[str], bool],
+                    lines: range | None = None) -> list[Edit]:
+    """Edits that uncomment `# ...` lines at the mapping's indentation for which `wanted(text)`."""
+    col = source.position(mapping.start)[1]
+    edits = []
+    for line in lines if lines is not None else _region_lines(source, mapping):
+        text = source.line_text(line)
+        indent = len(text) - len(text.lstrip())
+        body = text.lstrip()
+        if indent != col or not body.startswith("#"):
+            continue
+        uncommented = body[1:].lstrip() if body[1:2] == " " else body[1:]
+        if wanted(uncommented):
+            start = source.line_start(line) + indent
+            edits.append(Edit(start, start + len(body) - len(uncommented), ""))
+    return edits
+
+
+def commented_block(source: SourceFile, mapping: Node, key: str) -> tuple[list[Edit], str] | None:
+    """A commented-out `# key:` entry of `mapping` with its commented children: (edits, text)."""
+    col = source.position(mapping.start)[1]
+    lines = list(_region_lines(source, mapping))
+    for i, line in enumerate(lines):
+        text = source.line_text(line)
+        body = text.lstrip()
+        if len(text) - len(body) != col or not re.match(rf"#\s?{re.escape(key)}:\s*$", body):
+            continue
+        block = [line]
+        for nxt in lines[i + 1:]:
+            t = source.line_text(nxt)
+            b = t.lstrip()
+            if len(t) - len(b) != col or not b.startswith("#") or len(b) < 2 or b[1:2] != " " \
+                    or not b[2:3].isspace():
+                break
+            block.append(nxt)
+        if len(block) < 2:
+            return None
+        edits, texts = [], []
+        for ln in block:
+            start = source.line_start(ln) + col
+            edits.append(Edit(start, start + 2, ""))  # drop "# "
+            texts.append(source.line_text(ln)[col + 2:])
+        return edits, "\n".join(texts)
+    return None
+
+
+# --- SparkApplication ---------------------------------------------------------------------------
+def _style_of(mapping: Node) -> tuple[str | None, str | None]:
+    """Quote styles of the last entry's key and value, so new entries look like their neighbours."""
+    entries = mapping.entries()
+    if not entries:
+        return None, None
+    key, value = entries[-1]
+    return key.style, value.style if value.kind == "scalar" else None
+
+
+def _render_pair(key: str, value: str, styles: tuple[str | None, str | None]) -> tuple[str, str]:
+    return quote(key, styles[0]), quote(value, styles[1])
+
+
+def _app_job(doc: Document) -> SparkJob | None:
+    root = doc.root
+    spec = root.get("spec") if root is not None else None
+    if doc.kind == "ScheduledSparkApplication" and spec is not None:
+        spec = spec.get("template")
+    if spec is None or spec.kind != MAP:
+        return None
+    source = doc.source
+    spark_conf = spec.get("sparkConf")
+    spec_key = root.entry("spec")[0]
+    job = SparkJob(doc, doc.object_name, (spec_key.start, spec_key.end), True, spec=spec)
+    key_entry = spec.entry("sparkConf")
+    if key_entry is not None:
+        job.anchor = (key_entry[0].start, key_entry[0].end)
+    if spark_conf is not None and spark_conf.kind == MAP:
+        for k, v in spark_conf.entries():
+            if k.text is None:
+                continue
+            job.conf[k.text] = Conf(k.text, v.text, v.start, v.end, k.start, v.end, v)
+
+    def add(pairs: list[tuple[str, str]]) -> list[Edit] | None:
+        if spark_conf is not None and spark_conf.kind == MAP and spark_conf.entries():
+            edits, missing = [], []
+            for key, value in pairs:
+                found = uncomment_edits(source, spark_conf, lambda t, k=key, v=value: _is_setting(t, k, v))
+                if found:
+                    edits.extend(found[:1])
+                else:
+                    missing.append((key, value))
+            if missing:
+                styles = _style_of(spark_conf)
+                text_pairs = [_render_pair(k, v, styles) for k, v in missing]
+                edits.append(_insert_raw(source, spark_conf, text_pairs))
+            return edits
+        if spark_conf is not None:
+            return None  # `sparkConf: {}` or odd shapes: leave to the user
+        return [insert_entries(source, spec, [("sparkConf", dict(pairs))], doc.root)]
+
+    job.add = add
+    return job
+
+
+def _is_setting(text: str, key: str, value: str) -> bool:
+    m = re.match(r"""^["']?([^"':]+)["']?\s*:\s*["']?([^"'#]*?)["']?\s*(#.*)?$""", text)
+    return bool(m) and m.group(1) == key and m.group(2).strip() == value
+
+
+def _insert_raw(source: SourceFile, mapping: Node, pairs: list[tuple[str, str]]) -> Edit:
+    """Add already-rendered `key: value` pairs to a non-empty mapping, after its last entry."""
+    nl = source.newline
+    if mapping.flow:
+        last = mapping.entries()[-1][1]
+        return Edit(last.end, last.end, "".join(f", {k}: {v}" for k, v in pairs))
+    col = source.position(mapping.entries()[0][0].start)[1]
+    last_line = source.position(mapping.entries()[-1][1].end)[0]
+    pos = source.line_end(last_line, with_newline=True)
+    text = "".join(f"{' ' * col}{k}: {v}{nl}" for k, v in pairs)
+    if pos == len(source.text) and not source.text.endswith("\n"):
+        text = nl + text[: -len(nl)]
+    return Edit(pos, pos, text)
+
+
+# --- spark-defaults.conf in a ConfigMap ----------------------------------------------------------
+def _defaults_job(doc: Document) -> SparkJob | None:
+    data = doc.root.get("data") if doc.root is not None else None
+    if data is None or data.kind != MAP:
+        return None
+    for key, value in data.entries():
+        if key.text and key.text.endswith("spark-defaults.conf") and value.text is not None and value.style in ("|", ">", None):
+            return _defaults_from_block(doc, key, value)
+    return None
+
+
+def _defaults_from_block(doc: Document, key: Node, block: Node) -> SparkJob:
+    source = doc.source
+    job = SparkJob(doc, f"{doc.object_name} ({key.text})", (key.start, key.end), False)
+    first_line = source.position(block.start)[0] + (1 if block.style in ("|", ">") else 0)
+    last_line = source.position(block.end)[0]
+    last_conf_line, sep, indent = None, " ", None
+    for line in range(first_line, min(last_line + 1, source.line_count)):
+        text = source.line_text(line)
+        match = _DEFAULTS_LINE.match(text)
+        if not match or text.lstrip().startswith("#") or "." not in match.group(2):
+            continue
+        base = source.line_start(line)
+        value_start = base + match.start(4) if match.group(4) else base + len(text)
+        value_end = base + match.end(4) if match.group(4) else base + len(text)
+        job.conf[match.group(2)] = Conf(match.group(2), match.group(4), value_start, value_end,
+                                        base + match.start(2), value_end)
+        last_conf_line, sep, indent = line, match.group(3), match.group(1)
+    master = job.value("spark.master") or ""
+    job.on_kubernetes = master.startswith("k8s://") or any(k.startswith("spark.kubernetes.") for k in job.conf)
+
+    def add(pairs):
+        if last_conf_line is None:
+            return None
+        pos = source.line_end(last_conf_line, with_newline=True)
+        text = "".join(f"{indent}{k}{sep}{v}{source.newline}" for k, v in pairs)
+        return [Edit(pos, pos, text)]
+
+    job.add = add
+    return job
+
+
+# --- spark-submit in container args --------------------------------------------------------------
+def _submit_jobs(doc: Document) -> list[SparkJob]:
+    jobs = []
+    source = doc.source
+    for container in _containers(doc.root):
+        for field_name in ("command", "args"):
+            seq = container.get(field_name)
+            if seq is None or seq.kind != SEQ:
+                continue
+            texts = [n.text or "" for n in seq.items()]
+            if not any("spark-submit" in t or t == "--conf" for t in texts):
+                continue
+            name = container.str_at("name") or "?"
+            job = SparkJob(doc, f"{doc.object_name} container {name}", (seq.start, seq.start), False)
+            last_conf_item = None
+            for i, item in enumerate(seq.items()):
+                raw = source.text[item.start:item.end]
+                if texts[i - 1:i] == ["--conf"] and "=" in texts[i]:
+                    k, _, v = texts[i].partition("=")
+                    offset = raw.find("=") + 1
+                    job.conf[k] = Conf(k, v, item.start + offset, item.start + offset + len(v), item.start, item.end)
+                    last_conf_item = i
+                for match in _SUBMIT_CONF.finditer(raw):
+                    job.conf[match.group(1)] = Conf(match.group(1), match.group(2), item.start + match.start(2),
+                                                    item.start + match.end(2), item.start + match.start(),
+                                                    item.start + match.end())
+                if texts[i - 1:i] == ["--master"] or "--master k8s://" in texts[i] or "--master=k8s://" in texts[i]:
+                    job.on_kubernetes = job.on_kubernetes or "k8s://" in texts[i]
+
+            def add(pairs, seq=seq, last=last_conf_item):
+                if last is None:
+                    return None
+                anchor = seq.items()[last]
+                items = [x for k, v in pairs for x in ("--conf", f"{k}={v}")]
+                if seq.flow:
+                    return [Edit(anchor.end, anchor.end, "".join(f", {quote(x, anchor.style)}" for x in items))]
+                line, col = source.position(anchor.start)
+                prefix = source.line_text(line)[:col]
+                if prefix.strip() != "-":
+                    return None
+                pos = source.line_end(source.position(anchor.end)[0], with_newline=True)
+                return [Edit(pos, pos, "".join(f"{prefix}{quote(x, anchor.style)}{source.newline}" for x in items))]
+
+            job.add = add
+            if job.conf or job.on_kubernetes:
+                jobs.append(job)
+    return jobs
+
+
+def _containers(root: Node | None) -> list[Node]:
+    out = []
+    stack = [root] if root is not None else []
+    while stack:
+        node = stack.pop()
+        if node.kind == MAP:
+            for k, v in node.entries():
+                if k.value in ("containers", "initContainers") and v.kind == SEQ:
+                    out.extend(c for c in v.items() if c.kind == MAP)
+                elif v.kind in (MAP, SEQ):
+                    stack.append(v)
+        elif node.kind == SEQ:
+            stack.extend(node.items())
+    return out
+
+
+# --- PySpark code --------------------------------------------------------------------------------
+def _python_job(doc: Document) -> SparkJob | None:
+    facts = doc.payload
+    if facts is None or not facts.settings and not facts.masters:
+        return None
+    source = doc.source
+    first = facts.settings[0] if facts.settings else None
+    anchor = (facts.masters[0][1], facts.masters[0][2]) if facts.masters else (first.call_start, first.call_end)
+    job = SparkJob(doc, "PySpark session", anchor, facts.on_kubernetes)
+    for s in facts.settings:
+        job.conf[s.key] = Conf(s.key, s.value, s.value_start, s.value_end, s.call_start, s.call_end)
+
+    def add(pairs):
+        if not facts.builder_inserts:
+            return None
+        offset, indent = facts.builder_inserts[0]
+        calls = [f'.config("{k}", "{v}")' for k, v in pairs]
+        if indent:  # the chain has one call per line: add ours as lines above the first .config
+            line = source.position(offset)[0]
+            previous = source.line_text(line - 1).rstrip() if line else ""
+            cont = " \\" if previous.endswith("\\") else ""
+            text = "".join(f"{call}{cont}{source.newline}{indent}" for call in calls)
+            return [Edit(offset, offset, text)]
+        return [Edit(offset, offset, "".join(calls))]
+
+    job.add = add
+    return job
+
+
+def spark_jobs(doc: Document) -> list[SparkJob]:
+    """Every Spark job in a document (YAML object or Python file)."""
+    if doc.language == "python":
+        job = _python_job(doc)
+        return [job] if job else []
+    if doc.language != "yaml" or not doc.is_kubernetes:
+        return []
+    if doc.matches(SPARK_APPS):
+        job = _app_job(doc)
+        return [job] if job else []
+    if doc.matches(("v1/ConfigMap",)):
+        job = _defaults_job(doc)
+        return [job] if job else []
+    if doc.matches(WORKLOADS):
+        return _submit_jobs(doc)
+    return []

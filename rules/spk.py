@@ -1,0 +1,502 @@
+"""SPK: Spark on Kubernetes (SparkApplication, spark-defaults.conf, spark-submit, PySpark).
+
+Facts: Spark's running-on-kubernetes.md and Config.scala (`spark.kubernetes.driver.service.
+ipFamilies` defaults to IPv4 and `ipFamilyPolicy` to SingleStack, both since 3.4.0, values
+checked exactly); the AWS SDKs' IMDS endpoint mode; the Spark operator's v1beta2 API.
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from v6lint.diagnostics import Edit, Finding, Fix
+from v6lint.document import MAP, SEQ, Document, Node
+from v6lint.rule import Profile, Rule
+from v6lint.rules.spark_model import ROLES, SPARK_APPS, SparkJob, commented_block, spark_jobs
+from v6lint.yaml_edit import delete_entry, entry_index, insert_entries, quote, replace_scalar
+
+FAMILIES = "spark.kubernetes.driver.service.ipFamilies"
+POLICY = "spark.kubernetes.driver.service.ipFamilyPolicy"
+FAMILY_VALUES = ("IPv4", "IPv6", "IPv4,IPv6", "IPv6,IPv4")
+POLICY_VALUES = ("SingleStack", "PreferDualStack", "RequireDualStack")
+IMDS = "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE"
+PREFER_V6 = "-Djava.net.preferIPv6Addresses=true"
+ENV_KEYS = {"driver": "spark.kubernetes.driverEnv.", "executor": "spark.executorEnv."}
+JAVA_KEYS = {"driver": "spark.driver.extraJavaOptions", "executor": "spark.executor.extraJavaOptions"}
+BIND_KEYS = ("spark.driver.bindAddress", "spark.blockManager.bindAddress")
+SPARK_K8S_DOCS = "https://spark.apache.org/docs/latest/running-on-kubernetes.html#ipv4-and-ipv6"
+SPARK_CONFIG = "https://github.com/apache/spark/blob/master/resource-managers/kubernetes/core/src/main/scala/org/apache/spark/deploy/k8s/Config.scala"
+OPERATOR_API = "https://github.com/kubeflow/spark-operator/blob/master/docs/api-docs.md"
+EKS_IMDS = "https://docs.aws.amazon.com/sdkref/latest/guide/feature-imds-credentials.html"
+DOE_IPV6 = "https://awslabs.github.io/data-on-eks/docs/datastacks/processing/spark-on-eks/spark-ipv6"
+LANGS = ("yaml", "python")
+
+
+def _fix(message: str, applicability: str, edits) -> Fix | None:
+    edits = [e for e in (edits or []) if e is not None]
+    return Fix(message, applicability, tuple(edits)) if edits else None
+
+
+def _jobs(doc: Document) -> list[SparkJob]:
+    return spark_jobs(doc)
+
+
+def _families(value: str | None) -> list[str]:
+    return [v.strip() for v in value.split(",")] if value else []
+
+
+def check_driver_service_ipv4(doc: Document, profile: Profile) -> Iterator[Finding]:
+    for job in _jobs(doc):
+        if not job.on_kubernetes:
+            continue
+        conf = job.conf.get(FAMILIES)
+        if conf is None:
+            pairs = [(FAMILIES, "IPv6")] + ([] if POLICY in job.conf else [(POLICY, "SingleStack")])
+            yield Finding(*job.anchor,
+                          f"{job.label}: no `{FAMILIES}`, so Spark creates the driver Service as IPv4 (its "
+                          f"default), which this IPv6 cluster rejects; set it to `IPv6`",
+                          _fix(f"Add `{FAMILIES}: IPv6`" + (" and the SingleStack policy" if len(pairs) > 1 else ""),
+                               "safe", job.add(pairs)))
+        elif "IPv4" in _families(conf.value):
+            yield Finding(conf.start, conf.end,
+                          f"{job.label}: `{FAMILIES}` is `{conf.value}`; this IPv6 cluster serves no IPv4 Services, "
+                          f"so the driver Service is rejected", _fix("Set it to `IPv6`", "safe",
+                                                                    [conf.replace(doc.source, "IPv6")]))
+
+
+def check_driver_service_policy(doc: Document, profile: Profile) -> Iterator[Finding]:
+    for job in _jobs(doc):
+        families = _families(job.value(FAMILIES))
+        if len(families) != 2 or job.value(FAMILIES) not in FAMILY_VALUES:
+            continue
+        policy = job.conf.get(POLICY)
+        if policy is None:
+            yield Finding(job.conf[FAMILIES].start, job.conf[FAMILIES].end,
+                          f"{job.label}: two driver Service families but no `{POLICY}`; Spark's default is "
+                          f"SingleStack, which the API server rejects with two families",
+                          _fix(f"Add `{POLICY}: PreferDualStack`", "unsafe", job.add([(POLICY, "PreferDualStack")])))
+        elif policy.value == "SingleStack":
+            yield Finding(policy.start, policy.end,
+                          f"{job.label}: `{POLICY}` is SingleStack with two families ({job.value(FAMILIES)}); "
+                          f"the API server rejects the driver Service",
+                          _fix("Set it to `PreferDualStack`", "unsafe", [policy.replace(doc.source, "PreferDualStack")]))
+
+
+def _canonical(value: str, choices: tuple[str, ...]) -> str | None:
+    squeezed = ",".join(p.strip() for p in value.split(",")).lower()
+    return next((c for c in choices if c.lower() == squeezed), None)
+
+
+def check_invalid_spark_values(doc: Document, profile: Profile) -> Iterator[Finding]:
+    for job in _jobs(doc):
+        for key, choices in ((FAMILIES, FAMILY_VALUES), (POLICY, POLICY_VALUES)):
+            conf = job.conf.get(key)
+            if conf is None or conf.value is None or conf.value in choices:
+                continue
+            fixed = _canonical(conf.value, choices)
+            yield Finding(conf.start, conf.end,
+                          f"{job.label}: `{key}` is {conf.value!r}; Spark accepts exactly "
+                          f"{', '.join(choices)} and fails the submission otherwise",
+                          _fix(f"Use `{fixed}`", "safe", [conf.replace(doc.source, fixed)]) if fixed else None)
+
+
+_VERSION = re.compile(r"(?:^|[:v_-])(\d+)\.(\d+)(?:\.(\d+))?")
+
+
+def _version(text: str | None) -> tuple[int, int, int] | None:
+    match = _VERSION.search(text or "")
+    return (int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)) if match else None
+
+
+def check_spark_version(doc: Document, profile: Profile) -> Iterator[Finding]:
+    for job in _jobs(doc):
+        if job.spec is None:
+            continue
+        uses = FAMILIES in job.conf or POLICY in job.conf or profile.ip_family == "ipv6"
+        if not uses:
+            continue
+        for key in ("sparkVersion", "image"):
+            node = job.spec.get(key)
+            text = node.text if node is not None else None
+            if key == "image" and text:
+                text = text.rsplit(":", 1)[1] if ":" in text.rsplit("/", 1)[-1] else None
+            found = _version(text)
+            if found and found < (3, 4, 0):
+                why = "an IPv6 cluster" if profile.ip_family == "ipv6" else "the driver Service IP family settings"
+                yield Finding(node.start, node.end,
+                              f"{job.label}: Spark {'.'.join(map(str, found))} predates 3.4.0, which added "
+                              f"IPv6 support; {why} need Spark 3.4.0 or later")
+                break
+
+
+def role_env(job: SparkJob, role: str) -> dict[str, str | None]:
+    """A role's environment from `env`, `envVars` and the sparkConf env keys."""
+    out: dict[str, str | None] = {}
+    node = job.role(role)
+    if node is not None:
+        env = node.get("env")
+        for item in env.items() if env is not None and env.kind == SEQ else []:
+            if item.str_at("name"):
+                out[item.str_at("name")] = item.str_at("value")
+        env_vars = node.get("envVars")
+        for k, v in env_vars.entries() if env_vars is not None and env_vars.kind == MAP else []:
+            out[k.value] = v.text
+    prefix = ENV_KEYS[role]
+    for key, conf in job.conf.items():
+        if key.startswith(prefix):
+            out[key[len(prefix):]] = conf.value
+    return out
+
+
+def add_env(doc: Document, mapping: Node, name: str, value: str) -> list[Edit] | None:
+    """Add NAME=value to a mapping's `env` list: uncomment a commented-out `env:` block that has it,
+    else append in the list's style, else create the list."""
+    source = doc.source
+    env = mapping.get("env")
+    if env is None:
+        commented = commented_block(source, mapping, "env")
+        if commented and name in commented[1] and re.search(rf"value:\s*['\"]?{re.escape(value)}", commented[1]):
+            return commented[0]
+        return [insert_entries(source, mapping, [("env", [{"name": name, "value": value}])], doc.root)]
+    if env.kind != SEQ:
+        return None
+    entry = f"{{name: {quote(name, None)}, value: {quote(value, None)}}}"
+    if env.flow:
+        items = env.items()
+        return [Edit(items[-1].end, items[-1].end, f", {entry}")] if items else [Edit(env.start + 1, env.end - 1, entry)]
+    last = env.items()[-1]
+    line, col = source.position(last.start)
+    prefix = source.line_text(line)[:col]
+    if prefix.strip() != "-":
+        return None
+    pos = source.line_end(source.position(last.end)[0], with_newline=True)
+    nl = source.newline
+    text = f"{prefix}name: {quote(name, None)}{nl}{' ' * len(prefix)}value: {quote(value, None)}{nl}"
+    if pos == len(source.text) and not source.text.endswith("\n"):
+        text = nl + text[:-len(nl)]
+    return [Edit(pos, pos, text)]
+
+
+def check_missing_imds_mode(doc: Document, profile: Profile) -> Iterator[Finding]:
+    for job in _jobs(doc):
+        if not job.on_kubernetes:
+            continue
+        if job.spec is None:  # settings only: the sparkConf env keys
+            missing = [r for r in ROLES if IMDS not in role_env(job, r)]
+            if missing:
+                yield Finding(*job.anchor,
+                              f"{job.label}: {' and '.join(missing)} lack `{IMDS}=IPv6`; the AWS SDK then calls "
+                              f"IMDS at 169.254.169.254, unreachable from IPv6 pods, and S3 access fails",
+                              _fix(f"Set {IMDS}=IPv6 for {' and '.join(missing)}", "safe",
+                                   job.add([(ENV_KEYS[r] + IMDS, "IPv6") for r in missing])))
+            continue
+        for role in ROLES:
+            node = job.role(role)
+            if node is None or IMDS in role_env(job, role):
+                continue
+            key = job.spec.entry(role)[0]
+            yield Finding(key.start, key.end,
+                          f"{job.label}: the {role} has no `{IMDS}=IPv6`; the AWS SDK inside Spark then calls IMDS "
+                          f"at 169.254.169.254, unreachable from IPv6 pods, and S3 access fails",
+                          _fix(f"Add {IMDS}=IPv6 to the {role}'s env", "safe", add_env(doc, node, IMDS, "IPv6")))
+
+
+def _imds_values(job: SparkJob) -> Iterator[tuple[Node | None, object, str]]:
+    """(yaml node or None, conf or None, value) of every IMDS mode setting of a job."""
+    for role in ROLES:
+        node = job.role(role)
+        env = node.get("env") if node is not None else None
+        for item in env.items() if env is not None and env.kind == SEQ else []:
+            if item.str_at("name") == IMDS and item.get("value") is not None:
+                yield item.get("value"), None, item.str_at("value") or ""
+        env_vars = node.get("envVars") if node is not None else None
+        if env_vars is not None and env_vars.get(IMDS) is not None:
+            yield env_vars.get(IMDS), None, env_vars.str_at(IMDS) or ""
+    for key, conf in job.conf.items():
+        if key.endswith("." + IMDS):
+            yield None, conf, conf.value or ""
+
+
+def check_invalid_imds_mode(doc: Document, profile: Profile) -> Iterator[Finding]:
+    for job in _jobs(doc):
+        for node, conf, value in _imds_values(job):
+            if value.strip().lower() in ("ipv4", "ipv6"):
+                continue
+            fixed = "IPv6" if "6" in value else "IPv4" if "4" in value else None
+            start, end = (node.start, node.end) if node is not None else (conf.start, conf.end)
+            edit = (replace_scalar(node, fixed) if node is not None else conf.replace(doc.source, fixed)) if fixed else None
+            yield Finding(start, end, f"{job.label}: `{IMDS}` is {value!r}; the AWS SDKs accept only IPv4 or IPv6 "
+                                      f"and fall back to IPv4", _fix(f"Use `{fixed}`", "safe", [edit]))
+
+
+def check_node_class_imds(doc: Document, profile: Profile) -> Iterator[Finding]:
+    facts = profile.facts
+    if facts is None or not facts.imds_ipv6_jobs or doc.root is None:
+        return
+    spec = doc.root.get("spec")
+    if spec is None or spec.kind != MAP:
+        return
+    options = spec.get("metadataOptions")
+    value = options.get("httpProtocolIPv6") if options is not None and options.kind == MAP else None
+    if value is not None and (value.text or "").lower() == "enabled":
+        return
+    if value is not None:
+        where, edits = (value.start, value.end), [replace_scalar(value, "enabled")]
+    elif options is not None and options.kind == MAP and options.entries():
+        key = spec.entry("metadataOptions")[0]
+        where, edits = (key.start, key.end), [insert_entries(doc.source, options, [("httpProtocolIPv6", "enabled")], doc.root)]
+    else:
+        key = doc.root.entry("spec")[0]
+        where = (key.start, key.end)
+        edits = [insert_entries(doc.source, spec, [("metadataOptions", {"httpProtocolIPv6": "enabled"})], doc.root)] \
+            if options is None else None
+    yield Finding(*where, f"{doc.object_name}: IMDS over IPv6 is not enabled (`metadataOptions.httpProtocolIPv6` "
+                          f"defaults to disabled), but Spark jobs use the IPv6 IMDS endpoint (e.g. "
+                          f"{facts.imds_ipv6_jobs[0]})", _fix("Set `httpProtocolIPv6: enabled`", "safe", edits))
+
+
+def _java_options(job: SparkJob, role: str) -> str:
+    node = job.role(role)
+    java = node.str_at("javaOptions") if node is not None else None
+    return " ".join(filter(None, [java, job.value(JAVA_KEYS[role])]))
+
+
+def check_jvm_prefers_ipv4(doc: Document, profile: Profile) -> Iterator[Finding]:
+    for job in _jobs(doc):
+        if job.spec is None:
+            continue
+        for role in ROLES:
+            node = job.role(role)
+            if node is None or PREFER_V6 in _java_options(job, role):
+                continue
+            java = node.get("javaOptions")
+            if java is not None and java.text is not None:
+                edits = [replace_scalar(java, f"{java.text.rstrip()} {PREFER_V6}".strip())]
+            elif java is None:
+                edits = [insert_entries(doc.source, node, [("javaOptions", PREFER_V6)], doc.root)]
+            else:
+                edits = None
+            key = job.spec.entry(role)[0]
+            yield Finding(key.start, key.end,
+                          f"{job.label}: the {role} JVM is not told to prefer IPv6 (`{PREFER_V6}`); Java then "
+                          f"prefers IPv4 addresses when a name resolves to both",
+                          _fix(f"Append `{PREFER_V6}` to the {role}'s javaOptions", "safe", edits))
+
+
+def check_pyspark_prefers_ipv4(doc: Document, profile: Profile) -> Iterator[Finding]:
+    for job in _jobs(doc):
+        if job.spec is None or (job.spec.str_at("type") or "").lower() != "python":
+            continue
+        driver = job.role("driver")
+        if driver is None or (role_env(job, "driver").get("SPARK_PREFER_IPV6") or "").lower() == "true":
+            continue
+        key = job.spec.entry("driver")[0]
+        yield Finding(key.start, key.end,
+                      f"{job.label}: a Python application whose driver lacks `SPARK_PREFER_IPV6=true`; PySpark's "
+                      f"gateway then binds and connects over IPv4 on a dual-stack cluster",
+                      _fix("Add SPARK_PREFER_IPV6=true to the driver's env", "safe",
+                           add_env(doc, driver, "SPARK_PREFER_IPV6", "true")))
+
+
+def check_java_options_overridden(doc: Document, profile: Profile) -> Iterator[Finding]:
+    for job in _jobs(doc):
+        if job.spec is None:
+            continue
+        for role in ROLES:
+            node = job.role(role)
+            java = node.get("javaOptions") if node is not None else None
+            extra = job.conf.get(JAVA_KEYS[role])
+            if java is None or extra is None or java.text is None:
+                continue
+            merged = java.text.split() + [t for t in (extra.value or "").split() if t not in java.text.split()]
+            spark_conf = job.spec.get("sparkConf")
+            yield Finding(extra.entry_start, extra.entry_end,
+                          f"{job.label}: `{JAVA_KEYS[role]}` is set while the {role} has javaOptions; the operator "
+                          f"writes javaOptions into the same property and this value is lost",
+                          _fix("Merge it into javaOptions", "safe",
+                               [replace_scalar(java, " ".join(merged)),
+                                delete_entry(doc.source, spark_conf, JAVA_KEYS[role])]))
+
+
+def check_env_without_webhook(doc: Document, profile: Profile) -> Iterator[Finding]:
+    facts = profile.facts
+    if facts is None or not facts.webhook_disabled:
+        return
+    for job in _jobs(doc):
+        for role in ROLES:
+            node = job.role(role)
+            found = node.entry("env") if node is not None else None
+            if found is not None:
+                yield Finding(found[0].start, found[0].end,
+                              f"{job.label}: the {role}'s `env` is applied by the operator's mutating webhook, "
+                              f"which is disabled ({facts.webhook_disabled}); these variables are silently "
+                              f"dropped")
+
+
+def _is_operator_values(doc: Document) -> bool:
+    root = doc.root
+    return (doc.language == "yaml" and not doc.is_kubernetes and root is not None and root.kind == MAP
+            and root.get("controller") is not None and root.get("webhook") is not None
+            and root.get("spark") is not None)
+
+
+def check_operator_jvm(doc: Document, profile: Profile) -> Iterator[Finding]:
+    if not _is_operator_values(doc):
+        return
+    controller = doc.root.get("controller")
+    if controller.kind != MAP:
+        return
+    env = controller.get("env")
+    for item in env.items() if env is not None and env.kind == SEQ else []:
+        if item.str_at("name") in ("_JAVA_OPTIONS", "JAVA_TOOL_OPTIONS") and PREFER_V6 in (item.str_at("value") or ""):
+            return
+    key = doc.root.entry("controller")[0]
+    edits = add_env(doc, controller, "JAVA_TOOL_OPTIONS", PREFER_V6) if controller.entries() else None
+    yield Finding(key.start, key.end,
+                  f"spark-operator values: the controller JVM does not prefer IPv6 (no `{PREFER_V6}` in "
+                  f"`controller.env` `_JAVA_OPTIONS`/`JAVA_TOOL_OPTIONS`); its Kubernetes client may pick IPv4",
+                  _fix("Add JAVA_TOOL_OPTIONS to controller.env", "safe", edits))
+
+
+def check_deprecated_env(doc: Document, profile: Profile) -> Iterator[Finding]:
+    for job in _jobs(doc):
+        for role in ROLES:
+            node = job.role(role)
+            if node is None:
+                continue
+            for key_name in ("envVars", "envSecretKeyRefs"):
+                found = node.entry(key_name)
+                if found is None:
+                    continue
+                key, value = found
+                fix = None
+                if key_name == "envVars" and node.get("env") is None and value.kind == MAP and value.entries():
+                    env = [{"name": k.value, "value": v.text or ""} for k, v in value.entries()]
+                    at = entry_index(node, "envVars")
+                    fix = _fix("Convert envVars to env", "unsafe",
+                               [delete_entry(doc.source, node, "envVars"),
+                                insert_entries(doc.source, node, [("env", env)], doc.root, at=at)])
+                yield Finding(key.start, key.end,
+                              f"{job.label}: the {role}'s `{key_name}` is deprecated in v1beta2; use `env`", fix)
+
+
+def check_ipv4_wildcard_bind(doc: Document, profile: Profile) -> Iterator[Finding]:
+    for job in _jobs(doc):
+        for key in BIND_KEYS:
+            conf = job.conf.get(key)
+            if conf is not None and conf.value == "0.0.0.0":
+                yield Finding(conf.start, conf.end,
+                              f"{job.label}: `{key}` is 0.0.0.0, which listens on IPv4 only; IPv6 peers cannot "
+                              f"connect", _fix("Bind to `::` (all IPv6 and, on dual-stack hosts, IPv4)", "unsafe",
+                                               [conf.replace(doc.source, "::")]))
+
+
+def check_ipv4_only_resolution(doc: Document, profile: Profile) -> Iterator[Finding]:
+    facts = doc.payload
+    for start, end, what in facts.resolution_calls if facts is not None else []:
+        yield Finding(start, end, f"`{what}` returns IPv4 addresses only; on an {profile.label} cluster use "
+                                  f"`socket.getaddrinfo` (or bind to `::`) instead")
+
+
+_k = dict(languages=LANGS, references=(SPARK_K8S_DOCS, SPARK_CONFIG))
+_app = dict(kinds=SPARK_APPS, references=(OPERATOR_API,))
+
+RULES = [
+    Rule("SPK001", "spark-driver-service-ipv4",
+         "A Spark job on Kubernetes whose driver Service stays IPv4 (`spark.kubernetes.driver.service.ipFamilies` "
+         "absent or containing IPv4).", "error",
+         why="Spark creates a headless Service for the driver with `ipFamilies` from this setting, IPv4 by "
+             "default. An EKS IPv6 cluster serves only IPv6 Services, so the API server rejects it and the job "
+             "never starts. Applies to SparkApplications, spark-defaults.conf, spark-submit with a k8s:// master "
+             "and PySpark sessions with a k8s:// master.",
+         example='sparkConf:\n  "spark.kubernetes.driver.service.ipFamilies": "IPv6"\n'
+                 '  "spark.kubernetes.driver.service.ipFamilyPolicy": "SingleStack"',
+         fix="safe", fix_note="add `IPv6` (and a SingleStack policy), uncommenting the lines where the file has "
+                              "them commented out", check=check_driver_service_ipv4, profiles=("ipv6",),
+         triggers=("spark",), languages=LANGS, references=(SPARK_K8S_DOCS, DOE_IPV6)),
+    Rule("SPK002", "spark-driver-service-policy",
+         "Two driver Service families with an effective `SingleStack` policy (set, or Spark's default).", "error",
+         why="Spark's `ipFamilyPolicy` defaults to SingleStack; with `IPv4,IPv6` or `IPv6,IPv4` the API server "
+             "rejects a SingleStack Service. (A single `IPv6` family without a policy is fine: the default "
+             "SingleStack is what it needs.)",
+         example='"spark.kubernetes.driver.service.ipFamilies": "IPv6,IPv4"\n'
+                 '"spark.kubernetes.driver.service.ipFamilyPolicy": "PreferDualStack"',
+         fix="unsafe", fix_note="`PreferDualStack`", check=check_driver_service_policy, triggers=("ipFamilies",), **_k),
+    Rule("SPK003", "invalid-spark-ip-family-value",
+         "Driver Service `ipFamilies`/`ipFamilyPolicy` not exactly one of the values Spark accepts.", "error",
+         why="Spark checks these values exactly (`checkValues`): `ipv6` or `IPv6, IPv4` fail the submission.",
+         example='"spark.kubernetes.driver.service.ipFamilies": "ipv6"   # bad: IPv6',
+         fix="safe", fix_note="fix the case and strip spaces", check=check_invalid_spark_values,
+         triggers=("ipFamil",), **_k),
+    Rule("SPK004", "spark-version-lacks-ipv6", "Spark older than 3.4.0 with IPv6 settings or on an IPv6 cluster.",
+         "error",
+         why="IPv6 support and the driver Service IP family settings arrived in Spark 3.4.0; older versions "
+             "ignore the settings and bind IPv4.",
+         example='sparkVersion: "3.3.2"   # bad: 3.4.0 or later', fix="none", check=check_spark_version,
+         kinds=SPARK_APPS, triggers=("sparkVersion",), references=(SPARK_K8S_DOCS,)),
+    Rule("SPK005", "missing-imds-endpoint-mode",
+         f"Driver or executor without `{IMDS}=IPv6` on an IPv6 cluster.", "warning",
+         why="The AWS SDK inside Spark (S3A, credentials, region) calls the instance metadata service at "
+             "169.254.169.254 unless told to use the IPv6 endpoint; IPv6 pods cannot reach it and S3 access fails "
+             "with authentication errors. The env can be set in `env`, `envVars` or the `spark.kubernetes."
+             "driverEnv.*` / `spark.executorEnv.*` settings.",
+         example=f"driver:\n  env:\n    - name: {IMDS}\n      value: IPv6",
+         fix="safe", fix_note="add the env entry to both roles; uncomment it where the file has it commented out",
+         check=check_missing_imds_mode, profiles=("ipv6",), triggers=("spark",), languages=LANGS,
+         references=(EKS_IMDS, DOE_IPV6)),
+    Rule("SPK006", "invalid-imds-endpoint-mode", f"`{IMDS}` is neither IPv4 nor IPv6.", "error",
+         why="The SDKs accept IPv4 or IPv6 (case-insensitively); anything else is an error or ignored.",
+         example=f"- name: {IMDS}\n  value: IP6   # bad: IPv6", fix="safe", fix_note="canonical `IPv6`/`IPv4`",
+         check=check_invalid_imds_mode, triggers=(IMDS,), languages=LANGS, references=(EKS_IMDS,)),
+    Rule("SPK007", "imds-ipv6-not-enabled-on-nodes",
+         "Jobs use the IPv6 IMDS endpoint but a Karpenter EC2NodeClass leaves `httpProtocolIPv6` disabled.", "error",
+         why="The IPv6 IMDS endpoint exists only when the instance's metadata options enable it; Karpenter's "
+             "EC2NodeClass defaults `httpProtocolIPv6` to disabled.",
+         example="spec:\n  metadataOptions:\n    httpProtocolIPv6: enabled", fix="safe",
+         fix_note="set `enabled` in the node class", check=check_node_class_imds,
+         kinds=("karpenter.k8s.aws/*/EC2NodeClass",), profiles=("ipv6",), triggers=("EC2NodeClass",),
+         references=("https://karpenter.sh/docs/concepts/nodeclasses/#specmetadataoptions",)),
+    Rule("SPK008", "jvm-prefers-ipv4", f"Driver or executor JVM without `{PREFER_V6}`.", "warning",
+         why="Java prefers IPv4 addresses when a name resolves to both; on IPv6 and dual-stack clusters the "
+             "driver and executors should be told to prefer IPv6.",
+         example=f'driver:\n  javaOptions: "-XX:+UseG1GC {PREFER_V6}"', fix="safe",
+         fix_note="append to javaOptions, keeping what is there", check=check_jvm_prefers_ipv4,
+         profiles=("ipv6", "dual"), triggers=("spark",), **_app),
+    Rule("SPK009", "pyspark-prefers-ipv4", "A Python application whose driver env lacks `SPARK_PREFER_IPV6=true`.",
+         "warning",
+         why="PySpark starts its Py4J gateway on IPv4 unless SPARK_PREFER_IPV6 is true; on a dual-stack cluster "
+             "set it for Python applications.",
+         example="driver:\n  env:\n    - name: SPARK_PREFER_IPV6\n      value: \"true\"", fix="safe",
+         check=check_pyspark_prefers_ipv4, profiles=("dual",), triggers=("Python",), **_app),
+    Rule("SPK010", "java-options-overridden",
+         "`javaOptions` and `sparkConf[spark.<role>.extraJavaOptions]` are both set.", "warning",
+         why="The operator writes a role's javaOptions into `spark.<role>.extraJavaOptions`, replacing the "
+             "sparkConf value: whatever was there (an IPv6 flag, GC settings) is silently lost.",
+         example='driver:\n  javaOptions: "-Dx=1"\nsparkConf:\n  spark.driver.extraJavaOptions: "-Dy=2"   # lost',
+         fix="safe", fix_note="merge the sparkConf value into javaOptions", check=check_java_options_overridden,
+         triggers=("extraJavaOptions",), **_app),
+    Rule("SPK011", "env-without-webhook",
+         "`driver.env`/`executor.env` while the operator's Helm values disable the webhook.", "error",
+         why="The Spark operator applies `env` through its mutating admission webhook; with `webhook.enable: "
+             "false` the variables (the IMDS endpoint mode among them) are silently dropped.",
+         example="# values.yaml\nwebhook:\n  enable: true", fix="none", check=check_env_without_webhook,
+         triggers=("env",), **_app),
+    Rule("SPK012", "operator-jvm-prefers-ipv4",
+         f"spark-operator Helm values without `{PREFER_V6}` for the controller.", "warning",
+         why="The operator's controller is a JVM talking to the API server; on an IPv6 cluster tell it to prefer "
+             "IPv6 through `_JAVA_OPTIONS` or `JAVA_TOOL_OPTIONS` in `controller.env`.",
+         example=f"controller:\n  env:\n    - name: JAVA_TOOL_OPTIONS\n      value: \"{PREFER_V6}\"", fix="safe",
+         fix_note="add the env entry", check=check_operator_jvm, profiles=("ipv6",), triggers=("webhook",),
+         references=("https://github.com/kubeflow/spark-operator/blob/master/charts/spark-operator-chart/values.yaml",)),
+    Rule("SPK013", "deprecated-env-vars", "`envVars` / `envSecretKeyRefs` (deprecated in v1beta2).", "info",
+         why="These fields are deprecated in favour of `env`, which is where IPv6 settings such as the IMDS "
+             "endpoint mode belong.",
+         example="envVars:\n  A: b        # becomes\nenv:\n  - name: A\n    value: b", fix="unsafe",
+         fix_note="convert `envVars` to `env` (when there is no `env` yet)", check=check_deprecated_env,
+         triggers=("envVars", "envSecretKeyRefs"), **_app),
+    Rule("SPK014", "ipv4-wildcard-bind", "`spark.driver.bindAddress` (or the block manager's) is `0.0.0.0`.",
+         "warning",
+         why="0.0.0.0 is the IPv4 wildcard: the driver listens on IPv4 only and IPv6 executors cannot connect.",
+         example='"spark.driver.bindAddress": "::"', fix="unsafe", fix_note="`::`",
+         check=check_ipv4_wildcard_bind, profiles=("ipv6", "dual"), triggers=("bindAddress",), **_k),
+]
