@@ -6,6 +6,9 @@ from v6lint.rules import ALL_RULES
 
 FAMILIES = {
     "SVC": "Kubernetes Service dual-stack API",
+    "SPK": "Spark on Kubernetes",
+    "NET": "IPv4 assumptions in workloads",
+    "TF": "Terraform variables and modules",
     "PRF": "The cluster profile",
     "V6L": "Notices from v6lint itself",
 }
