@@ -111,7 +111,7 @@ class Linter:
             text, encoding, bom = decode(data)
         except DecodeError as exc:
             return None, self.notice(shown, "V6L902", f"cannot decode: {exc}")
-        return SourceFile(shown, text, encoding, bom, str(path)), []
+        return SourceFile(shown, text, encoding, bom, os.path.realpath(path)), []
 
     def notice(self, path: str, code: str, message: str) -> list[Diagnostic]:
         if code not in self.enabled:

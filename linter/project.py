@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,6 +70,25 @@ class ProjectFacts:
     webhook_disabled: str | None = None  # "path:line" of spark-operator values with webhook.enable: false
     cni_policy_refs: list[tuple[str, int, int]] = field(default_factory=list)  # (abspath, start, end)
     cni_policy_creators: list[tuple[str, int, int]] = field(default_factory=list)
+    # Terraform directories whose .tf files use a `var.X` or `module.X` they do not declare: their
+    # declarations live in a file we cannot see, so "undeclared" cannot be judged there.
+    incomplete_stacks: set[str] = field(default_factory=set)
+    _refs: dict[str, set[str]] = field(default_factory=dict)
+    _decls: dict[str, set[str]] = field(default_factory=dict)
+
+    def note_terraform_text(self, directory: str, text: str) -> None:
+        self._refs.setdefault(directory, set()).update(_REF.findall(text))
+        self._decls.setdefault(directory, set()).update(
+            f"{kind}.{name}" for kind, name in _DECL.findall(text))
+
+    def settle(self) -> None:
+        for directory, refs in self._refs.items():
+            if refs - self._decls.get(directory, set()):
+                self.incomplete_stacks.add(directory)
+
+
+_REF = re.compile(r"\b((?:var|module)\.[A-Za-z_][A-Za-z0-9_-]*)")
+_DECL = re.compile(r'^\s*(variable|module)\s+"([^"]+)"', re.MULTILINE)
 
 
 def _line_ref(source: SourceFile, offset: int) -> str:
@@ -188,6 +208,7 @@ class _Collector:
             self.facts.webhook_disabled = _line_ref(doc.source, enable.start)
 
     def finish(self) -> None:
+        self.facts.settle()
         for name, source in self._pending_defaults:
             if name not in self.facts.tfvars_set:
                 self.sources.append(source)
@@ -203,9 +224,11 @@ def collect(files: list[Path]) -> _Collector:
             text, encoding, bom = decode(data)
         except (OSError, DecodeError):
             continue
+        if path.suffix == ".tf":
+            collector.facts.note_terraform_text(os.path.dirname(os.path.realpath(path)), text)
         if not any(trigger in text for trigger in _TRIGGERS):
             continue
-        source = SourceFile(display_path(path), text, encoding, bom, str(path))
+        source = SourceFile(display_path(path), text, encoding, bom, os.path.realpath(path))
         try:
             parsed = parse_source(source)
         except Exception:  # the lint pass reports what cannot be parsed

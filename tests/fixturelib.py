@@ -45,11 +45,13 @@ def fixed_name(bad: Path) -> str:
     return "bad.fixed" + bad.name[len("bad"):]
 
 
-def linter_for(folder: Path) -> Linter:
+def linter_for(folder: Path, linted: str = "bad.yaml") -> Linter:
     config = folder / ".v6lint.toml"
     settings = load_settings(config if config.exists() else None, ALL_RULES)
-    # Each fixture folder is a project of its own: its tfvars, eksctl... files make the profile.
-    settings.profile = build_profile(folder, [], settings.profile)
+    # Each fixture folder is a project of its own (its tfvars, eksctl... files make the profile),
+    # seen from the bad files without the good ones and the other way round.
+    others = ["good.*", "bad.fixed.*"] if linted.startswith("bad.") else ["bad.*"]
+    settings.profile = build_profile(folder, others, settings.profile)
     code = folder.resolve().name
     # V6L001 judges other rules' suppressions, so every rule runs for it.
     return Linter(settings, select=["ALL"] if code == "V6L001" else [code])
@@ -59,7 +61,7 @@ def run(folder: Path, path: Path, *, fix: bool = False) -> FileResult:
     cwd = os.getcwd()
     os.chdir(folder)  # paths in diagnostics are relative to the working directory
     try:
-        return linter_for(Path(".")).check_path(Path(path.name), fix=fix, unsafe=True)
+        return linter_for(Path("."), path.name).check_path(Path(path.name), fix=fix, unsafe=True)
     finally:
         os.chdir(cwd)
 

@@ -1,0 +1,230 @@
+"""TF: Terraform variables, tfvars and module blocks (terraform-aws-modules/eks and /vpc)."""
+from __future__ import annotations
+
+import difflib
+import os
+from typing import Iterator
+
+from v6lint.diagnostics import Edit, Finding, Fix
+from v6lint.document import Document, Node
+from v6lint.hcl_source import EXPR, HclBlock, walk_blocks
+from v6lint.rule import Profile, Rule
+from v6lint.yaml_edit import delete_entry
+
+EKS_MODULE = "https://github.com/terraform-aws-modules/terraform-aws-eks/blob/master/variables.tf"
+VPC_MODULE = "https://github.com/terraform-aws-modules/terraform-aws-vpc/blob/master/variables.tf"
+PROVIDER_EKS = "https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/eks_cluster#kubernetes_network_config"
+EKS_IPV6 = "https://docs.aws.amazon.com/eks/latest/userguide/cni-ipv6.html"
+FAMILY_KEYS = ("ip_family", "cluster_ip_family")
+SUBNET_KINDS = ("public", "private", "intra", "database", "elasticache", "redshift")
+
+
+def _is_tfvars(doc: Document) -> bool:
+    return (doc.source.abspath or doc.source.path).endswith((".tfvars", ".tfvars.json"))
+
+
+def _bodies(doc: Document) -> Iterator[tuple[Node, HclBlock | None]]:
+    """The tfvars root, or every block body of a .tf file."""
+    if _is_tfvars(doc):
+        yield doc.root, None
+        return
+    for block in walk_blocks(doc.blocks):
+        yield block.body, block
+
+
+def _is_vpc_module(block: HclBlock | None) -> bool:
+    if block is None or block.type != "module":
+        return False
+    source = (block.body.str_at("source") or "").split("?")[0]
+    # `terraform-aws-modules/vpc/aws//modules/vpc-endpoints` and other submodules are not VPCs
+    return "terraform-aws-modules/vpc" in source and "//" not in source.split("terraform-aws-modules/vpc", 1)[1]
+
+
+def check_ip_family_value(doc: Document, profile: Profile) -> Iterator[Finding]:
+    for body, block in _bodies(doc):
+        if block is not None and block.type == "variable":
+            continue
+        for key in FAMILY_KEYS:
+            node = body.get(key)
+            if node is None or node.tag == EXPR or node.text is None or node.text in ("ipv4", "ipv6"):
+                continue
+            lower = node.text.strip().lower()
+            fix = Fix(f'Use "{lower}"', "safe", (Edit(node.start, node.end, f'"{lower}"'),)) \
+                if lower in ("ipv4", "ipv6") else None
+            yield Finding(node.start, node.end,
+                          f'`{key} = "{node.text}"`: the AWS provider accepts exactly "ipv4" or "ipv6" '
+                          f"(case-sensitive) and the plan fails", fix)
+
+
+def _declared(doc: Document, profile: Profile) -> dict | None:
+    facts = profile.facts
+    directory = os.path.dirname(doc.source.abspath or "")
+    if facts is None or directory in facts.incomplete_stacks:
+        return None
+    return facts.variables.get(directory) or None
+
+
+def check_undeclared_variable(doc: Document, profile: Profile) -> Iterator[Finding]:
+    declared = _declared(doc, profile)
+    if not _is_tfvars(doc) or not declared:
+        return
+    for key, _value in doc.root.entries():
+        name = key.value
+        if name in declared:
+            continue
+        close = [d for d in declared if d.lower() == name.lower()] or difflib.get_close_matches(name, list(declared), n=2, cutoff=0.85)
+        fix = Fix(f"Rename to `{close[0]}`", "safe", (Edit(key.start, key.end, close[0]),)) if len(close) == 1 else None
+        hint = f" (did you mean `{close[0]}`?)" if close else ""
+        yield Finding(key.start, key.end,
+                      f"`{name}` is not declared by any `variable` block in this stack{hint}; Terraform warns and "
+                      f"ignores it, so the setting silently has no effect", fix)
+
+
+def check_variable_type(doc: Document, profile: Profile) -> Iterator[Finding]:
+    declared = _declared(doc, profile)
+    if not _is_tfvars(doc) or not declared:
+        return
+    for key, value in doc.root.entries():
+        decl = declared.get(key.value)
+        if decl is None or not decl.type or value.style != '"':
+            continue
+        kind = decl.type.strip()
+        text = value.text or ""
+        if kind == "bool" or (kind == "number" and _is_number(text)):
+            ok = text in ("true", "false") if kind == "bool" else True
+            fix = Fix(f"Write {text} unquoted", "safe", (Edit(value.start, value.end, text),)) if ok else None
+            yield Finding(value.start, value.end,
+                          f'`{key.value} = "{text}"` is a string but the variable is `{kind}`; Terraform converts '
+                          f"only exact spellings" + ("" if ok else f', and "{text}" is not one of them'), fix)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def check_service_ipv6_cidr(doc: Document, profile: Profile) -> Iterator[Finding]:
+    for body, block in _bodies(doc):
+        if block is not None and block.type == "variable":
+            continue
+        found = body.entry("service_ipv6_cidr")
+        if found is None:
+            continue
+        key, value = found
+        yield Finding(key.start, value.end,
+                      "`service_ipv6_cidr` cannot be set: EKS assigns the IPv6 Service range itself (the provider "
+                      "attribute is computed-only)",
+                      Fix("Remove `service_ipv6_cidr`", "safe", (delete_entry(doc.source, body, "service_ipv6_cidr"),)))
+
+
+def check_cni_ipv6_policy(doc: Document, profile: Profile) -> Iterator[Finding]:
+    facts = profile.facts
+    if facts is None:
+        return
+    here = doc.source.abspath
+    if facts.cni_policy_refs and not facts.cni_policy_creators:
+        for path, start, end in facts.cni_policy_refs:
+            if path == here:
+                yield Finding(start, end,
+                              "node roles attach `AmazonEKS_CNI_IPv6_Policy`, but no stack creates it (AWS has no "
+                              "managed policy of that name): set `create_cni_ipv6_iam_policy = true` in one stack")
+    for path, start, end in facts.cni_policy_creators[1:]:
+        if path == here:
+            yield Finding(start, end,
+                          "a second stack creates `AmazonEKS_CNI_IPv6_Policy`; the name is fixed, so the second "
+                          "apply fails with EntityAlreadyExists: create it in one stack only")
+
+
+def check_vpc_ipv6_subnets(doc: Document, profile: Profile) -> Iterator[Finding]:
+    for block in walk_blocks(doc.blocks):
+        if not _is_vpc_module(block) or (block.body.str_at("enable_ipv6") or "") != "true":
+            continue
+        body = block.body
+        for kind in SUBNET_KINDS:
+            subnets = body.get(f"{kind}_subnets")
+            if subnets is None:
+                continue
+            prefixes = body.get(f"{kind}_subnet_ipv6_prefixes")
+            if prefixes is None:
+                yield Finding(subnets.start, subnets.end,
+                              f"`{kind}_subnets` without `{kind}_subnet_ipv6_prefixes`: with enable_ipv6 these "
+                              f"subnets get no IPv6 CIDR, and IPv6 pods cannot be placed in them")
+            elif subnets.kind == "seq" and prefixes.kind == "seq" and len(subnets.items()) != len(prefixes.items()):
+                yield Finding(prefixes.start, prefixes.end,
+                              f"`{kind}_subnet_ipv6_prefixes` has {len(prefixes.items())} entries for "
+                              f"{len(subnets.items())} `{kind}_subnets`; each subnet needs one")
+        private = body.get("private_subnets")
+        assign = body.get("private_subnet_assign_ipv6_address_on_creation") or body.get("assign_ipv6_address_on_creation")
+        if private is not None and (assign is None or (assign.text or "") != "true"):
+            where = assign if assign is not None else private
+            yield Finding(where.start, where.end,
+                          "node subnets (`private_subnets`) without `private_subnet_assign_ipv6_address_on_creation "
+                          "= true`: nodes launched there get no IPv6 address")
+
+
+def check_eks_ipv6_vpc_ipv4(doc: Document, profile: Profile) -> Iterator[Finding]:
+    for block in walk_blocks(doc.blocks):
+        if not _is_vpc_module(block):
+            continue
+        value = block.body.get("enable_ipv6")
+        if value is None:
+            yield Finding(block.type_start, block.body.start if block.body.entries() else block.end,
+                          f'module "{block.labels[0] if block.labels else "?"}" builds an IPv4-only VPC '
+                          f"(enable_ipv6 defaults to false), but the cluster is IPv6: EKS IPv6 needs a dual-stack VPC")
+        elif (value.text or "") == "false":
+            yield Finding(value.start, value.end,
+                          "`enable_ipv6 = false` on the VPC of an IPv6 cluster: EKS IPv6 needs a dual-stack VPC")
+
+
+_hcl = dict(languages=("hcl",))
+
+RULES = [
+    Rule("TF001", "invalid-ip-family-value", '`ip_family` / `cluster_ip_family` is not exactly "ipv4" or "ipv6".',
+         "error",
+         why="The AWS provider validates `kubernetes_network_config.ip_family` case-sensitively; `\"IPv6\"` fails "
+             "the plan.", example='cluster_ip_family = "IPv6"   # bad\ncluster_ip_family = "ipv6"   # good',
+         fix="safe", fix_note="lower-case", check=check_ip_family_value, triggers=("ip_family",),
+         references=(PROVIDER_EKS, EKS_MODULE), **_hcl),
+    Rule("TF002", "undeclared-variable", "A tfvars key that no `variable` block of the stack declares.", "error",
+         why="Terraform only warns about values for undeclared variables and ignores them: a typo such as "
+             "`enable_ipV6` leaves the cluster IPv4 without an error. Checked against the `variable` blocks in "
+             "the tfvars file's own directory (silent when that directory declares none).",
+         example="enable_ipV6 = true   # bad: enable_ipv6", fix="safe", fix_note="rename when exactly one "
+         "declared variable is a close match", check=check_undeclared_variable, triggers=("=",), **_hcl),
+    Rule("TF003", "variable-type-mismatch", 'A tfvars value whose type differs from its variable\'s (`"true"` for a bool).',
+         "warning",
+         why="Terraform converts strings to bool or number only for exact spellings: `\"True\"` or `\"yes\"` "
+             "fail, and quoted booleans invite them.", example='enable_ipv6 = "true"   # bad\nenable_ipv6 = true     # good',
+         fix="safe", fix_note="unquote", check=check_variable_type, triggers=('"',), **_hcl),
+    Rule("TF004", "service-ipv6-cidr-set", "`service_ipv6_cidr` is configured.", "error",
+         why="EKS picks the IPv6 Service CIDR itself; the provider's `service_ipv6_cidr` is computed-only and "
+             "setting it fails the plan.", example='service_ipv6_cidr = "fd00::/108"   # bad: remove',
+         fix="safe", fix_note="remove the attribute", check=check_service_ipv6_cidr,
+         triggers=("service_ipv6_cidr",), references=(PROVIDER_EKS,), **_hcl),
+    Rule("TF005", "cni-ipv6-policy-missing",
+         "Node roles attach `AmazonEKS_CNI_IPv6_Policy` but no stack creates it, or two stacks create it.", "warning",
+         why="Unlike the IPv4 CNI policy, `AmazonEKS_CNI_IPv6_Policy` is not AWS-managed: one stack must create "
+             "it (`create_cni_ipv6_iam_policy = true` in terraform-aws-modules/eks), and only one, since the name "
+             "is fixed.", example="create_cni_ipv6_iam_policy = true   # in exactly one stack",
+         fix="none", check=check_cni_ipv6_policy, profiles=("ipv6",), triggers=("AmazonEKS_CNI_IPv6_Policy",),
+         references=(EKS_IPV6, EKS_MODULE), **_hcl),
+    Rule("TF006", "vpc-ipv6-subnets-incomplete",
+         "A dual-stack VPC module with subnets lacking IPv6 prefixes, mismatched counts, or node subnets that do "
+         "not assign IPv6 addresses.", "error",
+         why="With `enable_ipv6 = true` terraform-aws-modules/vpc gives a subnet an IPv6 CIDR only when its "
+             "`*_subnet_ipv6_prefixes` entry exists, and instances get IPv6 addresses only with "
+             "`*_assign_ipv6_address_on_creation`. EKS IPv6 nodes and pods need both.",
+         example="enable_ipv6 = true\nprivate_subnets = [\"10.0.1.0/24\", \"10.0.2.0/24\"]\n"
+                 "private_subnet_ipv6_prefixes = [3, 4]\nprivate_subnet_assign_ipv6_address_on_creation = true",
+         fix="none", check=check_vpc_ipv6_subnets, profiles=("ipv6",), triggers=("enable_ipv6",),
+         references=(VPC_MODULE, EKS_IPV6), **_hcl),
+    Rule("TF007", "eks-ipv6-vpc-ipv4", "An IPv6 cluster's VPC module has `enable_ipv6` false or unset.", "error",
+         why="An EKS cluster in IPv6 mode needs a dual-stack VPC and subnets; terraform-aws-modules/vpc leaves "
+             "IPv6 off by default.", example='module "vpc" {\n  source      = "terraform-aws-modules/vpc/aws"\n'
+                                             "  enable_ipv6 = true\n}",
+         fix="none", check=check_eks_ipv6_vpc_ipv4, profiles=("ipv6",), triggers=("terraform-aws-modules/vpc",),
+         references=(VPC_MODULE, EKS_IPV6), **_hcl),
+]
