@@ -45,3 +45,41 @@ def test_known_corpus_findings(corpus_files):
             found.add((str(Path(d.path).resolve().relative_to(CORPUS)), d.code, d.start_line))
     assert ("kubernetes__ingress-nginx/deploy/static/provider/aws/deploy.yaml", "SVC009", 353) in found
     assert ("kubernetes__website/content/en/examples/service/networking/dual-stack-ipv6-svc.yaml", "SVC011", 6) in found
+
+
+def _findings(path: Path, *args) -> set[tuple[str, str, int]]:
+    from click.testing import CliRunner
+
+    from v6lint.cli import main
+
+    result = CliRunner().invoke(main, ["check", "--output-format", "json", "--exit-zero", str(path), *args],
+                                catch_exceptions=False)
+    import json
+    return {(str(Path(d["path"]).resolve().relative_to(CORPUS)), d["code"], d["range"]["start"]["line"])
+            for d in json.loads(result.output)}
+
+
+def test_data_on_eks_findings():
+    root = CORPUS / "awslabs__data-on-eks"
+    # As the repository stands: the old IPv6 blueprint's `cluster_ip_family = "ipv6"` disagrees with the
+    # data stacks' `enable_ipv6 = false`.
+    found = _findings(root, "--select", "PRF,SPK,TF")
+    assert ("awslabs__data-on-eks/analytics/terraform/spark-eks-ipv6/eks.tf", "PRF001", 10) in found
+    assert not {f for f in found if f[1].startswith(("SPK", "TF"))}
+    # Judged as an IPv6 stack: the pi job's commented-out IPv6 settings are reported ...
+    job = "awslabs__data-on-eks/data-stacks/spark-on-eks/examples/pyspark-pi-job.yaml"
+    found = _findings(root, "--ip-family", "ipv6", "--select", "SPK001,SPK005")
+    assert {f for f in found if f[0] == job} == {(job, "SPK001", 25), (job, "SPK005", 56), (job, "SPK005", 80)}
+    # ... while the TPC-DS job that already carries them is not.
+    tpcds = "awslabs__data-on-eks/data-stacks/spark-on-eks/benchmarks/benchmark-testdata-generation/" \
+            "tpcds-benchmark-data-generation-3t.yaml"
+    assert not {f for f in found if f[0] == tpcds and f[1] in ("SPK001", "SPK005")}
+
+
+def test_spark_operator_and_pyspark_findings():
+    found = _findings(CORPUS / "fall-out-bug__spark_k8s", "--ip-family", "ipv6", "--select", "NET005,SPK014")
+    script = "fall-out-bug__spark_k8s/dags/spark_jobs/taxi_catboost_training.py"
+    assert (script, "NET005", 49) in found and (script, "SPK014", 62) in found
+    found = _findings(CORPUS / "kubeflow__spark-operator", "--ip-family", "ipv6", "--select", "SPK")
+    assert ("kubeflow__spark-operator/examples/spark-pi.yaml", "SPK001", 21) in found
+    assert ("kubeflow__spark-operator/charts/spark-operator-chart/values.yaml", "SPK012", 86) in found

@@ -1,0 +1,126 @@
+"""A data-on-eks-like stack: the profile comes from its tfvars, and --fix makes the jobs IPv6-ready."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from v6lint.cli import main
+from v6lint.sources import parse_source
+from v6lint.source import SourceFile
+
+STACK = Path(__file__).resolve().parent.parent / "fixtures" / "projects" / "spark-on-eks"
+TFVARS = "terraform/data-stack.tfvars"
+
+
+@pytest.fixture
+def stack(tmp_path, monkeypatch):
+    root = tmp_path / "stack"
+    shutil.copytree(STACK, root)
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    monkeypatch.chdir(root)
+    return root
+
+
+def check(*args):
+    result = CliRunner().invoke(main, ["check", "--output-format", "json", *args], catch_exceptions=False)
+    return result.exit_code, json.loads(result.output) if result.output.strip().startswith("[") else result.output
+
+
+def flip_to_ipv6(root: Path) -> None:
+    path = root / TFVARS
+    path.write_text(path.read_text().replace("enable_ipv6 = false", "enable_ipv6 = true"))
+
+
+def test_as_shipped_the_stack_is_ipv4_and_its_jobs_are_fine(stack):
+    profile = CliRunner().invoke(main, ["profile", "--output-format", "json"]).output
+    assert json.loads(profile)["ip_family"] == "ipv4"
+    assert json.loads(profile)["source"] == f"{TFVARS}:4"
+    code, found = check()
+    assert code == 0 and found == []
+
+
+def test_flipping_enable_ipv6_makes_every_job_report_what_it_lacks(stack):
+    flip_to_ipv6(stack)
+    code, found = check("--select", "SPK001,SPK005")
+    assert code == 1
+    where = sorted((d["code"], d["path"], d["range"]["start"]["line"]) for d in found)
+    assert where == [
+        ("SPK001", "examples/pyspark-pi-job.yaml", 15),
+        ("SPK001", "examples/taxi-trip.yaml", 10),
+        ("SPK001", "examples/taxi-trip.yaml", 27),
+        ("SPK001", "scripts/pyspark-order.py", 10),
+        ("SPK005", "examples/pyspark-pi-job.yaml", 25),
+        ("SPK005", "examples/pyspark-pi-job.yaml", 35),
+        ("SPK005", "examples/taxi-trip.yaml", 13),
+        ("SPK005", "examples/taxi-trip.yaml", 18),
+        ("SPK005", "examples/taxi-trip.yaml", 33),
+        ("SPK005", "examples/taxi-trip.yaml", 34),
+        ("SPK005", "scripts/pyspark-order.py", 10),
+    ]
+    assert {d["profile"]["source"] for d in found} == {f"{TFVARS}:4"}
+    assert {d["profile"]["ip_family"] for d in found} == {"ipv6"}
+
+
+def test_fix_leaves_no_spk001_or_spk005_and_every_file_parses(stack):
+    flip_to_ipv6(stack)
+    before = (stack / "examples/pyspark-pi-job.yaml").read_text()
+    result = CliRunner().invoke(main, ["check", "--fix"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    code, found = check("--select", "SPK001,SPK005")
+    assert code == 0 and found == []
+    for path in stack.rglob("*"):
+        if path.suffix in (".yaml", ".py", ".tf", ".tfvars"):
+            assert parse_source(SourceFile(path.name, path.read_text(), abspath=str(path))).problem is None, path
+    # The data-on-eks lines were uncommented in place, not added a second time.
+    after = (stack / "examples/pyspark-pi-job.yaml").read_text()
+    assert after == before.replace('    # "spark.kubernetes', '    "spark.kubernetes') \
+        .replace("    # env:\n    #   - name: AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE\n    #     value: IPv6\n",
+                 "    env:\n      - name: AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE\n        value: IPv6\n") \
+        .replace('      NodeGroupType: "SparkComputeOptimized"\n  executor:',
+                 '      NodeGroupType: "SparkComputeOptimized"\n'
+                 '    javaOptions: "-Djava.net.preferIPv6Addresses=true"\n  executor:') \
+        + '    javaOptions: "-Djava.net.preferIPv6Addresses=true"\n'
+
+
+def test_one_file_is_judged_with_the_whole_projects_profile(stack):
+    flip_to_ipv6(stack)
+    _, whole = check()
+    _, single = check("examples/taxi-trip.yaml")
+    assert single == [d for d in whole if d["path"] == "examples/taxi-trip.yaml"]
+    assert single and all(d["profile"]["source"] == f"{TFVARS}:4" for d in single if d["profile"])
+    # from a subdirectory too: the project root is found upward (.git)
+    sub = CliRunner().invoke(main, ["profile", "examples/taxi-trip.yaml"]).output
+    assert f"IP family: ipv6 (per {TFVARS}:4)" in sub
+
+
+def test_a_variable_default_counts_only_when_no_tfvars_sets_it(stack):
+    (stack / TFVARS).write_text('name = "spark-on-eks"\n')
+    out = CliRunner().invoke(main, ["profile"]).output
+    assert "IP family: ipv4 (per terraform/variables.tf:15)" in out
+    (stack / "terraform/variables.tf").write_text(
+        (stack / "terraform/variables.tf").read_text().replace("default     = false", "default     = true"))
+    assert "IP family: ipv6 (per terraform/variables.tf:15)" in CliRunner().invoke(main, ["profile"]).output
+
+
+def test_conflicting_sources_are_prf001_at_the_weaker_one(stack):
+    (stack / "eksctl.yaml").write_text("apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: a}\n"
+                                       "kubernetesNetworkConfig:\n  ipFamily: IPv6\n")
+    code, found = check("--select", "PRF001")
+    assert [(d["code"], d["path"], d["range"]["start"]["line"]) for d in found] == [("PRF001", "eksctl.yaml", 5)]
+    assert f"the profile is IPv4 per {TFVARS}:4" in found[0]["message"]
+    out = CliRunner().invoke(main, ["profile"]).output
+    assert "eksctl.yaml:5  ipFamily: IPv6   <- conflicts (PRF001)" in out
+
+
+def test_config_outranks_terraform_and_the_flag_outranks_both(stack):
+    (stack / ".v6lint.toml").write_text('[cluster]\nip-family = "dual"\n')
+    assert "IP family: dual (per .v6lint.toml:2)" in CliRunner().invoke(main, ["profile"]).output
+    _, found = check("--select", "PRF001")
+    assert [d["path"] for d in found] == [TFVARS]
+    _, flagged = check("--ip-family", "ipv6", "--select", "SPK001")
+    assert {d["profile"]["source"] for d in flagged} == {"--ip-family"}
