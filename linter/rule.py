@@ -87,7 +87,8 @@ class Rule:
     def reads(self, doc: Document) -> bool:
         if doc.language not in self.languages:
             return False
-        return doc.matches(self.kinds) if self.kinds else True
+        # `kinds` narrow the YAML documents a rule reads; other languages have no kinds.
+        return doc.matches(self.kinds) if self.kinds and doc.language == "yaml" else True
 
     def explain(self) -> str:
         """The text `v6lint rule CODE` prints and the rule reference shows."""

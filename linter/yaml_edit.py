@@ -14,14 +14,24 @@ from v6lint.source import SourceFile
 
 # Plain scalars that YAML would read as something other than the same string.
 _NEEDS_QUOTES = re.compile(
-    r"""^(?:$|[\s\-?:,\[\]{}#&*!|>'"%@`]|.*(?::\s|\s\#|:$|\s$))"""
+    r"""^(?:$|[-?:](?:\s|$)|[\s,\[\]{}#&*!|>'"%@`]|.*(?::\s|\s\#|:$|\s$))"""
     r"""|^(?:true|false|yes|no|on|off|y|n|null|~|[-+]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|0x[0-9a-f]+|0o[0-7]+|\.inf|\.nan)$""",
     re.IGNORECASE,
 )
 
 
+class Styled(str):
+    """A string value to render with a given quote style (`Styled("-Dx", '"')`)."""
+
+    def __new__(cls, text: str, style: str | None):
+        obj = super().__new__(cls, text)
+        obj.style = style
+        return obj
+
+
 def quote(value: str, style: str | None) -> str:
     """Render a string scalar; `style` is the quoting to copy (None for plain where possible)."""
+    style = getattr(value, "style", None) or style
     if style == "'":
         return "'" + value.replace("'", "''") + "'"
     if style == '"' or _NEEDS_QUOTES.match(value):

@@ -3,20 +3,49 @@ from __future__ import annotations
 
 from v6lint.diagnostics import Finding
 from v6lint.rule import Rule
-from v6lint.rules.svc import ALLOC, SERVICE, check_ipv6_service_on_ipv4
+from v6lint.rules.spark_model import SPARK_APPS, spark_jobs
+from v6lint.rules.svc import ALLOC, SERVICE, ServiceSpec, _ipv6_only
 
 LABELS = {"ipv4": "IPv4", "ipv6": "IPv6", "dual": "dual-stack"}
 
+IMDS = "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE"
+FAMILIES = "spark.kubernetes.driver.service.ipFamilies"
+
+
+def check_ipv6_config_on_ipv4(doc, profile):
+    """IPv6-only Services, Spark driver Services and IMDS endpoint modes in an IPv4 project."""
+    where = f"in a project whose cluster profile is IPv4; either the profile is wrong or"
+    if doc.matches(SERVICE):
+        svc = ServiceSpec(doc)
+        if not svc.headless_selectorless and _ipv6_only(svc):
+            node = svc.families_node
+            yield Finding(node.start, node.end, f"{svc.name}: an IPv6-only Service {where} the API server will "
+                                                f"reject it (\"IPv6 not configured on this cluster\")")
+        return
+    from v6lint.rules.spk import _imds_values  # the SPK module owns the env lookups
+    for job in spark_jobs(doc):
+        conf = job.conf.get(FAMILIES)
+        if conf is not None and conf.value == "IPv6":
+            yield Finding(conf.start, conf.end, f"{job.label}: an IPv6-only driver Service {where} Spark's driver "
+                                                f"Service will be rejected")
+        for node, imds_conf, value in _imds_values(job):
+            if value.strip().lower() == "ipv6":
+                start, end = (node.start, node.end) if node is not None else (imds_conf.start, imds_conf.end)
+                yield Finding(start, end, f"{job.label}: `{IMDS}=IPv6` {where} the SDK cannot reach the IPv6 "
+                                          f"IMDS endpoint on IPv4 nodes")
+
+
 RULES = [
     Rule("PRF002", "ipv6-config-on-ipv4-cluster",
-         "IPv6-only settings (a SingleStack IPv6 Service, ...) in a project whose cluster profile is IPv4.", "error",
+         "IPv6-only settings (a SingleStack IPv6 Service, Spark `IPv6`, IMDS mode IPv6) in a project whose "
+         "cluster profile is IPv4.", "error",
          why="Either the detected profile is wrong (fix the tfvars, eksctl or v6lint config it came from) or the "
              "object was written for another cluster: an IPv4 cluster rejects an IPv6-only Service with "
              "\"not configured on this cluster\". The diagnostic names the profile's source so you can tell "
              "which.",
          example="# profile: IPv4\nipFamilies: [IPv6]           # bad\nipFamilyPolicy: SingleStack",
-         fix="none", check=check_ipv6_service_on_ipv4, kinds=SERVICE, profiles=("ipv4",),
-         triggers=("IPv6",), references=(ALLOC,)),
+         fix="none", check=check_ipv6_config_on_ipv4, kinds=SERVICE + SPARK_APPS + ("v1/ConfigMap",),
+         profiles=("ipv4",), triggers=("IPv6",), languages=("yaml", "python"), references=(ALLOC,)),
 ]
 
 

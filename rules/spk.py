@@ -13,7 +13,7 @@ from v6lint.diagnostics import Edit, Finding, Fix
 from v6lint.document import MAP, SEQ, Document, Node
 from v6lint.rule import Profile, Rule
 from v6lint.rules.spark_model import ROLES, SPARK_APPS, SparkJob, commented_block, spark_jobs
-from v6lint.yaml_edit import delete_entry, entry_index, insert_entries, quote, replace_scalar
+from v6lint.yaml_edit import Styled, delete_entry, entry_index, insert_entries, quote, replace_scalar
 
 FAMILIES = "spark.kubernetes.driver.service.ipFamilies"
 POLICY = "spark.kubernetes.driver.service.ipFamilyPolicy"
@@ -273,7 +273,7 @@ def check_jvm_prefers_ipv4(doc: Document, profile: Profile) -> Iterator[Finding]
             if java is not None and java.text is not None:
                 edits = [replace_scalar(java, f"{java.text.rstrip()} {PREFER_V6}".strip())]
             elif java is None:
-                edits = [insert_entries(doc.source, node, [("javaOptions", PREFER_V6)], doc.root)]
+                edits = [insert_entries(doc.source, node, [("javaOptions", Styled(PREFER_V6, '"'))], doc.root)]
             else:
                 edits = None
             key = job.spec.entry(role)[0]
@@ -351,7 +351,7 @@ def check_operator_jvm(doc: Document, profile: Profile) -> Iterator[Finding]:
         if item.str_at("name") in ("_JAVA_OPTIONS", "JAVA_TOOL_OPTIONS") and PREFER_V6 in (item.str_at("value") or ""):
             return
     key = doc.root.entry("controller")[0]
-    edits = add_env(doc, controller, "JAVA_TOOL_OPTIONS", PREFER_V6) if controller.entries() else None
+    edits = add_env(doc, controller, "JAVA_TOOL_OPTIONS", Styled(PREFER_V6, '"')) if controller.entries() else None
     yield Finding(key.start, key.end,
                   f"spark-operator values: the controller JVM does not prefer IPv6 (no `{PREFER_V6}` in "
                   f"`controller.env` `_JAVA_OPTIONS`/`JAVA_TOOL_OPTIONS`); its Kubernetes client may pick IPv4",

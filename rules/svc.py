@@ -337,16 +337,6 @@ def check_dual_stack_lb_policy(doc: Document, profile: Profile) -> Iterator[Find
                                       at=at + 1 if at is not None else None)))
 
 
-def check_ipv6_service_on_ipv4(doc: Document, profile: Profile) -> Iterator[Finding]:
-    svc = ServiceSpec(doc)
-    if svc.headless_selectorless or not _ipv6_only(svc):
-        return
-    node = svc.families_node
-    yield Finding(node.start, node.end,
-                  f"{svc.name}: an IPv6-only Service in a project whose cluster profile is IPv4; either the "
-                  f"profile is wrong or the API server will reject it (\"IPv6 not configured on this cluster\")")
-
-
 _common = dict(kinds=SERVICE, references=(VALIDATION, DUAL_STACK_DOCS))
 
 RULES = [

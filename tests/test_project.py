@@ -124,3 +124,27 @@ def test_config_outranks_terraform_and_the_flag_outranks_both(stack):
     assert [d["path"] for d in found] == [TFVARS]
     _, flagged = check("--ip-family", "ipv6", "--select", "SPK001")
     assert {d["profile"]["source"] for d in flagged} == {"--ip-family"}
+
+
+@pytest.mark.parametrize("name, text, family, line", [
+    ("eksctl.yaml", "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: a}\n"
+                    "kubernetesNetworkConfig:\n  ipFamily: ipv6\n", "ipv6", 5),
+    ("kubeadm.yaml", "apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\nnetworking:\n"
+                     "  podSubnet: 10.244.0.0/16,fd00:10:244::/56\n  serviceSubnet: 10.96.0.0/16,fd00:10:96::/112\n",
+     "dual", 4),
+    ("kcp.yaml", "apiVersion: controlplane.cluster.x-k8s.io/v1beta1\nkind: KubeadmControlPlane\nmetadata: {name: a}\n"
+                 "spec:\n  kubeadmConfigSpec:\n    clusterConfiguration:\n      networking:\n"
+                 "        podSubnet: fd00:10:244::/56\n", "ipv6", 8),
+    ("kind.yaml", "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnetworking:\n  ipFamily: dual\n", "dual", 4),
+    ("aws-node.yaml", "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: aws-node, namespace: kube-system}\n"
+                      "spec:\n  template:\n    spec:\n      containers:\n        - name: aws-node\n          env:\n"
+                      "            - name: ENABLE_IPv6\n              value: \"true\"\n", "ipv6", 11),
+    ("main.tf", 'resource "aws_eks_cluster" "this" {\n  name = "a"\n  kubernetes_network_config {\n'
+                '    ip_family = "ipv6"\n  }\n}\n', "ipv6", 4),
+    ("prod.tfvars.json", '{\n  "cluster_ip_family": "ipv6"\n}\n', "ipv6", 2),
+])
+def test_every_profile_source_kind(tmp_path, monkeypatch, name, text, family, line):
+    (tmp_path / name).write_text(text)
+    monkeypatch.chdir(tmp_path)
+    out = json.loads(CliRunner().invoke(main, ["profile", "--output-format", "json"]).output)
+    assert (out["ip_family"], out["source"]) == (family, f"{name}:{line}")
