@@ -100,33 +100,42 @@ def check_invalid_spark_values(doc: Document, profile: Profile) -> Iterator[Find
                           _fix(f"Use `{fixed}`", "safe", [conf.replace(doc.source, fixed)]) if fixed else None)
 
 
-_VERSION = re.compile(r"(?:^|[:v_-])(\d+)\.(\d+)(?:\.(\d+))?")
+_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?![\d.])")
 
 
 def _version(text: str | None) -> tuple[int, int, int] | None:
-    match = _VERSION.search(text or "")
+    match = _VERSION.match(text or "")
     return (int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)) if match else None
+
+
+def _spark_version(spec: Node) -> tuple[Node, tuple[int, int, int]] | None:
+    """`sparkVersion` when given; else a Spark image's tag when it starts with a version (`3.3.2-...`)."""
+    declared = spec.get("sparkVersion")
+    if declared is not None:
+        found = _version(declared.text)
+        return (declared, found) if found else None
+    image = spec.get("image")
+    name, _, tag = (image.text or "").rpartition(":") if image is not None else ("", "", "")
+    if "spark" not in name.rsplit("/", 1)[-1] or "/" in tag:
+        return None
+    found = _version(tag)
+    return (image, found) if found and found[0] >= 2 else None
 
 
 def check_spark_version(doc: Document, profile: Profile) -> Iterator[Finding]:
     for job in _jobs(doc):
         if job.spec is None:
             continue
-        uses = FAMILIES in job.conf or POLICY in job.conf or profile.ip_family == "ipv6"
-        if not uses:
+        settings = FAMILIES in job.conf or POLICY in job.conf
+        if not settings and profile.ip_family != "ipv6":
             continue
-        for key in ("sparkVersion", "image"):
-            node = job.spec.get(key)
-            text = node.text if node is not None else None
-            if key == "image" and text:
-                text = text.rsplit(":", 1)[1] if ":" in text.rsplit("/", 1)[-1] else None
-            found = _version(text)
-            if found and found < (3, 4, 0):
-                why = "an IPv6 cluster" if profile.ip_family == "ipv6" else "the driver Service IP family settings"
-                yield Finding(node.start, node.end,
-                              f"{job.label}: Spark {'.'.join(map(str, found))} predates 3.4.0, which added "
-                              f"IPv6 support; {why} need Spark 3.4.0 or later")
-                break
+        found = _spark_version(job.spec)
+        if found and found[1] < (3, 4, 0):
+            node, version = found
+            why = "the driver Service IP family settings need" if settings else "an IPv6 cluster needs"
+            yield Finding(node.start, node.end,
+                          f"{job.label}: Spark {'.'.join(map(str, version))} predates 3.4.0, which added IPv6 "
+                          f"support; {why} Spark 3.4.0 or later")
 
 
 def role_env(job: SparkJob, role: str) -> dict[str, str | None]:
