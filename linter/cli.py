@@ -1,7 +1,9 @@
 """The `v6lint` command line."""
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -11,7 +13,8 @@ from v6lint import __version__
 from v6lint.config import ConfigError, Settings, check_selectors, find_config, load_settings
 from v6lint.discovery import discover, display_path
 from v6lint.engine import FileResult, Linter, WriteError, counts_as_failure, write_atomic
-from v6lint.output import render_diff, render_json, render_text
+from v6lint.output import (render_diff, render_fixes, render_github, render_json, render_sarif,
+                           render_statistics, render_text)
 from v6lint.project import STRENGTH, build_profile, find_project_root
 from v6lint.rule import IP_FAMILIES, Profile
 from v6lint.rules import ALL_RULES, lookup
@@ -68,8 +71,14 @@ def main() -> None:
               help="Only these rules: codes, prefixes (SVC), names or ALL; comma-separated or repeated.")
 @click.option("--extend-select", multiple=True, metavar="CODES", help="Enable these rules on top of the selection.")
 @click.option("--ignore", multiple=True, metavar="CODES", help="Disable these rules.")
-@click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="text for people; json is a list of diagnostics (see the README).")
+@click.option("--output-format", type=click.Choice(["text", "json", "sarif", "github"]), default="text",
+              show_default=True,
+              help="text for people; json (a list of diagnostics), sarif (2.1.0, for code scanning), "
+                   "github (workflow annotations).")
+@click.option("--statistics", is_flag=True, help="Print a count per rule instead of each finding.")
+@click.option("--show-fixes", is_flag=True, help="With --fix, list what was fixed in each file.")
+@click.option("--output-file", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the report to this file instead of stdout.")
 @click.option("--ip-family", type=click.Choice(IP_FAMILIES), default=None,
               help="The cluster's IP family; overrides cluster.ip-family in the config.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when problems remain.")
@@ -77,8 +86,8 @@ def main() -> None:
               help="Do not read or write the result cache (accepted now; v6lint has no cache yet).")
 @click.option("--config", type=click.Path(dir_okay=False), default=None,
               help="Use this config file instead of the nearest .v6lint.toml / pyproject.toml.")
-def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, output_format, ip_family,
-          exit_zero, no_cache, config) -> None:
+def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, output_format, statistics,
+          show_fixes, output_file, ip_family, exit_zero, no_cache, config) -> None:
     """Lint PATHS (files or directories; default: the current directory).
 
     \b
@@ -108,30 +117,61 @@ def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, ou
                     ignore=_codes(ignore))
 
     results: list[FileResult] = []
-    fixed_count = 0
-    for path in found.files:
-        result = linter.check_path(path, fix=fix or show_diff, unsafe=unsafe)
-        if result.fixed is not None:
-            if show_diff:
-                click.echo(render_diff(result), nl=False)
-            else:
-                try:
-                    write_atomic(path, result.source.encode(), result.fixed.encode())
-                    fixed_count += len(result.fixes_applied)
-                except WriteError as exc:
-                    result = FileResult(result.path, result.source, linter.lint_source(result.source)
-                                        + linter.notice(result.path, "V6L906", f"fixes not applied: {exc}"))
-        results.append(result)
+    applied: list[tuple[str, list]] = []
+    with _progress(found.files, output_format) as files:
+        for path in files:
+            result = linter.check_path(path, fix=fix or show_diff, unsafe=unsafe)
+            if result.fixed is not None:
+                if show_diff:
+                    click.echo(render_diff(result), nl=False)
+                else:
+                    try:
+                        write_atomic(path, result.source.encode(), result.fixed.encode())
+                        applied.append((result.path, result.fixes_applied))
+                    except WriteError as exc:
+                        result = FileResult(result.path, result.source, linter.lint_source(result.source)
+                                            + linter.notice(result.path, "V6L906", f"fixes not applied: {exc}"))
+            results.append(result)
 
     if show_diff:
         would_change = any(r.fixed is not None for r in results)
         sys.exit(EXIT_FINDINGS if would_change and not exit_zero else EXIT_OK)
-    if output_format == "json":
-        click.echo(render_json(results), nl=False)
+    fixed_count = sum(len(diags) for _path, diags in applied)
+    if statistics:
+        report = render_statistics(results, unsafe=unsafe, as_json=output_format == "json")
+    elif output_format == "json":
+        report = render_json(results)
+    elif output_format == "sarif":
+        report = render_sarif(results)
+    elif output_format == "github":
+        report = render_github(results)
     else:
-        click.echo(render_text(results, unsafe=unsafe, fixed_count=fixed_count, files=len(found.files)), nl=False)
+        report = render_text(results, unsafe=unsafe, fixed_count=fixed_count, files=len(found.files))
+    if show_fixes and applied and output_format == "text":
+        report = render_fixes(applied) + report
+    if output_file:
+        try:
+            Path(output_file).write_text(report, encoding="utf-8")
+        except OSError as exc:
+            click.echo(f"v6lint: error: {output_file}: {exc.strerror}", err=True)
+            sys.exit(EXIT_ERROR)
+    else:
+        click.echo(report, nl=False)
     failing = any(counts_as_failure(d) for r in results for d in r.diagnostics)
     sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_OK)
+
+
+PROGRESS_MIN_FILES = 50
+
+
+def _progress(files: list[Path], output_format: str):
+    """A progress bar on stderr for long runs in a terminal; never in pipes, CI or machine formats."""
+    show = (output_format == "text" and len(files) >= PROGRESS_MIN_FILES and sys.stderr.isatty()
+            and not os.environ.get("CI"))
+    if not show:
+        return contextlib.nullcontext(files)
+    return click.progressbar(files, label="v6lint", file=sys.stderr, show_pos=True, width=30,
+                             item_show_func=lambda p: str(p)[-40:] if p else "")
 
 
 @main.command()
@@ -164,6 +204,52 @@ def profile(path, config, output_format) -> None:
             mark = "" if s.ip_family == found.ip_family else "   <- conflicts (PRF001)"
             click.echo(f"  {s.ip_family:<5} {s.kind:<17} {s.location}  {s.what}{mark}")
     click.echo("Strength: " + " > ".join(dict.fromkeys(STRENGTH)))
+
+
+@main.command()
+@click.argument("path", required=False, default=".", type=click.Path(exists=True, file_okay=False))
+def init(path) -> None:
+    """Write a v6lint config for the project at PATH with the detected cluster profile.
+
+    Adds a [tool.v6lint] table to pyproject.toml when there is one, else writes .v6lint.toml.
+    Refuses to overwrite an existing v6lint configuration.
+    """
+    root = Path(path).resolve()
+    pyproject, dotfile = root / "pyproject.toml", root / ".v6lint.toml"
+    existing = dotfile if dotfile.exists() else pyproject if pyproject.exists() and find_config(root) == pyproject \
+        else None
+    if existing is not None:
+        click.echo(f"v6lint: error: {display_path(existing)} already holds a v6lint configuration; "
+                   f"not overwritten", err=True)
+        sys.exit(EXIT_ERROR)
+    found = build_profile(find_project_root(root), [], Profile())
+    in_pyproject = pyproject.exists()
+    prefix = "tool.v6lint." if in_pyproject else ""
+    lines = ["# v6lint configuration: https://github.com/v6lint/v6lint/blob/main/docs/rules.md"]
+    if not in_pyproject:
+        lines += ["# select = [\"ALL\"]", "# ignore = []"]
+    else:
+        lines += ["[tool.v6lint]", "# select = [\"ALL\"]", "# ignore = []"]
+    lines += ["", f"[{prefix}cluster]"]
+    if found.ip_family:
+        source = next((s for s in found.sources if s.location == found.source), None)
+        lines.append(f"# detected from {found.source}" + (f" ({source.what})" if source else ""))
+        for other in found.conflicts:
+            lines.append(f"# note: {other.location} ({other.what}) disagrees")
+        lines.append(f'ip-family = "{found.ip_family}"')
+    else:
+        lines += ["# no cluster profile was detected (tfvars, eksctl, kubeadm, kind, aws-node); set it here",
+                  '# ip-family = "ipv6"   # ipv4 | ipv6 | dual']
+    text = "\n".join(lines) + "\n"
+    if in_pyproject:
+        current = pyproject.read_text(encoding="utf-8")
+        pyproject.write_text(current + ("" if current.endswith("\n") else "\n") + "\n" + text, encoding="utf-8")
+        target = pyproject
+    else:
+        dotfile.write_text(text, encoding="utf-8")
+        target = dotfile
+    click.echo(f"Wrote {display_path(target)}" + (f" (ip-family = {found.ip_family}, from {found.source})"
+                                                   if found.ip_family else " (no profile detected)"))
 
 
 @main.command()

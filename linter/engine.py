@@ -30,7 +30,7 @@ class FileResult:
     source: SourceFile | None
     diagnostics: list[Diagnostic]
     fixed: SourceFile | None = None  # the fixed text, when --fix/--diff changed something
-    fixes_applied: list[Fix] = field(default_factory=list)
+    fixes_applied: list[Diagnostic] = field(default_factory=list)  # the findings whose fixes were applied
 
 
 def counts_as_failure(diag: Diagnostic) -> bool:
@@ -59,20 +59,34 @@ def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return (s1 == e1 and s2 < s1 < e2) or (s2 == e2 and s1 < s2 < e1)
 
 
-def choose_fixes(diagnostics: list[Diagnostic], unsafe: bool) -> list[Fix]:
-    """Fixes to apply in one pass: allowed by applicability, each whole, none overlapping another."""
-    chosen: list[Fix] = []
+def choose_fixes(diagnostics: list[Diagnostic], unsafe: bool) -> list[Diagnostic]:
+    """Findings whose fixes apply in one pass: allowed by applicability, each whole, none overlapping
+    another. Findings sharing one fix are all returned; the fix is applied once."""
+    chosen: list[Diagnostic] = []
+    fixes: list[Fix] = []
     taken: list[tuple[int, int]] = []
     for diag in sorted(diagnostics, key=lambda d: (d.start, d.code)):
         fix = diag.fix
-        if fix is None or not fix.edits or (fix.applicability == "unsafe" and not unsafe) or fix in chosen:
+        if fix is None or not fix.edits or (fix.applicability == "unsafe" and not unsafe):
+            continue
+        if fix in fixes:
+            chosen.append(diag)
             continue
         spans = [(e.start, e.end) for e in fix.edits]
         if any(_overlaps(span, other) for span in spans for other in taken):
             continue  # the next pass re-lints and offers it again
-        chosen.append(fix)
+        chosen.append(diag)
+        fixes.append(fix)
         taken.extend(spans)
     return chosen
+
+
+def _edits(chosen: list[Diagnostic]) -> list[Edit]:
+    fixes: list[Fix] = []
+    for diag in chosen:
+        if diag.fix not in fixes:
+            fixes.append(diag.fix)
+    return [e for fix in fixes for e in fix.edits]
 
 
 class Linter:
@@ -224,19 +238,19 @@ class Linter:
         if any(d.code in ("V6L900", "V6L901", "V6L904") for d in diagnostics):
             return FileResult(source.path, source, diagnostics)
         current = source
-        applied: list[Fix] = []
+        applied: list[Diagnostic] = []
         for _ in range(MAX_FIX_PASSES):
             fixes = choose_fixes(diagnostics, unsafe)
             if not fixes:
                 break
-            text = apply_edits(current.text, [e for fix in fixes for e in fix.edits])
+            text = apply_edits(current.text, _edits(fixes))
             if text == current.text:
                 break
             candidate = SourceFile(source.path, text, source.encoding, source.bom, source.abspath)
             if parse_source(candidate).problem is not None:
                 return FileResult(source.path, source, self.lint_source(source) + self.notice(
                     source.path, "V6L906", f"fixes not applied: the result would not parse "
-                                           f"({', '.join(sorted({f.message for f in fixes}))})"))
+                                           f"({', '.join(sorted({d.fix.message for d in fixes}))})"))
             current = candidate
             applied.extend(fixes)
             diagnostics = self.lint_source(current)

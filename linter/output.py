@@ -4,9 +4,15 @@ from __future__ import annotations
 import difflib
 import json
 
+from v6lint import __version__
 from v6lint.diagnostics import Diagnostic, Fix
 from v6lint.engine import FileResult
+from v6lint.rule import RULES_URL
+from v6lint.rules import ALL_RULES, BY_CODE
 from v6lint.source import SourceFile
+
+SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
+GITHUB_LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
 
 
 def _point(source: SourceFile | None, offset: int) -> dict:
@@ -52,14 +58,19 @@ def render_json(results: list[FileResult]) -> str:
 _FAMILY_LABEL = {"ipv4": "IPv4", "ipv6": "IPv6", "dual": "dual-stack"}
 
 
+def _profile_note(diag: Diagnostic) -> str:
+    """Where the profile a finding depends on came from: ` (IPv6 cluster per x.tfvars:4)`."""
+    if diag.profile is None:
+        return ""
+    return f" ({_FAMILY_LABEL[diag.profile.ip_family]} cluster per {diag.profile.source})"
+
+
 def text_line(diag: Diagnostic, unsafe: bool) -> str:
     mark = ""
     if diag.fix is not None and (diag.fix.applicability == "safe" or unsafe):
         mark = " [*]"
-    profile = ""
-    if diag.profile is not None:
-        profile = f" ({_FAMILY_LABEL[diag.profile.ip_family]} cluster per {diag.profile.source})"
-    return f"{diag.path}:{diag.start_line}:{diag.start_column}: {diag.code} [{diag.name}]{mark} {diag.message}{profile}"
+    return f"{diag.path}:{diag.start_line}:{diag.start_column}: {diag.code} [{diag.name}]{mark} {diag.message}" \
+           f"{_profile_note(diag)}"
 
 
 def _plural(n: int, word: str) -> str:
@@ -98,3 +109,115 @@ def render_diff(result: FileResult) -> str:
     for line in diff:
         out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
     return "".join(out)
+
+
+# --- SARIF 2.1.0 -----------------------------------------------------------------------------------
+def _region(source: SourceFile | None, start: int, end: int) -> dict:
+    a, b = _point(source, start), _point(source, end)
+    return {"startLine": a["line"], "startColumn": a["column"], "endLine": b["line"], "endColumn": b["column"]}
+
+
+def render_sarif(results: list[FileResult]) -> str:
+    used = sorted({d.code for r in results for d in r.diagnostics} | {r.code for r in ALL_RULES})
+    index = {code: i for i, code in enumerate(used)}
+    rules = []
+    for code in used:
+        rule = BY_CODE[code]
+        rules.append({
+            "id": rule.code,
+            "name": rule.name,
+            "shortDescription": {"text": rule.summary},
+            "fullDescription": {"text": rule.why.strip()},
+            "helpUri": rule.url,
+            "help": {"text": rule.explain()},
+            "defaultConfiguration": {"level": SARIF_LEVEL[rule.severity]},
+            "properties": {"fix": rule.fix, "profiles": list(rule.profiles) or ["any"]},
+        })
+    out = []
+    for result in results:
+        source = result.fixed or result.source
+        for d in result.diagnostics:
+            item = {
+                "ruleId": d.code,
+                "ruleIndex": index[d.code],
+                "level": SARIF_LEVEL[d.severity],
+                "message": {"text": d.message + _profile_note(d)},
+                "locations": [{"physicalLocation": {
+                    "artifactLocation": {"uri": d.path.replace("\\", "/")},
+                    "region": {"startLine": d.start_line, "startColumn": d.start_column,
+                               "endLine": d.end_line, "endColumn": d.end_column},
+                }}],
+            }
+            if d.fix is not None:
+                item["fixes"] = [{
+                    "description": {"text": f"{d.fix.message} ({d.fix.applicability})"},
+                    "artifactChanges": [{
+                        "artifactLocation": {"uri": d.path.replace("\\", "/")},
+                        "replacements": [{"deletedRegion": _region(source, e.start, e.end),
+                                          "insertedContent": {"text": e.content}} for e in d.fix.edits],
+                    }],
+                }]
+            out.append(item)
+    sarif = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "v6lint", "version": __version__, "informationUri": RULES_URL,
+                                "rules": rules}},
+            "columnKind": "unicodeCodePoints",
+            "results": out,
+        }],
+    }
+    return json.dumps(sarif, indent=2, ensure_ascii=False) + "\n"
+
+
+# --- GitHub Actions workflow commands ---------------------------------------------------------------
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render_github(results: list[FileResult]) -> str:
+    lines = []
+    for result in results:
+        for d in result.diagnostics:
+            props = ",".join(f"{k}={_escape_property(str(v))}" for k, v in (
+                ("file", d.path), ("line", d.start_line), ("col", d.start_column), ("endLine", d.end_line),
+                ("endColumn", d.end_column), ("title", f"{d.code} {d.name}")))
+            lines.append(f"::{GITHUB_LEVEL[d.severity]} {props}::{_escape_data(d.message + _profile_note(d))}")
+    return "".join(line + "\n" for line in lines)
+
+
+# --- --statistics and --show-fixes -----------------------------------------------------------------
+def render_statistics(results: list[FileResult], *, unsafe: bool, as_json: bool) -> str:
+    counts: dict[str, list] = {}
+    for d in (d for r in results for d in r.diagnostics):
+        entry = counts.setdefault(d.code, [0, 0])
+        entry[0] += 1
+        if d.fix is not None and (d.fix.applicability == "safe" or unsafe):
+            entry[1] += 1
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1][0], kv[0]))
+    if as_json:
+        return json.dumps([{"code": code, "name": BY_CODE[code].name, "count": n, "fixable": fixable}
+                           for code, (n, fixable) in ordered], indent=2) + "\n"
+    width = max((len(str(n)) for _c, (n, _f) in ordered), default=1)
+    return "".join(f"{n:>{width}}\t{code}\t{'[*]' if fixable else '   '} {BY_CODE[code].name}\n"
+                   for code, (n, fixable) in ordered)
+
+
+def render_fixes(applied: list[tuple[str, list[Diagnostic]]]) -> str:
+    """What --fix changed, per file: `path:` then `  2 x SVC001 (invalid-ip-family)`."""
+    lines = []
+    for path, diags in applied:
+        if not diags:
+            continue
+        lines.append(f"{path}:")
+        per_code: dict[str, int] = {}
+        for d in diags:
+            per_code[d.code] = per_code.get(d.code, 0) + 1
+        for code, n in sorted(per_code.items()):
+            lines.append(f"    {n} \u00d7 {code} ({BY_CODE[code].name})")
+    return "".join(line + "\n" for line in lines)

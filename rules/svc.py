@@ -254,7 +254,7 @@ def check_family_not_in_cluster(doc: Document, profile: Profile) -> Iterator[Fin
         return
     if profile.ip_family == "ipv4" and _ipv6_only(svc):
         return  # an IPv6-only Service in an IPv4 project questions the profile: PRF002
-    values = svc.family_values
+    values = [canonical(v, FAMILIES) for v in svc.family_values]  # `ipv6` is IPv6 here; SVC001 reports the case
     foreign = [i for i, v in enumerate(values) if v in FAMILIES and v not in served]
     bad_ips = [n for n in svc.cluster_ips if family_of(n.text) not in (None, *served)]
     if foreign:
