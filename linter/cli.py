@@ -253,6 +253,14 @@ def init(path) -> None:
 
 
 @main.command()
+def server() -> None:
+    """Run the language server (LSP over stdio) for editors."""
+    from v6lint.lsp.server import main as serve
+
+    serve()
+
+
+@main.command()
 @click.argument("code", required=False)
 @click.option("--all", "show_all", is_flag=True, help="List every rule, one per line, starting with its code.")
 def rule(code, show_all) -> None:

@@ -214,14 +214,19 @@ class _Collector:
                 self.sources.append(source)
 
 
-def collect(files: list[Path]) -> _Collector:
+def collect(files: list[Path], overlay: dict[str, str] | None = None) -> _Collector:
+    """Facts from `files`; `overlay` maps real paths to unsaved editor text that replaces the disk's."""
     collector = _Collector()
+    overlay = overlay or {}
     for path in files:
         try:
-            if path.stat().st_size > MAX_PROFILE_FILE:
-                continue
-            data = path.read_bytes()
-            text, encoding, bom = decode(data)
+            real = os.path.realpath(path)
+            if real in overlay:
+                text, encoding, bom = overlay[real], "utf-8", b""
+            else:
+                if path.stat().st_size > MAX_PROFILE_FILE:
+                    continue
+                text, encoding, bom = decode(path.read_bytes())
         except (OSError, DecodeError):
             continue
         if path.suffix == ".tf":
@@ -243,10 +248,11 @@ def collect(files: list[Path]) -> _Collector:
     return collector
 
 
-def build_profile(root: Path, exclude: list[str], configured: Profile) -> Profile:
+def build_profile(root: Path, exclude: list[str], configured: Profile,
+                  overlay: dict[str, str] | None = None) -> Profile:
     """The profile of the project at `root`: strongest source wins, the rest are kept for PRF001."""
     files = discover([str(root)], exclude, root, PROFILE_SUFFIXES).files
-    collector = collect(files)
+    collector = collect(files, overlay)
     sources = list(collector.sources)
     if configured.ip_family and configured.source and configured.source != "--ip-family":
         sources.append(ProfileSource(configured.ip_family, "config", configured.source, "", 0, 0,

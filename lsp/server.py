@@ -1,0 +1,338 @@
+"""`v6lint server`: the Language Server Protocol over stdio, a thin adapter over the engine.
+
+Everything here translates: LSP documents become SourceFiles, engine Diagnostics become LSP
+diagnostics (0-based lines, UTF-16 columns), engine fixes become TextEdits. No rule logic lives here.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.uris import from_fs_path, to_fs_path
+
+from v6lint import __version__
+from v6lint.config import ConfigError, Settings, find_config, load_settings
+from v6lint.diagnostics import Diagnostic, Edit
+from v6lint.discovery import display_path
+from v6lint.engine import Linter
+from v6lint.project import PROFILE_SUFFIXES, build_profile, find_project_root
+from v6lint.rule import IP_FAMILIES, Profile
+from v6lint.rules import ALL_RULES, lookup
+from v6lint.source import SourceFile
+
+FIX_ALL = "source.fixAll.v6lint"
+SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning,
+            "info": types.DiagnosticSeverity.Information}
+_PROFILE_MARKERS = ("ClusterConfig", "ClusterConfiguration", "KubeadmControlPlane", "kind.x-k8s.io", "ENABLE_IPv6")
+_FAMILY_LABEL = {"ipv4": "IPv4", "ipv6": "IPv6", "dual": "dual-stack"}
+
+
+@dataclass
+class Linted:
+    version: int | None
+    source: SourceFile
+    diagnostics: list[Diagnostic]
+
+
+class V6LintServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("v6lint", __version__)
+        self.options: dict = {}
+        self.debounce = 0.15  # seconds: a burst of keystrokes is linted once, at its latest version
+        self.linters: dict[Path, Linter] = {}  # per project root
+        self.pending: dict[str, asyncio.Task] = {}
+        self.results: dict[str, Linted] = {}
+
+    # --- settings and profile ----------------------------------------------------------------
+    def set_options(self, raw) -> None:
+        options = dict(raw or {})
+        options = dict(options.get("v6lint", options))
+        self.options = {k.replace("_", "-").lower(): v for k, v in options.items()}
+        for camel, kebab in (("ipfamily", "ip-family"), ("unsafefixes", "unsafe-fixes")):
+            if camel in self.options:
+                self.options[kebab] = self.options.pop(camel)
+        self.linters.clear()
+
+    def root_of(self, path: Path) -> Path:
+        folders = [Path(to_fs_path(f.uri)).resolve() for f in (self.workspace.folders or {}).values()]
+        inside = [f for f in folders if f == path or f in path.parents]
+        return max(inside, key=lambda f: len(f.parts)) if inside else find_project_root(path)
+
+    def overlay(self) -> dict[str, str]:
+        """Unsaved text of open documents, so an edited tfvars changes the profile before saving."""
+        out = {}
+        for uri, doc in self.workspace.text_documents.items():
+            path = to_fs_path(uri)
+            if path:
+                out[os.path.realpath(path)] = doc.source
+        return out
+
+    def linter_for(self, path: Path) -> Linter:
+        root = self.root_of(path)
+        linter = self.linters.get(root)
+        if linter is not None:
+            return linter
+        try:
+            settings = load_settings(find_config(root), ALL_RULES)
+        except ConfigError as exc:
+            self.log(types.MessageType.Error, f"v6lint: {exc}; using defaults")
+            settings = Settings(root=root)
+        family = self.options.get("ip-family")
+        if family in IP_FAMILIES:
+            settings.profile = Profile(family, "editor setting ip-family")
+        if "unsafe-fixes" in self.options:
+            settings.unsafe_fixes = bool(self.options["unsafe-fixes"])
+        settings.profile = build_profile(root, settings.exclude, settings.profile, self.overlay())
+        if family in IP_FAMILIES:
+            settings.profile = Profile(family, "editor setting ip-family", settings.profile.sources,
+                                       settings.profile.facts, settings.profile.root)
+        select = _codes(self.options.get("select"))
+        linter = Linter(settings, select=select or None, ignore=_codes(self.options.get("ignore")))
+        self.linters[root] = linter
+        self.log(types.MessageType.Info, f"v6lint {__version__}: project {root}, cluster profile "
+                                         f"{settings.profile.ip_family or 'unknown'}"
+                                         + (f" per {settings.profile.source}" if settings.profile.source else ""))
+        return linter
+
+    def log(self, kind: types.MessageType, message: str) -> None:
+        self.window_log_message(types.LogMessageParams(type=kind, message=message))
+
+    # --- linting -------------------------------------------------------------------------------
+    def lint(self, uri: str) -> Linted | None:
+        doc = self.workspace.get_text_document(uri)
+        path = to_fs_path(uri)
+        if path is None:
+            return None
+        cached = self.results.get(uri)
+        if cached is not None and cached.version == doc.version and cached.source.text == doc.source:
+            return cached
+        source = SourceFile(display_path(path), doc.source, abspath=os.path.realpath(path))
+        try:
+            diagnostics = self.linter_for(Path(path).resolve()).lint_source(source)
+        except Exception as exc:  # never drop the connection over one document
+            self.log(types.MessageType.Error, f"v6lint failed on {path}: {type(exc).__name__}: {exc}")
+            diagnostics = []
+        linted = Linted(doc.version, source, diagnostics)
+        self.results[uri] = linted
+        return linted
+
+    def publish(self, uri: str) -> None:
+        linted = self.lint(uri)
+        if linted is None:
+            return
+        self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
+            uri=uri, version=linted.version, diagnostics=[to_lsp(d, linted.source) for d in linted.diagnostics]))
+
+    def schedule(self, uri: str) -> None:
+        previous = self.pending.pop(uri, None)
+        if previous is not None:
+            previous.cancel()
+        self.pending[uri] = asyncio.ensure_future(self._lint_later(uri))
+
+    async def _lint_later(self, uri: str) -> None:
+        await asyncio.sleep(self.debounce)
+        self.pending.pop(uri, None)
+        if uri in self.workspace.text_documents:
+            self.publish(uri)
+
+    def refresh_profile_if_needed(self, uri: str, text: str) -> bool:
+        path = to_fs_path(uri) or ""
+        if not path.endswith((".tf", ".tfvars", ".tfvars.json")) and not any(m in text for m in _PROFILE_MARKERS):
+            return False
+        self.linters.clear()
+        self.results.clear()
+        for other in list(self.workspace.text_documents):
+            if other != uri:
+                self.publish(other)
+        return True
+
+
+def _codes(value) -> list[str]:
+    if not value:
+        return []
+    items = value.split(",") if isinstance(value, str) else value
+    return [str(c).strip() for c in items if str(c).strip()]
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def lsp_position(source: SourceFile, offset: int) -> types.Position:
+    line, col = source.position(offset)
+    return types.Position(line=line, character=_utf16(source.text[source.line_start(line):source.line_start(line) + col]))
+
+
+def lsp_range(source: SourceFile, start: int, end: int) -> types.Range:
+    return types.Range(start=lsp_position(source, start), end=lsp_position(source, end))
+
+
+def offset_of(source: SourceFile, position: types.Position) -> int:
+    line_start = source.line_start(position.line)
+    line = source.text[line_start:source.line_end(position.line)]
+    units = 0
+    for index, ch in enumerate(line):
+        if units >= position.character:
+            return line_start + index
+        units += 2 if ord(ch) > 0xFFFF else 1
+    return line_start + len(line)
+
+
+def to_lsp(diag: Diagnostic, source: SourceFile) -> types.Diagnostic:
+    message = diag.message
+    if diag.profile is not None:
+        message += f" ({_FAMILY_LABEL[diag.profile.ip_family]} cluster per {diag.profile.source})"
+    return types.Diagnostic(
+        range=lsp_range(source, diag.start, diag.end),
+        severity=SEVERITY[diag.severity],
+        code=diag.code,
+        code_description=types.CodeDescription(href=diag.url) if diag.url else None,
+        source="v6lint",
+        message=message,
+    )
+
+
+def text_edits(source: SourceFile, edits: tuple[Edit, ...] | list[Edit]) -> list[types.TextEdit]:
+    return [types.TextEdit(range=lsp_range(source, e.start, e.end), new_text=e.content) for e in edits]
+
+
+def _overlaps(a: types.Range, b: types.Range) -> bool:
+    def key(p):
+        return (p.line, p.character)
+    return key(a.start) <= key(b.end) and key(b.start) <= key(a.end)
+
+
+def ignore_edit(source: SourceFile, diag: Diagnostic) -> types.TextEdit:
+    """`# v6lint: ignore[CODE]` at the end of the finding's line (or the code added to one there)."""
+    line = source.position(diag.start)[0]
+    text = source.line_text(line)
+    marker = text.find("# v6lint: ignore[")
+    if marker != -1:
+        close = text.find("]", marker)
+        at = source.line_start(line) + close
+        return types.TextEdit(range=lsp_range(source, at, at), new_text=f", {diag.code}")
+    end = source.line_end(line)
+    return types.TextEdit(range=lsp_range(source, end, end), new_text=f"  # v6lint: ignore[{diag.code}]")
+
+
+server = V6LintServer()
+
+
+@server.feature(types.INITIALIZE)
+def initialize(ls: V6LintServer, params: types.InitializeParams) -> None:
+    ls.set_options(params.initialization_options)
+    folders = params.workspace_folders or []
+    root = to_fs_path(folders[0].uri) if folders else to_fs_path(params.root_uri) if params.root_uri else None
+    if root and os.path.isdir(root):
+        os.chdir(root)  # paths in messages (profile sources) read relative to the workspace, as on the CLI
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls: V6LintServer, params: types.DidOpenTextDocumentParams) -> None:
+    ls.publish(params.text_document.uri)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: V6LintServer, params: types.DidChangeTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    ls.refresh_profile_if_needed(uri, ls.workspace.get_text_document(uri).source)
+    ls.schedule(uri)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+def did_save(ls: V6LintServer, params: types.DidSaveTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    ls.refresh_profile_if_needed(uri, ls.workspace.get_text_document(uri).source)
+    ls.publish(uri)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: V6LintServer, params: types.DidCloseTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    task = ls.pending.pop(uri, None)
+    if task is not None:
+        task.cancel()
+    ls.results.pop(uri, None)
+    ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+def did_change_configuration(ls: V6LintServer, params: types.DidChangeConfigurationParams) -> None:
+    ls.set_options(params.settings)
+    ls.results.clear()
+    for uri in list(ls.workspace.text_documents):
+        ls.publish(uri)
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+def did_change_watched_files(ls: V6LintServer, params: types.DidChangeWatchedFilesParams) -> None:
+    if any((to_fs_path(c.uri) or "").endswith(PROFILE_SUFFIXES) for c in params.changes):
+        ls.linters.clear()
+        ls.results.clear()
+        for uri in list(ls.workspace.text_documents):
+            ls.publish(uri)
+
+
+@server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(
+    code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL]))
+def code_action(ls: V6LintServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    uri = params.text_document.uri
+    linted = ls.lint(uri)
+    if linted is None:
+        return []
+    only = params.context.only or []
+
+    def wanted(kind: str) -> bool:
+        return not only or any(kind == k or kind.startswith(k + ".") for k in only)
+
+    source = linted.source
+    actions: list[types.CodeAction] = []
+    if wanted(types.CodeActionKind.QuickFix):
+        for diag in linted.diagnostics:
+            lsp_diag = to_lsp(diag, source)
+            if not _overlaps(lsp_diag.range, params.range):
+                continue
+            if diag.fix is not None:
+                unsafe = diag.fix.applicability == "unsafe"
+                actions.append(types.CodeAction(
+                    title=f"{diag.fix.message} ({diag.code}{', unsafe' if unsafe else ''})",
+                    kind=types.CodeActionKind.QuickFix, diagnostics=[lsp_diag], is_preferred=not unsafe,
+                    edit=types.WorkspaceEdit(changes={uri: text_edits(source, diag.fix.edits)})))
+            if not diag.code.startswith("V6L"):
+                actions.append(types.CodeAction(
+                    title=f"Ignore {diag.code} on this line", kind=types.CodeActionKind.QuickFix,
+                    diagnostics=[lsp_diag], edit=types.WorkspaceEdit(changes={uri: [ignore_edit(source, diag)]})))
+    if wanted(FIX_ALL):
+        linter = ls.linter_for(Path(to_fs_path(uri)).resolve())
+        result = linter.fix_source(source, unsafe=linter.settings.unsafe_fixes)
+        if result.fixed is not None:
+            whole = lsp_range(source, 0, len(source.text))
+            actions.append(types.CodeAction(
+                title="v6lint: fix all auto-fixable problems", kind=FIX_ALL,
+                edit=types.WorkspaceEdit(changes={uri: [types.TextEdit(range=whole, new_text=result.fixed.text)]})))
+    return actions
+
+
+@server.feature(types.TEXT_DOCUMENT_HOVER)
+def hover(ls: V6LintServer, params: types.HoverParams) -> types.Hover | None:
+    linted = ls.lint(params.text_document.uri)
+    if linted is None:
+        return None
+    at = types.Range(start=params.position, end=params.position)
+    parts = []
+    for diag in linted.diagnostics:
+        lsp_diag = to_lsp(diag, linted.source)
+        if _overlaps(lsp_diag.range, at):
+            rule = lookup(diag.code)
+            parts.append(f"**{diag.code}** `{diag.name}`\n\n```text\n{rule.explain()}```")
+    if not parts:
+        return None
+    return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value="\n\n---\n\n".join(parts)))
+
+
+def main() -> None:
+    server.start_io()

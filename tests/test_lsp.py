@@ -1,0 +1,247 @@
+"""End-to-end tests of `v6lint server` with a real LSP client over stdio (pytest-lsp)."""
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pygls.uris import from_fs_path
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+ROOT = Path(__file__).resolve().parent.parent
+SVC = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  ipFamilyPolicy: SingleStack   # keep me
+  ipFamilies: [ipv6, IPv4]
+"""
+JOB = """\
+apiVersion: "sparkoperator.k8s.io/v1beta2"
+kind: SparkApplication
+metadata:
+  name: etl
+spec:
+  sparkConf:
+    "spark.eventLog.enabled": "true"
+  driver:
+    cores: 1
+"""
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    root = tmp_path / "ws"
+    (root / "terraform").mkdir(parents=True)
+    (root / ".git").mkdir()
+    (root / "terraform" / "stack.tfvars").write_text("enable_ipv6 = false\n")
+    (root / "svc.yaml").write_text(SVC)
+    (root / "job.yaml").write_text(JOB)
+    return root
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "v6lint", "server"]))
+async def client(lsp_client: LanguageClient, workspace):
+    await lsp_client.initialize_session(types.InitializeParams(
+        capabilities=client_capabilities("visual-studio-code"),
+        root_uri=from_fs_path(str(workspace)),
+        workspace_folders=[types.WorkspaceFolder(uri=from_fs_path(str(workspace)), name="ws")],
+        initialization_options={"ip-family": None},
+    ))
+    yield
+    await lsp_client.shutdown_session()
+
+
+def uri_of(workspace: Path, name: str) -> str:
+    return from_fs_path(str(workspace / name))
+
+
+def open_doc(client: LanguageClient, uri: str, text: str, language: str = "yaml", version: int = 1) -> None:
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=uri, language_id=language, version=version, text=text)))
+
+
+def change(client: LanguageClient, uri: str, text: str, version: int) -> None:
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)]))
+
+
+async def diagnostics_for(client: LanguageClient, uri: str, predicate=lambda d: True, timeout: float = 10):
+    async def wait():
+        while not (uri in client.diagnostics and predicate(client.diagnostics[uri])):
+            await client.wait_for_notification("textDocument/publishDiagnostics")
+        return client.diagnostics[uri]
+    return await asyncio.wait_for(wait(), timeout)
+
+
+def codes(diags) -> list[str]:
+    return sorted(d.code for d in diags)
+
+
+def apply(text: str, edits: list[types.TextEdit]) -> str:
+    lines = text.splitlines(keepends=True)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+    def off(p):
+        return offsets[p.line] + p.character if p.line < len(offsets) else len(text)
+    for e in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True):
+        text = text[:off(e.range.start)] + e.new_text + text[off(e.range.end):]
+    return text
+
+
+async def test_diagnostics_on_open_with_ranges_codes_and_links(client: LanguageClient, workspace):
+    uri = uri_of(workspace, "svc.yaml")
+    open_doc(client, uri, SVC)
+    diags = await diagnostics_for(client, uri)
+    assert codes(diags) == ["SVC001", "SVC004", "SVC009"]
+    svc001 = next(d for d in diags if d.code == "SVC001")
+    assert svc001.range == types.Range(start=types.Position(line=6, character=15),
+                                       end=types.Position(line=6, character=19))
+    assert svc001.severity == types.DiagnosticSeverity.Error and svc001.source == "v6lint"
+    assert svc001.code_description.href.endswith("#svc001-invalid-ip-family")
+    svc009 = next(d for d in diags if d.code == "SVC009")
+    assert svc009.message.endswith("(IPv4 cluster per terraform/stack.tfvars:1)")
+    assert any("cluster profile ipv4 per terraform/stack.tfvars:1" in m.message for m in client.log_messages)
+
+
+async def test_quick_fix_removes_the_finding_and_unsafe_fixes_say_so(client: LanguageClient, workspace):
+    uri = uri_of(workspace, "svc.yaml")
+    open_doc(client, uri, SVC)
+    diags = await diagnostics_for(client, uri)
+    svc001 = next(d for d in diags if d.code == "SVC001")
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), range=svc001.range,
+        context=types.CodeActionContext(diagnostics=[svc001])))
+    titles = [a.title for a in actions]
+    assert "Replace with `IPv6` (SVC001)" in titles and "Ignore SVC001 on this line" in titles
+    fix = next(a for a in actions if a.title == "Replace with `IPv6` (SVC001)")
+    assert fix.kind == types.CodeActionKind.QuickFix and fix.is_preferred
+    fixed = apply(SVC, fix.edit.changes[uri])
+    assert fixed == SVC.replace("[ipv6, IPv4]", "[IPv6, IPv4]")
+    change(client, uri, fixed, 2)
+    diags = await diagnostics_for(client, uri, lambda ds: "SVC001" not in codes(ds))
+    assert codes(diags) == ["SVC004", "SVC009"]
+    svc004 = next(d for d in diags if d.code == "SVC004")
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), range=svc004.range,
+        context=types.CodeActionContext(diagnostics=[svc004])))
+    assert "Set ipFamilyPolicy to `PreferDualStack` (SVC004, unsafe)" in [a.title for a in actions]
+
+
+async def test_ignore_action_inserts_a_suppression_comment(client: LanguageClient, workspace):
+    uri = uri_of(workspace, "svc.yaml")
+    open_doc(client, uri, SVC)
+    diags = await diagnostics_for(client, uri)
+    svc004 = next(d for d in diags if d.code == "SVC004")
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), range=svc004.range,
+        context=types.CodeActionContext(diagnostics=[svc004])))
+    ignore = next(a for a in actions if a.title == "Ignore SVC004 on this line")
+    text = apply(SVC, ignore.edit.changes[uri])
+    assert "  ipFamilyPolicy: SingleStack   # keep me  # v6lint: ignore[SVC004]\n" in text
+    change(client, uri, text, 2)
+    diags = await diagnostics_for(client, uri, lambda ds: "SVC004" not in codes(ds))
+    assert codes(diags) == ["SVC001", "SVC009"]
+
+
+async def test_fix_all_applies_every_safe_fix(client: LanguageClient, workspace):
+    uri = uri_of(workspace, "svc.yaml")
+    open_doc(client, uri, SVC)
+    await diagnostics_for(client, uri)
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)),
+        context=types.CodeActionContext(diagnostics=[], only=[types.CodeActionKind.SourceFixAll])))
+    assert [a.kind for a in actions] == ["source.fixAll.v6lint"]
+    assert apply(SVC, actions[0].edit.changes[uri]) == SVC.replace("[ipv6, IPv4]", "[IPv6, IPv4]")
+
+
+async def test_hover_shows_the_rule_explanation(client: LanguageClient, workspace):
+    uri = uri_of(workspace, "svc.yaml")
+    open_doc(client, uri, SVC)
+    await diagnostics_for(client, uri)
+    hover = await client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=5, character=22)))
+    assert "SVC004 (single-stack-two-families)" in hover.contents.value
+    from v6lint.rules import lookup
+    assert lookup("SVC004").explain() in hover.contents.value
+    nothing = await client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=0, character=0)))
+    assert nothing is None
+
+
+async def test_half_typed_documents_get_a_parse_diagnostic_and_the_server_goes_on(client: LanguageClient, workspace):
+    uri = uri_of(workspace, "svc.yaml")
+    open_doc(client, uri, "apiVersion: v1\nkind: Service\nspec:\n  ipFamilies: [ipv6\n")
+    diags = await diagnostics_for(client, uri)
+    assert codes(diags) == ["V6L900"] and diags[0].range.start.line == 4
+    tf = uri_of(workspace, "main.tf")
+    open_doc(client, tf, 'module "eks" {\n  cluster_ip_family = "IPv6"\n  broken = [\n', "terraform")
+    assert "V6L900" in codes(await diagnostics_for(client, tf))
+    py = uri_of(workspace, "job.py")
+    open_doc(client, py, "from pyspark.sql import SparkSession\nspark = SparkSession.builder.config(\n", "python")
+    assert codes(await diagnostics_for(client, py)) == ["V6L900"]
+    change(client, uri, SVC, 2)
+    assert "SVC001" in codes(await diagnostics_for(client, uri, lambda ds: "SVC001" in codes(ds)))
+
+
+async def test_a_burst_of_changes_is_linted_once_at_its_latest_version(client: LanguageClient, workspace):
+    uri = uri_of(workspace, "svc.yaml")
+    open_doc(client, uri, SVC)
+    await diagnostics_for(client, uri)
+    seen: list[int] = []
+    for version in range(2, 42):
+        change(client, uri, SVC.replace("[ipv6, IPv4]", f"[ipv6-{version}, IPv4]"), version)
+
+    def marker(ds):
+        for d in ds:
+            if d.code == "SVC001" and "ipv6-" in d.message:
+                seen.append(int(d.message.split("ipv6-")[1].split("'")[0]))
+                return seen[-1] == 41
+        return False
+    await diagnostics_for(client, uri, marker)
+    assert seen == sorted(seen) and seen[-1] == 41
+    assert len(seen) <= 3  # debounced: not one lint per keystroke
+
+
+async def test_close_clears_diagnostics(client: LanguageClient, workspace):
+    uri = uri_of(workspace, "svc.yaml")
+    open_doc(client, uri, SVC)
+    await diagnostics_for(client, uri, lambda ds: len(ds) > 0)
+    client.text_document_did_close(types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+    assert list(await diagnostics_for(client, uri, lambda ds: len(ds) == 0)) == []
+
+
+async def test_editing_the_tfvars_changes_the_profile_of_open_documents(client: LanguageClient, workspace):
+    job = uri_of(workspace, "job.yaml")
+    open_doc(client, job, JOB)
+    assert "SPK001" not in codes(await diagnostics_for(client, job))
+    tfvars = uri_of(workspace, "terraform/stack.tfvars")
+    open_doc(client, tfvars, "enable_ipv6 = false\n", "terraform")
+    change(client, tfvars, "enable_ipv6 = true\n", 2)  # unsaved: the editor's text counts
+    diags = await diagnostics_for(client, job, lambda ds: "SPK001" in codes(ds))
+    spk001 = next(d for d in diags if d.code == "SPK001")
+    assert spk001.message.endswith("(IPv6 cluster per terraform/stack.tfvars:1)")
+
+
+async def test_configuration_sets_ip_family_select_and_ignore(client: LanguageClient, workspace):
+    uri = uri_of(workspace, "svc.yaml")
+    open_doc(client, uri, SVC)
+    await diagnostics_for(client, uri)
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+        settings={"v6lint": {"ip-family": "ipv6", "ignore": ["SVC001"]}}))
+    diags = await diagnostics_for(client, uri, lambda ds: "SVC001" not in codes(ds))
+    assert codes(diags) == ["SVC004", "SVC009"]
+    assert next(d for d in diags if d.code == "SVC009").message.endswith(
+        "(IPv6 cluster per editor setting ip-family)")
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+        settings={"v6lint": {"select": "SVC004"}}))
+    assert codes(await diagnostics_for(client, uri, lambda ds: codes(ds) == ["SVC004"])) == ["SVC004"]
