@@ -41,6 +41,15 @@ def _jobs(doc: Document) -> list[SparkJob]:
     return spark_jobs(doc)
 
 
+def _roles(doc: Document) -> Iterator[tuple[SparkJob, str, Node]]:
+    """(job, "driver"|"executor", role mapping) for every role a SparkApplication spells out."""
+    for job in _jobs(doc):
+        for role in ROLES:
+            node = job.role(role)
+            if node is not None:
+                yield job, role, node
+
+
 def _families(value: str | None) -> list[str]:
     return [v.strip() for v in value.split(",")] if value else []
 
@@ -271,25 +280,21 @@ def _java_options(job: SparkJob, role: str) -> str:
 
 
 def check_jvm_prefers_ipv4(doc: Document, profile: Profile) -> Iterator[Finding]:
-    for job in _jobs(doc):
-        if job.spec is None:
+    for job, role, node in _roles(doc):
+        if PREFER_V6 in _java_options(job, role):
             continue
-        for role in ROLES:
-            node = job.role(role)
-            if node is None or PREFER_V6 in _java_options(job, role):
-                continue
-            java = node.get("javaOptions")
-            if java is not None and java.text is not None:
-                edits = [replace_scalar(java, f"{java.text.rstrip()} {PREFER_V6}".strip())]
-            elif java is None:
-                edits = [insert_entries(doc.source, node, [("javaOptions", Styled(PREFER_V6, '"'))], doc.root)]
-            else:
-                edits = None
-            key = job.spec.entry(role)[0]
-            yield Finding(key.start, key.end,
-                          f"{job.label}: the {role} JVM is not told to prefer IPv6 (`{PREFER_V6}`); Java then "
-                          f"prefers IPv4 addresses when a name resolves to both",
-                          _fix(f"Append `{PREFER_V6}` to the {role}'s javaOptions", "safe", edits))
+        java = node.get("javaOptions")
+        if java is not None and java.text is not None:
+            edits = [replace_scalar(java, f"{java.text.rstrip()} {PREFER_V6}".strip())]
+        elif java is None:
+            edits = [insert_entries(doc.source, node, [("javaOptions", Styled(PREFER_V6, '"'))], doc.root)]
+        else:
+            edits = None
+        key = job.spec.entry(role)[0]
+        yield Finding(key.start, key.end,
+                      f"{job.label}: the {role} JVM is not told to prefer IPv6 (`{PREFER_V6}`); Java then "
+                      f"prefers IPv4 addresses when a name resolves to both",
+                      _fix(f"Append `{PREFER_V6}` to the {role}'s javaOptions", "safe", edits))
 
 
 def check_pyspark_prefers_ipv4(doc: Document, profile: Profile) -> Iterator[Finding]:
@@ -308,38 +313,30 @@ def check_pyspark_prefers_ipv4(doc: Document, profile: Profile) -> Iterator[Find
 
 
 def check_java_options_overridden(doc: Document, profile: Profile) -> Iterator[Finding]:
-    for job in _jobs(doc):
-        if job.spec is None:
+    for job, role, node in _roles(doc):
+        java = node.get("javaOptions")
+        extra = job.conf.get(JAVA_KEYS[role])
+        if java is None or extra is None or java.text is None:
             continue
-        for role in ROLES:
-            node = job.role(role)
-            java = node.get("javaOptions") if node is not None else None
-            extra = job.conf.get(JAVA_KEYS[role])
-            if java is None or extra is None or java.text is None:
-                continue
-            merged = java.text.split() + [t for t in (extra.value or "").split() if t not in java.text.split()]
-            spark_conf = job.spec.get("sparkConf")
-            yield Finding(extra.entry_start, extra.entry_end,
-                          f"{job.label}: `{JAVA_KEYS[role]}` is set while the {role} has javaOptions; the operator "
-                          f"writes javaOptions into the same property and this value is lost",
-                          _fix("Merge it into javaOptions", "safe",
-                               [replace_scalar(java, " ".join(merged)),
-                                delete_entry(doc.source, spark_conf, JAVA_KEYS[role])]))
+        merged = java.text.split() + [t for t in (extra.value or "").split() if t not in java.text.split()]
+        yield Finding(extra.entry_start, extra.entry_end,
+                      f"{job.label}: `{JAVA_KEYS[role]}` is set while the {role} has javaOptions; the operator "
+                      f"writes javaOptions into the same property and this value is lost",
+                      _fix("Merge it into javaOptions", "safe",
+                           [replace_scalar(java, " ".join(merged)),
+                            delete_entry(doc.source, job.spec.get("sparkConf"), JAVA_KEYS[role])]))
 
 
 def check_env_without_webhook(doc: Document, profile: Profile) -> Iterator[Finding]:
     facts = profile.facts
     if facts is None or not facts.webhook_disabled:
         return
-    for job in _jobs(doc):
-        for role in ROLES:
-            node = job.role(role)
-            found = node.entry("env") if node is not None else None
-            if found is not None:
-                yield Finding(found[0].start, found[0].end,
-                              f"{job.label}: the {role}'s `env` is applied by the operator's mutating webhook, "
-                              f"which is disabled ({facts.webhook_disabled}); these variables are silently "
-                              f"dropped")
+    for job, role, node in _roles(doc):
+        found = node.entry("env")
+        if found is not None:
+            yield Finding(found[0].start, found[0].end,
+                          f"{job.label}: the {role}'s `env` is applied by the operator's mutating webhook, "
+                          f"which is disabled ({facts.webhook_disabled}); these variables are silently dropped")
 
 
 def _is_operator_values(doc: Document) -> bool:
@@ -368,25 +365,21 @@ def check_operator_jvm(doc: Document, profile: Profile) -> Iterator[Finding]:
 
 
 def check_deprecated_env(doc: Document, profile: Profile) -> Iterator[Finding]:
-    for job in _jobs(doc):
-        for role in ROLES:
-            node = job.role(role)
-            if node is None:
+    for job, role, node in _roles(doc):
+        for key_name in ("envVars", "envSecretKeyRefs"):
+            found = node.entry(key_name)
+            if found is None:
                 continue
-            for key_name in ("envVars", "envSecretKeyRefs"):
-                found = node.entry(key_name)
-                if found is None:
-                    continue
-                key, value = found
-                fix = None
-                if key_name == "envVars" and node.get("env") is None and value.kind == MAP and value.entries():
-                    env = [{"name": k.value, "value": v.text or ""} for k, v in value.entries()]
-                    at = entry_index(node, "envVars")
-                    fix = _fix("Convert envVars to env", "unsafe",
-                               [delete_entry(doc.source, node, "envVars"),
-                                insert_entries(doc.source, node, [("env", env)], doc.root, at=at)])
-                yield Finding(key.start, key.end,
-                              f"{job.label}: the {role}'s `{key_name}` is deprecated in v1beta2; use `env`", fix)
+            key, value = found
+            fix = None
+            if key_name == "envVars" and node.get("env") is None and value.kind == MAP and value.entries():
+                env = [{"name": k.value, "value": v.text or ""} for k, v in value.entries()]
+                at = entry_index(node, "envVars")
+                fix = _fix("Convert envVars to env", "unsafe",
+                           [delete_entry(doc.source, node, "envVars"),
+                            insert_entries(doc.source, node, [("env", env)], doc.root, at=at)])
+            yield Finding(key.start, key.end,
+                          f"{job.label}: the {role}'s `{key_name}` is deprecated in v1beta2; use `env`", fix)
 
 
 def check_ipv4_wildcard_bind(doc: Document, profile: Profile) -> Iterator[Finding]:

@@ -245,3 +245,19 @@ async def test_configuration_sets_ip_family_select_and_ignore(client: LanguageCl
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
         settings={"v6lint": {"select": "SVC004"}}))
     assert codes(await diagnostics_for(client, uri, lambda ds: codes(ds) == ["SVC004"])) == ["SVC004"]
+
+
+async def test_unsafe_fixes_setting_extends_fix_all(client: LanguageClient, workspace):
+    uri = uri_of(workspace, "svc.yaml")
+    open_doc(client, uri, SVC)
+    await diagnostics_for(client, uri)
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+        settings={"v6lint": {"unsafe-fixes": True}}))
+    await diagnostics_for(client, uri)
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)),
+        context=types.CodeActionContext(diagnostics=[], only=[types.CodeActionKind.SourceFixAll])))
+    fixed = apply(SVC, actions[0].edit.changes[uri])
+    # SVC004 and SVC009 are unsafe: on this IPv4 cluster the IPv6 family goes and the policy relaxes
+    assert fixed == SVC.replace("SingleStack", "PreferDualStack").replace("[ipv6, IPv4]", "[IPv4]")
