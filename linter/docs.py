@@ -6,6 +6,7 @@ from v6lint.rules import ALL_RULES
 
 FAMILIES = {
     "SVC": "Kubernetes Service dual-stack API",
+    "LB": "AWS Load Balancer Controller and in-tree load balancers",
     "SPK": "Spark on Kubernetes",
     "NET": "IPv4 assumptions in workloads",
     "TF": "Terraform variables and modules",

@@ -1,0 +1,449 @@
+"""LB: AWS Load Balancer Controller and the in-tree cloud provider's load balancers.
+
+Facts: kubernetes-sigs/aws-load-balancer-controller (pkg/annotations, pkg/service model builder:
+"unsupported IPv6 configuration, lb not dual-stack", ip-address-type values, source NAT prefixes
+for UDP on dual-stack NLBs since v2.10.0); EKS docs (IPv6 load balancing only to IP targets; the
+in-tree provider has no IPv6 support).
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Iterator
+
+from v6lint.data.lbc_annotations import IN_TREE, LBC_EXACT, LBC_PATTERNS
+from v6lint.diagnostics import Edit, Finding, Fix
+from v6lint.document import MAP, SEQ, Document, Node
+from v6lint.rule import Profile, Rule
+from v6lint.yaml_edit import Styled, insert_entries, replace_scalar
+
+SVC = "service.beta.kubernetes.io/"
+NLB = SVC + "aws-load-balancer-"
+ALB = "alb.ingress.kubernetes.io/"
+TYPE, TARGET, IP_TYPE = NLB + "type", NLB + "nlb-target-type", NLB + "ip-address-type"
+SNAT, SNAT_PREFIXES = NLB + "enable-prefix-for-ipv6-source-nat", NLB + "source-nat-ipv6-prefixes"
+IPV6_ADDRESSES, SUBNETS = NLB + "ipv6-addresses", NLB + "subnets"
+SOURCE_RANGES = SVC + "load-balancer-source-ranges"
+ALB_IP_TYPE, ALB_TARGET, ALB_CIDRS, ALB_GROUP = ALB + "ip-address-type", ALB + "target-type", ALB + "inbound-cidrs", ALB + "group.name"
+NLB_CLASS = "service.k8s.aws/nlb"
+SERVICE, INGRESS = ("v1/Service",), ("networking.k8s.io/*/Ingress", "extensions/*/Ingress")
+LBC_DOCS = "https://kubernetes-sigs.github.io/aws-load-balancer-controller/latest/guide/service/annotations/"
+LBC_INGRESS_DOCS = "https://kubernetes-sigs.github.io/aws-load-balancer-controller/latest/guide/ingress/annotations/"
+EKS_IPV6_LB = "https://docs.aws.amazon.com/eks/latest/userguide/cni-ipv6.html"
+LBC_CODE = "https://github.com/kubernetes-sigs/aws-load-balancer-controller/blob/main/pkg/service/model_build_load_balancer.go"
+KNOWN = frozenset(LBC_EXACT) | frozenset(IN_TREE)
+_PATTERNS = [re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(p)) + "$") for p in LBC_PATTERNS]
+
+
+# --- reading -----------------------------------------------------------------------------------
+def ann(doc: Document, key: str) -> str | None:
+    node = doc.annotations.get(key)
+    return node.text if node is not None else None
+
+
+def _spec(doc: Document) -> Node | None:
+    spec = doc.root.get("spec") if doc.root is not None else None
+    return spec if spec is not None and spec.kind == MAP else None
+
+
+def owner(doc: Document) -> str | None:
+    """"lbc", "in-tree" or None: who reconciles this Service's or Ingress's load balancer."""
+    if doc.matches(INGRESS):
+        spec = _spec(doc)
+        cls = spec.str_at("ingressClassName") if spec is not None else None
+        if cls == "alb" or ann(doc, "kubernetes.io/ingress.class") == "alb" or any(k.startswith(ALB) for k in doc.annotations):
+            return "lbc"
+        return None
+    spec = _spec(doc)
+    if spec is None or spec.str_at("type") != "LoadBalancer":
+        return None
+    cls = spec.str_at("loadBalancerClass")
+    if cls is not None:
+        return "lbc" if cls == NLB_CLASS else None
+    kind = ann(doc, TYPE)
+    if kind == "nlb-ip" or (kind == "external" and ann(doc, TARGET) in ("ip", "instance")):
+        return "lbc"
+    if kind == "external":
+        return None  # nobody: LB006
+    return "in-tree"
+
+
+def ip_type_key(doc: Document) -> str:
+    return ALB_IP_TYPE if doc.matches(INGRESS) else IP_TYPE
+
+
+def is_dualstack(doc: Document) -> bool:
+    return (ann(doc, ip_type_key(doc)) or "").startswith("dualstack")
+
+
+def ipv6_backends(doc: Document, profile: Profile) -> bool:
+    if profile.ip_family == "ipv6":
+        return True
+    spec = _spec(doc)
+    families = spec.get("ipFamilies") if spec is not None and doc.matches(SERVICE) else None
+    return families is not None and "IPv6" in families.scalars()
+
+
+# --- writing -----------------------------------------------------------------------------------
+def set_annotations(doc: Document, pairs: list[tuple[str, str]]) -> list[Edit] | None:
+    """Set annotations in one fix: replace existing values, add the rest after the others in their
+    quoting style, or create `metadata.annotations` in the file's indentation."""
+    edits, missing = [], []
+    for key, value in pairs:
+        node = doc.annotations.get(key)
+        if node is None:
+            missing.append((key, value))
+        elif node.text != value:
+            edits.append(replace_scalar(node, value))
+    if not missing:
+        return edits
+    metadata = doc.root.get("metadata") if doc.root is not None else None
+    annotations = metadata.get("annotations") if metadata is not None and metadata.kind == MAP else None
+    if annotations is not None and annotations.kind == MAP and annotations.entries():
+        style = annotations.entries()[-1][1].style
+        edits.append(insert_entries(doc.source, annotations, [(k, Styled(v, style)) for k, v in missing], doc.root))
+    elif annotations is None and metadata is not None and metadata.kind == MAP:
+        edits.append(insert_entries(doc.source, metadata, [("annotations", dict(missing))], doc.root))
+    else:
+        return None
+    return edits
+
+
+def set_annotation(doc: Document, key: str, value: str) -> list[Edit] | None:
+    return set_annotations(doc, [(key, value)])
+
+
+def _fix(message: str, applicability: str, edits) -> Fix | None:
+    edits = [e for e in (edits or []) if e is not None]
+    return Fix(message, applicability, tuple(edits)) if edits else None
+
+
+def _where(doc: Document, key: str) -> tuple[int, int]:
+    node = doc.annotations.get(key)
+    if node is not None:
+        return node.start, node.end
+    name = doc.root.path("metadata", "name")
+    return (name.start, name.end) if name is not None else (doc.start, doc.start)
+
+
+# --- LB001 -------------------------------------------------------------------------------------
+def _fold(key: str) -> str:
+    return key.lower().replace(" ", "-").replace("_", "-")
+
+
+def _distance(a: str, b: str, limit: int = 2) -> int:
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        if min(current) > limit:
+            return limit + 1
+        previous = current
+    return previous[-1]
+
+
+def _known(key: str) -> bool:
+    return key in KNOWN or any(p.match(key) for p in _PATTERNS)
+
+
+def check_misspelled_annotation(doc: Document, profile: Profile) -> Iterator[Finding]:
+    annotations = doc.root.path("metadata", "annotations") if doc.root is not None else None
+    for key, _value in annotations.entries() if annotations is not None and annotations.kind == MAP else []:
+        name = key.text or ""
+        folded = _fold(name)
+        if not folded.startswith(("service.beta.kubernetes.io/aws", "alb.ingress.kubernetes.io")) or _known(name):
+            continue
+        close = sorted(k for k in KNOWN if _distance(folded, _fold(k)) <= 2)
+        if not close:
+            continue
+        fix = _fix(f"Rename to `{close[0]}`", "safe", [replace_scalar(key, close[0])]) if len(close) == 1 else None
+        yield Finding(key.start, key.end,
+                      f"{doc.object_name}: no controller reads the annotation `{name}` (lookups are exact); did you "
+                      f"mean {' or '.join(f'`{c}`' for c in close)}?", fix)
+
+
+# --- LB002 to LB013 -----------------------------------------------------------------------------
+def check_invalid_ip_address_type(doc: Document, profile: Profile) -> Iterator[Finding]:
+    key = ip_type_key(doc)
+    node = doc.annotations.get(key)
+    if node is None or node.text is None:
+        return
+    allowed = ("ipv4", "dualstack", "dualstack-without-public-ipv4") if doc.matches(INGRESS) else ("ipv4", "dualstack")
+    value = node.text
+    if value in allowed:
+        return
+    lower = value.strip().lower()
+    fix = _fix(f"Use `{lower}`", "safe", [replace_scalar(node, lower)]) if lower in allowed else None
+    extra = " (`dualstack-without-public-ipv4` exists for ALBs only)" if lower == "dualstack-without-public-ipv4" else ""
+    yield Finding(node.start, node.end, f"{doc.object_name}: `{key}` is {value!r}; the controller accepts exactly "
+                                        f"{', '.join(allowed)}{extra}", fix)
+
+
+def check_lb_not_dual_stack(doc: Document, profile: Profile) -> Iterator[Finding]:
+    if owner(doc) != "lbc" or not ipv6_backends(doc, profile) or is_dualstack(doc):
+        return
+    key = ip_type_key(doc)
+    if profile.ip_family == "ipv6" and (ann(doc, key) or "") == "ipv4":
+        return  # LB013 says it
+    why = f"the cluster is IPv6 (per {profile.source})" if profile.ip_family == "ipv6" else "the Service has IPv6 families"
+    pairs = [(key, "dualstack")]
+    if doc.matches(SERVICE) and _udp(doc) and ann(doc, SNAT) != "on":
+        pairs.append((SNAT, "on"))  # UDP on a dual-stack NLB needs source NAT prefixes (LB007)
+    yield Finding(*_where(doc, key),
+                  f"{doc.object_name}: {why}, but the load balancer is not dual-stack; the controller fails with "
+                  f"\"unsupported IPv6 configuration, lb not dual-stack\"",
+                  _fix(f"Set `{key}: dualstack`" + (" and IPv6 source NAT for UDP" if len(pairs) > 1 else ""), "safe",
+                       set_annotations(doc, pairs)))
+
+
+def _target_key(doc: Document) -> str:
+    return ALB_TARGET if doc.matches(INGRESS) else TARGET
+
+
+def check_ipv6_instance_targets(doc: Document, profile: Profile) -> Iterator[Finding]:
+    if owner(doc) != "lbc":
+        return
+    key = _target_key(doc)
+    value = ann(doc, key)
+    if value not in (None, "instance"):
+        return
+    what = "instance targets" if value == "instance" else "the default instance targets"
+    yield Finding(*_where(doc, key),
+                  f"{doc.object_name}: {what} on an IPv6 cluster; EKS load balancers reach IPv6 pods only as IP "
+                  f"targets", _fix(f"Set `{key}: ip`", "safe", set_annotation(doc, key, "ip")))
+
+
+def check_invalid_target_type(doc: Document, profile: Profile) -> Iterator[Finding]:
+    for key in (TARGET, ALB_TARGET):
+        node = doc.annotations.get(key)
+        if node is None or node.text in (None, "ip", "instance"):
+            continue
+        lower = node.text.strip().lower()
+        fix = _fix(f"Use `{lower}`", "safe", [replace_scalar(node, lower)]) if lower in ("ip", "instance") else None
+        yield Finding(node.start, node.end, f"{doc.object_name}: `{key}` is {node.text!r}; only `ip` and `instance` "
+                                            f"are understood (anything else is silently treated as instance)", fix)
+
+
+def check_orphan_external(doc: Document, profile: Profile) -> Iterator[Finding]:
+    spec = _spec(doc)
+    if ann(doc, TYPE) != "external" or ann(doc, TARGET) is not None or spec is None or spec.get("loadBalancerClass") is not None:
+        return
+    yield Finding(*_where(doc, TYPE),
+                  f"{doc.object_name}: `aws-load-balancer-type: external` without `nlb-target-type` or a "
+                  f"loadBalancerClass: neither the controller nor the in-tree provider reconciles it",
+                  _fix("Add `nlb-target-type: ip`", "unsafe", set_annotation(doc, TARGET, "ip")))
+
+
+def _udp(doc: Document) -> bool:
+    spec = _spec(doc)
+    ports = spec.get("ports") if spec is not None else None
+    return any((p.str_at("protocol") or "").upper() == "UDP" for p in (ports.items() if ports is not None else []))
+
+
+def check_udp_dual_stack(doc: Document, profile: Profile) -> Iterator[Finding]:
+    if owner(doc) != "lbc" or not _udp(doc) or ann(doc, IP_TYPE) != "dualstack" or ann(doc, SNAT) == "on":
+        return
+    yield Finding(*_where(doc, IP_TYPE),
+                  f"{doc.object_name}: a UDP listener on a dual-stack NLB needs IPv6 source NAT prefixes "
+                  f"(`{SNAT}: \"on\"`, controller v2.10.0 or later); without them the listener cannot be created",
+                  _fix(f"Add `{SNAT}: \"on\"`", "safe", set_annotation(doc, SNAT, "on")))
+
+
+def _list(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def check_source_nat_prefixes(doc: Document, profile: Profile) -> Iterator[Finding]:
+    node = doc.annotations.get(SNAT_PREFIXES)
+    if node is None:
+        return
+    where = (node.start, node.end)
+    if ann(doc, SNAT) != "on":
+        yield Finding(*where, f"{doc.object_name}: `{SNAT_PREFIXES}` without `{SNAT}: \"on\"` is rejected")
+    if ann(doc, IP_TYPE) != "dualstack":
+        yield Finding(*where, f"{doc.object_name}: source NAT prefixes need a dual-stack NLB (`{IP_TYPE}: dualstack`)")
+    items = _list(node.text)
+    for item in items:
+        if item == "auto_assigned":
+            continue
+        try:
+            network = ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            network = None
+        if network is None or network.version != 6 or network.prefixlen != 80:
+            yield Finding(*where, f"{doc.object_name}: source NAT prefix {item!r} is neither `auto_assigned` nor "
+                                  f"an IPv6 /80")
+    subnets = _list(ann(doc, SUBNETS))
+    if subnets and len(items) != len(subnets):
+        yield Finding(*where, f"{doc.object_name}: {len(items)} source NAT prefixes for {len(subnets)} subnets; "
+                              f"give one per subnet")
+
+
+def check_ipv6_addresses(doc: Document, profile: Profile) -> Iterator[Finding]:
+    node = doc.annotations.get(IPV6_ADDRESSES)
+    if node is None:
+        return
+    if ann(doc, IP_TYPE) != "dualstack":
+        yield Finding(node.start, node.end, f"{doc.object_name}: `{IPV6_ADDRESSES}` needs a dual-stack NLB "
+                                            f"(`{IP_TYPE}: dualstack`)")
+    subnets = _list(ann(doc, SUBNETS))
+    if subnets and len(_list(node.text)) != len(subnets):
+        yield Finding(node.start, node.end, f"{doc.object_name}: {len(_list(node.text))} IPv6 addresses for "
+                                            f"{len(subnets)} subnets; give one per subnet")
+
+
+def _ipv6_cidrs(doc: Document) -> Iterator[Node]:
+    spec = _spec(doc)
+    ranges = spec.get("loadBalancerSourceRanges") if spec is not None else None
+    nodes = list(ranges.items()) if ranges is not None and ranges.kind == SEQ else []
+    for key in (SOURCE_RANGES, ALB_CIDRS):
+        if doc.annotations.get(key) is not None:
+            nodes.append(doc.annotations[key])
+    for node in nodes:
+        if any(":" in part for part in _list(node.text)):
+            yield node
+
+
+def check_ipv6_source_range(doc: Document, profile: Profile) -> Iterator[Finding]:
+    if owner(doc) is None or is_dualstack(doc):
+        return
+    key = ip_type_key(doc)
+    for node in _ipv6_cidrs(doc):
+        yield Finding(node.start, node.end,
+                      f"{doc.object_name}: an IPv6 source range on a load balancer that is not dual-stack never "
+                      f"matches (and the controller rejects it)",
+                      _fix(f"Set `{key}: dualstack`", "unsafe", set_annotation(doc, key, "dualstack")))
+        return
+
+
+def check_in_tree_on_ipv6(doc: Document, profile: Profile) -> Iterator[Finding]:
+    if owner(doc) != "in-tree":
+        return
+    node = _spec(doc).get("type")
+    yield Finding(node.start, node.end,
+                  f"{doc.object_name}: a LoadBalancer handled by the in-tree AWS cloud provider, which has no IPv6 "
+                  f"support, on an IPv6 cluster (per {profile.source}); hand it to the AWS Load Balancer Controller",
+                  _fix("Use the AWS Load Balancer Controller (external, ip targets, dualstack)", "unsafe",
+                       set_annotations(doc, [(TYPE, "external"), (TARGET, "ip"), (IP_TYPE, "dualstack")])))
+
+
+def check_group_conflict(doc: Document, profile: Profile) -> Iterator[Finding]:
+    facts = profile.facts
+    group = ann(doc, ALB_GROUP)
+    if facts is None or not group:
+        return
+    members = facts.ingress_groups.get(group, [])
+    types = {t for _where, t in members}
+    if len(types) < 2:
+        return
+    mine = ann(doc, ALB_IP_TYPE) or "ipv4"
+    others = sorted({f"{w} ({t})" for w, t in members if t != mine})
+    node = doc.annotations.get(ALB_GROUP)
+    yield Finding(node.start, node.end,
+                  f"{doc.object_name}: Ingress group `{group}` mixes ip-address-types ({mine} here; "
+                  f"{', '.join(others)}); the controller fails the group with \"conflicting IPAddressType\"")
+
+
+def check_ipv4_only_on_ipv6(doc: Document, profile: Profile) -> Iterator[Finding]:
+    key = ip_type_key(doc)
+    node = doc.annotations.get(key)
+    if node is None or node.text != "ipv4" or owner(doc) != "lbc":
+        return
+    yield Finding(node.start, node.end,
+                  f"{doc.object_name}: `{key}: ipv4` on an IPv6 cluster; the controller cannot register IPv6 "
+                  f"targets behind an IPv4-only load balancer",
+                  _fix("Use `dualstack`", "safe", [replace_scalar(node, "dualstack")]))
+
+
+_both = dict(kinds=SERVICE + INGRESS, references=(LBC_DOCS, LBC_INGRESS_DOCS))
+_svc = dict(kinds=SERVICE, references=(LBC_DOCS,))
+
+RULES = [
+    Rule("LB001", "misspelled-lb-annotation",
+         "A load balancer annotation no controller reads, within edit distance 2 of a known key.", "warning",
+         why="The AWS Load Balancer Controller and the in-tree provider look annotations up by exact key: a typo "
+             "such as `alb.ingress.kubernetes.io/ip-address type` is silently ignored and the default applies. "
+             "Known keys come from the controller's constants (lbc-annotations.csv) and the in-tree provider; "
+             "unknown keys with no close known key are left alone.",
+         example="alb.ingress.kubernetes.io/ip-address type: dualstack   # bad\n"
+                 "alb.ingress.kubernetes.io/ip-address-type: dualstack   # good",
+         fix="safe", fix_note="rename when exactly one known key is close", check=check_misspelled_annotation,
+         triggers=("alb.ingress", "aws-load"), **_both),
+    Rule("LB002", "invalid-ip-address-type", "`ip-address-type` is not a value the controller accepts.", "error",
+         why="NLBs (Services) accept exactly `ipv4` and `dualstack`; ALBs (Ingress) also "
+             "`dualstack-without-public-ipv4`. Other values fail reconciliation.",
+         example="service.beta.kubernetes.io/aws-load-balancer-ip-address-type: DualStack   # bad: dualstack",
+         fix="safe", fix_note="lower-case", check=check_invalid_ip_address_type, triggers=("ip-address-type",), **_both),
+    Rule("LB003", "lb-not-dual-stack",
+         "A controller-managed load balancer with IPv6 backends that is not dual-stack.", "error",
+         why="With IPv6 pods (an IPv6 cluster, or a Service with an IPv6 family) the controller requires a "
+             "dual-stack load balancer and fails with \"unsupported IPv6 configuration, lb not dual-stack\".",
+         example="service.beta.kubernetes.io/aws-load-balancer-ip-address-type: dualstack", fix="safe",
+         fix_note="add or set `ip-address-type: dualstack`", check=check_lb_not_dual_stack,
+         triggers=("LoadBalancer", "Ingress"), kinds=SERVICE + INGRESS, references=(LBC_CODE, EKS_IPV6_LB)),
+    Rule("LB004", "ipv6-instance-targets", "A controller-managed load balancer on an IPv6 cluster with instance targets.",
+         "error",
+         why="On EKS in IPv6 mode load balancers route to IPv6 pods only as IP targets; instance targets (the "
+             "default for NLB Services with the class and for ALB Ingresses) do not work.",
+         example="service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip", fix="safe",
+         fix_note="set the target type to `ip`", check=check_ipv6_instance_targets, profiles=("ipv6",),
+         triggers=("LoadBalancer", "Ingress"), kinds=SERVICE + INGRESS, references=(EKS_IPV6_LB, LBC_DOCS)),
+    Rule("LB005", "invalid-target-type", "`nlb-target-type` / `target-type` is not exactly `ip` or `instance`.", "error",
+         why="The controller compares the value exactly; `IP` is not `ip` and the target group silently becomes "
+             "instance-mode.", example="alb.ingress.kubernetes.io/target-type: IP   # bad: ip", fix="safe",
+         fix_note="lower-case", check=check_invalid_target_type, triggers=("target-type",), **_both),
+    Rule("LB006", "orphan-external-lb",
+         "`aws-load-balancer-type: external` without `nlb-target-type` or a loadBalancerClass.", "error",
+         why="The in-tree provider skips `external` Services and the controller only takes them with a target "
+             "type (or the `service.k8s.aws/nlb` class): no load balancer is ever created.",
+         example="service.beta.kubernetes.io/aws-load-balancer-type: external\n"
+                 "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip",
+         fix="unsafe", fix_note="add `nlb-target-type: ip`", check=check_orphan_external, triggers=("external",), **_svc),
+    Rule("LB007", "udp-dual-stack-nlb",
+         "A UDP Service on a dual-stack NLB without IPv6 source NAT prefixes.", "error",
+         why="Since late 2024 (controller v2.10.0) dual-stack NLBs support UDP when "
+             "`aws-load-balancer-enable-prefix-for-ipv6-source-nat: \"on\"`; without it the UDP listener fails. "
+             "(Older AWS docs still say UDP is unsupported on dual-stack NLBs.)",
+         example='service.beta.kubernetes.io/aws-load-balancer-enable-prefix-for-ipv6-source-nat: "on"', fix="safe",
+         fix_note="add the annotation", check=check_udp_dual_stack, triggers=("UDP",), **_svc),
+    Rule("LB008", "bad-source-nat-prefixes",
+         "`source-nat-ipv6-prefixes` without source NAT on, on a non-dual-stack NLB, with a bad item, or a count "
+         "differing from the subnets.", "error",
+         why="Each item must be `auto_assigned` or an IPv6 /80 from its subnet, one per subnet, and only on a "
+             "dual-stack NLB with source NAT enabled; the controller rejects anything else.",
+         example='service.beta.kubernetes.io/aws-load-balancer-source-nat-ipv6-prefixes: "auto_assigned, auto_assigned"',
+         fix="none", check=check_source_nat_prefixes, triggers=("source-nat",), **_svc),
+    Rule("LB009", "ipv6-addresses-not-dual-stack",
+         "`aws-load-balancer-ipv6-addresses` on a non-dual-stack NLB, or a count differing from the subnets.", "error",
+         why="Static IPv6 addresses need a dual-stack NLB and one address per subnet.",
+         example="service.beta.kubernetes.io/aws-load-balancer-ip-address-type: dualstack", fix="none",
+         check=check_ipv6_addresses, triggers=("ipv6-addresses",), **_svc),
+    Rule("LB010", "ipv6-source-range-not-dual-stack",
+         "An IPv6 CIDR in source ranges / inbound CIDRs of a load balancer that is not dual-stack.", "error",
+         why="An IPv4-only load balancer never sees IPv6 clients, and the controller rejects IPv6 CIDRs for it.",
+         example="loadBalancerSourceRanges: [\"2001:db8::/32\"]   # needs ip-address-type: dualstack",
+         fix="unsafe", fix_note="set `ip-address-type: dualstack`", check=check_ipv6_source_range,
+         triggers=("SourceRanges", "source-ranges", "inbound-cidrs"), **_both),
+    Rule("LB011", "in-tree-lb-on-ipv6",
+         "A `type: LoadBalancer` Service handled by the in-tree cloud provider on an IPv6 cluster.", "error",
+         why="The in-tree AWS provider (no loadBalancerClass, type annotation absent or `nlb`) has no IPv6 "
+             "support; on EKS in IPv6 mode use the AWS Load Balancer Controller.",
+         example="service.beta.kubernetes.io/aws-load-balancer-type: external\n"
+                 "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip\n"
+                 "service.beta.kubernetes.io/aws-load-balancer-ip-address-type: dualstack",
+         fix="unsafe", fix_note="hand the Service to the controller (three annotations)", check=check_in_tree_on_ipv6,
+         profiles=("ipv6",), triggers=("LoadBalancer",), kinds=SERVICE, references=(EKS_IPV6_LB, LBC_DOCS)),
+    Rule("LB012", "ingress-group-ip-type-conflict",
+         "Ingresses of one `group.name` with different `ip-address-type`.", "error",
+         why="An IngressGroup is one ALB; members that disagree on ip-address-type make the controller fail the "
+             "whole group (\"conflicting IPAddressType\").",
+         example="alb.ingress.kubernetes.io/group.name: shop\nalb.ingress.kubernetes.io/ip-address-type: dualstack  # all members",
+         fix="none", check=check_group_conflict, kinds=INGRESS, triggers=("group.name",), references=(LBC_INGRESS_DOCS,)),
+    Rule("LB013", "ipv4-only-lb-on-ipv6", "An explicit `ip-address-type: ipv4` on an IPv6 cluster.", "error",
+         why="On an IPv6 cluster the backends are IPv6 pods; an IPv4-only load balancer cannot reach them.",
+         example="alb.ingress.kubernetes.io/ip-address-type: dualstack", fix="safe", fix_note="`dualstack`",
+         check=check_ipv4_only_on_ipv6, profiles=("ipv6",), triggers=("ip-address-type",), **_both),
+]
