@@ -49,7 +49,7 @@ def test_sarif_is_valid_against_the_published_schema_and_carries_fixes(demo):
     assert svc004["helpUri"].endswith("#svc004-single-stack-two-families")
     assert svc004["defaultConfiguration"] == {"level": "error"}
     results = run_["results"]
-    assert len(results) == 8
+    assert len(results) == 9
     svc001 = next(r for r in results if r["ruleId"] == "SVC001")
     assert rules[svc001["ruleIndex"]]["id"] == "SVC001"
     assert svc001["locations"][0]["physicalLocation"] == {
@@ -63,8 +63,8 @@ def test_sarif_is_valid_against_the_published_schema_and_carries_fixes(demo):
 
 def test_github_annotations(demo):
     lines = run("check", "--output-format", "github").output.splitlines()
-    assert len(lines) == 8
-    assert lines[1] == ("::error file=k8s/legacy.yaml,line=8,col=3,endLine=8,endColumn=17,"
+    assert len(lines) == 9
+    assert lines[2] == ("::error file=k8s/legacy.yaml,line=8,col=3,endLine=8,endColumn=17,"
                         "title=SVC011 removed-ip-family-field::Service monitoring/metrics: `spec.ipFamily` was removed "
                         "in Kubernetes 1.20 and is silently dropped; use `ipFamilies` and `ipFamilyPolicy`")
     (demo / "k8s" / "web.yaml").write_text("apiVersion: v1\nkind: Service\nmetadata: {name: a}\n"
@@ -81,7 +81,7 @@ def test_statistics_text_and_json(demo):
     assert "1\tSVC001\t[*] invalid-ip-family" in text
     data = json.loads(run("check", "--statistics", "--output-format", "json").output)
     assert data[0] == {"code": "SVC009", "name": "ip-family-not-in-cluster", "count": 3, "fixable": 0}
-    assert sum(item["count"] for item in data) == 8
+    assert sum(item["count"] for item in data) == 9
 
 
 def test_show_fixes_lists_what_fix_changed(demo):
@@ -96,7 +96,7 @@ def test_output_file(demo, tmp_path):
     target = tmp_path / "report.json"
     result = run("check", "--output-format", "json", "--output-file", str(target))
     assert result.exit_code == 1 and result.output == ""
-    assert len(json.loads(target.read_text())) == 8
+    assert len(json.loads(target.read_text())) == 9
 
 
 def _stderr_of(args: list[str], cwd: Path, *, tty: bool, env: dict) -> str:
