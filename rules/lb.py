@@ -325,7 +325,7 @@ def check_in_tree_on_ipv6(doc: Document, profile: Profile) -> Iterator[Finding]:
     node = _spec(doc).get("type")
     yield Finding(node.start, node.end,
                   f"{doc.object_name}: a LoadBalancer handled by the in-tree AWS cloud provider, which has no IPv6 "
-                  f"support, on an IPv6 cluster (per {profile.source}); hand it to the AWS Load Balancer Controller",
+                  f"support, on an IPv6 cluster; hand it to the AWS Load Balancer Controller",
                   _fix("Use the AWS Load Balancer Controller (external, ip targets, dualstack)", "unsafe",
                        set_annotations(doc, [(TYPE, "external"), (TARGET, "ip"), (IP_TYPE, "dualstack")])))
 
