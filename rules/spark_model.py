@@ -13,13 +13,12 @@ from typing import Callable
 
 from v6lint.diagnostics import Edit
 from v6lint.document import MAP, SEQ, Document, Node
+from v6lint.rules.k8s import WORKLOADS, containers
 from v6lint.source import SourceFile
 from v6lint.yaml_edit import insert_entries, quote, replace_scalar
 from v6lint.yaml_source import ParseProblem  # noqa: F401  (re-exported for rules' type hints)
 
 SPARK_APPS = ("sparkoperator.k8s.io/*/SparkApplication", "sparkoperator.k8s.io/*/ScheduledSparkApplication")
-WORKLOADS = ("v1/Pod", "apps/*/Deployment", "apps/*/StatefulSet", "apps/*/DaemonSet", "batch/*/Job",
-             "batch/*/CronJob")
 ROLES = ("driver", "executor")
 _DEFAULTS_LINE = re.compile(r"^(\s*)([A-Za-z0-9_.\-*]+)(\s*[=:]\s*|\s+)(\S.*?)?\s*$")
 _SUBMIT_CONF = re.compile(r"--conf[=\s]+['\"]?([A-Za-z0-9_.\-*]+)=([^\s'\"\\]*)")
@@ -243,7 +242,7 @@ def _defaults_from_block(doc: Document, key: Node, block: Node) -> SparkJob:
 def _submit_jobs(doc: Document) -> list[SparkJob]:
     jobs = []
     source = doc.source
-    for container in _containers(doc.root):
+    for container in containers(doc.root):
         for field_name in ("command", "args"):
             seq = container.get(field_name)
             if seq is None or seq.kind != SEQ:
@@ -286,22 +285,6 @@ def _submit_jobs(doc: Document) -> list[SparkJob]:
             if job.conf or job.on_kubernetes:
                 jobs.append(job)
     return jobs
-
-
-def _containers(root: Node | None) -> list[Node]:
-    out = []
-    stack = [root] if root is not None else []
-    while stack:
-        node = stack.pop()
-        if node.kind == MAP:
-            for k, v in node.entries():
-                if k.value in ("containers", "initContainers") and v.kind == SEQ:
-                    out.extend(c for c in v.items() if c.kind == MAP)
-                elif v.kind in (MAP, SEQ):
-                    stack.append(v)
-        elif node.kind == SEQ:
-            stack.extend(node.items())
-    return out
 
 
 # --- PySpark code --------------------------------------------------------------------------------
