@@ -8,6 +8,7 @@ FAMILIES = {
     "SVC": "Kubernetes Service dual-stack API",
     "LB": "AWS Load Balancer Controller and in-tree load balancers",
     "SPK": "Spark on Kubernetes",
+    "CNI": "Amazon VPC CNI",
     "NET": "IPv4 assumptions in workloads",
     "TF": "Terraform variables and modules",
     "PRF": "The cluster profile",

@@ -52,6 +52,7 @@ class _Builder:
     def __init__(self, source: SourceFile, data: bytes):
         self.source = source
         self.data = data
+        self.heredocs: list[tuple[int, int]] = []  # content spans, for embedded Kubernetes YAML
         # tree-sitter speaks bytes; v6lint's offsets are characters.
         self.ascii = len(data) == len(source.text)
         if not self.ascii:
@@ -108,6 +109,22 @@ class _Builder:
                 entries.append((key, self.value(val_ts)))
             return Node(MAP, entries, "tag:yaml.org,2002:map", None, True, self.off(inner.start_byte),
                         self.off(inner.end_byte))
+        if kind == "template_expr" and inner.named_children and inner.named_children[0].type == "heredoc_template":
+            heredoc = inner.named_children[0]
+            idents = [c for c in heredoc.named_children if c.type == "heredoc_identifier"]
+            if len(idents) == 2:
+                text = self.source.text
+                start = text.find("\n", self.off(idents[0].end_byte)) + 1
+                end = text.rfind("\n", 0, self.off(idents[1].start_byte)) + 1
+                if 0 < start <= end:
+                    self.heredocs.append((start, end))
+        if kind == "function_call":
+            # jsonencode({...}) is data written in HCL: read the object (EKS add-on configuration_values).
+            name = inner.named_children[0] if inner.named_children else None
+            args = next((c for c in inner.named_children if c.type == "function_arguments"), None)
+            exprs = [c for c in args.named_children if c.type == "expression"] if args is not None else []
+            if name is not None and self.raw(name) == "jsonencode" and len(exprs) == 1:
+                return self.value(exprs[0])
         return self.scalar(ts, self.raw(ts), EXPR)
 
     def body(self, ts, start: int, end: int) -> tuple[Node, list[HclBlock]]:
@@ -164,6 +181,7 @@ def parse_hcl(source: SourceFile) -> ParsedYaml:
     body_ts = next((c for c in tree.root_node.named_children if c.type == "body"), None)
     root, blocks = builder.body(body_ts, 0, len(source.text))
     doc = Document(source, root, 0, 0, len(source.text), language="hcl", blocks=blocks)
+    documents = [doc, *_embedded_manifests(source, builder.heredocs)]
     problem = None
     if tree.root_node.has_error:
         error = _first_error(tree.root_node)
@@ -171,7 +189,29 @@ def parse_hcl(source: SourceFile) -> ParsedYaml:
         what = f"missing {error.type}" if error is not None and error.is_missing else "unexpected text"
         problem = ParseProblem("V6L900", f"HCL syntax error: {what}", at, at)
     # What parsed around an error is still linted (an editor sees half-typed files).
-    return ParsedYaml([doc], problem)
+    return ParsedYaml(documents, problem)
+
+
+def _embedded_manifests(source: SourceFile, spans: list[tuple[int, int]]) -> list[Document]:
+    """Kubernetes YAML in heredocs (`kubectl_manifest` `yaml_body = <<-YAML`): parsed from a copy of the
+    file blanked outside the heredoc, so every offset is the file's own and fixes edit the .tf file."""
+    from v6lint.yaml_source import parse_yaml
+
+    out = []
+    text = source.text
+    for start, end in spans:
+        body = text[start:end]
+        if "apiVersion:" not in body or "kind:" not in body:
+            continue
+        blanked = "".join(c if c in "\r\n" else " " for c in text[:start]) + body + \
+            "".join(c if c in "\r\n" else " " for c in text[end:])
+        view = SourceFile(source.path, blanked, source.encoding, source.bom, source.abspath)
+        parsed = parse_yaml(view)
+        if parsed.problem is None:
+            for document in parsed.documents:
+                document.source = source
+                out.append(document)
+    return out
 
 
 def walk_blocks(blocks: list[HclBlock]):

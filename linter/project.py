@@ -25,7 +25,7 @@ from v6lint.sources import parse_source
 PROFILE_SUFFIXES = (".yaml", ".yml", ".tf", ".tfvars", ".tfvars.json")
 _TRIGGERS = ("enable_ipv6", "ip_family", "ipFamily", "podSubnet", "serviceSubnet", "ENABLE_IPv6", "variable",
              "AmazonEKS_CNI_IPv6_Policy", "create_cni_ipv6_iam_policy", "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
-             "webhook", "group.name")
+             "webhook", "group.name", "ENIConfig")
 STRENGTH = {"config": 100, "tfvars": 90, "terraform": 80, "variable-default": 70, "eksctl": 60, "kubeadm": 50,
             "kind": 50, "aws-node": 40}
 _FAMILY_VARS = ("enable_ipv6", "ip_family", "cluster_ip_family")
@@ -74,6 +74,7 @@ class ProjectFacts:
     # declarations live in a file we cannot see, so "undeclared" cannot be judged there.
     incomplete_stacks: set[str] = field(default_factory=set)
     ingress_groups: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # group -> (where, ip type)
+    eniconfigs: int = 0
     _refs: dict[str, set[str]] = field(default_factory=dict)
     _decls: dict[str, set[str]] = field(default_factory=dict)
 
@@ -194,6 +195,8 @@ class _Collector:
                 for env in (container.get("env").items() if container.get("env") is not None else []):
                     if env.str_at("name") == "ENABLE_IPv6" and _truthy(env.get("value")):
                         self.add("ipv6", "aws-node", source, env.get("value"), "aws-node ENABLE_IPv6=true")
+        if doc.kind == "ENIConfig":
+            self.facts.eniconfigs += 1
         group = doc.annotations.get("alb.ingress.kubernetes.io/group.name")
         if doc.kind == "Ingress" and group is not None and group.text:
             ip_type = doc.annotations.get("alb.ingress.kubernetes.io/ip-address-type")

@@ -110,7 +110,7 @@ class _Converter:
                 # A block scalar's end mark sits past its trailing line breaks, on the next
                 # key's line; its text ends at its last non-blank character.
                 end = start + len(self.text[start:end].rstrip())
-            node = Node(SCALAR, rnode.value, tag, rnode.style, False, start, end)
+            node = Node(SCALAR, rnode.value, tag, rnode.style or None, False, start, end)  # libyaml says "" for plain
             self.memo[key] = node
             return node
         flow = bool(rnode.flow_style)

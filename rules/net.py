@@ -135,9 +135,10 @@ RULES = [
     Rule("NET004", "ipv4-imds-address", "A hard-coded `169.254.169.254` (the IPv4 instance metadata address).",
          "warning",
          why="IPv6 pods cannot reach the IPv4 metadata address; use the IPv6 endpoint `fd00:ec2::254` (enabled on "
-             "the instance) or the SDKs' endpoint mode setting.",
+             "the instance) or the SDKs' endpoint mode setting. Checked in workloads and ConfigMaps only: node "
+             "user data (EC2NodeClass, launch templates) runs on the node, which keeps IPv4 on EKS.",
          example="- name: AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE\n  value: IPv6", fix="none",
-         check=check_ipv4_imds_address, kinds=("*",), profiles=("ipv6",), triggers=(IMDS_V4,),
+         check=check_ipv4_imds_address, kinds=WORKLOADS + ("v1/ConfigMap",), profiles=("ipv6",), triggers=(IMDS_V4,),
          references=("https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-data-retrieval.html",)),
     Rule("NET005", "ipv4-only-resolution",
          "`socket.gethostbyname(...)` or `hostname -i/-I` feeding an address in Python code.", "warning",

@@ -243,3 +243,8 @@ def test_insertion_after_a_block_scalar_stays_in_its_mapping():
     fixed = linter.fix_source(SourceFile("a.yaml", text)).fixed.text
     assert fixed == text.replace("        [1, 2]\n", "        [1, 2]\n    javaOptions: \"-Djava.net.preferIPv6Addresses=true\"\n") \
                         .replace("    cores: 1\n", "    cores: 1\n    javaOptions: \"-Djava.net.preferIPv6Addresses=true\"\n")
+
+
+def test_plain_scalars_have_no_style_whichever_loader_composed_them():
+    root = parse_yaml(SourceFile("s.yaml", "a: plain\nb: 'single'\nc: \"double\"\n")).documents[0].root
+    assert [v.style for _k, v in root.entries()] == [None, "'", '"']

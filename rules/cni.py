@@ -1,0 +1,540 @@
+"""CNI: Amazon VPC CNI settings (aws-node DaemonSet env, aws-vpc-cni Helm values, EKS add-on
+configuration values in eksctl and Terraform, ENIConfig, the amazon-vpc-cni ConfigMap).
+
+Facts: aws/amazon-vpc-cni-k8s (README "CNI Configuration Variables", config/master/aws-k8s-cni.yaml,
+charts/aws-vpc-cni/values.yaml; ipamd: "VPC CNI currently does not support dual stack mode", IPv6
+needs prefix delegation and ignores warm targets, custom networking is rejected in IPv6 mode).
+Booleans are read with Go's strconv.ParseBool.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from v6lint.diagnostics import Edit, Finding, Fix
+from v6lint.document import MAP, SEQ, Document, Node, walk
+from v6lint.hcl_source import EXPR, walk_blocks
+from v6lint.rule import Profile, Rule
+from v6lint.rules.k8s import containers, env_items
+from v6lint.yaml_edit import delete_entry, delete_item, insert_entries, replace_scalar
+
+KNOWN_ENV = (
+    "ADDITIONAL_ENI_TAGS", "ANNOTATE_POD_IP", "AWS_MANAGE_ENIS_NON_SCHEDULABLE", "AWS_VPC_CNI_NODE_PORT_SUPPORT",
+    "AWS_VPC_ENI_MTU", "AWS_VPC_K8S_CNI_CONFIGURE_RPFILTER", "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG",
+    "AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS", "AWS_VPC_K8S_CNI_EXTERNALSNAT", "AWS_VPC_K8S_CNI_LOGLEVEL",
+    "AWS_VPC_K8S_CNI_LOG_FILE", "AWS_VPC_K8S_CNI_RANDOMIZESNAT", "AWS_VPC_K8S_CNI_VETHPREFIX",
+    "AWS_VPC_K8S_PLUGIN_LOG_FILE", "AWS_VPC_K8S_PLUGIN_LOG_LEVEL", "CLUSTER_ENDPOINT", "CLUSTER_NAME",
+    "DISABLE_INTROSPECTION", "DISABLE_LEAKED_ENI_CLEANUP", "DISABLE_METRICS", "DISABLE_NETWORK_RESOURCE_PROVISIONING",
+    "DISABLE_POD_V6", "DISABLE_TCP_EARLY_DEMUX", "ENABLE_BANDWIDTH_PLUGIN", "ENABLE_IMDS_ONLY_MODE", "ENABLE_IPv4",
+    "ENABLE_IPv6", "ENABLE_MULTI_NIC", "ENABLE_NFTABLES", "ENABLE_POD_ENI", "ENABLE_PREFIX_DELEGATION",
+    "ENABLE_SUBNET_DISCOVERY", "ENABLE_V4_EGRESS", "ENABLE_V6_EGRESS", "ENI_CONFIG_ANNOTATION_DEF",
+    "ENI_CONFIG_LABEL_DEF", "INTROSPECTION_BIND_ADDRESS", "IP_COOLDOWN_PERIOD", "MAX_ENI", "MINIMUM_IP_TARGET",
+    "MY_NODE_NAME", "MY_POD_NAME", "NETWORK_POLICY_ENFORCING_MODE", "POD_SECURITY_GROUP_ENFORCING_MODE",
+    "VPC_CNI_VERSION", "WARM_ENI_TARGET", "WARM_IP_TARGET", "WARM_PREFIX_TARGET",
+)
+BOOL_ENV = (
+    "ANNOTATE_POD_IP", "AWS_MANAGE_ENIS_NON_SCHEDULABLE", "AWS_VPC_CNI_NODE_PORT_SUPPORT",
+    "AWS_VPC_K8S_CNI_CONFIGURE_RPFILTER", "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", "AWS_VPC_K8S_CNI_EXTERNALSNAT",
+    "DISABLE_INTROSPECTION", "DISABLE_LEAKED_ENI_CLEANUP", "DISABLE_METRICS", "DISABLE_NETWORK_RESOURCE_PROVISIONING",
+    "DISABLE_POD_V6", "DISABLE_TCP_EARLY_DEMUX", "ENABLE_BANDWIDTH_PLUGIN", "ENABLE_IMDS_ONLY_MODE", "ENABLE_IPv4",
+    "ENABLE_IPv6", "ENABLE_MULTI_NIC", "ENABLE_NFTABLES", "ENABLE_POD_ENI", "ENABLE_PREFIX_DELEGATION",
+    "ENABLE_SUBNET_DISCOVERY", "ENABLE_V4_EGRESS", "ENABLE_V6_EGRESS",
+)
+_TRUE, _FALSE = ("1", "t", "T", "TRUE", "true", "True"), ("0", "f", "F", "FALSE", "false", "False")
+_LOOSE = {"yes": "true", "y": "true", "on": "true", "enabled": "true", "enable": "true",
+          "no": "false", "n": "false", "off": "false", "disabled": "false", "disable": "false"}
+WARM = ("WARM_ENI_TARGET", "WARM_IP_TARGET", "WARM_PREFIX_TARGET", "MINIMUM_IP_TARGET")
+CNI_README = "https://github.com/aws/amazon-vpc-cni-k8s#cni-configuration-variables"
+EKS_IPV6 = "https://docs.aws.amazon.com/eks/latest/userguide/cni-ipv6.html"
+CUSTOM_NET = "https://docs.aws.amazon.com/eks/latest/userguide/cni-custom-network.html"
+
+
+@dataclass
+class EnvVar:
+    name: str
+    value: str | None
+    name_node: Node
+    value_node: Node | None
+    entry: Node | None = None  # the `- name:/value:` item (DaemonSet) or None (maps)
+
+
+@dataclass
+class CniSettings:
+    """The VPC CNI env, wherever it is written. Edits are offered where the file form allows."""
+
+    doc: Document
+    label: str
+    anchor: tuple[int, int]
+    env: dict[str, EnvVar] = field(default_factory=dict)
+    init_env: dict[str, EnvVar] | None = None
+    image: Node | None = None  # aws-node image (version checks)
+    version: Node | None = None  # add-on version
+    add: Callable[[str, str], list[Edit] | None] = lambda name, value: None
+    remove: Callable[[EnvVar], Edit | None] = lambda var: None
+    add_init: Callable[[str, str], list[Edit] | None] = lambda name, value: None
+
+    def value(self, name: str) -> str | None:
+        var = self.env.get(name)
+        return var.value if var else None
+
+    def flag(self, name: str) -> bool | None:
+        value = self.value(name)
+        return True if value in _TRUE else False if value in _FALSE else None
+
+
+def _list_env(items: list[Node]) -> dict[str, EnvVar]:
+    out = {}
+    for item in items:
+        name = item.get("name")
+        if name is not None and name.text:
+            value = item.get("value")
+            out[name.text] = EnvVar(name.text, value.text if value is not None else None, name, value, item)
+    return out
+
+
+def _map_env(mapping: Node | None) -> dict[str, EnvVar]:
+    out = {}
+    for key, value in mapping.entries() if mapping is not None and mapping.kind == MAP else []:
+        if key.text:
+            out[key.text] = EnvVar(key.text, value.text if value.kind == "scalar" and value.tag != EXPR else None,
+                                   key, value)
+    return out
+
+
+def _daemonset(doc: Document) -> CniSettings | None:
+    if doc.kind != "DaemonSet" or doc.name != "aws-node":
+        return None
+    main = next((c for c in containers(doc.root) if c.str_at("name") == "aws-node"), None)
+    if main is None:
+        return None
+    init = next((c for c in containers(doc.root) if c.str_at("name") == "aws-vpc-cni-init"), None)
+    name_node = doc.root.path("metadata", "name")
+    settings = CniSettings(doc, f"{doc.object_name}", (name_node.start, name_node.end), _list_env(env_items(main)),
+                           _list_env(env_items(init)) if init is not None else None, image=main.get("image"))
+
+    def adder(container: Node) -> Callable[[str, str], list[Edit] | None]:
+        def add(name: str, value: str):
+            from v6lint.rules.spk import add_env
+            return add_env(doc, container, name, value)
+        return add
+
+    settings.add = adder(main)
+    if init is not None:
+        settings.add_init = adder(init)
+
+    def remove(var: EnvVar) -> Edit | None:
+        env = main.get("env")
+        items = env.items() if env is not None else []
+        return delete_item(doc.source, env, items.index(var.entry)) if var.entry in items and len(items) > 1 else None
+
+    settings.remove = remove
+    return settings
+
+
+def _helm_values(doc: Document) -> CniSettings | None:
+    root = doc.root
+    if doc.is_kubernetes or root is None or root.kind != MAP:
+        return None
+    env = root.get("env")
+    if env is None or env.kind != MAP or not any(k.text and k.text.startswith(("AWS_VPC_", "ENABLE_", "WARM_"))
+                                                 for k, _v in env.entries()):
+        return None
+    key = root.entry("env")[0]
+    init = root.path("init", "env")
+    settings = CniSettings(doc, "aws-vpc-cni values", (key.start, key.end), _map_env(env),
+                           _map_env(init) if init is not None else None, image=root.path("image", "tag"))
+    settings.add = lambda name, value: [insert_entries(doc.source, env, [(name, value)], root)]
+    if init is not None and init.kind == MAP and init.entries():
+        settings.add_init = lambda name, value: [insert_entries(doc.source, init, [(name, value)], root)]
+    settings.remove = lambda var: delete_entry(doc.source, env, var.name) if len(env.entries()) > 1 else None
+    return settings
+
+
+def _eksctl(doc: Document) -> list[CniSettings]:
+    if doc.kind != "ClusterConfig" or doc.root is None:
+        return []
+    out = []
+    addons = doc.root.get("addons")
+    for addon in addons.items() if addons is not None and addons.kind == SEQ else []:
+        if addon.str_at("name") != "vpc-cni":
+            continue
+        values = addon.get("configurationValues")
+        settings = CniSettings(doc, "eksctl vpc-cni add-on", (addon.start, addon.start), version=addon.get("version"))
+        if values is not None and values.text:
+            try:
+                env = json.loads(values.text).get("env", {})
+            except (ValueError, AttributeError):
+                env = {}
+            # JSON inside a YAML string: report at the string, offer no edits.
+            settings.env = {k: EnvVar(k, str(v) if not isinstance(v, bool) else str(v).lower(), values, values)
+                            for k, v in env.items()}
+            settings.anchor = (values.start, values.end)
+        out.append(settings)
+    return out
+
+
+def _terraform(doc: Document) -> list[CniSettings]:
+    out = []
+    for block in walk_blocks(doc.blocks):
+        body = block.body
+        candidates = []
+        if block.type == "resource" and block.labels[:1] == ["aws_eks_addon"] and body.str_at("addon_name") == "vpc-cni":
+            candidates.append(body)
+        addons = body.get("cluster_addons") or body.get("addons")
+        if addons is not None and addons.kind == MAP:
+            candidates.extend(v for k, v in addons.entries() if k.text == "vpc-cni" and v.kind == MAP)
+        for addon in candidates:
+            config = addon.get("configuration_values")
+            env = None
+            if config is not None and config.kind == MAP:  # jsonencode({...}) is read as a map
+                env = config.get("env")
+            settings = CniSettings(doc, "Terraform vpc-cni add-on", (addon.start, addon.start), _map_env(env),
+                                   version=addon.get("addon_version"))
+            if config is not None:
+                settings.anchor = (config.start, config.end)
+            out.append(settings)
+    return out
+
+
+def cni_settings(doc: Document) -> list[CniSettings]:
+    if doc.language == "hcl":
+        return _terraform(doc)
+    found = _daemonset(doc) or _helm_values(doc)
+    return [found] if found else _eksctl(doc)
+
+
+def _fix(message: str, applicability: str, edits) -> Fix | None:
+    edits = [e for e in (edits or []) if e is not None]
+    return Fix(message, applicability, tuple(edits)) if edits else None
+
+
+def _editable(var: EnvVar) -> bool:
+    """A value we can rewrite in place (not JSON inside an eksctl string, not a computed expression)."""
+    return var.value_node is not None and var.value_node is not var.name_node and var.value_node.tag != EXPR
+
+
+def _set(settings: CniSettings, name: str, value: str) -> list[Edit] | None:
+    var = settings.env.get(name)
+    if var is not None:
+        return [replace_scalar(var.value_node, value)] if _editable(var) else None
+    return settings.add(name, value)
+
+
+def _at(settings: CniSettings, name: str) -> tuple[int, int]:
+    var = settings.env.get(name)
+    node = (var.value_node or var.name_node) if var is not None else None
+    return (node.start, node.end) if node is not None else settings.anchor
+
+
+def check_dual_family(doc: Document, profile: Profile) -> Iterator[Finding]:
+    for s in cni_settings(doc):
+        if s.flag("ENABLE_IPv6") and s.flag("ENABLE_IPv4"):
+            yield Finding(*_at(s, "ENABLE_IPv4"),
+                          f"{s.label}: ENABLE_IPv6 and ENABLE_IPv4 are both true; ipamd refuses to start (\"VPC CNI "
+                          f"currently does not support dual stack mode\")",
+                          _fix("Set ENABLE_IPv4 to \"false\"", "safe", _set(s, "ENABLE_IPv4", "false")))
+
+
+def check_ipv6_without_pd(doc: Document, profile: Profile) -> Iterator[Finding]:
+    for s in cni_settings(doc):
+        if s.flag("ENABLE_IPv6") and not s.flag("ENABLE_PREFIX_DELEGATION"):
+            yield Finding(*_at(s, "ENABLE_PREFIX_DELEGATION" if "ENABLE_PREFIX_DELEGATION" in s.env else "ENABLE_IPv6"),
+                          f"{s.label}: IPv6 mode needs ENABLE_PREFIX_DELEGATION=true (each node gets an IPv6 /80 "
+                          f"prefix); without it ipamd fails to initialise",
+                          _fix("Set ENABLE_PREFIX_DELEGATION to \"true\"", "safe",
+                               _set(s, "ENABLE_PREFIX_DELEGATION", "true")))
+
+
+def check_custom_networking_ipv6(doc: Document, profile: Profile) -> Iterator[Finding]:
+    if doc.kind == "ENIConfig":
+        name = doc.root.path("metadata", "name") or doc.root
+        yield Finding(name.start, name.end, f"{doc.object_name}: custom networking (ENIConfig) on an IPv6 cluster; "
+                                            f"ipamd rejects it in IPv6 mode, and IPv6 removes its reason (IPv4 "
+                                            f"exhaustion)")
+        return
+    for s in cni_settings(doc):
+        if s.flag("AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG"):
+            yield Finding(*_at(s, "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG"),
+                          f"{s.label}: custom networking on an IPv6 cluster; ipamd rejects it in IPv6 mode",
+                          _fix("Set AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG to \"false\"", "unsafe",
+                               _set(s, "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", "false")))
+
+
+def check_init_mismatch(doc: Document, profile: Profile) -> Iterator[Finding]:
+    for s in cni_settings(doc):
+        if s.init_env is None:
+            continue
+        main, init = s.value("ENABLE_IPv6"), (s.init_env.get("ENABLE_IPv6").value if "ENABLE_IPv6" in s.init_env else None)
+        if (main or "false").lower() == (init or "false").lower():
+            continue
+        var = s.init_env.get("ENABLE_IPv6")
+        edits = [replace_scalar(var.value_node, main or "false")] if var is not None and _editable(var) \
+            else s.add_init("ENABLE_IPv6", main or "false")
+        where = (var.value_node.start, var.value_node.end) if var is not None and var.value_node is not None else _at(s, "ENABLE_IPv6")
+        yield Finding(*where, f"{s.label}: ENABLE_IPv6 is {main or 'unset'} for aws-node but {init or 'unset'} for the "
+                              f"aws-vpc-cni-init container, which sets up the node's IPv6 sysctls",
+                      _fix("Copy aws-node's ENABLE_IPv6 to the init container", "safe", edits))
+
+
+def _fold(name: str) -> str:
+    return re.sub(r"[^A-Z0-9]", "", name.upper())
+
+
+def _close(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 2 or len(a) < 8:
+        return False
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1] <= 2
+
+
+def check_misspelled_env(doc: Document, profile: Profile) -> Iterator[Finding]:
+    for s in cni_settings(doc):
+        for name, var in s.env.items():
+            if name in KNOWN_ENV:
+                continue
+            # A name that differs only in case or underscores is that setting; else the near misses.
+            matches = [k for k in KNOWN_ENV if _fold(k) == _fold(name)] or \
+                [k for k in KNOWN_ENV if _close(_fold(name), _fold(k))]
+            if not matches:
+                continue
+            fix = _fix(f"Rename to {matches[0]}", "safe", [replace_scalar(var.name_node, matches[0])]) \
+                if len(matches) == 1 and _editable(var) else None
+            yield Finding(var.name_node.start, var.name_node.end,
+                          f"{s.label}: the VPC CNI does not read `{name}`; did you mean `{matches[0]}`? (env names "
+                          f"are case-sensitive: the setting silently has no effect)", fix)
+
+
+def check_invalid_bool(doc: Document, profile: Profile) -> Iterator[Finding]:
+    for s in cni_settings(doc):
+        for name in BOOL_ENV:
+            var = s.env.get(name)
+            if var is None or var.value is None or var.value in _TRUE + _FALSE:
+                continue
+            fixed = _LOOSE.get(var.value.strip().lower())
+            yield Finding(*_at(s, name),
+                          f"{s.label}: {name}={var.value!r} is not a boolean Go's ParseBool accepts; the CNI silently "
+                          f"uses the default",
+                          _fix(f'Use "{fixed}"', "safe", [replace_scalar(var.value_node, fixed)])
+                          if fixed and _editable(var) else None)
+
+
+def check_ignored_warm_targets(doc: Document, profile: Profile) -> Iterator[Finding]:
+    for s in cni_settings(doc):
+        if s.flag("ENABLE_IPv6") is False:
+            continue
+        for name in WARM + ("AWS_VPC_K8S_CNI_EXTERNALSNAT",):
+            var = s.env.get(name)
+            if var is None or (name == "AWS_VPC_K8S_CNI_EXTERNALSNAT" and not s.flag(name)):
+                continue
+            yield Finding(*_at(s, name), f"{s.label}: {name} has no effect in IPv6 mode (each node gets one /80 prefix; "
+                                         f"pods are not SNATed)",
+                          _fix(f"Remove {name}", "safe", [s.remove(var)]))
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def check_warm_conflict(doc: Document, profile: Profile) -> Iterator[Finding]:
+    for s in cni_settings(doc):
+        ip, minimum, prefix = (_int(s.value(n)) for n in ("WARM_IP_TARGET", "MINIMUM_IP_TARGET", "WARM_PREFIX_TARGET"))
+        if prefix is not None and (ip is not None or minimum is not None):
+            yield Finding(*_at(s, "WARM_PREFIX_TARGET"),
+                          f"{s.label}: WARM_IP_TARGET/MINIMUM_IP_TARGET are set, so WARM_PREFIX_TARGET is ignored")
+        if minimum is not None and ip is None:
+            yield Finding(*_at(s, "MINIMUM_IP_TARGET"),
+                          f"{s.label}: MINIMUM_IP_TARGET without WARM_IP_TARGET; set both (the CNI pairs them)")
+        if s.flag("ENABLE_PREFIX_DELEGATION") and (prefix == 0 and not ip and not minimum):
+            yield Finding(*_at(s, "WARM_PREFIX_TARGET"),
+                          f"{s.label}: prefix delegation with a zero warm target keeps no spare prefix; pod starts "
+                          f"wait for an allocation")
+
+
+_IMAGE_VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
+
+
+def _cni_version(s: CniSettings) -> tuple[Node, tuple[int, int, int]] | None:
+    for node in (s.version, s.image):
+        text = node.text if node is not None else None
+        match = _IMAGE_VERSION.search(text.rsplit(":", 1)[-1]) if text else None
+        if match:
+            return node, tuple(int(g) for g in match.groups())
+    return None
+
+
+def check_cni_version(doc: Document, profile: Profile) -> Iterator[Finding]:
+    for s in cni_settings(doc):
+        found = _cni_version(s)
+        if found is None:
+            continue
+        node, version = found
+        shown = ".".join(map(str, version))
+        if (s.flag("ENABLE_IPv6") or profile.ip_family == "ipv6") and version < (1, 10, 1):
+            yield Finding(node.start, node.end, f"{s.label}: VPC CNI {shown} predates 1.10.1, the first release with "
+                                                f"IPv6 support")
+        elif s.flag("ENABLE_PREFIX_DELEGATION") and version < (1, 9, 0):
+            yield Finding(node.start, node.end, f"{s.label}: VPC CNI {shown} predates 1.9.0, which added prefix "
+                                                f"delegation")
+
+
+def _placeholder(text: str | None) -> bool:
+    return bool(text) and ("${" in text or text.startswith("$") or "{{" in text)
+
+
+def check_eniconfig(doc: Document, profile: Profile) -> Iterator[Finding]:
+    root = doc.root
+    spec = root.get("spec")
+    subnet = spec.get("subnet") if spec is not None and spec.kind == MAP else None
+    namespace = root.path("metadata", "namespace")
+    if namespace is not None:
+        metadata = root.get("metadata")
+        key = metadata.entry("namespace")[0]
+        yield Finding(key.start, namespace.end, f"{doc.object_name}: ENIConfig is cluster-scoped; a namespace is "
+                                                f"ignored by some tools and rejected by others",
+                      _fix("Remove the namespace", "safe", [delete_entry(doc.source, metadata, "namespace")]))
+    if subnet is None or not subnet.text:
+        name = root.path("metadata", "name") or root
+        yield Finding(name.start, name.end, f"{doc.object_name}: ENIConfig without `spec.subnet`; pods on nodes "
+                                            f"using it get no secondary ENI")
+    elif not subnet.text.startswith("subnet-") and not _placeholder(subnet.text):
+        yield Finding(subnet.start, subnet.end, f"{doc.object_name}: `spec.subnet` {subnet.text!r} is not a subnet ID "
+                                                f"(subnet-...)")
+    groups = spec.get("securityGroups") if spec is not None and spec.kind == MAP else None
+    for group in groups.items() if groups is not None and groups.kind == SEQ else []:
+        if group.text and not group.text.startswith("sg-") and not _placeholder(group.text):
+            yield Finding(group.start, group.end, f"{doc.object_name}: security group {group.text!r} is not an ID (sg-...)")
+
+
+def check_custom_networking_unused(doc: Document, profile: Profile) -> Iterator[Finding]:
+    facts = profile.facts
+    for s in cni_settings(doc):
+        if not s.flag("AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG"):
+            continue
+        if s.value("ENI_CONFIG_LABEL_DEF") or s.value("ENI_CONFIG_ANNOTATION_DEF"):
+            continue
+        if facts is not None and facts.eniconfigs:
+            continue
+        yield Finding(*_at(s, "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG"),
+                      f"{s.label}: custom networking is on but the project has no ENIConfig and no "
+                      f"ENI_CONFIG_LABEL_DEF/ANNOTATION_DEF; nodes get no pod ENIs")
+
+
+def check_windows_on_ipv6(doc: Document, profile: Profile) -> Iterator[Finding]:
+    for node in walk(doc.root):
+        for key, value in node.entries() if node.kind == MAP else []:
+            if key.text == "kubernetes.io/os" and value.text == "windows":
+                yield Finding(value.start, value.end, f"{doc.object_name}: Windows nodes or pods on an IPv6 cluster; "
+                                                      f"EKS IPv6 supports Linux only")
+            elif key.text == "amiFamily" and (value.text or "").startswith("Windows"):
+                yield Finding(value.start, value.end, f"{doc.object_name}: a Windows node group on an IPv6 cluster; "
+                                                      f"EKS IPv6 supports Linux only")
+
+
+CM_KEYS = ("enable-windows-ipam", "enable-network-policy-controller", "enable-windows-prefix-delegation",
+           "warm-prefix-target", "warm-ip-target", "minimum-ip-target", "branch-eni-cooldown")
+
+
+def check_windows_configmap(doc: Document, profile: Profile) -> Iterator[Finding]:
+    if doc.name != "amazon-vpc-cni":
+        return
+    data = doc.root.get("data")
+    for key, value in data.entries() if data is not None and data.kind == MAP else []:
+        if key.text not in CM_KEYS:
+            close = [k for k in CM_KEYS if _close(_fold(key.text or ""), _fold(k))]
+            yield Finding(key.start, key.end, f"{doc.object_name}: `{key.text}` is not a key the VPC resource controller "
+                                              f"reads" + (f" (did you mean `{close[0]}`?)" if close else ""))
+        elif key.text in ("enable-windows-ipam", "enable-network-policy-controller", "enable-windows-prefix-delegation") \
+                and (value.style is None or value.text not in ("true", "false")):
+            text = (value.text or "").strip().lower()
+            fixed = "true" if text in ("true", "yes", "on") else "false" if text in ("false", "no", "off") else None
+            yield Finding(value.start, value.end, f"{doc.object_name}: `{key.text}` must be the string \"true\" or "
+                                                  f"\"false\"",
+                          _fix(f'Use "{fixed}"', "safe", [Edit(value.start, value.end, f'"{fixed}"')]) if fixed else None)
+
+
+_cni = dict(languages=("yaml", "hcl"), references=(CNI_README, EKS_IPV6))
+SOURCES = "aws-node DaemonSet, aws-vpc-cni values, eksctl/Terraform vpc-cni add-on"
+
+RULES = [
+    Rule("CNI001", "cni-dual-family", "`ENABLE_IPv6=true` with `ENABLE_IPv4=true`.", "error",
+         why="The VPC CNI runs pods in one family; ipamd refuses to start with both (\"VPC CNI currently does not "
+             "support dual stack mode\"). IPv6 mode needs ENABLE_IPv4=false.",
+         example="- name: ENABLE_IPv6\n  value: \"true\"\n- name: ENABLE_IPv4\n  value: \"false\"", fix="safe",
+         fix_note='`ENABLE_IPv4="false"`', check=check_dual_family, triggers=("ENABLE_IPv",), **_cni),
+    Rule("CNI002", "ipv6-without-prefix-delegation", "IPv6 mode without `ENABLE_PREFIX_DELEGATION=true`.", "error",
+         why="In IPv6 mode the CNI assigns each node an IPv6 /80 prefix; it requires prefix delegation.",
+         example="- name: ENABLE_PREFIX_DELEGATION\n  value: \"true\"", fix="safe", fix_note="add or set it",
+         check=check_ipv6_without_pd, triggers=("ENABLE_IPv6",), **_cni),
+    Rule("CNI003", "custom-networking-with-ipv6",
+         "`AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true`, or ENIConfig objects, on an IPv6 cluster.", "error",
+         why="ipamd rejects custom networking in IPv6 mode; and IPv6 removes its usual reason (IPv4 exhaustion).",
+         example="- name: AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG\n  value: \"false\"", fix="unsafe",
+         fix_note="set it false (ENIConfigs: none)", check=check_custom_networking_ipv6, profiles=("ipv6",),
+         triggers=("CUSTOM_NETWORK", "ENIConfig"), languages=("yaml", "hcl"), references=(CUSTOM_NET, EKS_IPV6)),
+    Rule("CNI004", "ipv6-env-not-on-init", "`ENABLE_IPv6` differs between aws-node and the aws-vpc-cni-init container.",
+         "error",
+         why="The init container sets the node's IPv6 sysctls only when it sees ENABLE_IPv6=true; a mismatch "
+             "leaves nodes without IPv6 forwarding.", example="initContainers:\n  - name: aws-vpc-cni-init\n"
+                                                             "    env: [{name: ENABLE_IPv6, value: \"true\"}]",
+         fix="safe", fix_note="copy aws-node's value", check=check_init_mismatch, triggers=("ENABLE_IPv6",), **_cni),
+    Rule("CNI005", "misspelled-cni-env", "An env name the VPC CNI does not read but that is close to one it does.",
+         "error", why="The CNI reads env names exactly (`ENABLE_IPv6`, not `ENABLE_IPV6`); a near miss silently "
+                      "leaves the default.", example="ENABLE_IPV6: \"true\"   # bad: ENABLE_IPv6", fix="safe",
+         fix_note="rename (same value, same place)", check=check_misspelled_env, triggers=("ENABLE_", "AWS_VPC"), **_cni),
+    Rule("CNI006", "invalid-cni-bool", "A boolean CNI env whose value Go's ParseBool rejects (`yes`, `enabled`).",
+         "error", why="Values other than 1/t/T/TRUE/true/True/0/f/F/FALSE/false/False are silently the default.",
+         example='ENABLE_PREFIX_DELEGATION: "yes"   # bad: "true"', fix="safe", fix_note='`"true"`/`"false"`',
+         check=check_invalid_bool, triggers=("ENABLE_", "DISABLE_", "AWS_VPC"), **_cni),
+    Rule("CNI007", "ignored-warm-targets-ipv6",
+         "`WARM_*_TARGET`, `MINIMUM_IP_TARGET` or `AWS_VPC_K8S_CNI_EXTERNALSNAT=true` in IPv6 mode.", "warning",
+         why="In IPv6 mode each node gets one /80 prefix and pods are not SNATed: these settings are ignored and "
+             "mislead readers.", example="(remove WARM_ENI_TARGET)", fix="safe", fix_note="remove",
+         check=check_ignored_warm_targets, profiles=("ipv6",), triggers=("WARM_", "MINIMUM_IP", "EXTERNALSNAT"), **_cni),
+    Rule("CNI008", "warm-target-conflict",
+         "Warm targets that override or miss each other (IP targets with WARM_PREFIX_TARGET, MINIMUM_IP_TARGET "
+         "alone, prefix delegation with a zero target).", "warning",
+         why="WARM_IP_TARGET/MINIMUM_IP_TARGET take precedence over WARM_PREFIX_TARGET; MINIMUM_IP_TARGET is meant "
+             "to pair with WARM_IP_TARGET; zero warm prefixes make pod starts wait.",
+         example="WARM_PREFIX_TARGET: \"1\"", fix="none", check=check_warm_conflict, triggers=("WARM_", "MINIMUM_IP"),
+         **_cni),
+    Rule("CNI009", "cni-version-too-old",
+         "aws-node image or vpc-cni add-on older than 1.10.1 with IPv6, or than 1.9.0 with prefix delegation.", "error",
+         why="IPv6 support arrived in VPC CNI 1.10.1 and prefix delegation in 1.9.0.",
+         example="image: 602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni:v1.19.0", fix="none",
+         check=check_cni_version, triggers=("amazon-k8s-cni", "version", "vpc-cni"), **_cni),
+    Rule("CNI010", "eniconfig-invalid",
+         "An ENIConfig without `spec.subnet`, with a namespace, or with ids that are not subnet-/sg-.", "error",
+         why="ENIConfig is cluster-scoped and needs a subnet ID; names are not resolved to IDs.",
+         example="apiVersion: crd.k8s.amazonaws.com/v1alpha1\nkind: ENIConfig\nmetadata: {name: eu-west-1a}\n"
+                 "spec: {subnet: subnet-0123, securityGroups: [sg-0123]}",
+         fix="safe", fix_note="drop the namespace", check=check_eniconfig, kinds=("crd.k8s.amazonaws.com/*/ENIConfig",),
+         triggers=("ENIConfig",), references=(CUSTOM_NET,)),
+    Rule("CNI011", "custom-networking-unused",
+         "Custom networking on, but no ENIConfig and no ENI_CONFIG_LABEL_DEF/ANNOTATION_DEF in the project.",
+         "warning", why="With custom networking on and nothing selecting an ENIConfig, nodes attach no pod ENIs.",
+         example="ENI_CONFIG_LABEL_DEF: topology.kubernetes.io/zone", fix="none",
+         check=check_custom_networking_unused, profiles=("ipv4",), triggers=("CUSTOM_NETWORK",),
+         languages=("yaml", "hcl"), references=(CUSTOM_NET,)),
+    Rule("CNI012", "windows-on-ipv6", "Windows nodes or workloads (`kubernetes.io/os: windows`) on an IPv6 cluster.",
+         "error", why="EKS IPv6 clusters support Linux nodes only.", example="nodeSelector: {kubernetes.io/os: linux}",
+         fix="none", check=check_windows_on_ipv6, kinds=("*",), profiles=("ipv6",), triggers=("windows", "Windows"),
+         references=(EKS_IPV6,)),
+    Rule("CNI013", "linux-keys-in-windows-configmap",
+         "`amazon-vpc-cni` ConfigMap keys that are unknown, or boolean keys not the strings \"true\"/\"false\".",
+         "warning", why="The VPC resource controller reads a fixed set of keys, with string booleans.",
+         example='data:\n  enable-windows-ipam: "true"', fix="safe", fix_note="quote the boolean",
+         check=check_windows_configmap, kinds=("v1/ConfigMap",), triggers=("amazon-vpc-cni",),
+         references=("https://docs.aws.amazon.com/eks/latest/userguide/windows-support.html",)),
+]
