@@ -9,6 +9,7 @@ FAMILIES = {
     "LB": "AWS Load Balancer Controller and in-tree load balancers",
     "SPK": "Spark on Kubernetes",
     "CNI": "Amazon VPC CNI",
+    "NODE": "Instances, Nitro and max pods",
     "NET": "IPv4 assumptions in workloads",
     "TF": "Terraform variables and modules",
     "PRF": "The cluster profile",

@@ -25,7 +25,7 @@ from v6lint.sources import parse_source
 PROFILE_SUFFIXES = (".yaml", ".yml", ".tf", ".tfvars", ".tfvars.json")
 _TRIGGERS = ("enable_ipv6", "ip_family", "ipFamily", "podSubnet", "serviceSubnet", "ENABLE_IPv6", "variable",
              "AmazonEKS_CNI_IPv6_Policy", "create_cni_ipv6_iam_policy", "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
-             "webhook", "group.name", "ENIConfig")
+             "webhook", "group.name", "ENIConfig", "ENABLE_PREFIX_DELEGATION")
 STRENGTH = {"config": 100, "tfvars": 90, "terraform": 80, "variable-default": 70, "eksctl": 60, "kubeadm": 50,
             "kind": 50, "aws-node": 40}
 _FAMILY_VARS = ("enable_ipv6", "ip_family", "cluster_ip_family")
@@ -75,6 +75,7 @@ class ProjectFacts:
     incomplete_stacks: set[str] = field(default_factory=set)
     ingress_groups: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # group -> (where, ip type)
     eniconfigs: int = 0
+    prefix_delegation: str | None = None  # "path:line" where ENABLE_PREFIX_DELEGATION is turned on
     _refs: dict[str, set[str]] = field(default_factory=dict)
     _decls: dict[str, set[str]] = field(default_factory=dict)
 
@@ -89,6 +90,8 @@ class ProjectFacts:
                 self.incomplete_stacks.add(directory)
 
 
+# ENABLE_PREFIX_DELEGATION set to true as an env entry, a map key (YAML, HCL) or JSON.
+_PD_ON = re.compile(r"""ENABLE_PREFIX_DELEGATION["']?\s*[:=]?\s*(?:\n\s*value:\s*)?["']?true""")
 _REF = re.compile(r"\b((?:var|module)\.[A-Za-z_][A-Za-z0-9_-]*)")
 _DECL = re.compile(r'^\s*(variable|module)\s+"([^"]+)"', re.MULTILINE)
 
@@ -240,6 +243,9 @@ def collect(files: list[Path], overlay: dict[str, str] | None = None) -> _Collec
             continue
         if path.suffix == ".tf":
             collector.facts.note_terraform_text(os.path.dirname(os.path.realpath(path)), text)
+        pd = _PD_ON.search(text)
+        if pd and collector.facts.prefix_delegation is None:
+            collector.facts.prefix_delegation = f"{display_path(path)}:{text.count(chr(10), 0, pd.start()) + 1}"
         if not any(trigger in text for trigger in _TRIGGERS):
             continue
         source = SourceFile(display_path(path), text, encoding, bom, os.path.realpath(path))

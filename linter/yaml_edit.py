@@ -205,3 +205,26 @@ def entry_index(mapping: Node, key: str) -> int | None:
         if k.value == key:
             return i
     return None
+
+
+def append_item(source: SourceFile, seq: Node, item: dict) -> Edit | None:
+    """Append a mapping to a sequence, in its style: `, {k: v}` in flow, or `- k: v` lines under
+    the last item in block style (same dash column)."""
+    items = seq.items()
+    if seq.flow:
+        text = _flow(item)
+        return Edit(items[-1].end, items[-1].end, f", {text}") if items else Edit(seq.start + 1, seq.end - 1, text)
+    if not items:
+        return None
+    last = items[-1]
+    line, col = source.position(last.start)
+    prefix = source.line_text(line)[:col]
+    if prefix.strip() != "-":
+        return None
+    nl = source.newline
+    lines = [f"{quote(k, None)}: {_flow(v)}" for k, v in item.items()]
+    text = prefix + (nl + " " * len(prefix)).join(lines) + nl
+    pos = source.line_end(source.position(last.end)[0], with_newline=True)
+    if pos == len(source.text) and not source.text.endswith("\n"):
+        text = nl + text[:-len(nl)]
+    return Edit(pos, pos, text)

@@ -13,7 +13,7 @@ from v6lint.diagnostics import Edit, Finding, Fix
 from v6lint.document import MAP, SEQ, Document, Node
 from v6lint.rule import Profile, Rule
 from v6lint.rules.spark_model import ROLES, SPARK_APPS, SparkJob, commented_block, spark_jobs
-from v6lint.yaml_edit import Styled, delete_entry, entry_index, insert_entries, quote, replace_scalar
+from v6lint.yaml_edit import Styled, append_item, delete_entry, entry_index, insert_entries, replace_scalar
 
 FAMILIES = "spark.kubernetes.driver.service.ipFamilies"
 POLICY = "spark.kubernetes.driver.service.ipFamilyPolicy"
@@ -178,21 +178,8 @@ def add_env(doc: Document, mapping: Node, name: str, value: str) -> list[Edit] |
         return [insert_entries(source, mapping, [("env", [{"name": name, "value": value}])], doc.root)]
     if env.kind != SEQ:
         return None
-    entry = f"{{name: {quote(name, None)}, value: {quote(value, None)}}}"
-    if env.flow:
-        items = env.items()
-        return [Edit(items[-1].end, items[-1].end, f", {entry}")] if items else [Edit(env.start + 1, env.end - 1, entry)]
-    last = env.items()[-1]
-    line, col = source.position(last.start)
-    prefix = source.line_text(line)[:col]
-    if prefix.strip() != "-":
-        return None
-    pos = source.line_end(source.position(last.end)[0], with_newline=True)
-    nl = source.newline
-    text = f"{prefix}name: {quote(name, None)}{nl}{' ' * len(prefix)}value: {quote(value, None)}{nl}"
-    if pos == len(source.text) and not source.text.endswith("\n"):
-        text = nl + text[:-len(nl)]
-    return [Edit(pos, pos, text)]
+    edit = append_item(source, env, {"name": name, "value": value})
+    return [edit] if edit is not None else None
 
 
 def check_missing_imds_mode(doc: Document, profile: Profile) -> Iterator[Finding]:

@@ -1,0 +1,285 @@
+"""NODE: instance types, Nitro, max pods (Terraform, eksctl node groups, Karpenter).
+
+Facts: the instance table (aws/amazon-vpc-cni-k8s vpc_ip_resource_limit.go, see v6lint.data.instances);
+prefix delegation needs Nitro (IsPrefixDelegationSupported); max pods without prefix delegation is
+`enis * (ips - 1) + 2`; EKS managed node groups cap max pods at 110 for up to 30 vCPUs, else 250.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from v6lint.data.instances import SOURCE, table
+from v6lint.diagnostics import Finding, Fix
+from v6lint.document import MAP, SEQ, Document, Node
+from v6lint.hcl_source import EXPR, walk_blocks
+from v6lint.rule import Profile, Rule
+from v6lint.yaml_edit import append_item, replace_scalar
+
+HYPERVISOR = "karpenter.k8s.aws/instance-hypervisor"
+INSTANCE_TYPE = "node.kubernetes.io/instance-type"
+NODEPOOL = ("karpenter.sh/*/NodePool",)
+NODECLASS = ("karpenter.k8s.aws/*/EC2NodeClass",)
+_TYPE_NAME = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")
+EKS_PD = "https://docs.aws.amazon.com/eks/latest/userguide/cni-increase-ip-addresses.html"
+EKS_MAX_PODS = "https://docs.aws.amazon.com/eks/latest/userguide/choosing-instance-type.html#determine-max-pods"
+KARPENTER = "https://karpenter.sh/docs/concepts/nodepools/"
+
+
+@dataclass
+class NodeGroup:
+    label: str
+    types: list[Node] = field(default_factory=list)
+    max_pods: Node | None = None
+    managed: bool = False
+    requirements: Node | None = None  # Karpenter NodePool requirements
+
+
+def _type_nodes(value: Node | None) -> list[Node]:
+    if value is None:
+        return []
+    if value.kind == SEQ:
+        return [n for n in value.items() if n.text and n.tag != EXPR]
+    return [value] if value.text and value.tag != EXPR else []
+
+
+def _hcl_groups(doc: Document) -> list[NodeGroup]:
+    groups = []
+    stack = [doc.root] + [b.body for b in walk_blocks(doc.blocks)]
+    while stack:
+        node = stack.pop()
+        if node.kind == SEQ:
+            stack.extend(node.items())
+            continue
+        if node.kind != MAP:
+            continue
+        types = _type_nodes(node.get("instance_types")) + _type_nodes(node.get("instance_type"))
+        if types:
+            groups.append(NodeGroup("node group", types))
+        stack.extend(v for _k, v in node.entries() if v.kind in (MAP, SEQ))
+    return groups
+
+
+def _eksctl_groups(doc: Document) -> list[NodeGroup]:
+    groups = []
+    for key, managed in (("managedNodeGroups", True), ("nodeGroups", False)):
+        seq = doc.root.get(key)
+        for ng in seq.items() if seq is not None and seq.kind == SEQ else []:
+            types = _type_nodes(ng.get("instanceType")) + _type_nodes(ng.get("instanceTypes")) + \
+                _type_nodes(ng.path("instancesDistribution", "instanceTypes"))
+            label = f"{'managed ' if managed else ''}node group {ng.str_at('name') or '?'}"
+            groups.append(NodeGroup(label, types, ng.get("maxPodsPerNode"), managed))
+    return groups
+
+
+def _nodepool_group(doc: Document) -> NodeGroup:
+    spec = doc.root.path("spec", "template", "spec")
+    requirements = spec.get("requirements") if spec is not None else None
+    group = NodeGroup(doc.object_name, requirements=requirements,
+                      max_pods=spec.path("kubelet", "maxPods") if spec is not None else None)
+    for req in requirements.items() if requirements is not None and requirements.kind == SEQ else []:
+        if req.str_at("key") == INSTANCE_TYPE and req.str_at("operator") == "In":
+            group.types.extend(_type_nodes(req.get("values")))
+    return group
+
+
+def node_groups(doc: Document) -> list[NodeGroup]:
+    if doc.language == "hcl":
+        return _hcl_groups(doc)
+    if doc.root is None:
+        return []
+    if doc.kind == "ClusterConfig":
+        return _eksctl_groups(doc)
+    if doc.matches(NODEPOOL):
+        return [_nodepool_group(doc)]
+    return []
+
+
+def _known(node: Node):
+    return table().get(node.text or "")
+
+
+def _pd_or_ipv6(profile: Profile) -> str | None:
+    if profile.ip_family == "ipv6":
+        return f"the cluster is IPv6 (per {profile.source})"
+    facts = profile.facts
+    if facts is not None and facts.prefix_delegation:
+        return f"prefix delegation is on ({facts.prefix_delegation})"
+    return None
+
+
+def check_non_nitro(doc: Document, profile: Profile) -> Iterator[Finding]:
+    why = _pd_or_ipv6(profile)
+    if why is None:
+        return
+    for group in node_groups(doc):
+        for node in group.types:
+            inst = _known(node)
+            if inst is not None and not inst.nitro:
+                yield Finding(node.start, node.end,
+                              f"{group.label}: {inst.name} runs on the {inst.hypervisor} hypervisor, but {why}; "
+                              f"IPv6 and prefix delegation need Nitro instances")
+
+
+_FAMILY = re.compile(r"^([a-z]+)(\d+)")
+
+
+def _labels(name: str) -> dict[str, str]:
+    """The Karpenter well-known labels of an instance type, derived from its name."""
+    family = name.split(".", 1)[0]
+    match = _FAMILY.match(family)
+    return {INSTANCE_TYPE: name, "karpenter.k8s.aws/instance-family": family,
+            "karpenter.k8s.aws/instance-category": match.group(1) if match else "",
+            "karpenter.k8s.aws/instance-generation": match.group(2) if match else ""}
+
+
+def _admits(requirement: Node, labels: dict[str, str]) -> bool:
+    key, operator = requirement.str_at("key"), requirement.str_at("operator")
+    if key == "kubernetes.io/arch":  # every Xen type is x86_64
+        values = requirement.get("values").scalars() if requirement.get("values") is not None else []
+        return not (operator == "In" and values and "amd64" not in values)
+    if key not in labels:
+        return True
+    value = labels[key]
+    values = requirement.get("values").scalars() if requirement.get("values") is not None else []
+    if operator == "In":
+        return value in values
+    if operator == "NotIn":
+        return value not in values
+    if operator in ("Gt", "Lt") and value.isdigit() and values and (values[0] or "").isdigit():
+        return int(value) > int(values[0]) if operator == "Gt" else int(value) < int(values[0])
+    return True
+
+
+def xen_types_admitted(requirements: list[Node]) -> list[str]:
+    """Xen instance types a NodePool's requirements still allow."""
+    return sorted(inst.name for inst in table().values() if not inst.nitro and inst.hypervisor == "xen"
+                  and all(_admits(r, _labels(inst.name)) for r in requirements))
+
+
+def check_hypervisor_requirement(doc: Document, profile: Profile) -> Iterator[Finding]:
+    group = _nodepool_group(doc)
+    requirements = group.requirements
+    if requirements is None or requirements.kind != SEQ:
+        return
+    if any(r.str_at("key") == HYPERVISOR for r in requirements.items()):
+        return
+    xen = xen_types_admitted(requirements.items())
+    if not xen:
+        return  # the other requirements already rule Xen out
+    edit = append_item(doc.source, requirements, {"key": HYPERVISOR, "operator": "NotIn", "values": ["xen"]})
+    key = doc.root.path("spec", "template", "spec").entry("requirements")[0]
+    yield Finding(key.start, key.end,
+                  f"{doc.object_name}: the requirements still allow {len(xen)} Xen instance types "
+                  f"({', '.join(xen[:3])}, ...), which cannot run IPv6 pods; require `{HYPERVISOR}` NotIn [xen]",
+                  Fix("Add the hypervisor requirement", "safe", (edit,)) if edit else None)
+
+
+def _max_pods(group: NodeGroup) -> int | None:
+    try:
+        return int(group.max_pods.text) if group.max_pods is not None and group.max_pods.text else None
+    except ValueError:
+        return None
+
+
+def check_max_pods_over_limit(doc: Document, profile: Profile) -> Iterator[Finding]:
+    facts = profile.facts
+    if facts is not None and facts.prefix_delegation:
+        return
+    for group in node_groups(doc):
+        wanted = _max_pods(group)
+        if wanted is None:
+            continue
+        for node in group.types:
+            inst = _known(node)
+            if inst is not None and wanted > inst.max_pods:
+                yield Finding(group.max_pods.start, group.max_pods.end,
+                              f"{group.label}: max pods {wanted} exceeds what {inst.name} can address without prefix "
+                              f"delegation ({inst.enis} ENIs x ({inst.ipv4_per_eni} IPs - 1) + 2 = {inst.max_pods}); "
+                              f"pods beyond that never get an IP")
+                break
+
+
+def check_max_pods_capped(doc: Document, profile: Profile) -> Iterator[Finding]:
+    for group in node_groups(doc):
+        wanted = _max_pods(group)
+        if wanted is None or not group.managed:
+            continue
+        for node in group.types:
+            inst = _known(node)
+            small = inst.vcpus_at_most_30 if inst is not None else None
+            if small is None:
+                continue
+            cap = 110 if small else 250
+            if wanted > cap:
+                yield Finding(group.max_pods.start, group.max_pods.end,
+                              f"{group.label}: max pods {wanted} is above the managed node group cap for {inst.name} "
+                              f"({cap}: {'up to' if small else 'more than'} 30 vCPUs); EKS uses {cap}")
+                break
+
+
+def check_karpenter_max_pods(doc: Document, profile: Profile) -> Iterator[Finding]:
+    spec = doc.root.get("spec")
+    if spec is None or spec.kind != MAP or spec.path("kubelet", "maxPods") is not None:
+        return
+    key = doc.root.entry("spec")[0]
+    yield Finding(key.start, key.end,
+                  f"{doc.object_name}: no `kubelet.maxPods`; Karpenter sizes nodes with the secondary-IP formula, "
+                  f"not the much higher prefix-delegation capacity of IPv6 nodes (EKS recommends 110, or 250 on "
+                  f"large nodes)")
+
+
+def check_unknown_type(doc: Document, profile: Profile) -> Iterator[Finding]:
+    names = list(table())
+    for group in node_groups(doc):
+        for node in group.types:
+            text = node.text or ""
+            if not _TYPE_NAME.match(text) or text in table():
+                continue
+            close = difflib.get_close_matches(text, names, n=3, cutoff=0.85)
+            same_family = [c for c in close if c.split(".")[0] == text.split(".")[0]]
+            close = same_family if len(same_family) == 1 else close[:2]  # `m5.lage` is m5.large, not m5n.large
+            fix = Fix(f"Use `{close[0]}`", "safe", (replace_scalar(node, close[0]),)) if len(close) == 1 else None
+            hint = f" (did you mean {' or '.join(f'`{c}`' for c in close)}?)" if close else ""
+            yield Finding(node.start, node.end, f"{group.label}: unknown instance type `{text}`{hint}", fix)
+
+
+_groups = dict(languages=("yaml", "hcl"), kinds=("eksctl.io/*/ClusterConfig",) + NODEPOOL)
+
+RULES = [
+    Rule("NODE001", "non-nitro-instance",
+         "Xen instance types where IPv6 or prefix delegation needs Nitro (`t2.*`, `m4.*`, ...).", "error",
+         why="Prefix delegation, and so EKS IPv6, is supported only on Nitro-based instances (and bare metal). "
+             "Fires on an IPv6 profile, or when the project turns prefix delegation on. Instance data: " + SOURCE + ".",
+         example="instance_types = [\"t3.large\"]   # not t2.large", fix="none", check=check_non_nitro,
+         triggers=("instance",), references=(EKS_PD,), **_groups),
+    Rule("NODE002", "hypervisor-requirement-missing",
+         "A Karpenter NodePool on IPv6 that can pick Xen instance types.", "warning",
+         why="Without a hypervisor requirement Karpenter may launch Xen types, whose pods never get IPv6 addresses.",
+         example="- key: karpenter.k8s.aws/instance-hypervisor\n  operator: NotIn\n  values: [xen]", fix="safe",
+         fix_note="add `NotIn [xen]`", check=check_hypervisor_requirement, kinds=NODEPOOL, profiles=("ipv6",),
+         triggers=("requirements",), references=(KARPENTER,)),
+    Rule("NODE003", "max-pods-over-eni-limit",
+         "Explicit max pods above the secondary-IP formula `enis*(ips-1)+2` without prefix delegation.", "error",
+         why="Without prefix delegation a node can address only `enis*(ips-1)+2` pods; a higher max pods leaves the "
+             "rest stuck in ContainerCreating.", example="maxPodsPerNode: 29   # m5.large: 3*(10-1)+2", fix="none",
+         check=check_max_pods_over_limit, triggers=("maxPods",), references=(EKS_MAX_PODS,), **_groups),
+    Rule("NODE004", "max-pods-capped",
+         "Explicit max pods above the managed node group cap (110 up to 30 vCPUs, else 250).", "warning",
+         why="EKS managed node groups cap max pods at 110 for instances with up to 30 vCPUs and 250 above; a higher "
+             "value is silently lowered. vCPUs come from the size name (Nxlarge = 4N); metal sizes are skipped.",
+         example="maxPodsPerNode: 110", fix="none", check=check_max_pods_capped, triggers=("maxPods",),
+         references=(EKS_MAX_PODS,), **_groups),
+    Rule("NODE005", "karpenter-max-pods-unset",
+         "A Karpenter EC2NodeClass on IPv6 without `kubelet.maxPods`.", "info",
+         why="Karpenter computes max pods from the secondary-IP formula, ignoring prefix delegation; IPv6 nodes "
+             "can run far more pods, so set kubelet.maxPods explicitly.", example="spec:\n  kubelet:\n    maxPods: 110",
+         fix="none", check=check_karpenter_max_pods, kinds=NODECLASS, profiles=("ipv6",), triggers=("EC2NodeClass",),
+         references=(KARPENTER,)),
+    Rule("NODE006", "unknown-instance-type", "An instance type that is not in the instance table (a typo?).", "warning",
+         why="An unknown type fails at launch; the table is the VPC CNI's list of every EC2 instance type.",
+         example="instanceType: m5.lage   # m5.large", fix="safe", fix_note="when exactly one type is close",
+         check=check_unknown_type, triggers=("instance",), references=(EKS_MAX_PODS,), **_groups),
+]
