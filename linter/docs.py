@@ -10,6 +10,8 @@ FAMILIES = {
     "SPK": "Spark on Kubernetes",
     "CNI": "Amazon VPC CNI",
     "NODE": "Instances, Nitro and max pods",
+    "EKS": "eksctl ClusterConfig",
+    "KADM": "kubeadm and kind dual-stack configuration",
     "NET": "IPv4 assumptions in workloads",
     "TF": "Terraform variables and modules",
     "PRF": "The cluster profile",

@@ -75,6 +75,7 @@ class ProjectFacts:
     incomplete_stacks: set[str] = field(default_factory=set)
     ingress_groups: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # group -> (where, ip type)
     eniconfigs: int = 0
+    kubeadm_pod_subnet: tuple[str, str] | None = None  # (podSubnet, "path:line")
     prefix_delegation: str | None = None  # "path:line" where ENABLE_PREFIX_DELEGATION is turned on
     _refs: dict[str, set[str]] = field(default_factory=dict)
     _decls: dict[str, set[str]] = field(default_factory=dict)
@@ -187,6 +188,8 @@ class _Collector:
             for key in ("podSubnet", "serviceSubnet"):
                 value = networking.get(key) if networking is not None else None
                 if value is not None and value.text:
+                    if key == "podSubnet" and self.facts.kubeadm_pod_subnet is None:
+                        self.facts.kubeadm_pod_subnet = (value.text, _line_ref(source, value.start))
                     self.add(_family_of_cidrs(value.text), "kubeadm", source, value, f"{key}: {value.text}")
                     break
         elif doc.kind == "Cluster" and (doc.api_version or "").startswith("kind.x-k8s.io/"):

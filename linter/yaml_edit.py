@@ -29,8 +29,14 @@ class Styled(str):
         return obj
 
 
+class Literal(str):
+    """A value written as is: a YAML boolean or number (`Literal("true")`), never quoted."""
+
+
 def quote(value: str, style: str | None) -> str:
     """Render a string scalar; `style` is the quoting to copy (None for plain where possible)."""
+    if isinstance(value, Literal):
+        return str(value)
     style = getattr(value, "style", None) or style
     if style == "'":
         return "'" + value.replace("'", "''") + "'"

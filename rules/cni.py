@@ -152,6 +152,14 @@ def _helm_values(doc: Document) -> CniSettings | None:
     return settings
 
 
+def _json_env(node: Node) -> dict[str, EnvVar]:
+    try:
+        env = json.loads(node.text or "").get("env", {})
+    except (ValueError, AttributeError):
+        return {}
+    return {k: EnvVar(k, str(v).lower() if isinstance(v, bool) else str(v), node, node) for k, v in env.items()}
+
+
 def _eksctl(doc: Document) -> list[CniSettings]:
     if doc.kind != "ClusterConfig" or doc.root is None:
         return []
@@ -163,13 +171,7 @@ def _eksctl(doc: Document) -> list[CniSettings]:
         values = addon.get("configurationValues")
         settings = CniSettings(doc, "eksctl vpc-cni add-on", (addon.start, addon.start), version=addon.get("version"))
         if values is not None and values.text:
-            try:
-                env = json.loads(values.text).get("env", {})
-            except (ValueError, AttributeError):
-                env = {}
-            # JSON inside a YAML string: report at the string, offer no edits.
-            settings.env = {k: EnvVar(k, str(v) if not isinstance(v, bool) else str(v).lower(), values, values)
-                            for k, v in env.items()}
+            settings.env = _json_env(values)  # JSON inside a YAML string: reported at the string, no edits
             settings.anchor = (values.start, values.end)
         out.append(settings)
     return out
@@ -187,11 +189,11 @@ def _terraform(doc: Document) -> list[CniSettings]:
             candidates.extend(v for k, v in addons.entries() if k.text == "vpc-cni" and v.kind == MAP)
         for addon in candidates:
             config = addon.get("configuration_values")
-            env = None
-            if config is not None and config.kind == MAP:  # jsonencode({...}) is read as a map
-                env = config.get("env")
+            env = config.get("env") if config is not None and config.kind == MAP else None  # jsonencode({...})
             settings = CniSettings(doc, "Terraform vpc-cni add-on", (addon.start, addon.start), _map_env(env),
                                    version=addon.get("addon_version"))
+            if config is not None and config.kind == "scalar" and config.tag != EXPR:
+                settings.env = _json_env(config)  # a JSON string: reported at the string, no edits
             if config is not None:
                 settings.anchor = (config.start, config.end)
             out.append(settings)

@@ -83,3 +83,32 @@ def test_spark_operator_and_pyspark_findings():
     found = _findings(CORPUS / "kubeflow__spark-operator", "--ip-family", "ipv6", "--select", "SPK")
     assert ("kubeflow__spark-operator/examples/spark-pi.yaml", "SPK001", 21) in found
     assert ("kubeflow__spark-operator/charts/spark-operator-chart/values.yaml", "SPK012", 86) in found
+
+
+def test_load_balancer_cni_and_node_findings():
+    # ruby-no-kai's syslog Service: a controller-managed UDP NLB; on IPv6 it must be dual-stack, and with
+    # UDP that needs IPv6 source NAT prefixes, which the one fix adds as well.
+    root = CORPUS / "ruby-no-kai__rubykaigi-net"
+    from click.testing import CliRunner
+    import json
+
+    from v6lint.cli import main
+    out = CliRunner().invoke(main, ["check", str(root / "gen/k8s/syslog/service.yml"), "--ip-family", "ipv6",
+                                    "--select", "LB", "--output-format", "json"]).output
+    (lb003,) = [d for d in json.loads(out) if d["code"] == "LB003"]
+    assert lb003["range"]["start"]["line"] == 17
+    assert "source NAT" in lb003["fix"]["message"]
+    assert any("enable-prefix-for-ipv6-source-nat" in e["content"] for e in lb003["fix"]["edits"])
+    # ingress-nginx's AWS manifest: an in-tree IPv4 NLB on an IPv6 profile
+    found = _findings(CORPUS / "kubernetes__ingress-nginx", "--ip-family", "ipv6", "--select", "LB,SVC")
+    assert ("kubernetes__ingress-nginx/deploy/static/provider/aws/deploy.yaml", "LB011", 370) in found
+    assert ("kubernetes__ingress-nginx/deploy/static/provider/aws/deploy.yaml", "SVC009", 353) in found
+    # the ENIConfig with a namespace, inside a Terraform heredoc
+    found = _findings(CORPUS / "kjpark__terraform-aws-eks-vpc-cni-custom-networking", "--select", "CNI")
+    assert ("kjpark__terraform-aws-eks-vpc-cni-custom-networking/eniconfig.tf", "CNI010", 12) in found
+    # Karpenter's own examples still admit Xen types (instance-generation Gt 2 keeps c3/c4/m4)
+    found = _findings(CORPUS / "aws__karpenter-provider-aws", "--ip-family", "ipv6", "--select", "NODE002")
+    assert ("aws__karpenter-provider-aws/examples/v1/general-purpose.yaml", "NODE002", 12) in found
+    # a Terraform node group with Xen types on an IPv6 cluster
+    found = _findings(CORPUS / "aws-samples__karpenter-blueprints", "--ip-family", "ipv6", "--select", "NODE001")
+    assert {f[1:] for f in found if f[0].endswith("cluster/terraform/main.tf")} == {("NODE001", 116)}

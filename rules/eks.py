@@ -1,0 +1,172 @@
+"""EKS: eksctl ClusterConfig (eksctl pkg/apis/eksctl.io/v1alpha5 validation.go, IPv6 checks)."""
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from v6lint.diagnostics import Finding, Fix
+from v6lint.document import MAP, SEQ, Document, Node
+from v6lint.rule import Profile, Rule
+from v6lint.yaml_edit import Literal, append_item, delete_entry, insert_entries, replace_scalar
+
+CLUSTER = ("eksctl.io/*/ClusterConfig",)
+EKSCTL_DOCS = "https://eksctl.io/usage/vpc-ip-family/"
+VALIDATION = "https://github.com/eksctl-io/eksctl/blob/main/pkg/apis/eksctl.io/v1alpha5/validation.go"
+
+
+def ip_family(doc: Document, profile: Profile) -> str | None:
+    """The config's own ipFamily when it has one (eksctl compares case-insensitively), else the profile's."""
+    value = doc.root.str_at("kubernetesNetworkConfig", "ipFamily")
+    if value:
+        return value.strip().lower()
+    return profile.ip_family
+
+
+def _addons(doc: Document) -> Node | None:
+    addons = doc.root.get("addons")
+    return addons if addons is not None and addons.kind == SEQ else None
+
+
+def _addon(doc: Document, name: str) -> Node | None:
+    addons = _addons(doc)
+    return next((a for a in addons.items() if a.str_at("name") == name), None) if addons is not None else None
+
+
+def _key(doc: Document, *path: str) -> tuple[int, int]:
+    node = doc.root
+    for part in path[:-1]:
+        node = node.get(part)
+    key = node.entry(path[-1])[0]
+    return key.start, key.end
+
+
+def check_invalid_ip_family(doc: Document, profile: Profile) -> Iterator[Finding]:
+    node = doc.root.path("kubernetesNetworkConfig", "ipFamily")
+    if node is None or node.text is None or node.text.lower() in ("ipv4", "ipv6"):
+        return
+    fixed = {"ipv4": "IPv4", "ipv6": "IPv6"}.get(node.text.strip().lower())
+    yield Finding(node.start, node.end, f"{doc.object_name}: ipFamily {node.text!r} is not IPv4 or IPv6 (eksctl has no "
+                                        f"dual-stack mode)",
+                  Fix(f"Use `{fixed}`", "safe", (replace_scalar(node, fixed),)) if fixed else None)
+
+
+def check_unmanaged_nodegroups(doc: Document, profile: Profile) -> Iterator[Finding]:
+    if ip_family(doc, profile) != "ipv6":
+        return
+    groups = doc.root.get("nodeGroups")
+    for group in groups.items() if groups is not None and groups.kind == SEQ else []:
+        name = group.get("name") or group
+        yield Finding(name.start, name.end, f"{doc.object_name}: unmanaged node group {group.str_at('name') or '?'} on "
+                                            f"an IPv6 cluster; eksctl supports only managed node groups there")
+
+
+INCOMPATIBLE = (
+    (("kubernetesNetworkConfig", "serviceIPv4CIDR"), True, "serviceIPv4CIDR is IPv4-only"),
+    (("vpc", "nat"), True, "NAT gateways are not used for IPv6 clusters"),
+    (("vpc", "autoAllocateIPv6"), False, "eksctl allocates the IPv6 CIDR itself in IPv6 mode"),
+    (("localZones",), False, "Local Zones are not supported with IPv6"),
+    (("outpost",), False, "Outposts are not supported with IPv6"),
+    (("remoteNetworkConfig",), False, "hybrid nodes (remoteNetworkConfig) are not supported with IPv6"),
+)
+
+
+def check_incompatible_fields(doc: Document, profile: Profile) -> Iterator[Finding]:
+    if ip_family(doc, profile) != "ipv6":
+        return
+    for path, removable, why in INCOMPATIBLE:
+        node = doc.root.path(*path)
+        if node is None or (path[-1] == "autoAllocateIPv6" and (node.text or "").lower() != "true"):
+            continue
+        parent = doc.root.path(*path[:-1]) if len(path) > 1 else doc.root
+        fix = Fix(f"Remove `{'.'.join(path)}`", "safe", (delete_entry(doc.source, parent, path[-1]),)) \
+            if removable and parent.kind == MAP and len(parent.entries()) > 1 else None
+        yield Finding(*_key(doc, *path), f"{doc.object_name}: `{'.'.join(path)}` on an IPv6 cluster: {why}", fix)
+
+
+def check_missing_addon(doc: Document, profile: Profile) -> Iterator[Finding]:
+    if ip_family(doc, profile) != "ipv6" or _addon(doc, "coredns") is not None:
+        return
+    addons = _addons(doc)
+    if addons is not None:
+        edit = append_item(doc.source, addons, {"name": "coredns"})
+        where = _key(doc, "addons")
+    else:
+        edit = insert_entries(doc.source, doc.root, [("addons", [{"name": "coredns"}])], doc.root)
+        where = _key(doc, "kubernetesNetworkConfig") if doc.root.get("kubernetesNetworkConfig") is not None \
+            else _key(doc, "metadata")
+    yield Finding(*where, f"{doc.object_name}: an IPv6 cluster without the `coredns` add-on; eksctl requires the "
+                          f"default add-ons to be declared for IPv6",
+                  Fix("Add the coredns add-on", "safe", (edit,)) if edit else None)
+
+
+def check_oidc(doc: Document, profile: Profile) -> Iterator[Finding]:
+    if ip_family(doc, profile) != "ipv6" or _addon(doc, "vpc-cni") is None or _addon(doc, "eks-pod-identity-agent"):
+        return
+    iam = doc.root.get("iam")
+    with_oidc = iam.get("withOIDC") if iam is not None and iam.kind == MAP else None
+    if with_oidc is not None and (with_oidc.text or "").lower() == "true":
+        return
+    if with_oidc is not None:
+        edits, where = (replace_scalar(with_oidc, Literal("true")),), (with_oidc.start, with_oidc.end)
+    elif iam is not None and iam.kind == MAP and iam.entries():
+        edits, where = (insert_entries(doc.source, iam, [("withOIDC", Literal("true"))], doc.root),), _key(doc, "iam")
+    else:
+        edits, where = (insert_entries(doc.source, doc.root, [("iam", {"withOIDC": Literal("true")})], doc.root),), \
+            _key(doc, "addons")
+    yield Finding(*where, f"{doc.object_name}: the vpc-cni add-on on an IPv6 cluster needs IAM for its service account "
+                          f"(OIDC or the pod identity agent), and neither is set up",
+                  Fix("Set `iam.withOIDC: true`", "safe", edits))
+
+
+def _version(text: str | None) -> tuple[int, ...] | None:
+    match = re.match(r"v?(\d+)\.(\d+)(?:\.(\d+))?", (text or "").strip())
+    return tuple(int(g) for g in match.groups() if g is not None) if match else None
+
+
+def check_old_versions(doc: Document, profile: Profile) -> Iterator[Finding]:
+    if ip_family(doc, profile) != "ipv6":
+        return
+    version = doc.root.path("metadata", "version")
+    found = _version(version.text if version is not None else None)
+    if found is not None and found[:2] < (1, 21):
+        yield Finding(version.start, version.end, f"{doc.object_name}: Kubernetes {version.text} is older than 1.21, the "
+                                                  f"first EKS version with IPv6 clusters")
+    cni = _addon(doc, "vpc-cni")
+    cni_version = cni.get("version") if cni is not None else None
+    found = _version(cni_version.text if cni_version is not None else None)
+    if found is not None and found < (1, 10, 0):
+        yield Finding(cni_version.start, cni_version.end, f"{doc.object_name}: vpc-cni {cni_version.text} is older than "
+                                                          f"1.10.0, which IPv6 clusters need")
+
+
+_k = dict(kinds=CLUSTER, references=(EKSCTL_DOCS, VALIDATION))
+
+RULES = [
+    Rule("EKS001", "eksctl-invalid-ip-family", "`kubernetesNetworkConfig.ipFamily` is not IPv4 or IPv6.", "error",
+         why="eksctl accepts IPv4 or IPv6 (case-insensitively) and has no dual-stack mode.",
+         example="kubernetesNetworkConfig:\n  ipFamily: IPv6", fix="safe", fix_note="canonical spelling when the value "
+         "is IPv4/IPv6 with stray spaces", check=check_invalid_ip_family, triggers=("ipFamily",), **_k),
+    Rule("EKS002", "eksctl-unmanaged-nodegroup-ipv6", "Unmanaged `nodeGroups` on an IPv6 cluster.", "error",
+         why="eksctl supports only managed node groups (and Karpenter/Fargate) for IPv6 clusters.",
+         example="managedNodeGroups:\n  - name: ng-1", fix="none", check=check_unmanaged_nodegroups,
+         triggers=("nodeGroups",), **_k),
+    Rule("EKS003", "eksctl-ipv6-incompatible-field",
+         "IPv6 with `serviceIPv4CIDR`, `vpc.nat`, `vpc.autoAllocateIPv6: true`, `localZones`, Outposts or "
+         "`remoteNetworkConfig`.", "error",
+         why="eksctl's validation rejects these with ipFamily IPv6.", example="kubernetesNetworkConfig:\n  ipFamily: IPv6",
+         fix="safe", fix_note="delete `serviceIPv4CIDR` / `vpc.nat`", check=check_incompatible_fields,
+         triggers=("serviceIPv4CIDR", "nat", "autoAllocateIPv6", "localZones", "outpost", "remoteNetworkConfig"), **_k),
+    Rule("EKS004", "eksctl-ipv6-missing-addon", "An IPv6 cluster config without the `coredns` add-on.", "error",
+         why="eksctl requires the default add-ons to be declared explicitly for IPv6 clusters (older versions also "
+             "required vpc-cni, kube-proxy and OIDC).", example="addons:\n  - name: vpc-cni\n  - name: coredns\n"
+                                                                "  - name: kube-proxy",
+         fix="safe", fix_note="add the add-on entry", check=check_missing_addon, triggers=("ClusterConfig",), **_k),
+    Rule("EKS005", "eksctl-ipv6-oidc",
+         "The `vpc-cni` add-on on IPv6 with neither the pod identity agent nor `iam.withOIDC: true`.", "error",
+         why="In IPv6 mode the VPC CNI's service account needs IAM permissions (AmazonEKS_CNI_IPv6_Policy) through "
+             "IRSA (OIDC) or EKS Pod Identity.", example="iam:\n  withOIDC: true", fix="safe",
+         fix_note="`withOIDC: true`", check=check_oidc, triggers=("vpc-cni",), **_k),
+    Rule("EKS006", "eksctl-old-version", "Kubernetes older than 1.21 or a vpc-cni add-on older than 1.10.0 with IPv6.",
+         "error", why="EKS IPv6 clusters start at Kubernetes 1.21 and VPC CNI 1.10.0.",
+         example='metadata:\n  version: "1.31"', fix="none", check=check_old_versions, triggers=("version",), **_k),
+]

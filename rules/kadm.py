@@ -1,0 +1,194 @@
+"""KADM: kubeadm and kind dual-stack configuration (kubernetes cmd/kubeadm/app/apis/kubeadm/validation,
+kube-controller-manager node CIDR masks)."""
+from __future__ import annotations
+
+import ipaddress
+from typing import Iterator
+
+from v6lint.diagnostics import Edit, Finding, Fix
+from v6lint.document import MAP, SEQ, Document, Node
+from v6lint.rule import Profile, Rule
+from v6lint.yaml_edit import replace_scalar
+
+KUBEADM = ("kubeadm.k8s.io/*/ClusterConfiguration", "controlplane.cluster.x-k8s.io/*/KubeadmControlPlane")
+PROXY = ("kubeproxy.config.k8s.io/*/KubeProxyConfiguration",)
+VALIDATION = "https://github.com/kubernetes/kubernetes/blob/master/cmd/kubeadm/app/apis/kubeadm/validation/validation.go"
+DUAL_DOCS = "https://kubernetes.io/docs/setup/production-environment/tools/kubeadm/dual-stack-support/"
+
+
+def cluster_configuration(doc: Document) -> Node | None:
+    if doc.kind == "KubeadmControlPlane":
+        return doc.root.path("spec", "kubeadmConfigSpec", "clusterConfiguration")
+    return doc.root
+
+
+def _cidrs(node: Node | None) -> list[tuple[str, object]]:
+    """(text, network or None) for each comma-separated CIDR."""
+    out = []
+    for part in (node.text or "").split(",") if node is not None else []:
+        try:
+            out.append((part, ipaddress.ip_network(part.strip(), strict=False)))
+        except ValueError:
+            out.append((part, None))
+    return out
+
+
+def _subnets(doc: Document):
+    config = cluster_configuration(doc)
+    networking = config.get("networking") if config is not None else None
+    if networking is None or networking.kind != MAP:
+        return None, None, config
+    return networking.get("podSubnet"), networking.get("serviceSubnet"), config
+
+
+def _extra_args(config: Node | None) -> dict[str, Node]:
+    """controllerManager.extraArgs as name -> value node (v1beta3 map, v1beta4 list of name/value)."""
+    args = config.path("controllerManager", "extraArgs") if config is not None else None
+    if args is None:
+        return {}
+    if args.kind == MAP:
+        return {k.text: v for k, v in args.entries() if k.text}
+    return {a.str_at("name"): a.get("value") for a in args.items() if a.kind == MAP and a.str_at("name")}
+
+
+def check_cidrs(doc: Document, profile: Profile) -> Iterator[Finding]:
+    for node in _subnets(doc)[:2]:
+        if node is None or not node.text:
+            continue
+        cidrs = _cidrs(node)
+        problems = []
+        if len(cidrs) > 2:
+            problems.append("more than two CIDRs")
+        if any(net is None for _t, net in cidrs):
+            problems.append("a value that is not a CIDR")
+        families = [net.version for _t, net in cidrs if net is not None]
+        if len(families) != len(set(families)):
+            problems.append("two CIDRs of one family")
+        spaced = any(text != text.strip() for text, _n in cidrs)
+        if spaced:
+            problems.append("spaces around commas")
+        if not problems:
+            continue
+        fix = None
+        if spaced and problems == ["spaces around commas"]:
+            fix = Fix("Remove the spaces", "safe", (replace_scalar(node, ",".join(t.strip() for t, _n in cidrs)),))
+        yield Finding(node.start, node.end, f"{doc.object_name}: {node.text!r}: {', '.join(problems)}; kubeadm "
+                                            f"accepts one CIDR or two of different families, comma-separated", fix)
+
+
+def check_service_subnet_size(doc: Document, profile: Profile) -> Iterator[Finding]:
+    service = _subnets(doc)[1]
+    for _text, net in _cidrs(service):
+        if net is None:
+            continue
+        limit = 108 if net.version == 6 else 12
+        if net.prefixlen < limit:
+            yield Finding(service.start, service.end,
+                          f"{doc.object_name}: service subnet {net} is too large; kubeadm allows at most /{limit} "
+                          f"for IPv{net.version} (the allocator's bitmap is bounded)")
+
+
+def check_node_mask(doc: Document, profile: Profile) -> Iterator[Finding]:
+    pod, _service, config = _subnets(doc)
+    args = _extra_args(config)
+    for _text, net in _cidrs(pod):
+        if net is None:
+            continue
+        key = f"node-cidr-mask-size-ipv{net.version}"
+        node = args.get(key) or args.get("node-cidr-mask-size")
+        try:
+            mask = int(node.text) if node is not None and node.text else (24 if net.version == 4 else 64)
+        except ValueError:
+            continue
+        where = (node.start, node.end) if node is not None else (pod.start, pod.end)
+        if net.prefixlen > mask:
+            yield Finding(*where, f"{doc.object_name}: pod subnet {net} is smaller than the per-node mask /{mask}; no "
+                                  f"node CIDR fits in it")
+        elif mask - net.prefixlen > 16:
+            yield Finding(*where, f"{doc.object_name}: per-node mask /{mask} is {mask - net.prefixlen} bits below the pod "
+                                  f"subnet {net}; the controller manager allows at most 16")
+
+
+def check_unsuffixed_mask(doc: Document, profile: Profile) -> Iterator[Finding]:
+    pod, _service, config = _subnets(doc)
+    args = _extra_args(config)
+    node = args.get("node-cidr-mask-size")
+    if node is None or len([n for _t, n in _cidrs(pod) if n is not None]) < 2:
+        return
+    value = int(node.text) if node.text and node.text.isdigit() else None
+    target = "node-cidr-mask-size-ipv6" if value is not None and value > 32 else "node-cidr-mask-size-ipv4"
+    key = _arg_key(config, "node-cidr-mask-size")
+    yield Finding(node.start, node.end,
+                  f"{doc.object_name}: `node-cidr-mask-size` on a dual-stack cluster; use node-cidr-mask-size-ipv4 "
+                  f"and -ipv6 (the unsuffixed flag is rejected with two pod CIDRs)",
+                  Fix(f"Rename to `{target}`", "safe", (replace_scalar(key, target),)) if key is not None else None)
+
+
+def _arg_key(config: Node, name: str) -> Node | None:
+    args = config.path("controllerManager", "extraArgs")
+    if args is None:
+        return None
+    if args.kind == MAP:
+        found = args.entry(name)
+        return found[0] if found else None
+    return next((a.get("name") for a in args.items() if a.kind == MAP and a.str_at("name") == name), None)
+
+
+def check_proxy_cluster_cidr(doc: Document, profile: Profile) -> Iterator[Finding]:
+    facts = profile.facts
+    node = doc.root.get("clusterCIDR")
+    if facts is None or facts.kubeadm_pod_subnet is None or node is None or not node.text:
+        return
+    pod_subnet, where = facts.kubeadm_pod_subnet
+    if [p.strip() for p in node.text.split(",")] == [p.strip() for p in pod_subnet.split(",")]:
+        return
+    yield Finding(node.start, node.end, f"{doc.object_name}: clusterCIDR {node.text!r} differs from the kubeadm "
+                                        f"podSubnet {pod_subnet!r} ({where}); kube-proxy then misclassifies pod traffic",
+                  Fix("Copy podSubnet", "safe", (replace_scalar(node, pod_subnet),)))
+
+
+def check_family_order(doc: Document, profile: Profile) -> Iterator[Finding]:
+    pod, service, _config = _subnets(doc)
+    pod_families = [n.version for _t, n in _cidrs(pod) if n is not None]
+    service_families = [n.version for _t, n in _cidrs(service) if n is not None]
+    if len(pod_families) == 2 and len(service_families) == 2 and pod_families != service_families:
+        yield Finding(service.start, service.end,
+                      f"{doc.object_name}: pod subnets list IPv{pod_families[0]} first but service subnets "
+                      f"IPv{service_families[0]}; the first family is each object's primary, so keep the order the same")
+
+
+_k = dict(kinds=KUBEADM, references=(VALIDATION, DUAL_DOCS))
+
+RULES = [
+    Rule("KADM001", "invalid-dual-stack-cidrs",
+         "`podSubnet`/`serviceSubnet` with more than two CIDRs, two of one family, a bad CIDR, or spaces.", "error",
+         why="kubeadm validates these as one CIDR or a dual-stack pair of different families.",
+         example="podSubnet: 10.244.0.0/16,fd00:10:244::/56", fix="safe", fix_note="trim spaces",
+         check=check_cidrs, triggers=("Subnet",), **_k),
+    Rule("KADM002", "service-subnet-too-large", "An IPv6 service subnet larger than /108, or IPv4 larger than /12.",
+         "error", why="kubeadm rejects service subnets beyond those sizes (the service IP allocator is bounded).",
+         example="serviceSubnet: 10.96.0.0/16,fd00:10:96::/112", fix="none", check=check_service_subnet_size,
+         triggers=("serviceSubnet",), **_k),
+    Rule("KADM003", "node-mask-mismatch",
+         "Pod subnet and node CIDR mask that do not fit (pod subnet smaller than the node mask, or more than 16 bits "
+         "apart).", "error",
+         why="The controller manager carves a node CIDR of the node mask (default /24 and /64) out of the pod subnet; "
+             "it must fit, and the difference may be at most 16 bits.",
+         example="controllerManager:\n  extraArgs:\n    node-cidr-mask-size-ipv6: \"64\"", fix="none",
+         check=check_node_mask, triggers=("podSubnet",), **_k),
+    Rule("KADM004", "unsuffixed-node-mask", "Dual-stack with `node-cidr-mask-size` (no family suffix).", "error",
+         why="With two pod CIDRs the controller manager needs node-cidr-mask-size-ipv4/-ipv6.",
+         example="node-cidr-mask-size-ipv4: \"24\"\nnode-cidr-mask-size-ipv6: \"64\"", fix="safe",
+         fix_note="rename to -ipv4 (or -ipv6 for masks above 32)", check=check_unsuffixed_mask,
+         triggers=("node-cidr-mask-size",), **_k),
+    Rule("KADM005", "kube-proxy-cluster-cidr-mismatch", "KubeProxyConfiguration `clusterCIDR` differs from `podSubnet`.",
+         "warning", why="kube-proxy uses clusterCIDR to tell pod traffic from external traffic; it must match the pod "
+                        "subnets.", example="clusterCIDR: 10.244.0.0/16,fd00:10:244::/56", fix="safe",
+         fix_note="copy podSubnet", check=check_proxy_cluster_cidr, kinds=PROXY, triggers=("clusterCIDR",),
+         references=(DUAL_DOCS,)),
+    Rule("KADM006", "family-order-mismatch", "Pod and service subnets list the families in different orders.",
+         "warning", why="The first CIDR's family is the primary for pods and for services; mixing the order makes "
+                        "pods IPv4-primary and services IPv6-primary (or the reverse).",
+         example="podSubnet: 10.244.0.0/16,fd00::/56\nserviceSubnet: 10.96.0.0/16,fd01::/112", fix="none",
+         check=check_family_order, triggers=("Subnet",), **_k),
+]
