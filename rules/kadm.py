@@ -10,7 +10,8 @@ from v6lint.document import MAP, SEQ, Document, Node
 from v6lint.rule import Profile, Rule
 from v6lint.yaml_edit import replace_scalar
 
-KUBEADM = ("kubeadm.k8s.io/*/ClusterConfiguration", "controlplane.cluster.x-k8s.io/*/KubeadmControlPlane")
+KUBEADM = ("kubeadm.k8s.io/*/ClusterConfiguration", "controlplane.cluster.x-k8s.io/*/KubeadmControlPlane",
+           "kind.x-k8s.io/*/Cluster")
 PROXY = ("kubeproxy.config.k8s.io/*/KubeProxyConfiguration",)
 VALIDATION = "https://github.com/kubernetes/kubernetes/blob/master/cmd/kubeadm/app/apis/kubeadm/validation/validation.go"
 DUAL_DOCS = "https://kubernetes.io/docs/setup/production-environment/tools/kubeadm/dual-stack-support/"

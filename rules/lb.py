@@ -208,8 +208,8 @@ def check_ipv6_instance_targets(doc: Document, profile: Profile) -> Iterator[Fin
         return
     key = _target_key(doc)
     value = ann(doc, key)
-    if value not in (None, "instance"):
-        return
+    if value not in (None, "instance") or (value is None and ann(doc, TYPE) == "nlb-ip"):
+        return  # `nlb-ip` means IP targets
     what = "instance targets" if value == "instance" else "the default instance targets"
     yield Finding(*_where(doc, key),
                   f"{doc.object_name}: {what} on an IPv6 cluster; EKS load balancers reach IPv6 pods only as IP "
