@@ -12,7 +12,9 @@ import click
 from v6lint import __version__
 from v6lint.config import ConfigError, Settings, check_selectors, find_config, load_settings
 from v6lint.discovery import discover, display_path
-from v6lint.engine import FileResult, Linter, WriteError, counts_as_failure, write_atomic
+from v6lint.cache import ResultCache, fingerprint
+from v6lint.cache import clean as clean_cache
+from v6lint.engine import FileResult, Linter, WriteError, check_files, counts_as_failure, write_atomic
 from v6lint.output import (render_diff, render_fixes, render_github, render_json, render_sarif,
                            render_statistics, render_text)
 from v6lint.project import STRENGTH, build_profile, find_project_root
@@ -83,11 +85,13 @@ def main() -> None:
               help="The cluster's IP family; overrides cluster.ip-family in the config.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when problems remain.")
 @click.option("--no-cache", is_flag=True,
-              help="Do not read or write the result cache (accepted now; v6lint has no cache yet).")
+              help="Do not read or write the result cache (.v6lint_cache/ in the project root).")
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Worker processes: 0 = all cores for runs of 200+ files, 1 = no workers.")
 @click.option("--config", type=click.Path(dir_okay=False), default=None,
               help="Use this config file instead of the nearest .v6lint.toml / pyproject.toml.")
 def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, output_format, statistics,
-          show_fixes, output_file, ip_family, exit_zero, no_cache, config) -> None:
+          show_fixes, output_file, ip_family, exit_zero, no_cache, jobs, config) -> None:
     """Lint PATHS (files or directories; default: the current directory).
 
     \b
@@ -112,26 +116,36 @@ def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, ou
     if found.missing:
         sys.exit(EXIT_ERROR)
     # The profile always comes from the whole project, even when one file is checked.
-    settings.profile = build_profile(find_project_root(_common_root(paths)), settings.exclude, settings.profile)
+    root = find_project_root(_common_root(paths))
+    settings.profile = build_profile(root, settings.exclude, settings.profile, use_cache=not no_cache)
     linter = Linter(settings, select=_codes(select) or None, extend_select=_codes(extend_select),
                     ignore=_codes(ignore))
+    cache = None
+    if not no_cache and not (fix or show_diff):
+        cache = ResultCache(root, fingerprint(
+            sorted(linter.enabled), settings.severity, settings.per_file_ignores, settings.max_file_size,
+            settings.profile.ip_family, settings.profile.source, settings.profile.facts, [r.code for r in ALL_RULES]))
 
-    results: list[FileResult] = []
+    with _progress(found.files, output_format) as bar:
+        results = check_files(linter, found.files, fix=fix or show_diff, unsafe=unsafe, cache=cache, jobs=jobs,
+                              progress=bar.update if bar is not None else None)
     applied: list[tuple[str, list]] = []
-    with _progress(found.files, output_format) as files:
-        for path in files:
-            result = linter.check_path(path, fix=fix or show_diff, unsafe=unsafe)
-            if result.fixed is not None:
-                if show_diff:
-                    click.echo(render_diff(result), nl=False)
-                else:
-                    try:
-                        write_atomic(path, result.source.encode(), result.fixed.encode())
-                        applied.append((result.path, result.fixes_applied))
-                    except WriteError as exc:
-                        result = FileResult(result.path, result.source, linter.lint_source(result.source)
-                                            + linter.notice(result.path, "V6L906", f"fixes not applied: {exc}"))
-            results.append(result)
+    for index, (path, result) in enumerate(zip(found.files, results)):
+        if cache is not None and result.cache_entry is not None:
+            cache.put(*result.cache_entry, result.diagnostics)
+        if result.fixed is None:
+            continue
+        if show_diff:
+            click.echo(render_diff(result), nl=False)
+            continue
+        try:
+            write_atomic(path, result.source.encode(), result.fixed.encode())
+            applied.append((result.path, result.fixes_applied))
+        except WriteError as exc:
+            results[index] = FileResult(result.path, result.source, linter.lint_source(result.source)
+                                        + linter.notice(result.path, "V6L906", f"fixes not applied: {exc}"))
+    if cache is not None:
+        cache.save()
 
     if show_diff:
         would_change = any(r.fixed is not None for r in results)
@@ -169,9 +183,8 @@ def _progress(files: list[Path], output_format: str):
     show = (output_format == "text" and len(files) >= PROGRESS_MIN_FILES and sys.stderr.isatty()
             and not os.environ.get("CI"))
     if not show:
-        return contextlib.nullcontext(files)
-    return click.progressbar(files, label="v6lint", file=sys.stderr, show_pos=True, width=30,
-                             item_show_func=lambda p: str(p)[-40:] if p else "")
+        return contextlib.nullcontext(None)
+    return click.progressbar(length=len(files), label="v6lint", file=sys.stderr, show_pos=True, width=30)
 
 
 @main.command()
@@ -250,6 +263,14 @@ def init(path) -> None:
         target = dotfile
     click.echo(f"Wrote {display_path(target)}" + (f" (ip-family = {found.ip_family}, from {found.source})"
                                                    if found.ip_family else " (no profile detected)"))
+
+
+@main.command()
+@click.argument("path", required=False, default=".", type=click.Path(exists=True, file_okay=False))
+def clean(path) -> None:
+    """Delete the result cache (.v6lint_cache/) of the project at PATH."""
+    root = find_project_root(Path(path))
+    click.echo(f"Removed {display_path(root / '.v6lint_cache')}" if clean_cache(root) else "No cache to remove")
 
 
 @main.command()

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-import jsonschema
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -76,7 +75,7 @@ def _key_line(text: str, path: list) -> int | None:
     return None
 
 
-def _describe(error: jsonschema.ValidationError, schema: dict) -> str:
+def _describe(error, schema: dict) -> str:
     where = ".".join(str(p) for p in error.absolute_path)
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
@@ -118,6 +117,8 @@ def load_settings(config_path: Path | None, rules: list[Rule]) -> Settings:
         prefix = ["tool", "v6lint"]
     else:
         table, prefix = data, []
+    import jsonschema  # only when there is a config to validate
+
     schema = _schema()
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(table), key=lambda e: list(e.absolute_path))
     if errors:

@@ -91,10 +91,11 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
                 ignored = _git_ignored(top, [p.resolve() for p in walked_here])
                 walked_here = [p for p in walked_here if p.resolve() not in ignored]
             walked.extend(walked_here)
-    seen: set[Path] = set()
+    seen: set[str] = set()
     files = []
     for path in explicit + walked:
-        key = path.resolve()
+        # os.walk never yields a file twice; only explicit paths (maybe symlinks) need resolving.
+        key = os.path.realpath(path) if path in explicit else os.path.abspath(path)
         if key not in seen:
             seen.add(key)
             files.append(path)

@@ -31,6 +31,7 @@ class FileResult:
     diagnostics: list[Diagnostic]
     fixed: SourceFile | None = None  # the fixed text, when --fix/--diff changed something
     fixes_applied: list[Diagnostic] = field(default_factory=list)  # the findings whose fixes were applied
+    cache_entry: tuple[str, str] | None = None  # (real path, digest) to store when freshly linted
 
 
 def counts_as_failure(diag: Diagnostic) -> bool:
@@ -107,25 +108,35 @@ class Linter:
             for pattern, sels in settings.per_file_ignores.items()
         ]
         self._severity = {lookup(k).code: v for k, v in settings.severity.items() if lookup(k)}
-        self.document_rules = [r for r in self.rules if r.check is not None]
+        self.document_rules = [r for r in self.rules if r.check is not None and r.applies_to(self.profile)]
+        self._by_type: dict[tuple[str, str | None], list[Rule]] = {}
+
+    def rules_for(self, doc: Document) -> list[Rule]:
+        """The rules that read this kind of document (cached per language and apiVersion/kind)."""
+        key = (doc.language, doc.type_key if doc.is_kubernetes else None)
+        found = self._by_type.get(key)
+        if found is None:
+            found = self._by_type[key] = [r for r in self.document_rules if r.reads(doc)]
+        return found
 
     # --- reading -------------------------------------------------------------------
-    def read(self, path: Path) -> tuple[SourceFile | None, list[Diagnostic]]:
+    def read(self, path: Path) -> tuple[SourceFile | None, list[Diagnostic], bytes | None]:
+        """(source, notices, raw bytes): the bytes also key the result cache."""
         shown = display_path(path)
         try:
             size = path.stat().st_size
             if size > self.settings.max_file_size:
                 return None, self.notice(shown, "V6L903", f"file is {size} bytes, over max-file-size "
-                                                            f"({self.settings.max_file_size}); skipped")
+                                                            f"({self.settings.max_file_size}); skipped"), None
             with open(path, "rb") as handle:
                 data = handle.read(self.settings.max_file_size + 1)
         except OSError as exc:
-            return None, self.notice(shown, "V6L905", f"cannot read file: {exc.strerror or exc}")
+            return None, self.notice(shown, "V6L905", f"cannot read file: {exc.strerror or exc}"), None
         try:
             text, encoding, bom = decode(data)
         except DecodeError as exc:
-            return None, self.notice(shown, "V6L902", f"cannot decode: {exc}")
-        return SourceFile(shown, text, encoding, bom, os.path.realpath(path)), []
+            return None, self.notice(shown, "V6L902", f"cannot decode: {exc}"), data
+        return SourceFile(shown, text, encoding, bom, os.path.realpath(path)), [], data
 
     def notice(self, path: str, code: str, message: str) -> list[Diagnostic]:
         if code not in self.enabled:
@@ -157,8 +168,8 @@ class Linter:
             raw.append((BY_CODE[p.code], Finding(p.start, p.end, p.message), None))
         ran: set[str] = set()
         for doc in parsed.documents:
-            for rule in self.document_rules:
-                if rule.code not in enabled or not rule.applies_to(self.profile) or not rule.reads(doc):
+            for rule in self.rules_for(doc):
+                if rule.code not in enabled:
                     continue
                 ran.add(rule.code)
                 try:
@@ -169,7 +180,7 @@ class Linter:
                                f"rule {rule.code} failed on {doc.object_name}: {type(exc).__name__}: {exc} "
                                f"(please report this)"), None))
         # Rules that never met a matching document still "ran" for unused-suppression purposes.
-        ran |= {r.code for r in self.document_rules if r.code in enabled and r.applies_to(self.profile)}
+        ran |= {r.code for r in self.document_rules if r.code in enabled}
         diagnostics = self._suppress(source, parsed.documents, raw, enabled, ran)
         for diag in diagnostics:
             self._place(source, diag)
@@ -261,13 +272,64 @@ class Linter:
         fixed = current if current is not source else None
         return FileResult(source.path, source, diagnostics, fixed, applied)
 
-    def check_path(self, path: Path, *, fix: bool = False, unsafe: bool = False) -> FileResult:
-        source, notices = self.read(path)
+    def check_path(self, path: Path, *, fix: bool = False, unsafe: bool = False, cache=None) -> FileResult:
+        source, notices, data = self.read(path)
         if source is None:
             return FileResult(display_path(path), None, notices)
         if fix:
             return self.fix_source(source, unsafe)
+        if cache is not None:
+            digest = cache.digest(data)
+            hit = cache.get(source.abspath, digest, source.path)
+            if hit is not None:
+                return FileResult(source.path, source, hit)
+            result = FileResult(source.path, source, self.lint_source(source))
+            result.cache_entry = (source.abspath, digest)
+            return result
         return FileResult(source.path, source, self.lint_source(source))
+
+
+# --- running many files: one process, or several for large runs ---------------------------------
+PARALLEL_MIN_FILES = 200
+_WORKER: tuple | None = None  # (linter, fix, unsafe, cache), inherited by forked workers
+
+
+def _check_in_worker(path: Path) -> FileResult:
+    linter, fix, unsafe, cache = _WORKER
+    return linter.check_path(path, fix=fix, unsafe=unsafe, cache=cache)
+
+
+def check_files(linter: Linter, files: list[Path], *, fix: bool, unsafe: bool, cache=None, jobs: int = 0,
+                progress=None):
+    """FileResults in file order. jobs: 0 = automatic (all cores for large runs), 1 = this process."""
+    global _WORKER
+    if jobs == 0:
+        jobs = min(os.cpu_count() or 1, 8) if len(files) >= PARALLEL_MIN_FILES else 1
+    results: list[FileResult] = []
+    if jobs > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        try:
+            context = multiprocessing.get_context("fork")
+        except ValueError:  # no fork on this platform: one process
+            context = None
+        if context is not None:
+            _WORKER = (linter, fix, unsafe, cache)
+            try:
+                with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+                    for result in pool.map(_check_in_worker, files, chunksize=32):
+                        results.append(result)
+                        if progress is not None:
+                            progress(1)
+            finally:
+                _WORKER = None
+            return results
+    for path in files:
+        results.append(linter.check_path(path, fix=fix, unsafe=unsafe, cache=cache))
+        if progress is not None:
+            progress(1)
+    return results
 
 
 class WriteError(Exception):

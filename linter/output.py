@@ -51,8 +51,10 @@ def diagnostic_json(diag: Diagnostic, source: SourceFile | None) -> dict:
 
 
 def render_json(results: list[FileResult]) -> str:
-    items = [diagnostic_json(d, r.fixed or r.source) for r in results for d in r.diagnostics]
-    return json.dumps(items, indent=2, ensure_ascii=False) + "\n"
+    """A JSON list, one diagnostic per line (the C encoder only runs without indent)."""
+    items = [json.dumps(diagnostic_json(d, r.fixed or r.source), ensure_ascii=False)
+             for r in results for d in r.diagnostics]
+    return "[\n" + ",\n".join(items) + "\n]\n" if items else "[]\n"
 
 
 _FAMILY_LABEL = {"ipv4": "IPv4", "ipv6": "IPv6", "dual": "dual-stack"}

@@ -23,9 +23,10 @@ from v6lint.source import DecodeError, SourceFile, decode
 from v6lint.sources import parse_source
 
 PROFILE_SUFFIXES = (".yaml", ".yml", ".tf", ".tfvars", ".tfvars.json")
-_TRIGGERS = ("enable_ipv6", "ip_family", "ipFamily", "podSubnet", "serviceSubnet", "ENABLE_IPv6", "variable",
-             "AmazonEKS_CNI_IPv6_Policy", "create_cni_ipv6_iam_policy", "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
-             "webhook", "group.name", "ENIConfig", "ENABLE_PREFIX_DELEGATION")
+# Only files that can hold a profile source or a cross-file fact are parsed.
+_HCL_TRIGGERS = ("enable_ipv6", "ip_family", "variable", "AmazonEKS_CNI_IPv6_Policy", "create_cni_ipv6_iam_policy")
+_YAML_TRIGGERS = ("ClusterConfig", "ClusterConfiguration", "KubeadmControlPlane", "kind.x-k8s.io", "aws-node",
+                  "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "group.name", "ENIConfig", "enable_ipv6", "ip_family")
 STRENGTH = {"config": 100, "tfvars": 90, "terraform": 80, "variable-default": 70, "eksctl": 60, "kubeadm": 50,
             "kind": 50, "aws-node": 40}
 _FAMILY_VARS = ("enable_ipv6", "ip_family", "cluster_ip_family")
@@ -249,7 +250,10 @@ def collect(files: list[Path], overlay: dict[str, str] | None = None) -> _Collec
         pd = _PD_ON.search(text)
         if pd and collector.facts.prefix_delegation is None:
             collector.facts.prefix_delegation = f"{display_path(path)}:{text.count(chr(10), 0, pd.start()) + 1}"
-        if not any(trigger in text for trigger in _TRIGGERS):
+        is_yaml = path.suffix in (".yaml", ".yml")
+        if is_yaml and "webhook" in text and "controller" in text:
+            pass  # spark-operator Helm values
+        elif not any(trigger in text for trigger in (_YAML_TRIGGERS if is_yaml else _HCL_TRIGGERS)):
             continue
         source = SourceFile(display_path(path), text, encoding, bom, os.path.realpath(path))
         try:
@@ -267,9 +271,34 @@ def collect(files: list[Path], overlay: dict[str, str] | None = None) -> _Collec
 
 
 def build_profile(root: Path, exclude: list[str], configured: Profile,
-                  overlay: dict[str, str] | None = None) -> Profile:
-    """The profile of the project at `root`: strongest source wins, the rest are kept for PRF001."""
+                  overlay: dict[str, str] | None = None, use_cache: bool = False) -> Profile:
+    """The profile of the project at `root`: strongest source wins, the rest are kept for PRF001.
+    With use_cache it is reused while no candidate file changed (path, size, mtime)."""
     files = discover([str(root)], exclude, root, PROFILE_SUFFIXES).files
+    key = None
+    if use_cache and not overlay:
+        from v6lint import cache
+
+        stats = []
+        for path in files:
+            try:
+                st = path.stat()
+                stats.append((str(path), st.st_size, st.st_mtime_ns))
+            except OSError:
+                stats.append((str(path), -1, -1))
+        key = cache.fingerprint(stats, configured, exclude)
+        cached = cache.load_profile(root, key)
+        if isinstance(cached, Profile):
+            return cached
+    profile = _build(root, files, configured, overlay)
+    if key is not None:
+        from v6lint import cache
+
+        cache.save_profile(root, key, profile)
+    return profile
+
+
+def _build(root: Path, files: list[Path], configured: Profile, overlay: dict[str, str] | None) -> Profile:
     collector = collect(files, overlay)
     sources = list(collector.sources)
     if configured.ip_family and configured.source and configured.source != "--ip-family":

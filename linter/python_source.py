@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-import libcst as cst
+import libcst as cst  # noqa: F401  (imported lazily by v6lint.sources; see parse_python)
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from v6lint.document import Document

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from v6lint.hcl_source import parse_hcl
-from v6lint.python_source import parse_python
 from v6lint.source import SourceFile
 from v6lint.yaml_source import ParsedYaml, parse_yaml
 
@@ -28,6 +27,8 @@ def parse_source(source: SourceFile) -> ParsedYaml:
     if language == "hcl":
         return parse_hcl(source)
     if language == "python":
+        from v6lint.python_source import parse_python  # libcst is slow to import: only when needed
+
         return parse_python(source)
     parsed = parse_yaml(source)  # JSON is YAML: .tfvars.json keeps exact positions this way
     if language == "tfvars-json":

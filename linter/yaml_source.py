@@ -13,6 +13,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
+from ruamel.yaml.resolver import VersionedResolver
 
 from v6lint.document import MAP, SCALAR, SEQ, Document, Node
 from v6lint.source import SourceFile
@@ -26,6 +27,19 @@ try:  # libyaml through ruamel.yaml.clib: the same nodes and marks, about 7x fas
     PURE = False
 except ImportError:  # pragma: no cover - other Python implementations
     PURE = True
+
+_PLAIN_TAGS = {v: "tag:yaml.org,2002:null" for v in ("", "~", "null", "Null", "NULL")}
+_PLAIN_TAGS.update({v: "tag:yaml.org,2002:bool" for v in ("true", "True", "TRUE", "false", "False", "FALSE")})
+
+
+class _PlainResolver(VersionedResolver):
+    """Tags plain scalars as null, bool or str with one dict lookup. Rules read values as text, so
+    the full implicit resolver (a regex per scalar, most of composing time) buys nothing here."""
+
+    def resolve(self, kind, value, implicit):
+        if kind is ScalarNode and implicit[0]:
+            return _PLAIN_TAGS.get(value, "tag:yaml.org,2002:str")
+        return super().resolve(kind, value, implicit)
 
 
 @dataclass
@@ -103,7 +117,9 @@ class _Converter:
         if done is not None:
             return done
         start = rnode.start_mark.index
-        tag = str(rnode.tag)
+        ctag = rnode.ctag
+        # Resolved tags carry no handle and need no URI decoding (ruamel's str() does it per node).
+        tag = ctag.suffix if ctag.handle is None and "%" not in ctag.suffix else str(ctag)
         if isinstance(rnode, ScalarNode):
             end = rnode.end_mark.index
             if rnode.style in ("|", ">"):
@@ -206,6 +222,7 @@ def parse_yaml(source: SourceFile) -> ParsedYaml:
             marker, marker + 2,
         ))
     loader = YAML(typ="safe", pure=PURE)
+    loader.Resolver = _PlainResolver
     documents: list[Document] = []
     try:
         for index, rnode in enumerate(loader.compose_all(source.text)):
