@@ -120,8 +120,16 @@ def load_profile(root: Path, key: str):
 
 def save_profile(root: Path, key: str, profile) -> None:
     directory = _prepare(root)
-    if directory is not None:
-        _write_atomic(directory / __version__ / f"profile-{key}.pickle", pickle.dumps(profile))
+    if directory is None:
+        return
+    target = directory / __version__ / f"profile-{key}.pickle"
+    _write_atomic(target, pickle.dumps(profile))
+    for stale in target.parent.glob("profile-*.pickle"):  # only the latest state is worth keeping
+        if stale != target:
+            try:
+                stale.unlink()
+            except OSError:
+                pass
 
 
 def clean(root: Path) -> bool:

@@ -32,6 +32,7 @@ class FileResult:
     fixed: SourceFile | None = None  # the fixed text, when --fix/--diff changed something
     fixes_applied: list[Diagnostic] = field(default_factory=list)  # the findings whose fixes were applied
     cache_entry: tuple[str, str] | None = None  # (real path, digest) to store when freshly linted
+    passes: list[tuple[str, list[Edit]]] = field(default_factory=list)  # (text before, edits) per fix pass
 
 
 def counts_as_failure(diag: Diagnostic) -> bool:
@@ -250,11 +251,14 @@ class Linter:
             return FileResult(source.path, source, diagnostics)
         current = source
         applied: list[Diagnostic] = []
+        passes: list[tuple[str, list[Edit]]] = []
         for _ in range(MAX_FIX_PASSES):
             fixes = choose_fixes(diagnostics, unsafe)
             if not fixes:
                 break
-            text = apply_edits(current.text, _edits(fixes))
+            edits = _edits(fixes)
+            passes.append((current.text, edits))
+            text = apply_edits(current.text, edits)
             if text == current.text:
                 break
             candidate = SourceFile(source.path, text, source.encoding, source.bom, source.abspath)
@@ -270,7 +274,9 @@ class Linter:
                 return FileResult(source.path, source, self.lint_source(source) + self.notice(
                     source.path, "V6L906", f"fixes not applied: they did not converge in {MAX_FIX_PASSES} passes"))
         fixed = current if current is not source else None
-        return FileResult(source.path, source, diagnostics, fixed, applied)
+        result = FileResult(source.path, source, diagnostics, fixed, applied)
+        result.passes = passes
+        return result
 
     def check_path(self, path: Path, *, fix: bool = False, unsafe: bool = False, cache=None) -> FileResult:
         source, notices, data = self.read(path)

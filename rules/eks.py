@@ -33,11 +33,12 @@ def _addon(doc: Document, name: str) -> Node | None:
 
 
 def _key(doc: Document, *path: str) -> tuple[int, int]:
+    """The range of the key at `path`, or the document's start when the file lacks it."""
     node = doc.root
     for part in path[:-1]:
-        node = node.get(part)
-    key = node.entry(path[-1])[0]
-    return key.start, key.end
+        node = node.get(part) if node is not None else None
+    found = node.entry(path[-1]) if node is not None else None
+    return (found[0].start, found[0].end) if found else (doc.start, doc.start)
 
 
 def check_invalid_ip_family(doc: Document, profile: Profile) -> Iterator[Finding]:

@@ -261,3 +261,24 @@ async def test_unsafe_fixes_setting_extends_fix_all(client: LanguageClient, work
     fixed = apply(SVC, actions[0].edit.changes[uri])
     # SVC004 and SVC009 are unsafe: on this IPv4 cluster the IPv6 family goes and the policy relaxes
     assert fixed == SVC.replace("SingleStack", "PreferDualStack").replace("[ipv6, IPv4]", "[IPv4]")
+
+
+async def test_a_flood_of_changes_with_malformed_ones_ends_on_the_final_version(client: LanguageClient, workspace):
+    uri = uri_of(workspace, "svc.yaml")
+    open_doc(client, uri, SVC)
+    await diagnostics_for(client, uri)
+    for version in range(2, 502):
+        text = "apiVersion: v1\nkind: Service\nspec: [\n" if version % 3 == 0 else \
+            SVC.replace("[ipv6, IPv4]", f"[ipv6-{version}, IPv4]")
+        change(client, uri, text, version)
+    final = SVC.replace("[ipv6, IPv4]", "[ipv6-final, IPv4]")
+    change(client, uri, final, 502)
+
+    def final_published(ds):
+        return any(d.code == "SVC001" and "ipv6-final" in d.message for d in ds)
+    await diagnostics_for(client, uri, final_published, timeout=30)
+    await asyncio.sleep(0.5)  # nothing older may arrive afterwards
+    assert final_published(client.diagnostics[uri])
+    hover = await client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=6, character=16)))
+    assert "SVC001" in hover.contents.value  # and the server still answers
