@@ -25,6 +25,12 @@ class Fix:
     edits: tuple[Edit, ...]
 
 
+def fix_of(message: str, applicability: Applicability, edits) -> Fix | None:
+    """A Fix from the edits a rule could compute (None entries dropped); None when there are none."""
+    kept = tuple(e for e in (edits or ()) if e is not None)
+    return Fix(message, applicability, kept) if kept else None
+
+
 @dataclass(frozen=True)
 class Finding:
     """What a rule's check yields: a range, a message and an optional fix."""

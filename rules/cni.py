@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-from v6lint.diagnostics import Edit, Finding, Fix
+from v6lint.diagnostics import fix_of as _fix, Edit, Finding, Fix
 from v6lint.document import MAP, SEQ, Document, Node, walk
 from v6lint.hcl_source import EXPR, walk_blocks
 from v6lint.rule import Profile, Rule
@@ -207,9 +207,6 @@ def cni_settings(doc: Document) -> list[CniSettings]:
     return [found] if found else _eksctl(doc)
 
 
-def _fix(message: str, applicability: str, edits) -> Fix | None:
-    edits = [e for e in (edits or []) if e is not None]
-    return Fix(message, applicability, tuple(edits)) if edits else None
 
 
 def _editable(var: EnvVar) -> bool:

@@ -12,7 +12,7 @@ import re
 from typing import Iterator
 
 from v6lint.data.lbc_annotations import IN_TREE, LBC_EXACT, LBC_PATTERNS
-from v6lint.diagnostics import Edit, Finding, Fix
+from v6lint.diagnostics import fix_of as _fix, Edit, Finding, Fix
 from v6lint.document import MAP, SEQ, Document, Node
 from v6lint.rule import Profile, Rule
 from v6lint.yaml_edit import Styled, insert_entries, replace_scalar
@@ -113,9 +113,6 @@ def set_annotation(doc: Document, key: str, value: str) -> list[Edit] | None:
     return set_annotations(doc, [(key, value)])
 
 
-def _fix(message: str, applicability: str, edits) -> Fix | None:
-    edits = [e for e in (edits or []) if e is not None]
-    return Fix(message, applicability, tuple(edits)) if edits else None
 
 
 def _where(doc: Document, key: str) -> tuple[int, int]:

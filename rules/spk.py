@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from v6lint.diagnostics import Edit, Finding, Fix
+from v6lint.diagnostics import fix_of as _fix, Edit, Finding, Fix
 from v6lint.document import MAP, SEQ, Document, Node
 from v6lint.rule import Profile, Rule
 from v6lint.rules.spark_model import ROLES, SPARK_APPS, SparkJob, commented_block, spark_jobs
@@ -32,9 +32,6 @@ DOE_IPV6 = "https://awslabs.github.io/data-on-eks/docs/datastacks/processing/spa
 LANGS = ("yaml", "python")
 
 
-def _fix(message: str, applicability: str, edits) -> Fix | None:
-    edits = [e for e in (edits or []) if e is not None]
-    return Fix(message, applicability, tuple(edits)) if edits else None
 
 
 def _jobs(doc: Document) -> list[SparkJob]:

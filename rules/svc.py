@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Iterator
 
-from v6lint.diagnostics import Finding, Fix
+from v6lint.diagnostics import Finding, Fix, fix_of
 from v6lint.document import MAP, SEQ, Document, Node
 from v6lint.rule import Profile, Rule
 from v6lint.yaml_edit import delete_entry, delete_item, entry_index, insert_entries, replace_scalar
@@ -88,8 +88,8 @@ def family_of(address: str | None) -> str | None:
     return "IPv4" if ip.version == 4 else "IPv6"
 
 
-def _fix(message: str, applicability: str, *edits) -> Fix:
-    return Fix(message, applicability, tuple(e for e in edits if e is not None))
+def _fix(message: str, applicability: str, *edits) -> Fix | None:
+    return fix_of(message, applicability, edits)
 
 
 def _show(node: Node) -> str:
