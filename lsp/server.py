@@ -12,7 +12,7 @@ from pathlib import Path
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
-from pygls.uris import from_fs_path, to_fs_path
+from pygls.uris import to_fs_path
 
 from v6lint import __version__
 from v6lint.config import ConfigError, Settings, find_config, load_settings

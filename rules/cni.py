@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-from v6lint.diagnostics import fix_of as _fix, Edit, Finding, Fix
+from v6lint.diagnostics import fix_of as _fix, Edit, Finding
 from v6lint.document import MAP, SEQ, Document, Node, walk
 from v6lint.hcl_source import EXPR, walk_blocks
 from v6lint.rule import Profile, Rule

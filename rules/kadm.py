@@ -5,8 +5,8 @@ from __future__ import annotations
 import ipaddress
 from typing import Iterator
 
-from v6lint.diagnostics import Edit, Finding, Fix
-from v6lint.document import MAP, SEQ, Document, Node
+from v6lint.diagnostics import Finding, Fix
+from v6lint.document import MAP, Document, Node
 from v6lint.rule import Profile, Rule
 from v6lint.yaml_edit import replace_scalar
 

@@ -12,7 +12,7 @@ import re
 from typing import Iterator
 
 from v6lint.data.lbc_annotations import IN_TREE, LBC_EXACT, LBC_PATTERNS
-from v6lint.diagnostics import fix_of as _fix, Edit, Finding, Fix
+from v6lint.diagnostics import fix_of as _fix, Edit, Finding
 from v6lint.document import MAP, SEQ, Document, Node
 from v6lint.rule import Profile, Rule
 from v6lint.yaml_edit import Styled, insert_entries, replace_scalar

@@ -6,7 +6,7 @@ import re
 from typing import Iterator
 
 from v6lint.diagnostics import Finding, Fix
-from v6lint.document import MAP, SCALAR, SEQ, Document, Node, walk
+from v6lint.document import SCALAR, SEQ, Document, Node, walk
 from v6lint.rule import Profile, Rule
 from v6lint.rules.k8s import WORKLOADS, containers, env_items
 from v6lint.rules.spk import check_ipv4_only_resolution

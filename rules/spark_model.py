@@ -16,7 +16,6 @@ from v6lint.document import MAP, SEQ, Document, Node
 from v6lint.rules.k8s import WORKLOADS, containers
 from v6lint.source import SourceFile
 from v6lint.yaml_edit import insert_entries, quote, replace_scalar
-from v6lint.yaml_source import ParseProblem  # noqa: F401  (re-exported for rules' type hints)
 
 SPARK_APPS = ("sparkoperator.k8s.io/*/SparkApplication", "sparkoperator.k8s.io/*/ScheduledSparkApplication")
 ROLES = ("driver", "executor")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from v6lint.diagnostics import fix_of as _fix, Edit, Finding, Fix
+from v6lint.diagnostics import fix_of as _fix, Edit, Finding
 from v6lint.document import MAP, SEQ, Document, Node
 from v6lint.rule import Profile, Rule
 from v6lint.rules.spark_model import ROLES, SPARK_APPS, SparkJob, commented_block, spark_jobs
