@@ -16,7 +16,7 @@ from pathlib import Path
 
 from v6lint.config import CONFIG_FILES
 from v6lint.discovery import discover, display_path
-from v6lint.document import Document, Node
+from v6lint.document import MAP, Document, Node
 from v6lint.hcl_source import walk_blocks
 from v6lint.rule import Profile, ProfileSource
 from v6lint.source import DecodeError, SourceFile, decode
@@ -26,7 +26,8 @@ PROFILE_SUFFIXES = (".yaml", ".yml", ".tf", ".tfvars", ".tfvars.json")
 # Only files that can hold a profile source or a cross-file fact are parsed.
 _HCL_TRIGGERS = ("enable_ipv6", "ip_family", "variable", "AmazonEKS_CNI_IPv6_Policy", "create_cni_ipv6_iam_policy")
 _YAML_TRIGGERS = ("ClusterConfig", "ClusterConfiguration", "KubeadmControlPlane", "kind.x-k8s.io", "aws-node",
-                  "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "group.name", "ENIConfig", "enable_ipv6", "ip_family")
+                  "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "group.name", "ENIConfig", "enable_ipv6", "ip_family",
+                  "aws-load-balancer-controller")
 STRENGTH = {"config": 100, "tfvars": 90, "terraform": 80, "variable-default": 70, "eksctl": 60, "kubeadm": 50,
             "kind": 50, "aws-node": 40}
 _FAMILY_VARS = ("enable_ipv6", "ip_family", "cluster_ip_family")
@@ -77,6 +78,7 @@ class ProjectFacts:
     ingress_groups: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # group -> (where, ip type)
     eniconfigs: int = 0
     kubeadm_pod_subnet: tuple[str, str] | None = None  # (podSubnet, "path:line")
+    lbc_version: tuple[str, str] | None = None  # AWS Load Balancer Controller image tag, "path:line"
     prefix_delegation: str | None = None  # "path:line" where ENABLE_PREFIX_DELEGATION is turned on
     _refs: dict[str, set[str]] = field(default_factory=dict)
     _decls: dict[str, set[str]] = field(default_factory=dict)
@@ -204,6 +206,7 @@ class _Collector:
                         self.add("ipv6", "aws-node", source, env.get("value"), "aws-node ENABLE_IPv6=true")
         if doc.kind == "ENIConfig":
             self.facts.eniconfigs += 1
+        self._lbc_version(doc)
         group = doc.annotations.get("alb.ingress.kubernetes.io/group.name")
         if doc.kind == "Ingress" and group is not None and group.text:
             ip_type = doc.annotations.get("alb.ingress.kubernetes.io/ip-address-type")
@@ -212,6 +215,21 @@ class _Collector:
         if "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE" in source.text and doc.kind in (
                 "SparkApplication", "ScheduledSparkApplication"):
             self.facts.imds_ipv6_jobs.append(_line_ref(source, doc.start))
+
+    def _lbc_version(self, doc: Document) -> None:
+        """The controller's version from its Deployment image or its chart values (image.tag)."""
+        root = doc.root
+        candidates = []
+        if doc.kind == "Deployment" and "aws-load-balancer-controller" in (doc.name or ""):
+            stack = [root.path("spec", "template", "spec", "containers")]
+            candidates = [c.get("image") for c in (stack[0].items() if stack[0] is not None else [])]
+        elif not doc.is_kubernetes and root.kind == MAP and root.get("clusterName") is not None and \
+                "aws-load-balancer-controller" in (root.str_at("image", "repository") or ""):
+            candidates = [root.path("image", "tag")]
+        for node in candidates:
+            match = re.search(r"v?(\d+\.\d+\.\d+)", (node.text or "").rsplit(":", 1)[-1]) if node is not None else None
+            if match and self.facts.lbc_version is None:
+                self.facts.lbc_version = (match.group(1), _line_ref(doc.source, node.start))
 
     def values_file(self, doc: Document) -> None:
         """spark-operator Helm values: `webhook.enable: false` drops driver/executor env."""

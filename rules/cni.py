@@ -421,6 +421,15 @@ def check_custom_networking_unused(doc: Document, profile: Profile) -> Iterator[
     for s in cni_settings(doc):
         if not s.flag("AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG"):
             continue
+        # With custom networking the primary ENI carries no pods, so max pods must come down.
+        groups = doc.root.get("managedNodeGroups") if doc.kind == "ClusterConfig" else None
+        for group in groups.items() if groups is not None and groups.kind == SEQ else []:
+            if group.get("maxPodsPerNode") is None:
+                name = group.get("name") or group
+                yield Finding(name.start, name.end,
+                              f"{s.label}: custom networking is on but managed node group "
+                              f"{group.str_at('name') or '?'} keeps the default max pods, which counts the "
+                              f"primary ENI's addresses that pods can no longer use; set maxPodsPerNode")
         if s.value("ENI_CONFIG_LABEL_DEF") or s.value("ENI_CONFIG_ANNOTATION_DEF"):
             continue
         if facts is not None and facts.eniconfigs:

@@ -240,8 +240,23 @@ def _udp(doc: Document) -> bool:
     return any((p.str_at("protocol") or "").upper() == "UDP" for p in (ports.items() if ports is not None else []))
 
 
+def _old_controller(profile: Profile) -> tuple[str, str] | None:
+    """The project's AWS Load Balancer Controller version when it predates UDP on dual-stack NLBs."""
+    found = profile.facts.lbc_version if profile.facts is not None else None
+    if found and tuple(int(p) for p in found[0].split(".")) < (2, 10, 0):
+        return found
+    return None
+
+
 def check_udp_dual_stack(doc: Document, profile: Profile) -> Iterator[Finding]:
     if owner(doc) != "lbc" or not _udp(doc) or ann(doc, IP_TYPE) != "dualstack" or ann(doc, SNAT) == "on":
+        return
+    old = _old_controller(profile)
+    if old is not None:
+        yield Finding(*_where(doc, IP_TYPE),
+                      f"{doc.object_name}: a UDP listener on a dual-stack NLB, but the project's AWS Load Balancer "
+                      f"Controller is v{old[0]} ({old[1]}): UDP on dual-stack NLBs needs v2.10.0 or later, so this "
+                      f"cannot work until the controller is upgraded")
         return
     yield Finding(*_where(doc, IP_TYPE),
                   f"{doc.object_name}: a UDP listener on a dual-stack NLB needs IPv6 source NAT prefixes "

@@ -197,3 +197,17 @@ def test_console_script_and_module_run(project):
         proc = subprocess.run([*cmd, "check", "k8s/ok.yaml"], capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
         assert "No problems found in 1 file." in proc.stdout
+
+
+def test_udp_dual_stack_with_an_old_controller_says_it_cannot_work(tmp_path, monkeypatch):
+    (tmp_path / "lbc-values.yaml").write_text(
+        "clusterName: shop\nimage:\n  repository: public.ecr.aws/eks/aws-load-balancer-controller\n  tag: v2.8.1\n")
+    (tmp_path / "dns.yaml").write_text(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: dns\n  annotations:\n"
+        "    service.beta.kubernetes.io/aws-load-balancer-type: external\n"
+        "    service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip\n"
+        "    service.beta.kubernetes.io/aws-load-balancer-ip-address-type: dualstack\n"
+        "spec:\n  type: LoadBalancer\n  ports: [{port: 53, protocol: UDP}]\n")
+    monkeypatch.chdir(tmp_path)
+    (found,) = json.loads(run("check", "--select", "LB007", "--output-format", "json").output)
+    assert "Controller is v2.8.1 (lbc-values.yaml:4)" in found["message"] and found["fix"] is None
