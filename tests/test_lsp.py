@@ -84,6 +84,12 @@ def codes(diags) -> list[str]:
     return sorted(d.code for d in diags)
 
 
+async def actions_for(client: LanguageClient, uri: str, diag: types.Diagnostic) -> list[types.CodeAction]:
+    return await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), range=diag.range,
+        context=types.CodeActionContext(diagnostics=[diag])))
+
+
 def apply(text: str, edits: list[types.TextEdit]) -> str:
     lines = text.splitlines(keepends=True)
     offsets = [0]
@@ -116,9 +122,7 @@ async def test_quick_fix_removes_the_finding_and_unsafe_fixes_say_so(client: Lan
     open_doc(client, uri, SVC)
     diags = await diagnostics_for(client, uri)
     svc001 = next(d for d in diags if d.code == "SVC001")
-    actions = await client.text_document_code_action_async(types.CodeActionParams(
-        text_document=types.TextDocumentIdentifier(uri=uri), range=svc001.range,
-        context=types.CodeActionContext(diagnostics=[svc001])))
+    actions = await actions_for(client, uri, svc001)
     titles = [a.title for a in actions]
     assert "Replace with `IPv6` (SVC001)" in titles and "Ignore SVC001 on this line" in titles
     fix = next(a for a in actions if a.title == "Replace with `IPv6` (SVC001)")
@@ -129,9 +133,7 @@ async def test_quick_fix_removes_the_finding_and_unsafe_fixes_say_so(client: Lan
     diags = await diagnostics_for(client, uri, lambda ds: "SVC001" not in codes(ds))
     assert codes(diags) == ["SVC004", "SVC009"]
     svc004 = next(d for d in diags if d.code == "SVC004")
-    actions = await client.text_document_code_action_async(types.CodeActionParams(
-        text_document=types.TextDocumentIdentifier(uri=uri), range=svc004.range,
-        context=types.CodeActionContext(diagnostics=[svc004])))
+    actions = await actions_for(client, uri, svc004)
     assert "Set ipFamilyPolicy to `PreferDualStack` (SVC004, unsafe)" in [a.title for a in actions]
 
 
@@ -140,9 +142,7 @@ async def test_ignore_action_inserts_a_suppression_comment(client: LanguageClien
     open_doc(client, uri, SVC)
     diags = await diagnostics_for(client, uri)
     svc004 = next(d for d in diags if d.code == "SVC004")
-    actions = await client.text_document_code_action_async(types.CodeActionParams(
-        text_document=types.TextDocumentIdentifier(uri=uri), range=svc004.range,
-        context=types.CodeActionContext(diagnostics=[svc004])))
+    actions = await actions_for(client, uri, svc004)
     ignore = next(a for a in actions if a.title == "Ignore SVC004 on this line")
     text = apply(SVC, ignore.edit.changes[uri])
     assert "  ipFamilyPolicy: SingleStack   # keep me  # v6lint: ignore[SVC004]\n" in text
