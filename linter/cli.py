@@ -18,7 +18,9 @@ from v6lint.engine import FileResult, Linter, WriteError, check_files, counts_as
 from v6lint.output import (render_diff, render_fixes, render_github, render_json, render_sarif,
                            render_statistics, render_text)
 from v6lint.project import STRENGTH, build_profile, find_project_root
-from v6lint.rule import IP_FAMILIES, Profile
+from dataclasses import replace
+
+from v6lint.rule import IP_FAMILIES, PLATFORMS, Profile
 from v6lint.rules import ALL_RULES, lookup
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -83,6 +85,12 @@ def main() -> None:
               help="Write the report to this file instead of stdout.")
 @click.option("--ip-family", type=click.Choice(IP_FAMILIES), default=None,
               help="The cluster's IP family; overrides cluster.ip-family in the config.")
+@click.option("--platform", type=click.Choice(PLATFORMS), default=None,
+              help="Where the cluster runs (aws: EKS or Kubernetes on EC2); overrides cluster.platform and "
+                   "detection. Rules about AWS components run only on aws.")
+@click.option("--preview", is_flag=True, default=None,
+              help="Also run preview rules (config: preview = true); a preview rule selected by its exact "
+                   "code runs without it.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when problems remain.")
 @click.option("--no-cache", is_flag=True,
               help="Do not read or write the result cache (.v6lint_cache/ in the project root).")
@@ -91,7 +99,7 @@ def main() -> None:
 @click.option("--config", type=click.Path(dir_okay=False), default=None,
               help="Use this config file instead of the nearest .v6lint.toml / pyproject.toml.")
 def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, output_format, statistics,
-          show_fixes, output_file, ip_family, exit_zero, no_cache, jobs, config) -> None:
+          show_fixes, output_file, ip_family, platform, preview, exit_zero, no_cache, jobs, config) -> None:
     """Lint PATHS (files or directories; default: the current directory).
 
     \b
@@ -108,7 +116,11 @@ def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, ou
         click.echo(f"v6lint: error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
     if ip_family:
-        settings.profile = Profile(ip_family, "--ip-family")
+        settings.profile = replace(settings.profile, ip_family=ip_family, source="--ip-family")
+    if platform:
+        settings.profile = replace(settings.profile, platform=platform, platform_source="--platform")
+    if preview:
+        settings.preview = True
     unsafe = settings.unsafe_fixes if unsafe_fixes is None else unsafe_fixes
     found = discover(paths, settings.exclude, settings.root)
     for missing in found.missing:
@@ -123,7 +135,7 @@ def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, ou
     cache = None
     if not no_cache and not (fix or show_diff):
         cache = ResultCache(root, fingerprint(
-            sorted(linter.enabled), settings.severity, settings.per_file_ignores, settings.max_file_size,
+            sorted(linter.enabled), settings.severity, settings.profile.platform, settings.per_file_ignores, settings.max_file_size,
             settings.profile.ip_family, settings.profile.source, settings.profile.facts, [r.code for r in ALL_RULES]))
 
     with _progress(found.files, output_format) as bar:
@@ -289,7 +301,9 @@ def rule(code, show_all) -> None:
     if show_all:
         for r in ALL_RULES:
             profile = ",".join(r.profiles) if r.profiles else "any"
-            click.echo(f"{r.code}  {r.name:<38} {r.severity:<8} fix:{r.fix:<12} profile:{profile:<10} {r.summary}")
+            mark = "preview" if r.maturity == "preview" else "stable"
+            click.echo(f"{r.code}  {r.name:<38} {mark:<8} {r.severity:<8} fix:{r.fix:<12} profile:{profile:<10} "
+                       f"{r.summary}")
         return
     if not code:
         raise click.UsageError("give a rule CODE or NAME, or --all")

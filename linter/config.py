@@ -35,6 +35,7 @@ class Settings:
     severity: dict[str, str] = field(default_factory=dict)
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     unsafe_fixes: bool = False
+    preview: bool = False
     profile: Profile = field(default_factory=Profile)
     config_path: Path | None = None
     root: Path = field(default_factory=Path.cwd)  # per-file-ignores and exclude are relative to it
@@ -138,10 +139,15 @@ def load_settings(config_path: Path | None, rules: list[Rule]) -> Settings:
     settings.severity = table.get("severity", {})
     settings.max_file_size = table.get("max-file-size", DEFAULT_MAX_FILE_SIZE)
     settings.unsafe_fixes = table.get("fix", {}).get("unsafe", False)
+    settings.preview = table.get("preview", False)
     family = table.get("cluster", {}).get("ip-family")
-    if family:
-        line = _key_line(text, prefix + ["cluster", "ip-family"])
-        settings.profile = Profile(family, f"{shown}:{line}" if line else shown)
+    platform = table.get("cluster", {}).get("platform")
+    if family or platform:
+        def where(key: str) -> str:
+            line = _key_line(text, prefix + ["cluster", key])
+            return f"{shown}:{line}" if line else shown
+        settings.profile = Profile(family, where("ip-family") if family else None,
+                                   platform=platform, platform_source=where("platform") if platform else None)
     for key in ("select", "extend-select", "ignore"):
         check_selectors(table.get(key, []), rules, f"{shown}: {key}")
     for pattern, selectors in settings.per_file_ignores.items():
@@ -152,8 +158,17 @@ def load_settings(config_path: Path | None, rules: list[Rule]) -> Settings:
     return settings
 
 
-def enabled_codes(rules: list[Rule], select: list[str], extend: list[str], ignore: list[str]) -> set[str]:
+def _exact(selector: str, rule: Rule) -> bool:
+    sel = selector.strip()
+    return sel.upper() == rule.code or sel.lower() == rule.name
+
+
+def enabled_codes(rules: list[Rule], select: list[str], extend: list[str], ignore: list[str],
+                  preview: bool = False) -> set[str]:
+    """Codes the selectors enable. A preview rule needs `preview`, or a selector naming it exactly."""
+    chosen = [*select, *extend]
     return {
         r.code for r in rules
-        if any(selector_matches(s, r) for s in [*select, *extend]) and not any(selector_matches(s, r) for s in ignore)
+        if any(selector_matches(s, r) for s in chosen) and not any(selector_matches(s, r) for s in ignore)
+        and (r.maturity == "stable" or preview or any(_exact(s, r) for s in chosen))
     }

@@ -30,6 +30,9 @@ def _section(rule: Rule) -> list[str]:
         f"- Severity: {rule.severity}",
         f"- Fix: {fix}",
         f"- Cluster profile: {', '.join(rule.profiles) or 'any'}",
+        f"- Platform: {', '.join(rule.platforms) or 'any'}",
+        f"- Maturity: {rule.maturity}" + (" (opt-in: `--preview`, or select it by exact code)"
+                                           if rule.maturity == "preview" else ""),
     ]
     if rule.kinds:
         lines.append(f"- Applies to: {', '.join(f'`{k}`' for k in rule.kinds)}")
@@ -43,9 +46,11 @@ def render_reference() -> str:
     out = ["# v6lint rule reference", "",
            "Generated from the rules' metadata by `python -m v6lint.docs > docs/rules.md` (a test fails when "
            "it is out of date); `v6lint rule CODE` prints the same facts.", "",
-           "| code | name | severity | fix | profile | summary |", "|---|---|---|---|---|---|"]
+           "Preview rules (maturity `preview`) run only with `--preview` (config `preview = true`) or when "
+           "selected by exact code.", "",
+           "| code | name | maturity | severity | fix | profile | summary |", "|---|---|---|---|---|---|---|"]
     for rule in ALL_RULES:
-        out.append(f"| [{rule.code}](#{rule.code.lower()}-{rule.name}) | {rule.name} | {rule.severity} | "
+        out.append(f"| [{rule.code}](#{rule.code.lower()}-{rule.name}) | {rule.name} | {rule.maturity} | {rule.severity} | "
                    f"{rule.fix} | {', '.join(rule.profiles) or 'any'} | {_cell(rule.summary)} |")
     family = None
     for rule in ALL_RULES:

@@ -98,14 +98,14 @@ class Linter:
         self.rules = rules if rules is not None else ALL_RULES
         ignores = [*settings.ignore, *ignore]
         self.enabled = enabled_codes(self.rules, select or settings.select,
-                                     [*settings.extend_select, *extend_select], ignores)
+                                     [*settings.extend_select, *extend_select], ignores, settings.preview)
         # File notices (V6L9xx: unparsable, skipped...) show under any --select, like a
         # syntax error in ruff; only an explicit ignore hides them.
         self.enabled |= enabled_codes([r for r in self.rules if r.code.startswith("V6L9")], ["ALL"], [],
                                       [i for i in ignores if i.upper() != "ALL"])
         self.profile = settings.profile
         self._per_file = [
-            (pathspec.GitIgnoreSpec.from_lines([pattern]), enabled_codes(self.rules, sels, [], []))
+            (pathspec.GitIgnoreSpec.from_lines([pattern]), enabled_codes(self.rules, sels, [], [], True))
             for pattern, sels in settings.per_file_ignores.items()
         ]
         self._severity = {lookup(k).code: v for k, v in settings.severity.items() if lookup(k)}

@@ -329,4 +329,5 @@ def _build(root: Path, files: list[Path], configured: Profile, overlay: dict[str
         chosen_family, chosen_source = sources[0].ip_family, sources[0].location
     else:
         chosen_family, chosen_source = None, None
-    return Profile(chosen_family, chosen_source, tuple(sources), collector.facts, str(root))
+    return Profile(chosen_family, chosen_source, tuple(sources), collector.facts, str(root),
+                   platform=configured.platform, platform_source=configured.platform_source)

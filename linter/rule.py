@@ -9,6 +9,8 @@ from v6lint.document import Document
 
 RULES_URL = "https://github.com/v6lint/v6lint/blob/main/docs/rules.md"
 IP_FAMILIES = ("ipv4", "ipv6", "dual")
+PLATFORMS = ("aws", "other")  # "aws": EKS or self-managed Kubernetes on EC2; "other": kind, bare metal, GKE...
+MATURITIES = ("stable", "preview")
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,10 @@ class Profile:
     sources: tuple[ProfileSource, ...] = ()
     facts: object = field(default=None, compare=False)  # project.ProjectFacts
     root: str | None = None
+    # Where the cluster runs: "aws", "other" or None (unknown). Rules about AWS components (the VPC
+    # CNI, the Load Balancer Controller, EC2 instances, IMDS) run only when it is "aws".
+    platform: str | None = None
+    platform_source: str | None = None  # "path:line", "--platform" or the config key that decided it
 
     @property
     def conflicts(self) -> list[ProfileSource]:
@@ -66,6 +72,10 @@ class Rule:
     kinds: tuple[str, ...] = ()  # `apiVersion/kind` patterns the check applies to (YAML)
     languages: tuple[str, ...] = ("yaml",)  # which documents it reads: "yaml", "hcl", "python"
     profiles: tuple[str, ...] = ()  # empty: any profile; else runs only on these
+    platforms: tuple[str, ...] = ()  # empty: any platform; ("aws",): only where the cluster is on AWS
+    # "stable": on by default. "preview": a guess about run-time behaviour not yet shown precise on
+    # real code; runs only with --preview (config `preview = true`) or when selected by exact code.
+    maturity: str = "stable"
     references: tuple[str, ...] = ()
     triggers: tuple[str, ...] = field(default=())  # literal strings a matching file must contain
 
@@ -82,7 +92,8 @@ class Rule:
         return bool(self.profiles)
 
     def applies_to(self, profile: Profile) -> bool:
-        return not self.profiles or profile.ip_family in self.profiles
+        return ((not self.profiles or profile.ip_family in self.profiles)
+                and (not self.platforms or profile.platform in self.platforms))
 
     def reads(self, doc: Document) -> bool:
         if doc.language not in self.languages:
@@ -100,6 +111,8 @@ class Rule:
             f"Severity: {self.severity}",
             f"Fix: {self.fix}" + (f" - {self.fix_note}" if self.fix_note else ""),
             "Cluster profile: " + (", ".join(self.profiles) if self.profiles else "any"),
+            "Platform: " + (", ".join(self.platforms) if self.platforms else "any"),
+            "Maturity: " + self.maturity + (" (opt-in: --preview or select it by code)" if self.maturity == "preview" else ""),
         ]
         if self.kinds:
             lines.append("Applies to: " + ", ".join(self.kinds))

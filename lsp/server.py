@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lsprotocol import types
@@ -20,7 +20,7 @@ from v6lint.diagnostics import Diagnostic, Edit
 from v6lint.discovery import display_path
 from v6lint.engine import Linter
 from v6lint.project import PROFILE_SUFFIXES, build_profile, find_project_root
-from v6lint.rule import IP_FAMILIES, Profile
+from v6lint.rule import IP_FAMILIES, PLATFORMS, Profile
 from v6lint.rules import ALL_RULES, lookup
 from v6lint.source import SourceFile
 
@@ -83,13 +83,17 @@ class V6LintServer(LanguageServer):
             settings = Settings(root=root)
         family = self.options.get("ip-family")
         if family in IP_FAMILIES:
-            settings.profile = Profile(family, "editor setting ip-family")
+            settings.profile = replace(settings.profile, ip_family=family, source="editor setting ip-family")
+        platform = self.options.get("platform")
+        if platform in PLATFORMS:
+            settings.profile = replace(settings.profile, platform=platform, platform_source="editor setting platform")
+        if "preview" in self.options:
+            settings.preview = bool(self.options["preview"])
         if "unsafe-fixes" in self.options:
             settings.unsafe_fixes = bool(self.options["unsafe-fixes"])
         settings.profile = build_profile(root, settings.exclude, settings.profile, self.overlay())
         if family in IP_FAMILIES:
-            settings.profile = Profile(family, "editor setting ip-family", settings.profile.sources,
-                                       settings.profile.facts, settings.profile.root)
+            settings.profile = replace(settings.profile, ip_family=family, source="editor setting ip-family")
         select = _codes(self.options.get("select"))
         linter = Linter(settings, select=select or None, ignore=_codes(self.options.get("ignore")))
         self.linters[root] = linter
