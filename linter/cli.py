@@ -93,7 +93,7 @@ def main() -> None:
                    "code runs without it.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when problems remain.")
 @click.option("--no-cache", is_flag=True,
-              help="Do not read or write the result cache (.v6lint_cache/ in the project root).")
+              help="Do not read or write the result cache (in the user cache directory).")
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, show_default=True,
               help="Worker processes: 0 = all cores for runs of 200+ files, 1 = no workers.")
 @click.option("--config", type=click.Path(dir_okay=False), default=None,
@@ -280,9 +280,9 @@ def init(path) -> None:
 @main.command()
 @click.argument("path", required=False, default=".", type=click.Path(exists=True, file_okay=False))
 def clean(path) -> None:
-    """Delete the result cache (.v6lint_cache/) of the project at PATH."""
-    root = find_project_root(Path(path))
-    click.echo(f"Removed {display_path(root / '.v6lint_cache')}" if clean_cache(root) else "No cache to remove")
+    """Delete the result cache of the project at PATH (kept in the user cache directory)."""
+    removed = clean_cache(find_project_root(Path(path)))
+    click.echo(f"Removed {removed}" if removed is not None else "No cache to remove")
 
 
 @main.command()
