@@ -14,7 +14,8 @@ from v6lint.config import ConfigError, Settings, check_selectors, find_config, l
 from v6lint.discovery import discover, display_path
 from v6lint.cache import ResultCache, fingerprint
 from v6lint.cache import clean as clean_cache
-from v6lint.engine import FileResult, Linter, WriteError, check_files, counts_as_failure, write_atomic
+from v6lint.engine import (FileResult, Linter, WriteError, check_files, counts_as_failure, raise_on_sigterm,
+                           write_atomic)
 from v6lint.output import (render_diff, render_fixes, render_github, render_json, render_sarif,
                            render_statistics, render_text)
 from v6lint.project import STRENGTH, build_profile, find_project_root
@@ -49,7 +50,18 @@ def load(config: str | None, paths: list[str]) -> Settings:
     return load_settings(path, ALL_RULES)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """Ctrl-C exits 130, as shells expect (click would say 1), after the write in progress cleaned up."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("v6lint: interrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="v6lint")
 def main() -> None:
     """v6lint: find and fix what breaks Kubernetes, Spark and Terraform configuration on IPv6 and
@@ -142,6 +154,7 @@ def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, ou
         results = check_files(linter, found.files, fix=fix or show_diff, unsafe=unsafe, cache=cache, jobs=jobs,
                               progress=bar.update if bar is not None else None)
     applied: list[tuple[str, list]] = []
+    restore_sigterm = raise_on_sigterm()  # SIGTERM mid-write: the temp file is removed, then exit 143
     for index, (path, result) in enumerate(zip(found.files, results)):
         if cache is not None and result.cache_entry is not None:
             cache.put(*result.cache_entry, result.diagnostics)
@@ -156,6 +169,7 @@ def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, ou
         except WriteError as exc:
             results[index] = FileResult(result.path, result.source, linter.lint_source(result.source)
                                         + linter.notice(result.path, "V6L906", f"fixes not applied: {exc}"))
+    restore_sigterm()
     if cache is not None:
         cache.save()
 

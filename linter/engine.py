@@ -15,7 +15,8 @@ from v6lint.document import Document
 from v6lint.rule import Rule
 from v6lint.rules import ALL_RULES, BY_CODE, lookup
 from v6lint.source import DecodeError, SourceFile, decode
-from v6lint.suppressions import ANNOTATION, Suppression, parse_comments, removal_fix
+from v6lint.suppressions import (ANNOTATION, Spans, Suppression, data_spans, parse_comments, removal_fix,
+                                 suppression_line)
 from v6lint.sources import parse_source
 
 MAX_FIX_PASSES = 10
@@ -186,7 +187,7 @@ class Linter:
 
     def _suppress(self, source: SourceFile, documents: list[Document], raw, enabled: set[str],
                   ran: set[str]) -> list[Diagnostic]:
-        sups = parse_comments(source)
+        sups = parse_comments(source, documents)
         for doc in documents:
             node = doc.annotations.get(ANNOTATION)
             if node is not None and node.text:
@@ -194,10 +195,11 @@ class Linter:
                                         source.position(node.start)[0], node.start, node.end,
                                         scope=(doc.start, doc.end)))
         out: list[Diagnostic] = []
+        spans = Spans(data_spans(source, documents)) if sups else None
         for rule, finding, doc_span in raw:
             if rule.code not in enabled and rule.code != "V6L999":
                 continue
-            line = source.position(finding.start)[0]
+            line = suppression_line(source, spans, finding.start) if spans is not None else 0
             suppressed = False
             for sup in sups:
                 if not sup.covers(line, doc_span):
@@ -340,6 +342,22 @@ def check_files(linter: Linter, files: list[Path], *, fix: bool, unsafe: bool, c
 
 class WriteError(Exception):
     pass
+
+
+def raise_on_sigterm():
+    """Until the returned function is called, SIGTERM raises SystemExit(143) like Ctrl-C raises
+    KeyboardInterrupt, so a write in progress removes its temp file before the process ends."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def terminated(signum, _frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    return lambda: signal.signal(signal.SIGTERM, previous)
 
 
 TEMP_SUFFIX = ".v6lint-tmp"

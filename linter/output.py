@@ -11,6 +11,22 @@ from v6lint.rule import RULES_URL
 from v6lint.rules import ALL_RULES, BY_CODE
 from v6lint.source import SourceFile
 
+# Control characters (C0 but tab, DEL, C1), bidirectional overrides and lone surrogates (undecodable
+# file-name bytes) that reach a terminal or a CI log from a file. Shown escaped, so a crafted name or
+# value cannot retitle the terminal, move the cursor or print a fake finding line (the class of
+# kubectl's CVE-2021-25743). JSON and SARIF escape them by themselves.
+_UNPRINTABLE = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0)) if c != 0x09}
+_UNPRINTABLE.update({c: f"\\u{c:04x}" for c in (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F),
+                                                 *range(0x2066, 0x206A), 0x2028, 0x2029)})
+_UNPRINTABLE.update({c: f"\\x{c - 0xDC00:02x}" if 0xDC80 <= c <= 0xDCFF else f"\\u{c:04x}"
+                     for c in range(0xD800, 0xE000)})
+
+
+def printable(text: str) -> str:
+    """`text` with every character that could drive a terminal escaped (`\\x1b`, `\\n`...)."""
+    return text if text.isprintable() else text.translate(_UNPRINTABLE)
+
+
 SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 GITHUB_LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
 
@@ -71,8 +87,8 @@ def text_line(diag: Diagnostic, unsafe: bool) -> str:
     mark = ""
     if diag.fix is not None and (diag.fix.applicability == "safe" or unsafe):
         mark = " [*]"
-    return f"{diag.path}:{diag.start_line}:{diag.start_column}: {diag.code} [{diag.name}]{mark} {diag.message}" \
-           f"{_profile_note(diag)}"
+    return printable(f"{diag.path}:{diag.start_line}:{diag.start_column}: {diag.code} [{diag.name}]{mark} "
+                     f"{diag.message}{_profile_note(diag)}")
 
 
 def _plural(n: int, word: str) -> str:
@@ -109,7 +125,8 @@ def render_diff(result: FileResult) -> str:
     diff = difflib.unified_diff(before, after, f"a/{result.path}", f"b/{result.path}")
     out = []
     for line in diff:
-        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+        body = line[:-1] if line.endswith("\n") else line
+        out.append(printable(body) + ("\n" if line.endswith("\n") else "\n\\ No newline at end of file\n"))
     return "".join(out)
 
 
@@ -186,10 +203,10 @@ def render_github(results: list[FileResult]) -> str:
     lines = []
     for result in results:
         for d in result.diagnostics:
-            props = ",".join(f"{k}={_escape_property(str(v))}" for k, v in (
+            props = ",".join(f"{k}={_escape_property(printable(str(v)))}" for k, v in (
                 ("file", d.path), ("line", d.start_line), ("col", d.start_column), ("endLine", d.end_line),
                 ("endColumn", d.end_column), ("title", f"{d.code} {d.name}")))
-            lines.append(f"::{GITHUB_LEVEL[d.severity]} {props}::{_escape_data(d.message + _profile_note(d))}")
+            lines.append(f"::{GITHUB_LEVEL[d.severity]} {props}::{_escape_data(printable(d.message + _profile_note(d)))}")
     return "".join(line + "\n" for line in lines)
 
 
@@ -216,7 +233,7 @@ def render_fixes(applied: list[tuple[str, list[Diagnostic]]]) -> str:
     for path, diags in applied:
         if not diags:
             continue
-        lines.append(f"{path}:")
+        lines.append(f"{printable(path)}:")
         per_code: dict[str, int] = {}
         for d in diags:
             per_code[d.code] = per_code.get(d.code, 0) + 1
