@@ -61,11 +61,11 @@ def find_config(start: Path) -> Path | None:
                 continue
             if name == "pyproject.toml":
                 try:
-                    text = candidate.read_text(encoding="utf-8")
-                except (OSError, UnicodeDecodeError):
+                    text = candidate.read_bytes().decode("utf-8", "replace")
+                except OSError:
                     continue
                 if not _V6LINT_TABLE.search(text):
-                    continue
+                    continue  # (one that is not UTF-8 is still found, and load_settings says so)
             return candidate
     return None
 

@@ -422,6 +422,21 @@ def _keep_xattrs(source_fd: int, tmp: str) -> None:
             raise WriteError(f"cannot keep its extended attribute {name} ({exc.strerror}); not written") from None
 
 
+def _mkstemp(target: Path) -> tuple[int, str]:
+    """A temp file beside `target`, named for this process; Ctrl-C/SIGTERM are held back until its
+    name is known, so an interruption can always remove it."""
+    import signal
+
+    held = {signal.SIGINT, signal.SIGTERM}
+    blocked = hasattr(signal, "pthread_sigmask")
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held) if blocked else None
+    try:
+        return tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=TEMP_SUFFIX)
+    finally:
+        if blocked:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def write_atomic(path: Path, original: bytes, data: bytes) -> None:
     """Replace the file's content via a temp file + rename, keeping mode, owner, group and extended
     attributes; refuse a read-only file, a file with several hard links (a rename would split them;
@@ -450,8 +465,7 @@ def write_atomic(path: Path, original: bytes, data: bytes) -> None:
             with open(fd, "rb", closefd=False) as handle:
                 if handle.read() != original:
                     raise WriteError("the file changed on disk since it was read; not written")
-            tmp_fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.",
-                                           suffix=TEMP_SUFFIX)
+            tmp_fd, tmp = _mkstemp(target)
             with os.fdopen(tmp_fd, "wb") as handle:
                 handle.write(data)
                 handle.flush()

@@ -84,6 +84,7 @@ class V6LintServer(LanguageServer):
         linter = self.linters.get(root)
         if linter is None:
             linter = self.linters[root] = self.make_linter(root, self.overlay())
+            self.log_profile(root, linter)
         return linter
 
     def make_linter(self, root: Path, overlay: dict[str, str]) -> Linter:
@@ -107,11 +108,13 @@ class V6LintServer(LanguageServer):
         if family in IP_FAMILIES:
             settings.profile = replace(settings.profile, ip_family=family, source="editor setting ip-family")
         select = _codes(self.options.get("select"))
-        linter = Linter(settings, select=select or None, ignore=_codes(self.options.get("ignore")))
+        return Linter(settings, select=select or None, ignore=_codes(self.options.get("ignore")))
+
+    def log_profile(self, root: Path, linter: Linter) -> None:
+        profile = linter.settings.profile
         self.log(types.MessageType.Info, f"v6lint {__version__}: project {root}, cluster profile "
-                                         f"{settings.profile.ip_family or 'unknown'}"
-                                         + (f" per {settings.profile.source}" if settings.profile.source else ""))
-        return linter
+                                         f"{profile.ip_family or 'unknown'}"
+                                         + (f" per {profile.source}" if profile.source else ""))
 
     def log(self, kind: types.MessageType, message: str) -> None:
         self.window_log_message(types.LogMessageParams(type=kind, message=message))
@@ -174,6 +177,7 @@ class V6LintServer(LanguageServer):
         fresh = {}
         for root in roots:
             fresh[root] = await asyncio.to_thread(self.make_linter, root, overlay)
+            self.log_profile(root, fresh[root])
         self.linters.update(fresh)
         self.results.clear()
         for other in list(self.workspace.text_documents):
