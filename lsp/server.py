@@ -88,11 +88,13 @@ class V6LintServer(LanguageServer):
         return linter
 
     def make_linter(self, root: Path, overlay: dict[str, str]) -> Linter:
-        """A linter with the project's settings and profile (pure: runs in a worker thread too)."""
+        """A linter with the project's settings and profile (runs in a worker thread too: it only reads;
+        a config problem is kept in linter.config_error and logged by the caller, on the loop)."""
+        config_error = None
         try:
             settings = load_settings(find_config(root), ALL_RULES)
         except ConfigError as exc:
-            self.log(types.MessageType.Error, f"v6lint: {exc}; using defaults")
+            config_error = f"v6lint: {exc}; using defaults"
             settings = Settings(root=root)
         family = self.options.get("ip-family")
         if family in IP_FAMILIES:
@@ -108,9 +110,13 @@ class V6LintServer(LanguageServer):
         if family in IP_FAMILIES:
             settings.profile = replace(settings.profile, ip_family=family, source="editor setting ip-family")
         select = _codes(self.options.get("select"))
-        return Linter(settings, select=select or None, ignore=_codes(self.options.get("ignore")))
+        linter = Linter(settings, select=select or None, ignore=_codes(self.options.get("ignore")))
+        linter.config_error = config_error
+        return linter
 
     def log_profile(self, root: Path, linter: Linter) -> None:
+        if getattr(linter, "config_error", None):
+            self.log(types.MessageType.Error, linter.config_error)
         profile = linter.settings.profile
         self.log(types.MessageType.Info, f"v6lint {__version__}: project {root}, cluster profile "
                                          f"{profile.ip_family or 'unknown'}"
