@@ -47,6 +47,10 @@ _LOOSE = {"yes": "true", "y": "true", "on": "true", "enabled": "true", "enable":
           "no": "false", "n": "false", "off": "false", "disabled": "false", "disable": "false"}
 WARM = ("WARM_ENI_TARGET", "WARM_IP_TARGET", "WARM_PREFIX_TARGET", "MINIMUM_IP_TARGET")
 CNI_README = "https://github.com/aws/amazon-vpc-cni-k8s#cni-configuration-variables"
+# The one place for the VPC CNI's minimum versions: its README (aws/amazon-vpc-cni-k8s@b52188387f2e,
+# "ENABLE_IPv6 (v1.10.0+)", "ENABLE_PREFIX_DELEGATION (v1.9.0+)"); eksctl's minimumVPCCNIVersionForIPv6
+# (pkg/apis/eksctl.io/v1alpha5/addon.go) agrees on 1.10.0.
+MIN_IPV6, MIN_PREFIX_DELEGATION = (1, 10, 0), (1, 9, 0)
 EKS_IPV6 = "https://docs.aws.amazon.com/eks/latest/userguide/cni-ipv6.html"
 CUSTOM_NET = "https://docs.aws.amazon.com/eks/latest/userguide/cni-custom-network.html"
 
@@ -373,6 +377,10 @@ def _cni_version(s: CniSettings) -> tuple[Node, tuple[int, int, int]] | None:
     return None
 
 
+def _dotted(version: tuple[int, ...]) -> str:
+    return ".".join(map(str, version))
+
+
 def check_cni_version(doc: Document, profile: Profile) -> Iterator[Finding]:
     for s in cni_settings(doc):
         found = _cni_version(s)
@@ -380,12 +388,12 @@ def check_cni_version(doc: Document, profile: Profile) -> Iterator[Finding]:
             continue
         node, version = found
         shown = ".".join(map(str, version))
-        if (s.flag("ENABLE_IPv6") or profile.ip_family == "ipv6") and version < (1, 10, 1):
-            yield Finding(node.start, node.end, f"{s.label}: VPC CNI {shown} predates 1.10.1, the first release with "
-                                                f"IPv6 support")
-        elif s.flag("ENABLE_PREFIX_DELEGATION") and version < (1, 9, 0):
-            yield Finding(node.start, node.end, f"{s.label}: VPC CNI {shown} predates 1.9.0, which added prefix "
-                                                f"delegation")
+        if (s.flag("ENABLE_IPv6") or profile.ip_family == "ipv6") and version < MIN_IPV6:
+            yield Finding(node.start, node.end, f"{s.label}: VPC CNI {shown} predates {_dotted(MIN_IPV6)}, the first "
+                                                f"release with IPv6 support")
+        elif s.flag("ENABLE_PREFIX_DELEGATION") and version < MIN_PREFIX_DELEGATION:
+            yield Finding(node.start, node.end, f"{s.label}: VPC CNI {shown} predates {_dotted(MIN_PREFIX_DELEGATION)}, "
+                                                f"which added prefix delegation")
 
 
 def _placeholder(text: str | None) -> bool:
@@ -518,8 +526,12 @@ RULES = [
          example="WARM_PREFIX_TARGET: \"1\"", fix="none", check=check_warm_conflict, triggers=("WARM_", "MINIMUM_IP"),
          **_cni),
     Rule("CNI009", "cni-version-too-old",
-         "aws-node image or vpc-cni add-on older than 1.10.1 with IPv6, or than 1.9.0 with prefix delegation.", "error",
-         why="IPv6 support arrived in VPC CNI 1.10.1 and prefix delegation in 1.9.0.",
+         f"aws-node image or vpc-cni add-on (DaemonSet, Helm values, eksctl, Terraform) older than "
+         f"{_dotted(MIN_IPV6)} with IPv6, or than {_dotted(MIN_PREFIX_DELEGATION)} with prefix delegation.", "error",
+         why=f"The VPC CNI README marks ENABLE_IPv6 as v{_dotted(MIN_IPV6)}+ and ENABLE_PREFIX_DELEGATION as "
+             f"v{_dotted(MIN_PREFIX_DELEGATION)}+; eksctl's minimumVPCCNIVersionForIPv6 is {_dotted(MIN_IPV6)} too "
+             f"(\"vpc-cni version must be at least version {_dotted(MIN_IPV6)} for IPv6\"). This is the one rule "
+             f"for the CNI version, also in eksctl configs.",
          example="image: 602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni:v1.19.0", fix="none",
          check=check_cni_version, triggers=("amazon-k8s-cni", "version", "vpc-cni"), **_cni),
     Rule("CNI010", "eniconfig-invalid",
