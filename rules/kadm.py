@@ -13,7 +13,10 @@ from v6lint.yaml_edit import replace_scalar
 KUBEADM = ("kubeadm.k8s.io/*/ClusterConfiguration", "controlplane.cluster.x-k8s.io/*/KubeadmControlPlane",
            "kind.x-k8s.io/*/Cluster")
 PROXY = ("kubeproxy.config.k8s.io/*/KubeProxyConfiguration",)
-VALIDATION = "https://github.com/kubernetes/kubernetes/blob/master/cmd/kubeadm/app/apis/kubeadm/validation/validation.go"
+# ValidateIPNetFromString, ValidatePodSubnetNodeMask and getClusterNodeMask as read at
+# kubernetes/kubernetes@00d24de699fe4409b5829a5e51b73c1fc7bcba12
+VALIDATION = ("https://github.com/kubernetes/kubernetes/blob/00d24de699fe4409b5829a5e51b73c1fc7bcba12/"
+              "cmd/kubeadm/app/apis/kubeadm/validation/validation.go")
 DUAL_DOCS = "https://kubernetes.io/docs/setup/production-environment/tools/kubeadm/dual-stack-support/"
 
 
@@ -24,11 +27,12 @@ def cluster_configuration(doc: Document) -> Node | None:
 
 
 def _cidrs(node: Node | None) -> list[tuple[str, object]]:
-    """(text, network or None) for each comma-separated CIDR."""
+    """(text, network or None) for each comma-separated CIDR. Like Go's net.ParseCIDR a CIDR needs its
+    `/prefix`: a bare address (`2001:db8::1`) is not one, though Python would read it as a /128."""
     out = []
     for part in (node.text or "").split(",") if node is not None else []:
         try:
-            out.append((part, ipaddress.ip_network(part.strip(), strict=False)))
+            out.append((part, ipaddress.ip_network(part.strip(), strict=False) if "/" in part else None))
         except ValueError:
             out.append((part, None))
     return out
@@ -60,7 +64,10 @@ def check_cidrs(doc: Document, profile: Profile) -> Iterator[Finding]:
         problems = []
         if len(cidrs) > 2:
             problems.append("more than two CIDRs")
-        if any(net is None for _t, net in cidrs):
+        bare = [t.strip() for t, net in cidrs if net is None and _is_address(t.strip())]
+        if bare:
+            problems.append(f"{', '.join(bare)} is an address, not a CIDR (no /prefix)")
+        elif any(net is None for _t, net in cidrs):
             problems.append("a value that is not a CIDR")
         families = [net.version for _t, net in cidrs if net is not None]
         if len(families) != len(set(families)):
@@ -75,6 +82,14 @@ def check_cidrs(doc: Document, profile: Profile) -> Iterator[Finding]:
             fix = Fix("Remove the spaces", "safe", (replace_scalar(node, ",".join(t.strip() for t, _n in cidrs)),))
         yield Finding(node.start, node.end, f"{doc.object_name}: {node.text!r}: {', '.join(problems)}; kubeadm "
                                             f"accepts one CIDR or two of different families, comma-separated", fix)
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
 
 
 def check_service_subnet_size(doc: Document, profile: Profile) -> Iterator[Finding]:
@@ -95,8 +110,8 @@ def check_node_mask(doc: Document, profile: Profile) -> Iterator[Finding]:
     for _text, net in _cidrs(pod):
         if net is None:
             continue
-        key = f"node-cidr-mask-size-ipv{net.version}"
-        node = args.get(key) or args.get("node-cidr-mask-size")
+        # kubeadm reads only the suffixed flag (getClusterNodeMask); the unsuffixed one is KADM004's.
+        node = args.get(f"node-cidr-mask-size-ipv{net.version}")
         try:
             mask = int(node.text) if node is not None and node.text else (24 if net.version == 4 else 64)
         except ValueError:
@@ -163,8 +178,11 @@ _k = dict(kinds=KUBEADM, references=(VALIDATION, DUAL_DOCS))
 RULES = [
     Rule("KADM001", "invalid-dual-stack-cidrs",
          "`podSubnet`/`serviceSubnet` with more than two CIDRs, two of one family, a bad CIDR, or spaces.", "error",
-         why="kubeadm validates these as one CIDR or a dual-stack pair of different families.",
-         example="podSubnet: 10.244.0.0/16,fd00:10:244::/56", fix="safe", fix_note="trim spaces",
+         why="kubeadm's ValidateIPNetFromString parses each comma-separated part with net.ParseCIDR: one CIDR or a "
+             "dual-stack pair of different families, each with its /prefix (a bare address is \"couldn't parse "
+             "subnet\").",
+         example="serviceSubnet: 2001:db8::1,10.96.0.0/12   # bad: an address, not a CIDR\n"
+                 "podSubnet: 10.244.0.0/16,fd00:10:244::/56", fix="safe", fix_note="trim spaces",
          check=check_cidrs, triggers=("Subnet",), **_k),
     Rule("KADM002", "service-subnet-too-large", "An IPv6 service subnet larger than /108, or IPv4 larger than /12.",
          "error", why="kubeadm rejects service subnets beyond those sizes (the service IP allocator is bounded).",
@@ -173,8 +191,9 @@ RULES = [
     Rule("KADM003", "node-mask-mismatch",
          "Pod subnet and node CIDR mask that do not fit (pod subnet smaller than the node mask, or more than 16 bits "
          "apart).", "error",
-         why="The controller manager carves a node CIDR of the node mask (default /24 and /64) out of the pod subnet; "
-             "it must fit, and the difference may be at most 16 bits.",
+         why="The controller manager carves a node CIDR of the node mask out of the pod subnet; it must fit, and the "
+             "difference may be at most 16 bits. As in kubeadm's getClusterNodeMask the mask is "
+             "node-cidr-mask-size-ipv4/-ipv6, else /24 and /64; the unsuffixed flag is not read (KADM004).",
          example="controllerManager:\n  extraArgs:\n    node-cidr-mask-size-ipv6: \"64\"", fix="none",
          check=check_node_mask, triggers=("podSubnet",), **_k),
     Rule("KADM004", "unsuffixed-node-mask", "Dual-stack with `node-cidr-mask-size` (no family suffix).", "error",
