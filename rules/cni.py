@@ -558,3 +558,38 @@ RULES = [
          check=check_windows_configmap, kinds=("v1/ConfigMap",), triggers=("amazon-vpc-cni",),
          references=("https://docs.aws.amazon.com/eks/latest/userguide/windows-support.html",)),
 ]
+
+
+# --- security groups for pods ---------------------------------------------------------------------
+SG_FOR_PODS = "https://docs.aws.amazon.com/eks/latest/userguide/security-groups-pods-deployment.html"
+
+
+def check_standard_mode_snat(doc: Document, profile: Profile) -> Iterator[Finding]:
+    if profile.ip_family == "ipv6":
+        return  # IPv6 pods are not SNATed
+    for s in cni_settings(doc):
+        mode = s.value("POD_SECURITY_GROUP_ENFORCING_MODE")
+        if not s.flag("ENABLE_POD_ENI") or s.flag("ENABLE_IPv6") or (mode or "").strip() != "standard" \
+                or s.flag("AWS_VPC_K8S_CNI_EXTERNALSNAT"):
+            continue
+        snat = s.value("AWS_VPC_K8S_CNI_EXTERNALSNAT")
+        yield Finding(*_at(s, "POD_SECURITY_GROUP_ENFORCING_MODE"),
+                      f"{s.label}: POD_SECURITY_GROUP_ENFORCING_MODE=standard with AWS_VPC_K8S_CNI_EXTERNALSNAT="
+                      f"{snat or 'false (the default)'}: traffic from pods with security groups to addresses outside "
+                      f"the VPC is SNATed via eth0, so only the node's primary ENI security group applies to it, not "
+                      f"the pod's")
+
+
+RULES += [
+    Rule("CNI014", "pod-sg-standard-mode-snat",
+         "Security groups for pods in `standard` mode while external SNAT is off.", "warning",
+         why="The VPC CNI README (`POD_SECURITY_GROUP_ENFORCING_MODE`, v1.11.0+): in `standard` mode, traffic from "
+             "a pod with a security group to an address outside the VPC is SNATed via eth0 when externalSNAT is "
+             "disabled (the default), \"thus will only be enforced by the security group associated with eth0\". "
+             "Set AWS_VPC_K8S_CNI_EXTERNALSNAT=true (with a NAT gateway) or use `strict` mode for the pod's groups "
+             "to apply. IPv4 only: IPv6 pods are not SNATed.",
+         example="- name: POD_SECURITY_GROUP_ENFORCING_MODE\n  value: standard\n"
+                 "- name: AWS_VPC_K8S_CNI_EXTERNALSNAT\n  value: \"true\"",
+         fix="none", check=check_standard_mode_snat, triggers=("POD_SECURITY_GROUP_ENFORCING_MODE",),
+         platforms=("aws",), languages=("yaml", "hcl"), references=(CNI_README, SG_FOR_PODS)),
+]

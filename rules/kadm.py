@@ -3,12 +3,13 @@ kube-controller-manager node CIDR masks)."""
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Iterator
 
 from v6lint.diagnostics import Finding, Fix
 from v6lint.document import MAP, Document, Node
 from v6lint.rule import Profile, Rule
-from v6lint.yaml_edit import replace_scalar
+from v6lint.yaml_edit import delete_entry, delete_item, replace_scalar
 
 KUBEADM = ("kubeadm.k8s.io/*/ClusterConfiguration", "controlplane.cluster.x-k8s.io/*/KubeadmControlPlane",
            "kind.x-k8s.io/*/Cluster")
@@ -211,4 +212,137 @@ RULES = [
                         "pods IPv4-primary and services IPv6-primary (or the reverse).",
          example="podSubnet: 10.244.0.0/16,fd00::/56\nserviceSubnet: 10.96.0.0/16,fd01::/112", fix="none",
          check=check_family_order, triggers=("Subnet",), **_k),
+]
+
+
+# --- versions and kubelet flags -------------------------------------------------------------------
+NODE_CONFIGS = ("kubeadm.k8s.io/*/InitConfiguration", "kubeadm.k8s.io/*/JoinConfiguration",
+                "controlplane.cluster.x-k8s.io/*/KubeadmControlPlane", "bootstrap.cluster.x-k8s.io/*/KubeadmConfig",
+                "bootstrap.cluster.x-k8s.io/*/KubeadmConfigTemplate")
+# KEP-563 (kubernetes/enhancements keps/sig-network/563-dual-stack): the IPv6DualStack feature gate was
+# alpha (off by default) up to 1.20, beta and on by default from 1.21, GA in 1.23.
+DUAL_STACK_KEP = "https://github.com/kubernetes/enhancements/tree/master/keps/sig-network/563-dual-stack"
+FEATURE_GATES_REMOVED = "https://kubernetes.io/docs/reference/command-line-tools-reference/feature-gates-removed/"
+DUAL_STACK_ON_BY_DEFAULT = (1, 21)
+DUAL_STACK_CONCEPT = "https://kubernetes.io/docs/concepts/services-networking/dual-stack/"
+KEP_3705 = "https://github.com/kubernetes/enhancements/tree/master/keps/sig-network/3705-cloud-node-ips"
+# The dockershim and its kubelet networking flags (--network-plugin, --cni-bin-dir, --cni-conf-dir,
+# --network-plugin-mtu) were removed in Kubernetes 1.24.
+DOCKERSHIM_REMOVED = (1, 24)
+CHANGELOG_124 = "https://github.com/kubernetes/kubernetes/blob/master/CHANGELOG/CHANGELOG-1.24.md"
+DOCKERSHIM_FLAGS = ("network-plugin", "cni-bin-dir", "cni-conf-dir", "network-plugin-mtu")
+_K8S_VERSION = re.compile(r"(\d+)\.(\d+)")
+
+
+def k8s_version(text: str | None) -> tuple[int, int] | None:
+    match = _K8S_VERSION.search(text or "")
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def _version_node(doc: Document) -> Node | None:
+    return doc.root.path("spec", "version") if doc.kind == "KubeadmControlPlane" else doc.root.get("kubernetesVersion")
+
+
+def check_dual_stack_version(doc: Document, profile: Profile) -> Iterator[Finding]:
+    pod, service, config = _subnets(doc)
+    node = _version_node(doc)
+    version = k8s_version(node.text if node is not None else None)
+    if version is None or version >= DUAL_STACK_ON_BY_DEFAULT:
+        return
+    dual = [n for n in (pod, service) if len({net.version for _t, net in _cidrs(n) if net is not None}) == 2]
+    gate = config.path("featureGates", "IPv6DualStack") if config is not None else None
+    if not dual or (gate is not None and (gate.text or "").lower() == "true"):
+        return
+    yield Finding(node.start, node.end,
+                  f"{doc.object_name}: dual-stack subnets with Kubernetes {node.text}: before 1.21 dual-stack is an "
+                  f"alpha feature, off unless `featureGates: {{IPv6DualStack: true}}`; use 1.21 or later")
+
+
+def _kubelet_args(doc: Document) -> Iterator[tuple[Node, dict[str, tuple[Node, Node]]]]:
+    """(args node, name -> (name node, value node)) for every nodeRegistration.kubeletExtraArgs in the doc."""
+    root = doc.root
+    if doc.kind == "KubeadmControlPlane":
+        owners = [root.path("spec", "kubeadmConfigSpec", k) for k in ("initConfiguration", "joinConfiguration")]
+    elif doc.kind == "KubeadmConfig":
+        owners = [root.path("spec", k) for k in ("initConfiguration", "joinConfiguration")]
+    elif doc.kind == "KubeadmConfigTemplate":
+        owners = [root.path("spec", "template", "spec", "joinConfiguration")]
+    else:
+        owners = [root]
+    for owner in owners:
+        args = owner.path("nodeRegistration", "kubeletExtraArgs") if owner is not None else None
+        if args is None:
+            continue
+        if args.kind == MAP:  # v1beta3: a map
+            yield args, {k.text: (k, v) for k, v in args.entries() if k.text}
+        else:  # v1beta4: a list of name/value
+            yield args, {a.str_at("name"): (a.get("name"), a.get("value")) for a in args.items()
+                         if a.kind == MAP and a.str_at("name") and a.get("value") is not None}
+
+
+def check_single_node_ip(doc: Document, profile: Profile) -> Iterator[Finding]:
+    for _args, found in _kubelet_args(doc):
+        if "node-ip" not in found or "cloud-provider" in found:
+            continue
+        _key, value = found["node-ip"]
+        if not value.text or "," in value.text:
+            continue
+        yield Finding(value.start, value.end,
+                      f"{doc.object_name}: a single kubelet --node-ip ({value.text}) on a dual-stack cluster without a "
+                      f"cloud provider: the node registers one family only; give one address of each family "
+                      f"(`<IPv4>,<IPv6>`)")
+
+
+def check_removed_network_plugin(doc: Document, profile: Profile) -> Iterator[Finding]:
+    facts = profile.facts
+    own = doc.root.path("spec", "version") if doc.kind == "KubeadmControlPlane" else None
+    text, where = (own.text, "spec.version") if own is not None and own.text else \
+        (facts.kubeadm_version if facts is not None and facts.kubeadm_version else (None, None))
+    version = k8s_version(text)
+    if version is None or version < DOCKERSHIM_REMOVED:
+        return
+    for args, found in _kubelet_args(doc):
+        for flag in DOCKERSHIM_FLAGS:
+            if flag not in found:
+                continue
+            key, _value = found[flag]
+            if args.kind == MAP:
+                edit = delete_entry(doc.source, args, flag) if len(args.entries()) > 1 else None
+            else:
+                items = args.items()
+                index = next(i for i, a in enumerate(items) if a.kind == MAP and a.str_at("name") == flag)
+                edit = delete_item(doc.source, args, index) if len(items) > 1 else None
+            yield Finding(key.start, key.end,
+                          f"{doc.object_name}: kubelet flag --{flag} was removed with the dockershim in Kubernetes "
+                          f"1.24; the kubelet of this {text} cluster ({where}) refuses to start with it",
+                          Fix(f"Remove `{flag}`", "safe", (edit,)) if edit is not None else None)
+
+
+RULES += [
+    Rule("KADM007", "dual-stack-before-1-21",
+         "Dual-stack pod or service subnets with a `kubernetesVersion` before 1.21 and no IPv6DualStack gate.",
+         "error",
+         why="KEP-563: the IPv6DualStack feature gate was alpha, off by default, up to Kubernetes 1.20 (the "
+             "dual-stack API as it is today arrived in 1.20), beta and on by default from 1.21, GA in 1.23. "
+             "Two CIDRs on an older control plane are rejected or ignored unless the gate is on.",
+         example='kubernetesVersion: v1.31.2\nnetworking:\n  podSubnet: 10.244.0.0/16,fd00:10:244::/56',
+         fix="none", check=check_dual_stack_version, triggers=("Subnet",), kinds=KUBEADM[:2],
+         references=(DUAL_STACK_KEP, FEATURE_GATES_REMOVED, DUAL_DOCS)),
+    Rule("KADM008", "single-node-ip-on-dual-stack",
+         "A kubelet `node-ip` with one address on a dual-stack cluster, with no cloud provider.", "warning",
+         why="Without a cloud provider the kubelet reports exactly the --node-ip addresses; on a dual-stack cluster "
+             "it needs `<IPv4>,<IPv6>` (the dual-stack docs: required for bare metal dual-stack nodes), else the "
+             "node and its host-network pods are single-stack. With a cloud provider the cloud supplies the "
+             "addresses (KEP-3705), so those nodes are not judged.",
+         example="nodeRegistration:\n  kubeletExtraArgs:\n    node-ip: 10.0.0.11,fd00:10::11", fix="none",
+         check=check_single_node_ip, kinds=NODE_CONFIGS, profiles=("dual",), triggers=("node-ip",),
+         references=(DUAL_STACK_CONCEPT, KEP_3705, DUAL_DOCS)),
+    Rule("KADM009", "removed-dockershim-kubelet-flag",
+         "`network-plugin` (or another dockershim flag) in kubeletExtraArgs on Kubernetes 1.24 or later.", "error",
+         why="Kubernetes 1.24 removed the dockershim and its kubelet flags --network-plugin, --cni-bin-dir, "
+             "--cni-conf-dir and --network-plugin-mtu; a kubelet given one fails with \"unknown flag\". The version "
+             "comes from the project's kubeadm `kubernetesVersion` (or the KubeadmControlPlane's spec.version).",
+         example="nodeRegistration:\n  kubeletExtraArgs:\n    network-plugin: cni   # bad: remove", fix="safe",
+         fix_note="remove the flag (the kubelet cannot start with it)", check=check_removed_network_plugin,
+         kinds=NODE_CONFIGS, triggers=DOCKERSHIM_FLAGS, references=(CHANGELOG_124, DUAL_DOCS)),
 ]
