@@ -156,9 +156,12 @@ def check_single_stack_two_families(doc: Document, profile: Profile) -> Iterator
     policy, defaulted = effective_policy(svc)
     if policy != "SingleStack":
         return
-    two = [(what, node) for what, node, items in (("ipFamilies", svc.families_node, svc.families),
-                                                  ("clusterIPs", svc.cluster_ips_node, svc.cluster_ips))
-           if len(items) == 2]
+    # Only a pair validation lets through reaches this check (ValidateServiceClusterIPsRelatedFields runs
+    # first): two different families, or addresses of two families. Duplicates are SVC003's and SVC005's.
+    pairs = (("ipFamilies", svc.families_node, [n.text for n in svc.families]),
+             ("clusterIPs", svc.cluster_ips_node, [family_of(n.text) for n in svc.cluster_ips]))
+    two = [(what, node) for what, node, values in pairs
+           if len(values) == 2 and None not in values and values[0] != values[1]]
     if not two:
         return
     names = " and ".join(what for what, _n in two)
