@@ -78,7 +78,9 @@ class ProjectFacts:
     ingress_groups: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # group -> (where, ip type)
     eniconfigs: int = 0
     kubeadm_pod_subnet: tuple[str, str] | None = None  # (podSubnet, "path:line")
-    kubeadm_version: tuple[str, str] | None = None  # (kubernetesVersion or KubeadmControlPlane spec.version, "path:line")
+    # directory -> (kubernetesVersion or KubeadmControlPlane spec.version, "path:line"): the kubelet flags
+    # of a kubeadm config are judged only against a version declared in the same directory.
+    kubeadm_versions: dict[str, tuple[str, str]] = field(default_factory=dict)
     lbc_version: tuple[str, str] | None = None  # AWS Load Balancer Controller image tag, "path:line"
     prefix_delegation: str | None = None  # "path:line" where ENABLE_PREFIX_DELEGATION is turned on
     _refs: dict[str, set[str]] = field(default_factory=dict)
@@ -188,8 +190,9 @@ class _Collector:
                 self.add(value.text.lower(), "eksctl", source, value, f"ipFamily: {value.text}")
         elif doc.kind in ("ClusterConfiguration", "KubeadmControlPlane"):
             version = root.get("kubernetesVersion") if doc.kind == "ClusterConfiguration" else root.path("spec", "version")
-            if version is not None and version.text and self.facts.kubeadm_version is None:
-                self.facts.kubeadm_version = (version.text, _line_ref(source, version.start))
+            if version is not None and version.text:
+                self.facts.kubeadm_versions.setdefault(os.path.dirname(source.abspath or source.path),
+                                                       (version.text, _line_ref(source, version.start)))
             networking = root.get("networking") if doc.kind == "ClusterConfiguration" else \
                 root.path("spec", "kubeadmConfigSpec", "clusterConfiguration", "networking")
             for key in ("podSubnet", "serviceSubnet"):

@@ -3,6 +3,7 @@ kube-controller-manager node CIDR masks)."""
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from typing import Iterator
 
@@ -296,8 +297,9 @@ def check_single_node_ip(doc: Document, profile: Profile) -> Iterator[Finding]:
 def check_removed_network_plugin(doc: Document, profile: Profile) -> Iterator[Finding]:
     facts = profile.facts
     own = doc.root.path("spec", "version") if doc.kind == "KubeadmControlPlane" else None
-    text, where = (own.text, "spec.version") if own is not None and own.text else \
-        (facts.kubeadm_version if facts is not None and facts.kubeadm_version else (None, None))
+    declared = facts.kubeadm_versions.get(os.path.dirname(doc.source.abspath or doc.source.path)) \
+        if facts is not None else None
+    text, where = (own.text, "spec.version") if own is not None and own.text else (declared or (None, None))
     version = k8s_version(text)
     if version is None or version < DOCKERSHIM_REMOVED:
         return
@@ -341,7 +343,8 @@ RULES += [
          "`network-plugin` (or another dockershim flag) in kubeletExtraArgs on Kubernetes 1.24 or later.", "error",
          why="Kubernetes 1.24 removed the dockershim and its kubelet flags --network-plugin, --cni-bin-dir, "
              "--cni-conf-dir and --network-plugin-mtu; a kubelet given one fails with \"unknown flag\". The version "
-             "comes from the project's kubeadm `kubernetesVersion` (or the KubeadmControlPlane's spec.version).",
+             "comes from a kubeadm `kubernetesVersion` in the same directory (or the KubeadmControlPlane's "
+             "spec.version).",
          example="nodeRegistration:\n  kubeletExtraArgs:\n    network-plugin: cni   # bad: remove", fix="safe",
          fix_note="remove the flag (the kubelet cannot start with it)", check=check_removed_network_plugin,
          kinds=NODE_CONFIGS, triggers=DOCKERSHIM_FLAGS, references=(CHANGELOG_124, DUAL_DOCS)),

@@ -353,8 +353,8 @@ def check_operator_jvm(doc: Document, profile: Profile) -> Iterator[Finding]:
     edits = add_env(doc, controller, "JAVA_TOOL_OPTIONS", Styled(PREFER_V6, '"')) if controller.entries() else None
     yield Finding(key.start, key.end,
                   f"spark-operator values: the `spark-submit` JVMs the controller launches do not prefer IPv6 (no "
-                  f"`{PREFER_V6}` in `controller.env` `_JAVA_OPTIONS`/`JAVA_TOOL_OPTIONS`); their Kubernetes client "
-                  f"may pick IPv4",
+                  f"`{PREFER_V6}` in `controller.env` `_JAVA_OPTIONS`/`JAVA_TOOL_OPTIONS`); on this dual-stack "
+                  f"cluster their Kubernetes client may pick IPv4",
                   _fix("Add JAVA_TOOL_OPTIONS to controller.env", "safe", edits))
 
 
@@ -483,10 +483,13 @@ RULES = [
          f"spark-operator Helm values without `{PREFER_V6}` for the `spark-submit` the controller runs.", "warning",
          why="The Kubeflow Spark operator's controller is a Go program, but for each SparkApplication it runs "
              "`spark-submit`, a JVM, in its own pod, and that JVM talks to the API server to create the driver. "
-             "The JVM inherits the controller container's environment, so on an IPv6 cluster tell it to prefer IPv6 "
-             "through `_JAVA_OPTIONS` or `JAVA_TOOL_OPTIONS` in `controller.env`.",
+             "The JVM inherits the controller container's environment, so on a dual-stack cluster tell it to prefer "
+             "IPv6 through `_JAVA_OPTIONS` or `JAVA_TOOL_OPTIONS` in `controller.env`. Not on IPv6-only clusters: "
+             "there the API server address is an IPv6 literal and names resolve to AAAA only, so there is nothing to "
+             "prefer. Preview: whether IPv4 is wrong on dual-stack depends on the cluster.",
          example=f"controller:\n  env:\n    - name: JAVA_TOOL_OPTIONS\n      value: \"{PREFER_V6}\"", fix="safe",
-         fix_note="add the env entry", check=check_operator_jvm, profiles=("ipv6",), triggers=("webhook",),
+         fix_note="add the env entry", check=check_operator_jvm, profiles=("dual",), maturity="preview",
+         triggers=("webhook",),
          references=("https://github.com/kubeflow/spark-operator/blob/master/charts/spark-operator-chart/values.yaml",)),
     Rule("SPK013", "deprecated-env-vars", "`envVars` / `envSecretKeyRefs` (deprecated in v1beta2).", "info",
          why="These fields are deprecated in favour of `env`, which is where IPv6 settings such as the IMDS "
