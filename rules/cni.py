@@ -17,6 +17,7 @@ from v6lint.diagnostics import fix_of as _fix, Edit, Finding
 from v6lint.document import MAP, SEQ, Document, Node, walk
 from v6lint.hcl_source import EXPR, walk_blocks
 from v6lint.rule import Profile, Rule
+from v6lint.rules.eks import is_ipv6
 from v6lint.rules.k8s import containers, env_items
 from v6lint.yaml_edit import delete_entry, delete_item, insert_entries, replace_scalar
 
@@ -388,7 +389,7 @@ def check_cni_version(doc: Document, profile: Profile) -> Iterator[Finding]:
             continue
         node, version = found
         shown = ".".join(map(str, version))
-        if (s.flag("ENABLE_IPv6") or profile.ip_family == "ipv6") and version < MIN_IPV6:
+        if (s.flag("ENABLE_IPv6") or is_ipv6(doc, profile)) and version < MIN_IPV6:
             yield Finding(node.start, node.end, f"{s.label}: VPC CNI {shown} predates {_dotted(MIN_IPV6)}, the first "
                                                 f"release with IPv6 support")
         elif s.flag("ENABLE_PREFIX_DELEGATION") and version < MIN_PREFIX_DELEGATION:

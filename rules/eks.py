@@ -27,6 +27,11 @@ def ip_family(doc: Document, profile: Profile) -> str | None:
     return profile.ip_family
 
 
+def is_ipv6(doc: Document, profile: Profile) -> bool:
+    """An IPv6 cluster: an eksctl config's own ipFamily when it has one, else the profile."""
+    return (ip_family(doc, profile) if doc.kind == "ClusterConfig" else profile.ip_family) == "ipv6"
+
+
 def _addons(doc: Document) -> Node | None:
     addons = doc.root.get("addons")
     return addons if addons is not None and addons.kind == SEQ else None

@@ -16,6 +16,7 @@ from v6lint.diagnostics import Finding, Fix
 from v6lint.document import MAP, SEQ, Document, Node
 from v6lint.hcl_source import EXPR, walk_blocks
 from v6lint.rule import Profile, Rule
+from v6lint.rules.eks import is_ipv6
 from v6lint.yaml_edit import append_item, replace_scalar
 
 HYPERVISOR = "karpenter.k8s.aws/instance-hypervisor"
@@ -184,18 +185,13 @@ def _max_pods(group: NodeGroup) -> int | None:
         return None
 
 
-def _ipv6_config(doc: Document) -> bool:
-    """An eksctl config that itself says `ipFamily: IPv6` (eksctl compares case-insensitively)."""
-    return doc.kind == "ClusterConfig" and (doc.root.str_at("kubernetesNetworkConfig", "ipFamily") or "").lower() == "ipv6"
-
-
 def check_max_pods_over_limit(doc: Document, profile: Profile) -> Iterator[Finding]:
     facts = profile.facts
     if facts is not None and facts.prefix_delegation:
         return
     # IPv6 clusters always run the VPC CNI in prefix mode (one /80 per node), written down or not:
     # the secondary-IP formula never applies there.
-    if profile.ip_family == "ipv6" or _ipv6_config(doc):
+    if is_ipv6(doc, profile):
         return
     for group in node_groups(doc):
         wanted = _max_pods(group)
