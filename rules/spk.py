@@ -54,10 +54,14 @@ def _families(value: str | None) -> list[str]:
 
 
 def _predates_ip_families(job: SparkJob) -> bool:
-    """A SparkApplication whose Spark version (sparkVersion or image tag) is older than 3.4.0: that Spark
-    ignores the driver Service IP family settings (SPK004 reports the version)."""
-    found = _spark_version(job.spec) if job.spec is not None else None
-    return found is not None and found[1] < (3, 4, 0)
+    """A job whose Spark version (sparkVersion, or the image tag) is older than 3.4.0: that Spark ignores the
+    driver Service IP family settings (SPK004 reports the version of SparkApplications)."""
+    if job.spec is not None:
+        found = _spark_version(job.spec)
+        version = found[1] if found else None
+    else:  # spark-submit, spark-defaults.conf, PySpark: the container image's tag
+        version = _image_version(job.value("spark.kubernetes.container.image"))
+    return version is not None and version < (3, 4, 0)
 
 
 def check_driver_service_ipv4(doc: Document, profile: Profile) -> Iterator[Finding]:
@@ -130,11 +134,17 @@ def _spark_version(spec: Node) -> tuple[Node, tuple[int, int, int]] | None:
         found = _version(declared.text)
         return (declared, found) if found else None
     image = spec.get("image")
-    name, _, tag = (image.text or "").rpartition(":") if image is not None else ("", "", "")
+    found = _image_version(image.text if image is not None else None)
+    return (image, found) if found else None
+
+
+def _image_version(image: str | None) -> tuple[int, int, int] | None:
+    """The Spark version of an image whose name says spark and whose tag starts with one (`apache/spark:3.3.2`)."""
+    name, _, tag = (image or "").rpartition(":")
     if "spark" not in name.rsplit("/", 1)[-1] or "/" in tag:
         return None
     found = _version(tag)
-    return (image, found) if found and found[0] >= 2 else None
+    return found if found and found[0] >= 2 else None
 
 
 def check_spark_version(doc: Document, profile: Profile) -> Iterator[Finding]:
