@@ -314,3 +314,51 @@ RULES += [
          fix="none", check=check_subnet_ipv6_size, triggers=("ipv6_cidr_block",), platforms=("aws",),
          references=(EC2_CREATE_VPC, EC2_SUBNET_SIZING, VPC_MAIN), **_hcl),
 ]
+
+
+# --- private IPv6 (ULA) ranges ---------------------------------------------------------------------
+# Amazon VPC IPAM, "Enable provisioning private IPv6 GUA CIDRs": a private scope pool takes a ULA range
+# "anything under fd00::/8" that does not overlap fd00::/16, which Amazon reserves. So a ULA in fc00::/8,
+# or one touching fd00::/16, is refused; the rest of fd00::/8 is allowed (through IPAM).
+IPAM_PRIVATE_IPV6 = "https://docs.aws.amazon.com/vpc/latest/ipam/enable-prov-ipv6-gua.html"
+ULA_ALLOWED = ipaddress.ip_network("fd00::/8")
+ULA_RESERVED = ipaddress.ip_network("fd00::/16")
+ULA_ALL = ipaddress.ip_network("fc00::/7")
+_VPC_IPV6_ATTRS = {"aws_vpc": "ipv6_cidr_block", "aws_vpc_ipv6_cidr_block_association": "ipv6_cidr_block",
+                   "aws_vpc_ipam_pool_cidr": "cidr"}
+
+
+def check_vpc_ula(doc: Document, profile: Profile) -> Iterator[Finding]:
+    for block in walk_blocks(doc.blocks):
+        attr = _VPC_IPV6_ATTRS.get(block.labels[0]) if block.type == "resource" and block.labels else None
+        node = block.body.get(attr) if attr else None
+        if node is None or node.tag == EXPR or not node.text or "/" not in node.text:
+            continue
+        try:
+            net = ipaddress.ip_network(node.text.strip(), strict=False)
+        except ValueError:
+            continue
+        if net.version != 6 or not net.overlaps(ULA_ALL):
+            continue
+        if not net.subnet_of(ULA_ALLOWED):
+            why = f"{net} is outside fd00::/8, the only ULA space AWS accepts"
+        elif net.overlaps(ULA_RESERVED):
+            why = f"{net} overlaps fd00::/16, which Amazon reserves"
+        else:
+            continue
+        yield Finding(node.start, node.end, f"private IPv6 range refused: {why} (VPC IPAM private scope)")
+
+
+RULES += [
+    Rule("TF010", "vpc-ipv6-ula-refused",
+         "A VPC or IPAM pool IPv6 CIDR in ULA space AWS refuses: outside fd00::/8, or overlapping fd00::/16.",
+         "error",
+         why="A VPC's IPv6 range is Amazon-provided, your own (BYOIP) or, for private IPv6, a ULA or GUA range "
+             "provisioned to an IPAM pool in a private scope. AWS accepts ULA space only under fd00::/8 and not "
+             "overlapping fd00::/16, which it reserves; anything else is rejected when the CIDR is provisioned. "
+             "(Other fd00::/8 ranges are allowed today, through IPAM, so they are not reported.)",
+         example='resource "aws_vpc_ipam_pool_cidr" "ula" {\n  ipam_pool_id = aws_vpc_ipam_pool.private.id\n'
+                 '  cidr         = "fd12:3456:789a::/48"   # not fd00::/16\n}',
+         fix="none", check=check_vpc_ula, triggers=("ipv6_cidr_block", "aws_vpc_ipam_pool_cidr"), platforms=("aws",),
+         references=(IPAM_PRIVATE_IPV6, EC2_CREATE_VPC), **_hcl),
+]
