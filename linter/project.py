@@ -355,7 +355,8 @@ def not_checked_message(root: str, family_rules: int, platform_rules: int) -> st
     total = family_rules + platform_rules
     return (f"Not checked in {root}: {total} {'rule needs' if total == 1 else 'rules need'} {' and '.join(wants)}, which "
             f"nothing in the project states. Give {'them' if len(flags) > 1 else 'it'} with "
-            f"{' and '.join(f'`{f}`' for f in flags)}, or write it to a config with `v6lint init`.")
+            f"{' and '.join(f'`{f}`' for f in flags)}, or write {'them' if len(flags) > 1 else 'it'} to a config "
+            f"with `v6lint init`.")
 
 
 def _kubeadm_cloud_provider(config: Node | None) -> str | None:

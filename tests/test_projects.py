@@ -444,21 +444,23 @@ def swap_rule():
 
 
 # --- F. saying what was not checked -------------------------------------------------------------------
-def _needing(field: str) -> int:
-    return sum(1 for r in ALL_RULES if r.check is not None and getattr(r, field) and r.maturity == "stable")
-
-
 def test_without_a_profile_check_says_how_many_rules_were_skipped_and_how_to_give_one(tmp_path, monkeypatch):
     monkeypatch.chdir(git_repo(tmp_path / "app"))
     write(tmp_path / "app/k8s/checkout.yaml", SERVICE_V4)
     result = run("check", "--no-cache")
-    n = _needing("profiles")
-    assert n > 10
+    stable = [r for r in ALL_RULES if r.check is not None and r.maturity == "stable"]
+    family = sum(1 for r in stable if r.profiles)
+    platform = sum(1 for r in stable if r.platforms and not r.profiles)
+    assert family > 10
+    wants = f"the cluster's IP family ({family} rules)" + (f" and its platform ({platform} rule" + "s" * (platform > 1)
+                                                            + ")" if platform else "")
+    flags = "`--ip-family ipv4|ipv6|dual`" + (" and `--platform aws|other`" if platform else "")
     assert result.output.splitlines()[-1] == (
-        f"Not checked in .: {n} rules need the cluster's IP family ({n} rules), which nothing in the project "
-        f"states. Give it with `--ip-family ipv4|ipv6|dual`, or write it to a config with `v6lint init`.")
+        f"Not checked in .: {family + platform} rules need {wants}, which nothing in the project states. "
+        f"Give {'them' if platform else 'it'} with {flags}, or write {'them' if platform else 'it'} to a config "
+        f"with `v6lint init`.")
     assert result.exit_code == 0  # a note, not a failure
-    assert "Not checked" not in run("check", "--no-cache", "--ip-family", "ipv4").output
+    assert "Not checked" not in run("check", "--no-cache", "--ip-family", "ipv4", "--platform", "aws").output
     assert "Not checked" not in run("check", "--no-cache", "--output-format", "json").output  # machine formats
     # only rules that are enabled count
     assert "Not checked in .: 2 rules need" in run("check", "--no-cache", "--select", "SVC009,SPK001").output
@@ -473,11 +475,13 @@ def aws_only_svc009(swap_rule):
 def test_an_unknown_platform_is_reported_with_the_rules_it_skipped(tmp_path, monkeypatch, aws_only_svc009):
     monkeypatch.chdir(git_repo(tmp_path / "app"))
     write(tmp_path / "app/k8s/checkout.yaml", SERVICE_V4)
-    out = run("check", "--no-cache", "--ip-family", "ipv6").output
+    out = run("check", "--no-cache", "--ip-family", "ipv6", "--select", "SVC009").output
     assert "SVC009" not in out.split("Not checked")[0]
     assert out.splitlines()[-1] == (
         "Not checked in .: 1 rule needs its platform (1 rule), which nothing in the project states. "
         "Give it with `--platform aws|other`, or write it to a config with `v6lint init`.")
+    assert "Not checked" not in run("check", "--no-cache", "--ip-family", "ipv6", "--select", "SVC009",
+                                    "--platform", "other").output
 
 
 # --- G. maturity and platform gating through the command line ---------------------------------------
