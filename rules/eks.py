@@ -140,7 +140,7 @@ def check_old_versions(doc: Document, profile: Profile) -> Iterator[Finding]:
                                                           f"1.10.0, which IPv6 clusters need")
 
 
-_k = dict(kinds=CLUSTER, references=(EKSCTL_DOCS, VALIDATION))
+_k = dict(kinds=CLUSTER, references=(EKSCTL_DOCS, VALIDATION), platforms=("aws",))
 
 RULES = [
     Rule("EKS001", "eksctl-invalid-ip-family", "`kubernetesNetworkConfig.ipFamily` is not IPv4 or IPv6.", "error",

@@ -246,7 +246,7 @@ def check_unknown_type(doc: Document, profile: Profile) -> Iterator[Finding]:
             yield Finding(node.start, node.end, f"{group.label}: unknown instance type `{text}`{hint}", fix)
 
 
-_groups = dict(languages=("yaml", "hcl"), kinds=("eksctl.io/*/ClusterConfig",) + NODEPOOL)
+_groups = dict(languages=("yaml", "hcl"), kinds=("eksctl.io/*/ClusterConfig",) + NODEPOOL, platforms=("aws",))
 
 RULES = [
     Rule("NODE001", "non-nitro-instance",
@@ -260,7 +260,7 @@ RULES = [
          why="Without a hypervisor requirement Karpenter may launch Xen types, whose pods never get IPv6 addresses.",
          example="- key: karpenter.k8s.aws/instance-hypervisor\n  operator: NotIn\n  values: [xen]", fix="safe",
          fix_note="add `NotIn [xen]`", check=check_hypervisor_requirement, kinds=NODEPOOL, profiles=("ipv6",),
-         triggers=("requirements",), references=(KARPENTER,)),
+         triggers=("requirements",), references=(KARPENTER,), platforms=("aws",), maturity="preview"),
     Rule("NODE003", "max-pods-over-eni-limit",
          "Explicit max pods above the secondary-IP formula `enis*(ips-1)+2` without prefix delegation.", "error",
          why="Without prefix delegation a node can address only `enis*(ips-1)+2` pods; a higher max pods leaves the "
@@ -277,7 +277,7 @@ RULES = [
          why="Karpenter computes max pods from the secondary-IP formula, ignoring prefix delegation; IPv6 nodes "
              "can run far more pods, so set kubelet.maxPods explicitly.", example="spec:\n  kubelet:\n    maxPods: 110",
          fix="none", check=check_karpenter_max_pods, kinds=NODECLASS, profiles=("ipv6",), triggers=("EC2NodeClass",),
-         references=(KARPENTER,)),
+         references=(KARPENTER,), platforms=("aws",), maturity="preview"),
     Rule("NODE006", "unknown-instance-type", "An instance type that is not in the instance table (a typo?).", "warning",
          why="An unknown type fails at launch; the table is the VPC CNI's list of every EC2 instance type.",
          example="instanceType: m5.lage   # m5.large", fix="safe", fix_note="when exactly one type is close",

@@ -429,11 +429,11 @@ RULES = [
          example=f"driver:\n  env:\n    - name: {IMDS}\n      value: IPv6",
          fix="safe", fix_note="add the env entry to both roles; uncomment it where the file has it commented out",
          check=check_missing_imds_mode, profiles=("ipv6",), triggers=("spark",), languages=LANGS,
-         references=(EKS_IMDS, DOE_IPV6)),
+         references=(EKS_IMDS, DOE_IPV6), platforms=("aws",), maturity="preview"),
     Rule("SPK006", "invalid-imds-endpoint-mode", f"`{IMDS}` is neither IPv4 nor IPv6.", "error",
          why="The SDKs accept IPv4 or IPv6 (case-insensitively); anything else is an error or ignored.",
          example=f"- name: {IMDS}\n  value: IP6   # bad: IPv6", fix="safe", fix_note="canonical `IPv6`/`IPv4`",
-         check=check_invalid_imds_mode, triggers=(IMDS,), languages=LANGS, references=(EKS_IMDS,)),
+         check=check_invalid_imds_mode, triggers=(IMDS,), languages=LANGS, references=(EKS_IMDS,), platforms=("aws",)),
     Rule("SPK007", "imds-ipv6-not-enabled-on-nodes",
          "Jobs use the IPv6 IMDS endpoint but a Karpenter EC2NodeClass leaves `httpProtocolIPv6` disabled.", "error",
          why="The IPv6 IMDS endpoint exists only when the instance's metadata options enable it; Karpenter's "
@@ -441,19 +441,19 @@ RULES = [
          example="spec:\n  metadataOptions:\n    httpProtocolIPv6: enabled", fix="safe",
          fix_note="set `enabled` in the node class", check=check_node_class_imds,
          kinds=("karpenter.k8s.aws/*/EC2NodeClass",), profiles=("ipv6",), triggers=("EC2NodeClass",),
-         references=("https://karpenter.sh/docs/concepts/nodeclasses/#specmetadataoptions",)),
+         references=("https://karpenter.sh/docs/concepts/nodeclasses/#specmetadataoptions",), platforms=("aws",)),
     Rule("SPK008", "jvm-prefers-ipv4", f"Driver or executor JVM without `{PREFER_V6}`.", "warning",
          why="Java prefers IPv4 addresses when a name resolves to both; on IPv6 and dual-stack clusters the "
              "driver and executors should be told to prefer IPv6.",
          example=f'driver:\n  javaOptions: "-XX:+UseG1GC {PREFER_V6}"', fix="safe",
          fix_note="append to javaOptions, keeping what is there", check=check_jvm_prefers_ipv4,
-         profiles=("ipv6", "dual"), triggers=("spark",), **_app),
+         profiles=("ipv6", "dual"), triggers=("spark",), maturity="preview", **_app),
     Rule("SPK009", "pyspark-prefers-ipv4", "A Python application whose driver env lacks `SPARK_PREFER_IPV6=true`.",
          "warning",
          why="PySpark starts its Py4J gateway on IPv4 unless SPARK_PREFER_IPV6 is true; on a dual-stack cluster "
              "set it for Python applications.",
          example="driver:\n  env:\n    - name: SPARK_PREFER_IPV6\n      value: \"true\"", fix="safe",
-         check=check_pyspark_prefers_ipv4, profiles=("dual",), triggers=("Python",), **_app),
+         check=check_pyspark_prefers_ipv4, profiles=("dual",), triggers=("Python",), maturity="preview", **_app),
     Rule("SPK010", "java-options-overridden",
          "`javaOptions` and `sparkConf[spark.<role>.extraJavaOptions]` are both set.", "warning",
          why="The operator writes a role's javaOptions into `spark.<role>.extraJavaOptions`, replacing the "
@@ -473,6 +473,7 @@ RULES = [
              "IPv6 through `_JAVA_OPTIONS` or `JAVA_TOOL_OPTIONS` in `controller.env`.",
          example=f"controller:\n  env:\n    - name: JAVA_TOOL_OPTIONS\n      value: \"{PREFER_V6}\"", fix="safe",
          fix_note="add the env entry", check=check_operator_jvm, profiles=("ipv6",), triggers=("webhook",),
+         maturity="preview",
          references=("https://github.com/kubeflow/spark-operator/blob/master/charts/spark-operator-chart/values.yaml",)),
     Rule("SPK013", "deprecated-env-vars", "`envVars` / `envSecretKeyRefs` (deprecated in v1beta2).", "info",
          why="These fields are deprecated in favour of `env`, which is where IPv6 settings such as the IMDS "
@@ -484,5 +485,5 @@ RULES = [
          "warning",
          why="0.0.0.0 is the IPv4 wildcard: the driver listens on IPv4 only and IPv6 executors cannot connect.",
          example='"spark.driver.bindAddress": "::"', fix="unsafe", fix_note="`::`",
-         check=check_ipv4_wildcard_bind, profiles=("ipv6", "dual"), triggers=("bindAddress",), **_k),
+         check=check_ipv4_wildcard_bind, profiles=("ipv6", "dual"), triggers=("bindAddress",), maturity="preview", **_k),
 ]
