@@ -189,11 +189,15 @@ class _Collector:
     def _policy_refs(self, doc: Document, path: str) -> None:
         text = doc.source.text
         created = []  # spans of aws_iam_policy resources that create the IPv6 CNI policy themselves
+        # Policy documents granting the IPv6 action, referenced as data.aws_iam_policy_document.NAME.json
+        granting = [f"data.aws_iam_policy_document.{b.labels[1]}." for b in doc.blocks
+                    if b.type == "data" and b.labels[:1] == ["aws_iam_policy_document"] and len(b.labels) > 1
+                    and "ec2:AssignIpv6Addresses" in text[b.start:b.end]]
         for block in doc.blocks:
             if block.type == "resource" and block.labels[:1] == ["aws_iam_policy"]:
                 body = text[block.start:block.end]
                 fixed = block.body.str_at("name") == CNI_IPV6_POLICY
-                if fixed or "ec2:AssignIpv6Addresses" in body:
+                if fixed or "ec2:AssignIpv6Addresses" in body or any(ref in body for ref in granting):
                     created.append((block.start, block.end))
                     (self.facts.cni_policy_creators if fixed else self.facts.cni_policy_own).append(
                         (path, block.type_start, block.body.start))

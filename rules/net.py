@@ -273,10 +273,12 @@ RULES = [
          "`socket.gethostbyname(...)` or `hostname -i/-I` feeding an address in Python code.", "warning",
          why="`gethostbyname` returns IPv4 addresses only, and `hostname -i` prints whatever the resolver "
              "returns first; on an IPv6 pod they yield nothing usable (or an IPv4 address the cluster does not "
-             "route). `socket.getaddrinfo` returns both families.",
+             "route). `socket.getaddrinfo` returns both families. On a dual-stack pod /etc/hosts and DNS still "
+             "give an IPv4 address that works, so only IPv6 clusters are judged. Preview: whether the result "
+             "is used as an address is inferred.",
          example='host = socket.gethostbyname(name)        # bad\n'
                  'host = socket.getaddrinfo(name, None)[0][4][0]   # good',
-         fix="none", check=check_ipv4_only_resolution, profiles=("ipv6", "dual"), languages=("python",),
+         fix="none", check=check_ipv4_only_resolution, profiles=("ipv6",), languages=("python",),
          triggers=("gethostbyname", "hostname -"), maturity="preview",
          references=("https://docs.python.org/3/library/socket.html#socket.gethostbyname",)),
 ]

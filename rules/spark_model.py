@@ -227,7 +227,9 @@ def _defaults_from_block(doc: Document, key: Node, block: Node) -> SparkJob:
         job.conf[match.group(2)] = Conf(match.group(2), match.group(4), value_start, value_end,
                                         base + match.start(2), value_end)
         last_conf_line, sep, indent = line, match.group(3), match.group(1)
-    job.deploy_mode = job.value("spark.submit.deployMode")
+    # A driver host set by hand is the client-mode recipe (Spark's guide: executors reach a driver
+    # that runs where the conf is read, e.g. a Spark Connect server or notebook pod).
+    job.deploy_mode = job.value("spark.submit.deployMode") or ("client" if job.value("spark.driver.host") else None)
     master = job.value("spark.master") or ""
     job.on_kubernetes = master.startswith("k8s://") or any(k.startswith("spark.kubernetes.") for k in job.conf)
 

@@ -183,6 +183,22 @@ WEB_IDENTITY_ENV = ("AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_CONTAINE
 CREDENTIALS_PROVIDER = "spark.hadoop.fs.s3a.aws.credentials.provider"
 
 
+# S3A credentials providers that never ask the instance metadata service: web identity (IRSA), the
+# container endpoint (EKS Pod Identity), static and session keys.
+_NOT_IMDS_PROVIDERS = ("WebIdentity", "ContainerCredentials", "SimpleAWSCredentialsProvider",
+                       "TemporaryAWSCredentialsProvider", "StaticCredentialsProvider")
+# What an AWS SDK call in a Spark job looks like: S3 paths, S3A settings, the SDK's packages.
+_AWS_USE = re.compile(r"\bs3[an]?://|fs\.s3a\.|com\.amazonaws|software\.amazon\.awssdk|boto3")
+
+
+def uses_aws(job: SparkJob) -> bool:
+    """The job evidently calls AWS (reads S3, configures S3A, uses an AWS SDK): only then does the
+    SDK look for credentials and a region."""
+    doc = job.doc
+    text = doc.source.text[doc.start:doc.end] if doc.language == "yaml" else doc.source.text
+    return bool(_AWS_USE.search(text))
+
+
 def _service_accounts(job: SparkJob) -> set[str]:
     names = {job.value("spark.kubernetes.authenticate.driver.serviceAccountName"),
              job.value("spark.kubernetes.authenticate.executor.serviceAccountName")}
@@ -203,7 +219,7 @@ def web_identity(job: SparkJob, profile: Profile) -> str | None:
         if found:
             return f"the {role} sets {found}"
     provider = job.value(CREDENTIALS_PROVIDER) or ""
-    if "WebIdentity" in provider or "ContainerCredentials" in provider:
+    if any(name in provider for name in _NOT_IMDS_PROVIDERS):
         return f"`{CREDENTIALS_PROVIDER}` is {provider}"
     facts = profile.facts
     irsa = facts.irsa_service_accounts if facts is not None else {}
@@ -215,14 +231,14 @@ def web_identity(job: SparkJob, profile: Profile) -> str | None:
 
 def check_missing_imds_mode(doc: Document, profile: Profile) -> Iterator[Finding]:
     for job in _jobs(doc):
-        if not job.on_kubernetes or web_identity(job, profile):
-            continue  # credentials (and region) come from web identity, not from IMDS
+        if not job.on_kubernetes or not uses_aws(job) or web_identity(job, profile):
+            continue  # no AWS call, or credentials (and region) that do not come from IMDS
         if job.spec is None:  # settings only: the sparkConf env keys
             missing = [r for r in ROLES if IMDS not in role_env(job, r)]
             if missing:
                 yield Finding(*job.anchor,
                               f"{job.label}: {' and '.join(missing)} lack `{IMDS}=IPv6`; the AWS SDK then calls "
-                              f"IMDS at 169.254.169.254, unreachable from IPv6 pods, and S3 access fails",
+                              f"IMDS at 169.254.169.254, which IPv6 pods may not reach, and S3 access fails",
                               _fix(f"Set {IMDS}=IPv6 for {' and '.join(missing)}", "safe",
                                    job.add([(ENV_KEYS[r] + IMDS, "IPv6") for r in missing])))
             continue
@@ -233,7 +249,7 @@ def check_missing_imds_mode(doc: Document, profile: Profile) -> Iterator[Finding
             key = job.spec.entry(role)[0]
             yield Finding(key.start, key.end,
                           f"{job.label}: the {role} has no `{IMDS}=IPv6`; the AWS SDK inside Spark then calls IMDS "
-                          f"at 169.254.169.254, unreachable from IPv6 pods, and S3 access fails",
+                          f"at 169.254.169.254, which IPv6 pods may not reach, and S3 access fails",
                           _fix(f"Add {IMDS}=IPv6 to the {role}'s env", "safe", add_env(doc, node, IMDS, "IPv6")))
 
 

@@ -210,7 +210,11 @@ module "eks" {
 """
 
 
-@pytest.mark.parametrize("stack", [CNI_POLICY_BY_NAME, EKS_MODULE_IPV6], ids=["own-policy", "module-attaches"])
+OWN_NAMED_POLICY = (ROOT / "fixtures" / "tf" / "TF005" / "good.own-policy.tf").read_text()
+
+
+@pytest.mark.parametrize("stack", [CNI_POLICY_BY_NAME, OWN_NAMED_POLICY, EKS_MODULE_IPV6],
+                         ids=["policy-by-name", "own-named-policy", "module-attaches"])
 def test_tf005_is_silent_on_stacks_that_create_or_implicitly_attach_the_policy(tmp_path, stack):
     root = project(tmp_path, {"infra/main.tf": stack})
     assert findings(root, "--select", "TF005", "--ip-family", "ipv6", "--platform", "aws") == []
