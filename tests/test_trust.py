@@ -74,8 +74,9 @@ def test_the_rules_that_guess_are_preview_and_the_rest_stable():
 def test_every_rule_about_an_aws_component_runs_only_on_aws():
     aws = {r.code for r in ALL_RULES if r.platforms == ("aws",)}
     for rule in ALL_RULES:
+        # Terraform rules are about the AWS provider and modules, except the generic tfvars checks.
         about_aws = rule.family in ("LB", "CNI", "NODE", "EKS") or rule.code in (
-            "NET004", "SPK005", "SPK006", "SPK007", "TF001", "TF004", "TF005", "TF006", "TF007")
+            "NET004", "SPK005", "SPK006", "SPK007") or (rule.family == "TF" and rule.code not in ("TF002", "TF003"))
         assert (rule.code in aws) == about_aws, rule.code
     assert all(r.platforms in ((), ("aws",)) for r in ALL_RULES)
 
