@@ -327,8 +327,10 @@ RULES = [
          references=(EKS_MAX_PODS,), **_groups),
     Rule("NODE005", "karpenter-max-pods-unset",
          "A Karpenter EC2NodeClass on IPv6 without `kubelet.maxPods`.", "info",
-         why="Karpenter computes max pods from the secondary-IP formula, ignoring prefix delegation; IPv6 nodes "
-             "can run far more pods, so set kubelet.maxPods explicitly.", example="spec:\n  kubelet:\n    maxPods: 110",
+         why="Without kubelet.maxPods Karpenter computes max pods from the secondary-IP formula for AMI families "
+             "with ENI-limited pod density, else 110 (aws/karpenter-provider-aws@1d927085 "
+             "pkg/providers/instancetype/types.go, pods()), ignoring prefix delegation; IPv6 nodes can run more "
+             "pods, so set kubelet.maxPods explicitly. Preview: an efficiency hint, nothing fails without it.", example="spec:\n  kubelet:\n    maxPods: 110",
          fix="none", check=check_karpenter_max_pods, kinds=NODECLASS, profiles=("ipv6",), triggers=("EC2NodeClass",),
          references=(KARPENTER,), platforms=("aws",), maturity="preview"),
     Rule("NODE006", "unknown-instance-type", "An instance type that is not in the instance table (a typo?).", "warning",
