@@ -54,7 +54,8 @@ def _runtime(container: Node) -> tuple[str | None, set[str]]:
     for key in ("command", "args"):
         seq = container.get(key)
         for item in seq.items() if seq is not None and seq.kind == SEQ else []:
-            words.extend(re.sub(r"^(python)[\d.]+$", r"\1", w.rsplit("/", 1)[-1]) for w in _WORD.findall(item.text or ""))
+            for word in _WORD.findall(item.text or ""):
+                words.append(re.sub(r"^(python)[\d.]+$", r"\1", word.rsplit("/", 1)[-1]))  # python3.12
     programs = set(words)
     for word in words:
         if word in _IPV4_ONLY:
