@@ -139,7 +139,7 @@ def test_bad_config_reports_location_and_allowed_values(project):
     result = run("check")
     assert result.exit_code == 2
     assert "pyproject.toml:3: invalid v6lint configuration: unknown key 'selekt' (allowed: cluster, exclude, " \
-           "extend-select, fix, ignore, max-file-size, per-file-ignores, preview, select, severity)" in result.output
+           "extend, extend-select, fix, ignore, max-file-size, per-file-ignores, preview, select, severity)" in result.output
     (project / "pyproject.toml").write_text('[tool.v6lint.cluster]\nip-family = "IPv6"\n')
     result = run("check")
     assert result.exit_code == 2
