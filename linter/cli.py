@@ -15,8 +15,8 @@ from v6lint.discovery import discover, display_path
 from v6lint.cache import ResultCache, fingerprint
 from v6lint.cache import clean as clean_cache
 from v6lint.engine import FileResult, Linter, WriteError, check_files, counts_as_failure, write_atomic
-from v6lint.output import (render_diff, render_fixes, render_github, render_json, render_sarif,
-                           render_statistics, render_text)
+from v6lint.output import (no_changes_note, render_diff, render_fixes, render_github, render_gitlab,
+                           render_ignored, render_json, render_junit, render_sarif, render_statistics, render_text)
 from v6lint.project import STRENGTH, build_profile, find_project_root
 from dataclasses import replace
 
@@ -64,23 +64,42 @@ def main() -> None:
     """
 
 
+OUTPUT_FORMATS = ["full", "concise", "text", "json", "sarif", "github", "junit", "gitlab"]
+TEXT_FORMATS = ("full", "concise", "text")  # text: the same as full (the name of earlier releases)
+
+
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--fix", is_flag=True, help="Apply safe fixes in place (and unsafe ones with --unsafe-fixes).")
 @click.option("--unsafe-fixes", is_flag=True, default=None,
               help="Also apply fixes that change behaviour (config: fix.unsafe).")
+@click.option("--fix-only", is_flag=True,
+              help="Apply fixes like --fix but report only what was fixed; remaining problems do not fail the run.")
+@click.option("--exit-non-zero-on-fix", is_flag=True,
+              help="Exit 1 when --fix changed a file, even if no problems remain (for fixing pre-commit hooks).")
 @click.option("--diff", "show_diff", is_flag=True,
               help="Print a unified diff of what --fix would change and write nothing; exit 1 if it would change a file.")
+@click.option("--add-ignore", "add_ignore", is_flag=False, flag_value="", default=None, metavar="[REASON]",
+              help="Add a `# v6lint: ignore[CODE] REASON` comment (or the v6lint.io/ignore annotation) for every "
+                   "current finding, to adopt v6lint on an existing repository.")
 @click.option("--select", multiple=True, metavar="CODES",
               help="Only these rules: codes, prefixes (SVC), names or ALL; comma-separated or repeated.")
 @click.option("--extend-select", multiple=True, metavar="CODES", help="Enable these rules on top of the selection.")
 @click.option("--ignore", multiple=True, metavar="CODES", help="Disable these rules.")
-@click.option("--output-format", type=click.Choice(["text", "json", "sarif", "github"]), default="text",
-              show_default=True,
-              help="text for people; json (a list of diagnostics), sarif (2.1.0, for code scanning), "
-                   "github (workflow annotations).")
+@click.option("--exclude", multiple=True, metavar="PATTERNS",
+              help="Paths not to lint (gitignore syntax; replaces the config's exclude).")
+@click.option("--extend-exclude", multiple=True, metavar="PATTERNS", help="More paths not to lint.")
+@click.option("--force-exclude/--no-force-exclude", default=None,
+              help="Apply the excludes to files named on the command line too, as pre-commit passes them "
+                   "(config: force-exclude).")
+@click.option("--output-format", type=click.Choice(OUTPUT_FORMATS), default="full", show_default=True,
+              help="full: each finding with its source line (text is the same); concise: one line each; json "
+                   "(a list of diagnostics); sarif (2.1.0, for code scanning); github (workflow annotations); "
+                   "junit (XML); gitlab (code quality report).")
 @click.option("--statistics", is_flag=True, help="Print a count per rule instead of each finding.")
-@click.option("--show-fixes", is_flag=True, help="With --fix, list what was fixed in each file.")
+@click.option("--show-fixes", is_flag=True,
+              help="Show each finding's fix as a diff; with --fix, also list what was fixed in each file.")
+@click.option("--quiet", "-q", is_flag=True, help="Print the findings only: no summary, no notes.")
 @click.option("--output-file", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the report to this file instead of stdout.")
 @click.option("--ip-family", type=click.Choice(IP_FAMILIES), default=None,
@@ -98,8 +117,9 @@ def main() -> None:
               help="Worker processes: 0 = all cores for runs of 200+ files, 1 = no workers.")
 @click.option("--config", type=click.Path(dir_okay=False), default=None,
               help="Use this config file instead of the nearest .v6lint.toml / pyproject.toml.")
-def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, output_format, statistics,
-          show_fixes, output_file, ip_family, platform, preview, exit_zero, no_cache, jobs, config) -> None:
+def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, add_ignore, select, extend_select,
+          ignore, exclude, extend_exclude, force_exclude, output_format, statistics, show_fixes, quiet, output_file,
+          ip_family, platform, preview, exit_zero, no_cache, jobs, config) -> None:
     """Lint PATHS (files or directories; default: the current directory).
 
     \b
@@ -107,48 +127,75 @@ def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, ou
                 2 bad arguments, bad configuration or an internal error.
     Info notices about skipped files (templates, oversized files) do not fail a run.
     """
+    def refuse(message: str) -> None:
+        click.echo(f"v6lint: error: {message}", err=True)
+        sys.exit(EXIT_ERROR)
+
+    machine = output_format not in TEXT_FORMATS
+    if statistics and output_format not in (*TEXT_FORMATS, "json"):
+        refuse(f"--statistics prints a count per rule, which --output-format {output_format} cannot hold; "
+               f"use --statistics alone (or with --output-format json)")
+    if add_ignore is not None and (fix or fix_only):
+        refuse("--add-ignore suppresses findings and --fix repairs them: run one, then the other")
+    if add_ignore is not None and statistics:
+        refuse("--add-ignore cannot be combined with --statistics")
+    fix = fix or fix_only
     paths = list(paths) or ["."]
     try:
         settings = load(config, paths)
-        for flag, values in (("--select", select), ("--extend-select", extend_select), ("--ignore", ignore)):
+        for flag, values in (("--select", select), ("--extend-select", extend_select)):
             check_selectors(_codes(values), ALL_RULES, flag)
+        check_selectors(_codes(ignore), ALL_RULES, "--ignore", settings.warnings)
     except ConfigError as exc:
-        click.echo(f"v6lint: error: {exc}", err=True)
-        sys.exit(EXIT_ERROR)
+        refuse(str(exc))
+    for warning in settings.warnings:
+        click.echo(f"v6lint: warning: {warning}", err=True)
     if ip_family:
         settings.profile = replace(settings.profile, ip_family=ip_family, source="--ip-family")
     if platform:
         settings.profile = replace(settings.profile, platform=platform, platform_source="--platform")
     if preview:
         settings.preview = True
+    if exclude:
+        settings.exclude = _codes(exclude)
+    settings.exclude = settings.exclude + _codes(extend_exclude)
     unsafe = settings.unsafe_fixes if unsafe_fixes is None else unsafe_fixes
-    found = discover(paths, settings.exclude, settings.root)
-    for missing in found.missing:
-        click.echo(f"v6lint: error: {missing}: no such file or directory", err=True)
-    if found.missing:
-        sys.exit(EXIT_ERROR)
+    found = discover(paths, settings.exclude, settings.root, extra=settings.spark_conf,
+                     force_exclude=settings.force_exclude if force_exclude is None else force_exclude)
+    if not quiet:
+        for folder in found.empty:
+            click.echo(f"v6lint: no files to check under {folder}", err=True)
     # The profile always comes from the whole project, even when one file is checked.
     root = find_project_root(_common_root(paths))
     settings.profile = build_profile(root, settings.exclude, settings.profile, use_cache=not no_cache)
     linter = Linter(settings, select=_codes(select) or None, extend_select=_codes(extend_select),
                     ignore=_codes(ignore))
     cache = None
-    if not no_cache and not (fix or show_diff):
+    if not no_cache and not (fix or show_diff or add_ignore is not None):
         cache = ResultCache(root, fingerprint(
             sorted(linter.enabled), settings.severity, settings.profile.platform, settings.per_file_ignores, settings.max_file_size,
-            settings.profile.ip_family, settings.profile.source, settings.profile.facts, [r.code for r in ALL_RULES]))
+            settings.profile.ip_family, settings.profile.source, settings.profile.facts, settings.spark_conf,
+            [r.code for r in ALL_RULES]))
 
     with _progress(found.files, output_format) as bar:
         results = check_files(linter, found.files, fix=fix or show_diff, unsafe=unsafe, cache=cache, jobs=jobs,
-                              progress=bar.update if bar is not None else None)
+                              progress=bar.update if bar is not None else None, ignore_reason=add_ignore)
+    # What v6lint could not look at is reported, never passed silently.
+    results += [FileResult(missing, None, linter.notice(missing, "V6L908", "no such file or directory"))
+                for missing in found.missing]
+    results += [FileResult(display_path(p), None, linter.notice(
+        display_path(p), "V6L907", "v6lint does not read this kind of file (it reads *.yaml, *.yml, *.tf, *.tfvars, "
+                                   "*.tfvars.json, *.py, *.ipynb and Spark *.conf); nothing was checked"))
+                for p in found.unsupported]
     applied: list[tuple[str, list]] = []
+    diffs: list[str] = []
     for index, (path, result) in enumerate(zip(found.files, results)):
         if cache is not None and result.cache_entry is not None:
             cache.put(*result.cache_entry, result.diagnostics)
         if result.fixed is None:
             continue
         if show_diff:
-            click.echo(render_diff(result), nl=False)
+            diffs.append(render_diff(result))
             continue
         try:
             write_atomic(path, result.source.encode(), result.fixed.encode())
@@ -160,9 +207,22 @@ def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, ou
         cache.save()
 
     if show_diff:
-        would_change = any(r.fixed is not None for r in results)
+        click.echo("".join(diffs), nl=False)
+        would_change = bool(diffs)
+        if not would_change and not quiet:
+            click.echo(no_changes_note(results, unsafe), err=True)
         sys.exit(EXIT_FINDINGS if would_change and not exit_zero else EXIT_OK)
     fixed_count = sum(len(diags) for _path, diags in applied)
+    if add_ignore is not None:
+        report = render_ignored(results, applied, quiet=quiet)
+        _emit(report, output_file, color=False)
+        failing = any(counts_as_failure(d) for r in results for d in r.diagnostics)
+        sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_OK)
+    if fix_only:
+        # Only what was fixed, and what stopped a fix, is reported (ruff's --fix-only).
+        results = [FileResult(r.path, r.source, [d for d in r.diagnostics if d.code in ("V6L906", "V6L908")],
+                              r.fixed) for r in results]
+    color = False
     if statistics:
         report = render_statistics(results, unsafe=unsafe, as_json=output_format == "json")
     elif output_format == "json":
@@ -171,10 +231,28 @@ def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, ou
         report = render_sarif(results)
     elif output_format == "github":
         report = render_github(results)
+    elif output_format == "junit":
+        report = render_junit(results)
+    elif output_format == "gitlab":
+        report = render_gitlab(results)
     else:
-        report = render_text(results, unsafe=unsafe, fixed_count=fixed_count, files=len(found.files))
-    if show_fixes and applied and output_format == "text":
+        color = output_file is None and use_color(sys.stdout)
+        report = render_text(results, unsafe=unsafe, fixed_count=fixed_count, files=len(results),
+                             concise=output_format == "concise", show_fixes=show_fixes, color=color, quiet=quiet,
+                             fix_only=fix_only)
+        if show_fixes and not fix and not quiet:
+            report += ("(--show-fixes: each fix is shown under its finding; nothing was changed. "
+                       "Run with --fix to apply the safe ones.)\n")
+    if show_fixes and applied and not machine and not statistics:
         report = render_fixes(applied) + report
+    _emit(report, output_file, color=color)
+    failing = any(counts_as_failure(d) for r in results for d in r.diagnostics)
+    if exit_non_zero_on_fix and applied:
+        sys.exit(EXIT_FINDINGS)
+    sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_OK)
+
+
+def _emit(report: str, output_file: str | None, *, color: bool) -> None:
     if output_file:
         try:
             Path(output_file).write_text(report, encoding="utf-8")
@@ -182,9 +260,16 @@ def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, ou
             click.echo(f"v6lint: error: {output_file}: {exc.strerror}", err=True)
             sys.exit(EXIT_ERROR)
     else:
-        click.echo(report, nl=False)
-    failing = any(counts_as_failure(d) for r in results for d in r.diagnostics)
-    sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_OK)
+        click.echo(report, nl=False, color=color)
+
+
+def use_color(stream) -> bool:
+    """Colour on a terminal; NO_COLOR (any value) turns it off, FORCE_COLOR (any value) on (no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return hasattr(stream, "isatty") and stream.isatty() and os.environ.get("TERM") != "dumb"
 
 
 PROGRESS_MIN_FILES = 50

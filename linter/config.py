@@ -1,6 +1,7 @@
 """Settings from `[tool.v6lint]` in pyproject.toml or `.v6lint.toml`, validated by a JSON schema."""
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import sys
@@ -32,6 +33,8 @@ class Settings:
     ignore: list[str] = field(default_factory=list)
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
     exclude: list[str] = field(default_factory=list)
+    force_exclude: bool = False  # apply exclude to files named on the command line too
+    spark_conf: list[str] = field(default_factory=list)  # globs of more files to read as Spark properties
     severity: dict[str, str] = field(default_factory=dict)
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     unsafe_fixes: bool = False
@@ -39,6 +42,7 @@ class Settings:
     profile: Profile = field(default_factory=Profile)
     config_path: Path | None = None
     root: Path = field(default_factory=Path.cwd)  # per-file-ignores and exclude are relative to it
+    warnings: list[str] = field(default_factory=list)  # problems that do not stop a run (printed on stderr)
 
 
 def _schema() -> dict:
@@ -82,7 +86,9 @@ def _describe(error, schema: dict) -> str:
         allowed = sorted(error.schema.get("properties", {}))
         extra = re.findall(r"'([^']+)'", error.message)
         name = f"{where}.{extra[0]}" if where and extra else (extra[0] if extra else where)
-        return f"unknown key '{name}' (allowed: {', '.join(allowed)})"
+        close = difflib.get_close_matches(extra[0], allowed, n=1) if extra else []
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        return f"unknown key '{name}'{hint} (allowed: {', '.join(allowed)})"
     if error.validator == "enum":
         return f"'{where}' must be one of {', '.join(map(repr, error.validator_value))}, not {error.instance!r}"
     return f"'{where}': {error.message}"
@@ -93,11 +99,16 @@ def selector_matches(selector: str, rule: Rule) -> bool:
     return sel.upper() == "ALL" or rule.code.startswith(sel.upper()) or sel.lower() == rule.name
 
 
-def check_selectors(selectors: list[str], rules: list[Rule], where: str) -> None:
+def check_selectors(selectors: list[str], rules: list[Rule], where: str, warnings: list[str] | None = None) -> None:
+    """Selectors that match no rule are errors; with `warnings`, they are collected there instead
+    (ignore lists: a rule renamed or removed on upgrade must not break every config)."""
     for sel in selectors:
         if not any(selector_matches(sel, r) for r in rules):
-            raise ConfigError(f"{where}: {sel!r} matches no rule (use a code like SVC004, a prefix like SVC, "
-                              f"a rule name, or ALL; `v6lint rule --all` lists them)")
+            message = (f"{where}: {sel!r} matches no rule (use a code like SVC004, a prefix like SVC, "
+                       f"a rule name, or ALL; `v6lint rule --all` lists them)")
+            if warnings is None:
+                raise ConfigError(message)
+            warnings.append(message + "; ignored")
 
 
 def load_settings(config_path: Path | None, rules: list[Rule]) -> Settings:
@@ -118,6 +129,12 @@ def load_settings(config_path: Path | None, rules: list[Rule]) -> Settings:
         prefix = ["tool", "v6lint"]
     else:
         table, prefix = data, []
+        if isinstance(data.get("tool"), dict) and "v6lint" in data["tool"]:
+            line = _key_line(text, ["tool.v6lint"]) or _key_line(text, ["v6lint"])
+            raise ConfigError(f"{shown}:{line or 1}: invalid v6lint configuration: `[tool.v6lint]` tables belong "
+                              f"in pyproject.toml; in {config_path.name} the settings sit at the top level: drop "
+                              f"the `tool.v6lint` header (`[tool.v6lint]` -> nothing, `[tool.v6lint.cluster]` "
+                              f"-> `[cluster]`)")
     import jsonschema  # only when there is a config to validate
 
     schema = _schema()
@@ -135,7 +152,9 @@ def load_settings(config_path: Path | None, rules: list[Rule]) -> Settings:
     settings.extend_select = table.get("extend-select", [])
     settings.ignore = table.get("ignore", [])
     settings.per_file_ignores = table.get("per-file-ignores", {})
-    settings.exclude = table.get("exclude", [])
+    settings.exclude = table.get("exclude", []) + table.get("extend-exclude", [])
+    settings.force_exclude = table.get("force-exclude", False)
+    settings.spark_conf = table.get("spark-conf", [])
     settings.severity = table.get("severity", {})
     settings.max_file_size = table.get("max-file-size", DEFAULT_MAX_FILE_SIZE)
     settings.unsafe_fixes = table.get("fix", {}).get("unsafe", False)
@@ -148,10 +167,11 @@ def load_settings(config_path: Path | None, rules: list[Rule]) -> Settings:
             return f"{shown}:{line}" if line else shown
         settings.profile = Profile(family, where("ip-family") if family else None,
                                    platform=platform, platform_source=where("platform") if platform else None)
-    for key in ("select", "extend-select", "ignore"):
+    for key in ("select", "extend-select"):
         check_selectors(table.get(key, []), rules, f"{shown}: {key}")
+    check_selectors(settings.ignore, rules, f"{shown}: ignore", settings.warnings)
     for pattern, selectors in settings.per_file_ignores.items():
-        check_selectors(selectors, rules, f"{shown}: per-file-ignores[{pattern!r}]")
+        check_selectors(selectors, rules, f"{shown}: per-file-ignores[{pattern!r}]", settings.warnings)
     for code in settings.severity:
         if not any(code.upper() == r.code or code.lower() == r.name for r in rules):
             raise ConfigError(f"{shown}: severity: {code!r} is not a rule code or name")

@@ -1,6 +1,7 @@
-"""Which parser reads which file: YAML, HCL (Terraform) or Python."""
+"""Which parser reads which file: YAML, HCL (Terraform), Python, Spark properties or a notebook."""
 from __future__ import annotations
 
+from v6lint.document import Document
 from v6lint.hcl_source import parse_hcl
 from v6lint.source import SourceFile
 from v6lint.yaml_source import ParsedYaml, parse_yaml
@@ -9,10 +10,17 @@ YAML_SUFFIXES = (".yaml", ".yml")
 HCL_SUFFIXES = (".tf", ".tfvars")
 JSON_SUFFIXES = (".tfvars.json",)
 PYTHON_SUFFIXES = (".py",)
-ALL_SUFFIXES = YAML_SUFFIXES + HCL_SUFFIXES + JSON_SUFFIXES + PYTHON_SUFFIXES
+NOTEBOOK_SUFFIXES = (".ipynb",)
+SPARK_CONF_SUFFIXES = (".conf",)  # spark-defaults.conf; any *.conf named on the command line
+ALL_SUFFIXES = YAML_SUFFIXES + HCL_SUFFIXES + JSON_SUFFIXES + PYTHON_SUFFIXES + NOTEBOOK_SUFFIXES
+SPARK_DEFAULTS = "spark-defaults.conf"  # found when walking folders (other .conf files only when named)
 
 
 def language_of(path: str) -> str:
+    if path.endswith(SPARK_CONF_SUFFIXES):
+        return "spark-conf"
+    if path.endswith(NOTEBOOK_SUFFIXES):
+        return "notebook"
     if path.endswith(HCL_SUFFIXES):
         return "hcl"
     if path.endswith(JSON_SUFFIXES):
@@ -23,7 +31,13 @@ def language_of(path: str) -> str:
 
 
 def parse_source(source: SourceFile) -> ParsedYaml:
-    language = language_of(source.abspath or source.path)
+    language = source.language or language_of(source.abspath or source.path)
+    if language == "spark-conf":
+        return ParsedYaml([Document(source, None, 0, 0, len(source.text), language="spark-conf")])
+    if language == "notebook":
+        from v6lint.notebook import parse_notebook
+
+        return parse_notebook(source)
     if language == "hcl":
         return parse_hcl(source)
     if language == "python":

@@ -29,7 +29,7 @@ SPARK_CONFIG = "https://github.com/apache/spark/blob/master/resource-managers/ku
 OPERATOR_API = "https://github.com/kubeflow/spark-operator/blob/master/docs/api-docs.md"
 EKS_IMDS = "https://docs.aws.amazon.com/sdkref/latest/guide/feature-imds-credentials.html"
 DOE_IPV6 = "https://awslabs.github.io/data-on-eks/docs/datastacks/processing/spark-on-eks/spark-ipv6"
-LANGS = ("yaml", "python")
+LANGS = ("yaml", "python", "spark-conf")  # spark-conf: standalone spark-defaults.conf
 
 
 
