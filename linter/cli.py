@@ -277,7 +277,7 @@ PROGRESS_MIN_FILES = 50
 
 def _progress(files: list[Path], output_format: str):
     """A progress bar on stderr for long runs in a terminal; never in pipes, CI or machine formats."""
-    show = (output_format == "text" and len(files) >= PROGRESS_MIN_FILES and sys.stderr.isatty()
+    show = (output_format in TEXT_FORMATS and len(files) >= PROGRESS_MIN_FILES and sys.stderr.isatty()
             and not os.environ.get("CI"))
     if not show:
         return contextlib.nullcontext(None)
@@ -381,8 +381,20 @@ def server() -> None:
 @main.command()
 @click.argument("code", required=False)
 @click.option("--all", "show_all", is_flag=True, help="List every rule, one per line, starting with its code.")
-def rule(code, show_all) -> None:
+@click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: the rule (or with --all, every rule) as JSON objects.")
+def rule(code, show_all, output_format) -> None:
     """Explain a rule given its CODE (SVC004) or NAME (single-stack-two-families)."""
+    if output_format == "json":
+        if show_all:
+            click.echo(json.dumps([r.as_json() for r in ALL_RULES], indent=2))
+            return
+        found = lookup(code) if code else None
+        if found is None:
+            click.echo(f"v6lint: error: no rule {code!r} (`v6lint rule --all` lists them)", err=True)
+            sys.exit(EXIT_ERROR)
+        click.echo(json.dumps(found.as_json(), indent=2))
+        return
     if show_all:
         for r in ALL_RULES:
             profile = ",".join(r.profiles) if r.profiles else "any"

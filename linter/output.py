@@ -38,7 +38,7 @@ def _fix_json(fix: Fix | None, source: SourceFile | None) -> dict | None:
 
 
 def diagnostic_json(diag: Diagnostic, source: SourceFile | None) -> dict:
-    return {
+    item = {
         "code": diag.code,
         "name": diag.name,
         "severity": diag.severity,
@@ -52,6 +52,9 @@ def diagnostic_json(diag: Diagnostic, source: SourceFile | None) -> dict:
         "url": diag.url,
         "profile": {"ip_family": diag.profile.ip_family, "source": diag.profile.source} if diag.profile else None,
     }
+    if diag.cell is not None:  # a notebook: `range` is within this cell; fix edits are in the .ipynb file
+        item["cell"] = diag.cell
+    return item
 
 
 def render_json(results: list[FileResult]) -> str:
@@ -210,7 +213,8 @@ def no_changes_note(results: list[FileResult], unsafe: bool) -> str:
     """What --diff says when it has no diff to print."""
     unsafe_only = sum(1 for r in results for d in r.diagnostics if d.fix and d.fix.applicability == "unsafe")
     if unsafe_only and not unsafe:
-        return (f"No safe fixes to show; {_plural(unsafe_only, 'unsafe fix')} would change behaviour: "
+        fixes = "1 unsafe fix" if unsafe_only == 1 else f"{unsafe_only} unsafe fixes"
+        return (f"No safe fixes to show; {fixes} would change behaviour: "
                 f"add --unsafe-fixes to see {'it' if unsafe_only == 1 else 'them'}.")
     return "No fixes to show: --fix would change nothing."
 

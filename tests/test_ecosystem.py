@@ -53,7 +53,7 @@ def test_sarif_is_valid_against_the_published_schema_and_carries_fixes(demo):
     svc001 = next(r for r in results if r["ruleId"] == "SVC001")
     assert rules[svc001["ruleIndex"]]["id"] == "SVC001"
     assert svc001["locations"][0]["physicalLocation"] == {
-        "artifactLocation": {"uri": "k8s/web.yaml"},
+        "artifactLocation": {"uri": "k8s/web.yaml", "uriBaseId": "%SRCROOT%"},
         "region": {"startLine": 27, "startColumn": 16, "endLine": 27, "endColumn": 20}}
     assert svc001["fixes"][0]["artifactChanges"][0]["replacements"] == [{
         "deletedRegion": {"startLine": 27, "startColumn": 16, "endLine": 27, "endColumn": 20},
