@@ -424,3 +424,23 @@ def test_rule_as_json():
 
     assert [r["code"] for r in every] == [r.code for r in ALL_RULES]
     assert run("rule", "NOPE", "--output-format", "json").exit_code == 2
+
+
+def test_notebook_shapes_string_sources_cell_magics_and_escapes(repo):
+    cells = [("code", ["%%sql\n", "SELECT 1"]),  # a cell magic: not Python, skipped
+             ("code", "import socket\nip = socket.gethostbyname('db')\n"),  # source as one string
+             ("code", ["from pyspark.sql import SparkSession\n",
+                       "s = SparkSession.builder.master('k8s://https://x:443').config('spark.driver.bindAddress', "
+                       "'0.0.0.0').getOrCreate()  # caf\u00e9"])]
+    ascii_nb = json.dumps(json.loads(notebook(cells)), indent=1) + "\n"  # ensure_ascii: \\u00e9
+    (repo / "a.ipynb").write_text(ascii_nb)
+    found = sorted((d["code"], d["cell"], d["range"]["start"]["line"]) for d in as_json())
+    assert found == [("NET005", 2, 2), ("SPK001", 3, 2), ("SPK005", 3, 2), ("SPK014", 3, 2)]
+    run("check", "--no-cache", "--fix", "--unsafe-fixes", "--select", "SPK014")
+    after = (repo / "a.ipynb").read_text()
+    assert after == ascii_nb.replace("'0.0.0.0'", "'::'")  # re-encoded with \\u escapes, as written
+    # a string literal whose escaping v6lint cannot reproduce byte for byte gets no fix
+    odd = ascii_nb.replace("k8s://https://x:443", "k8s:\\/\\/https:\\/\\/x:443")
+    (repo / "a.ipynb").write_text(odd)
+    (spk014,) = as_json("--select", "SPK014", "--unsafe-fixes")
+    assert spk014["fix"] is None
