@@ -119,6 +119,10 @@ class NotebookView:
     segments: list[Segment] = field(default_factory=list)
     cells: list[tuple[int, int, int]] = field(default_factory=list)  # (cell, vstart, vend)
 
+    def cell_source(self, cell: int) -> SourceFile:
+        """One code cell's text as written (for showing a finding's line)."""
+        return SourceFile(self.source.path, "".join(s.text for s in self.segments if s.cell == cell))
+
     # positions -----------------------------------------------------------------------------------
     def _segment_at(self, offset: int, prefer_next: bool) -> Segment | None:
         best = None

@@ -162,9 +162,17 @@ def render_text(results: list[FileResult], *, unsafe: bool, fixed_count: int, fi
     lines = []
     for result in results:
         source = result.fixed or result.source
+        cells = None
         for d in result.diagnostics:
             lines.append(text_line(d, unsafe, color))
-            if concise or source is None or d.cell is not None or d.start_line < 1:
+            if concise or source is None or d.start_line < 1:
+                continue
+            if d.cell is not None:  # a notebook: show the line of the cell (fixes are JSON edits: not shown)
+                if cells is None:
+                    from v6lint.notebook import notebook_view
+
+                    cells = notebook_view(source)
+                lines += _snippet(d, cells.cell_source(d.cell), color) + [""]
                 continue
             lines += _snippet(d, source, color)
             if show_fixes and d.fix is not None:

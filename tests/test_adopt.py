@@ -261,6 +261,9 @@ def test_notebook_cells_are_linted_with_cell_positions_and_fixed_in_place(repo):
                                       ("SPK014", 3, 4, 42)]
     text = run("check", "--no-cache", "--output-format", "concise").output
     assert "etl.ipynb:cell 3:4:42: SPK014 [ipv4-wildcard-bind] PySpark session: `spark.driver.bindAddress`" in text
+    full = run("check", "--no-cache").output  # the cell's own line, under the finding
+    assert ('  |\n4 |     .config("spark.driver.bindAddress", "0.0.0.0")\n'
+            '  |                                          ^^^^^^^\n') in full
     result = run("check", "--no-cache", "--fix", "--unsafe-fixes")
     after = (repo / "etl.ipynb").read_text()
     old, new = json.loads(NOTEBOOK), json.loads(after)
