@@ -1,4 +1,4 @@
-"""The project's cluster profile, from every source RULES.md names, before any rule runs.
+"""The project's cluster profile, from every source in STRENGTH, before any rule runs.
 
 Sources, strongest first: v6lint config; Terraform tfvars; literal `ip_family` in `.tf` module or
 resource blocks; Terraform variable defaults (only when no tfvars sets the variable); eksctl
@@ -78,6 +78,9 @@ class ProjectFacts:
     ingress_groups: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # group -> (where, ip type)
     eniconfigs: int = 0
     kubeadm_pod_subnet: tuple[str, str] | None = None  # (podSubnet, "path:line")
+    # directory -> (kubernetesVersion or KubeadmControlPlane spec.version, "path:line"): the kubelet flags
+    # of a kubeadm config are judged only against a version declared in the same directory.
+    kubeadm_versions: dict[str, tuple[str, str]] = field(default_factory=dict)
     lbc_version: tuple[str, str] | None = None  # AWS Load Balancer Controller image tag, "path:line"
     prefix_delegation: str | None = None  # "path:line" where ENABLE_PREFIX_DELEGATION is turned on
     _refs: dict[str, set[str]] = field(default_factory=dict)
@@ -186,6 +189,10 @@ class _Collector:
             if value is not None and value.text:
                 self.add(value.text.lower(), "eksctl", source, value, f"ipFamily: {value.text}")
         elif doc.kind in ("ClusterConfiguration", "KubeadmControlPlane"):
+            version = root.get("kubernetesVersion") if doc.kind == "ClusterConfiguration" else root.path("spec", "version")
+            if version is not None and version.text:
+                self.facts.kubeadm_versions.setdefault(os.path.dirname(source.abspath or source.path),
+                                                       (version.text, _line_ref(source, version.start)))
             networking = root.get("networking") if doc.kind == "ClusterConfiguration" else \
                 root.path("spec", "kubeadmConfigSpec", "clusterConfiguration", "networking")
             for key in ("podSubnet", "serviceSubnet"):
