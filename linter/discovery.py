@@ -12,6 +12,24 @@ LINTED_SUFFIXES = (".yaml", ".yml", ".tf", ".tfvars", ".tfvars.json", ".py", ".i
 LINTED_NAMES = frozenset({"spark-defaults.conf"})  # found by name when walking folders
 # Understood when named on the command line (any *.conf is read as Spark properties).
 EXPLICIT_SUFFIXES = LINTED_SUFFIXES + (".conf",)
+# Template extensions: `values.yaml.j2` or `main.tf.tpl` is linted as the YAML or HCL it holds
+# when it parses; when it does not, it is an unrendered-template notice, never a silent skip.
+TEMPLATE_SUFFIXES = (".j2", ".jinja", ".jinja2", ".tpl", ".tftpl", ".tmpl", ".template")
+_TEMPLATED = (".yaml", ".yml", ".tf", ".tfvars", ".tfvars.json")
+
+
+def untemplated(name: str) -> str:
+    """The name without a template extension when it wraps YAML or HCL (`a.yaml.j2` -> `a.yaml`)."""
+    for suffix in TEMPLATE_SUFFIXES:
+        if name.endswith(suffix) and name[:-len(suffix)].endswith(_TEMPLATED):
+            return name[:-len(suffix)]
+    return name
+
+
+def is_template_file(name: str) -> bool:
+    return untemplated(name) != name
+
+
 SKIP_DIRS = frozenset({
     ".git", ".hg", ".svn", ".terraform", "node_modules", ".venv", "venv", ".tox", ".nox", "__pycache__",
     ".mypy_cache", ".pytest_cache", ".ruff_cache", ".v6lint_cache", "site-packages",
@@ -58,11 +76,13 @@ def _git_ignored(top: str, paths: list[Path]) -> set[Path]:
     return {Path(p) for p in out.stdout.split("\0") if p}
 
 
-def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[str, ...] = LINTED_SUFFIXES, *,
-             force_exclude: bool = True, extra: list[str] = (), names: frozenset[str] | None = None) -> Discovered:
-    """Files to lint below `paths`. Walked folders skip `exclude` and git-ignored files; a file named
-    on the command line is linted unless excluded with `force_exclude` (what pre-commit needs).
-    `extra`: more globs (relative to root) of files to lint, such as Spark properties files."""
+def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[str, ...] = LINTED_SUFFIXES,
+             templates: bool = True, *, force_exclude: bool = True, extra: list[str] = (),
+             names: frozenset[str] | None = None) -> Discovered:
+    """Files below `paths` ending in `suffixes` (or named `names`, or matching the `extra` globs,
+    relative to root, such as Spark properties files), and (with `templates`) template files wrapping
+    YAML/HCL. Walked folders skip `exclude` and git-ignored files; a file named on the command line
+    is linted unless excluded with `force_exclude` (what pre-commit needs)."""
     if names is None:
         names = LINTED_NAMES if suffixes == LINTED_SUFFIXES else frozenset()
     spec = pathspec.GitIgnoreSpec.from_lines(exclude) if exclude else None
@@ -76,7 +96,7 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
             return path.as_posix()
 
     def wanted(folder: str, name: str) -> bool:
-        if name.endswith(suffixes) or name in names:
+        if name.endswith(suffixes) or name in names or (templates and is_template_file(name)):
             return True
         return extra_spec is not None and extra_spec.match_file(relative(Path(folder, name)))
 

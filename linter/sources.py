@@ -1,10 +1,11 @@
 """Which parser reads which file: YAML, HCL (Terraform), Python, Spark properties or a notebook."""
 from __future__ import annotations
 
+from v6lint.discovery import TEMPLATE_SUFFIXES, untemplated
 from v6lint.document import Document
 from v6lint.hcl_source import parse_hcl
 from v6lint.source import SourceFile
-from v6lint.yaml_source import ParsedYaml, parse_yaml
+from v6lint.yaml_source import ParsedYaml, ParseProblem, parse_yaml
 
 YAML_SUFFIXES = (".yaml", ".yml")
 HCL_SUFFIXES = (".tf", ".tfvars")
@@ -17,6 +18,7 @@ SPARK_DEFAULTS = "spark-defaults.conf"  # found when walking folders (other .con
 
 
 def language_of(path: str) -> str:
+    path = untemplated(path)
     if path.endswith(SPARK_CONF_SUFFIXES):
         return "spark-conf"
     if path.endswith(NOTEBOOK_SUFFIXES):
@@ -31,6 +33,18 @@ def language_of(path: str) -> str:
 
 
 def parse_source(source: SourceFile) -> ParsedYaml:
+    parsed = _parse(source)
+    name = source.abspath or source.path
+    if parsed.problem is not None and parsed.problem.code == "V6L900" and untemplated(name) != name:
+        # A `.j2`/`.tpl`/... file that is not yet YAML or HCL: an unrendered template, not an error.
+        suffix = next(s for s in TEMPLATE_SUFFIXES if name.endswith(s))
+        return ParsedYaml([], ParseProblem("V6L901", f"template ({suffix}) that does not parse until rendered "
+                                                     f"({parsed.problem.message}); skipped",
+                                           parsed.problem.start, parsed.problem.end))
+    return parsed
+
+
+def _parse(source: SourceFile) -> ParsedYaml:
     language = source.language or language_of(source.abspath or source.path)
     if language == "spark-conf":
         return ParsedYaml([Document(source, None, 0, 0, len(source.text), language="spark-conf")])

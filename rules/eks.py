@@ -27,6 +27,12 @@ def ip_family(doc: Document, profile: Profile) -> str | None:
     return profile.ip_family
 
 
+def creates_ipv6(doc: Document) -> bool:
+    """The config itself creates an IPv6 cluster. eksctl's create-time checks (validateKubernetesNetworkConfig)
+    read only the config: an absent or empty ipFamily is IPv4, whatever the rest of the project says."""
+    return (doc.root.str_at("kubernetesNetworkConfig", "ipFamily") or "").lower() == "ipv6"
+
+
 def is_ipv6(doc: Document, profile: Profile) -> bool:
     """An IPv6 cluster: an eksctl config's own ipFamily when it has one, else the profile."""
     return (ip_family(doc, profile) if doc.kind == "ClusterConfig" else profile.ip_family) == "ipv6"
@@ -93,7 +99,7 @@ INCOMPATIBLE = (
 
 
 def check_incompatible_fields(doc: Document, profile: Profile) -> Iterator[Finding]:
-    if ip_family(doc, profile) != "ipv6":
+    if not creates_ipv6(doc):
         return
     for path, removable, why in INCOMPATIBLE:
         node = doc.root.path(*path)
@@ -106,7 +112,7 @@ def check_incompatible_fields(doc: Document, profile: Profile) -> Iterator[Findi
 
 
 def check_missing_addon(doc: Document, profile: Profile) -> Iterator[Finding]:
-    if ip_family(doc, profile) != "ipv6" or auto_mode(doc):
+    if not creates_ipv6(doc) or auto_mode(doc):
         return
     missing = [name for name in REQUIRED_ADDONS if _addon(doc, name) is None]
     if not missing:
@@ -128,7 +134,7 @@ def check_missing_addon(doc: Document, profile: Profile) -> Iterator[Finding]:
 
 def check_oidc(doc: Document, profile: Profile) -> Iterator[Finding]:
     cni = _addon(doc, "vpc-cni")
-    if ip_family(doc, profile) != "ipv6" or cni is None or auto_mode(doc):
+    if not creates_ipv6(doc) or cni is None or auto_mode(doc):
         return
     if _addon(doc, "eks-pod-identity-agent") is not None:
         yield from _pod_identity(doc, cni)
@@ -173,7 +179,7 @@ def _version(text: str | None) -> tuple[int, ...] | None:
 
 
 def check_old_versions(doc: Document, profile: Profile) -> Iterator[Finding]:
-    if ip_family(doc, profile) != "ipv6":
+    if not creates_ipv6(doc):
         return
     version = doc.root.path("metadata", "version")
     found = _version(version.text if version is not None else None)
@@ -182,7 +188,10 @@ def check_old_versions(doc: Document, profile: Profile) -> Iterator[Finding]:
                                                   f"first EKS version with IPv6 clusters")
 
 
-_k = dict(kinds=CLUSTER, references=(EKSCTL_DOCS, VALIDATION))
+_k = dict(kinds=CLUSTER, references=(EKSCTL_DOCS, VALIDATION), platforms=("aws",))
+# EKS003 to EKS006 mirror eksctl's create-time validation, which reads only the config: they fire only
+# when the config itself says `ipFamily: IPv6` (absent or empty is IPv4), never from the project profile.
+_CREATE = " Judged from the config's own `kubernetesNetworkConfig.ipFamily` (absent means IPv4), as eksctl does."
 
 RULES = [
     Rule("EKS001", "eksctl-invalid-ip-family", "`kubernetesNetworkConfig.ipFamily` is not IPv4 or IPv6.", "error",
@@ -197,7 +206,7 @@ RULES = [
     Rule("EKS003", "eksctl-ipv6-incompatible-field",
          "IPv6 with `serviceIPv4CIDR`, `vpc.nat`, `vpc.autoAllocateIPv6: true`, `localZones`, Outposts or "
          "`remoteNetworkConfig`.", "error",
-         why="eksctl's validation rejects these with ipFamily IPv6.", example="kubernetesNetworkConfig:\n  ipFamily: IPv6",
+         why="eksctl's validation rejects these with ipFamily IPv6." + _CREATE, example="kubernetesNetworkConfig:\n  ipFamily: IPv6",
          fix="safe", fix_note="delete `serviceIPv4CIDR` / `vpc.nat`", check=check_incompatible_fields,
          triggers=("serviceIPv4CIDR", "nat", "autoAllocateIPv6", "localZones", "outpost", "remoteNetworkConfig"), **_k),
     Rule("EKS004", "eksctl-ipv6-missing-addon",
@@ -205,7 +214,7 @@ RULES = [
          why="eksctl's validation requires the default add-ons to be declared for IPv6 clusters unless "
              "`autoModeConfig.enabled` is true (\"the default core addons must be defined for IPv6; missing "
              "addon(s): ...\"). Since eksctl #8790 (a068db8e) only coredns is required; vpc-cni and kube-proxy "
-             "are optional.", example="addons:\n  - name: vpc-cni\n  - name: coredns\n  - name: kube-proxy",
+             "are optional." + _CREATE, example="addons:\n  - name: vpc-cni\n  - name: coredns\n  - name: kube-proxy",
          fix="safe", fix_note="add every missing required add-on", check=check_missing_addon,
          triggers=("ClusterConfig",), **_k),
     Rule("EKS005", "eksctl-ipv6-oidc",
@@ -214,12 +223,12 @@ RULES = [
          why="In IPv6 mode the VPC CNI's service account needs IAM permissions (AmazonEKS_CNI_IPv6_Policy). "
              "eksctl rejects the config unless OIDC is on or the eks-pod-identity-agent add-on is declared; with "
              "the agent it also wants `useDefaultPodIdentityAssociations` or `podIdentityAssociations` on vpc-cni "
-             "(or `addonsConfig.autoApplyPodIdentityAssociations`). Auto Mode clusters are exempt.",
+             "(or `addonsConfig.autoApplyPodIdentityAssociations`). Auto Mode clusters are exempt." + _CREATE,
          example="iam:\n  withOIDC: true", fix="safe",
          fix_note="`withOIDC: true`, or `useDefaultPodIdentityAssociations: true` when the agent is declared",
          check=check_oidc, triggers=("vpc-cni",), **_k),
     Rule("EKS006", "eksctl-old-version", "Kubernetes older than 1.21 with IPv6.",
          "error", why="eksctl rejects IPv6 clusters below Kubernetes 1.21 (\"cluster version must be >= 1.21\"). "
-                      "The vpc-cni add-on version is CNI009's (one fact, one rule).",
+                      "The vpc-cni add-on version is CNI009's (one fact, one rule)." + _CREATE,
          example='metadata:\n  version: "1.31"', fix="none", check=check_old_versions, triggers=("version",), **_k),
 ]

@@ -14,6 +14,7 @@ from v6lint.rule import Profile, Rule
 from v6lint.yaml_edit import delete_entry
 
 EKS_MODULE = "https://github.com/terraform-aws-modules/terraform-aws-eks/blob/master/variables.tf"
+EKS_NODE_GROUP_CNI = ("https://github.com/terraform-aws-modules/terraform-aws-eks/blob/bef29c4d9523523e57fe898643fde2895106b339/modules/eks-managed-node-group/main.tf")  # ipv6_cni_policy local
 VPC_MODULE = "https://github.com/terraform-aws-modules/terraform-aws-vpc/blob/master/variables.tf"
 PROVIDER_EKS = "https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/eks_cluster#kubernetes_network_config"
 EKS_IPV6 = "https://docs.aws.amazon.com/eks/latest/userguide/cni-ipv6.html"
@@ -127,12 +128,13 @@ def check_cni_ipv6_policy(doc: Document, profile: Profile) -> Iterator[Finding]:
     if facts is None:
         return
     here = doc.source.abspath
-    if facts.cni_policy_refs and not facts.cni_policy_creators:
+    if facts.cni_policy_refs and not facts.cni_policy_creators and not facts.cni_policy_own:
         for path, start, end in facts.cni_policy_refs:
             if path == here:
                 yield Finding(start, end,
-                              "node roles attach `AmazonEKS_CNI_IPv6_Policy`, but no stack creates it (AWS has no "
-                              "managed policy of that name): set `create_cni_ipv6_iam_policy = true` in one stack")
+                              "node roles attach `AmazonEKS_CNI_IPv6_Policy`, but no stack in this repository creates "
+                              "it (AWS has no managed policy of that name): set `create_cni_ipv6_iam_policy = true` "
+                              "in one stack, or create the policy once per account as the EKS guide does")
     for path, start, end in facts.cni_policy_creators[1:]:
         if path == here:
             yield Finding(start, end,
@@ -189,7 +191,7 @@ RULES = [
          why="The AWS provider validates `kubernetes_network_config.ip_family` case-sensitively; `\"IPv6\"` fails "
              "the plan.", example='cluster_ip_family = "IPv6"   # bad\ncluster_ip_family = "ipv6"   # good',
          fix="safe", fix_note="lower-case", check=check_ip_family_value, triggers=("ip_family",),
-         references=(PROVIDER_EKS, EKS_MODULE), **_hcl),
+         references=(PROVIDER_EKS, EKS_MODULE), platforms=("aws",), **_hcl),
     Rule("TF002", "undeclared-variable", "A tfvars key that no `variable` block of the stack declares.", "error",
          why="Terraform only warns about values for undeclared variables and ignores them: a typo such as "
              "`enable_ipV6` leaves the cluster IPv4 without an error. Checked against the `variable` blocks in "
@@ -205,14 +207,19 @@ RULES = [
          why="EKS picks the IPv6 Service CIDR itself; the provider's `service_ipv6_cidr` is computed-only and "
              "setting it fails the plan.", example='service_ipv6_cidr = "fd00::/108"   # bad: remove',
          fix="safe", fix_note="remove the attribute", check=check_service_ipv6_cidr,
-         triggers=("service_ipv6_cidr",), references=(PROVIDER_EKS,), **_hcl),
+         triggers=("service_ipv6_cidr",), references=(PROVIDER_EKS,), platforms=("aws",), **_hcl),
     Rule("TF005", "cni-ipv6-policy-missing",
          "Node roles attach `AmazonEKS_CNI_IPv6_Policy` but no stack creates it, or two stacks create it.", "warning",
-         why="Unlike the IPv4 CNI policy, `AmazonEKS_CNI_IPv6_Policy` is not AWS-managed: one stack must create "
-             "it (`create_cni_ipv6_iam_policy = true` in terraform-aws-modules/eks), and only one, since the name "
-             "is fixed.", example="create_cni_ipv6_iam_policy = true   # in exactly one stack",
+         why="Unlike the IPv4 CNI policy, `AmazonEKS_CNI_IPv6_Policy` is not AWS-managed: something must create "
+             "it (`create_cni_ipv6_iam_policy = true` in terraform-aws-modules/eks, an `aws_iam_policy`, or the "
+             "CLI as the EKS guide does), and only once per account, since the name is fixed. A stack that "
+             "creates its own policy granting `ec2:AssignIpv6Addresses` under another name and attaches it by "
+             "reference needs neither. terraform-aws-eks's node-group modules attach the policy by ARN on their "
+             "own for `cluster_ip_family = \"ipv6\"` (their `ipv6_cni_policy` local); that implicit attachment "
+             "is not judged, since the policy may come from outside the repository. Preview: the account's "
+             "policies and which stacks share an account are not visible in code.", example="create_cni_ipv6_iam_policy = true   # in exactly one stack",
          fix="none", check=check_cni_ipv6_policy, profiles=("ipv6",), triggers=("AmazonEKS_CNI_IPv6_Policy",),
-         references=(EKS_IPV6, EKS_MODULE), **_hcl),
+         references=(EKS_IPV6, EKS_MODULE, EKS_NODE_GROUP_CNI), platforms=("aws",), maturity="preview", **_hcl),
     Rule("TF006", "vpc-ipv6-subnets-incomplete",
          "A dual-stack VPC module with subnets lacking IPv6 prefixes, mismatched counts, or node subnets that do "
          "not assign IPv6 addresses.", "error",
@@ -222,13 +229,13 @@ RULES = [
          example="enable_ipv6 = true\nprivate_subnets = [\"10.0.1.0/24\", \"10.0.2.0/24\"]\n"
                  "private_subnet_ipv6_prefixes = [3, 4]\nprivate_subnet_assign_ipv6_address_on_creation = true",
          fix="none", check=check_vpc_ipv6_subnets, profiles=("ipv6",), triggers=("enable_ipv6",),
-         references=(VPC_MODULE, EKS_IPV6), **_hcl),
+         references=(VPC_MODULE, EKS_IPV6), platforms=("aws",), **_hcl),
     Rule("TF007", "eks-ipv6-vpc-ipv4", "An IPv6 cluster's VPC module has `enable_ipv6` false or unset.", "error",
          why="An EKS cluster in IPv6 mode needs a dual-stack VPC and subnets; terraform-aws-modules/vpc leaves "
              "IPv6 off by default.", example='module "vpc" {\n  source      = "terraform-aws-modules/vpc/aws"\n'
                                              "  enable_ipv6 = true\n}",
          fix="none", check=check_eks_ipv6_vpc_ipv4, profiles=("ipv6",), triggers=("terraform-aws-modules/vpc",),
-         references=(VPC_MODULE, EKS_IPV6), **_hcl),
+         references=(VPC_MODULE, EKS_IPV6), platforms=("aws",), **_hcl),
 ]
 
 
@@ -313,4 +320,52 @@ RULES += [
          example="ipv6_cidr_block = cidrsubnet(aws_vpc.main.ipv6_cidr_block, 8, 1)   # a /64",
          fix="none", check=check_subnet_ipv6_size, triggers=("ipv6_cidr_block",), platforms=("aws",),
          references=(EC2_CREATE_VPC, EC2_SUBNET_SIZING, VPC_MAIN), **_hcl),
+]
+
+
+# --- private IPv6 (ULA) ranges ---------------------------------------------------------------------
+# Amazon VPC IPAM, "Enable provisioning private IPv6 GUA CIDRs": a private scope pool takes a ULA range
+# "anything under fd00::/8" that does not overlap fd00::/16, which Amazon reserves. So a ULA in fc00::/8,
+# or one touching fd00::/16, is refused; the rest of fd00::/8 is allowed (through IPAM).
+IPAM_PRIVATE_IPV6 = "https://docs.aws.amazon.com/vpc/latest/ipam/enable-prov-ipv6-gua.html"
+ULA_ALLOWED = ipaddress.ip_network("fd00::/8")
+ULA_RESERVED = ipaddress.ip_network("fd00::/16")
+ULA_ALL = ipaddress.ip_network("fc00::/7")
+_VPC_IPV6_ATTRS = {"aws_vpc": "ipv6_cidr_block", "aws_vpc_ipv6_cidr_block_association": "ipv6_cidr_block",
+                   "aws_vpc_ipam_pool_cidr": "cidr"}
+
+
+def check_vpc_ula(doc: Document, profile: Profile) -> Iterator[Finding]:
+    for block in walk_blocks(doc.blocks):
+        attr = _VPC_IPV6_ATTRS.get(block.labels[0]) if block.type == "resource" and block.labels else None
+        node = block.body.get(attr) if attr else None
+        if node is None or node.tag == EXPR or not node.text or "/" not in node.text:
+            continue
+        try:
+            net = ipaddress.ip_network(node.text.strip(), strict=False)
+        except ValueError:
+            continue
+        if net.version != 6 or not net.overlaps(ULA_ALL):
+            continue
+        if not net.subnet_of(ULA_ALLOWED):
+            why = f"{net} is outside fd00::/8, the only ULA space AWS accepts"
+        elif net.overlaps(ULA_RESERVED):
+            why = f"{net} overlaps fd00::/16, which Amazon reserves"
+        else:
+            continue
+        yield Finding(node.start, node.end, f"private IPv6 range refused: {why} (VPC IPAM private scope)")
+
+
+RULES += [
+    Rule("TF010", "vpc-ipv6-ula-refused",
+         "A VPC or IPAM pool IPv6 CIDR in ULA space AWS refuses: outside fd00::/8, or overlapping fd00::/16.",
+         "error",
+         why="A VPC's IPv6 range is Amazon-provided, your own (BYOIP) or, for private IPv6, a ULA or GUA range "
+             "provisioned to an IPAM pool in a private scope. AWS accepts ULA space only under fd00::/8 and not "
+             "overlapping fd00::/16, which it reserves; anything else is rejected when the CIDR is provisioned. "
+             "(Other fd00::/8 ranges are allowed today, through IPAM, so they are not reported.)",
+         example='resource "aws_vpc_ipam_pool_cidr" "ula" {\n  ipam_pool_id = aws_vpc_ipam_pool.private.id\n'
+                 '  cidr         = "fd12:3456:789a::/48"   # not fd00::/16\n}',
+         fix="none", check=check_vpc_ula, triggers=("ipv6_cidr_block", "aws_vpc_ipam_pool_cidr"), platforms=("aws",),
+         references=(IPAM_PRIVATE_IPV6, EC2_CREATE_VPC), **_hcl),
 ]

@@ -40,20 +40,21 @@ metadata:
 data:
   spark-defaults.conf: |
     spark.master k8s://https://api.example:443
-    spark.driver.bindAddress 0.0.0.0
+    spark.eventLog.dir s3a://lake/spark-events
 """
 DEFAULTS = """\
 # Spark defaults
 spark.master                      k8s://https://api.example:443
-spark.driver.bindAddress          0.0.0.0
+spark.eventLog.dir                s3a://lake/spark-events
 spark.executor.instances          2
 """
 PYSPARK = '''\
 from pyspark.sql import SparkSession
 spark = SparkSession.builder \\
     .master("k8s://https://api.example:443") \\
-    .config("spark.driver.bindAddress", "0.0.0.0") \\
+    .config("spark.kubernetes.driver.service.ipFamilies", "ipv6") \\
     .getOrCreate()
+df = spark.read.parquet("s3a://lake/events/")
 '''
 
 
@@ -74,16 +75,22 @@ NOTEBOOK = notebook([
     ("code", ["from pyspark.sql import SparkSession\n",
               "spark = (SparkSession.builder\n",
               "    .master(\"k8s://https://api.example:443\")\n",
-              "    .config(\"spark.driver.bindAddress\", \"0.0.0.0\")\n",
+              "    .config(\"spark.kubernetes.driver.service.ipFamilies\", \"ipv6\")\n",
               "    .getOrCreate())\n",
+              "df = spark.read.parquet(\"s3a://lake/events/\")\n",
               "ip = socket.gethostbyname(\"db\")  # résumé"]),
 ])
+
+
+# Rules about AWS components (IMDS) need the platform; the IMDS and resolution rules are preview.
+AWS = 'preview = true\n[cluster]\nplatform = "aws"\n'
 
 
 @pytest.fixture
 def repo(tmp_path, monkeypatch):
     (tmp_path / ".git").mkdir()  # the project root
     (tmp_path / "stack.tfvars").write_text("enable_ipv6 = true\n")
+    (tmp_path / ".v6lint.toml").write_text(AWS)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -157,23 +164,25 @@ def test_add_ignore_suppresses_every_finding_with_comments_annotations_and_a_rea
     assert "  ipFamilies: [ipv6, IPv4]  # v6lint: ignore[SVC001, SVC009] PLAT-42 migrate by Q3\n" in svc
     # inside the block scalar a comment would become data: the ConfigMap gets the annotation
     spark = (repo / "k8s/spark.yaml").read_text()
-    assert "metadata:\n  name: spark\n  annotations:\n    v6lint.io/ignore: SPK001,SPK005,SPK014\n" in spark
+    assert "metadata:\n  name: spark\n  annotations:\n    v6lint.io/ignore: SPK001,SPK005\n" in spark
     assert "# v6lint" not in spark
     # java.util.Properties reads `#` only at the start of a line: own-line comments above
     conf = (repo / "conf/spark-defaults.conf").read_text()
     assert conf == DEFAULTS.replace("spark.master", "# v6lint: ignore[SPK001, SPK005] PLAT-42 migrate by Q3\n"
-                                                    "spark.master").replace(
-        "spark.driver", "# v6lint: ignore[SPK014] PLAT-42 migrate by Q3\nspark.driver")
+                                                    "spark.master")
     assert '  cluster_ip_family = "ipv4"  # v6lint: ignore[PRF001] PLAT-42 migrate by Q3\n' in (repo / "main.tf").read_text()
     # Python lines continued with a backslash cannot carry a comment: left, and said so
     assert (repo / "jobs/etl.py").read_text() == PYSPARK
-    assert "jobs/etl.py:3:13: SPK001 [spark-driver-service-ipv4]" in result.output
+    assert "jobs/etl.py:3:13: SPK005 [missing-imds-endpoint-mode]" in result.output
+    assert "jobs/etl.py:4:60: SPK003 [invalid-spark-ip-family-value]" in result.output
     assert "(no suppression could be added)" in result.output
     assert "Added suppressions for" in result.output
     # the notebook's cells got the comments, its JSON is otherwise unchanged
     nb = json.loads((repo / "jobs/etl.ipynb").read_text())
-    assert nb["cells"][2]["source"][2] == \
-        "    .master(\"k8s://https://api.example:443\")  # v6lint: ignore[SPK001, SPK005] PLAT-42 migrate by Q3\n"
+    assert nb["cells"][2]["source"][2:4] == [
+        "    .master(\"k8s://https://api.example:443\")  # v6lint: ignore[SPK005] PLAT-42 migrate by Q3\n",
+        "    .config(\"spark.kubernetes.driver.service.ipFamilies\", \"ipv6\")  # v6lint: ignore[SPK003] PLAT-42 "
+        "migrate by Q3\n"]
     # a second run has nothing left to add
     again = run("check", "--no-cache", "--add-ignore")
     assert "Added suppressions" not in again.output and "No findings to suppress." in again.output
@@ -237,11 +246,10 @@ def test_spark_defaults_conf_is_read_as_spark_properties(repo):
     (repo / "conf" / "other.conf").write_text(DEFAULTS)  # not found by walking...
     found = as_json()
     assert sorted((d["path"], d["code"], d["range"]["start"]["line"]) for d in found) == [
-        ("conf/spark-defaults.conf", "SPK001", 2), ("conf/spark-defaults.conf", "SPK005", 2),
-        ("conf/spark-defaults.conf", "SPK014", 3)]
+        ("conf/spark-defaults.conf", "SPK001", 2), ("conf/spark-defaults.conf", "SPK005", 2)]
     assert found[0]["message"].startswith("Spark properties (spark-defaults.conf): no `spark.kubernetes.driver")
     assert {d["path"] for d in as_json("conf/other.conf")} == {"conf/other.conf"}  # ...but when named
-    (repo / ".v6lint.toml").write_text('spark-conf = ["conf/*.properties"]\n')
+    (repo / ".v6lint.toml").write_text('spark-conf = ["conf/*.properties"]\n' + AWS)
     (repo / "conf" / "jobs.properties").write_text(DEFAULTS)
     assert {d["path"] for d in as_json()} == {"conf/spark-defaults.conf", "conf/jobs.properties"}
     # the safe fix appends the settings in the file's own style
@@ -257,13 +265,12 @@ def test_notebook_cells_are_linted_with_cell_positions_and_fixed_in_place(repo):
     (repo / "etl.ipynb").write_text(NOTEBOOK)
     found = as_json()
     assert sorted((d["code"], d["cell"], d["range"]["start"]["line"], d["range"]["start"]["column"])
-                  for d in found) == [("NET005", 3, 6, 6), ("SPK001", 3, 3, 13), ("SPK005", 3, 3, 13),
-                                      ("SPK014", 3, 4, 42)]
+                  for d in found) == [("NET005", 3, 7, 6), ("SPK003", 3, 4, 60), ("SPK005", 3, 3, 13)]
     text = run("check", "--no-cache", "--output-format", "concise").output
-    assert "etl.ipynb:cell 3:4:42: SPK014 [ipv4-wildcard-bind] PySpark session: `spark.driver.bindAddress`" in text
+    assert "etl.ipynb:cell 3:4:60: SPK003 [invalid-spark-ip-family-value] [*] PySpark session: `spark.kubernetes" in text
     full = run("check", "--no-cache").output  # the cell's own line, under the finding
-    assert ('  |\n4 |     .config("spark.driver.bindAddress", "0.0.0.0")\n'
-            '  |                                          ^^^^^^^\n') in full
+    assert ('  |\n4 |     .config("spark.kubernetes.driver.service.ipFamilies", "ipv6")\n'
+            '  |                                                            ^^^^\n') in full
     result = run("check", "--no-cache", "--fix", "--unsafe-fixes")
     after = (repo / "etl.ipynb").read_text()
     old, new = json.loads(NOTEBOOK), json.loads(after)
@@ -271,16 +278,14 @@ def test_notebook_cells_are_linted_with_cell_positions_and_fixed_in_place(repo):
     assert [c for i, c in enumerate(new["cells"]) if i != 2] == [c for i, c in enumerate(old["cells"]) if i != 2]
     assert {k: v for k, v in new["cells"][2].items() if k != "source"} == \
         {k: v for k, v in old["cells"][2].items() if k != "source"}
-    assert new["cells"][2]["source"][3:9] == [
+    assert new["cells"][2]["source"][3:7] == [  # two lines inserted (SPK005), one value fixed (SPK003)
         "    .config(\"spark.kubernetes.driverEnv.AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE\", \"IPv6\")\n",
         "    .config(\"spark.executorEnv.AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE\", \"IPv6\")\n",
         "    .config(\"spark.kubernetes.driver.service.ipFamilies\", \"IPv6\")\n",
-        "    .config(\"spark.kubernetes.driver.service.ipFamilyPolicy\", \"SingleStack\")\n",
-        "    .config(\"spark.driver.bindAddress\", \"::\")\n",
         "    .getOrCreate())\n"]
     changed = [line for line in difflib.ndiff(NOTEBOOK.splitlines(), after.splitlines()) if line[:1] in "+-"]
     assert all('"    .config(' in line for line in changed), changed
-    assert "Fixed 3 problems." in result.output
+    assert "Fixed 2 problems." in result.output
     assert [d["code"] for d in as_json()] == ["NET005"]  # no fix: the code must change by hand
 
 
@@ -433,17 +438,17 @@ def test_notebook_shapes_string_sources_cell_magics_and_escapes(repo):
     cells = [("code", ["%%sql\n", "SELECT 1"]),  # a cell magic: not Python, skipped
              ("code", "import socket\nip = socket.gethostbyname('db')\n"),  # source as one string
              ("code", ["from pyspark.sql import SparkSession\n",
-                       "s = SparkSession.builder.master('k8s://https://x:443').config('spark.driver.bindAddress', "
-                       "'0.0.0.0').getOrCreate()  # caf\u00e9"])]
+                       "s = SparkSession.builder.master('k8s://https://x:443').config("
+                       "'spark.kubernetes.driver.service.ipFamilies', 'ipv6').getOrCreate()  # caf\u00e9"])]
     ascii_nb = json.dumps(json.loads(notebook(cells)), indent=1) + "\n"  # ensure_ascii: \\u00e9
     (repo / "a.ipynb").write_text(ascii_nb)
     found = sorted((d["code"], d["cell"], d["range"]["start"]["line"]) for d in as_json())
-    assert found == [("NET005", 2, 2), ("SPK001", 3, 2), ("SPK005", 3, 2), ("SPK014", 3, 2)]
-    run("check", "--no-cache", "--fix", "--unsafe-fixes", "--select", "SPK014")
+    assert found == [("NET005", 2, 2), ("SPK003", 3, 2)]
+    run("check", "--no-cache", "--fix", "--select", "SPK003")
     after = (repo / "a.ipynb").read_text()
-    assert after == ascii_nb.replace("'0.0.0.0'", "'::'")  # re-encoded with \\u escapes, as written
+    assert "caf\\u00e9" in after and after == ascii_nb.replace("'ipv6'", "'IPv6'")  # \\u escapes kept
     # a string literal whose escaping v6lint cannot reproduce byte for byte gets no fix
     odd = ascii_nb.replace("k8s://https://x:443", "k8s:\\/\\/https:\\/\\/x:443")
     (repo / "a.ipynb").write_text(odd)
-    (spk014,) = as_json("--select", "SPK014", "--unsafe-fixes")
-    assert spk014["fix"] is None
+    (spk003,) = as_json("--select", "SPK003")
+    assert spk003["fix"] is None
