@@ -124,6 +124,9 @@ class ProjectFacts:
     kubeadm_versions: dict[str, tuple[str, str]] = field(default_factory=dict)
     lbc_version: tuple[str, str] | None = None  # AWS Load Balancer Controller image tag, "path:line"
     prefix_delegation: str | None = None  # "path:line" where ENABLE_PREFIX_DELEGATION is turned on
+    # Every place that turns it on: (real directory of the file, "path:line"), for rules that need the
+    # evidence from the same stack or cluster configuration as the file they judge.
+    prefix_delegation_all: list[tuple[str, str]] = field(default_factory=list)
     # Service accounts annotated with an IAM role (IRSA): name -> "path:line" (ServiceAccount YAML, or
     # Terraform kubernetes_service_account with a literal name).
     irsa_service_accounts: dict[str, str] = field(default_factory=dict)
@@ -444,8 +447,10 @@ def collect(files: list[Path], overlay: dict[str, str] | None = None) -> _Collec
         if path.suffix == ".tf":
             collector.facts.note_terraform_text(os.path.dirname(os.path.realpath(path)), text)
         pd = _PD_ON.search(text)
-        if pd and collector.facts.prefix_delegation is None:
-            collector.facts.prefix_delegation = f"{display_path(path)}:{text.count(chr(10), 0, pd.start()) + 1}"
+        if pd:
+            where = f"{display_path(path)}:{text.count(chr(10), 0, pd.start()) + 1}"
+            collector.facts.prefix_delegation = collector.facts.prefix_delegation or where
+            collector.facts.prefix_delegation_all.append((os.path.dirname(os.path.realpath(path)), where))
         is_yaml = path.suffix in (".yaml", ".yml")
         if is_yaml and path.name in KUSTOMIZATION_FILES:
             pass
