@@ -94,6 +94,12 @@ def owner(doc: Document) -> str | None:
     return "default"
 
 
+def controller_managed(doc: Document) -> bool:
+    """The controller (or Auto Mode) builds it: its class or annotations say so, or `external` without a
+    target type, which the v2.5+ Service webhook hands to the controller (LB006 covers older ones)."""
+    return owner(doc) in ("lbc", "webhook")
+
+
 def ip_type_key(doc: Document) -> str:
     return ALB_IP_TYPE if doc.matches(INGRESS) else IP_TYPE
 
@@ -228,7 +234,7 @@ def check_invalid_ip_address_type(doc: Document, profile: Profile) -> Iterator[F
 
 
 def check_lb_not_dual_stack(doc: Document, profile: Profile) -> Iterator[Finding]:
-    if owner(doc) != "lbc" or not ipv6_backends(doc, profile) or is_dualstack(doc):
+    if not controller_managed(doc) or not ipv6_backends(doc, profile) or is_dualstack(doc):
         return
     key = ip_type_key(doc)
     if profile.ip_family == "ipv6" and (ann(doc, key) or "") == "ipv4":
@@ -249,7 +255,7 @@ def _target_key(doc: Document) -> str:
 
 
 def check_ipv6_instance_targets(doc: Document, profile: Profile) -> Iterator[Finding]:
-    if owner(doc) != "lbc":
+    if not controller_managed(doc):
         return
     key = _target_key(doc)
     value = ann(doc, key)
@@ -303,7 +309,7 @@ def _old_controller(profile: Profile, minimum: tuple[int, int, int]) -> tuple[st
 
 
 def check_udp_dual_stack(doc: Document, profile: Profile) -> Iterator[Finding]:
-    if owner(doc) != "lbc" or not _udp(doc) or ann(doc, IP_TYPE) != "dualstack" or ann(doc, SNAT) == "on":
+    if not controller_managed(doc) or not _udp(doc) or ann(doc, IP_TYPE) != "dualstack" or ann(doc, SNAT) == "on":
         return
     old = _old_controller(profile, (2, 10, 0))
     if old is not None:
@@ -438,7 +444,7 @@ def check_group_conflict(doc: Document, profile: Profile) -> Iterator[Finding]:
 def check_ipv4_only_on_ipv6(doc: Document, profile: Profile) -> Iterator[Finding]:
     key = ip_type_key(doc)
     node = doc.annotations.get(key)
-    if node is None or node.text != "ipv4" or owner(doc) != "lbc":
+    if node is None or node.text != "ipv4" or not controller_managed(doc):
         return
     yield Finding(node.start, node.end,
                   f"{doc.object_name}: `{key}: ipv4` on an IPv6 cluster; the controller cannot register IPv6 "

@@ -18,7 +18,9 @@ IMDS_V4 = "169.254.169.254"
 NETPOL = ("networking.k8s.io/*/NetworkPolicy",)
 EKS_IPV6 = "https://docs.aws.amazon.com/eks/latest/userguide/cni-ipv6.html"
 K8S_DUAL = "https://kubernetes.io/docs/concepts/services-networking/dual-stack/"
-GO_WILDCARD = "https://github.com/golang/go/blob/master/src/net/ipsock_posix.go"  # favoriteAddrFamily
+# favoriteAddrFamily, case 2: a "tcp" listen on "0.0.0.0" uses an AF_INET6 socket with IPV6_V6ONLY=0.
+GO_WILDCARD = "https://github.com/golang/go/blob/1341a50cfd7382ddac4dbbd36f4b1fe9177b6f29/src/net/ipsock_posix.go"
+JDK_WILDCARD = "https://github.com/openjdk/jdk/blob/master/src/java.base/unix/native/libnet/net_util_md.c"
 K8S_BIND_FLAG = "https://kubernetes.io/docs/reference/command-line-tools-reference/kube-apiserver/"  # --bind-address
 K8S_PROBE_HOST = ("https://kubernetes.io/docs/tasks/configure-pod-container/"
                   "configure-liveness-readiness-startup-probes/#http-probes")
@@ -52,7 +54,8 @@ def _runtime(container: Node) -> tuple[str | None, set[str]]:
     for key in ("command", "args"):
         seq = container.get(key)
         for item in seq.items() if seq is not None and seq.kind == SEQ else []:
-            words.extend(w.rsplit("/", 1)[-1] for w in _WORD.findall(item.text or ""))
+            for word in _WORD.findall(item.text or ""):
+                words.append(re.sub(r"^(python)[\d.]+$", r"\1", word.rsplit("/", 1)[-1]))  # python3.12
     programs = set(words)
     for word in words:
         if word in _IPV4_ONLY:
@@ -240,7 +243,7 @@ RULES = [
                   "flask --host, http.server --bind); never for env values or an app's own flags, which code may "
                   "join into \"host:port\"",
          check=check_ipv4_wildcard_listen, kinds=WORKLOADS + ("v1/ConfigMap",), profiles=("ipv6",),
-         triggers=("0.0.0.0",), maturity="preview", references=(EKS_IPV6, GO_WILDCARD, K8S_BIND_FLAG)),
+         triggers=("0.0.0.0",), maturity="preview", references=(EKS_IPV6, GO_WILDCARD, JDK_WILDCARD, K8S_BIND_FLAG)),
     Rule("NET002", "ipv4-loopback-probe",
          "A client address env (`*_HOST`, `*_ADDR`) of `127.0.0.1` in a pod whose listener binds only the IPv6 "
          "loopback `::1`.", "warning",

@@ -7,6 +7,7 @@ prefix delegation needs Nitro (IsPrefixDelegationSupported); max pods without pr
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -137,17 +138,25 @@ def _known(node: Node):
     return table().get(node.text or "")
 
 
-def _pd_or_ipv6(profile: Profile) -> str | None:
+def _related(directory: str, other: str) -> bool:
+    """The same directory, or one inside the other: one stack or cluster configuration, not a
+    neighbouring example that happens to share the repository."""
+    return directory == other or directory.startswith(other + os.sep) or other.startswith(directory + os.sep)
+
+
+def _pd_or_ipv6(doc: Document, profile: Profile) -> str | None:
     if profile.ip_family == "ipv6":
         return f"the cluster is IPv6 (per {profile.source})"
     facts = profile.facts
-    if facts is not None and facts.prefix_delegation:
-        return f"prefix delegation is on ({facts.prefix_delegation})"
+    here = os.path.dirname(os.path.realpath(doc.source.abspath)) if doc.source.abspath else None
+    for directory, where in facts.prefix_delegation_all if facts is not None and here else []:
+        if _related(here, directory):
+            return f"prefix delegation is on ({where})"
     return None
 
 
 def check_non_nitro(doc: Document, profile: Profile) -> Iterator[Finding]:
-    why = _pd_or_ipv6(profile)
+    why = _pd_or_ipv6(doc, profile)
     if why is None:
         return
     for group in node_groups(doc):
@@ -318,8 +327,10 @@ RULES = [
          references=(EKS_MAX_PODS,), **_groups),
     Rule("NODE005", "karpenter-max-pods-unset",
          "A Karpenter EC2NodeClass on IPv6 without `kubelet.maxPods`.", "info",
-         why="Karpenter computes max pods from the secondary-IP formula, ignoring prefix delegation; IPv6 nodes "
-             "can run far more pods, so set kubelet.maxPods explicitly.", example="spec:\n  kubelet:\n    maxPods: 110",
+         why="Without kubelet.maxPods Karpenter computes max pods from the secondary-IP formula for AMI families "
+             "with ENI-limited pod density, else 110 (aws/karpenter-provider-aws@1d927085 "
+             "pkg/providers/instancetype/types.go, pods()), ignoring prefix delegation; IPv6 nodes can run more "
+             "pods, so set kubelet.maxPods explicitly. Preview: an efficiency hint, nothing fails without it.", example="spec:\n  kubelet:\n    maxPods: 110",
          fix="none", check=check_karpenter_max_pods, kinds=NODECLASS, profiles=("ipv6",), triggers=("EC2NodeClass",),
          references=(KARPENTER,), platforms=("aws",), maturity="preview"),
     Rule("NODE006", "unknown-instance-type", "An instance type that is not in the instance table (a typo?).", "warning",

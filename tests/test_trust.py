@@ -240,3 +240,40 @@ def test_readme_demo_output_is_the_real_output():
 def test_rule_metadata_names_its_upstream_sources():
     for code in ("NET001", "LB011", "LB006", "SPK014", "TF005"):
         assert BY_CODE[code].references, code
+
+
+PD_STACK = """\
+module "eks" {
+  source       = "terraform-aws-modules/eks/aws"
+  cluster_name = "batch"
+  cluster_addons = {
+    vpc-cni = {
+      configuration_values = jsonencode({ env = { ENABLE_PREFIX_DELEGATION = "true" } })
+    }
+  }
+  eks_managed_node_groups = {
+    workers = { instance_types = ["m5.large"] }
+  }
+}
+"""
+XEN_NODEGROUP = """\
+apiVersion: eksctl.io/v1alpha5
+kind: ClusterConfig
+metadata: {name: legacy, region: eu-west-1}
+managedNodeGroups:
+  - name: old
+    instanceType: m4.large
+"""
+
+
+def test_nitro_evidence_comes_from_the_same_stack(tmp_path):
+    """Prefix delegation turned on by one example does not make another example's Xen nodes wrong."""
+    root = project(tmp_path, {"examples/prefix-delegation/main.tf": PD_STACK,
+                              "examples/eksctl-legacy/cluster.yaml": XEN_NODEGROUP})
+    args = ("--select", "NODE001", "--ip-family", "dual", "--platform", "aws")
+    assert findings(root, *args) == []
+    (root / "examples/prefix-delegation/cluster.yaml").write_text(XEN_NODEGROUP)
+    found = findings(root, *args)
+    assert [(d["code"], d["path"].rsplit("examples/", 1)[1]) for d in found] == [
+        ("NODE001", "prefix-delegation/cluster.yaml")]
+    assert "prefix delegation is on" in found[0]["message"]
