@@ -385,14 +385,17 @@ def not_checked_message(root: str, family_rules: int, platform_rules: int) -> st
     """Section 5: what was not checked for want of a cluster profile, and how to give one."""
     if not family_rules and not platform_rules:
         return ""
-    wants = [f"the cluster's IP family ({family_rules} rule{'s' if family_rules != 1 else ''})"] if family_rules else []
-    wants += [f"its platform ({platform_rules} rule{'s' if platform_rules != 1 else ''})"] if platform_rules else []
+
+    def rules(n: int) -> str:
+        return f"{n} rule{'s' if n != 1 else ''}"
+
+    wants = ([f"the cluster's IP family ({rules(family_rules)})"] if family_rules else []) + \
+        ([f"its platform, aws or other ({rules(platform_rules)})"] if platform_rules else [])
     flags = (["--ip-family ipv4|ipv6|dual"] if family_rules else []) + (["--platform aws|other"] if platform_rules else [])
-    total = family_rules + platform_rules
-    return (f"Not checked in {root}: {total} {'rule needs' if total == 1 else 'rules need'} {' and '.join(wants)}, which "
-            f"nothing in the project states. Give {'them' if len(flags) > 1 else 'it'} with "
-            f"{' and '.join(f'`{f}`' for f in flags)}, or write {'them' if len(flags) > 1 else 'it'} to a config "
-            f"with `v6lint init`.")
+    them = "them" if len(flags) > 1 else "it"
+    return (f"Not checked in {root}: {rules(family_rules + platform_rules)}, because nothing in the project states "
+            f"{' or '.join(wants)}. Give {them} with {' and '.join(f'`{f}`' for f in flags)}, or write {them} to a "
+            f"config with `v6lint init`.")
 
 
 def _kubeadm_cloud_provider(config: Node | None) -> str | None:

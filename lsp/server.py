@@ -19,7 +19,7 @@ from v6lint.config import ConfigError, Settings, find_config, load_settings
 from v6lint.diagnostics import Diagnostic, Edit
 from v6lint.discovery import display_path
 from v6lint.engine import Linter
-from v6lint.project import PROFILE_SUFFIXES, Projects, marked_root, not_checked_message
+from v6lint.project import KUSTOMIZATION_FILES, PROFILE_SUFFIXES, Projects, marked_root, not_checked_message
 from v6lint.rule import IP_FAMILIES, PLATFORMS, Profile
 from v6lint.rules import ALL_RULES, lookup
 from v6lint.source import SourceFile
@@ -27,7 +27,9 @@ from v6lint.source import SourceFile
 FIX_ALL = "source.fixAll.v6lint"
 SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning,
             "info": types.DiagnosticSeverity.Information}
-_PROFILE_MARKERS = ("ClusterConfig", "ClusterConfiguration", "KubeadmControlPlane", "kind.x-k8s.io", "ENABLE_IPv6")
+# Text that makes a YAML document a profile source or platform evidence (see project.py).
+_PROFILE_MARKERS = ("ClusterConfig", "ClusterConfiguration", "KubeadmControlPlane", "kind.x-k8s.io", "ENABLE_IPv6",
+                    "cluster.x-k8s.io", "karpenter.k8s.aws", "aws-node")
 _FAMILY_LABEL = {"ipv4": "IPv4", "ipv6": "IPv6", "dual": "dual-stack"}
 
 
@@ -166,7 +168,8 @@ class V6LintServer(LanguageServer):
 
     def refresh_profile_if_needed(self, uri: str, text: str) -> bool:
         path = to_fs_path(uri) or ""
-        if not path.endswith((".tf", ".tfvars", ".tfvars.json")) and not any(m in text for m in _PROFILE_MARKERS):
+        if not path.endswith((".tf", ".tfvars", ".tfvars.json", *KUSTOMIZATION_FILES)) and \
+                not any(m in text for m in _PROFILE_MARKERS):
             return False
         self.linters.clear()
         self.results.clear()
@@ -317,20 +320,29 @@ def code_action(ls: V6LintServer, params: types.CodeActionParams) -> list[types.
     source = linted.source
     actions: list[types.CodeAction] = []
     if wanted(types.CodeActionKind.QuickFix):
+        fixes: list[tuple[bool, types.CodeAction]] = []  # (unsafe, action)
+        ignores: list[types.CodeAction] = []
         for diag in linted.diagnostics:
             lsp_diag = to_lsp(diag, source)
             if not _overlaps(lsp_diag.range, params.range):
                 continue
             if diag.fix is not None:
                 unsafe = diag.fix.applicability == "unsafe"
-                actions.append(types.CodeAction(
-                    title=f"{diag.fix.message} ({diag.code}{', unsafe' if unsafe else ''})",
-                    kind=types.CodeActionKind.QuickFix, diagnostics=[lsp_diag], is_preferred=not unsafe,
-                    edit=types.WorkspaceEdit(changes={uri: text_edits(source, diag.fix.edits)})))
+                label = f"{diag.code}, unsafe" if unsafe else diag.code
+                fixes.append((unsafe, types.CodeAction(
+                    title=f"{diag.fix.message} ({label})", kind=types.CodeActionKind.QuickFix,
+                    diagnostics=[lsp_diag],
+                    edit=types.WorkspaceEdit(changes={uri: text_edits(source, diag.fix.edits)}))))
             if not diag.code.startswith("V6L"):
-                actions.append(types.CodeAction(
+                ignores.append(types.CodeAction(
                     title=f"Ignore {diag.code} on this line", kind=types.CodeActionKind.QuickFix,
                     diagnostics=[lsp_diag], edit=types.WorkspaceEdit(changes={uri: [ignore_edit(source, diag)]})))
+        # Safe fixes first, the first of them preferred (what "auto fix" applies); unsafe ones after,
+        # labelled and never preferred; suppressions last.
+        fixes.sort(key=lambda pair: pair[0])
+        for i, (unsafe, action) in enumerate(fixes):
+            action.is_preferred = True if i == 0 and not unsafe else None
+        actions += [action for _unsafe, action in fixes] + ignores
     if wanted(FIX_ALL):
         linter = ls.linter_for(Path(to_fs_path(uri)).resolve())
         result = linter.fix_source(source, unsafe=linter.settings.unsafe_fixes)

@@ -8,6 +8,7 @@ import re
 from typing import Iterator
 
 from v6lint.diagnostics import Edit, Finding, Fix
+from v6lint.discovery import untemplated
 from v6lint.document import Document, Node
 from v6lint.hcl_source import EXPR, HclBlock, walk_blocks
 from v6lint.rule import Profile, Rule
@@ -23,7 +24,7 @@ SUBNET_KINDS = ("public", "private", "intra", "database", "elasticache", "redshi
 
 
 def _is_tfvars(doc: Document) -> bool:
-    return (doc.source.abspath or doc.source.path).endswith((".tfvars", ".tfvars.json"))
+    return untemplated(doc.source.abspath or doc.source.path).endswith((".tfvars", ".tfvars.json"))
 
 
 def _bodies(doc: Document) -> Iterator[tuple[Node, HclBlock | None]]:

@@ -283,6 +283,23 @@ async def test_a_flood_of_changes_with_malformed_ones_ends_on_the_final_version(
     assert "SVC001" in hover.contents.value  # and the server still answers
 
 
+async def test_safe_fixes_come_first_one_preferred_unsafe_after_labelled(client: LanguageClient, workspace):
+    uri = uri_of(workspace, "svc.yaml")
+    open_doc(client, uri, SVC)
+    diags = await diagnostics_for(client, uri)
+    whole = types.Range(start=types.Position(line=0, character=0), end=types.Position(line=7, character=0))
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), range=whole,
+        context=types.CodeActionContext(diagnostics=diags, only=[types.CodeActionKind.QuickFix])))
+    titles = [a.title for a in actions]
+    kinds = ["ignore" if t.startswith("Ignore ") else "unsafe" if t.endswith(", unsafe)") else "safe" for t in titles]
+    # SVC004's unsafe fix sits above SVC001's safe one in the file, yet is offered after it
+    assert titles[0] == "Replace with `IPv6` (SVC001)"
+    assert "Set ipFamilyPolicy to `PreferDualStack` (SVC004, unsafe)" in titles
+    assert kinds == sorted(kinds, key=["safe", "unsafe", "ignore"].index), titles
+    assert [a.is_preferred for a in actions] == [True] + [None] * (len(actions) - 1)
+
+
 V4_SERVICE = "apiVersion: v1\nkind: Service\nmetadata:\n  name: api\nspec:\n  ipFamilies: [IPv4]\n"
 
 
@@ -311,3 +328,18 @@ async def test_a_project_without_a_profile_is_logged_once(client: LanguageClient
     notes = [m for m in client.log_messages if m.message.startswith(f"Not checked in {scratch}:")]
     assert len(notes) == 1 and notes[0].type == types.MessageType.Warning
     assert "the `ip-family` setting (or `--ip-family`)" in notes[0].message
+
+
+async def test_listing_a_file_as_a_kustomize_patch_stops_judging_it_as_a_whole_object(client: LanguageClient, workspace):
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+        settings={"v6lint": {"ip-family": "ipv6", "select": "SVC009"}}))
+    patch = uri_of(workspace, "overlays/prod/api-patch.yaml")
+    (workspace / "overlays/prod").mkdir(parents=True)
+    (workspace / "overlays/prod/api-patch.yaml").write_text(V4_SERVICE)
+    open_doc(client, patch, V4_SERVICE)
+    assert codes(await diagnostics_for(client, patch, lambda ds: bool(ds))) == ["SVC009"]
+    kustomization = uri_of(workspace, "overlays/prod/kustomization.yaml")
+    (workspace / "overlays/prod/kustomization.yaml").write_text("resources:\n  - ../../base\n")
+    open_doc(client, kustomization, "resources:\n  - ../../base\n")
+    change(client, kustomization, "resources:\n  - ../../base\npatches:\n  - path: api-patch.yaml\n", 2)
+    assert codes(await diagnostics_for(client, patch, lambda ds: not ds)) == []

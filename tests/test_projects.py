@@ -224,7 +224,7 @@ def test_files_outside_any_project_do_not_read_the_projects_beside_them(siblings
     found = check_json(".", "--select", "SVC009")
     assert where(found) == [("SVC009", "ipv6-stack/k8s/checkout.yaml", 9)]
     text = run("check", "--no-cache", "--select", "SVC009", ".").output
-    assert "Not checked in .: 1 rule needs the cluster's IP family (1 rule)" in text
+    assert "Not checked in .: 1 rule, because nothing in the project states the cluster's IP family (1 rule)." in text
     assert "Not checked in ipv6-stack" not in text and "Not checked in legacy-stack" not in text
 
 
@@ -417,13 +417,14 @@ def test_a_fix_that_creates_a_finding_in_another_file_is_followed_in_the_same_ru
 
 
 def test_the_first_fix_run_reports_what_it_could_not_fix(spark_stack):
-    result = run("check", "--no-cache", "--fix", "--select", "SPK005,SPK007,NODE005")
+    result = run("check", "--no-cache", "--fix", "--select", "SPK005,SPK007,NODE005", "--output-format", "concise")
     lines = result.output.splitlines()
     assert result.exit_code == 1
     assert lines[0].startswith("karpenter/spark-nodeclass.yaml:5:1: NODE005 [karpenter-max-pods-unset]")
-    assert lines[1:] == ["Fixed 3 problems.", "Found 1 problem (1 info) in 3 files."]
-    again = run("check", "--no-cache", "--fix", "--select", "SPK005,SPK007,NODE005")
-    assert again.output.splitlines()[1:] == ["Found 1 problem (1 info) in 3 files."]
+    assert lines[1:] == ["Fixed 3 problems.", "Found 1 problem (1 info) in 1 of 3 files.",
+                         "Judged against an IPv6 cluster per terraform/prod.tfvars:2 (1 finding depends on it; `v6lint profile` shows every source)."]
+    again = run("check", "--no-cache", "--fix", "--select", "SPK005,SPK007,NODE005", "--output-format", "concise")
+    assert again.output.splitlines()[1:] == ["Found 1 problem (1 info) in 1 of 3 files.", "Judged against an IPv6 cluster per terraform/prod.tfvars:2 (1 finding depends on it; `v6lint profile` shows every source)."]
 
 
 @pytest.fixture
@@ -453,18 +454,18 @@ def test_without_a_profile_check_says_how_many_rules_were_skipped_and_how_to_giv
     family = sum(1 for r in stable if r.profiles)
     platform = sum(1 for r in stable if r.platforms and not r.profiles)
     assert family > 10
-    wants = f"the cluster's IP family ({family} rules)" + (f" and its platform ({platform} rule" + "s" * (platform > 1)
-                                                            + ")" if platform else "")
+    wants = f"the cluster's IP family ({family} rules)" + (
+        f" or its platform, aws or other ({platform} rule" + "s" * (platform > 1) + ")" if platform else "")
     flags = "`--ip-family ipv4|ipv6|dual`" + (" and `--platform aws|other`" if platform else "")
     assert result.output.splitlines()[-1] == (
-        f"Not checked in .: {family + platform} rules need {wants}, which nothing in the project states. "
+        f"Not checked in .: {family + platform} rules, because nothing in the project states {wants}. "
         f"Give {'them' if platform else 'it'} with {flags}, or write {'them' if platform else 'it'} to a config "
         f"with `v6lint init`.")
     assert result.exit_code == 0  # a note, not a failure
     assert "Not checked" not in run("check", "--no-cache", "--ip-family", "ipv4", "--platform", "aws").output
     assert "Not checked" not in run("check", "--no-cache", "--output-format", "json").output  # machine formats
     # only rules that are enabled count
-    assert "Not checked in .: 2 rules need" in run("check", "--no-cache", "--select", "SVC009,SPK001").output
+    assert "Not checked in .: 2 rules, because" in run("check", "--no-cache", "--select", "SVC009,SPK001").output
 
 
 @pytest.fixture
@@ -479,7 +480,7 @@ def test_an_unknown_platform_is_reported_with_the_rules_it_skipped(tmp_path, mon
     out = run("check", "--no-cache", "--ip-family", "ipv6", "--select", "SVC009").output
     assert "SVC009" not in out.split("Not checked")[0]
     assert out.splitlines()[-1] == (
-        "Not checked in .: 1 rule needs its platform (1 rule), which nothing in the project states. "
+        "Not checked in .: 1 rule, because nothing in the project states its platform, aws or other (1 rule). "
         "Give it with `--platform aws|other`, or write it to a config with `v6lint init`.")
     assert "Not checked" not in run("check", "--no-cache", "--ip-family", "ipv6", "--select", "SVC009",
                                     "--platform", "other").output
@@ -607,3 +608,9 @@ def test_a_base_pattern_keeps_its_meaning_below_it(pattern, rebased):
     from v6lint.config import _rebase
 
     assert _rebase(pattern, Path("/r"), Path("/r/clusters/dev")) == rebased
+
+
+def test_a_tfvars_template_that_parses_is_judged_as_tfvars(tmp_path, monkeypatch):
+    monkeypatch.chdir(git_repo(tmp_path / "stack"))
+    write(tmp_path / "stack/envs/prod.tfvars.tpl", 'name              = "shop"\ncluster_ip_family = "IPv6"\n')
+    assert where(check_json("--select", "TF001", "--platform", "aws")) == [("TF001", "envs/prod.tfvars.tpl", 2)]
