@@ -24,7 +24,6 @@ from pathlib import Path
 from v6lint import __version__
 from v6lint.diagnostics import Diagnostic, Edit, Fix, ProfileRef
 
-LEGACY_DIR = ".v6lint_cache"  # where versions before 0.x kept it; still skipped by discovery, never read
 _SEVERITIES = ("error", "warning", "info")
 
 
@@ -41,8 +40,25 @@ def _stable(value) -> str:
     return repr(value)
 
 
+_CODE: list[str] = []
+
+
+def _code() -> str:
+    """A digest of v6lint's own source: an editable install (or another branch's checkout sharing a
+    project) changes rules and facts without a version bump, and must not reuse their cache."""
+    if not _CODE:
+        import v6lint.rules
+
+        digest = hashlib.blake2b(digest_size=12)
+        for package in (Path(__file__).parent, Path(v6lint.rules.__file__).parent):
+            for path in sorted(package.glob("*.py")):
+                digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        _CODE.append(digest.hexdigest())
+    return _CODE[0]
+
+
 def fingerprint(*parts) -> str:
-    return hashlib.sha256(_stable(parts).encode()).hexdigest()[:24]
+    return hashlib.sha256((_code() + _stable(parts)).encode()).hexdigest()[:24]
 
 
 # --- where -------------------------------------------------------------------------------------
@@ -134,7 +150,7 @@ def diag_to_json(d: Diagnostic) -> list:
     fix = [d.fix.message, d.fix.applicability, [[e.start, e.end, e.content] for e in d.fix.edits]] if d.fix else None
     profile = [d.profile.ip_family, d.profile.source] if d.profile else None
     return [d.code, d.name, d.severity, d.message, d.start, d.end, fix, d.url, profile,
-            d.start_line, d.start_column, d.end_line, d.end_column]
+            d.start_line, d.start_column, d.end_line, d.end_column, d.cell]
 
 
 def _is_int(v) -> bool:
@@ -145,9 +161,11 @@ def _valid_row(row) -> bool:
     """The shape diag_to_json writes, naming a rule this version has (under its own name)."""
     from v6lint.rules import BY_CODE
 
-    if not isinstance(row, list) or len(row) != 13:
+    if not isinstance(row, list) or len(row) != 14:
         return False
-    code, name, severity, message, start, end, fix, url, profile, *place = row
+    code, name, severity, message, start, end, fix, url, profile, *place, cell = row
+    if cell is not None and not (_is_int(cell) and cell > 0):
+        return False
     rule = BY_CODE.get(code) if isinstance(code, str) else None
     if rule is None or name != rule.name or severity not in _SEVERITIES or not isinstance(message, str):
         return False
@@ -170,10 +188,10 @@ def _valid_row(row) -> bool:
 
 
 def diag_from_json(path: str, row: list) -> Diagnostic:
-    code, name, severity, message, start, end, fix, url, profile, sl, sc, el, ec = row
+    code, name, severity, message, start, end, fix, url, profile, sl, sc, el, ec, cell = row
     fix_obj = Fix(fix[0], fix[1], tuple(Edit(*e) for e in fix[2])) if fix else None
     return Diagnostic(code, name, severity, message, path, start, end, fix_obj, url,
-                      ProfileRef(*profile) if profile else None, sl, sc, el, ec)
+                      ProfileRef(*profile) if profile else None, sl, sc, el, ec, cell)
 
 
 class ResultCache:

@@ -1,10 +1,13 @@
 """Settings from `[tool.v6lint]` in pyproject.toml or `.v6lint.toml`, validated by a JSON schema."""
 from __future__ import annotations
 
+import difflib
+import fnmatch
 import json
+import os
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -32,6 +35,8 @@ class Settings:
     ignore: list[str] = field(default_factory=list)
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
     exclude: list[str] = field(default_factory=list)
+    force_exclude: bool = False  # apply exclude to files named on the command line too
+    spark_conf: list[str] = field(default_factory=list)  # globs of more files to read as Spark properties
     severity: dict[str, str] = field(default_factory=dict)
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     unsafe_fixes: bool = False
@@ -39,6 +44,8 @@ class Settings:
     profile: Profile = field(default_factory=Profile)
     config_path: Path | None = None
     root: Path = field(default_factory=Path.cwd)  # per-file-ignores and exclude are relative to it
+    warnings: list[str] = field(default_factory=list)  # problems that do not stop a run (printed on stderr)
+    extends: list[Path] = field(default_factory=list)  # the configs `extend` pulled in, nearest first
 
 
 def _schema() -> dict:
@@ -87,7 +94,9 @@ def _describe(error, schema: dict) -> str:
         allowed = sorted(error.schema.get("properties", {}))
         extra = re.findall(r"'([^']+)'", error.message)
         name = f"{where}.{extra[0]}" if where and extra else (extra[0] if extra else where)
-        return f"unknown key '{name}' (allowed: {', '.join(allowed)})"
+        close = difflib.get_close_matches(extra[0], allowed, n=1) if extra else []
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        return f"unknown key '{name}'{hint} (allowed: {', '.join(allowed)})"
     if error.validator == "enum":
         return f"'{where}' must be one of {', '.join(map(repr, error.validator_value))}, not {error.instance!r}"
     return f"'{where}': {error.message}"
@@ -98,17 +107,47 @@ def selector_matches(selector: str, rule: Rule) -> bool:
     return sel.upper() == "ALL" or rule.code.startswith(sel.upper()) or sel.lower() == rule.name
 
 
-def check_selectors(selectors: list[str], rules: list[Rule], where: str) -> None:
+def check_selectors(selectors: list[str], rules: list[Rule], where: str, warnings: list[str] | None = None) -> None:
+    """Selectors that match no rule are errors; with `warnings`, they are collected there instead
+    (ignore lists: a rule renamed or removed on upgrade must not break every config)."""
     for sel in selectors:
         if not sel.strip():  # "" is a prefix of every code: it would select or ignore everything
             raise ConfigError(f"{where}: an empty rule code is not allowed")
         if not any(selector_matches(sel, r) for r in rules):
-            raise ConfigError(f"{where}: {sel!r} matches no rule (use a code like SVC004, a prefix like SVC, "
-                              f"a rule name, or ALL; `v6lint rule --all` lists them)")
+            message = (f"{where}: {sel!r} matches no rule (use a code like SVC004, a prefix like SVC, "
+                       f"a rule name, or ALL; `v6lint rule --all` lists them)")
+            if warnings is None:
+                raise ConfigError(message)
+            warnings.append(message + "; ignored")
 
 
-def load_settings(config_path: Path | None, rules: list[Rule]) -> Settings:
-    """Read and validate a config file (None: defaults)."""
+def _rebase(pattern: str, base: Path, here: Path) -> str | None:
+    """A gitignore pattern written relative to `base`, as seen from `here` (a folder at or below it,
+    where the extending config is): unanchored patterns match at any depth and stay; anchored ones
+    lose the leading folders that lead to `here`, or are dropped when they point elsewhere."""
+    negated, body = (pattern.startswith("!"), pattern[1:] if pattern.startswith("!") else pattern)
+    stripped = body.lstrip("/")
+    if base == here or ("/" not in body.rstrip("/") and not body.startswith("/")) or stripped.startswith("**/"):
+        return pattern
+    try:
+        rel = here.relative_to(base).parts
+    except ValueError:
+        return None  # the base is not above this config: its anchored patterns cannot reach these files
+    parts = stripped.split("/")
+    for index, folder in enumerate(rel):
+        if index >= len(parts) - 1 and not (index < len(parts) and parts[index] == "**"):
+            return None
+        if parts[index] == "**":
+            return ("!" if negated else "") + "/".join(parts[index:])
+        if not fnmatch.fnmatchcase(folder, parts[index]):
+            return None
+    return ("!" if negated else "") + "/" + "/".join(parts[len(rel):])
+
+
+def load_settings(config_path: Path | None, rules: list[Rule], _chain: tuple[Path, ...] = ()) -> Settings:
+    """Read and validate a config file (None: defaults). `extend = "../base.toml"` loads that config
+    first; every key this one sets replaces the base's (tables such as `severity` or `cluster` merge
+    key by key), and the base's path patterns keep meaning what they meant next to the base."""
     settings = Settings()
     if config_path is None:
         return settings
@@ -125,6 +164,12 @@ def load_settings(config_path: Path | None, rules: list[Rule]) -> Settings:
         prefix = ["tool", "v6lint"]
     else:
         table, prefix = data, []
+        if isinstance(data.get("tool"), dict) and "v6lint" in data["tool"]:
+            line = _key_line(text, ["tool.v6lint"]) or _key_line(text, ["v6lint"])
+            raise ConfigError(f"{shown}:{line or 1}: invalid v6lint configuration: `[tool.v6lint]` tables belong "
+                              f"in pyproject.toml; in {config_path.name} the settings sit at the top level: drop "
+                              f"the `tool.v6lint` header (`[tool.v6lint]` -> nothing, `[tool.v6lint.cluster]` "
+                              f"-> `[cluster]`)")
     import jsonschema  # only when there is a config to validate
 
     schema = _schema()
@@ -136,27 +181,48 @@ def load_settings(config_path: Path | None, rules: list[Rule]) -> Settings:
         location = f"{shown}:{line}" if line else shown
         raise ConfigError(f"{location}: invalid v6lint configuration: {_describe(error, schema)}")
 
+    def where(key: str, within: list[str] = ()) -> str:
+        line = _key_line(text, prefix + [*within, key])
+        return f"{shown}:{line}" if line else shown
+
+    here = config_path.parent.resolve()
+    if "extend" in table:
+        base = (config_path.parent / os.path.expanduser(table["extend"])).resolve()
+        chain = (*_chain, config_path.resolve())
+        if base in chain:
+            raise ConfigError(f"{where('extend')}: extend: {table['extend']!r} leads back to "
+                              f"{display_path(base)} (a cycle)")
+        if not base.is_file():
+            raise ConfigError(f"{where('extend')}: extend: {table['extend']!r}: no such config file")
+        settings = load_settings(base, rules, chain)
+        settings.extends = [base, *settings.extends]
+        settings.exclude = [p for p in (_rebase(x, settings.root.resolve(), here) for x in settings.exclude) if p]
+        settings.per_file_ignores = {rebased: codes for pattern, codes in settings.per_file_ignores.items()
+                                     if (rebased := _rebase(pattern, settings.root.resolve(), here))}
     settings.config_path = config_path
     settings.root = config_path.parent
-    settings.select = table.get("select", settings.select)
-    settings.extend_select = table.get("extend-select", [])
-    settings.ignore = table.get("ignore", [])
-    settings.per_file_ignores = table.get("per-file-ignores", {})
-    settings.exclude = table.get("exclude", [])
-    settings.severity = table.get("severity", {})
-    settings.max_file_size = table.get("max-file-size", DEFAULT_MAX_FILE_SIZE)
-    settings.unsafe_fixes = table.get("fix", {}).get("unsafe", False)
-    settings.preview = table.get("preview", False)
+    for key, attr in (("select", "select"), ("extend-select", "extend_select"), ("ignore", "ignore"),
+                      ("exclude", "exclude"), ("max-file-size", "max_file_size"), ("preview", "preview")):
+        if key in table:
+            setattr(settings, attr, table[key])
+    settings.per_file_ignores = {**settings.per_file_ignores, **table.get("per-file-ignores", {})}
+    settings.severity = {**settings.severity, **table.get("severity", {})}
+    settings.exclude = settings.exclude + table.get("extend-exclude", [])
+    for key, attr in (("force-exclude", "force_exclude"), ("spark-conf", "spark_conf")):
+        if key in table:
+            setattr(settings, attr, table[key])
+    if "unsafe" in table.get("fix", {}):
+        settings.unsafe_fixes = table["fix"]["unsafe"]
     family = table.get("cluster", {}).get("ip-family")
     platform = table.get("cluster", {}).get("platform")
-    if family or platform:
-        def where(key: str) -> str:
-            line = _key_line(text, prefix + ["cluster", key])
-            return f"{shown}:{line}" if line else shown
-        settings.profile = Profile(family, where("ip-family") if family else None,
-                                   platform=platform, platform_source=where("platform") if platform else None)
-    for key in ("select", "extend-select", "ignore"):
+    if family:
+        settings.profile = replace(settings.profile, ip_family=family, source=where("ip-family", ["cluster"]))
+    if platform:
+        settings.profile = replace(settings.profile, platform=platform,
+                                   platform_source=where("platform", ["cluster"]))
+    for key in ("select", "extend-select"):
         check_selectors(table.get(key, []), rules, f"{shown}: {key}")
+    check_selectors(table.get("ignore", []), rules, f"{shown}: ignore", settings.warnings)
     from v6lint.discovery import GlobError, compile_globs
 
     for key, patterns in (("exclude", settings.exclude), ("per-file-ignores", list(settings.per_file_ignores))):
@@ -166,7 +232,7 @@ def load_settings(config_path: Path | None, rules: list[Rule]) -> Settings:
             except GlobError as exc:
                 raise ConfigError(f"{shown}: {key}: {exc}") from None
     for pattern, selectors in settings.per_file_ignores.items():
-        check_selectors(selectors, rules, f"{shown}: per-file-ignores[{pattern!r}]")
+        check_selectors(selectors, rules, f"{shown}: per-file-ignores[{pattern!r}]", settings.warnings)
     for code in settings.severity:
         if not any(code.upper() == r.code or code.lower() == r.name for r in rules):
             raise ConfigError(f"{shown}: severity: {code!r} is not a rule code or name")

@@ -11,16 +11,37 @@ from __future__ import annotations
 import os
 import re
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-LINTED_SUFFIXES = (".yaml", ".yml", ".tf", ".tfvars", ".tfvars.json", ".py")
+LINTED_SUFFIXES = (".yaml", ".yml", ".tf", ".tfvars", ".tfvars.json", ".py", ".ipynb")
+LINTED_NAMES = frozenset({"spark-defaults.conf"})  # found by name when walking folders
+# Understood when named on the command line (any *.conf is read as Spark properties).
+EXPLICIT_SUFFIXES = LINTED_SUFFIXES + (".conf",)
+# Template extensions: `values.yaml.j2` or `main.tf.tpl` is linted as the YAML or HCL it holds
+# when it parses; when it does not, it is an unrendered-template notice, never a silent skip.
+TEMPLATE_SUFFIXES = (".j2", ".jinja", ".jinja2", ".tpl", ".tftpl", ".tmpl", ".template")
+_TEMPLATED = (".yaml", ".yml", ".tf", ".tfvars", ".tfvars.json")
+
+
+def untemplated(name: str) -> str:
+    """The name without a template extension when it wraps YAML or HCL (`a.yaml.j2` -> `a.yaml`)."""
+    for suffix in TEMPLATE_SUFFIXES:
+        if name.endswith(suffix) and name[:-len(suffix)].endswith(_TEMPLATED):
+            return name[:-len(suffix)]
+    return name
+
+
+def is_template_file(name: str) -> bool:
+    return untemplated(name) != name
+
+
+MAX_IGNORE_FILE = 1024 * 1024  # bytes of one .gitignore that are read
+MAX_PATTERN = 4096  # characters; longer ignore-file lines are skipped
 SKIP_DIRS = frozenset({
     ".git", ".hg", ".svn", ".terraform", "node_modules", ".venv", "venv", ".tox", ".nox", "__pycache__",
     ".mypy_cache", ".pytest_cache", ".ruff_cache", ".v6lint_cache", "site-packages",
 })
-MAX_IGNORE_FILE = 1024 * 1024  # bytes of one .gitignore that are read
-MAX_PATTERN = 4096  # characters; longer ignore-file lines are skipped
 
 
 def display_path(path: Path | str) -> str:
@@ -257,11 +278,13 @@ class GitIgnores:
         return False
 
 
-# --- walking ------------------------------------------------------------------------------------
 @dataclass
 class Discovered:
     files: list[Path]
     missing: list[str]  # command-line paths that do not exist
+    unsupported: list[Path] = field(default_factory=list)  # files named on the command line v6lint cannot read
+    empty: list[str] = field(default_factory=list)  # command-line folders with nothing to check below them
+    excluded: list[Path] = field(default_factory=list)  # files named on the command line but excluded
 
 
 class NotRegularFile(OSError):
@@ -281,34 +304,69 @@ def read_regular(path: Path | str, limit: int) -> tuple[int, bytes | None]:
         return st.st_size, handle.read(st.st_size + 1 if st.st_size < limit else limit)
 
 
-def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[str, ...] = LINTED_SUFFIXES) -> Discovered:
+def is_excluded(path: Path, exclude: list[str], root: Path) -> bool:
+    """Whether a config's `exclude` patterns (relative to `root`, its folder) match `path`."""
+    if not exclude:
+        return False
+    try:
+        parts = path.resolve().relative_to(root.resolve()).parts
+    except ValueError:
+        return False  # outside the config's folder: not its to exclude
+    return bool(ignored_by(compile_globs(exclude), parts, path.is_dir()))
+
+
+def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[str, ...] = LINTED_SUFFIXES,
+             templates: bool = True, *, force_exclude: bool = True, extra: list[str] = (),
+             names: frozenset[str] | None = None) -> Discovered:
+    """Files below `paths` ending in `suffixes` (or named `names`, or matching the `extra` globs,
+    relative to root, such as Spark properties files), and (with `templates`) template files wrapping
+    YAML/HCL. Walked folders skip `exclude` and git-ignored files; a file named on the command line
+    is linted unless excluded with `force_exclude` (what pre-commit needs)."""
+    if names is None:
+        names = LINTED_NAMES if suffixes == LINTED_SUFFIXES else frozenset()
     globs = compile_globs(exclude) if exclude else []
+    extra_globs = compile_globs(list(extra)) if extra else []
     root = root.resolve()
 
-    def excluded(path: Path, is_dir: bool) -> bool:
+    def relative(path: Path) -> tuple[str, ...]:
+        try:
+            return path.resolve().relative_to(root).parts
+        except ValueError:
+            return tuple(p for p in path.as_posix().split("/") if p not in ("", "."))
+
+    def wanted(folder: str, name: str) -> bool:
+        if name.endswith(suffixes) or name in names or (templates and is_template_file(name)):
+            return True
+        return bool(extra_globs) and bool(ignored_by(extra_globs, relative(Path(folder, name)), False))
+
+    def excluded(path: Path, is_dir: bool | None = None) -> bool:
         if not globs:
             return False
-        try:
-            parts = path.resolve().relative_to(root).parts
-        except ValueError:
-            parts = tuple(p for p in path.as_posix().split("/") if p not in ("", "."))
-        return bool(ignored_by(globs, parts, is_dir))
+        return bool(ignored_by(globs, relative(path), path.is_dir() if is_dir is None else is_dir))
 
     explicit: list[Path] = []
     walked: list[Path] = []
     missing: list[str] = []
+    unsupported: list[Path] = []
+    empty: list[str] = []
+    dropped: list[Path] = []
     for raw in paths:
         path = Path(raw)
-        if not os.path.lexists(path):
+        if not path.exists():
             missing.append(raw)
-        elif not path.is_dir():
-            if not excluded(path, False):
-                explicit.append(path)  # a FIFO or device named here gets a notice when read
+        elif path.is_file() or not path.is_dir():
+            if force_exclude and excluded(path):
+                dropped.append(path)
+            elif path.name.endswith(EXPLICIT_SUFFIXES) or wanted(str(path.parent), path.name):
+                explicit.append(path)
+            else:
+                unsupported.append(path)
         else:
+            walked_here: list[Path] = []
             base = os.path.realpath(path)
             top = _git_top(Path(base))
             git = GitIgnores(top) if top is not None else None
-            for folder, dirs, names in os.walk(path):  # followlinks=False: no symlink loops
+            for folder, dirs, files in os.walk(path):  # followlinks=False: no symlink loops
                 real_folder = Path(os.path.realpath(folder))
                 dirs[:] = sorted(
                     d for d in dirs
@@ -317,8 +375,8 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
                     and not excluded(Path(folder, d), True)
                     and not (git is not None and git.ignored(real_folder / d, True))
                 )
-                for name in sorted(names):
-                    if not name.endswith(suffixes):
+                for name in sorted(files):
+                    if not wanted(folder, name):
                         continue
                     full = os.path.join(folder, name)
                     if os.path.islink(full) and os.path.exists(full):
@@ -329,7 +387,10 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
                     candidate = Path(full)
                     if excluded(candidate, False) or (git is not None and git.ignored(real_folder / name, False)):
                         continue
-                    walked.append(candidate)
+                    walked_here.append(candidate)
+            walked.extend(walked_here)
+            if not walked_here:
+                empty.append(raw)
     # One file is linted once, whatever number of names (symlinks) it has here; a plain name wins.
     seen: dict[str, int] = {}
     files: list[Path] = []
@@ -341,4 +402,4 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
             files.append(path)
         elif os.path.islink(files[at]) and not os.path.islink(path) and path not in explicit:
             files[at] = path
-    return Discovered(files, missing)
+    return Discovered(files, missing, unsupported, empty, dropped)

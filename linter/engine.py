@@ -7,6 +7,7 @@ import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from v6lint.config import Settings, enabled_codes
 from v6lint.diagnostics import Diagnostic, Edit, Finding, Fix, ProfileRef
@@ -17,9 +18,11 @@ from v6lint.rules import ALL_RULES, BY_CODE, lookup
 from v6lint.source import DecodeError, SourceFile, decode
 from v6lint.suppressions import (ANNOTATION, Spans, Suppression, data_spans, parse_comments, removal_fix,
                                  suppression_line)
-from v6lint.sources import parse_source
+from v6lint.sources import language_of, parse_source
+from v6lint.yaml_source import ParsedYaml, ParseProblem
 
 MAX_FIX_PASSES = 10
+MAX_PROJECT_PASSES = 5  # --fix rounds over all files while a round changes the project facts
 # Notices that say a file was skipped on purpose; they never fail a run.
 _SKIP_NOTICES = {"V6L901", "V6L903"}
 
@@ -108,9 +111,19 @@ class Linter:
             (compile_globs([pattern]), enabled_codes(self.rules, sels, [], [], True))
             for pattern, sels in settings.per_file_ignores.items()
         ]
+        self._spark_conf = compile_globs(list(settings.spark_conf)) if settings.spark_conf else None
         self._severity = {lookup(k).code: v for k, v in settings.severity.items() if lookup(k)}
         self.document_rules = [r for r in self.rules if r.check is not None and r.applies_to(self.profile)]
         self._by_type: dict[tuple[str, str | None], list[Rule]] = {}
+
+    def wanting_profile(self) -> tuple[int, int]:
+        """(rules needing the IP family, rules needing the platform) that are enabled but do not run
+        because the profile does not say it (section 5: say what was not checked)."""
+        profile = self.profile
+        enabled = [r for r in self.rules if r.check is not None and r.code in self.enabled]
+        family = [r for r in enabled if r.profiles and profile.ip_family is None]
+        platform = [r for r in enabled if r.platforms and profile.platform is None and r not in family]
+        return len(family), len(platform)
 
     def rules_for(self, doc: Document) -> list[Rule]:
         """The rules that read this kind of document (cached per language and apiVersion/kind)."""
@@ -135,7 +148,10 @@ class Linter:
             text, encoding, bom = decode(data)
         except DecodeError as exc:
             return None, self.notice(shown, "V6L902", f"cannot decode: {exc}"), data
-        return SourceFile(shown, text, encoding, bom, os.path.realpath(path)), [], data
+        language = "spark-conf" if self._spark_conf is not None and ignored_by(
+            self._spark_conf, tuple(p for p in self._relative(str(path)).split("/") if p not in ("", ".")), False) \
+            else None
+        return SourceFile(shown, text, encoding, bom, os.path.realpath(path), language), [], data
 
     def notice(self, path: str, code: str, message: str) -> list[Diagnostic]:
         if code not in self.enabled:
@@ -146,21 +162,51 @@ class Linter:
         return [diag]
 
     # --- linting -------------------------------------------------------------------
+    def _relative(self, path: str) -> str:
+        """A path as the config's globs see it: relative to the config's folder."""
+        try:
+            return Path(path).resolve().relative_to(self.settings.root.resolve()).as_posix()
+        except ValueError:
+            return Path(path).as_posix()
+
     def enabled_for(self, path: str) -> set[str]:
         enabled = self.enabled
         if self._per_file:
-            try:
-                parts = Path(path).resolve().relative_to(self.settings.root.resolve()).parts
-            except ValueError:
-                parts = Path(path).parts
+            parts = tuple(p for p in self._relative(path).split("/") if p not in ("", "."))
             for globs, codes in self._per_file:
                 if ignored_by(globs, parts, False):
                     enabled = enabled - codes
         return enabled
 
+    def is_partial(self, source: SourceFile) -> bool:
+        """A file a kustomization lists as a patch: its documents are fragments of objects defined
+        elsewhere, so no rule that reads Kubernetes objects judges them (a patch that only sets
+        `type: LoadBalancer` is not a Service lacking everything else). Judging even its own fields
+        needs the base it merges into: that is for a rendered build, not the fragment."""
+        facts = self.profile.facts
+        patches = getattr(facts, "kustomize_patches", None)
+        return bool(patches) and (source.abspath or "") in patches
+
     def lint_source(self, source: SourceFile) -> list[Diagnostic]:
+        if (source.language or language_of(source.abspath or source.path)) == "notebook":
+            return self._lint_notebook(source)
+        return self._lint_parsed(source, parse_source(source))
+
+    def _lint_notebook(self, source: SourceFile) -> list[Diagnostic]:
+        """The code cells are linted as one Python file; findings and fixes are mapped back to the JSON."""
+        from v6lint.notebook import NotebookError, notebook_view
+
+        try:
+            view = notebook_view(source)
+        except NotebookError as exc:
+            problem = ParseProblem("V6L900", f"notebook could not be read: {exc}", exc.offset, exc.offset)
+            return self._lint_parsed(source, ParsedYaml([], problem))
+        found = self._lint_parsed(view.python, parse_source(view.python))
+        return sorted((view.map_diagnostic(d) for d in found), key=lambda d: d.sort_key)
+
+    def _lint_parsed(self, source: SourceFile, parsed: ParsedYaml) -> list[Diagnostic]:
         enabled = self.enabled_for(source.abspath or source.path)
-        parsed = parse_source(source)
+        partial = self.is_partial(source)
         raw: list[tuple[Rule, Finding, tuple[int, int] | None]] = []
         if parsed.problem is not None:
             p = parsed.problem
@@ -168,7 +214,7 @@ class Linter:
         ran: set[str] = set()
         for doc in parsed.documents:
             for rule in self.rules_for(doc):
-                if rule.code not in enabled:
+                if rule.code not in enabled or (partial and rule.kinds):
                     continue
                 ran.add(rule.code)
                 try:
@@ -179,7 +225,7 @@ class Linter:
                                f"rule {rule.code} failed on {doc.object_name}: {type(exc).__name__}: {exc} "
                                f"(please report this)"), None))
         # Rules that never met a matching document still "ran" for unused-suppression purposes.
-        ran |= {r.code for r in self.document_rules if r.code in enabled}
+        ran |= {r.code for r in self.document_rules if r.code in enabled and not (partial and r.kinds)}
         diagnostics = self._suppress(source, parsed.documents, raw, enabled, ran)
         for diag in diagnostics:
             self._place(source, diag)
@@ -260,7 +306,7 @@ class Linter:
             text = apply_edits(current.text, edits)
             if text == current.text:
                 break
-            candidate = SourceFile(source.path, text, source.encoding, source.bom, source.abspath)
+            candidate = source.with_text(text)
             if parse_source(candidate).problem is not None:
                 return FileResult(source.path, source, self.lint_source(source) + self.notice(
                     source.path, "V6L906", f"fixes not applied: the result would not parse "
@@ -277,10 +323,51 @@ class Linter:
         result.passes = passes
         return result
 
-    def check_path(self, path: Path, *, fix: bool = False, unsafe: bool = False, cache=None) -> FileResult:
+    def add_ignores(self, source: SourceFile, reason: str = "") -> FileResult:
+        """`--add-ignore`: suppress every current finding in place (see v6lint.ignores). Like a fix,
+        the result must parse, and must show exactly the findings that could not be suppressed."""
+        from v6lint.ignores import ignore_edits
+
+        diagnostics = self.lint_source(source)
+        if any(d.code in ("V6L900", "V6L901", "V6L904") for d in diagnostics):
+            return FileResult(source.path, source, diagnostics)
+        targets = [d for d in diagnostics if not d.code.startswith("V6L")]
+        if not targets:
+            return FileResult(source.path, source, diagnostics)
+        language = source.language or language_of(source.abspath or source.path)
+        if language == "notebook":
+            from v6lint.notebook import notebook_view
+
+            view = notebook_view(source)
+            found = [d for d in self._lint_parsed(view.python, parse_source(view.python))
+                     if not d.code.startswith("V6L")]
+            edits, left_virtual = ignore_edits(view.python, parse_source(view.python), "python", found, reason)
+            mapped = view.map_fix(Fix("", "safe", tuple(edits))) if edits else None
+            edits = list(mapped.edits) if mapped is not None else []
+            if mapped is None:
+                left_virtual = found
+            left_keys = {(d.code, d.start_line, d.start_column) for d in left_virtual}
+            left = [d for d in targets if (d.code, d.start_line, d.start_column) in left_keys]
+        else:
+            edits, left = ignore_edits(source, parse_source(source), language, targets, reason)
+        if not edits:
+            return FileResult(source.path, source, diagnostics)
+        candidate = source.with_text(apply_edits(source.text, edits))
+        after = self.lint_source(candidate) if parse_source(candidate).problem is None else None
+        remaining = None if after is None else [d for d in after if not d.code.startswith("V6L")]
+        if remaining is None or len(remaining) != len(left):
+            return FileResult(source.path, source, diagnostics + self.notice(
+                source.path, "V6L906", "suppressions not added: the result would not parse or still had findings"))
+        suppressed = [d for d in targets if d not in left]
+        return FileResult(source.path, source, after, candidate, suppressed)
+
+    def check_path(self, path: Path, *, fix: bool = False, unsafe: bool = False, cache=None,
+                   ignore_reason: str | None = None) -> FileResult:
         source, notices, data = self.read(path)
         if source is None:
             return FileResult(display_path(path), None, notices)
+        if ignore_reason is not None:
+            return self.add_ignores(source, ignore_reason)
         if fix:
             return self.fix_source(source, unsafe)
         if cache is not None:
@@ -296,18 +383,24 @@ class Linter:
 
 # --- running many files: one process, or several for large runs ---------------------------------
 PARALLEL_MIN_FILES = 200
-_WORKER: tuple | None = None  # (linter, fix, unsafe, cache), inherited by forked workers
+_WORKER: tuple | None = None  # (route, fix, unsafe, ignore_reason), inherited by forked workers
+# A file's linter (its project's settings and profile) and result cache (or None).
+Route = Callable[[Path], "tuple[Linter, object]"]
 
 
 def _check_in_worker(path: Path) -> FileResult:
-    linter, fix, unsafe, cache = _WORKER
-    return linter.check_path(path, fix=fix, unsafe=unsafe, cache=cache)
+    route, fix, unsafe, ignore_reason = _WORKER
+    linter, cache = route(path)
+    return linter.check_path(path, fix=fix, unsafe=unsafe, cache=cache, ignore_reason=ignore_reason)
 
 
-def check_files(linter: Linter, files: list[Path], *, fix: bool, unsafe: bool, cache=None, jobs: int = 0,
-                progress=None):
-    """FileResults in file order. jobs: 0 = automatic (all cores for large runs), 1 = this process."""
+def check_files(linter: Linter | Route, files: list[Path], *, fix: bool, unsafe: bool, cache=None, jobs: int = 0,
+                progress=None, ignore_reason: str | None = None):
+    """FileResults in file order. jobs: 0 = automatic (all cores for large runs), 1 = this process.
+    `linter` is one Linter (with `cache`) for every file, or a Route giving each file its own.
+    `ignore_reason` (not None): --add-ignore instead of linting (see Linter.add_ignores)."""
     global _WORKER
+    route: Route = (lambda _path: (linter, cache)) if isinstance(linter, Linter) else linter
     if fix:  # temp files an earlier, killed --fix left next to these files
         for directory in sorted({os.path.dirname(os.path.realpath(p)) for p in files}):
             remove_stale_temps(directory)
@@ -323,7 +416,7 @@ def check_files(linter: Linter, files: list[Path], *, fix: bool, unsafe: bool, c
         except ValueError:  # no fork on this platform: one process
             context = None
         if context is not None:
-            _WORKER = (linter, fix, unsafe, cache)
+            _WORKER = (route, fix, unsafe, ignore_reason)
             try:
                 with ProcessPoolExecutor(jobs, mp_context=context) as pool:
                     for result in pool.map(_check_in_worker, files, chunksize=32):
@@ -334,9 +427,46 @@ def check_files(linter: Linter, files: list[Path], *, fix: bool, unsafe: bool, c
                 _WORKER = None
             return results
     for path in files:
-        results.append(linter.check_path(path, fix=fix, unsafe=unsafe, cache=cache))
+        one, its_cache = route(path)
+        results.append(one.check_path(path, fix=fix, unsafe=unsafe, cache=its_cache, ignore_reason=ignore_reason))
         if progress is not None:
             progress(1)
+    return results
+
+
+def fix_files(files: list[Path], rebuild: Callable[[dict[str, str]], tuple[Route, str]], *, unsafe: bool,
+              jobs: int = 0, progress=None) -> list[FileResult]:
+    """--fix (and --diff) across files. A fix in one file can change the project facts another file
+    is judged by (an IMDS mode set on a job makes the node class need IPv6 IMDS), so after each round
+    the projects are rebuilt from the fixed texts and, while their facts changed, every file is fixed
+    again, until a round changes nothing. Nothing is written here: each result holds the file as read
+    and its final text, so a second --fix finds nothing to do.
+
+    `rebuild(overlay)` returns the routes for the files given unsaved texts (real path -> text) and a
+    key of every project's facts."""
+    overlay: dict[str, str] = {}
+    route, key = rebuild(overlay)
+    results = check_files(route, files, fix=True, unsafe=unsafe, jobs=jobs, progress=progress)
+    for _ in range(MAX_PROJECT_PASSES - 1):
+        changed = {r.source.abspath: r.fixed.text for r in results
+                   if r.fixed is not None and r.source is not None and overlay.get(r.source.abspath) != r.fixed.text}
+        if not changed:
+            break
+        overlay.update(changed)
+        route, new_key = rebuild(dict(overlay))
+        if new_key == key:
+            break
+        key = new_key
+        for index, (path, result) in enumerate(zip(files, results)):
+            if result.source is None:
+                continue
+            linter, _cache = route(path)
+            again = linter.fix_source(result.fixed or result.source, unsafe)
+            if again.fixed is not None:
+                result.fixed = again.fixed
+                result.fixes_applied = result.fixes_applied + again.fixes_applied
+                result.passes = result.passes + again.passes
+            result.diagnostics = again.diagnostics
     return results
 
 

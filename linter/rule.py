@@ -27,6 +27,16 @@ class ProfileSource:
 
 
 @dataclass(frozen=True)
+class PlatformSource:
+    """One place in the project that says where the cluster runs ("aws" or "other")."""
+
+    platform: str
+    kind: str  # see project.PLATFORM_STRENGTH
+    location: str  # "path:line"
+    what: str  # the evidence, e.g. `resource "aws_eks_cluster"`
+
+
+@dataclass(frozen=True)
 class Profile:
     """What v6lint knows of the cluster: its IP family, where that came from, and project facts."""
 
@@ -39,6 +49,7 @@ class Profile:
     # CNI, the Load Balancer Controller, EC2 instances, IMDS) run only when it is "aws".
     platform: str | None = None
     platform_source: str | None = None  # "path:line", "--platform" or the config key that decided it
+    platform_sources: tuple[PlatformSource, ...] = ()  # every piece of evidence found, strongest first
 
     @property
     def conflicts(self) -> list[ProfileSource]:
@@ -100,6 +111,14 @@ class Rule:
             return False
         # `kinds` narrow the YAML documents a rule reads; other languages have no kinds.
         return doc.matches(self.kinds) if self.kinds and doc.language == "yaml" else True
+
+    def as_json(self) -> dict:
+        """What `v6lint rule --output-format json` prints."""
+        return {"code": self.code, "name": self.name, "summary": self.summary, "severity": self.severity,
+                "fix": self.fix, "fix_note": self.fix_note, "maturity": self.maturity,
+                "profiles": list(self.profiles), "platforms": list(self.platforms), "kinds": list(self.kinds),
+                "languages": list(self.languages), "why": self.why.strip(), "example": self.example,
+                "references": list(self.references), "url": self.url}
 
     def explain(self) -> str:
         """The text `v6lint rule CODE` prints and the rule reference shows."""

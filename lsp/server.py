@@ -20,7 +20,7 @@ from v6lint.config import ConfigError, Settings, check_selectors, find_config, l
 from v6lint.diagnostics import Diagnostic, Edit
 from v6lint.discovery import display_path
 from v6lint.engine import Linter
-from v6lint.project import PROFILE_SUFFIXES, build_profile, find_project_root
+from v6lint.project import KUSTOMIZATION_FILES, PROFILE_SUFFIXES, Projects, marked_root, not_checked_message
 from v6lint.rule import IP_FAMILIES, PLATFORMS, Profile
 from v6lint.rules import ALL_RULES, lookup
 from v6lint.source import SourceFile
@@ -29,7 +29,9 @@ from v6lint.suppressions import Spans, data_spans, parse_comments, suppression_l
 FIX_ALL = "source.fixAll.v6lint"
 SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning,
             "info": types.DiagnosticSeverity.Information}
-_PROFILE_MARKERS = ("ClusterConfig", "ClusterConfiguration", "KubeadmControlPlane", "kind.x-k8s.io", "ENABLE_IPv6")
+# Text that makes a YAML document a profile source or platform evidence (see project.py).
+_PROFILE_MARKERS = ("ClusterConfig", "ClusterConfiguration", "KubeadmControlPlane", "kind.x-k8s.io", "ENABLE_IPv6",
+                    "cluster.x-k8s.io", "karpenter.k8s.aws", "aws-node")
 _FAMILY_LABEL = {"ipv4": "IPv4", "ipv6": "IPv6", "dual": "dual-stack"}
 
 
@@ -50,6 +52,8 @@ class V6LintServer(LanguageServer):
         self.results: dict[str, Linted] = {}
         self.profile_debounce = 0.4  # seconds
         self.profile_task: asyncio.Task | None = None
+        self.told: set[Path] = set()  # project roots whose missing profile was logged
+        self.config_errors: dict[Path, str] = {}  # found while building (maybe in a thread), logged after
 
     # --- settings and profile ----------------------------------------------------------------
     def set_options(self, raw) -> bool:
@@ -66,9 +70,14 @@ class V6LintServer(LanguageServer):
         return True
 
     def root_of(self, path: Path) -> Path:
+        """The document's project root, as on the command line (nearest .git or v6lint config); the
+        innermost workspace folder holding it when there is none."""
+        found = marked_root(path)
+        if found is not None:
+            return found
         folders = [Path(p).resolve() for p in (fs_path(f.uri) for f in (self.workspace.folders or {}).values()) if p]
         inside = [f for f in folders if f == path or f in path.parents]
-        return max(inside, key=lambda f: len(f.parts)) if inside else find_project_root(path)
+        return max(inside, key=lambda f: len(f.parts)) if inside else (path if path.is_dir() else path.parent)
 
     def overlay(self) -> dict[str, str]:
         """Unsaved text of open documents, so an edited tfvars changes the profile before saving."""
@@ -88,13 +97,21 @@ class V6LintServer(LanguageServer):
         return linter
 
     def make_linter(self, root: Path, overlay: dict[str, str]) -> Linter:
-        """A linter with the project's settings and profile (runs in a worker thread too: it only reads;
-        a config problem is kept in linter.config_error and logged by the caller, on the loop)."""
-        config_error = None
+        """A linter with the project's settings and profile. It only reads (files and `overlay`, a
+        snapshot of the open documents), so it also runs in a worker thread; logging is the caller's."""
+        family = self.options.get("ip-family")
+        settings = Projects(self.settings_for, root, overlay=overlay).at(root).settings
+        if family in IP_FAMILIES:
+            settings.profile = replace(settings.profile, ip_family=family, source="editor setting ip-family")
+        select = _codes(self.options.get("select"))
+        return Linter(settings, select=select or None, ignore=_codes(self.options.get("ignore")))
+
+    def settings_for(self, root: Path) -> Settings:
+        """The project's config with the editor's settings on top."""
         try:
             settings = load_settings(find_config(root), ALL_RULES)
         except ConfigError as exc:
-            config_error = f"v6lint: {exc}; using defaults"
+            self.config_errors[root] = f"v6lint: {exc}; using defaults"
             settings = Settings(root=root)
         family = self.options.get("ip-family")
         if family in IP_FAMILIES:
@@ -106,21 +123,26 @@ class V6LintServer(LanguageServer):
             settings.preview = bool(self.options["preview"])
         if "unsafe-fixes" in self.options:
             settings.unsafe_fixes = bool(self.options["unsafe-fixes"])
-        settings.profile = build_profile(root, settings.exclude, settings.profile, overlay)
-        if family in IP_FAMILIES:
-            settings.profile = replace(settings.profile, ip_family=family, source="editor setting ip-family")
-        select = _codes(self.options.get("select"))
-        linter = Linter(settings, select=select or None, ignore=_codes(self.options.get("ignore")))
-        linter.config_error = config_error
-        return linter
+        return settings
 
     def log_profile(self, root: Path, linter: Linter) -> None:
-        if getattr(linter, "config_error", None):
-            self.log(types.MessageType.Error, linter.config_error)
-        profile = linter.settings.profile
+        """Say (on the event loop) which profile a freshly built linter judges against."""
+        for where in list(self.config_errors):
+            self.log(types.MessageType.Error, self.config_errors.pop(where))
+        settings = linter.settings
         self.log(types.MessageType.Info, f"v6lint {__version__}: project {root}, cluster profile "
-                                         f"{profile.ip_family or 'unknown'}"
-                                         + (f" per {profile.source}" if profile.source else ""))
+                                         f"{settings.profile.ip_family or 'unknown'}"
+                                         + (f" per {settings.profile.source}" if settings.profile.source else "")
+                                         + f", platform {settings.profile.platform or 'unknown'}"
+                                         + (f" per {settings.profile.platform_source}"
+                                            if settings.profile.platform_source else ""))
+        if root not in self.told:
+            message = not_checked_message(str(root), *linter.wanting_profile())
+            if message:
+                self.told.add(root)
+                self.log(types.MessageType.Warning, message.replace("`--ip-family ipv4|ipv6|dual`",
+                                                                    "the `ip-family` setting (or `--ip-family`)")
+                         .replace("`--platform aws|other`", "the `platform` setting"))
 
     def log(self, kind: types.MessageType, message: str) -> None:
         self.window_log_message(types.LogMessageParams(type=kind, message=message))
@@ -169,7 +191,8 @@ class V6LintServer(LanguageServer):
         keystrokes rebuilds once), in a worker thread (requests keep being answered meanwhile, with
         the previous profile), then every open document is linted again."""
         path = fs_path(uri) or ""
-        if not path.endswith((".tf", ".tfvars", ".tfvars.json")) and not any(m in text for m in _PROFILE_MARKERS):
+        if not path.endswith((".tf", ".tfvars", ".tfvars.json", *KUSTOMIZATION_FILES)) and \
+                not any(m in text for m in _PROFILE_MARKERS):
             return False
         if self.profile_task is not None:
             self.profile_task.cancel()
@@ -395,20 +418,29 @@ def code_action(ls: V6LintServer, params: types.CodeActionParams) -> list[types.
     source = linted.source
     actions: list[types.CodeAction] = []
     if wanted(types.CodeActionKind.QuickFix):
+        fixes: list[tuple[bool, types.CodeAction]] = []  # (unsafe, action)
+        ignores: list[types.CodeAction] = []
         for diag in linted.diagnostics:
             lsp_diag = to_lsp(diag, source)
             if not _overlaps(lsp_diag.range, params.range):
                 continue
             if diag.fix is not None:
                 unsafe = diag.fix.applicability == "unsafe"
-                actions.append(types.CodeAction(
-                    title=f"{diag.fix.message} ({diag.code}{', unsafe' if unsafe else ''})",
-                    kind=types.CodeActionKind.QuickFix, diagnostics=[lsp_diag], is_preferred=not unsafe,
-                    edit=types.WorkspaceEdit(changes={uri: text_edits(source, diag.fix.edits)})))
+                label = f"{diag.code}, unsafe" if unsafe else diag.code
+                fixes.append((unsafe, types.CodeAction(
+                    title=f"{diag.fix.message} ({label})", kind=types.CodeActionKind.QuickFix,
+                    diagnostics=[lsp_diag],
+                    edit=types.WorkspaceEdit(changes={uri: text_edits(source, diag.fix.edits)}))))
             if not diag.code.startswith("V6L"):
-                actions.append(types.CodeAction(
+                ignores.append(types.CodeAction(
                     title=f"Ignore {diag.code} on this line", kind=types.CodeActionKind.QuickFix,
                     diagnostics=[lsp_diag], edit=types.WorkspaceEdit(changes={uri: [ignore_edit(source, diag)]})))
+        # Safe fixes first, the first of them preferred (what "auto fix" applies); unsafe ones after,
+        # labelled and never preferred; suppressions last.
+        fixes.sort(key=lambda pair: pair[0])
+        for i, (unsafe, action) in enumerate(fixes):
+            action.is_preferred = True if i == 0 and not unsafe else None
+        actions += [action for _unsafe, action in fixes] + ignores
     if wanted(FIX_ALL):
         linter = ls.linter_for(Path(fs_path(uri)).resolve())
         result = linter.fix_source(source, unsafe=linter.settings.unsafe_fixes)

@@ -50,6 +50,9 @@ class SparkJob:
     conf: dict[str, Conf] = field(default_factory=dict)
     add: Callable[[list[tuple[str, str]]], list[Edit] | None] = lambda pairs: None
     spec: Node | None = None  # SparkApplication spec (the template's for ScheduledSparkApplication)
+    # "cluster" (Spark creates a driver pod and its Service), "client" (the submitting process is the
+    # driver: no driver Service) or None (not said here, e.g. a spark-defaults.conf).
+    deploy_mode: str | None = None
 
     def value(self, key: str) -> str | None:
         found = self.conf.get(key)
@@ -145,7 +148,8 @@ def _app_job(doc: Document) -> SparkJob | None:
     source = doc.source
     spark_conf = spec.get("sparkConf")
     spec_key = root.entry("spec")[0]
-    job = SparkJob(doc, doc.object_name, (spec_key.start, spec_key.end), True, spec=spec)
+    job = SparkJob(doc, doc.object_name, (spec_key.start, spec_key.end), True, spec=spec,
+                   deploy_mode="client" if spec.str_at("mode") == "client" else "cluster")
     key_entry = spec.entry("sparkConf")
     if key_entry is not None:
         job.anchor = (key_entry[0].start, key_entry[0].end)
@@ -210,9 +214,16 @@ def _defaults_job(doc: Document) -> SparkJob | None:
 
 def _defaults_from_block(doc: Document, key: Node, block: Node) -> SparkJob:
     source = doc.source
-    job = SparkJob(doc, f"{doc.object_name} ({key.text})", (key.start, key.end), False)
     first_line = source.position(block.start)[0] + (1 if block.style in ("|", ">") else 0)
     last_line = source.position(block.end)[0]
+    return properties_job(doc, f"{doc.object_name} ({key.text})", (key.start, key.end), first_line, last_line)
+
+
+def properties_job(doc: Document, label: str, anchor: tuple[int, int], first_line: int, last_line: int) -> SparkJob:
+    """Spark properties (`key value`, `key=value` or `key: value`, `#` comments) on lines
+    first_line..last_line: a ConfigMap's spark-defaults.conf block, or a standalone .conf file."""
+    source = doc.source
+    job = SparkJob(doc, label, anchor, False)
     last_conf_line, sep, indent = None, " ", None
     for line in range(first_line, min(last_line + 1, source.line_count)):
         text = source.line_text(line)
@@ -225,6 +236,9 @@ def _defaults_from_block(doc: Document, key: Node, block: Node) -> SparkJob:
         job.conf[match.group(2)] = Conf(match.group(2), match.group(4), value_start, value_end,
                                         base + match.start(2), value_end)
         last_conf_line, sep, indent = line, match.group(3), match.group(1)
+    # A driver host set by hand is the client-mode recipe (Spark's guide: executors reach a driver
+    # that runs where the conf is read, e.g. a Spark Connect server or notebook pod).
+    job.deploy_mode = job.value("spark.submit.deployMode") or ("client" if job.value("spark.driver.host") else None)
     master = job.value("spark.master") or ""
     job.on_kubernetes = master.startswith("k8s://") or any(k.startswith("spark.kubernetes.") for k in job.conf)
 
@@ -233,9 +247,23 @@ def _defaults_from_block(doc: Document, key: Node, block: Node) -> SparkJob:
             return None
         pos = source.line_end(last_conf_line, with_newline=True)
         text = "".join(f"{indent}{k}{sep}{v}{source.newline}" for k, v in pairs)
+        if pos == len(source.text) and not source.text.endswith("\n"):
+            text = source.newline + text[:-len(source.newline)]
         return [Edit(pos, pos, text)]
 
     job.add = add
+    return job
+
+
+def _conf_file_job(doc: Document) -> SparkJob | None:
+    """A standalone spark-defaults.conf (or another properties file read as Spark settings)."""
+    source = doc.source
+    job = properties_job(doc, f"Spark properties ({source.path.replace(chr(92), '/').rsplit('/', 1)[-1]})",
+                         (0, 0), 0, source.line_count - 1)
+    if not job.conf:
+        return None
+    first = min(job.conf.values(), key=lambda c: c.entry_start)
+    job.anchor = (first.entry_start, first.entry_start + len(first.key))
     return job
 
 
@@ -267,6 +295,12 @@ def _submit_jobs(doc: Document) -> list[SparkJob]:
                                                     item.start + match.end())
                 if texts[i - 1:i] == ["--master"] or "--master k8s://" in texts[i] or "--master=k8s://" in texts[i]:
                     job.on_kubernetes = job.on_kubernetes or "k8s://" in texts[i]
+                mode = re.search(r"--deploy-mode[=\s]+(\w+)", texts[i]) or \
+                    (re.match(r"(\w+)$", texts[i]) if texts[i - 1:i] == ["--deploy-mode"] else None)
+                if mode:
+                    job.deploy_mode = mode.group(1)
+            # spark-submit runs the driver in the submitting process unless told otherwise.
+            job.deploy_mode = job.deploy_mode or job.value("spark.submit.deployMode") or "client"
 
             def add(pairs, seq=seq, last=last_conf_item):
                 if last is None:
@@ -296,7 +330,8 @@ def _python_job(doc: Document) -> SparkJob | None:
     source = doc.source
     first = facts.settings[0] if facts.settings else None
     anchor = (facts.masters[0][1], facts.masters[0][2]) if facts.masters else (first.call_start, first.call_end)
-    job = SparkJob(doc, "PySpark session", anchor, facts.on_kubernetes)
+    # A SparkSession built in code runs its driver in this very process: client mode.
+    job = SparkJob(doc, "PySpark session", anchor, facts.on_kubernetes, deploy_mode="client")
     for s in facts.settings:
         job.conf[s.key] = Conf(s.key, s.value, s.value_start, s.value_end, s.call_start, s.call_end)
 
@@ -321,6 +356,9 @@ def spark_jobs(doc: Document) -> list[SparkJob]:
     """Every Spark job in a document (YAML object or Python file)."""
     if doc.language == "python":
         job = _python_job(doc)
+        return [job] if job else []
+    if doc.language == "spark-conf":
+        job = _conf_file_job(doc)
         return [job] if job else []
     if doc.language != "yaml" or not doc.is_kubernetes:
         return []

@@ -283,6 +283,68 @@ async def test_a_flood_of_changes_with_malformed_ones_ends_on_the_final_version(
     assert "SVC001" in hover.contents.value  # and the server still answers
 
 
+async def test_safe_fixes_come_first_one_preferred_unsafe_after_labelled(client: LanguageClient, workspace):
+    uri = uri_of(workspace, "svc.yaml")
+    open_doc(client, uri, SVC)
+    diags = await diagnostics_for(client, uri)
+    whole = types.Range(start=types.Position(line=0, character=0), end=types.Position(line=7, character=0))
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), range=whole,
+        context=types.CodeActionContext(diagnostics=diags, only=[types.CodeActionKind.QuickFix])))
+    titles = [a.title for a in actions]
+    kinds = ["ignore" if t.startswith("Ignore ") else "unsafe" if t.endswith(", unsafe)") else "safe" for t in titles]
+    # SVC004's unsafe fix sits above SVC001's safe one in the file, yet is offered after it
+    assert titles[0] == "Replace with `IPv6` (SVC001)"
+    assert "Set ipFamilyPolicy to `PreferDualStack` (SVC004, unsafe)" in titles
+    assert kinds == sorted(kinds, key=["safe", "unsafe", "ignore"].index), titles
+    assert [a.is_preferred for a in actions] == [True] + [None] * (len(actions) - 1)
+
+
+V4_SERVICE = "apiVersion: v1\nkind: Service\nmetadata:\n  name: api\nspec:\n  ipFamilies: [IPv4]\n"
+
+
+async def test_each_repository_in_the_workspace_has_its_own_profile(client: LanguageClient, workspace):
+    for name, flag in (("legacy", "false"), ("v6", "true")):
+        (workspace / name / ".git").mkdir(parents=True)
+        (workspace / name / "stack.tfvars").write_text(f"enable_ipv6 = {flag}\n")
+        (workspace / name / "api.yaml").write_text(V4_SERVICE)
+    legacy, v6 = uri_of(workspace, "legacy/api.yaml"), uri_of(workspace, "v6/api.yaml")
+    open_doc(client, legacy, V4_SERVICE)
+    open_doc(client, v6, V4_SERVICE)
+    assert codes(await diagnostics_for(client, v6, lambda ds: bool(ds))) == ["SVC009"]
+    assert codes(await diagnostics_for(client, legacy)) == []
+    assert client.diagnostics[v6][0].message.endswith("(IPv6 cluster per v6/stack.tfvars:1)")
+
+
+async def test_a_project_without_a_profile_is_logged_once(client: LanguageClient, workspace):
+    scratch = workspace / "scratch"
+    (scratch / ".git").mkdir(parents=True)
+    for index, name in enumerate(("a.yaml", "b.yaml")):
+        uri = uri_of(workspace, f"scratch/{name}")
+        open_doc(client, uri, V4_SERVICE)
+        await diagnostics_for(client, uri)
+        if index == 0:  # a change of settings rebuilds the linters; the note is still not repeated
+            client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"v6lint": {}}))
+    notes = [m for m in client.log_messages if m.message.startswith(f"Not checked in {scratch}:")]
+    assert len(notes) == 1 and notes[0].type == types.MessageType.Warning
+    assert "the `ip-family` setting (or `--ip-family`)" in notes[0].message
+
+
+async def test_listing_a_file_as_a_kustomize_patch_stops_judging_it_as_a_whole_object(client: LanguageClient, workspace):
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+        settings={"v6lint": {"ip-family": "ipv6", "select": "SVC009"}}))
+    patch = uri_of(workspace, "overlays/prod/api-patch.yaml")
+    (workspace / "overlays/prod").mkdir(parents=True)
+    (workspace / "overlays/prod/api-patch.yaml").write_text(V4_SERVICE)
+    open_doc(client, patch, V4_SERVICE)
+    assert codes(await diagnostics_for(client, patch, lambda ds: bool(ds))) == ["SVC009"]
+    kustomization = uri_of(workspace, "overlays/prod/kustomization.yaml")
+    (workspace / "overlays/prod/kustomization.yaml").write_text("resources:\n  - ../../base\n")
+    open_doc(client, kustomization, "resources:\n  - ../../base\n")
+    change(client, kustomization, "resources:\n  - ../../base\npatches:\n  - path: api-patch.yaml\n", 2)
+    assert codes(await diagnostics_for(client, patch, lambda ds: not ds)) == []
+
+
 async def test_security_15_bad_settings_are_reported_and_the_last_good_ones_kept(client: LanguageClient, workspace):
     uri = uri_of(workspace, "svc.yaml")
     open_doc(client, uri, SVC)

@@ -97,7 +97,7 @@ def test_2_results_from_the_tree_or_naming_unknown_rules_are_never_trusted(proje
     # the real cache, then an entry naming a rule that does not exist and one with a wrong shape
     (results,) = (cache.location(project) / __version__).glob("results-*.json")
     row = json.loads(results.read_text())[str(target.resolve())][1][0]
-    for bad in (["EVIL1", "evil", "error", "injected", 0, 0, None, None, None, 1, 1, 1, 1],
+    for bad in (["EVIL1", "evil", "error", "injected", 0, 0, None, None, None, 1, 1, 1, 1, None],
                 row[:5], [*row[:3], 5, *row[4:]], [row[0], "renamed", *row[2:]]):
         results.write_text(json.dumps({str(target.resolve()): [digest, [bad]]}))
         for fmt in ("json", "sarif", "github", "text"):
