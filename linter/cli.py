@@ -14,10 +14,10 @@ from v6lint.config import ConfigError, Settings, check_selectors, find_config, l
 from v6lint.discovery import discover, display_path
 from v6lint.cache import ResultCache, fingerprint
 from v6lint.cache import clean as clean_cache
-from v6lint.engine import FileResult, Linter, WriteError, check_files, counts_as_failure, write_atomic
+from v6lint.engine import FileResult, Linter, WriteError, check_files, counts_as_failure, fix_files, write_atomic
 from v6lint.output import (render_diff, render_fixes, render_github, render_json, render_sarif,
                            render_statistics, render_text)
-from v6lint.project import STRENGTH, build_profile, find_project_root
+from v6lint.project import STRENGTH, Project, Projects, build_profile, find_project_root, not_checked_message
 from dataclasses import replace
 
 from v6lint.rule import IP_FAMILIES, PLATFORMS, Profile
@@ -115,34 +115,61 @@ def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, ou
     except ConfigError as exc:
         click.echo(f"v6lint: error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
-    if ip_family:
-        settings.profile = replace(settings.profile, ip_family=ip_family, source="--ip-family")
-    if platform:
-        settings.profile = replace(settings.profile, platform=platform, platform_source="--platform")
-    if preview:
-        settings.preview = True
+
+    def overridden(chosen: Settings) -> Settings:
+        if ip_family:
+            chosen.profile = replace(chosen.profile, ip_family=ip_family, source="--ip-family")
+        if platform:
+            chosen.profile = replace(chosen.profile, platform=platform, platform_source="--platform")
+        if preview:
+            chosen.preview = True
+        return chosen
+
+    settings = overridden(settings)
     unsafe = settings.unsafe_fixes if unsafe_fixes is None else unsafe_fixes
     found = discover(paths, settings.exclude, settings.root)
     for missing in found.missing:
         click.echo(f"v6lint: error: {missing}: no such file or directory", err=True)
     if found.missing:
         sys.exit(EXIT_ERROR)
-    # The profile always comes from the whole project, even when one file is checked.
-    root = find_project_root(_common_root(paths))
-    settings.profile = build_profile(root, settings.exclude, settings.profile, use_cache=not no_cache)
-    linter = Linter(settings, select=_codes(select) or None, extend_select=_codes(extend_select),
-                    ignore=_codes(ignore))
-    cache = None
-    if not no_cache and not (fix or show_diff):
-        cache = ResultCache(root, fingerprint(
-            sorted(linter.enabled), settings.severity, settings.profile.platform, settings.per_file_ignores, settings.max_file_size,
-            settings.profile.ip_family, settings.profile.source, settings.profile.facts, [r.code for r in ALL_RULES]))
+    selection = dict(select=_codes(select) or None, extend_select=_codes(extend_select), ignore=_codes(ignore))
+    fallback = _common_root(paths)
 
-    with _progress(found.files, output_format) as bar:
-        results = check_files(linter, found.files, fix=fix or show_diff, unsafe=unsafe, cache=cache, jobs=jobs,
-                              progress=bar.update if bar is not None else None)
+    def routes(overlay: dict[str, str] | None, cached: bool) -> tuple[dict[Path, tuple], dict[Path, tuple]]:
+        """Each file's (linter, result cache), and each project root's, for the projects of this run:
+        a file is judged by the settings and profile of its own project (profiles never leak)."""
+        projects = Projects(lambda root: overridden(load(config, [str(root)])), fallback, overlay=overlay,
+                            use_cache=not no_cache and not overlay)
+        per_root: dict[Path, tuple] = {}
+        per_file: dict[Path, tuple] = {}
+        for path in found.files:
+            project = projects.of(path)
+            if project.root not in per_root:
+                linter = Linter(project.settings, **selection)
+                per_root[project.root] = (linter, _result_cache(project, linter) if cached else None, project)
+            per_file[path] = per_root[project.root][:2]
+        return per_file, per_root
+
+    latest: list = []  # the routes of the last project build (fix rounds rebuild them)
+
+    def rebuild(overlay: dict[str, str]):
+        latest[:] = routes(overlay or None, cached=not no_cache and not (fix or show_diff))
+        return latest[0].__getitem__, _facts_key(project for _l, _c, project in latest[1].values())
+
+    try:
+        with _progress(found.files, output_format) as bar:
+            tick = bar.update if bar is not None else None
+            if fix or show_diff:
+                results = fix_files(found.files, rebuild, unsafe=unsafe, jobs=jobs, progress=tick)
+            else:
+                results = check_files(rebuild({})[0], found.files, fix=False, unsafe=unsafe, jobs=jobs, progress=tick)
+    except ConfigError as exc:
+        click.echo(f"v6lint: error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    per_file, per_root = latest
     applied: list[tuple[str, list]] = []
     for index, (path, result) in enumerate(zip(found.files, results)):
+        linter, cache = per_file[path]
         if cache is not None and result.cache_entry is not None:
             cache.put(*result.cache_entry, result.diagnostics)
         if result.fixed is None:
@@ -156,8 +183,9 @@ def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, ou
         except WriteError as exc:
             results[index] = FileResult(result.path, result.source, linter.lint_source(result.source)
                                         + linter.notice(result.path, "V6L906", f"fixes not applied: {exc}"))
-    if cache is not None:
-        cache.save()
+    for _linter, cache, _project in per_root.values():
+        if cache is not None:
+            cache.save()
 
     if show_diff:
         would_change = any(r.fixed is not None for r in results)
@@ -173,6 +201,7 @@ def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, ou
         report = render_github(results)
     else:
         report = render_text(results, unsafe=unsafe, fixed_count=fixed_count, files=len(found.files))
+        report += "".join(_not_checked(project, linter) for linter, _c, project in per_root.values())
     if show_fixes and applied and output_format == "text":
         report = render_fixes(applied) + report
     if output_file:
@@ -185,6 +214,25 @@ def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, ou
         click.echo(report, nl=False)
     failing = any(counts_as_failure(d) for r in results for d in r.diagnostics)
     sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_OK)
+
+
+def _result_cache(project: Project, linter: Linter) -> ResultCache:
+    """The project's result cache, keyed by everything its findings depend on."""
+    settings, profile = project.settings, project.profile
+    return ResultCache(project.root, fingerprint(
+        sorted(linter.enabled), settings.severity, settings.per_file_ignores, settings.max_file_size,
+        profile.ip_family, profile.source, profile.platform, profile.facts, [r.code for r in ALL_RULES]))
+
+
+def _facts_key(projects) -> str:
+    """What a fix in one file can change for the others: every project's profile and facts."""
+    return fingerprint(sorted(((str(p.root), p.profile.ip_family, p.profile.source, p.profile.sources,
+                                p.profile.platform, p.profile.facts) for p in projects), key=lambda t: t[0]))
+
+
+def _not_checked(project: Project, linter: Linter) -> str:
+    message = not_checked_message(display_path(project.root), *linter.wanting_profile())
+    return message + "\n" if message else ""
 
 
 PROGRESS_MIN_FILES = 50
@@ -216,7 +264,11 @@ def profile(path, config, output_format) -> None:
         click.echo(json.dumps({
             "root": display_path(root), "ip_family": found.ip_family, "source": found.source,
             "sources": [{"ip_family": s.ip_family, "kind": s.kind, "location": s.location, "setting": s.what,
-                         "agrees": s.ip_family == found.ip_family} for s in found.sources]}, indent=2))
+                         "agrees": s.ip_family == found.ip_family} for s in found.sources],
+            "platform": found.platform, "platform_source": found.platform_source,
+            "platform_sources": [{"platform": s.platform, "kind": s.kind, "location": s.location, "evidence": s.what,
+                                  "agrees": s.platform == found.platform} for s in found.platform_sources]},
+            indent=2))
         return
     click.echo(f"Project root: {display_path(root)}")
     if found.ip_family is None:
@@ -229,6 +281,17 @@ def profile(path, config, output_format) -> None:
             mark = "" if s.ip_family == found.ip_family else "   <- conflicts (PRF001)"
             click.echo(f"  {s.ip_family:<5} {s.kind:<17} {s.location}  {s.what}{mark}")
     click.echo("Strength: " + " > ".join(dict.fromkeys(STRENGTH)))
+    if found.platform is None:
+        why = "evidence of equal strength disagrees" if found.platform_sources else "no evidence found"
+        click.echo(f"Platform: unknown ({why}; rules about AWS components stay silent; set it with --platform "
+                   f"or [cluster] platform)")
+    else:
+        click.echo(f"Platform: {found.platform} (per {found.platform_source})")
+    if found.platform_sources:
+        click.echo("Platform evidence, strongest first:")
+        for s in found.platform_sources:
+            mark = "" if s.platform == found.platform else "   <- disagrees"
+            click.echo(f"  {s.platform:<5} {s.kind:<28} {s.location}  {s.what}{mark}")
 
 
 @main.command()
@@ -265,6 +328,15 @@ def init(path) -> None:
     else:
         lines += ["# no cluster profile was detected (tfvars, eksctl, kubeadm, kind, aws-node); set it here",
                   '# ip-family = "ipv6"   # ipv4 | ipv6 | dual']
+    if found.platform:
+        evidence = next((s for s in found.platform_sources if s.location == found.platform_source), None)
+        lines.append(f"# platform detected from {found.platform_source}" + (f" ({evidence.what})" if evidence else ""))
+        lines += [f"# note: {s.location} ({s.what}) disagrees" for s in found.platform_sources
+                  if s.platform != found.platform]
+        lines.append(f'platform = "{found.platform}"')
+    else:
+        lines += ["# the platform was not detected (EKS Terraform, eksctl, aws-node, Karpenter, kind, kubeadm...); "
+                  "set it here", '# platform = "aws"   # aws | other']
     text = "\n".join(lines) + "\n"
     if in_pyproject:
         current = pyproject.read_text(encoding="utf-8")
@@ -273,8 +345,9 @@ def init(path) -> None:
     else:
         dotfile.write_text(text, encoding="utf-8")
         target = dotfile
-    click.echo(f"Wrote {display_path(target)}" + (f" (ip-family = {found.ip_family}, from {found.source})"
-                                                   if found.ip_family else " (no profile detected)"))
+    detected = ([f"ip-family = {found.ip_family}, from {found.source}"] if found.ip_family else []) + \
+        ([f"platform = {found.platform}, from {found.platform_source}"] if found.platform else [])
+    click.echo(f"Wrote {display_path(target)}" + (f" ({'; '.join(detected)})" if detected else " (no profile detected)"))
 
 
 @main.command()

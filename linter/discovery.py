@@ -9,6 +9,22 @@ from pathlib import Path
 import pathspec
 
 LINTED_SUFFIXES = (".yaml", ".yml", ".tf", ".tfvars", ".tfvars.json", ".py")
+# Template extensions: `values.yaml.j2` or `main.tf.tpl` is linted as the YAML or HCL it holds
+# when it parses; when it does not, it is an unrendered-template notice, never a silent skip.
+TEMPLATE_SUFFIXES = (".j2", ".jinja", ".jinja2", ".tpl", ".tftpl", ".tmpl", ".template")
+_TEMPLATED = (".yaml", ".yml", ".tf", ".tfvars", ".tfvars.json")
+
+
+def untemplated(name: str) -> str:
+    """The name without a template extension when it wraps YAML or HCL (`a.yaml.j2` -> `a.yaml`)."""
+    for suffix in TEMPLATE_SUFFIXES:
+        if name.endswith(suffix) and name[:-len(suffix)].endswith(_TEMPLATED):
+            return name[:-len(suffix)]
+    return name
+
+
+def is_template_file(name: str) -> bool:
+    return untemplated(name) != name
 SKIP_DIRS = frozenset({
     ".git", ".hg", ".svn", ".terraform", "node_modules", ".venv", "venv", ".tox", ".nox", "__pycache__",
     ".mypy_cache", ".pytest_cache", ".ruff_cache", ".v6lint_cache", "site-packages",
@@ -52,7 +68,9 @@ def _git_ignored(top: str, paths: list[Path]) -> set[Path]:
     return {Path(p) for p in out.stdout.split("\0") if p}
 
 
-def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[str, ...] = LINTED_SUFFIXES) -> Discovered:
+def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[str, ...] = LINTED_SUFFIXES,
+             templates: bool = True) -> Discovered:
+    """Files below `paths` ending in `suffixes`, and (with `templates`) template files wrapping YAML/HCL."""
     spec = pathspec.GitIgnoreSpec.from_lines(exclude) if exclude else None
     root = root.resolve()
 
@@ -84,7 +102,8 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
                     and not os.path.exists(os.path.join(folder, d, "pyvenv.cfg"))  # a virtualenv
                     and not excluded(Path(folder, d))
                 )
-                found = [Path(folder, n) for n in sorted(names) if n.endswith(suffixes)]
+                found = [Path(folder, n) for n in sorted(names)
+                         if n.endswith(suffixes) or (templates and is_template_file(n))]
                 walked_here.extend(p for p in found if not excluded(p))
             top = _git_toplevel(path) if walked_here else None
             if top:

@@ -6,6 +6,7 @@ import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import pathspec
 
@@ -20,6 +21,7 @@ from v6lint.suppressions import ANNOTATION, Suppression, parse_comments, removal
 from v6lint.sources import parse_source
 
 MAX_FIX_PASSES = 10
+MAX_PROJECT_PASSES = 5  # --fix rounds over all files while a round changes the project facts
 # Notices that say a file was skipped on purpose; they never fail a run.
 _SKIP_NOTICES = {"V6L901", "V6L903"}
 
@@ -112,6 +114,15 @@ class Linter:
         self.document_rules = [r for r in self.rules if r.check is not None and r.applies_to(self.profile)]
         self._by_type: dict[tuple[str, str | None], list[Rule]] = {}
 
+    def wanting_profile(self) -> tuple[int, int]:
+        """(rules needing the IP family, rules needing the platform) that are enabled but do not run
+        because the profile does not say it (section 5: say what was not checked)."""
+        profile = self.profile
+        enabled = [r for r in self.rules if r.check is not None and r.code in self.enabled]
+        family = [r for r in enabled if r.profiles and profile.ip_family is None]
+        platform = [r for r in enabled if r.platforms and profile.platform is None and r not in family]
+        return len(family), len(platform)
+
     def rules_for(self, doc: Document) -> list[Rule]:
         """The rules that read this kind of document (cached per language and apiVersion/kind)."""
         key = (doc.language, doc.type_key if doc.is_kubernetes else None)
@@ -160,9 +171,19 @@ class Linter:
                     enabled = enabled - codes
         return enabled
 
+    def is_partial(self, source: SourceFile) -> bool:
+        """A file a kustomization lists as a patch: its documents are fragments of objects defined
+        elsewhere, so no rule that reads Kubernetes objects judges them (a patch that only sets
+        `type: LoadBalancer` is not a Service lacking everything else). Judging even its own fields
+        needs the base it merges into: that is for a rendered build, not the fragment."""
+        facts = self.profile.facts
+        patches = getattr(facts, "kustomize_patches", None)
+        return bool(patches) and (source.abspath or "") in patches
+
     def lint_source(self, source: SourceFile) -> list[Diagnostic]:
         enabled = self.enabled_for(source.abspath or source.path)
         parsed = parse_source(source)
+        partial = self.is_partial(source)
         raw: list[tuple[Rule, Finding, tuple[int, int] | None]] = []
         if parsed.problem is not None:
             p = parsed.problem
@@ -170,7 +191,7 @@ class Linter:
         ran: set[str] = set()
         for doc in parsed.documents:
             for rule in self.rules_for(doc):
-                if rule.code not in enabled:
+                if rule.code not in enabled or (partial and rule.kinds):
                     continue
                 ran.add(rule.code)
                 try:
@@ -181,7 +202,7 @@ class Linter:
                                f"rule {rule.code} failed on {doc.object_name}: {type(exc).__name__}: {exc} "
                                f"(please report this)"), None))
         # Rules that never met a matching document still "ran" for unused-suppression purposes.
-        ran |= {r.code for r in self.document_rules if r.code in enabled}
+        ran |= {r.code for r in self.document_rules if r.code in enabled and not (partial and r.kinds)}
         diagnostics = self._suppress(source, parsed.documents, raw, enabled, ran)
         for diag in diagnostics:
             self._place(source, diag)
@@ -297,18 +318,23 @@ class Linter:
 
 # --- running many files: one process, or several for large runs ---------------------------------
 PARALLEL_MIN_FILES = 200
-_WORKER: tuple | None = None  # (linter, fix, unsafe, cache), inherited by forked workers
+_WORKER: tuple | None = None  # (route, fix, unsafe), inherited by forked workers
+# A file's linter (its project's settings and profile) and result cache (or None).
+Route = Callable[[Path], "tuple[Linter, object]"]
 
 
 def _check_in_worker(path: Path) -> FileResult:
-    linter, fix, unsafe, cache = _WORKER
+    route, fix, unsafe = _WORKER
+    linter, cache = route(path)
     return linter.check_path(path, fix=fix, unsafe=unsafe, cache=cache)
 
 
-def check_files(linter: Linter, files: list[Path], *, fix: bool, unsafe: bool, cache=None, jobs: int = 0,
+def check_files(linter: Linter | Route, files: list[Path], *, fix: bool, unsafe: bool, cache=None, jobs: int = 0,
                 progress=None):
-    """FileResults in file order. jobs: 0 = automatic (all cores for large runs), 1 = this process."""
+    """FileResults in file order. jobs: 0 = automatic (all cores for large runs), 1 = this process.
+    `linter` is one Linter (with `cache`) for every file, or a Route giving each file its own."""
     global _WORKER
+    route: Route = (lambda _path: (linter, cache)) if isinstance(linter, Linter) else linter
     if jobs == 0:
         jobs = min(os.cpu_count() or 1, 8) if len(files) >= PARALLEL_MIN_FILES else 1
     results: list[FileResult] = []
@@ -321,7 +347,7 @@ def check_files(linter: Linter, files: list[Path], *, fix: bool, unsafe: bool, c
         except ValueError:  # no fork on this platform: one process
             context = None
         if context is not None:
-            _WORKER = (linter, fix, unsafe, cache)
+            _WORKER = (route, fix, unsafe)
             try:
                 with ProcessPoolExecutor(jobs, mp_context=context) as pool:
                     for result in pool.map(_check_in_worker, files, chunksize=32):
@@ -332,9 +358,46 @@ def check_files(linter: Linter, files: list[Path], *, fix: bool, unsafe: bool, c
                 _WORKER = None
             return results
     for path in files:
-        results.append(linter.check_path(path, fix=fix, unsafe=unsafe, cache=cache))
+        one, its_cache = route(path)
+        results.append(one.check_path(path, fix=fix, unsafe=unsafe, cache=its_cache))
         if progress is not None:
             progress(1)
+    return results
+
+
+def fix_files(files: list[Path], rebuild: Callable[[dict[str, str]], tuple[Route, str]], *, unsafe: bool,
+              jobs: int = 0, progress=None) -> list[FileResult]:
+    """--fix (and --diff) across files. A fix in one file can change the project facts another file
+    is judged by (an IMDS mode set on a job makes the node class need IPv6 IMDS), so after each round
+    the projects are rebuilt from the fixed texts and, while their facts changed, every file is fixed
+    again, until a round changes nothing. Nothing is written here: each result holds the file as read
+    and its final text, so a second --fix finds nothing to do.
+
+    `rebuild(overlay)` returns the routes for the files given unsaved texts (real path -> text) and a
+    key of every project's facts."""
+    overlay: dict[str, str] = {}
+    route, key = rebuild(overlay)
+    results = check_files(route, files, fix=True, unsafe=unsafe, jobs=jobs, progress=progress)
+    for _ in range(MAX_PROJECT_PASSES - 1):
+        changed = {r.source.abspath: r.fixed.text for r in results
+                   if r.fixed is not None and r.source is not None and overlay.get(r.source.abspath) != r.fixed.text}
+        if not changed:
+            break
+        overlay.update(changed)
+        route, new_key = rebuild(dict(overlay))
+        if new_key == key:
+            break
+        key = new_key
+        for index, (path, result) in enumerate(zip(files, results)):
+            if result.source is None:
+                continue
+            linter, _cache = route(path)
+            again = linter.fix_source(result.fixed or result.source, unsafe)
+            if again.fixed is not None:
+                result.fixed = again.fixed
+                result.fixes_applied = result.fixes_applied + again.fixes_applied
+                result.passes = result.passes + again.passes
+            result.diagnostics = again.diagnostics
     return results
 
 

@@ -1,10 +1,14 @@
-"""The project's cluster profile, from every source RULES.md names, before any rule runs.
+"""The project's cluster profile, from every source in STRENGTH, before any rule runs.
 
 Sources, strongest first: v6lint config; Terraform tfvars; literal `ip_family` in `.tf` module or
 resource blocks; Terraform variable defaults (only when no tfvars sets the variable); eksctl
 ClusterConfig; kubeadm ClusterConfiguration and kind Cluster; the aws-node DaemonSet's
 ENABLE_IPv6. The strongest source wins; every source that disagrees with it is a PRF001 finding.
+The platform (AWS or not) is decided the same way from its own evidence (PLATFORM_STRENGTH).
 Files are read cheaply: only those containing a trigger string are parsed.
+
+A run may hold many projects: every file is judged by the settings and profile of its own
+project root (`Projects`), and a project's profile never reads the files of a project nested in it.
 """
 from __future__ import annotations
 
@@ -13,37 +17,67 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
-from v6lint.config import CONFIG_FILES
+from v6lint.config import CONFIG_FILES, Settings
 from v6lint.discovery import discover, display_path
 from v6lint.document import MAP, Document, Node
 from v6lint.hcl_source import walk_blocks
-from v6lint.rule import Profile, ProfileSource
+from v6lint.rule import PlatformSource, Profile, ProfileSource
 from v6lint.source import DecodeError, SourceFile, decode
 from v6lint.sources import parse_source
 
 PROFILE_SUFFIXES = (".yaml", ".yml", ".tf", ".tfvars", ".tfvars.json")
 # Only files that can hold a profile source or a cross-file fact are parsed.
-_HCL_TRIGGERS = ("enable_ipv6", "ip_family", "variable", "AmazonEKS_CNI_IPv6_Policy", "create_cni_ipv6_iam_policy")
+_HCL_TRIGGERS = ("enable_ipv6", "ip_family", "variable", "AmazonEKS_CNI_IPv6_Policy", "create_cni_ipv6_iam_policy",
+                 "aws_eks_", "eks/aws", "eks-blueprints", "_kubernetes_cluster", "google_container_cluster")
 _YAML_TRIGGERS = ("ClusterConfig", "ClusterConfiguration", "KubeadmControlPlane", "kind.x-k8s.io", "aws-node",
                   "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "group.name", "ENIConfig", "enable_ipv6", "ip_family",
-                  "aws-load-balancer-controller")
+                  "aws-load-balancer", "cluster.x-k8s.io", "karpenter.k8s.aws", "eks.amazonaws.com/role-arn",
+                  "alb.ingress.kubernetes.io")
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml")
 STRENGTH = {"config": 100, "tfvars": 90, "terraform": 80, "variable-default": 70, "eksctl": 60, "kubeadm": 50,
             "kind": 50, "aws-node": 40}
 _FAMILY_VARS = ("enable_ipv6", "ip_family", "cluster_ip_family")
 MAX_PROFILE_FILE = 2 * 1024 * 1024
+# Where the cluster runs, strongest evidence first. A cluster definition says more than a component
+# that runs in it, and a component more than an annotation that only means something there.
+PLATFORM_STRENGTH = {"config": 100, "terraform": 60, "eksctl": 60, "cluster-api": 55, "kubeadm": 50, "kind": 50,
+                     "aws-node": 40, "karpenter": 40, "aws-load-balancer-controller": 40, "aws-annotation": 30}
+_PLATFORM_EVIDENCE_KEPT = 3  # per kind and platform: the rest repeat what these say
+# Terraform resources and data sources that define (or read) a Kubernetes cluster, by platform.
+_TF_CLUSTERS = {"aws_eks_cluster": "aws", "aws_eks_node_group": "aws", "aws_eks_fargate_profile": "aws",
+                "aws_eks_cluster_auth": "aws", "google_container_cluster": "other",
+                "azurerm_kubernetes_cluster": "other", "digitalocean_kubernetes_cluster": "other",
+                "linode_lke_cluster": "other", "oci_containerengine_cluster": "other"}
+_TF_EKS_MODULES = ("terraform-aws-modules/eks/aws", "aws-ia/eks-blueprints", "terraform-aws-eks")
+_AWS_ANNOTATIONS = ("service.beta.kubernetes.io/aws-load-balancer-", "eks.amazonaws.com/role-arn",
+                    "alb.ingress.kubernetes.io/")
+
+
+def _is_marked(folder: Path) -> bool:
+    return (folder / ".git").exists() or any(
+        (folder / name).is_file() and (name != "pyproject.toml" or "tool.v6lint" in _read(folder / name))
+        for name in CONFIG_FILES)
+
+
+def marked_root(start: Path) -> Path | None:
+    """The nearest directory upward holding .git or a v6lint config, or None."""
+    start = start.resolve()
+    directory = start if start.is_dir() else start.parent
+    for folder in (directory, *directory.parents):
+        if _is_marked(folder):
+            return folder
+    return None
 
 
 def find_project_root(start: Path) -> Path:
     """The nearest directory upward holding .git or a v6lint config; else `start` itself."""
+    found = marked_root(start)
+    if found is not None:
+        return found
     start = start.resolve()
-    directory = start if start.is_dir() else start.parent
-    for folder in (directory, *directory.parents):
-        if (folder / ".git").exists() or any((folder / name).is_file() and
-                                             (name != "pyproject.toml" or "tool.v6lint" in _read(folder / name))
-                                             for name in CONFIG_FILES):
-            return folder
-    return directory
+    return start if start.is_dir() else start.parent
 
 
 def _read(path: Path) -> str:
@@ -78,8 +112,14 @@ class ProjectFacts:
     ingress_groups: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # group -> (where, ip type)
     eniconfigs: int = 0
     kubeadm_pod_subnet: tuple[str, str] | None = None  # (podSubnet, "path:line")
+    # directory -> (kubernetesVersion or KubeadmControlPlane spec.version, "path:line"): the kubelet flags
+    # of a kubeadm config are judged only against a version declared in the same directory.
+    kubeadm_versions: dict[str, tuple[str, str]] = field(default_factory=dict)
     lbc_version: tuple[str, str] | None = None  # AWS Load Balancer Controller image tag, "path:line"
     prefix_delegation: str | None = None  # "path:line" where ENABLE_PREFIX_DELEGATION is turned on
+    # Files a kustomization lists as patches (real path -> "kustomization.yaml:line"): partial objects
+    # that the engine does not judge as whole ones.
+    kustomize_patches: dict[str, str] = field(default_factory=dict)
     _refs: dict[str, set[str]] = field(default_factory=dict)
     _decls: dict[str, set[str]] = field(default_factory=dict)
 
@@ -123,8 +163,13 @@ def _family_of_cidrs(text: str) -> str | None:
 class _Collector:
     def __init__(self) -> None:
         self.sources: list[ProfileSource] = []
+        self.platforms: list[PlatformSource] = []
         self.facts = ProjectFacts()
         self._pending_defaults: list[tuple[str, ProfileSource]] = []
+
+    def platform(self, platform: str | None, kind: str, source: SourceFile, offset: int, what: str) -> None:
+        if platform in ("aws", "other"):
+            self.platforms.append(PlatformSource(platform, kind, _line_ref(source, offset), what))
 
     def add(self, family: str | None, kind: str, source: SourceFile, node: Node, what: str) -> None:
         if family in ("ipv4", "ipv6", "dual"):
@@ -159,7 +204,12 @@ class _Collector:
                         self._pending_defaults.append((name, ProfileSource(
                             family, "variable-default", _line_ref(source, default.start), path, default.start,
                             default.end, f'variable "{name}" default')))
-            elif block.type in ("module", "resource", "kubernetes_network_config"):
+            if block.type in ("resource", "data") and block.labels and block.labels[0] in _TF_CLUSTERS:
+                self.platform(_TF_CLUSTERS[block.labels[0]], "terraform", source, block.start,
+                              f'{block.type} "{block.labels[0]}"')
+            elif block.type == "module" and any(m in (block.body.str_at("source") or "") for m in _TF_EKS_MODULES):
+                self.platform("aws", "terraform", source, block.start, f'module source "{block.body.str_at("source")}"')
+            if block.type in ("module", "resource", "kubernetes_network_config"):
                 for attr in ("ip_family", "cluster_ip_family"):
                     value = block.body.get(attr)
                     if value is not None and value.tag != "hcl:expr" and value.text:
@@ -181,11 +231,16 @@ class _Collector:
         root, source = doc.root, doc.source
         if root is None:
             return
+        self._platform_of(doc)
         if doc.kind == "ClusterConfig" and (doc.api_version or "").startswith("eksctl.io/"):
             value = root.path("kubernetesNetworkConfig", "ipFamily")
             if value is not None and value.text:
                 self.add(value.text.lower(), "eksctl", source, value, f"ipFamily: {value.text}")
         elif doc.kind in ("ClusterConfiguration", "KubeadmControlPlane"):
+            version = root.get("kubernetesVersion") if doc.kind == "ClusterConfiguration" else root.path("spec", "version")
+            if version is not None and version.text:
+                self.facts.kubeadm_versions.setdefault(os.path.dirname(source.abspath or source.path),
+                                                       (version.text, _line_ref(source, version.start)))
             networking = root.get("networking") if doc.kind == "ClusterConfiguration" else \
                 root.path("spec", "kubeadmConfigSpec", "clusterConfiguration", "networking")
             for key in ("podSubnet", "serviceSubnet"):
@@ -215,6 +270,48 @@ class _Collector:
         if "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE" in source.text and doc.kind in (
                 "SparkApplication", "ScheduledSparkApplication"):
             self.facts.imds_ipv6_jobs.append(_line_ref(source, doc.start))
+
+    def _platform_of(self, doc: Document) -> None:
+        """Evidence of where the cluster runs: what defines it, what runs only there, AWS-only annotations."""
+        root, source, api = doc.root, doc.source, doc.api_version or ""
+        if not doc.is_kubernetes or root.kind != MAP:
+            return
+        kind = doc.kind
+        if kind == "ClusterConfig" and api.startswith("eksctl.io/"):
+            self.platform("aws", "eksctl", source, doc.start, "eksctl ClusterConfig")
+        elif kind == "Cluster" and api.startswith("kind.x-k8s.io/"):
+            self.platform("other", "kind", source, doc.start, "kind Cluster")
+        elif api.startswith(("cluster.x-k8s.io/", "infrastructure.cluster.x-k8s.io/",
+                             "controlplane.cluster.x-k8s.io/")) and kind != "KubeadmControlPlane":
+            # Cluster API: the infrastructure provider's kinds say where (AWSCluster, AWSManagedControlPlane,
+            # DockerCluster, VSphereCluster, Metal3Cluster...).
+            infra = root.str_at("spec", "infrastructureRef", "kind") if kind == "Cluster" else kind
+            if infra and infra.endswith(("Cluster", "ControlPlane")) and kind.endswith(("Cluster", "ControlPlane")):
+                self.platform("aws" if infra.startswith("AWS") else "other", "cluster-api", source, doc.start,
+                              f"Cluster API {infra}")
+        elif kind in ("ClusterConfiguration", "KubeadmControlPlane"):
+            infra = root.str_at("spec", "machineTemplate", "infrastructureRef", "kind")
+            config = root if kind == "ClusterConfiguration" else \
+                root.path("spec", "kubeadmConfigSpec", "clusterConfiguration")
+            provider = _kubeadm_cloud_provider(config)
+            if infra:
+                self.platform("aws" if infra.startswith("AWS") else "other", "cluster-api", source, doc.start,
+                              f"Cluster API {infra}")
+            elif provider == "aws":
+                self.platform("aws", "kubeadm", source, doc.start, "kubeadm with cloud-provider aws")
+            elif provider is None:  # `external` may be any cloud's controller manager: no evidence
+                self.platform("other", "kubeadm", source, doc.start, f"kubeadm {kind} without a cloud provider")
+        elif kind == "DaemonSet" and doc.name == "aws-node":
+            self.platform("aws", "aws-node", source, doc.start, "aws-node DaemonSet (Amazon VPC CNI)")
+        elif api.startswith("karpenter.k8s.aws/"):
+            self.platform("aws", "karpenter", source, doc.start, f"Karpenter {kind}")
+        elif kind == "Deployment" and "aws-load-balancer-controller" in (doc.name or ""):
+            self.platform("aws", "aws-load-balancer-controller", source, doc.start,
+                          "AWS Load Balancer Controller Deployment")
+        for key, value in doc.annotations.items():
+            if key.startswith(_AWS_ANNOTATIONS):
+                self.platform("aws", "aws-annotation", source, value.start, f"{doc.object_name} annotation {key}")
+                break
 
     def _lbc_version(self, doc: Document) -> None:
         """The controller's version from its Deployment image or its chart values (image.tag)."""
@@ -248,6 +345,51 @@ class _Collector:
                 self.sources.append(source)
 
 
+def not_checked_message(root: str, family_rules: int, platform_rules: int) -> str:
+    """Section 5: what was not checked for want of a cluster profile, and how to give one."""
+    if not family_rules and not platform_rules:
+        return ""
+    wants = [f"the cluster's IP family ({family_rules} rule{'s' if family_rules != 1 else ''})"] if family_rules else []
+    wants += [f"its platform ({platform_rules} rule{'s' if platform_rules != 1 else ''})"] if platform_rules else []
+    flags = (["--ip-family ipv4|ipv6|dual"] if family_rules else []) + (["--platform aws|other"] if platform_rules else [])
+    total = family_rules + platform_rules
+    return (f"Not checked in {root}: {total} {'rule needs' if total == 1 else 'rules need'} {' and '.join(wants)}, which "
+            f"nothing in the project states. Give {'them' if len(flags) > 1 else 'it'} with "
+            f"{' and '.join(f'`{f}`' for f in flags)}, or write {'them' if len(flags) > 1 else 'it'} to a config "
+            f"with `v6lint init`.")
+
+
+def _kubeadm_cloud_provider(config: Node | None) -> str | None:
+    """The `cloud-provider` extra arg of the API server or controller manager ("" when it is unset):
+    a map in kubeadm v1beta3, a list of name/value pairs in v1beta4."""
+    found = ""
+    for component in ("apiServer", "controllerManager"):
+        args = config.path(component, "extraArgs") if config is not None else None
+        if args is None:
+            continue
+        value = args.str_at("cloud-provider") if args.kind == MAP else next(
+            (a.str_at("value") for a in args.items() if a.str_at("name") == "cloud-provider"), None)
+        if value:
+            found = value.strip().lower()
+    return found or None
+
+
+def _kustomize_patches(collector: _Collector, source: SourceFile, root: Node | None) -> None:
+    """Record the files a kustomization lists as patches. Their paths are only compared, never opened."""
+    if root is None or root.kind != MAP:
+        return
+    directory = os.path.dirname(source.abspath or "")
+    where = f"{source.path}:{{}}"
+    for key in ("patchesStrategicMerge", "patchesJson6902", "patches"):
+        for item in (root.get(key).items() if root.get(key) is not None else []):
+            node = item if item.kind != MAP else item.get("path")
+            text = node.text if node is not None else None
+            if not text or "\n" in text or ":" in text:  # an inline patch, not a file
+                continue
+            real = os.path.realpath(os.path.join(directory, text))
+            collector.facts.kustomize_patches.setdefault(real, where.format(source.position(node.start)[0] + 1))
+
+
 def collect(files: list[Path], overlay: dict[str, str] | None = None) -> _Collector:
     """Facts from `files`; `overlay` maps real paths to unsaved editor text that replaces the disk's."""
     collector = _Collector()
@@ -269,7 +411,9 @@ def collect(files: list[Path], overlay: dict[str, str] | None = None) -> _Collec
         if pd and collector.facts.prefix_delegation is None:
             collector.facts.prefix_delegation = f"{display_path(path)}:{text.count(chr(10), 0, pd.start()) + 1}"
         is_yaml = path.suffix in (".yaml", ".yml")
-        if is_yaml and "webhook" in text and "controller" in text:
+        if is_yaml and path.name in KUSTOMIZATION_FILES:
+            pass
+        elif is_yaml and "webhook" in text and "controller" in text:
             pass  # spark-operator Helm values
         elif not any(trigger in text for trigger in (_YAML_TRIGGERS if is_yaml else _HCL_TRIGGERS)):
             continue
@@ -284,6 +428,8 @@ def collect(files: list[Path], overlay: dict[str, str] | None = None) -> _Collec
             elif doc.language == "yaml":
                 collector.yaml(doc)
                 collector.values_file(doc)
+                if path.name in KUSTOMIZATION_FILES:
+                    _kustomize_patches(collector, source, doc.root)
     collector.finish()
     return collector
 
@@ -291,8 +437,11 @@ def collect(files: list[Path], overlay: dict[str, str] | None = None) -> _Collec
 def build_profile(root: Path, exclude: list[str], configured: Profile,
                   overlay: dict[str, str] | None = None, use_cache: bool = False) -> Profile:
     """The profile of the project at `root`: strongest source wins, the rest are kept for PRF001.
-    With use_cache it is reused while no candidate file changed (path, size, mtime)."""
-    files = discover([str(root)], exclude, root, PROFILE_SUFFIXES).files
+    With use_cache it is reused while no candidate file changed (path, size, mtime).
+    Files of a project nested below `root` (a folder with its own .git or config) are not its."""
+    root = root.resolve()
+    files = [f for f in discover([str(root)], exclude, root, PROFILE_SUFFIXES, templates=False).files
+             if _owned_by(root, f, {})]
     key = None
     if use_cache and not overlay:
         from v6lint import cache
@@ -316,6 +465,39 @@ def build_profile(root: Path, exclude: list[str], configured: Profile,
     return profile
 
 
+def _owned_by(root: Path, path: Path, marked: dict[Path, bool]) -> bool:
+    """Whether no folder between `path` and `root` (root excluded) starts a project of its own."""
+    folder = Path(os.path.abspath(path)).parent
+    while folder != root and root in folder.parents:
+        if folder not in marked:
+            marked[folder] = _is_marked(folder)
+        if marked[folder]:
+            return False
+        folder = folder.parent
+    return True
+
+
+def _choose_platform(collected: list[PlatformSource], configured: Profile) -> tuple[tuple[PlatformSource, ...],
+                                                                                     str | None, str | None]:
+    """(evidence kept, platform, its source). The strongest evidence decides; evidence of equal
+    strength that disagrees leaves the platform unknown rather than guess."""
+    ranked = sorted(collected, key=lambda s: (-PLATFORM_STRENGTH[s.kind], s.location))
+    kept, count = [], {}
+    for item in ranked:
+        key = (item.kind, item.platform)
+        count[key] = count.get(key, 0) + 1
+        if count[key] <= _PLATFORM_EVIDENCE_KEPT:
+            kept.append(item)
+    if configured.platform:
+        return tuple(kept), configured.platform, configured.platform_source
+    if not kept:
+        return (), None, None
+    top = PLATFORM_STRENGTH[kept[0].kind]
+    if len({s.platform for s in kept if PLATFORM_STRENGTH[s.kind] == top}) > 1:
+        return tuple(kept), None, None
+    return tuple(kept), kept[0].platform, kept[0].location
+
+
 def _build(root: Path, files: list[Path], configured: Profile, overlay: dict[str, str] | None) -> Profile:
     collector = collect(files, overlay)
     sources = list(collector.sources)
@@ -329,5 +511,56 @@ def _build(root: Path, files: list[Path], configured: Profile, overlay: dict[str
         chosen_family, chosen_source = sources[0].ip_family, sources[0].location
     else:
         chosen_family, chosen_source = None, None
+    evidence, platform, platform_source = _choose_platform(collector.platforms, configured)
     return Profile(chosen_family, chosen_source, tuple(sources), collector.facts, str(root),
-                   platform=configured.platform, platform_source=configured.platform_source)
+                   platform=platform, platform_source=platform_source, platform_sources=evidence)
+
+
+@dataclass
+class Project:
+    """One project of a run: its root, and the settings (with its profile) its files are judged by."""
+
+    root: Path
+    settings: Settings
+
+    @property
+    def profile(self) -> Profile:
+        return self.settings.profile
+
+
+class Projects:
+    """Project root -> Project, for one run (CLI) or one editor session (language server).
+
+    A file belongs to the nearest folder upward holding .git or a v6lint config; a file with none
+    above it belongs to `fallback` (the common folder of the paths given). `settings_for(root)`
+    returns fresh settings for a root (its config, with command-line overrides applied); the
+    profile is built here, from that root's files only."""
+
+    def __init__(self, settings_for: Callable[[Path], Settings], fallback: Path, *,
+                 overlay: dict[str, str] | None = None, use_cache: bool = False):
+        self._settings_for = settings_for
+        self.fallback = fallback.resolve()
+        self.overlay = overlay
+        self.use_cache = use_cache
+        self._roots: dict[Path, Path] = {}  # directory -> project root
+        self.by_root: dict[Path, Project] = {}
+
+    def root_of(self, path: Path) -> Path:
+        absolute = Path(os.path.abspath(path))
+        directory = absolute if absolute.is_dir() else absolute.parent
+        found = self._roots.get(directory)
+        if found is None:
+            found = self._roots[directory] = marked_root(directory) or self.fallback
+        return found
+
+    def of(self, path: Path) -> Project:
+        return self.at(self.root_of(path))
+
+    def at(self, root: Path) -> Project:
+        root = root.resolve()
+        project = self.by_root.get(root)
+        if project is None:
+            settings = self._settings_for(root)
+            settings.profile = build_profile(root, settings.exclude, settings.profile, self.overlay, self.use_cache)
+            project = self.by_root[root] = Project(root, settings)
+        return project

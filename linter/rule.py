@@ -27,6 +27,16 @@ class ProfileSource:
 
 
 @dataclass(frozen=True)
+class PlatformSource:
+    """One place in the project that says where the cluster runs ("aws" or "other")."""
+
+    platform: str
+    kind: str  # see project.PLATFORM_STRENGTH
+    location: str  # "path:line"
+    what: str  # the evidence, e.g. `resource "aws_eks_cluster"`
+
+
+@dataclass(frozen=True)
 class Profile:
     """What v6lint knows of the cluster: its IP family, where that came from, and project facts."""
 
@@ -39,6 +49,7 @@ class Profile:
     # CNI, the Load Balancer Controller, EC2 instances, IMDS) run only when it is "aws".
     platform: str | None = None
     platform_source: str | None = None  # "path:line", "--platform" or the config key that decided it
+    platform_sources: tuple[PlatformSource, ...] = ()  # every piece of evidence found, strongest first
 
     @property
     def conflicts(self) -> list[ProfileSource]:

@@ -1,9 +1,10 @@
 """Which parser reads which file: YAML, HCL (Terraform) or Python."""
 from __future__ import annotations
 
+from v6lint.discovery import TEMPLATE_SUFFIXES, untemplated
 from v6lint.hcl_source import parse_hcl
 from v6lint.source import SourceFile
-from v6lint.yaml_source import ParsedYaml, parse_yaml
+from v6lint.yaml_source import ParsedYaml, ParseProblem, parse_yaml
 
 YAML_SUFFIXES = (".yaml", ".yml")
 HCL_SUFFIXES = (".tf", ".tfvars")
@@ -13,6 +14,7 @@ ALL_SUFFIXES = YAML_SUFFIXES + HCL_SUFFIXES + JSON_SUFFIXES + PYTHON_SUFFIXES
 
 
 def language_of(path: str) -> str:
+    path = untemplated(path)
     if path.endswith(HCL_SUFFIXES):
         return "hcl"
     if path.endswith(JSON_SUFFIXES):
@@ -23,6 +25,18 @@ def language_of(path: str) -> str:
 
 
 def parse_source(source: SourceFile) -> ParsedYaml:
+    parsed = _parse(source)
+    name = source.abspath or source.path
+    if parsed.problem is not None and parsed.problem.code == "V6L900" and untemplated(name) != name:
+        # A `.j2`/`.tpl`/... file that is not yet YAML or HCL: an unrendered template, not an error.
+        suffix = next(s for s in TEMPLATE_SUFFIXES if name.endswith(s))
+        return ParsedYaml([], ParseProblem("V6L901", f"template ({suffix}) that does not parse until rendered "
+                                                     f"({parsed.problem.message}); skipped",
+                                           parsed.problem.start, parsed.problem.end))
+    return parsed
+
+
+def _parse(source: SourceFile) -> ParsedYaml:
     language = language_of(source.abspath or source.path)
     if language == "hcl":
         return parse_hcl(source)

@@ -96,6 +96,26 @@ def delete_entry(source: SourceFile, mapping: Node, key: str) -> Edit | None:
     return None
 
 
+def delete_entries(source: SourceFile, mapping: Node, keys: tuple[str, ...] | list[str]) -> list[Edit]:
+    """Remove every entry whose key is in `keys`, in one set of non-overlapping edits."""
+    entries = mapping.entries()
+    spans = [(k.start, v.end) for k, v in entries]
+    drop = [i for i, (k, _v) in enumerate(entries) if k.value in keys]
+    if len(drop) <= 1:
+        return [delete_entry(source, mapping, entries[i][0].value) for i in drop]
+    if len(drop) == len(entries):
+        return [Edit(spans[0][0], spans[-1][1], "" if mapping.flow else "{}")]
+    edits = []
+    for i in drop:
+        if not mapping.flow and _own_line(source, *spans[i]):
+            edits.append(_whole_lines(source, *spans[i]))
+        elif any(j not in drop for j in range(i + 1, len(spans))):
+            edits.append(Edit(spans[i][0], spans[i + 1][0], ""))  # up to the next element, separator included
+        else:  # a trailing run: from the end of the element before
+            edits.append(Edit(spans[i - 1][1], spans[i][1], ""))
+    return edits
+
+
 def delete_item(source: SourceFile, seq: Node, index: int) -> Edit:
     spans = [(n.start, n.end) for n in seq.items()]
     return _remove_from_collection(source, seq, spans, index)

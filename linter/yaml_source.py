@@ -58,8 +58,9 @@ class ParsedYaml:
     problem: ParseProblem | None = None
 
 
-# Go/Helm actions (`{{ ... }}`) and Terraform template directives (`%{ ... }`).
-_TEMPLATE_ACTION = re.compile(r"\{\{|%\{")
+# Go/Helm actions (`{{ ... }}`), Jinja statements and comments (`{% %}`, `{# #}`) and Terraform
+# template directives (`%{ ... }`).
+_TEMPLATE_ACTION = re.compile(r"\{\{|\{%|\{#|%\{")
 _INTERPOLATION = re.compile(r"\$\{")
 
 
@@ -212,15 +213,42 @@ def _problem_from_error(source: SourceFile, exc: Exception) -> ParseProblem:
     return ParseProblem("V6L900", f"YAML syntax error: {exc}", 0, 0)
 
 
+_TEMPLATE_MESSAGE = ("template, not YAML until rendered (Helm/Go `{{ }}`, Jinja `{% %}` or Terraform `%{ }` "
+                     "outside quotes); skipped")
+
+
+def _action_as_mapping(documents: list[Document]) -> int:
+    """Start of a flow mapping whose key is itself a mapping, or -1. That is how YAML reads an
+    unquoted Go/Helm action such as `name: {{ .Release.Name }}`; no Kubernetes object or JSON
+    value can hold a mapping as a key, so a file with one is a template even though it composes."""
+    from v6lint.document import walk
+
+    for doc in documents:
+        for node in walk(doc.root):
+            if node.kind == MAP and node.flow and any(key.kind == MAP for key, _value in node.value):
+                return node.start
+    return -1
+
+
 def parse_yaml(source: SourceFile) -> ParsedYaml:
-    """Parse every document of a YAML file. Never raises for bad input."""
+    """Parse every document of a YAML file. Never raises for bad input.
+
+    A file is a template only when it is not YAML: it does not parse and has a template marker
+    outside quotes, or an unquoted action composed into a mapping key. `{{` inside a quoted or
+    plain string (`${{ github.sha }}` in a workflow, Ansible's `"{{ item }}"`) is data."""
     marker = find_template_marker(source)
-    if marker != -1:
-        return ParsedYaml([], ParseProblem(
-            "V6L901",
-            "template, not YAML until rendered (Helm/Go `{{ }}` or Terraform `%{ }` outside quotes); skipped",
-            marker, marker + 2,
-        ))
+    parsed = _parse_yaml(source)
+    if marker == -1:
+        return parsed
+    if parsed.problem is not None and parsed.problem.code == "V6L900":
+        return ParsedYaml([], ParseProblem("V6L901", _TEMPLATE_MESSAGE, marker, marker + 2))
+    action = _action_as_mapping(parsed.documents)
+    if action != -1:
+        return ParsedYaml([], ParseProblem("V6L901", _TEMPLATE_MESSAGE, action, action + 2))
+    return parsed
+
+
+def _parse_yaml(source: SourceFile) -> ParsedYaml:
     loader = YAML(typ="safe", pure=PURE)
     loader.Resolver = _PlainResolver
     documents: list[Document] = []

@@ -19,7 +19,7 @@ from v6lint.config import ConfigError, Settings, find_config, load_settings
 from v6lint.diagnostics import Diagnostic, Edit
 from v6lint.discovery import display_path
 from v6lint.engine import Linter
-from v6lint.project import PROFILE_SUFFIXES, build_profile, find_project_root
+from v6lint.project import PROFILE_SUFFIXES, Projects, marked_root, not_checked_message
 from v6lint.rule import IP_FAMILIES, PLATFORMS, Profile
 from v6lint.rules import ALL_RULES, lookup
 from v6lint.source import SourceFile
@@ -46,6 +46,7 @@ class V6LintServer(LanguageServer):
         self.linters: dict[Path, Linter] = {}  # per project root
         self.pending: dict[str, asyncio.Task] = {}
         self.results: dict[str, Linted] = {}
+        self.told: set[Path] = set()  # project roots whose missing profile was logged
 
     # --- settings and profile ----------------------------------------------------------------
     def set_options(self, raw) -> None:
@@ -58,9 +59,14 @@ class V6LintServer(LanguageServer):
         self.linters.clear()
 
     def root_of(self, path: Path) -> Path:
+        """The document's project root, as on the command line (nearest .git or v6lint config); the
+        innermost workspace folder holding it when there is none."""
+        found = marked_root(path)
+        if found is not None:
+            return found
         folders = [Path(to_fs_path(f.uri)).resolve() for f in (self.workspace.folders or {}).values()]
         inside = [f for f in folders if f == path or f in path.parents]
-        return max(inside, key=lambda f: len(f.parts)) if inside else find_project_root(path)
+        return max(inside, key=lambda f: len(f.parts)) if inside else (path if path.is_dir() else path.parent)
 
     def overlay(self) -> dict[str, str]:
         """Unsaved text of open documents, so an edited tfvars changes the profile before saving."""
@@ -76,6 +82,30 @@ class V6LintServer(LanguageServer):
         linter = self.linters.get(root)
         if linter is not None:
             return linter
+        family = self.options.get("ip-family")
+        settings = Projects(self.settings_for, root, overlay=self.overlay()).at(root).settings
+        if family in IP_FAMILIES:
+            settings.profile = replace(settings.profile, ip_family=family, source="editor setting ip-family")
+        select = _codes(self.options.get("select"))
+        linter = Linter(settings, select=select or None, ignore=_codes(self.options.get("ignore")))
+        self.linters[root] = linter
+        self.log(types.MessageType.Info, f"v6lint {__version__}: project {root}, cluster profile "
+                                         f"{settings.profile.ip_family or 'unknown'}"
+                                         + (f" per {settings.profile.source}" if settings.profile.source else "")
+                                         + f", platform {settings.profile.platform or 'unknown'}"
+                                         + (f" per {settings.profile.platform_source}"
+                                            if settings.profile.platform_source else ""))
+        if root not in self.told:
+            message = not_checked_message(str(root), *linter.wanting_profile())
+            if message:
+                self.told.add(root)
+                self.log(types.MessageType.Warning, message.replace("`--ip-family ipv4|ipv6|dual`",
+                                                                    "the `ip-family` setting (or `--ip-family`)")
+                         .replace("`--platform aws|other`", "the `platform` setting"))
+        return linter
+
+    def settings_for(self, root: Path) -> Settings:
+        """The project's config with the editor's settings on top."""
         try:
             settings = load_settings(find_config(root), ALL_RULES)
         except ConfigError as exc:
@@ -91,16 +121,7 @@ class V6LintServer(LanguageServer):
             settings.preview = bool(self.options["preview"])
         if "unsafe-fixes" in self.options:
             settings.unsafe_fixes = bool(self.options["unsafe-fixes"])
-        settings.profile = build_profile(root, settings.exclude, settings.profile, self.overlay())
-        if family in IP_FAMILIES:
-            settings.profile = replace(settings.profile, ip_family=family, source="editor setting ip-family")
-        select = _codes(self.options.get("select"))
-        linter = Linter(settings, select=select or None, ignore=_codes(self.options.get("ignore")))
-        self.linters[root] = linter
-        self.log(types.MessageType.Info, f"v6lint {__version__}: project {root}, cluster profile "
-                                         f"{settings.profile.ip_family or 'unknown'}"
-                                         + (f" per {settings.profile.source}" if settings.profile.source else ""))
-        return linter
+        return settings
 
     def log(self, kind: types.MessageType, message: str) -> None:
         self.window_log_message(types.LogMessageParams(type=kind, message=message))

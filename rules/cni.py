@@ -17,6 +17,7 @@ from v6lint.diagnostics import fix_of as _fix, Edit, Finding
 from v6lint.document import MAP, SEQ, Document, Node, walk
 from v6lint.hcl_source import EXPR, walk_blocks
 from v6lint.rule import Profile, Rule
+from v6lint.rules.eks import is_ipv6
 from v6lint.rules.k8s import containers, env_items
 from v6lint.yaml_edit import delete_entry, delete_item, insert_entries, replace_scalar
 
@@ -47,6 +48,10 @@ _LOOSE = {"yes": "true", "y": "true", "on": "true", "enabled": "true", "enable":
           "no": "false", "n": "false", "off": "false", "disabled": "false", "disable": "false"}
 WARM = ("WARM_ENI_TARGET", "WARM_IP_TARGET", "WARM_PREFIX_TARGET", "MINIMUM_IP_TARGET")
 CNI_README = "https://github.com/aws/amazon-vpc-cni-k8s#cni-configuration-variables"
+# The one place for the VPC CNI's minimum versions: its README (aws/amazon-vpc-cni-k8s@b52188387f2e,
+# "ENABLE_IPv6 (v1.10.0+)", "ENABLE_PREFIX_DELEGATION (v1.9.0+)"); eksctl's minimumVPCCNIVersionForIPv6
+# (pkg/apis/eksctl.io/v1alpha5/addon.go) agrees on 1.10.0.
+MIN_IPV6, MIN_PREFIX_DELEGATION = (1, 10, 0), (1, 9, 0)
 EKS_IPV6 = "https://docs.aws.amazon.com/eks/latest/userguide/cni-ipv6.html"
 CUSTOM_NET = "https://docs.aws.amazon.com/eks/latest/userguide/cni-custom-network.html"
 
@@ -373,6 +378,10 @@ def _cni_version(s: CniSettings) -> tuple[Node, tuple[int, int, int]] | None:
     return None
 
 
+def _dotted(version: tuple[int, ...]) -> str:
+    return ".".join(map(str, version))
+
+
 def check_cni_version(doc: Document, profile: Profile) -> Iterator[Finding]:
     for s in cni_settings(doc):
         found = _cni_version(s)
@@ -380,12 +389,12 @@ def check_cni_version(doc: Document, profile: Profile) -> Iterator[Finding]:
             continue
         node, version = found
         shown = ".".join(map(str, version))
-        if (s.flag("ENABLE_IPv6") or profile.ip_family == "ipv6") and version < (1, 10, 1):
-            yield Finding(node.start, node.end, f"{s.label}: VPC CNI {shown} predates 1.10.1, the first release with "
-                                                f"IPv6 support")
-        elif s.flag("ENABLE_PREFIX_DELEGATION") and version < (1, 9, 0):
-            yield Finding(node.start, node.end, f"{s.label}: VPC CNI {shown} predates 1.9.0, which added prefix "
-                                                f"delegation")
+        if (s.flag("ENABLE_IPv6") or is_ipv6(doc, profile)) and version < MIN_IPV6:
+            yield Finding(node.start, node.end, f"{s.label}: VPC CNI {shown} predates {_dotted(MIN_IPV6)}, the first "
+                                                f"release with IPv6 support")
+        elif s.flag("ENABLE_PREFIX_DELEGATION") and version < MIN_PREFIX_DELEGATION:
+            yield Finding(node.start, node.end, f"{s.label}: VPC CNI {shown} predates {_dotted(MIN_PREFIX_DELEGATION)}, "
+                                                f"which added prefix delegation")
 
 
 def _placeholder(text: str | None) -> bool:
@@ -518,8 +527,12 @@ RULES = [
          example="WARM_PREFIX_TARGET: \"1\"", fix="none", check=check_warm_conflict, triggers=("WARM_", "MINIMUM_IP"),
          **_cni),
     Rule("CNI009", "cni-version-too-old",
-         "aws-node image or vpc-cni add-on older than 1.10.1 with IPv6, or than 1.9.0 with prefix delegation.", "error",
-         why="IPv6 support arrived in VPC CNI 1.10.1 and prefix delegation in 1.9.0.",
+         f"aws-node image or vpc-cni add-on (DaemonSet, Helm values, eksctl, Terraform) older than "
+         f"{_dotted(MIN_IPV6)} with IPv6, or than {_dotted(MIN_PREFIX_DELEGATION)} with prefix delegation.", "error",
+         why=f"The VPC CNI README marks ENABLE_IPv6 as v{_dotted(MIN_IPV6)}+ and ENABLE_PREFIX_DELEGATION as "
+             f"v{_dotted(MIN_PREFIX_DELEGATION)}+; eksctl's minimumVPCCNIVersionForIPv6 is {_dotted(MIN_IPV6)} too "
+             f"(\"vpc-cni version must be at least version {_dotted(MIN_IPV6)} for IPv6\"). This is the one rule "
+             f"for the CNI version, also in eksctl configs.",
          example="image: 602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni:v1.19.0", fix="none",
          check=check_cni_version, triggers=("amazon-k8s-cni", "version", "vpc-cni"), **_cni),
     Rule("CNI010", "eniconfig-invalid",
@@ -545,4 +558,39 @@ RULES = [
          example='data:\n  enable-windows-ipam: "true"', fix="safe", fix_note="quote the boolean",
          check=check_windows_configmap, kinds=("v1/ConfigMap",), triggers=("amazon-vpc-cni",),
          references=("https://docs.aws.amazon.com/eks/latest/userguide/windows-support.html",)),
+]
+
+
+# --- security groups for pods ---------------------------------------------------------------------
+SG_FOR_PODS = "https://docs.aws.amazon.com/eks/latest/userguide/security-groups-pods-deployment.html"
+
+
+def check_standard_mode_snat(doc: Document, profile: Profile) -> Iterator[Finding]:
+    if profile.ip_family == "ipv6":
+        return  # IPv6 pods are not SNATed
+    for s in cni_settings(doc):
+        mode = s.value("POD_SECURITY_GROUP_ENFORCING_MODE")
+        if not s.flag("ENABLE_POD_ENI") or s.flag("ENABLE_IPv6") or (mode or "").strip() != "standard" \
+                or s.flag("AWS_VPC_K8S_CNI_EXTERNALSNAT"):
+            continue
+        snat = s.value("AWS_VPC_K8S_CNI_EXTERNALSNAT")
+        yield Finding(*_at(s, "POD_SECURITY_GROUP_ENFORCING_MODE"),
+                      f"{s.label}: POD_SECURITY_GROUP_ENFORCING_MODE=standard with AWS_VPC_K8S_CNI_EXTERNALSNAT="
+                      f"{snat or 'false (the default)'}: traffic from pods with security groups to addresses outside "
+                      f"the VPC is SNATed via eth0, so only the node's primary ENI security group applies to it, not "
+                      f"the pod's")
+
+
+RULES += [
+    Rule("CNI014", "pod-sg-standard-mode-snat",
+         "Security groups for pods in `standard` mode while external SNAT is off.", "warning",
+         why="The VPC CNI README (`POD_SECURITY_GROUP_ENFORCING_MODE`, v1.11.0+): in `standard` mode, traffic from "
+             "a pod with a security group to an address outside the VPC is SNATed via eth0 when externalSNAT is "
+             "disabled (the default), \"thus will only be enforced by the security group associated with eth0\". "
+             "Set AWS_VPC_K8S_CNI_EXTERNALSNAT=true (with a NAT gateway) or use `strict` mode for the pod's groups "
+             "to apply. IPv4 only: IPv6 pods are not SNATed.",
+         example="- name: POD_SECURITY_GROUP_ENFORCING_MODE\n  value: standard\n"
+                 "- name: AWS_VPC_K8S_CNI_EXTERNALSNAT\n  value: \"true\"",
+         fix="none", check=check_standard_mode_snat, triggers=("POD_SECURITY_GROUP_ENFORCING_MODE",),
+         platforms=("aws",), languages=("yaml", "hcl"), references=(CNI_README, SG_FOR_PODS)),
 ]

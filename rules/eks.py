@@ -4,14 +4,19 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from v6lint.diagnostics import Finding, Fix
+from v6lint.diagnostics import Finding, Fix, fix_of as _fix
 from v6lint.document import MAP, SEQ, Document, Node
 from v6lint.rule import Profile, Rule
 from v6lint.yaml_edit import Literal, append_item, delete_entry, insert_entries, replace_scalar
 
 CLUSTER = ("eksctl.io/*/ClusterConfig",)
 EKSCTL_DOCS = "https://eksctl.io/usage/vpc-ip-family/"
-VALIDATION = "https://github.com/eksctl-io/eksctl/blob/main/pkg/apis/eksctl.io/v1alpha5/validation.go"
+# validateKubernetesNetworkConfig as read at eksctl-io/eksctl@99984adb6164ece593c0728523b7f497ea61d60e
+VALIDATION = ("https://github.com/eksctl-io/eksctl/blob/99984adb6164ece593c0728523b7f497ea61d60e/"
+              "pkg/apis/eksctl.io/v1alpha5/validation.go")
+# eksctl's IPv6 add-on and credential checks, since eksctl #8790 (a068db8e): only coredns must be
+# declared; vpc-cni and kube-proxy are optional.
+REQUIRED_ADDONS = ("coredns",)
 
 
 def ip_family(doc: Document, profile: Profile) -> str | None:
@@ -22,14 +27,36 @@ def ip_family(doc: Document, profile: Profile) -> str | None:
     return profile.ip_family
 
 
+def creates_ipv6(doc: Document) -> bool:
+    """The config itself creates an IPv6 cluster. eksctl's create-time checks (validateKubernetesNetworkConfig)
+    read only the config: an absent or empty ipFamily is IPv4, whatever the rest of the project says."""
+    return (doc.root.str_at("kubernetesNetworkConfig", "ipFamily") or "").lower() == "ipv6"
+
+
+def is_ipv6(doc: Document, profile: Profile) -> bool:
+    """An IPv6 cluster: an eksctl config's own ipFamily when it has one, else the profile."""
+    return (ip_family(doc, profile) if doc.kind == "ClusterConfig" else profile.ip_family) == "ipv6"
+
+
 def _addons(doc: Document) -> Node | None:
     addons = doc.root.get("addons")
     return addons if addons is not None and addons.kind == SEQ else None
 
 
 def _addon(doc: Document, name: str) -> Node | None:
+    """The add-on entry called `name` (eksctl compares names lower-cased)."""
     addons = _addons(doc)
-    return next((a for a in addons.items() if a.str_at("name") == name), None) if addons is not None else None
+    return next((a for a in addons.items() if (a.str_at("name") or "").lower() == name), None) \
+        if addons is not None else None
+
+
+def _true(node: Node | None) -> bool:
+    return node is not None and (node.text or "").lower() == "true"
+
+
+def auto_mode(doc: Document) -> bool:
+    """`autoModeConfig.enabled: true`: eksctl then skips the IPv6 add-on and credential checks."""
+    return _true(doc.root.path("autoModeConfig", "enabled"))
 
 
 def _key(doc: Document, *path: str) -> tuple[int, int]:
@@ -43,8 +70,8 @@ def _key(doc: Document, *path: str) -> tuple[int, int]:
 
 def check_invalid_ip_family(doc: Document, profile: Profile) -> Iterator[Finding]:
     node = doc.root.path("kubernetesNetworkConfig", "ipFamily")
-    if node is None or node.text is None or node.text.lower() in ("ipv4", "ipv6"):
-        return
+    if node is None or node.text is None or node.text.lower() in ("ipv4", "ipv6", ""):
+        return  # eksctl treats an empty ipFamily as IPv4
     fixed = {"ipv4": "IPv4", "ipv6": "IPv6"}.get(node.text.strip().lower())
     yield Finding(node.start, node.end, f"{doc.object_name}: ipFamily {node.text!r} is not IPv4 or IPv6 (eksctl has no "
                                         f"dual-stack mode)",
@@ -72,7 +99,7 @@ INCOMPATIBLE = (
 
 
 def check_incompatible_fields(doc: Document, profile: Profile) -> Iterator[Finding]:
-    if ip_family(doc, profile) != "ipv6":
+    if not creates_ipv6(doc):
         return
     for path, removable, why in INCOMPATIBLE:
         node = doc.root.path(*path)
@@ -85,27 +112,36 @@ def check_incompatible_fields(doc: Document, profile: Profile) -> Iterator[Findi
 
 
 def check_missing_addon(doc: Document, profile: Profile) -> Iterator[Finding]:
-    if ip_family(doc, profile) != "ipv6" or _addon(doc, "coredns") is not None:
+    if not creates_ipv6(doc) or auto_mode(doc):
         return
+    missing = [name for name in REQUIRED_ADDONS if _addon(doc, name) is None]
+    if not missing:
+        return
+    entries = [{"name": name} for name in missing]
     addons = _addons(doc)
     if addons is not None:
-        edit = append_item(doc.source, addons, {"name": "coredns"})
+        edits = [append_item(doc.source, addons, entry) for entry in entries]
         where = _key(doc, "addons")
     else:
-        edit = insert_entries(doc.source, doc.root, [("addons", [{"name": "coredns"}])], doc.root)
+        edits = [insert_entries(doc.source, doc.root, [("addons", entries)], doc.root)]
         where = _key(doc, "kubernetesNetworkConfig") if doc.root.get("kubernetesNetworkConfig") is not None \
             else _key(doc, "metadata")
-    yield Finding(*where, f"{doc.object_name}: an IPv6 cluster without the `coredns` add-on; eksctl requires the "
-                          f"default add-ons to be declared for IPv6",
-                  Fix("Add the coredns add-on", "safe", (edit,)) if edit else None)
+    names = ", ".join(missing)
+    yield Finding(*where, f"{doc.object_name}: an IPv6 cluster without the default add-on(s) {names}; eksctl "
+                          f"requires them to be declared for IPv6 (or EKS Auto Mode)",
+                  _fix(f"Add the {names} add-on(s)", "safe", edits))
 
 
 def check_oidc(doc: Document, profile: Profile) -> Iterator[Finding]:
-    if ip_family(doc, profile) != "ipv6" or _addon(doc, "vpc-cni") is None or _addon(doc, "eks-pod-identity-agent"):
+    cni = _addon(doc, "vpc-cni")
+    if not creates_ipv6(doc) or cni is None or auto_mode(doc):
+        return
+    if _addon(doc, "eks-pod-identity-agent") is not None:
+        yield from _pod_identity(doc, cni)
         return
     iam = doc.root.get("iam")
     with_oidc = iam.get("withOIDC") if iam is not None and iam.kind == MAP else None
-    if with_oidc is not None and (with_oidc.text or "").lower() == "true":
+    if _true(with_oidc):
         return
     if with_oidc is not None:
         edits, where = (replace_scalar(with_oidc, Literal("true")),), (with_oidc.start, with_oidc.end)
@@ -119,32 +155,48 @@ def check_oidc(doc: Document, profile: Profile) -> Iterator[Finding]:
                   Fix("Set `iam.withOIDC: true`", "safe", edits))
 
 
+def _pod_identity(doc: Document, cni: Node) -> Iterator[Finding]:
+    """With the pod identity agent, eksctl wants the vpc-cni add-on to get an association."""
+    if _true(doc.root.path("addonsConfig", "autoApplyPodIdentityAssociations")):
+        return
+    associations = cni.get("podIdentityAssociations")
+    if _true(cni.get("useDefaultPodIdentityAssociations")) or \
+            (associations is not None and associations.kind == SEQ and associations.items()):
+        return
+    name = cni.get("name") or cni
+    edit = insert_entries(doc.source, cni, [("useDefaultPodIdentityAssociations", Literal("true"))], doc.root) \
+        if cni.kind == MAP and cni.get("useDefaultPodIdentityAssociations") is None else None
+    yield Finding(name.start, name.end,
+                  f"{doc.object_name}: the pod identity agent is installed but the vpc-cni add-on has no pod identity "
+                  f"association (`useDefaultPodIdentityAssociations` or `podIdentityAssociations`, or "
+                  f"`addonsConfig.autoApplyPodIdentityAssociations`); eksctl rejects the IPv6 cluster",
+                  _fix("Set `useDefaultPodIdentityAssociations: true` on the vpc-cni add-on", "safe", [edit]))
+
+
 def _version(text: str | None) -> tuple[int, ...] | None:
     match = re.match(r"v?(\d+)\.(\d+)(?:\.(\d+))?", (text or "").strip())
     return tuple(int(g) for g in match.groups() if g is not None) if match else None
 
 
 def check_old_versions(doc: Document, profile: Profile) -> Iterator[Finding]:
-    if ip_family(doc, profile) != "ipv6":
+    if not creates_ipv6(doc):
         return
     version = doc.root.path("metadata", "version")
     found = _version(version.text if version is not None else None)
     if found is not None and found[:2] < (1, 21):
         yield Finding(version.start, version.end, f"{doc.object_name}: Kubernetes {version.text} is older than 1.21, the "
                                                   f"first EKS version with IPv6 clusters")
-    cni = _addon(doc, "vpc-cni")
-    cni_version = cni.get("version") if cni is not None else None
-    found = _version(cni_version.text if cni_version is not None else None)
-    if found is not None and found < (1, 10, 0):
-        yield Finding(cni_version.start, cni_version.end, f"{doc.object_name}: vpc-cni {cni_version.text} is older than "
-                                                          f"1.10.0, which IPv6 clusters need")
 
 
 _k = dict(kinds=CLUSTER, references=(EKSCTL_DOCS, VALIDATION))
+# EKS003 to EKS006 mirror eksctl's create-time validation, which reads only the config: they fire only
+# when the config itself says `ipFamily: IPv6` (absent or empty is IPv4), never from the project profile.
+_CREATE = " Judged from the config's own `kubernetesNetworkConfig.ipFamily` (absent means IPv4), as eksctl does."
 
 RULES = [
     Rule("EKS001", "eksctl-invalid-ip-family", "`kubernetesNetworkConfig.ipFamily` is not IPv4 or IPv6.", "error",
-         why="eksctl accepts IPv4 or IPv6 (case-insensitively) and has no dual-stack mode.",
+         why="eksctl accepts IPv4 or IPv6 (case-insensitively) and has no dual-stack mode; an empty value is "
+             "IPv4.",
          example="kubernetesNetworkConfig:\n  ipFamily: IPv6", fix="safe", fix_note="canonical spelling when the value "
          "is IPv4/IPv6 with stray spaces", check=check_invalid_ip_family, triggers=("ipFamily",), **_k),
     Rule("EKS002", "eksctl-unmanaged-nodegroup-ipv6", "Unmanaged `nodeGroups` on an IPv6 cluster.", "error",
@@ -154,20 +206,29 @@ RULES = [
     Rule("EKS003", "eksctl-ipv6-incompatible-field",
          "IPv6 with `serviceIPv4CIDR`, `vpc.nat`, `vpc.autoAllocateIPv6: true`, `localZones`, Outposts or "
          "`remoteNetworkConfig`.", "error",
-         why="eksctl's validation rejects these with ipFamily IPv6.", example="kubernetesNetworkConfig:\n  ipFamily: IPv6",
+         why="eksctl's validation rejects these with ipFamily IPv6." + _CREATE, example="kubernetesNetworkConfig:\n  ipFamily: IPv6",
          fix="safe", fix_note="delete `serviceIPv4CIDR` / `vpc.nat`", check=check_incompatible_fields,
          triggers=("serviceIPv4CIDR", "nat", "autoAllocateIPv6", "localZones", "outpost", "remoteNetworkConfig"), **_k),
-    Rule("EKS004", "eksctl-ipv6-missing-addon", "An IPv6 cluster config without the `coredns` add-on.", "error",
-         why="eksctl requires the default add-ons to be declared explicitly for IPv6 clusters (older versions also "
-             "required vpc-cni, kube-proxy and OIDC).", example="addons:\n  - name: vpc-cni\n  - name: coredns\n"
-                                                                "  - name: kube-proxy",
-         fix="safe", fix_note="add the add-on entry", check=check_missing_addon, triggers=("ClusterConfig",), **_k),
+    Rule("EKS004", "eksctl-ipv6-missing-addon",
+         "An IPv6 cluster config (not EKS Auto Mode) without the `coredns` add-on.", "error",
+         why="eksctl's validation requires the default add-ons to be declared for IPv6 clusters unless "
+             "`autoModeConfig.enabled` is true (\"the default core addons must be defined for IPv6; missing "
+             "addon(s): ...\"). Since eksctl #8790 (a068db8e) only coredns is required; vpc-cni and kube-proxy "
+             "are optional." + _CREATE, example="addons:\n  - name: vpc-cni\n  - name: coredns\n  - name: kube-proxy",
+         fix="safe", fix_note="add every missing required add-on", check=check_missing_addon,
+         triggers=("ClusterConfig",), **_k),
     Rule("EKS005", "eksctl-ipv6-oidc",
-         "The `vpc-cni` add-on on IPv6 with neither the pod identity agent nor `iam.withOIDC: true`.", "error",
-         why="In IPv6 mode the VPC CNI's service account needs IAM permissions (AmazonEKS_CNI_IPv6_Policy) through "
-             "IRSA (OIDC) or EKS Pod Identity.", example="iam:\n  withOIDC: true", fix="safe",
-         fix_note="`withOIDC: true`", check=check_oidc, triggers=("vpc-cni",), **_k),
-    Rule("EKS006", "eksctl-old-version", "Kubernetes older than 1.21 or a vpc-cni add-on older than 1.10.0 with IPv6.",
-         "error", why="EKS IPv6 clusters start at Kubernetes 1.21 and VPC CNI 1.10.0.",
+         "The `vpc-cni` add-on on IPv6 (not EKS Auto Mode) without credentials: neither the pod identity agent "
+         "nor `iam.withOIDC: true`, or the agent without a pod identity association for vpc-cni.", "error",
+         why="In IPv6 mode the VPC CNI's service account needs IAM permissions (AmazonEKS_CNI_IPv6_Policy). "
+             "eksctl rejects the config unless OIDC is on or the eks-pod-identity-agent add-on is declared; with "
+             "the agent it also wants `useDefaultPodIdentityAssociations` or `podIdentityAssociations` on vpc-cni "
+             "(or `addonsConfig.autoApplyPodIdentityAssociations`). Auto Mode clusters are exempt." + _CREATE,
+         example="iam:\n  withOIDC: true", fix="safe",
+         fix_note="`withOIDC: true`, or `useDefaultPodIdentityAssociations: true` when the agent is declared",
+         check=check_oidc, triggers=("vpc-cni",), **_k),
+    Rule("EKS006", "eksctl-old-version", "Kubernetes older than 1.21 with IPv6.",
+         "error", why="eksctl rejects IPv6 clusters below Kubernetes 1.21 (\"cluster version must be >= 1.21\"). "
+                      "The vpc-cni add-on version is CNI009's (one fact, one rule)." + _CREATE,
          example='metadata:\n  version: "1.31"', fix="none", check=check_old_versions, triggers=("version",), **_k),
 ]

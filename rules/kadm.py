@@ -3,17 +3,22 @@ kube-controller-manager node CIDR masks)."""
 from __future__ import annotations
 
 import ipaddress
+import os
+import re
 from typing import Iterator
 
 from v6lint.diagnostics import Finding, Fix
 from v6lint.document import MAP, Document, Node
 from v6lint.rule import Profile, Rule
-from v6lint.yaml_edit import replace_scalar
+from v6lint.yaml_edit import delete_entry, delete_item, replace_scalar
 
 KUBEADM = ("kubeadm.k8s.io/*/ClusterConfiguration", "controlplane.cluster.x-k8s.io/*/KubeadmControlPlane",
            "kind.x-k8s.io/*/Cluster")
 PROXY = ("kubeproxy.config.k8s.io/*/KubeProxyConfiguration",)
-VALIDATION = "https://github.com/kubernetes/kubernetes/blob/master/cmd/kubeadm/app/apis/kubeadm/validation/validation.go"
+# ValidateIPNetFromString, ValidatePodSubnetNodeMask and getClusterNodeMask as read at
+# kubernetes/kubernetes@00d24de699fe4409b5829a5e51b73c1fc7bcba12
+VALIDATION = ("https://github.com/kubernetes/kubernetes/blob/00d24de699fe4409b5829a5e51b73c1fc7bcba12/"
+              "cmd/kubeadm/app/apis/kubeadm/validation/validation.go")
 DUAL_DOCS = "https://kubernetes.io/docs/setup/production-environment/tools/kubeadm/dual-stack-support/"
 
 
@@ -24,11 +29,12 @@ def cluster_configuration(doc: Document) -> Node | None:
 
 
 def _cidrs(node: Node | None) -> list[tuple[str, object]]:
-    """(text, network or None) for each comma-separated CIDR."""
+    """(text, network or None) for each comma-separated CIDR. Like Go's net.ParseCIDR a CIDR needs its
+    `/prefix`: a bare address (`2001:db8::1`) is not one, though Python would read it as a /128."""
     out = []
     for part in (node.text or "").split(",") if node is not None else []:
         try:
-            out.append((part, ipaddress.ip_network(part.strip(), strict=False)))
+            out.append((part, ipaddress.ip_network(part.strip(), strict=False) if "/" in part else None))
         except ValueError:
             out.append((part, None))
     return out
@@ -60,7 +66,10 @@ def check_cidrs(doc: Document, profile: Profile) -> Iterator[Finding]:
         problems = []
         if len(cidrs) > 2:
             problems.append("more than two CIDRs")
-        if any(net is None for _t, net in cidrs):
+        bare = [t.strip() for t, net in cidrs if net is None and _is_address(t.strip())]
+        if bare:
+            problems.append(f"{', '.join(bare)} is an address, not a CIDR (no /prefix)")
+        elif any(net is None for _t, net in cidrs):
             problems.append("a value that is not a CIDR")
         families = [net.version for _t, net in cidrs if net is not None]
         if len(families) != len(set(families)):
@@ -75,6 +84,14 @@ def check_cidrs(doc: Document, profile: Profile) -> Iterator[Finding]:
             fix = Fix("Remove the spaces", "safe", (replace_scalar(node, ",".join(t.strip() for t, _n in cidrs)),))
         yield Finding(node.start, node.end, f"{doc.object_name}: {node.text!r}: {', '.join(problems)}; kubeadm "
                                             f"accepts one CIDR or two of different families, comma-separated", fix)
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
 
 
 def check_service_subnet_size(doc: Document, profile: Profile) -> Iterator[Finding]:
@@ -95,8 +112,8 @@ def check_node_mask(doc: Document, profile: Profile) -> Iterator[Finding]:
     for _text, net in _cidrs(pod):
         if net is None:
             continue
-        key = f"node-cidr-mask-size-ipv{net.version}"
-        node = args.get(key) or args.get("node-cidr-mask-size")
+        # kubeadm reads only the suffixed flag (getClusterNodeMask); the unsuffixed one is KADM004's.
+        node = args.get(f"node-cidr-mask-size-ipv{net.version}")
         try:
             mask = int(node.text) if node is not None and node.text else (24 if net.version == 4 else 64)
         except ValueError:
@@ -163,8 +180,11 @@ _k = dict(kinds=KUBEADM, references=(VALIDATION, DUAL_DOCS))
 RULES = [
     Rule("KADM001", "invalid-dual-stack-cidrs",
          "`podSubnet`/`serviceSubnet` with more than two CIDRs, two of one family, a bad CIDR, or spaces.", "error",
-         why="kubeadm validates these as one CIDR or a dual-stack pair of different families.",
-         example="podSubnet: 10.244.0.0/16,fd00:10:244::/56", fix="safe", fix_note="trim spaces",
+         why="kubeadm's ValidateIPNetFromString parses each comma-separated part with net.ParseCIDR: one CIDR or a "
+             "dual-stack pair of different families, each with its /prefix (a bare address is \"couldn't parse "
+             "subnet\").",
+         example="serviceSubnet: 2001:db8::1,10.96.0.0/12   # bad: an address, not a CIDR\n"
+                 "podSubnet: 10.244.0.0/16,fd00:10:244::/56", fix="safe", fix_note="trim spaces",
          check=check_cidrs, triggers=("Subnet",), **_k),
     Rule("KADM002", "service-subnet-too-large", "An IPv6 service subnet larger than /108, or IPv4 larger than /12.",
          "error", why="kubeadm rejects service subnets beyond those sizes (the service IP allocator is bounded).",
@@ -173,8 +193,9 @@ RULES = [
     Rule("KADM003", "node-mask-mismatch",
          "Pod subnet and node CIDR mask that do not fit (pod subnet smaller than the node mask, or more than 16 bits "
          "apart).", "error",
-         why="The controller manager carves a node CIDR of the node mask (default /24 and /64) out of the pod subnet; "
-             "it must fit, and the difference may be at most 16 bits.",
+         why="The controller manager carves a node CIDR of the node mask out of the pod subnet; it must fit, and the "
+             "difference may be at most 16 bits. As in kubeadm's getClusterNodeMask the mask is "
+             "node-cidr-mask-size-ipv4/-ipv6, else /24 and /64; the unsuffixed flag is not read (KADM004).",
          example="controllerManager:\n  extraArgs:\n    node-cidr-mask-size-ipv6: \"64\"", fix="none",
          check=check_node_mask, triggers=("podSubnet",), **_k),
     Rule("KADM004", "unsuffixed-node-mask", "Dual-stack with `node-cidr-mask-size` (no family suffix).", "error",
@@ -192,4 +213,139 @@ RULES = [
                         "pods IPv4-primary and services IPv6-primary (or the reverse).",
          example="podSubnet: 10.244.0.0/16,fd00::/56\nserviceSubnet: 10.96.0.0/16,fd01::/112", fix="none",
          check=check_family_order, triggers=("Subnet",), **_k),
+]
+
+
+# --- versions and kubelet flags -------------------------------------------------------------------
+NODE_CONFIGS = ("kubeadm.k8s.io/*/InitConfiguration", "kubeadm.k8s.io/*/JoinConfiguration",
+                "controlplane.cluster.x-k8s.io/*/KubeadmControlPlane", "bootstrap.cluster.x-k8s.io/*/KubeadmConfig",
+                "bootstrap.cluster.x-k8s.io/*/KubeadmConfigTemplate")
+# KEP-563 (kubernetes/enhancements keps/sig-network/563-dual-stack): the IPv6DualStack feature gate was
+# alpha (off by default) up to 1.20, beta and on by default from 1.21, GA in 1.23.
+DUAL_STACK_KEP = "https://github.com/kubernetes/enhancements/tree/master/keps/sig-network/563-dual-stack"
+FEATURE_GATES_REMOVED = "https://kubernetes.io/docs/reference/command-line-tools-reference/feature-gates-removed/"
+DUAL_STACK_ON_BY_DEFAULT = (1, 21)
+DUAL_STACK_CONCEPT = "https://kubernetes.io/docs/concepts/services-networking/dual-stack/"
+KEP_3705 = "https://github.com/kubernetes/enhancements/tree/master/keps/sig-network/3705-cloud-node-ips"
+# The dockershim and its kubelet networking flags (--network-plugin, --cni-bin-dir, --cni-conf-dir,
+# --network-plugin-mtu) were removed in Kubernetes 1.24.
+DOCKERSHIM_REMOVED = (1, 24)
+CHANGELOG_124 = "https://github.com/kubernetes/kubernetes/blob/master/CHANGELOG/CHANGELOG-1.24.md"
+DOCKERSHIM_FLAGS = ("network-plugin", "cni-bin-dir", "cni-conf-dir", "network-plugin-mtu")
+_K8S_VERSION = re.compile(r"(\d+)\.(\d+)")
+
+
+def k8s_version(text: str | None) -> tuple[int, int] | None:
+    match = _K8S_VERSION.search(text or "")
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def _version_node(doc: Document) -> Node | None:
+    return doc.root.path("spec", "version") if doc.kind == "KubeadmControlPlane" else doc.root.get("kubernetesVersion")
+
+
+def check_dual_stack_version(doc: Document, profile: Profile) -> Iterator[Finding]:
+    pod, service, config = _subnets(doc)
+    node = _version_node(doc)
+    version = k8s_version(node.text if node is not None else None)
+    if version is None or version >= DUAL_STACK_ON_BY_DEFAULT:
+        return
+    dual = [n for n in (pod, service) if len({net.version for _t, net in _cidrs(n) if net is not None}) == 2]
+    gate = config.path("featureGates", "IPv6DualStack") if config is not None else None
+    if not dual or (gate is not None and (gate.text or "").lower() == "true"):
+        return
+    yield Finding(node.start, node.end,
+                  f"{doc.object_name}: dual-stack subnets with Kubernetes {node.text}: before 1.21 dual-stack is an "
+                  f"alpha feature, off unless `featureGates: {{IPv6DualStack: true}}`; use 1.21 or later")
+
+
+def _kubelet_args(doc: Document) -> Iterator[tuple[Node, dict[str, tuple[Node, Node]]]]:
+    """(args node, name -> (name node, value node)) for every nodeRegistration.kubeletExtraArgs in the doc."""
+    root = doc.root
+    if doc.kind == "KubeadmControlPlane":
+        owners = [root.path("spec", "kubeadmConfigSpec", k) for k in ("initConfiguration", "joinConfiguration")]
+    elif doc.kind == "KubeadmConfig":
+        owners = [root.path("spec", k) for k in ("initConfiguration", "joinConfiguration")]
+    elif doc.kind == "KubeadmConfigTemplate":
+        owners = [root.path("spec", "template", "spec", "joinConfiguration")]
+    else:
+        owners = [root]
+    for owner in owners:
+        args = owner.path("nodeRegistration", "kubeletExtraArgs") if owner is not None else None
+        if args is None:
+            continue
+        if args.kind == MAP:  # v1beta3: a map
+            yield args, {k.text: (k, v) for k, v in args.entries() if k.text}
+        else:  # v1beta4: a list of name/value
+            yield args, {a.str_at("name"): (a.get("name"), a.get("value")) for a in args.items()
+                         if a.kind == MAP and a.str_at("name") and a.get("value") is not None}
+
+
+def check_single_node_ip(doc: Document, profile: Profile) -> Iterator[Finding]:
+    for _args, found in _kubelet_args(doc):
+        if "node-ip" not in found or "cloud-provider" in found:
+            continue
+        _key, value = found["node-ip"]
+        if not value.text or "," in value.text:
+            continue
+        yield Finding(value.start, value.end,
+                      f"{doc.object_name}: a single kubelet --node-ip ({value.text}) on a dual-stack cluster without a "
+                      f"cloud provider: the node registers one family only; give one address of each family "
+                      f"(`<IPv4>,<IPv6>`)")
+
+
+def check_removed_network_plugin(doc: Document, profile: Profile) -> Iterator[Finding]:
+    facts = profile.facts
+    own = doc.root.path("spec", "version") if doc.kind == "KubeadmControlPlane" else None
+    declared = facts.kubeadm_versions.get(os.path.dirname(doc.source.abspath or doc.source.path)) \
+        if facts is not None else None
+    text, where = (own.text, "spec.version") if own is not None and own.text else (declared or (None, None))
+    version = k8s_version(text)
+    if version is None or version < DOCKERSHIM_REMOVED:
+        return
+    for args, found in _kubelet_args(doc):
+        for flag in DOCKERSHIM_FLAGS:
+            if flag not in found:
+                continue
+            key, _value = found[flag]
+            if args.kind == MAP:
+                edit = delete_entry(doc.source, args, flag) if len(args.entries()) > 1 else None
+            else:
+                items = args.items()
+                index = next(i for i, a in enumerate(items) if a.kind == MAP and a.str_at("name") == flag)
+                edit = delete_item(doc.source, args, index) if len(items) > 1 else None
+            yield Finding(key.start, key.end,
+                          f"{doc.object_name}: kubelet flag --{flag} was removed with the dockershim in Kubernetes "
+                          f"1.24; the kubelet of this {text} cluster ({where}) refuses to start with it",
+                          Fix(f"Remove `{flag}`", "safe", (edit,)) if edit is not None else None)
+
+
+RULES += [
+    Rule("KADM007", "dual-stack-before-1-21",
+         "Dual-stack pod or service subnets with a `kubernetesVersion` before 1.21 and no IPv6DualStack gate.",
+         "error",
+         why="KEP-563: the IPv6DualStack feature gate was alpha, off by default, up to Kubernetes 1.20 (the "
+             "dual-stack API as it is today arrived in 1.20), beta and on by default from 1.21, GA in 1.23. "
+             "Two CIDRs on an older control plane are rejected or ignored unless the gate is on.",
+         example='kubernetesVersion: v1.31.2\nnetworking:\n  podSubnet: 10.244.0.0/16,fd00:10:244::/56',
+         fix="none", check=check_dual_stack_version, triggers=("Subnet",), kinds=KUBEADM[:2],
+         references=(DUAL_STACK_KEP, FEATURE_GATES_REMOVED, DUAL_DOCS)),
+    Rule("KADM008", "single-node-ip-on-dual-stack",
+         "A kubelet `node-ip` with one address on a dual-stack cluster, with no cloud provider.", "warning",
+         why="Without a cloud provider the kubelet reports exactly the --node-ip addresses; on a dual-stack cluster "
+             "it needs `<IPv4>,<IPv6>` (the dual-stack docs: required for bare metal dual-stack nodes), else the "
+             "node and its host-network pods are single-stack. With a cloud provider the cloud supplies the "
+             "addresses (KEP-3705), so those nodes are not judged.",
+         example="nodeRegistration:\n  kubeletExtraArgs:\n    node-ip: 10.0.0.11,fd00:10::11", fix="none",
+         check=check_single_node_ip, kinds=NODE_CONFIGS, profiles=("dual",), triggers=("node-ip",),
+         references=(DUAL_STACK_CONCEPT, KEP_3705, DUAL_DOCS)),
+    Rule("KADM009", "removed-dockershim-kubelet-flag",
+         "`network-plugin` (or another dockershim flag) in kubeletExtraArgs on Kubernetes 1.24 or later.", "error",
+         why="Kubernetes 1.24 removed the dockershim and its kubelet flags --network-plugin, --cni-bin-dir, "
+             "--cni-conf-dir and --network-plugin-mtu; a kubelet given one fails with \"unknown flag\". The version "
+             "comes from a kubeadm `kubernetesVersion` in the same directory (or the KubeadmControlPlane's "
+             "spec.version).",
+         example="nodeRegistration:\n  kubeletExtraArgs:\n    network-plugin: cni   # bad: remove", fix="safe",
+         fix_note="remove the flag (the kubelet cannot start with it)", check=check_removed_network_plugin,
+         kinds=NODE_CONFIGS, triggers=DOCKERSHIM_FLAGS, references=(CHANGELOG_124, DUAL_DOCS)),
 ]

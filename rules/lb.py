@@ -86,12 +86,19 @@ def ipv6_backends(doc: Document, profile: Profile) -> bool:
 
 # --- writing -----------------------------------------------------------------------------------
 def set_annotations(doc: Document, pairs: list[tuple[str, str]]) -> list[Edit] | None:
-    """Set annotations in one fix: replace existing values, add the rest after the others in their
-    quoting style, or create `metadata.annotations` in the file's indentation."""
+    """Set annotations in one fix: replace existing values; repair a near-miss spelling of a missing key
+    in place (renaming it and setting its value, so no duplicate in effect is left behind); add the rest
+    after the others in their quoting style, or create `metadata.annotations` in the file's indentation."""
     edits, missing = [], []
     for key, value in pairs:
         node = doc.annotations.get(key)
-        if node is None:
+        misspelled = _misspelling_of(doc, key) if node is None else None
+        if misspelled is not None:
+            name, found = misspelled
+            edits.append(replace_scalar(name, key))
+            if found.text != value:
+                edits.append(replace_scalar(found, value))
+        elif node is None:
             missing.append((key, value))
         elif node.text != value:
             edits.append(replace_scalar(node, value))
@@ -107,6 +114,16 @@ def set_annotations(doc: Document, pairs: list[tuple[str, str]]) -> list[Edit] |
     else:
         return None
     return edits
+
+
+def _misspelling_of(doc: Document, key: str) -> tuple[Node, Node] | None:
+    """(key node, value node) of the annotation that is a near miss of `key` (LB001's judgement: no
+    controller reads it and `key` is the one known key close to it)."""
+    annotations = doc.root.path("metadata", "annotations") if doc.root is not None else None
+    for name, value in annotations.entries() if annotations is not None and annotations.kind == MAP else []:
+        if near_misses(name.text or "") == [key] and value.kind == "scalar":
+            return name, value
+    return None
 
 
 def set_annotation(doc: Document, key: str, value: str) -> list[Edit] | None:
@@ -146,14 +163,19 @@ def _known(key: str) -> bool:
     return key in KNOWN or any(p.match(key) for p in _PATTERNS)
 
 
+def near_misses(name: str) -> list[str]:
+    """The known annotation keys within two edits of `name`, when no controller reads `name` itself."""
+    folded = _fold(name)
+    if not folded.startswith(("service.beta.kubernetes.io/aws", "alb.ingress.kubernetes.io")) or _known(name):
+        return []
+    return sorted(k for k in KNOWN if _distance(folded, _fold(k)) <= 2)
+
+
 def check_misspelled_annotation(doc: Document, profile: Profile) -> Iterator[Finding]:
     annotations = doc.root.path("metadata", "annotations") if doc.root is not None else None
     for key, _value in annotations.entries() if annotations is not None and annotations.kind == MAP else []:
         name = key.text or ""
-        folded = _fold(name)
-        if not folded.startswith(("service.beta.kubernetes.io/aws", "alb.ingress.kubernetes.io")) or _known(name):
-            continue
-        close = sorted(k for k in KNOWN if _distance(folded, _fold(k)) <= 2)
+        close = near_misses(name)
         if not close:
             continue
         fix = _fix(f"Rename to `{close[0]}`", "safe", [replace_scalar(key, close[0])]) if len(close) == 1 else None

@@ -16,6 +16,7 @@ from v6lint.diagnostics import Finding, Fix
 from v6lint.document import MAP, SEQ, Document, Node
 from v6lint.hcl_source import EXPR, walk_blocks
 from v6lint.rule import Profile, Rule
+from v6lint.rules.eks import is_ipv6
 from v6lint.yaml_edit import append_item, replace_scalar
 
 HYPERVISOR = "karpenter.k8s.aws/instance-hypervisor"
@@ -188,6 +189,10 @@ def check_max_pods_over_limit(doc: Document, profile: Profile) -> Iterator[Findi
     facts = profile.facts
     if facts is not None and facts.prefix_delegation:
         return
+    # IPv6 clusters always run the VPC CNI in prefix mode (one /80 per node), written down or not:
+    # the secondary-IP formula never applies there.
+    if is_ipv6(doc, profile):
+        return
     for group in node_groups(doc):
         wanted = _max_pods(group)
         if wanted is None:
@@ -262,9 +267,11 @@ RULES = [
          fix_note="add `NotIn [xen]`", check=check_hypervisor_requirement, kinds=NODEPOOL, profiles=("ipv6",),
          triggers=("requirements",), references=(KARPENTER,)),
     Rule("NODE003", "max-pods-over-eni-limit",
-         "Explicit max pods above the secondary-IP formula `enis*(ips-1)+2` without prefix delegation.", "error",
+         "Explicit max pods above the secondary-IP formula `enis*(ips-1)+2` without prefix delegation, on an IPv4 "
+         "cluster.", "error",
          why="Without prefix delegation a node can address only `enis*(ips-1)+2` pods; a higher max pods leaves the "
-             "rest stuck in ContainerCreating.", example="maxPodsPerNode: 29   # m5.large: 3*(10-1)+2", fix="none",
+             "rest stuck in ContainerCreating. Never on IPv6: there the VPC CNI always runs in prefix mode "
+             "(ENABLE_PREFIX_DELEGATION is required with ENABLE_IPv6, VPC CNI README), written down or not.", example="maxPodsPerNode: 29   # m5.large: 3*(10-1)+2", fix="none",
          check=check_max_pods_over_limit, triggers=("maxPods",), references=(EKS_MAX_PODS,), **_groups),
     Rule("NODE004", "max-pods-capped",
          "Explicit max pods above the managed node group cap (110 up to 30 vCPUs, else 250).", "warning",

@@ -28,6 +28,8 @@ SPARK_K8S_DOCS = "https://spark.apache.org/docs/latest/running-on-kubernetes.htm
 SPARK_CONFIG = "https://github.com/apache/spark/blob/master/resource-managers/kubernetes/core/src/main/scala/org/apache/spark/deploy/k8s/Config.scala"
 OPERATOR_API = "https://github.com/kubeflow/spark-operator/blob/master/docs/api-docs.md"
 EKS_IMDS = "https://docs.aws.amazon.com/sdkref/latest/guide/feature-imds-credentials.html"
+ALLOC = ("https://github.com/kubernetes/kubernetes/blob/b0d609f08083d7a8aa3426540d6d5f9090944906/"
+         "pkg/registry/core/service/storage/alloc.go")
 DOE_IPV6 = "https://awslabs.github.io/data-on-eks/docs/datastacks/processing/spark-on-eks/spark-ipv6"
 LANGS = ("yaml", "python")
 
@@ -51,9 +53,20 @@ def _families(value: str | None) -> list[str]:
     return [v.strip() for v in value.split(",")] if value else []
 
 
+def _predates_ip_families(job: SparkJob) -> bool:
+    """A job whose Spark version (sparkVersion, or the image tag) is older than 3.4.0: that Spark ignores the
+    driver Service IP family settings (SPK004 reports the version of SparkApplications)."""
+    if job.spec is not None:
+        found = _spark_version(job.spec)
+        version = found[1] if found else None
+    else:  # spark-submit, spark-defaults.conf, PySpark: the container image's tag
+        version = _image_version(job.value("spark.kubernetes.container.image"))
+    return version is not None and version < (3, 4, 0)
+
+
 def check_driver_service_ipv4(doc: Document, profile: Profile) -> Iterator[Finding]:
     for job in _jobs(doc):
-        if not job.on_kubernetes:
+        if not job.on_kubernetes or _predates_ip_families(job):
             continue
         conf = job.conf.get(FAMILIES)
         if conf is None:
@@ -121,11 +134,17 @@ def _spark_version(spec: Node) -> tuple[Node, tuple[int, int, int]] | None:
         found = _version(declared.text)
         return (declared, found) if found else None
     image = spec.get("image")
-    name, _, tag = (image.text or "").rpartition(":") if image is not None else ("", "", "")
+    found = _image_version(image.text if image is not None else None)
+    return (image, found) if found else None
+
+
+def _image_version(image: str | None) -> tuple[int, int, int] | None:
+    """The Spark version of an image whose name says spark and whose tag starts with one (`apache/spark:3.3.2`)."""
+    name, _, tag = (image or "").rpartition(":")
     if "spark" not in name.rsplit("/", 1)[-1] or "/" in tag:
         return None
     found = _version(tag)
-    return (image, found) if found and found[0] >= 2 else None
+    return found if found and found[0] >= 2 else None
 
 
 def check_spark_version(doc: Document, profile: Profile) -> Iterator[Finding]:
@@ -343,8 +362,9 @@ def check_operator_jvm(doc: Document, profile: Profile) -> Iterator[Finding]:
     key = doc.root.entry("controller")[0]
     edits = add_env(doc, controller, "JAVA_TOOL_OPTIONS", Styled(PREFER_V6, '"')) if controller.entries() else None
     yield Finding(key.start, key.end,
-                  f"spark-operator values: the controller JVM does not prefer IPv6 (no `{PREFER_V6}` in "
-                  f"`controller.env` `_JAVA_OPTIONS`/`JAVA_TOOL_OPTIONS`); its Kubernetes client may pick IPv4",
+                  f"spark-operator values: the `spark-submit` JVMs the controller launches do not prefer IPv6 (no "
+                  f"`{PREFER_V6}` in `controller.env` `_JAVA_OPTIONS`/`JAVA_TOOL_OPTIONS`); on this dual-stack "
+                  f"cluster their Kubernetes client may pick IPv4",
                   _fix("Add JAVA_TOOL_OPTIONS to controller.env", "safe", edits))
 
 
@@ -402,12 +422,14 @@ RULES = [
          triggers=("spark",), languages=LANGS, references=(SPARK_K8S_DOCS, DOE_IPV6)),
     Rule("SPK002", "spark-driver-service-policy",
          "Two driver Service families with an effective `SingleStack` policy (set, or Spark's default).", "error",
-         why="Spark's `ipFamilyPolicy` defaults to SingleStack; with `IPv4,IPv6` or `IPv6,IPv4` the API server "
-             "rejects a SingleStack Service. (A single `IPv6` family without a policy is fine: the default "
-             "SingleStack is what it needs.)",
+         why="Spark always writes the driver Service's `ipFamilyPolicy`, SingleStack unless configured (Config.scala). "
+             "The API server (alloc.go `initIPFamilyFields`) rejects a SingleStack Service with two families: \"must "
+             "be 'RequireDualStack' or 'PreferDualStack' when multiple IP families are specified\", on any cluster. "
+             "(A single `IPv6` family without a policy is fine: SingleStack is what it needs.)",
          example='"spark.kubernetes.driver.service.ipFamilies": "IPv6,IPv4"\n'
                  '"spark.kubernetes.driver.service.ipFamilyPolicy": "PreferDualStack"',
-         fix="unsafe", fix_note="`PreferDualStack`", check=check_driver_service_policy, triggers=("ipFamilies",), **_k),
+         fix="unsafe", fix_note="`PreferDualStack`", check=check_driver_service_policy, triggers=("ipFamilies",),
+         languages=LANGS, references=(SPARK_CONFIG, ALLOC)),
     Rule("SPK003", "invalid-spark-ip-family-value",
          "Driver Service `ipFamilies`/`ipFamilyPolicy` not exactly one of the values Spark accepts.", "error",
          why="Spark checks these values exactly (`checkValues`): `ipv6` or `IPv6, IPv4` fail the submission.",
@@ -468,11 +490,16 @@ RULES = [
          example="# values.yaml\nwebhook:\n  enable: true", fix="none", check=check_env_without_webhook,
          triggers=("env",), **_app),
     Rule("SPK012", "operator-jvm-prefers-ipv4",
-         f"spark-operator Helm values without `{PREFER_V6}` for the controller.", "warning",
-         why="The operator's controller is a JVM talking to the API server; on an IPv6 cluster tell it to prefer "
-             "IPv6 through `_JAVA_OPTIONS` or `JAVA_TOOL_OPTIONS` in `controller.env`.",
+         f"spark-operator Helm values without `{PREFER_V6}` for the `spark-submit` the controller runs.", "warning",
+         why="The Kubeflow Spark operator's controller is a Go program, but for each SparkApplication it runs "
+             "`spark-submit`, a JVM, in its own pod, and that JVM talks to the API server to create the driver. "
+             "The JVM inherits the controller container's environment, so on a dual-stack cluster tell it to prefer "
+             "IPv6 through `_JAVA_OPTIONS` or `JAVA_TOOL_OPTIONS` in `controller.env`. Not on IPv6-only clusters: "
+             "there the API server address is an IPv6 literal and names resolve to AAAA only, so there is nothing to "
+             "prefer. Preview: whether IPv4 is wrong on dual-stack depends on the cluster.",
          example=f"controller:\n  env:\n    - name: JAVA_TOOL_OPTIONS\n      value: \"{PREFER_V6}\"", fix="safe",
-         fix_note="add the env entry", check=check_operator_jvm, profiles=("ipv6",), triggers=("webhook",),
+         fix_note="add the env entry", check=check_operator_jvm, profiles=("dual",), maturity="preview",
+         triggers=("webhook",),
          references=("https://github.com/kubeflow/spark-operator/blob/master/charts/spark-operator-chart/values.yaml",)),
     Rule("SPK013", "deprecated-env-vars", "`envVars` / `envSecretKeyRefs` (deprecated in v1beta2).", "info",
          why="These fields are deprecated in favour of `env`, which is where IPv6 settings such as the IMDS "

@@ -12,13 +12,15 @@ from typing import Iterator
 from v6lint.diagnostics import Finding, Fix, fix_of
 from v6lint.document import MAP, SEQ, Document, Node
 from v6lint.rule import Profile, Rule
-from v6lint.yaml_edit import delete_entry, delete_item, entry_index, insert_entries, replace_scalar
+from v6lint.yaml_edit import delete_entries, delete_entry, delete_item, entry_index, insert_entries, replace_scalar
 
 SERVICE = ("v1/Service",)
 FAMILIES = ("IPv4", "IPv6")
 POLICIES = ("SingleStack", "PreferDualStack", "RequireDualStack")
 VALIDATION = "https://github.com/kubernetes/kubernetes/blob/master/pkg/apis/core/validation/validation.go"
-ALLOC = "https://github.com/kubernetes/kubernetes/blob/master/pkg/registry/core/service/storage/alloc.go"
+# initIPFamilyFields as read at kubernetes/kubernetes@b0d609f08083d7a8aa3426540d6d5f9090944906
+ALLOC = ("https://github.com/kubernetes/kubernetes/blob/b0d609f08083d7a8aa3426540d6d5f9090944906/"
+         "pkg/registry/core/service/storage/alloc.go")
 DUAL_STACK_DOCS = "https://kubernetes.io/docs/concepts/services-networking/dual-stack/"
 EKS_IPV6 = "https://docs.aws.amazon.com/eks/latest/userguide/cni-ipv6.html"
 
@@ -138,27 +140,58 @@ def check_duplicate_family(doc: Document, profile: Profile) -> Iterator[Finding]
         seen.add(value)
 
 
+def effective_policy(svc: ServiceSpec) -> tuple[str | None, bool]:
+    """(policy, defaulted): the policy the API server applies on create. alloc.go initIPFamilyFields: an
+    absent policy becomes SingleStack, except on headless selector-less Services (RequireDualStack);
+    ExternalName Services get none."""
+    if svc.policy_node is not None and not svc.policy_node.is_null:
+        return svc.policy, False
+    if svc.type == "ExternalName":
+        return None, True
+    return ("RequireDualStack" if svc.headless_selectorless else "SingleStack"), True
+
+
 def check_single_stack_two_families(doc: Document, profile: Profile) -> Iterator[Finding]:
     svc = ServiceSpec(doc)
-    if svc.policy != "SingleStack":
+    policy, defaulted = effective_policy(svc)
+    if policy != "SingleStack":
         return
-    two = [what for what, nodes in (("ipFamilies", svc.families), ("clusterIPs", svc.cluster_ips)) if len(nodes) == 2]
+    # Only a pair validation lets through reaches this check (ValidateServiceClusterIPsRelatedFields runs
+    # first): two different families, or addresses of two families. Duplicates are SVC003's and SVC005's.
+    pairs = (("ipFamilies", svc.families_node, [n.text for n in svc.families]),
+             ("clusterIPs", svc.cluster_ips_node, [family_of(n.text) for n in svc.cluster_ips]))
+    two = [(what, node) for what, node, values in pairs
+           if len(values) == 2 and None not in values and values[0] != values[1]]
     if not two:
         return
-    node = svc.policy_node
+    names = " and ".join(what for what, _n in two)
+    if not defaulted:
+        node = svc.policy_node
+        yield Finding(node.start, node.end,
+                      f"{svc.name}: ipFamilyPolicy is `SingleStack` but {names} hold two values; the API server "
+                      f"rejects this (it must be `PreferDualStack` or `RequireDualStack`)",
+                      _fix("Set ipFamilyPolicy to `PreferDualStack`", "unsafe", replace_scalar(node, "PreferDualStack")))
+        return
+    what, node = two[0]
+    at = entry_index(svc.spec, what)
     yield Finding(node.start, node.end,
-                  f"{svc.name}: ipFamilyPolicy is `SingleStack` but {' and '.join(two)} hold two values; the "
-                  f"API server rejects this (it must be `PreferDualStack` or `RequireDualStack`)",
-                  _fix("Set ipFamilyPolicy to `PreferDualStack`", "unsafe", replace_scalar(node, "PreferDualStack")))
+                  f"{svc.name}: {names} hold two values but no ipFamilyPolicy is set; on create the API server "
+                  f"defaults it to `SingleStack` and rejects the Service (it must be `PreferDualStack` or "
+                  f"`RequireDualStack`)",
+                  _fix("Add `ipFamilyPolicy: PreferDualStack`", "unsafe",
+                       insert_entries(doc.source, svc.spec, [("ipFamilyPolicy", "PreferDualStack")], doc.root,
+                                      at=at + 1 if at is not None else None)))
 
 
 def check_inconsistent_cluster_ips(doc: Document, profile: Profile) -> Iterator[Finding]:
     svc = ServiceSpec(doc)
     ips = svc.cluster_ips
     single = svc.cluster_ip
-    if single not in (None, "", "None") and family_of(single) is None:
+    garbage = single not in (None, "", "None") and family_of(single) is None
+    if garbage:
         node = svc.cluster_ip_node
-        yield Finding(node.start, node.end, f"{svc.name}: clusterIP {single!r} is not an IP address or `None`")
+        also = " (nor is clusterIPs[0], the same value)" if ips and ips[0].text == single else ""
+        yield Finding(node.start, node.end, f"{svc.name}: clusterIP {single!r} is not an IP address or `None`{also}")
     if not ips:
         return
     values = [n.text for n in ips]
@@ -181,10 +214,10 @@ def check_inconsistent_cluster_ips(doc: Document, profile: Profile) -> Iterator[
         where = ips[values.index("None")]
         yield Finding(where.start, where.end, f"{svc.name}: `None` must be the first and only value of clusterIPs")
     seen: dict[str, int] = {}
-    for item in ips:
+    for index, item in enumerate(ips):
         value = item.text
-        if value == "None":
-            continue
+        if value == "None" or (index == 0 and garbage and value == single):
+            continue  # the same bad value as clusterIP: reported there, once
         family = family_of(value)
         if family is None:
             yield Finding(item.start, item.end, f"{svc.name}: clusterIPs entry {_show(item)!r} is not an IP address")
@@ -222,16 +255,22 @@ def check_external_name_ip_fields(doc: Document, profile: Profile) -> Iterator[F
     svc = ServiceSpec(doc)
     if svc.type != "ExternalName" or svc.spec is None:
         return
+    found = []
     for key in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
-        found = svc.spec.entry(key)
-        if found is None:
+        entry = svc.spec.entry(key)
+        if entry is None:
             continue
-        k, v = found
+        k, v = entry
         if v.is_null or (key == "clusterIP" and v.text == "") or (v.kind == SEQ and not v.items()):
             continue
-        yield Finding(k.start, v.end,
-                      f"{svc.name}: `{key}` must not be set on an ExternalName Service (it gets no IP)",
-                      _fix(f"Remove `{key}`", "safe", delete_entry(doc.source, svc.spec, key)))
+        found.append((key, k, v))
+    if not found:
+        return
+    keys = [key for key, _k, _v in found]
+    shown = ", ".join(f"`{key}`" for key in keys)
+    yield Finding(found[0][1].start, found[0][2].end,
+                  f"{svc.name}: {shown} must not be set on an ExternalName Service (it gets no IP)",
+                  _fix(f"Remove {shown}", "safe", *delete_entries(doc.source, svc.spec, keys)))
 
 
 def check_headless_exposed(doc: Document, profile: Profile) -> Iterator[Finding]:
@@ -323,20 +362,6 @@ def check_lb_class_wrong_type(doc: Document, profile: Profile) -> Iterator[Findi
                   f"remove it or set `type: LoadBalancer`")
 
 
-def check_dual_stack_lb_policy(doc: Document, profile: Profile) -> Iterator[Finding]:
-    svc = ServiceSpec(doc)
-    if svc.type != "LoadBalancer" or len(svc.families) != 2 or svc.policy_node is not None:
-        return
-    node = svc.families_node
-    at = entry_index(svc.spec, "ipFamilies")
-    yield Finding(node.start, node.end,
-                  f"{svc.name}: a LoadBalancer with two ipFamilies and no ipFamilyPolicy is defaulted to "
-                  f"`RequireDualStack`; say `PreferDualStack` (or `RequireDualStack`) explicitly",
-                  _fix("Add `ipFamilyPolicy: PreferDualStack`", "unsafe",
-                       insert_entries(doc.source, svc.spec, [("ipFamilyPolicy", "PreferDualStack")], doc.root,
-                                      at=at + 1 if at is not None else None)))
-
-
 _common = dict(kinds=SERVICE, references=(VALIDATION, DUAL_STACK_DOCS))
 
 RULES = [
@@ -359,14 +384,19 @@ RULES = [
          example="ipFamilies: [IPv6, IPv6]   # bad\nipFamilies: [IPv6]         # good",
          fix="safe", fix_note="drop the duplicate entries",
          check=check_duplicate_family, triggers=("ipFamilies",), **_common),
-    Rule("SVC004", "single-stack-two-families", "`ipFamilyPolicy: SingleStack` with two `ipFamilies` or two `clusterIPs`.",
-         "error",
-         why="The API server requires `PreferDualStack` or `RequireDualStack` when two families or two "
-             "cluster IPs are given; with `SingleStack` the Service is rejected.",
-         example="ipFamilyPolicy: SingleStack        # bad\nipFamilies: [IPv6, IPv4]\n\n"
+    Rule("SVC004", "single-stack-two-families",
+         "Two `ipFamilies` or two `clusterIPs` with `ipFamilyPolicy: SingleStack`, or with no policy (which "
+         "the API server defaults to SingleStack).", "error",
+         why="alloc.go (`initIPFamilyFields`) defaults an absent `ipFamilyPolicy` to `SingleStack` on create; only "
+             "a headless Service without a selector defaults to `RequireDualStack`. It then rejects a "
+             "`SingleStack` Service with two families or two cluster IPs (\"must be 'RequireDualStack' or "
+             "'PreferDualStack' when multiple IP families are specified\"), on every cluster and every Service "
+             "type, so no cluster profile is needed.",
+         example="ipFamilies: [IPv6, IPv4]           # bad: no policy means SingleStack\n\n"
                  "ipFamilyPolicy: PreferDualStack    # good\nipFamilies: [IPv6, IPv4]",
-         fix="unsafe", fix_note="set `PreferDualStack` (the Service becomes dual-stack where the cluster is)",
-         check=check_single_stack_two_families, triggers=("SingleStack",), kinds=SERVICE,
+         fix="unsafe", fix_note="set (or add) `ipFamilyPolicy: PreferDualStack`; the Service becomes dual-stack "
+                                "where the cluster is",
+         check=check_single_stack_two_families, triggers=("ipFamilies", "clusterIPs"), kinds=SERVICE,
          references=(ALLOC, DUAL_STACK_DOCS)),
     Rule("SVC005", "inconsistent-cluster-ips",
          "`clusterIPs` disagrees with `clusterIP`, has more than two values, `None` not alone, two IPs of one "
@@ -383,7 +413,8 @@ RULES = [
          fix="safe", fix_note="reorder `ipFamilies` when it is a permutation of the addresses' families",
          check=check_family_mismatch, triggers=("clusterIPs",), **_common),
     Rule("SVC007", "external-name-ip-fields",
-         "`type: ExternalName` with `clusterIP(s)`, `ipFamilies` or `ipFamilyPolicy`.", "error",
+         "`type: ExternalName` with `clusterIP(s)`, `ipFamilies` or `ipFamilyPolicy` (one finding for all of them).",
+         "error",
          why="An ExternalName Service is a DNS CNAME and gets no IP: validation rejects IP fields on it.",
          example="type: ExternalName\nexternalName: db.example.com\nipFamilyPolicy: SingleStack   # bad: remove",
          fix="safe", fix_note="delete those fields",
@@ -419,13 +450,4 @@ RULES = [
          why="Validation allows `loadBalancerClass` only when `type` is LoadBalancer.",
          example="type: ClusterIP\nloadBalancerClass: service.k8s.aws/nlb   # bad",
          fix="none", check=check_lb_class_wrong_type, triggers=("loadBalancerClass",), **_common),
-    Rule("SVC013", "dual-stack-lb-single-policy",
-         "A LoadBalancer Service with two `ipFamilies` and no `ipFamilyPolicy`.", "warning",
-         why="Without a policy, two families default to `RequireDualStack`, so the same manifest fails on any "
-             "single-stack cluster; state the policy you mean.",
-         example="type: LoadBalancer\nipFamilies: [IPv6, IPv4]         # bad: no policy\n"
-                 "ipFamilyPolicy: PreferDualStack   # good",
-         fix="unsafe", fix_note="add `ipFamilyPolicy: PreferDualStack`",
-         check=check_dual_stack_lb_policy, kinds=SERVICE, profiles=("dual",), triggers=("ipFamilies",),
-         references=(ALLOC, DUAL_STACK_DOCS)),
 ]

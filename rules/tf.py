@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
+import re
 from typing import Iterator
 
 from v6lint.diagnostics import Edit, Finding, Fix
@@ -227,4 +229,136 @@ RULES = [
                                              "  enable_ipv6 = true\n}",
          fix="none", check=check_eks_ipv6_vpc_ipv4, profiles=("ipv6",), triggers=("terraform-aws-modules/vpc",),
          references=(VPC_MODULE, EKS_IPV6), **_hcl),
+]
+
+
+# --- IPv6 VPC layout (terraform-aws-modules/vpc main.tf, the EC2 API) ----------------------------
+# terraform-aws-modules/vpc main.tf as read at 00ba9a313346e76cbe2011c0403d916ca987ac65: the private
+# route tables get `::/0 -> egress-only internet gateway` only when `create_egress_only_igw` (default
+# true) and `enable_ipv6`; subnets get `cidrsubnet(<VPC /56>, 8, prefix)`, a /64.
+VPC_MAIN = ("https://github.com/terraform-aws-modules/terraform-aws-vpc/blob/"
+            "00ba9a313346e76cbe2011c0403d916ca987ac65/main.tf")
+EC2_CREATE_VPC = "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateVpc.html"
+EC2_SUBNET_SIZING = "https://docs.aws.amazon.com/vpc/latest/userguide/subnet-sizing.html"
+AMAZON_IPV6_PREFIX = 56  # an Amazon-provided VPC IPv6 block is always a /56 (CreateVpc)
+SUBNET_IPV6_PREFIX_MAX = 64  # no subnet IPv6 CIDR is smaller than a /64
+_CIDRSUBNET = re.compile(r"^cidrsubnet\(\s*aws_vpc\.([A-Za-z0-9_-]+)(?:\[[^\]]*\])?\.ipv6_cidr_block\s*,\s*(\d+)\s*,")
+
+
+def check_private_ipv6_egress(doc: Document, profile: Profile) -> Iterator[Finding]:
+    for block in walk_blocks(doc.blocks):
+        body = block.body
+        if not _is_vpc_module(block) or (body.str_at("enable_ipv6") or "") != "true" or body.get("private_subnets") is None:
+            continue
+        flag = body.get("create_egress_only_igw")
+        if flag is None or flag.tag == EXPR or (flag.text or "") != "false":
+            continue
+        yield Finding(flag.start, flag.end,
+                      "`create_egress_only_igw = false` with IPv6 private subnets: the module then adds no `::/0` "
+                      "route to their route tables, so nodes and pods there have no IPv6 egress (image pulls, AWS "
+                      "APIs over IPv6)")
+
+
+def _amazon_provided_vpcs(doc: Document) -> set[str]:
+    """Names of `aws_vpc` resources in this file that take an Amazon-provided (/56) IPv6 block."""
+    return {b.labels[1] for b in walk_blocks(doc.blocks)
+            if b.type == "resource" and b.labels[:1] == ["aws_vpc"] and len(b.labels) > 1
+            and (b.body.str_at("assign_generated_ipv6_cidr_block") or "") == "true"}
+
+
+def check_subnet_ipv6_size(doc: Document, profile: Profile) -> Iterator[Finding]:
+    amazon = None
+    for block in walk_blocks(doc.blocks):
+        if block.type != "resource" or block.labels[:1] not in (["aws_subnet"], ["aws_subnet_ipv6_cidr_block_association"]):
+            continue
+        node = block.body.get("ipv6_cidr_block")
+        if node is None or not node.text:
+            continue
+        if node.tag != EXPR:
+            try:
+                prefix = ipaddress.ip_network(node.text.strip(), strict=False).prefixlen if "/" in node.text else None
+            except ValueError:
+                prefix = None
+            why = f"{node.text} is a /{prefix}"
+        else:
+            match = _CIDRSUBNET.match(node.text.strip())
+            amazon = _amazon_provided_vpcs(doc) if amazon is None and match else amazon
+            prefix = AMAZON_IPV6_PREFIX + int(match.group(2)) if match and match.group(1) in amazon else None
+            why = (f"cidrsubnet adds {match.group(2)} bits to aws_vpc.{match.group(1)}'s Amazon-provided "
+                   f"/{AMAZON_IPV6_PREFIX}, giving a /{prefix}") if prefix is not None else ""
+        if prefix is not None and prefix > SUBNET_IPV6_PREFIX_MAX:
+            yield Finding(node.start, node.end,
+                          f"subnet IPv6 CIDR smaller than a /{SUBNET_IPV6_PREFIX_MAX}: {why}; EC2 refuses it "
+                          f"(VPCs get a /{AMAZON_IPV6_PREFIX}, subnets a /{SUBNET_IPV6_PREFIX_MAX})")
+
+
+RULES += [
+    Rule("TF008", "private-subnets-without-ipv6-egress",
+         "A dual-stack terraform-aws-modules/vpc with private subnets and `create_egress_only_igw = false`.",
+         "warning",
+         why="terraform-aws-modules/vpc routes `::/0` from the private route tables to an egress-only internet "
+             "gateway only when `create_egress_only_igw` (default true) and `enable_ipv6` are both true. Turned "
+             "off, private subnets have no IPv6 egress: IPv6 nodes and pods there cannot reach registries or AWS "
+             "APIs over IPv6.",
+         example="enable_ipv6            = true\nprivate_subnets        = [\"10.0.1.0/24\"]\n"
+                 "create_egress_only_igw = true   # the default; false leaves private subnets without IPv6 egress",
+         fix="none", check=check_private_ipv6_egress, triggers=("create_egress_only_igw",), platforms=("aws",),
+         references=(VPC_MAIN, EKS_IPV6), **_hcl),
+    Rule("TF009", "subnet-ipv6-cidr-too-small",
+         "An `aws_subnet` IPv6 CIDR smaller than a /64 (a literal, or `cidrsubnet` of an Amazon-provided /56 with "
+         "more than 8 new bits).", "error",
+         why="An Amazon-provided VPC IPv6 block is always a /56 (CreateVpc: \"you cannot specify ... the size of "
+             "the CIDR block\"), and a subnet's IPv6 CIDR is never smaller than a /64; EC2 rejects `/80` or "
+             "`cidrsubnet(aws_vpc.main.ipv6_cidr_block, 16, 1)`. terraform-aws-modules/vpc uses 8 new bits (/64).",
+         example="ipv6_cidr_block = cidrsubnet(aws_vpc.main.ipv6_cidr_block, 8, 1)   # a /64",
+         fix="none", check=check_subnet_ipv6_size, triggers=("ipv6_cidr_block",), platforms=("aws",),
+         references=(EC2_CREATE_VPC, EC2_SUBNET_SIZING, VPC_MAIN), **_hcl),
+]
+
+
+# --- private IPv6 (ULA) ranges ---------------------------------------------------------------------
+# Amazon VPC IPAM, "Enable provisioning private IPv6 GUA CIDRs": a private scope pool takes a ULA range
+# "anything under fd00::/8" that does not overlap fd00::/16, which Amazon reserves. So a ULA in fc00::/8,
+# or one touching fd00::/16, is refused; the rest of fd00::/8 is allowed (through IPAM).
+IPAM_PRIVATE_IPV6 = "https://docs.aws.amazon.com/vpc/latest/ipam/enable-prov-ipv6-gua.html"
+ULA_ALLOWED = ipaddress.ip_network("fd00::/8")
+ULA_RESERVED = ipaddress.ip_network("fd00::/16")
+ULA_ALL = ipaddress.ip_network("fc00::/7")
+_VPC_IPV6_ATTRS = {"aws_vpc": "ipv6_cidr_block", "aws_vpc_ipv6_cidr_block_association": "ipv6_cidr_block",
+                   "aws_vpc_ipam_pool_cidr": "cidr"}
+
+
+def check_vpc_ula(doc: Document, profile: Profile) -> Iterator[Finding]:
+    for block in walk_blocks(doc.blocks):
+        attr = _VPC_IPV6_ATTRS.get(block.labels[0]) if block.type == "resource" and block.labels else None
+        node = block.body.get(attr) if attr else None
+        if node is None or node.tag == EXPR or not node.text or "/" not in node.text:
+            continue
+        try:
+            net = ipaddress.ip_network(node.text.strip(), strict=False)
+        except ValueError:
+            continue
+        if net.version != 6 or not net.overlaps(ULA_ALL):
+            continue
+        if not net.subnet_of(ULA_ALLOWED):
+            why = f"{net} is outside fd00::/8, the only ULA space AWS accepts"
+        elif net.overlaps(ULA_RESERVED):
+            why = f"{net} overlaps fd00::/16, which Amazon reserves"
+        else:
+            continue
+        yield Finding(node.start, node.end, f"private IPv6 range refused: {why} (VPC IPAM private scope)")
+
+
+RULES += [
+    Rule("TF010", "vpc-ipv6-ula-refused",
+         "A VPC or IPAM pool IPv6 CIDR in ULA space AWS refuses: outside fd00::/8, or overlapping fd00::/16.",
+         "error",
+         why="A VPC's IPv6 range is Amazon-provided, your own (BYOIP) or, for private IPv6, a ULA or GUA range "
+             "provisioned to an IPAM pool in a private scope. AWS accepts ULA space only under fd00::/8 and not "
+             "overlapping fd00::/16, which it reserves; anything else is rejected when the CIDR is provisioned. "
+             "(Other fd00::/8 ranges are allowed today, through IPAM, so they are not reported.)",
+         example='resource "aws_vpc_ipam_pool_cidr" "ula" {\n  ipam_pool_id = aws_vpc_ipam_pool.private.id\n'
+                 '  cidr         = "fd12:3456:789a::/48"   # not fd00::/16\n}',
+         fix="none", check=check_vpc_ula, triggers=("ipv6_cidr_block", "aws_vpc_ipam_pool_cidr"), platforms=("aws",),
+         references=(IPAM_PRIVATE_IPV6, EC2_CREATE_VPC), **_hcl),
 ]

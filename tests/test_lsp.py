@@ -281,3 +281,33 @@ async def test_a_flood_of_changes_with_malformed_ones_ends_on_the_final_version(
     hover = await client.text_document_hover_async(types.HoverParams(
         text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=6, character=16)))
     assert "SVC001" in hover.contents.value  # and the server still answers
+
+
+V4_SERVICE = "apiVersion: v1\nkind: Service\nmetadata:\n  name: api\nspec:\n  ipFamilies: [IPv4]\n"
+
+
+async def test_each_repository_in_the_workspace_has_its_own_profile(client: LanguageClient, workspace):
+    for name, flag in (("legacy", "false"), ("v6", "true")):
+        (workspace / name / ".git").mkdir(parents=True)
+        (workspace / name / "stack.tfvars").write_text(f"enable_ipv6 = {flag}\n")
+        (workspace / name / "api.yaml").write_text(V4_SERVICE)
+    legacy, v6 = uri_of(workspace, "legacy/api.yaml"), uri_of(workspace, "v6/api.yaml")
+    open_doc(client, legacy, V4_SERVICE)
+    open_doc(client, v6, V4_SERVICE)
+    assert codes(await diagnostics_for(client, v6, lambda ds: bool(ds))) == ["SVC009"]
+    assert codes(await diagnostics_for(client, legacy)) == []
+    assert client.diagnostics[v6][0].message.endswith("(IPv6 cluster per v6/stack.tfvars:1)")
+
+
+async def test_a_project_without_a_profile_is_logged_once(client: LanguageClient, workspace):
+    scratch = workspace / "scratch"
+    (scratch / ".git").mkdir(parents=True)
+    for index, name in enumerate(("a.yaml", "b.yaml")):
+        uri = uri_of(workspace, f"scratch/{name}")
+        open_doc(client, uri, V4_SERVICE)
+        await diagnostics_for(client, uri)
+        if index == 0:  # a change of settings rebuilds the linters; the note is still not repeated
+            client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"v6lint": {}}))
+    notes = [m for m in client.log_messages if m.message.startswith(f"Not checked in {scratch}:")]
+    assert len(notes) == 1 and notes[0].type == types.MessageType.Warning
+    assert "the `ip-family` setting (or `--ip-family`)" in notes[0].message

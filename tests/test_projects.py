@@ -1,0 +1,534 @@
+"""Trust on real repositories, engine side (issue 12): the platform in the profile, one profile per
+project root, Kustomize patches as partial objects, templates that are only templates when they do
+not parse, --fix that converges across files, saying what was not checked, and preview/platform
+gating through the real command line."""
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from v6lint.cli import main
+from v6lint.rules import ALL_RULES, BY_CODE, BY_NAME
+from v6lint.source import SourceFile
+from v6lint.sources import parse_source
+from v6lint.yaml_source import parse_yaml
+
+SERVICE_V4 = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: checkout
+  namespace: shop
+spec:
+  selector:
+    app: checkout
+  ipFamilies: [IPv4]
+  ports:
+    - port: 80
+      targetPort: 8080
+"""
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def check_json(*args: str) -> list[dict]:
+    result = run("check", "--no-cache", "--output-format", "json", *args)
+    return json.loads(result.output)
+
+
+def where(found: list[dict]) -> list[tuple[str, str, int]]:
+    return sorted((d["code"], d["path"], d["range"]["start"]["line"]) for d in found)
+
+
+def git_repo(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["git", "init", "-q"], cwd=path, check=True)
+    return path
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+# --- A. platform ---------------------------------------------------------------------------------
+EKS_MODULE = """\
+module "eks" {
+  source  = "terraform-aws-modules/eks/aws"
+  version = "~> 20.0"
+
+  cluster_name    = "payments"
+  cluster_version = "1.30"
+}
+"""
+KIND = "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnetworking:\n  ipFamily: ipv6\n"
+KUBEADM = ("apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\nnetworking:\n"
+           "  podSubnet: fd00:10:244::/56\n")
+
+
+@pytest.mark.parametrize("name, text, platform, line", [
+    ("main.tf", EKS_MODULE, "aws", 1),
+    ("eks.tf", 'resource "aws_eks_cluster" "this" {\n  name = "a"\n}\n', "aws", 1),
+    ("data.tf", 'provider "aws" {}\n\ndata "aws_eks_cluster" "this" {\n  name = var.cluster\n}\n', "aws", 3),
+    ("gke.tf", 'resource "google_container_cluster" "primary" {\n  name = "a"\n}\n', "other", 1),
+    ("cluster.yaml", "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: a, region: eu-west-1}\n",
+     "aws", 1),
+    ("aws-node.yaml", "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: aws-node\n  namespace: kube-system\n",
+     "aws", 1),
+    ("nodeclass.yaml", "apiVersion: karpenter.k8s.aws/v1\nkind: EC2NodeClass\nmetadata:\n  name: default\n",
+     "aws", 1),
+    ("lbc.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: aws-load-balancer-controller\n", "aws", 1),
+    ("svc.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  annotations:\n"
+                 "    service.beta.kubernetes.io/aws-load-balancer-type: external\nspec:\n  type: LoadBalancer\n",
+     "aws", 6),
+    ("sa.yaml", "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: spark\n  annotations:\n"
+                "    eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/spark\n", "aws", 6),
+    ("kind.yaml", KIND, "other", 1),
+    ("kubeadm.yaml", KUBEADM, "other", 1),
+    ("kubeadm-aws.yaml", "apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\napiServer:\n"
+                         "  extraArgs:\n    cloud-provider: aws\n", "aws", 1),
+    ("capi.yaml", "apiVersion: cluster.x-k8s.io/v1beta1\nkind: Cluster\nmetadata: {name: a}\nspec:\n"
+                  "  infrastructureRef:\n    apiVersion: infrastructure.cluster.x-k8s.io/v1beta1\n"
+                  "    kind: DockerCluster\n    name: a\n", "other", 1),
+    ("capa.yaml", "apiVersion: infrastructure.cluster.x-k8s.io/v1beta2\nkind: AWSCluster\nmetadata: {name: a}\n",
+     "aws", 1),
+])
+def test_every_platform_evidence_kind(tmp_path, monkeypatch, name, text, platform, line):
+    write(tmp_path / name, text)
+    monkeypatch.chdir(tmp_path)
+    out = json.loads(run("profile", "--output-format", "json").output)
+    assert (out["platform"], out["platform_source"]) == (platform, f"{name}:{line}")
+    assert out["platform_sources"][0]["location"] == f"{name}:{line}"
+
+
+def test_no_evidence_or_an_external_cloud_provider_leaves_the_platform_unknown(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "kubeadm.yaml", "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\n"
+                                     "controllerManager:\n  extraArgs:\n    - name: cloud-provider\n"
+                                     "      value: external\n")
+    write(tmp_path / "provider.tf", 'provider "aws" {\n  region = "eu-west-1"\n}\n')  # AWS provider alone: no EKS
+    out = json.loads(run("profile", "--output-format", "json").output)
+    assert (out["platform"], out["platform_sources"]) == (None, [])
+    assert "Platform: unknown (no evidence found;" in run("profile").output
+
+
+def test_a_cluster_definition_outranks_local_kind_and_a_tie_stays_unknown(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "hack/kind.yaml", KIND)  # the local test cluster
+    write(tmp_path / "infra/main.tf", EKS_MODULE)  # production
+    out = json.loads(run("profile", "--output-format", "json").output)
+    assert (out["platform"], out["platform_source"]) == ("aws", "infra/main.tf:1")
+    assert [(s["platform"], s["agrees"]) for s in out["platform_sources"]] == [("aws", True), ("other", False)]
+    text = run("profile").output
+    assert "Platform: aws (per infra/main.tf:1)" in text
+    assert "hack/kind.yaml:1  kind Cluster   <- disagrees" in text
+    # an AWS annotation does not outrank a kind cluster definition
+    (tmp_path / "infra/main.tf").unlink()
+    write(tmp_path / "svc.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  annotations:\n"
+                                 "    service.beta.kubernetes.io/aws-load-balancer-scheme: internal\n")
+    assert json.loads(run("profile", "--output-format", "json").output)["platform"] == "other"
+    # two cluster definitions of equal strength that disagree: no guess
+    write(tmp_path / "infra/gke.tf", 'resource "google_container_cluster" "a" {\n  name = "a"\n}\n')
+    write(tmp_path / "infra/eks.tf", 'resource "aws_eks_cluster" "a" {\n  name = "a"\n}\n')
+    out = json.loads(run("profile", "--output-format", "json").output)
+    assert out["platform"] is None and len(out["platform_sources"]) == 4
+    assert "Platform: unknown (evidence of equal strength disagrees;" in run("profile").output
+
+
+def test_config_platform_wins_and_init_writes_the_detected_one(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "infra/main.tf", EKS_MODULE)
+    write(tmp_path / "infra/prod.tfvars", 'cluster_ip_family = "ipv6"\n')
+    result = run("init")
+    assert result.exit_code == 0
+    assert result.output == ("Wrote .v6lint.toml (ip-family = ipv6, from infra/prod.tfvars:1; "
+                             "platform = aws, from infra/main.tf:1)\n")
+    config = (tmp_path / ".v6lint.toml").read_text()
+    assert '# platform detected from infra/main.tf:1 (module source "terraform-aws-modules/eks/aws")\n' \
+           'platform = "aws"\n' in config
+    out = json.loads(run("profile", "--output-format", "json").output)
+    assert (out["platform"], out["platform_source"]) == ("aws", ".v6lint.toml:9")
+    (tmp_path / ".v6lint.toml").write_text('[cluster]\nplatform = "other"\n')
+    out = json.loads(run("profile", "--output-format", "json").output)
+    assert (out["platform"], out["platform_source"]) == ("other", ".v6lint.toml:2")
+
+
+def test_init_without_evidence_leaves_a_commented_platform(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "svc.yaml", SERVICE_V4)
+    assert run("init").output == "Wrote .v6lint.toml (no profile detected)\n"
+    assert '# platform = "aws"   # aws | other\n' in (tmp_path / ".v6lint.toml").read_text()
+
+
+# --- B. one profile per project root ----------------------------------------------------------------
+@pytest.fixture
+def siblings(tmp_path, monkeypatch):
+    """A folder holding two work trees: an IPv4 stack and an IPv6 one, with the same Service."""
+    for name, flag in (("legacy-stack", "false"), ("ipv6-stack", "true")):
+        repo = git_repo(tmp_path / name)
+        write(repo / "terraform/prod.tfvars", f'cluster_name = "{name}"\nenable_ipv6  = {flag}\n')
+        write(repo / "k8s/checkout.yaml", SERVICE_V4)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_each_repository_is_judged_by_its_own_profile(siblings):
+    found = check_json(".", "--select", "SVC009")
+    assert where(found) == [("SVC009", "ipv6-stack/k8s/checkout.yaml", 9)]
+    assert found[0]["profile"] == {"ip_family": "ipv6", "source": "ipv6-stack/terraform/prod.tfvars:2"}
+    # the same from inside either repository, and for both named together
+    assert check_json("legacy-stack") == []
+    assert where(check_json("ipv6-stack/k8s/checkout.yaml", "legacy-stack/k8s/checkout.yaml",
+                            "--select", "SVC009")) == [("SVC009", "ipv6-stack/k8s/checkout.yaml", 9)]
+
+
+def test_each_project_keeps_its_own_config_and_cache(siblings):
+    write(siblings / "legacy-stack/.v6lint.toml", '[cluster]\nip-family = "ipv6"\n')
+    found = check_json(".", "--select", "SVC009")
+    assert {(d["path"], d["profile"]["source"]) for d in found} == {
+        ("legacy-stack/k8s/checkout.yaml", "legacy-stack/.v6lint.toml:2"),
+        ("ipv6-stack/k8s/checkout.yaml", "ipv6-stack/terraform/prod.tfvars:2")}
+    cold = run("check", "--output-format", "json", ".").output
+    assert (siblings / "legacy-stack/.v6lint_cache").is_dir() and (siblings / "ipv6-stack/.v6lint_cache").is_dir()
+    assert not (siblings / ".v6lint_cache").exists()
+    assert run("check", "--output-format", "json", ".").output == cold  # warm: the same findings
+    # a change in one project's profile invalidates only that project's cached results
+    (siblings / "ipv6-stack/terraform/prod.tfvars").write_text('enable_ipv6 = false\n')
+    assert where(json.loads(run("check", "--output-format", "json", "--select", "SVC009", ".").output)) == [
+        ("SVC009", "legacy-stack/k8s/checkout.yaml", 9)]
+
+
+def test_a_nested_work_tree_is_a_project_of_its_own(tmp_path, monkeypatch):
+    outer = git_repo(tmp_path / "platform")
+    write(outer / "envs/prod.tfvars", "enable_ipv6 = true\n")
+    write(outer / "apps/checkout.yaml", SERVICE_V4)
+    vendored = git_repo(outer / "vendor/legacy-chart")
+    write(vendored / "ci/test.tfvars", "enable_ipv6 = false\n")
+    write(vendored / "rendered/checkout.yaml", SERVICE_V4)
+    monkeypatch.chdir(outer)
+    assert where(check_json("--select", "SVC009,PRF001")) == [("SVC009", "apps/checkout.yaml", 9)]
+    out = json.loads(run("profile", "--output-format", "json").output)
+    assert [s["location"] for s in out["sources"]] == ["envs/prod.tfvars:1"]
+
+
+def test_files_outside_any_project_do_not_read_the_projects_beside_them(siblings):
+    write(siblings / "scratch/checkout.yaml", SERVICE_V4)
+    found = check_json(".", "--select", "SVC009")
+    assert where(found) == [("SVC009", "ipv6-stack/k8s/checkout.yaml", 9)]
+    text = run("check", "--no-cache", "--select", "SVC009", ".").output
+    assert "Not checked in .: 1 rule needs the cluster's IP family (1 rule)" in text
+    assert "Not checked in ipv6-stack" not in text and "Not checked in legacy-stack" not in text
+
+
+# --- C. Kustomize patches -------------------------------------------------------------------------
+PATCH_LB = "apiVersion: v1\nkind: Service\nmetadata:\n  name: storefront\nspec:\n  type: LoadBalancer\n"
+
+
+@pytest.fixture
+def overlay(tmp_path, monkeypatch):
+    repo = git_repo(tmp_path / "shop")
+    write(repo / "base/service.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: storefront\nspec:\n"
+                                      "  selector:\n    app: storefront\n  ports:\n    - port: 80\n")
+    write(repo / "base/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+                                            "resources:\n  - service.yaml\n")
+    write(repo / "overlays/prod/service-lb.yaml", PATCH_LB)
+    write(repo / "overlays/prod/legacy-patch.yaml", PATCH_LB.replace("storefront", "admin")
+          + "  ipFamily: IPv4  # v6lint: ignore[SVC011]\n")
+    write(repo / "overlays/prod/kustomization.yaml",
+          "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base\n"
+          "patches:\n  - path: service-lb.yaml\n    target:\n      kind: Service\n"
+          "patchesStrategicMerge:\n  - legacy-patch.yaml\n")
+    monkeypatch.chdir(repo)
+    return repo
+
+
+def test_kustomize_patches_are_not_judged_as_whole_objects(overlay):
+    assert check_json("--ip-family", "ipv6") == []
+    assert check_json("--ip-family", "ipv6", "overlays/prod/service-lb.yaml") == []
+    # the same file, no longer listed as a patch, is a whole Service again
+    (overlay / "overlays/prod/kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base\n")
+    assert where(check_json("--ip-family", "ipv6", "--select", "LB011,SVC011,V6L001")) == [
+        ("LB011", "overlays/prod/legacy-patch.yaml", 6),
+        ("LB011", "overlays/prod/service-lb.yaml", 6)]
+
+
+def test_json6902_patch_paths_count_and_inline_patches_are_ignored(overlay):
+    (overlay / "overlays/prod/kustomization.yaml").write_text(
+        "resources:\n  - ../../base\npatchesJson6902:\n  - target: {version: v1, kind: Service, name: storefront}\n"
+        "    path: service-lb.yaml\npatches:\n  - patch: |-\n      - op: add\n        path: /spec/type\n"
+        "        value: LoadBalancer\n")
+    assert where(check_json("--ip-family", "ipv6", "--select", "LB011")) == [
+        ("LB011", "overlays/prod/legacy-patch.yaml", 6)]
+
+
+# --- D. templates -----------------------------------------------------------------------------------
+WORKFLOW = """\
+name: deploy
+on:
+  push:
+    branches: [main]
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    if: ${{ github.event_name == 'push' }}
+    steps:
+      - run: helm upgrade shop ./chart --set image.tag=${{ github.sha }}
+"""
+ANSIBLE = """\
+- name: render the kubeadm config
+  hosts: control_plane
+  tasks:
+    - name: write it
+      template:
+        src: kubeadm.yaml.j2
+        dest: "{{ kubeadm_config_path }}"
+    - debug:
+        msg: Pod subnet is {{ pod_subnet }}
+"""
+MULTILINE = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: notes
+data:
+  NOTES: "Get the address with
+    {{ .Release.Name }} once it is ready"
+"""
+
+
+@pytest.mark.parametrize("text", [WORKFLOW, ANSIBLE, MULTILINE], ids=["workflow", "ansible", "multiline"])
+def test_valid_yaml_with_braces_is_data(text):
+    parsed = parse_yaml(SourceFile("f.yaml", text))
+    assert parsed.problem is None and parsed.documents
+
+
+@pytest.mark.parametrize("text, line", [
+    ("kind: Service\nmetadata:\n  name: {{ .Release.Name }}\n", 3),  # composes, but as a mapping key
+    ("{{- if .Values.enabled }}\nkind: Service\n{{- end }}\n", 1),
+    ("{% if ipv6 %}\nipFamilies: [IPv6]\n{% endif %}\n", 1),
+])
+def test_a_file_that_is_not_yaml_is_a_template(text, line):
+    parsed = parse_yaml(SourceFile("t.yaml", text))
+    assert parsed.problem.code == "V6L901" and parsed.documents == []
+    assert SourceFile("t.yaml", text).position(parsed.problem.start)[0] + 1 == line
+
+
+def test_template_extensions_are_linted_when_they_parse_and_noticed_when_not(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "roles/app/templates/service.yaml.j2",
+          "apiVersion: v1\nkind: Service\nmetadata:\n  name: \"{{ app_name }}\"\nspec:\n  ipFamily: IPv6\n")
+    write(tmp_path / "roles/app/templates/deploy.yaml.j2", "{% for port in ports %}\n- {{ port }}\n{% endfor %}\n")
+    write(tmp_path / "infra/nodes.tf.tpl", 'resource "aws_eks_node_group" "{{ name }}" {\n  {{ settings }}\n}\n')
+    write(tmp_path / "chart/templates/_helpers.tpl", '{{- define "chart.name" -}}\nshop\n{{- end }}\n')
+    result = run("check", "--no-cache", "--output-format", "json", ".")
+    found = json.loads(result.output)
+    assert result.exit_code == 1
+    assert where(found) == [("SVC011", "roles/app/templates/service.yaml.j2", 6),
+                            ("V6L901", "infra/nodes.tf.tpl", 1),
+                            ("V6L901", "roles/app/templates/deploy.yaml.j2", 1)]
+    notices = {d["path"]: d for d in found if d["code"] == "V6L901"}
+    assert notices["infra/nodes.tf.tpl"]["severity"] == "info"
+    assert notices["infra/nodes.tf.tpl"]["message"].startswith("template (.tpl) that does not parse until rendered")
+    # a template that parses also gets fixes
+    run("check", "--no-cache", "--fix", "--unsafe-fixes", "--select", "SVC011", ".")
+    fixed = (tmp_path / "roles/app/templates/service.yaml.j2").read_text()
+    assert "ipFamily:" not in fixed and "ipFamilies" in fixed and '"{{ app_name }}"' in fixed
+
+
+def test_a_template_that_parses_as_hcl_is_linted_as_terraform():
+    source = SourceFile("vars.tfvars.j2", 'enable_ipv6 = true\n', abspath="/x/vars.tfvars.j2")
+    parsed = parse_source(source)
+    assert parsed.problem is None and parsed.documents[0].language == "hcl"
+
+
+# --- E. fixes converge across files -----------------------------------------------------------------
+JOB = """\
+apiVersion: sparkoperator.k8s.io/v1beta2
+kind: SparkApplication
+metadata:
+  name: nightly-etl
+  namespace: spark-jobs
+spec:
+  type: Scala
+  mode: cluster
+  image: public.ecr.aws/data-on-eks/spark:3.5.1-scala2.12-java17
+  mainClass: com.example.etl.Nightly
+  mainApplicationFile: s3a://example-artifacts/jars/etl-assembly-1.4.0.jar
+  sparkVersion: "3.5.1"
+  driver:
+    cores: 1
+    memory: 2g
+    serviceAccount: spark
+  executor:
+    instances: 4
+    cores: 2
+    memory: 4g
+"""
+NODECLASS = """\
+apiVersion: karpenter.k8s.aws/v1
+kind: EC2NodeClass
+metadata:
+  name: spark-compute
+spec:
+  amiSelectorTerms:
+    - alias: al2023@latest
+  role: KarpenterNodeRole-spark
+  subnetSelectorTerms:
+    - tags:
+        karpenter.sh/discovery: spark-on-eks
+"""
+
+
+@pytest.fixture
+def spark_stack(tmp_path, monkeypatch):
+    repo = git_repo(tmp_path / "spark-on-eks")
+    write(repo / "terraform/prod.tfvars", 'region      = "eu-west-1"\nenable_ipv6 = true\n')
+    write(repo / "jobs/nightly-etl.yaml", JOB)
+    write(repo / "karpenter/spark-nodeclass.yaml", NODECLASS)
+    monkeypatch.chdir(repo)
+    return repo
+
+
+def test_a_fix_that_creates_a_finding_in_another_file_is_followed_in_the_same_run(spark_stack):
+    # Before: only the job has a finding; the node class needs IPv6 IMDS only once a job uses it.
+    assert where(check_json("--select", "SPK005,SPK007")) == [("SPK005", "jobs/nightly-etl.yaml", 13),
+                                                              ("SPK005", "jobs/nightly-etl.yaml", 17)]
+    diff = run("check", "--no-cache", "--diff", "--select", "SPK005,SPK007").output
+    assert "+++ b/jobs/nightly-etl.yaml" in diff and "+++ b/karpenter/spark-nodeclass.yaml" in diff
+    result = run("check", "--no-cache", "--fix", "--select", "SPK005,SPK007")
+    assert result.exit_code == 0 and result.output == "Fixed 3 problems.\nNo problems remain in 3 files.\n"
+    assert (spark_stack / "karpenter/spark-nodeclass.yaml").read_text() == \
+        NODECLASS + "  metadataOptions:\n    httpProtocolIPv6: enabled\n"
+    assert (spark_stack / "jobs/nightly-etl.yaml").read_text().count("value: IPv6") == 2
+    before = {p: p.read_text() for p in spark_stack.rglob("*.yaml")}
+    again = run("check", "--no-cache", "--fix", "--select", "SPK005,SPK007")
+    assert again.output == "No problems found in 3 files.\n"
+    assert {p: p.read_text() for p in spark_stack.rglob("*.yaml")} == before
+
+
+def test_the_first_fix_run_reports_what_it_could_not_fix(spark_stack):
+    result = run("check", "--no-cache", "--fix", "--select", "SPK005,SPK007,NODE005")
+    lines = result.output.splitlines()
+    assert result.exit_code == 1
+    assert lines[0].startswith("karpenter/spark-nodeclass.yaml:5:1: NODE005 [karpenter-max-pods-unset]")
+    assert lines[1:] == ["Fixed 3 problems.", "Found 1 problem (1 info) in 3 files."]
+    again = run("check", "--no-cache", "--fix", "--select", "SPK005,SPK007,NODE005")
+    assert again.output.splitlines()[1:] == ["Found 1 problem (1 info) in 3 files."]
+
+
+@pytest.fixture
+def swap_rule():
+    """Replace a rule in the catalog for one test (the CLI runs in this process)."""
+    swapped = []
+
+    def swap(code: str, **changes):
+        index = next(i for i, r in enumerate(ALL_RULES) if r.code == code)
+        original = ALL_RULES[index]
+        changed = replace(original, **changes)
+        ALL_RULES[index] = BY_CODE[code] = BY_NAME[original.name] = changed
+        swapped.append((index, original))
+        return changed
+
+    yield swap
+    for index, original in swapped:
+        ALL_RULES[index] = BY_CODE[original.code] = BY_NAME[original.name] = original
+
+
+# --- F. saying what was not checked -------------------------------------------------------------------
+def test_without_a_profile_check_says_how_many_rules_were_skipped_and_how_to_give_one(tmp_path, monkeypatch):
+    monkeypatch.chdir(git_repo(tmp_path / "app"))
+    write(tmp_path / "app/k8s/checkout.yaml", SERVICE_V4)
+    result = run("check", "--no-cache")
+    stable = [r for r in ALL_RULES if r.check is not None and r.maturity == "stable"]
+    family = sum(1 for r in stable if r.profiles)
+    platform = sum(1 for r in stable if r.platforms and not r.profiles)
+    assert family > 10
+    wants = f"the cluster's IP family ({family} rules)" + (f" and its platform ({platform} rule" + "s" * (platform > 1)
+                                                            + ")" if platform else "")
+    flags = "`--ip-family ipv4|ipv6|dual`" + (" and `--platform aws|other`" if platform else "")
+    assert result.output.splitlines()[-1] == (
+        f"Not checked in .: {family + platform} rules need {wants}, which nothing in the project states. "
+        f"Give {'them' if platform else 'it'} with {flags}, or write {'them' if platform else 'it'} to a config "
+        f"with `v6lint init`.")
+    assert result.exit_code == 0  # a note, not a failure
+    assert "Not checked" not in run("check", "--no-cache", "--ip-family", "ipv4", "--platform", "aws").output
+    assert "Not checked" not in run("check", "--no-cache", "--output-format", "json").output  # machine formats
+    # only rules that are enabled count
+    assert "Not checked in .: 2 rules need" in run("check", "--no-cache", "--select", "SVC009,SPK001").output
+
+
+@pytest.fixture
+def aws_only_svc009(swap_rule):
+    """SVC009 as if it were about an AWS component: gated on the platform."""
+    return swap_rule("SVC009", platforms=("aws",))
+
+
+def test_an_unknown_platform_is_reported_with_the_rules_it_skipped(tmp_path, monkeypatch, aws_only_svc009):
+    monkeypatch.chdir(git_repo(tmp_path / "app"))
+    write(tmp_path / "app/k8s/checkout.yaml", SERVICE_V4)
+    out = run("check", "--no-cache", "--ip-family", "ipv6", "--select", "SVC009").output
+    assert "SVC009" not in out.split("Not checked")[0]
+    assert out.splitlines()[-1] == (
+        "Not checked in .: 1 rule needs its platform (1 rule), which nothing in the project states. "
+        "Give it with `--platform aws|other`, or write it to a config with `v6lint init`.")
+    assert "Not checked" not in run("check", "--no-cache", "--ip-family", "ipv6", "--select", "SVC009",
+                                    "--platform", "other").output
+
+
+# --- G. maturity and platform gating through the command line ---------------------------------------
+@pytest.fixture
+def legacy_field(tmp_path, monkeypatch, swap_rule):
+    """A project whose Service has the removed `spec.ipFamily` (SVC011), with SVC011 made preview."""
+    swap_rule("SVC011", maturity="preview")
+    repo = git_repo(tmp_path / "app")
+    write(repo / "k8s/metrics.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: metrics\nspec:\n"
+                                     "  ipFamily: IPv4\n  ports:\n    - port: 9100\n")
+    monkeypatch.chdir(repo)
+    return repo
+
+
+@pytest.mark.parametrize("args, fires", [
+    ((), False),
+    (("--select", "SVC"), False),  # a prefix does not turn on a preview rule
+    (("--select", "ALL"), False),
+    (("--preview",), True),
+    (("--select", "SVC011"), True),  # its exact code does
+    (("--select", "removed-ip-family-field"), True),  # and so does its name
+    (("--extend-select", "svc011"), True),
+    (("--preview", "--ignore", "SVC011"), False),
+])
+def test_preview_rules_run_only_when_asked(legacy_field, args, fires):
+    found = check_json(*args)
+    assert (("SVC011", "k8s/metrics.yaml", 6) in where(found)) is fires
+
+
+def test_config_preview_turns_preview_rules_on(legacy_field):
+    (legacy_field / ".v6lint.toml").write_text("preview = true\n")
+    assert where(check_json()) == [("SVC011", "k8s/metrics.yaml", 6)]
+    assert "preview" in run("rule", "SVC011").output and "SVC011  removed-ip-family-field" in run("rule", "--all").output
+    line = next(x for x in run("rule", "--all").output.splitlines() if x.startswith("SVC011"))
+    assert " preview " in line
+
+
+def test_platform_gated_rules_follow_detection_config_and_flag(tmp_path, monkeypatch, aws_only_svc009):
+    repo = git_repo(tmp_path / "app")
+    write(repo / "k8s/checkout.yaml", SERVICE_V4)
+    write(repo / "terraform/prod.tfvars", "enable_ipv6 = true\n")
+    monkeypatch.chdir(repo)
+    assert check_json("--select", "SVC009") == []  # platform unknown
+    assert where(check_json("--select", "SVC009", "--platform", "aws")) == [("SVC009", "k8s/checkout.yaml", 9)]
+    write(repo / "eksctl.yaml", "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: app}\n")
+    assert where(check_json("--select", "SVC009")) == [("SVC009", "k8s/checkout.yaml", 9)]  # detected
+    assert check_json("--select", "SVC009", "--platform", "other") == []  # the flag beats detection
+    (repo / ".v6lint.toml").write_text('[cluster]\nplatform = "other"\n')
+    assert check_json("--select", "SVC009") == []  # so does the config
+    assert where(check_json("--select", "SVC009", "--platform", "aws")) == [("SVC009", "k8s/checkout.yaml", 9)]
