@@ -33,8 +33,25 @@ def _stable(value) -> str:
     return repr(value)
 
 
+_CODE: list[str] = []
+
+
+def _code() -> str:
+    """A digest of v6lint's own source: an editable install (or another branch's checkout sharing a
+    project) changes rules and facts without a version bump, and must not reuse their cache."""
+    if not _CODE:
+        import v6lint.rules
+
+        digest = hashlib.blake2b(digest_size=12)
+        for package in (Path(__file__).parent, Path(v6lint.rules.__file__).parent):
+            for path in sorted(package.glob("*.py")):
+                digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        _CODE.append(digest.hexdigest())
+    return _CODE[0]
+
+
 def fingerprint(*parts) -> str:
-    return hashlib.sha256(_stable(parts).encode()).hexdigest()[:24]
+    return hashlib.sha256((_code() + _stable(parts)).encode()).hexdigest()[:24]
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

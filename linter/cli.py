@@ -11,7 +11,7 @@ import click
 
 from v6lint import __version__
 from v6lint.config import ConfigError, Settings, check_selectors, find_config, load_settings
-from v6lint.discovery import discover, display_path
+from v6lint.discovery import discover, display_path, is_excluded
 from v6lint.cache import ResultCache, fingerprint
 from v6lint.cache import clean as clean_cache
 from v6lint.engine import FileResult, Linter, WriteError, check_files, counts_as_failure, fix_files, write_atomic
@@ -98,8 +98,13 @@ def main() -> None:
               help="Worker processes: 0 = all cores for runs of 200+ files, 1 = no workers.")
 @click.option("--config", type=click.Path(dir_okay=False), default=None,
               help="Use this config file instead of the nearest .v6lint.toml / pyproject.toml.")
+@click.option("--show-files", is_flag=True, help="List the files that would be linted, and exit.")
+@click.option("--show-settings", is_flag=True,
+              help="Print the settings and cluster profile the first of PATHS is judged by, with their sources, "
+                   "and exit.")
 def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, output_format, statistics,
-          show_fixes, output_file, ip_family, platform, preview, exit_zero, no_cache, jobs, config) -> None:
+          show_fixes, output_file, ip_family, platform, preview, exit_zero, no_cache, jobs, config,
+          show_files, show_settings) -> None:
     """Lint PATHS (files or directories; default: the current directory).
 
     \b
@@ -144,6 +149,9 @@ def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, ou
         per_file: dict[Path, tuple] = {}
         for path in found.files:
             project = projects.of(path)
+            own = project.settings
+            if own.config_path != settings.config_path and is_excluded(path, own.exclude, own.root):
+                continue  # excluded by the config nearest to it
             if project.root not in per_root:
                 linter = Linter(project.settings, **selection)
                 per_root[project.root] = (linter, _result_cache(project, linter) if cached else None, project)
@@ -157,12 +165,20 @@ def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, ou
         return latest[0].__getitem__, _facts_key(project for _l, _c, project in latest[1].values())
 
     try:
+        rebuild({})
+        if show_settings:
+            click.echo(_show_settings(found.files[0] if found.files else Path(paths[0]), latest[0]), nl=False)
+            return
+        found.files = [path for path in found.files if path in latest[0]]
+        if show_files:
+            click.echo("".join(f"{display_path(path)}\n" for path in found.files), nl=False)
+            return
         with _progress(found.files, output_format) as bar:
             tick = bar.update if bar is not None else None
             if fix or show_diff:
                 results = fix_files(found.files, rebuild, unsafe=unsafe, jobs=jobs, progress=tick)
             else:
-                results = check_files(rebuild({})[0], found.files, fix=False, unsafe=unsafe, jobs=jobs, progress=tick)
+                results = check_files(latest[0].__getitem__, found.files, fix=False, unsafe=unsafe, jobs=jobs, progress=tick)
     except ConfigError as exc:
         click.echo(f"v6lint: error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
@@ -214,6 +230,30 @@ def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, ou
         click.echo(report, nl=False)
     failing = any(counts_as_failure(d) for r in results for d in r.diagnostics)
     sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_OK)
+
+
+def _show_settings(path: Path, per_file: dict[Path, tuple]) -> str:
+    """What `--show-settings` prints: the file's project, config chain, settings and profile."""
+    if path not in per_file:
+        return f"{display_path(path)}: not linted (excluded by its config, or not a file v6lint reads)\n"
+    linter, _cache = per_file[path]
+    s, profile = linter.settings, linter.profile
+    family, platform = linter.wanting_profile()
+    config = "none (defaults)" if s.config_path is None else display_path(s.config_path) + (
+        f" (extends {', '.join(display_path(p) for p in s.extends)})" if s.extends else "")
+    lines = [f"File: {display_path(path)}", f"Project root: {display_path(profile.root or '.')}", f"Config: {config}",
+             "Settings:"]
+    for key, value in (("select", s.select), ("extend-select", s.extend_select), ("ignore", s.ignore),
+                       ("per-file-ignores", s.per_file_ignores), ("exclude", s.exclude), ("severity", s.severity),
+                       ("preview", s.preview), ("fix.unsafe", s.unsafe_fixes), ("max-file-size", s.max_file_size)):
+        lines.append(f"  {key} = {json.dumps(value)}")
+    lines += ["Cluster profile:",
+              f"  ip-family = {profile.ip_family or 'unknown'}" + (f" (per {profile.source})" if profile.source else ""),
+              f"  platform = {profile.platform or 'unknown'}"
+              + (f" (per {profile.platform_source})" if profile.platform_source else ""),
+              f"Rules enabled for this file: {len(linter.enabled_for(str(path)))}"
+              + (f" ({family + platform} of them wait for a profile)" if family + platform else "")]
+    return "\n".join(lines) + "\n"
 
 
 def _result_cache(project: Project, linter: Linter) -> ResultCache:

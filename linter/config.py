@@ -1,10 +1,12 @@
 """Settings from `[tool.v6lint]` in pyproject.toml or `.v6lint.toml`, validated by a JSON schema."""
 from __future__ import annotations
 
+import fnmatch
 import json
+import os
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -39,6 +41,7 @@ class Settings:
     profile: Profile = field(default_factory=Profile)
     config_path: Path | None = None
     root: Path = field(default_factory=Path.cwd)  # per-file-ignores and exclude are relative to it
+    extends: list[Path] = field(default_factory=list)  # the configs `extend` pulled in, nearest first
 
 
 def _schema() -> dict:
@@ -100,8 +103,33 @@ def check_selectors(selectors: list[str], rules: list[Rule], where: str) -> None
                               f"a rule name, or ALL; `v6lint rule --all` lists them)")
 
 
-def load_settings(config_path: Path | None, rules: list[Rule]) -> Settings:
-    """Read and validate a config file (None: defaults)."""
+def _rebase(pattern: str, base: Path, here: Path) -> str | None:
+    """A gitignore pattern written relative to `base`, as seen from `here` (a folder at or below it,
+    where the extending config is): unanchored patterns match at any depth and stay; anchored ones
+    lose the leading folders that lead to `here`, or are dropped when they point elsewhere."""
+    negated, body = (pattern.startswith("!"), pattern[1:] if pattern.startswith("!") else pattern)
+    stripped = body.lstrip("/")
+    if base == here or ("/" not in body.rstrip("/") and not body.startswith("/")) or stripped.startswith("**/"):
+        return pattern
+    try:
+        rel = here.relative_to(base).parts
+    except ValueError:
+        return None  # the base is not above this config: its anchored patterns cannot reach these files
+    parts = stripped.split("/")
+    for index, folder in enumerate(rel):
+        if index >= len(parts) - 1 and not (index < len(parts) and parts[index] == "**"):
+            return None
+        if parts[index] == "**":
+            return ("!" if negated else "") + "/".join(parts[index:])
+        if not fnmatch.fnmatchcase(folder, parts[index]):
+            return None
+    return ("!" if negated else "") + "/" + "/".join(parts[len(rel):])
+
+
+def load_settings(config_path: Path | None, rules: list[Rule], _chain: tuple[Path, ...] = ()) -> Settings:
+    """Read and validate a config file (None: defaults). `extend = "../base.toml"` loads that config
+    first; every key this one sets replaces the base's (tables such as `severity` or `cluster` merge
+    key by key), and the base's path patterns keep meaning what they meant next to the base."""
     settings = Settings()
     if config_path is None:
         return settings
@@ -129,25 +157,41 @@ def load_settings(config_path: Path | None, rules: list[Rule]) -> Settings:
         location = f"{shown}:{line}" if line else shown
         raise ConfigError(f"{location}: invalid v6lint configuration: {_describe(error, schema)}")
 
+    def where(key: str, within: list[str] = ()) -> str:
+        line = _key_line(text, prefix + [*within, key])
+        return f"{shown}:{line}" if line else shown
+
+    here = config_path.parent.resolve()
+    if "extend" in table:
+        base = (config_path.parent / os.path.expanduser(table["extend"])).resolve()
+        chain = (*_chain, config_path.resolve())
+        if base in chain:
+            raise ConfigError(f"{where('extend')}: extend: {table['extend']!r} leads back to "
+                              f"{display_path(base)} (a cycle)")
+        if not base.is_file():
+            raise ConfigError(f"{where('extend')}: extend: {table['extend']!r}: no such config file")
+        settings = load_settings(base, rules, chain)
+        settings.extends = [base, *settings.extends]
+        settings.exclude = [p for p in (_rebase(x, settings.root.resolve(), here) for x in settings.exclude) if p]
+        settings.per_file_ignores = {rebased: codes for pattern, codes in settings.per_file_ignores.items()
+                                     if (rebased := _rebase(pattern, settings.root.resolve(), here))}
     settings.config_path = config_path
     settings.root = config_path.parent
-    settings.select = table.get("select", settings.select)
-    settings.extend_select = table.get("extend-select", [])
-    settings.ignore = table.get("ignore", [])
-    settings.per_file_ignores = table.get("per-file-ignores", {})
-    settings.exclude = table.get("exclude", [])
-    settings.severity = table.get("severity", {})
-    settings.max_file_size = table.get("max-file-size", DEFAULT_MAX_FILE_SIZE)
-    settings.unsafe_fixes = table.get("fix", {}).get("unsafe", False)
-    settings.preview = table.get("preview", False)
+    for key, attr in (("select", "select"), ("extend-select", "extend_select"), ("ignore", "ignore"),
+                      ("exclude", "exclude"), ("max-file-size", "max_file_size"), ("preview", "preview")):
+        if key in table:
+            setattr(settings, attr, table[key])
+    settings.per_file_ignores = {**settings.per_file_ignores, **table.get("per-file-ignores", {})}
+    settings.severity = {**settings.severity, **table.get("severity", {})}
+    if "unsafe" in table.get("fix", {}):
+        settings.unsafe_fixes = table["fix"]["unsafe"]
     family = table.get("cluster", {}).get("ip-family")
     platform = table.get("cluster", {}).get("platform")
-    if family or platform:
-        def where(key: str) -> str:
-            line = _key_line(text, prefix + ["cluster", key])
-            return f"{shown}:{line}" if line else shown
-        settings.profile = Profile(family, where("ip-family") if family else None,
-                                   platform=platform, platform_source=where("platform") if platform else None)
+    if family:
+        settings.profile = replace(settings.profile, ip_family=family, source=where("ip-family", ["cluster"]))
+    if platform:
+        settings.profile = replace(settings.profile, platform=platform,
+                                   platform_source=where("platform", ["cluster"]))
     for key in ("select", "extend-select", "ignore"):
         check_selectors(table.get(key, []), rules, f"{shown}: {key}")
     for pattern, selectors in settings.per_file_ignores.items():

@@ -68,6 +68,20 @@ def _git_ignored(top: str, paths: list[Path]) -> set[Path]:
     return {Path(p) for p in out.stdout.split("\0") if p}
 
 
+def is_excluded(path: Path, exclude: list[str], root: Path) -> bool:
+    """Whether a config's `exclude` patterns (relative to `root`, its folder) match `path`."""
+    if not exclude:
+        return False
+    spec = pathspec.GitIgnoreSpec.from_lines(exclude)
+    try:
+        rel = path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return False  # outside the config's folder: not its to exclude
+    return any(spec.match_file(part) or spec.match_file(part + "/")
+               for part in ["/".join(rel.split("/")[:i]) for i in range(1, rel.count("/") + 1)]) \
+        or spec.match_file(rel)
+
+
 def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[str, ...] = LINTED_SUFFIXES,
              templates: bool = True) -> Discovered:
     """Files below `paths` ending in `suffixes`, and (with `templates`) template files wrapping YAML/HCL."""

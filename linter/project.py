@@ -30,7 +30,8 @@ from v6lint.sources import parse_source
 PROFILE_SUFFIXES = (".yaml", ".yml", ".tf", ".tfvars", ".tfvars.json")
 # Only files that can hold a profile source or a cross-file fact are parsed.
 _HCL_TRIGGERS = ("enable_ipv6", "ip_family", "variable", "AmazonEKS_CNI_IPv6_Policy", "create_cni_ipv6_iam_policy",
-                 "aws_eks_", "eks/aws", "eks-blueprints", "_kubernetes_cluster", "google_container_cluster")
+                 "aws_eks_", "eks/aws", "eks-blueprints", "_kubernetes_cluster", "google_container_cluster",
+                 "AssignIpv6Addresses", "eks.amazonaws.com/role-arn")
 _YAML_TRIGGERS = ("ClusterConfig", "ClusterConfiguration", "KubeadmControlPlane", "kind.x-k8s.io", "aws-node",
                   "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "group.name", "ENIConfig", "enable_ipv6", "ip_family",
                   "aws-load-balancer", "cluster.x-k8s.io", "karpenter.k8s.aws", "eks.amazonaws.com/role-arn",
@@ -39,6 +40,8 @@ KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml")
 STRENGTH = {"config": 100, "tfvars": 90, "terraform": 80, "variable-default": 70, "eksctl": 60, "kubeadm": 50,
             "kind": 50, "aws-node": 40}
 _FAMILY_VARS = ("enable_ipv6", "ip_family", "cluster_ip_family")
+CNI_IPV6_POLICY = "AmazonEKS_CNI_IPv6_Policy"
+IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 MAX_PROFILE_FILE = 2 * 1024 * 1024
 # Where the cluster runs, strongest evidence first. A cluster definition says more than a component
 # that runs in it, and a component more than an annotation that only means something there.
@@ -105,7 +108,11 @@ class ProjectFacts:
     imds_ipv6_jobs: list[str] = field(default_factory=list)  # "path:line" of jobs using the IPv6 IMDS endpoint
     webhook_disabled: str | None = None  # "path:line" of spark-operator values with webhook.enable: false
     cni_policy_refs: list[tuple[str, int, int]] = field(default_factory=list)  # (abspath, start, end)
+    # Stacks creating the policy under its fixed name (`create_cni_ipv6_iam_policy = true`, or an
+    # aws_iam_policy named AmazonEKS_CNI_IPv6_Policy), and aws_iam_policy resources of any other name
+    # that grant ec2:AssignIpv6Addresses (the same permissions, attached by reference).
     cni_policy_creators: list[tuple[str, int, int]] = field(default_factory=list)
+    cni_policy_own: list[tuple[str, int, int]] = field(default_factory=list)
     # Terraform directories whose .tf files use a `var.X` or `module.X` they do not declare: their
     # declarations live in a file we cannot see, so "undeclared" cannot be judged there.
     incomplete_stacks: set[str] = field(default_factory=set)
@@ -117,6 +124,12 @@ class ProjectFacts:
     kubeadm_versions: dict[str, tuple[str, str]] = field(default_factory=dict)
     lbc_version: tuple[str, str] | None = None  # AWS Load Balancer Controller image tag, "path:line"
     prefix_delegation: str | None = None  # "path:line" where ENABLE_PREFIX_DELEGATION is turned on
+    # Every place that turns it on: (real directory of the file, "path:line"), for rules that need the
+    # evidence from the same stack or cluster configuration as the file they judge.
+    prefix_delegation_all: list[tuple[str, str]] = field(default_factory=list)
+    # Service accounts annotated with an IAM role (IRSA): name -> "path:line" (ServiceAccount YAML, or
+    # Terraform kubernetes_service_account with a literal name).
+    irsa_service_accounts: dict[str, str] = field(default_factory=dict)
     # Files a kustomization lists as patches (real path -> "kustomization.yaml:line"): partial objects
     # that the engine does not judge as whole ones.
     kustomize_patches: dict[str, str] = field(default_factory=dict)
@@ -217,14 +230,35 @@ class _Collector:
             for key, value in block.body.entries():
                 if key.value == "create_cni_ipv6_iam_policy" and _truthy(value):
                     self.facts.cni_policy_creators.append((path, key.start, value.end))
-        self._policy_refs(doc)
+        self._policy_refs(doc, path)
+        for block in doc.blocks:
+            if block.type == "resource" and block.labels[:1] in (["kubernetes_service_account"],
+                                                                 ["kubernetes_service_account_v1"]):
+                text = source.text[block.start:block.end]
+                name = re.search(r'\bname\s*=\s*"([a-z0-9.-]+)"', text)
+                if name and IRSA_ANNOTATION in text:
+                    self.facts.irsa_service_accounts.setdefault(name.group(1), _line_ref(source, block.start))
 
-    def _policy_refs(self, doc: Document) -> None:
+    def _policy_refs(self, doc: Document, path: str) -> None:
         text = doc.source.text
-        at = text.find("AmazonEKS_CNI_IPv6_Policy")
+        created = []  # spans of aws_iam_policy resources that create the IPv6 CNI policy themselves
+        # Policy documents granting the IPv6 action, referenced as data.aws_iam_policy_document.NAME.json
+        granting = [f"data.aws_iam_policy_document.{b.labels[1]}." for b in doc.blocks
+                    if b.type == "data" and b.labels[:1] == ["aws_iam_policy_document"] and len(b.labels) > 1
+                    and "ec2:AssignIpv6Addresses" in text[b.start:b.end]]
+        for block in doc.blocks:
+            if block.type == "resource" and block.labels[:1] == ["aws_iam_policy"]:
+                body = text[block.start:block.end]
+                fixed = block.body.str_at("name") == CNI_IPV6_POLICY
+                if fixed or "ec2:AssignIpv6Addresses" in body or any(ref in body for ref in granting):
+                    created.append((block.start, block.end))
+                    (self.facts.cni_policy_creators if fixed else self.facts.cni_policy_own).append(
+                        (path, block.type_start, block.body.start))
+        at = text.find(CNI_IPV6_POLICY)
         while at != -1:
-            self.facts.cni_policy_refs.append((doc.source.abspath or "", at, at + len("AmazonEKS_CNI_IPv6_Policy")))
-            at = text.find("AmazonEKS_CNI_IPv6_Policy", at + 1)
+            if not any(start <= at < end for start, end in created):
+                self.facts.cni_policy_refs.append((doc.source.abspath or "", at, at + len(CNI_IPV6_POLICY)))
+            at = text.find(CNI_IPV6_POLICY, at + 1)
 
     # --- Kubernetes-style YAML -------------------------------------------------------
     def yaml(self, doc: Document) -> None:
@@ -261,6 +295,8 @@ class _Collector:
                         self.add("ipv6", "aws-node", source, env.get("value"), "aws-node ENABLE_IPv6=true")
         if doc.kind == "ENIConfig":
             self.facts.eniconfigs += 1
+        if doc.kind == "ServiceAccount" and doc.name and doc.annotations.get(IRSA_ANNOTATION) is not None:
+            self.facts.irsa_service_accounts.setdefault(doc.name, _line_ref(source, doc.start))
         self._lbc_version(doc)
         group = doc.annotations.get("alb.ingress.kubernetes.io/group.name")
         if doc.kind == "Ingress" and group is not None and group.text:
@@ -349,14 +385,17 @@ def not_checked_message(root: str, family_rules: int, platform_rules: int) -> st
     """Section 5: what was not checked for want of a cluster profile, and how to give one."""
     if not family_rules and not platform_rules:
         return ""
-    wants = [f"the cluster's IP family ({family_rules} rule{'s' if family_rules != 1 else ''})"] if family_rules else []
-    wants += [f"its platform ({platform_rules} rule{'s' if platform_rules != 1 else ''})"] if platform_rules else []
+
+    def rules(n: int) -> str:
+        return f"{n} rule{'s' if n != 1 else ''}"
+
+    wants = ([f"the cluster's IP family ({rules(family_rules)})"] if family_rules else []) + \
+        ([f"its platform, aws or other ({rules(platform_rules)})"] if platform_rules else [])
     flags = (["--ip-family ipv4|ipv6|dual"] if family_rules else []) + (["--platform aws|other"] if platform_rules else [])
-    total = family_rules + platform_rules
-    return (f"Not checked in {root}: {total} {'rule needs' if total == 1 else 'rules need'} {' and '.join(wants)}, which "
-            f"nothing in the project states. Give {'them' if len(flags) > 1 else 'it'} with "
-            f"{' and '.join(f'`{f}`' for f in flags)}, or write {'them' if len(flags) > 1 else 'it'} to a config "
-            f"with `v6lint init`.")
+    them = "them" if len(flags) > 1 else "it"
+    return (f"Not checked in {root}: {rules(family_rules + platform_rules)}, because nothing in the project states "
+            f"{' or '.join(wants)}. Give {them} with {' and '.join(f'`{f}`' for f in flags)}, or write {them} to a "
+            f"config with `v6lint init`.")
 
 
 def _kubeadm_cloud_provider(config: Node | None) -> str | None:
@@ -408,8 +447,10 @@ def collect(files: list[Path], overlay: dict[str, str] | None = None) -> _Collec
         if path.suffix == ".tf":
             collector.facts.note_terraform_text(os.path.dirname(os.path.realpath(path)), text)
         pd = _PD_ON.search(text)
-        if pd and collector.facts.prefix_delegation is None:
-            collector.facts.prefix_delegation = f"{display_path(path)}:{text.count(chr(10), 0, pd.start()) + 1}"
+        if pd:
+            where = f"{display_path(path)}:{text.count(chr(10), 0, pd.start()) + 1}"
+            collector.facts.prefix_delegation = collector.facts.prefix_delegation or where
+            collector.facts.prefix_delegation_all.append((os.path.dirname(os.path.realpath(path)), where))
         is_yaml = path.suffix in (".yaml", ".yml")
         if is_yaml and path.name in KUSTOMIZATION_FILES:
             pass

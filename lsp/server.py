@@ -19,7 +19,7 @@ from v6lint.config import ConfigError, Settings, find_config, load_settings
 from v6lint.diagnostics import Diagnostic, Edit
 from v6lint.discovery import display_path
 from v6lint.engine import Linter
-from v6lint.project import PROFILE_SUFFIXES, Projects, marked_root, not_checked_message
+from v6lint.project import KUSTOMIZATION_FILES, PROFILE_SUFFIXES, Projects, marked_root, not_checked_message
 from v6lint.rule import IP_FAMILIES, PLATFORMS, Profile
 from v6lint.rules import ALL_RULES, lookup
 from v6lint.source import SourceFile
@@ -27,7 +27,9 @@ from v6lint.source import SourceFile
 FIX_ALL = "source.fixAll.v6lint"
 SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning,
             "info": types.DiagnosticSeverity.Information}
-_PROFILE_MARKERS = ("ClusterConfig", "ClusterConfiguration", "KubeadmControlPlane", "kind.x-k8s.io", "ENABLE_IPv6")
+# Text that makes a YAML document a profile source or platform evidence (see project.py).
+_PROFILE_MARKERS = ("ClusterConfig", "ClusterConfiguration", "KubeadmControlPlane", "kind.x-k8s.io", "ENABLE_IPv6",
+                    "cluster.x-k8s.io", "karpenter.k8s.aws", "aws-node")
 _FAMILY_LABEL = {"ipv4": "IPv4", "ipv6": "IPv6", "dual": "dual-stack"}
 
 
@@ -166,7 +168,8 @@ class V6LintServer(LanguageServer):
 
     def refresh_profile_if_needed(self, uri: str, text: str) -> bool:
         path = to_fs_path(uri) or ""
-        if not path.endswith((".tf", ".tfvars", ".tfvars.json")) and not any(m in text for m in _PROFILE_MARKERS):
+        if not path.endswith((".tf", ".tfvars", ".tfvars.json", *KUSTOMIZATION_FILES)) and \
+                not any(m in text for m in _PROFILE_MARKERS):
             return False
         self.linters.clear()
         self.results.clear()

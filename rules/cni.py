@@ -481,7 +481,7 @@ def check_windows_configmap(doc: Document, profile: Profile) -> Iterator[Finding
                           _fix(f'Use "{fixed}"', "safe", [Edit(value.start, value.end, f'"{fixed}"')]) if fixed else None)
 
 
-_cni = dict(languages=("yaml", "hcl"), references=(CNI_README, EKS_IPV6))
+_cni = dict(languages=("yaml", "hcl"), references=(CNI_README, EKS_IPV6), platforms=("aws",))
 SOURCES = "aws-node DaemonSet, aws-vpc-cni values, eksctl/Terraform vpc-cni add-on"
 
 RULES = [
@@ -499,7 +499,8 @@ RULES = [
          why="ipamd rejects custom networking in IPv6 mode; and IPv6 removes its usual reason (IPv4 exhaustion).",
          example="- name: AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG\n  value: \"false\"", fix="unsafe",
          fix_note="set it false (ENIConfigs: none)", check=check_custom_networking_ipv6, profiles=("ipv6",),
-         triggers=("CUSTOM_NETWORK", "ENIConfig"), languages=("yaml", "hcl"), references=(CUSTOM_NET, EKS_IPV6)),
+         triggers=("CUSTOM_NETWORK", "ENIConfig"), languages=("yaml", "hcl"), references=(CUSTOM_NET, EKS_IPV6),
+         platforms=("aws",)),
     Rule("CNI004", "ipv6-env-not-on-init", "`ENABLE_IPv6` differs between aws-node and the aws-vpc-cni-init container.",
          "error",
          why="The init container sets the node's IPv6 sysctls only when it sees ENABLE_IPv6=true; a mismatch "
@@ -541,23 +542,25 @@ RULES = [
          example="apiVersion: crd.k8s.amazonaws.com/v1alpha1\nkind: ENIConfig\nmetadata: {name: eu-west-1a}\n"
                  "spec: {subnet: subnet-0123, securityGroups: [sg-0123]}",
          fix="safe", fix_note="drop the namespace", check=check_eniconfig, kinds=("crd.k8s.amazonaws.com/*/ENIConfig",),
-         triggers=("ENIConfig",), references=(CUSTOM_NET,)),
+         triggers=("ENIConfig",), references=(CUSTOM_NET,), platforms=("aws",)),
     Rule("CNI011", "custom-networking-unused",
          "Custom networking on, but no ENIConfig and no ENI_CONFIG_LABEL_DEF/ANNOTATION_DEF in the project.",
          "warning", why="With custom networking on and nothing selecting an ENIConfig, nodes attach no pod ENIs.",
          example="ENI_CONFIG_LABEL_DEF: topology.kubernetes.io/zone", fix="none",
          check=check_custom_networking_unused, profiles=("ipv4",), triggers=("CUSTOM_NETWORK",),
-         languages=("yaml", "hcl"), references=(CUSTOM_NET,)),
+         languages=("yaml", "hcl"), references=(CUSTOM_NET,), platforms=("aws",),
+         # ENIConfigs and the label/annotation defs are often applied from outside the repository.
+         maturity="preview"),
     Rule("CNI012", "windows-on-ipv6", "Windows nodes or workloads (`kubernetes.io/os: windows`) on an IPv6 cluster.",
          "error", why="EKS IPv6 clusters support Linux nodes only.", example="nodeSelector: {kubernetes.io/os: linux}",
          fix="none", check=check_windows_on_ipv6, kinds=("*",), profiles=("ipv6",), triggers=("windows", "Windows"),
-         references=(EKS_IPV6,)),
+         references=(EKS_IPV6,), platforms=("aws",)),
     Rule("CNI013", "linux-keys-in-windows-configmap",
          "`amazon-vpc-cni` ConfigMap keys that are unknown, or boolean keys not the strings \"true\"/\"false\".",
          "warning", why="The VPC resource controller reads a fixed set of keys, with string booleans.",
          example='data:\n  enable-windows-ipam: "true"', fix="safe", fix_note="quote the boolean",
          check=check_windows_configmap, kinds=("v1/ConfigMap",), triggers=("amazon-vpc-cni",),
-         references=("https://docs.aws.amazon.com/eks/latest/userguide/windows-support.html",)),
+         references=("https://docs.aws.amazon.com/eks/latest/userguide/windows-support.html",), platforms=("aws",)),
 ]
 
 

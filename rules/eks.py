@@ -188,7 +188,7 @@ def check_old_versions(doc: Document, profile: Profile) -> Iterator[Finding]:
                                                   f"first EKS version with IPv6 clusters")
 
 
-_k = dict(kinds=CLUSTER, references=(EKSCTL_DOCS, VALIDATION))
+_k = dict(kinds=CLUSTER, references=(EKSCTL_DOCS, VALIDATION), platforms=("aws",))
 # EKS003 to EKS006 mirror eksctl's create-time validation, which reads only the config: they fire only
 # when the config itself says `ipFamily: IPv6` (absent or empty is IPv4), never from the project profile.
 _CREATE = " Judged from the config's own `kubernetesNetworkConfig.ipFamily` (absent means IPv4), as eksctl does."

@@ -4,6 +4,19 @@ Facts: kubernetes-sigs/aws-load-balancer-controller (pkg/annotations, pkg/servic
 "unsupported IPv6 configuration, lb not dual-stack", ip-address-type values, source NAT prefixes
 for UDP on dual-stack NLBs since v2.10.0); EKS docs (IPv6 load balancing only to IP targets; the
 in-tree provider has no IPv6 support).
+
+Who owns a Service (controller at commit 225f44568848eb25f13e304a5f1cc68c0cd9415d):
+- pkg/service/service_utils.go IsServiceSupported: a Service with a loadBalancerClass belongs to
+  the controller only when the class is its own (`service.k8s.aws/nlb`, pkg/config/service_config.go);
+  without a class, only when `aws-load-balancer-type` is `nlb-ip`, or `external` with an
+  `nlb-target-type` of ip or instance.
+- webhooks/core/service_mutator.go MutateCreate (v2.5.0+, helm `enableServiceMutatorWebhook`, true
+  by default): every new `type: LoadBalancer` Service without a class gets `service.k8s.aws/nlb`,
+  whatever its annotations. EKS Auto Mode likewise defaults new Services to `eks.amazonaws.com/nlb`
+  and reads the same annotations (https://docs.aws.amazon.com/eks/latest/userguide/auto-configure-nlb.html).
+- pkg/service/model_build_load_balancer.go buildLoadBalancerScheme: the controller's default scheme
+  is internal (the in-tree provider's is internet-facing); the legacy `aws-load-balancer-internal`
+  annotation is parsed as a bool.
 """
 from __future__ import annotations
 
@@ -25,12 +38,20 @@ SNAT, SNAT_PREFIXES = NLB + "enable-prefix-for-ipv6-source-nat", NLB + "source-n
 IPV6_ADDRESSES, SUBNETS = NLB + "ipv6-addresses", NLB + "subnets"
 SOURCE_RANGES = SVC + "load-balancer-source-ranges"
 ALB_IP_TYPE, ALB_TARGET, ALB_CIDRS, ALB_GROUP = ALB + "ip-address-type", ALB + "target-type", ALB + "inbound-cidrs", ALB + "group.name"
-NLB_CLASS = "service.k8s.aws/nlb"
+SCHEME, INTERNAL = NLB + "scheme", SVC + "aws-load-balancer-internal"
+NLB_CLASS = "service.k8s.aws/nlb"  # the AWS Load Balancer Controller's own class
+AUTO_MODE_CLASS = "eks.amazonaws.com/nlb"  # EKS Auto Mode's built-in load balancing
+AWS_CLASSES = (NLB_CLASS, AUTO_MODE_CLASS)
+WEBHOOK_VERSION = (2, 5, 0)  # the controller's Service mutator webhook
 SERVICE, INGRESS = ("v1/Service",), ("networking.k8s.io/*/Ingress", "extensions/*/Ingress")
 LBC_DOCS = "https://kubernetes-sigs.github.io/aws-load-balancer-controller/latest/guide/service/annotations/"
 LBC_INGRESS_DOCS = "https://kubernetes-sigs.github.io/aws-load-balancer-controller/latest/guide/ingress/annotations/"
 EKS_IPV6_LB = "https://docs.aws.amazon.com/eks/latest/userguide/cni-ipv6.html"
-LBC_CODE = "https://github.com/kubernetes-sigs/aws-load-balancer-controller/blob/main/pkg/service/model_build_load_balancer.go"
+LBC_COMMIT = "https://github.com/kubernetes-sigs/aws-load-balancer-controller/blob/225f44568848eb25f13e304a5f1cc68c0cd9415d/"
+LBC_CODE = LBC_COMMIT + "pkg/service/model_build_target_group.go"
+LBC_WEBHOOK = LBC_COMMIT + "webhooks/core/service_mutator.go"
+LBC_OWNER = LBC_COMMIT + "pkg/service/service_utils.go"
+AUTO_MODE_DOCS = "https://docs.aws.amazon.com/eks/latest/userguide/auto-configure-nlb.html"
 KNOWN = frozenset(LBC_EXACT) | frozenset(IN_TREE)
 _PATTERNS = [re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(p)) + "$") for p in LBC_PATTERNS]
 
@@ -47,7 +68,12 @@ def _spec(doc: Document) -> Node | None:
 
 
 def owner(doc: Document) -> str | None:
-    """"lbc", "in-tree" or None: who reconciles this Service's or Ingress's load balancer."""
+    """Who reconciles this Service's or Ingress's load balancer, as far as the object says:
+    "lbc" (the AWS Load Balancer Controller, or EKS Auto Mode, which reads the same annotations),
+    "default" (no class and no controller annotation: the in-tree provider, unless the controller's
+    v2.5+ webhook or Auto Mode gives it their class when it is created), "webhook" (`external`
+    without a target type: only the webhook's class makes anyone take it) or None (not a load
+    balancer, or another class)."""
     if doc.matches(INGRESS):
         spec = _spec(doc)
         cls = spec.str_at("ingressClassName") if spec is not None else None
@@ -59,13 +85,19 @@ def owner(doc: Document) -> str | None:
         return None
     cls = spec.str_at("loadBalancerClass")
     if cls is not None:
-        return "lbc" if cls == NLB_CLASS else None
+        return "lbc" if cls in AWS_CLASSES else None
     kind = ann(doc, TYPE)
     if kind == "nlb-ip" or (kind == "external" and ann(doc, TARGET) in ("ip", "instance")):
         return "lbc"
     if kind == "external":
-        return None  # nobody: LB006
-    return "in-tree"
+        return "webhook"
+    return "default"
+
+
+def controller_managed(doc: Document) -> bool:
+    """The controller (or Auto Mode) builds it: its class or annotations say so, or `external` without a
+    target type, which the v2.5+ Service webhook hands to the controller (LB006 covers older ones)."""
+    return owner(doc) in ("lbc", "webhook")
 
 
 def ip_type_key(doc: Document) -> str:
@@ -202,7 +234,7 @@ def check_invalid_ip_address_type(doc: Document, profile: Profile) -> Iterator[F
 
 
 def check_lb_not_dual_stack(doc: Document, profile: Profile) -> Iterator[Finding]:
-    if owner(doc) != "lbc" or not ipv6_backends(doc, profile) or is_dualstack(doc):
+    if not controller_managed(doc) or not ipv6_backends(doc, profile) or is_dualstack(doc):
         return
     key = ip_type_key(doc)
     if profile.ip_family == "ipv6" and (ann(doc, key) or "") == "ipv4":
@@ -223,7 +255,7 @@ def _target_key(doc: Document) -> str:
 
 
 def check_ipv6_instance_targets(doc: Document, profile: Profile) -> Iterator[Finding]:
-    if owner(doc) != "lbc":
+    if not controller_managed(doc):
         return
     key = _target_key(doc)
     value = ann(doc, key)
@@ -247,12 +279,18 @@ def check_invalid_target_type(doc: Document, profile: Profile) -> Iterator[Findi
 
 
 def check_orphan_external(doc: Document, profile: Profile) -> Iterator[Finding]:
-    spec = _spec(doc)
-    if ann(doc, TYPE) != "external" or ann(doc, TARGET) is not None or spec is None or spec.get("loadBalancerClass") is not None:
+    if owner(doc) != "webhook":
+        return
+    # Since v2.5.0 the controller's webhook gives such a Service its class and reconciles it (with
+    # instance targets); it is an orphan only where the project pins an older controller.
+    old = _old_controller(profile, WEBHOOK_VERSION)
+    if old is None:
         return
     yield Finding(*_where(doc, TYPE),
                   f"{doc.object_name}: `aws-load-balancer-type: external` without `nlb-target-type` or a "
-                  f"loadBalancerClass: neither the controller nor the in-tree provider reconciles it",
+                  f"loadBalancerClass: the in-tree provider skips it, and the project's AWS Load Balancer "
+                  f"Controller v{old[0]} ({old[1]}) predates the v2.5.0 Service webhook that would take it, so "
+                  f"nobody creates its load balancer",
                   _fix("Add `nlb-target-type: ip`", "unsafe", set_annotation(doc, TARGET, "ip")))
 
 
@@ -262,18 +300,18 @@ def _udp(doc: Document) -> bool:
     return any((p.str_at("protocol") or "").upper() == "UDP" for p in (ports.items() if ports is not None else []))
 
 
-def _old_controller(profile: Profile) -> tuple[str, str] | None:
-    """The project's AWS Load Balancer Controller version when it predates UDP on dual-stack NLBs."""
+def _old_controller(profile: Profile, minimum: tuple[int, int, int]) -> tuple[str, str] | None:
+    """The project's AWS Load Balancer Controller (version, "path:line") when it is older than `minimum`."""
     found = profile.facts.lbc_version if profile.facts is not None else None
-    if found and tuple(int(p) for p in found[0].split(".")) < (2, 10, 0):
+    if found and tuple(int(p) for p in found[0].split(".")) < minimum:
         return found
     return None
 
 
 def check_udp_dual_stack(doc: Document, profile: Profile) -> Iterator[Finding]:
-    if owner(doc) != "lbc" or not _udp(doc) or ann(doc, IP_TYPE) != "dualstack" or ann(doc, SNAT) == "on":
+    if not controller_managed(doc) or not _udp(doc) or ann(doc, IP_TYPE) != "dualstack" or ann(doc, SNAT) == "on":
         return
-    old = _old_controller(profile)
+    old = _old_controller(profile, (2, 10, 0))
     if old is not None:
         yield Finding(*_where(doc, IP_TYPE),
                       f"{doc.object_name}: a UDP listener on a dual-stack NLB, but the project's AWS Load Balancer "
@@ -353,15 +391,37 @@ def check_ipv6_source_range(doc: Document, profile: Profile) -> Iterator[Finding
         return
 
 
+def _scheme_pairs(doc: Document) -> list[tuple[str, str]]:
+    """The scheme annotation a hand-over to the controller needs to keep the load balancer's scheme:
+    the in-tree provider defaults to internet-facing and reads `aws-load-balancer-internal` as
+    internal unless it is "false"; the controller defaults to internal and parses that annotation as
+    a bool, so the scheme is written out explicitly."""
+    if ann(doc, SCHEME) is not None:
+        return []
+    internal = ann(doc, INTERNAL)
+    asked_internal = internal is not None and internal.strip().lower() != "false"
+    return [(SCHEME, "internal" if asked_internal else "internet-facing")]
+
+
 def check_in_tree_on_ipv6(doc: Document, profile: Profile) -> Iterator[Finding]:
-    if owner(doc) != "in-tree":
+    if owner(doc) != "default":
         return
     node = _spec(doc).get("type")
+    old = _old_controller(profile, WEBHOOK_VERSION)
+    if old is not None:
+        who = (f"the project's AWS Load Balancer Controller v{old[0]} ({old[1]}) predates the v2.5.0 Service "
+               f"webhook, so the in-tree AWS provider takes it, and it has no IPv6 support")
+    else:
+        who = ("the in-tree AWS provider takes it and has no IPv6 support; where the AWS Load Balancer "
+               "Controller v2.5+ (its Service webhook is on by default) or EKS Auto Mode takes it instead, "
+               "their defaults (an IPv4 NLB, instance targets) cannot serve IPv6 pods either")
+    pairs = [(TYPE, "external"), (TARGET, "ip"), (IP_TYPE, "dualstack")] + _scheme_pairs(doc)
+    scheme = pairs[-1][1] if pairs[-1][0] == SCHEME else None
     yield Finding(node.start, node.end,
-                  f"{doc.object_name}: a LoadBalancer handled by the in-tree AWS cloud provider, which has no IPv6 "
-                  f"support, on an IPv6 cluster; hand it to the AWS Load Balancer Controller",
-                  _fix("Use the AWS Load Balancer Controller (external, ip targets, dualstack)", "unsafe",
-                       set_annotations(doc, [(TYPE, "external"), (TARGET, "ip"), (IP_TYPE, "dualstack")])))
+                  f"{doc.object_name}: a LoadBalancer Service with no loadBalancerClass and no AWS Load Balancer "
+                  f"Controller annotations on an IPv6 cluster: {who}",
+                  _fix("Hand it to the AWS Load Balancer Controller (external, ip targets, dualstack"
+                       + (f", scheme {scheme}" if scheme else "") + ")", "unsafe", set_annotations(doc, pairs)))
 
 
 def check_group_conflict(doc: Document, profile: Profile) -> Iterator[Finding]:
@@ -384,7 +444,7 @@ def check_group_conflict(doc: Document, profile: Profile) -> Iterator[Finding]:
 def check_ipv4_only_on_ipv6(doc: Document, profile: Profile) -> Iterator[Finding]:
     key = ip_type_key(doc)
     node = doc.annotations.get(key)
-    if node is None or node.text != "ipv4" or owner(doc) != "lbc":
+    if node is None or node.text != "ipv4" or not controller_managed(doc):
         return
     yield Finding(node.start, node.end,
                   f"{doc.object_name}: `{key}: ipv4` on an IPv6 cluster; the controller cannot register IPv6 "
@@ -392,8 +452,9 @@ def check_ipv4_only_on_ipv6(doc: Document, profile: Profile) -> Iterator[Finding
                   _fix("Use `dualstack`", "safe", [replace_scalar(node, "dualstack")]))
 
 
-_both = dict(kinds=SERVICE + INGRESS, references=(LBC_DOCS, LBC_INGRESS_DOCS))
-_svc = dict(kinds=SERVICE, references=(LBC_DOCS,))
+AWS = ("aws",)  # every LB rule is about an AWS load balancer
+_both = dict(kinds=SERVICE + INGRESS, references=(LBC_DOCS, LBC_INGRESS_DOCS), platforms=AWS)
+_svc = dict(kinds=SERVICE, references=(LBC_DOCS,), platforms=AWS)
 
 RULES = [
     Rule("LB001", "misspelled-lb-annotation",
@@ -417,25 +478,30 @@ RULES = [
              "dual-stack load balancer and fails with \"unsupported IPv6 configuration, lb not dual-stack\".",
          example="service.beta.kubernetes.io/aws-load-balancer-ip-address-type: dualstack", fix="safe",
          fix_note="add or set `ip-address-type: dualstack`", check=check_lb_not_dual_stack,
-         triggers=("LoadBalancer", "Ingress"), kinds=SERVICE + INGRESS, references=(LBC_CODE, EKS_IPV6_LB)),
+         triggers=("LoadBalancer", "Ingress"), kinds=SERVICE + INGRESS, references=(LBC_CODE, EKS_IPV6_LB),
+         platforms=AWS),
     Rule("LB004", "ipv6-instance-targets", "A controller-managed load balancer on an IPv6 cluster with instance targets.",
          "error",
          why="On EKS in IPv6 mode load balancers route to IPv6 pods only as IP targets; instance targets (the "
              "default for NLB Services with the class and for ALB Ingresses) do not work.",
          example="service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip", fix="safe",
          fix_note="set the target type to `ip`", check=check_ipv6_instance_targets, profiles=("ipv6",),
-         triggers=("LoadBalancer", "Ingress"), kinds=SERVICE + INGRESS, references=(EKS_IPV6_LB, LBC_DOCS)),
+         triggers=("LoadBalancer", "Ingress"), kinds=SERVICE + INGRESS, references=(EKS_IPV6_LB, LBC_DOCS),
+         platforms=AWS),
     Rule("LB005", "invalid-target-type", "`nlb-target-type` / `target-type` is not exactly `ip` or `instance`.", "error",
          why="The controller compares the value exactly; `IP` is not `ip` and the target group silently becomes "
              "instance-mode.", example="alb.ingress.kubernetes.io/target-type: IP   # bad: ip", fix="safe",
          fix_note="lower-case", check=check_invalid_target_type, triggers=("target-type",), **_both),
     Rule("LB006", "orphan-external-lb",
          "`aws-load-balancer-type: external` without `nlb-target-type` or a loadBalancerClass.", "error",
-         why="The in-tree provider skips `external` Services and the controller only takes them with a target "
-             "type (or the `service.k8s.aws/nlb` class): no load balancer is ever created.",
+         why="The in-tree provider skips `external` Services, and the controller takes one without a class only "
+             "with a target type. Since v2.5.0 the controller's Service webhook (on by default) gives every new "
+             "LoadBalancer Service its class, so this fires only where the project pins an older controller "
+             "(its Deployment image or Helm values): there no load balancer is ever created.",
          example="service.beta.kubernetes.io/aws-load-balancer-type: external\n"
                  "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip",
-         fix="unsafe", fix_note="add `nlb-target-type: ip`", check=check_orphan_external, triggers=("external",), **_svc),
+         fix="unsafe", fix_note="add `nlb-target-type: ip`", check=check_orphan_external, triggers=("external",),
+         kinds=SERVICE, references=(LBC_OWNER, LBC_WEBHOOK), platforms=AWS),
     Rule("LB007", "udp-dual-stack-nlb",
          "A UDP Service on a dual-stack NLB without IPv6 source NAT prefixes.", "error",
          why="Since late 2024 (controller v2.10.0) dual-stack NLBs support UDP when "
@@ -462,20 +528,30 @@ RULES = [
          fix="unsafe", fix_note="set `ip-address-type: dualstack`", check=check_ipv6_source_range,
          triggers=("SourceRanges", "source-ranges", "inbound-cidrs"), **_both),
     Rule("LB011", "in-tree-lb-on-ipv6",
-         "A `type: LoadBalancer` Service handled by the in-tree cloud provider on an IPv6 cluster.", "error",
-         why="The in-tree AWS provider (no loadBalancerClass, type annotation absent or `nlb`) has no IPv6 "
-             "support; on EKS in IPv6 mode use the AWS Load Balancer Controller.",
+         "A `type: LoadBalancer` Service with no loadBalancerClass and no AWS Load Balancer Controller annotations "
+         "on an IPv6 cluster on AWS.", "error",
+         why="Such a Service goes to the in-tree AWS provider, which has no IPv6 support, unless the AWS Load "
+             "Balancer Controller v2.5+ (its Service webhook, on by default) or EKS Auto Mode gives it their class "
+             "when it is created; they then build it with their defaults, an IPv4 NLB with instance targets, which "
+             "they refuse for IPv6 backends (\"lb not dual-stack\"). Either way it needs the controller's "
+             "annotations. The fix keeps the scheme: the in-tree provider defaults to internet-facing and the "
+             "controller to internal, so it writes `aws-load-balancer-scheme` (internal only where the Service "
+             "asked for it with `aws-load-balancer-internal`). Services with `service.k8s.aws/nlb` or "
+             "`eks.amazonaws.com/nlb` are the controller's or Auto Mode's and judged by LB003/LB004.",
          example="service.beta.kubernetes.io/aws-load-balancer-type: external\n"
                  "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip\n"
                  "service.beta.kubernetes.io/aws-load-balancer-ip-address-type: dualstack",
-         fix="unsafe", fix_note="hand the Service to the controller (three annotations)", check=check_in_tree_on_ipv6,
-         profiles=("ipv6",), triggers=("LoadBalancer",), kinds=SERVICE, references=(EKS_IPV6_LB, LBC_DOCS)),
+         fix="unsafe", fix_note="hand the Service to the controller (type, target type, dualstack and the scheme "
+                                  "it had)", check=check_in_tree_on_ipv6,
+         profiles=("ipv6",), triggers=("LoadBalancer",), kinds=SERVICE,
+         references=(EKS_IPV6_LB, LBC_DOCS, LBC_WEBHOOK, LBC_OWNER, AUTO_MODE_DOCS), platforms=AWS),
     Rule("LB012", "ingress-group-ip-type-conflict",
          "Ingresses of one `group.name` with different `ip-address-type`.", "error",
          why="An IngressGroup is one ALB; members that disagree on ip-address-type make the controller fail the "
              "whole group (\"conflicting IPAddressType\").",
          example="alb.ingress.kubernetes.io/group.name: shop\nalb.ingress.kubernetes.io/ip-address-type: dualstack  # all members",
-         fix="none", check=check_group_conflict, kinds=INGRESS, triggers=("group.name",), references=(LBC_INGRESS_DOCS,)),
+         fix="none", check=check_group_conflict, kinds=INGRESS, triggers=("group.name",), references=(LBC_INGRESS_DOCS,),
+         platforms=AWS),
     Rule("LB013", "ipv4-only-lb-on-ipv6", "An explicit `ip-address-type: ipv4` on an IPv6 cluster.", "error",
          why="On an IPv6 cluster the backends are IPv6 pods; an IPv4-only load balancer cannot reach them.",
          example="alb.ingress.kubernetes.io/ip-address-type: dualstack", fix="safe", fix_note="`dualstack`",

@@ -7,6 +7,7 @@ prefix delegation needs Nitro (IsPrefixDelegationSupported); max pods without pr
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -36,6 +37,9 @@ class NodeGroup:
     max_pods: Node | None = None
     managed: bool = False
     requirements: Node | None = None  # Karpenter NodePool requirements
+    # An EKS node (node group, a launch template one uses, an EKS module's node groups, eksctl,
+    # Karpenter) rather than any EC2 instance type in the file (a bastion's aws_instance).
+    eks_node: bool = True
 
 
 def _type_nodes(value: Node | None) -> list[Node]:
@@ -46,20 +50,52 @@ def _type_nodes(value: Node | None) -> list[Node]:
     return [value] if value.text and value.tag != EXPR else []
 
 
-def _hcl_groups(doc: Document) -> list[NodeGroup]:
-    groups = []
-    stack = [doc.root] + [b.body for b in walk_blocks(doc.blocks)]
+_LAUNCH_TEMPLATE_REF = re.compile(r"\baws_launch_template\.([A-Za-z_][A-Za-z0-9_-]*)")
+
+
+def _is_eks_module(block) -> bool:
+    source = (block.body.str_at("source") or "").lower() if block.type == "module" else ""
+    return "eks" in source
+
+
+def _eks_node_block(block, used_templates: set[str]) -> bool:
+    """EKS node groups, the launch templates they (or an EKS module) use, and EKS modules."""
+    if block.type == "resource" and block.labels:
+        if block.labels[0] == "aws_eks_node_group":
+            return True
+        return block.labels[0] == "aws_launch_template" and len(block.labels) > 1 and block.labels[1] in used_templates
+    return _is_eks_module(block)
+
+
+def _maps(node: Node, node_context: bool) -> Iterator[tuple[Node, bool]]:
+    """Every mapping below `node`, with whether a key on its path names nodes (`node_groups`...)."""
+    stack = [(node, node_context)]
     while stack:
-        node = stack.pop()
-        if node.kind == SEQ:
-            stack.extend(node.items())
-            continue
-        if node.kind != MAP:
-            continue
-        types = _type_nodes(node.get("instance_types")) + _type_nodes(node.get("instance_type"))
-        if types:
-            groups.append(NodeGroup("node group", types))
-        stack.extend(v for _k, v in node.entries() if v.kind in (MAP, SEQ))
+        current, context = stack.pop()
+        if current.kind == SEQ:
+            stack.extend((item, context) for item in current.items())
+        elif current.kind == MAP:
+            yield current, context
+            stack.extend((v, context or "node" in (k.value or "").lower()) for k, v in current.entries()
+                         if v.kind in (MAP, SEQ))
+
+
+def _hcl_groups(doc: Document) -> list[NodeGroup]:
+    text = doc.source.text
+    used = set()
+    for block in doc.blocks:
+        if (block.type == "resource" and block.labels[:1] == ["aws_eks_node_group"]) or _is_eks_module(block):
+            used.update(_LAUNCH_TEMPLATE_REF.findall(text[block.start:block.end]))
+    scopes = [(doc.root, False)] + [(b.body, _eks_node_block(top, used)) for top in doc.blocks
+                                    for b in walk_blocks([top])]
+    groups = []
+    for body, eks_node in scopes:
+        for mapping, node_context in _maps(body, False):
+            for key in ("instance_types", "instance_type"):
+                found = mapping.entry(key)
+                types = _type_nodes(found[1]) if found is not None else []
+                if types:
+                    groups.append(NodeGroup("node group", types, eks_node=eks_node or node_context))
     return groups
 
 
@@ -102,20 +138,30 @@ def _known(node: Node):
     return table().get(node.text or "")
 
 
-def _pd_or_ipv6(profile: Profile) -> str | None:
+def _related(directory: str, other: str) -> bool:
+    """The same directory, or one inside the other: one stack or cluster configuration, not a
+    neighbouring example that happens to share the repository."""
+    return directory == other or directory.startswith(other + os.sep) or other.startswith(directory + os.sep)
+
+
+def _pd_or_ipv6(doc: Document, profile: Profile) -> str | None:
     if profile.ip_family == "ipv6":
         return f"the cluster is IPv6 (per {profile.source})"
     facts = profile.facts
-    if facts is not None and facts.prefix_delegation:
-        return f"prefix delegation is on ({facts.prefix_delegation})"
+    here = os.path.dirname(os.path.realpath(doc.source.abspath)) if doc.source.abspath else None
+    for directory, where in facts.prefix_delegation_all if facts is not None and here else []:
+        if _related(here, directory):
+            return f"prefix delegation is on ({where})"
     return None
 
 
 def check_non_nitro(doc: Document, profile: Profile) -> Iterator[Finding]:
-    why = _pd_or_ipv6(profile)
+    why = _pd_or_ipv6(doc, profile)
     if why is None:
         return
     for group in node_groups(doc):
+        if not group.eks_node:
+            continue  # a standalone instance (bastion, NAT box) is not a Kubernetes node
         for node in group.types:
             inst = _known(node)
             if inst is not None and not inst.nitro:
@@ -251,7 +297,7 @@ def check_unknown_type(doc: Document, profile: Profile) -> Iterator[Finding]:
             yield Finding(node.start, node.end, f"{group.label}: unknown instance type `{text}`{hint}", fix)
 
 
-_groups = dict(languages=("yaml", "hcl"), kinds=("eksctl.io/*/ClusterConfig",) + NODEPOOL)
+_groups = dict(languages=("yaml", "hcl"), kinds=("eksctl.io/*/ClusterConfig",) + NODEPOOL, platforms=("aws",))
 
 RULES = [
     Rule("NODE001", "non-nitro-instance",
@@ -265,7 +311,7 @@ RULES = [
          why="Without a hypervisor requirement Karpenter may launch Xen types, whose pods never get IPv6 addresses.",
          example="- key: karpenter.k8s.aws/instance-hypervisor\n  operator: NotIn\n  values: [xen]", fix="safe",
          fix_note="add `NotIn [xen]`", check=check_hypervisor_requirement, kinds=NODEPOOL, profiles=("ipv6",),
-         triggers=("requirements",), references=(KARPENTER,)),
+         triggers=("requirements",), references=(KARPENTER,), platforms=("aws",), maturity="preview"),
     Rule("NODE003", "max-pods-over-eni-limit",
          "Explicit max pods above the secondary-IP formula `enis*(ips-1)+2` without prefix delegation, on an IPv4 "
          "cluster.", "error",
@@ -281,10 +327,12 @@ RULES = [
          references=(EKS_MAX_PODS,), **_groups),
     Rule("NODE005", "karpenter-max-pods-unset",
          "A Karpenter EC2NodeClass on IPv6 without `kubelet.maxPods`.", "info",
-         why="Karpenter computes max pods from the secondary-IP formula, ignoring prefix delegation; IPv6 nodes "
-             "can run far more pods, so set kubelet.maxPods explicitly.", example="spec:\n  kubelet:\n    maxPods: 110",
+         why="Without kubelet.maxPods Karpenter computes max pods from the secondary-IP formula for AMI families "
+             "with ENI-limited pod density, else 110 (aws/karpenter-provider-aws@1d927085 "
+             "pkg/providers/instancetype/types.go, pods()), ignoring prefix delegation; IPv6 nodes can run more "
+             "pods, so set kubelet.maxPods explicitly. Preview: an efficiency hint, nothing fails without it.", example="spec:\n  kubelet:\n    maxPods: 110",
          fix="none", check=check_karpenter_max_pods, kinds=NODECLASS, profiles=("ipv6",), triggers=("EC2NodeClass",),
-         references=(KARPENTER,)),
+         references=(KARPENTER,), platforms=("aws",), maturity="preview"),
     Rule("NODE006", "unknown-instance-type", "An instance type that is not in the instance table (a typo?).", "warning",
          why="An unknown type fails at launch; the table is the VPC CNI's list of every EC2 instance type.",
          example="instanceType: m5.lage   # m5.large", fix="safe", fix_note="when exactly one type is close",

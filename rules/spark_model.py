@@ -48,6 +48,9 @@ class SparkJob:
     conf: dict[str, Conf] = field(default_factory=dict)
     add: Callable[[list[tuple[str, str]]], list[Edit] | None] = lambda pairs: None
     spec: Node | None = None  # SparkApplication spec (the template's for ScheduledSparkApplication)
+    # "cluster" (Spark creates a driver pod and its Service), "client" (the submitting process is the
+    # driver: no driver Service) or None (not said here, e.g. a spark-defaults.conf).
+    deploy_mode: str | None = None
 
     def value(self, key: str) -> str | None:
         found = self.conf.get(key)
@@ -143,7 +146,8 @@ def _app_job(doc: Document) -> SparkJob | None:
     source = doc.source
     spark_conf = spec.get("sparkConf")
     spec_key = root.entry("spec")[0]
-    job = SparkJob(doc, doc.object_name, (spec_key.start, spec_key.end), True, spec=spec)
+    job = SparkJob(doc, doc.object_name, (spec_key.start, spec_key.end), True, spec=spec,
+                   deploy_mode="client" if spec.str_at("mode") == "client" else "cluster")
     key_entry = spec.entry("sparkConf")
     if key_entry is not None:
         job.anchor = (key_entry[0].start, key_entry[0].end)
@@ -223,6 +227,9 @@ def _defaults_from_block(doc: Document, key: Node, block: Node) -> SparkJob:
         job.conf[match.group(2)] = Conf(match.group(2), match.group(4), value_start, value_end,
                                         base + match.start(2), value_end)
         last_conf_line, sep, indent = line, match.group(3), match.group(1)
+    # A driver host set by hand is the client-mode recipe (Spark's guide: executors reach a driver
+    # that runs where the conf is read, e.g. a Spark Connect server or notebook pod).
+    job.deploy_mode = job.value("spark.submit.deployMode") or ("client" if job.value("spark.driver.host") else None)
     master = job.value("spark.master") or ""
     job.on_kubernetes = master.startswith("k8s://") or any(k.startswith("spark.kubernetes.") for k in job.conf)
 
@@ -265,6 +272,12 @@ def _submit_jobs(doc: Document) -> list[SparkJob]:
                                                     item.start + match.end())
                 if texts[i - 1:i] == ["--master"] or "--master k8s://" in texts[i] or "--master=k8s://" in texts[i]:
                     job.on_kubernetes = job.on_kubernetes or "k8s://" in texts[i]
+                mode = re.search(r"--deploy-mode[=\s]+(\w+)", texts[i]) or \
+                    (re.match(r"(\w+)$", texts[i]) if texts[i - 1:i] == ["--deploy-mode"] else None)
+                if mode:
+                    job.deploy_mode = mode.group(1)
+            # spark-submit runs the driver in the submitting process unless told otherwise.
+            job.deploy_mode = job.deploy_mode or job.value("spark.submit.deployMode") or "client"
 
             def add(pairs, seq=seq, last=last_conf_item):
                 if last is None:
@@ -294,7 +307,8 @@ def _python_job(doc: Document) -> SparkJob | None:
     source = doc.source
     first = facts.settings[0] if facts.settings else None
     anchor = (facts.masters[0][1], facts.masters[0][2]) if facts.masters else (first.call_start, first.call_end)
-    job = SparkJob(doc, "PySpark session", anchor, facts.on_kubernetes)
+    # A SparkSession built in code runs its driver in this very process: client mode.
+    job = SparkJob(doc, "PySpark session", anchor, facts.on_kubernetes, deploy_mode="client")
     for s in facts.settings:
         job.conf[s.key] = Conf(s.key, s.value, s.value_start, s.value_end, s.call_start, s.call_end)
 

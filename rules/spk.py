@@ -66,8 +66,8 @@ def _predates_ip_families(job: SparkJob) -> bool:
 
 def check_driver_service_ipv4(doc: Document, profile: Profile) -> Iterator[Finding]:
     for job in _jobs(doc):
-        if not job.on_kubernetes or _predates_ip_families(job):
-            continue
+        if not job.on_kubernetes or job.deploy_mode == "client" or _predates_ip_families(job):
+            continue  # in client mode Spark creates no driver Service
         conf = job.conf.get(FAMILIES)
         if conf is None:
             pairs = [(FAMILIES, "IPv6")] + ([] if POLICY in job.conf else [(POLICY, "SingleStack")])
@@ -198,16 +198,66 @@ def add_env(doc: Document, mapping: Node, name: str, value: str) -> list[Edit] |
     return [edit] if edit is not None else None
 
 
+WEB_IDENTITY_ENV = ("AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_CONTAINER_CREDENTIALS_FULL_URI")
+CREDENTIALS_PROVIDER = "spark.hadoop.fs.s3a.aws.credentials.provider"
+
+
+# S3A credentials providers that never ask the instance metadata service: web identity (IRSA), the
+# container endpoint (EKS Pod Identity), static and session keys.
+_NOT_IMDS_PROVIDERS = ("WebIdentity", "ContainerCredentials", "SimpleAWSCredentialsProvider",
+                       "TemporaryAWSCredentialsProvider", "StaticCredentialsProvider")
+# What an AWS SDK call in a Spark job looks like: S3 paths, S3A settings, the SDK's packages.
+_AWS_USE = re.compile(r"\bs3[an]?://|fs\.s3a\.|com\.amazonaws|software\.amazon\.awssdk|boto3")
+
+
+def uses_aws(job: SparkJob) -> bool:
+    """The job evidently calls AWS (reads S3, configures S3A, uses an AWS SDK): only then does the
+    SDK look for credentials and a region."""
+    doc = job.doc
+    text = doc.source.text[doc.start:doc.end] if doc.language == "yaml" else doc.source.text
+    return bool(_AWS_USE.search(text))
+
+
+def _service_accounts(job: SparkJob) -> set[str]:
+    names = {job.value("spark.kubernetes.authenticate.driver.serviceAccountName"),
+             job.value("spark.kubernetes.authenticate.executor.serviceAccountName")}
+    for role in ROLES:
+        node = job.role(role)
+        names.add(node.str_at("serviceAccount") if node is not None else None)
+    return {n for n in names if n}
+
+
+def web_identity(job: SparkJob, profile: Profile) -> str | None:
+    """How the job gets AWS credentials without the instance metadata service, if it evidently does:
+    IRSA or EKS Pod Identity env, an S3A web-identity/container credentials provider, or a service
+    account the project annotates with `eks.amazonaws.com/role-arn` (the pod identity webhook then
+    injects AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE and AWS_REGION)."""
+    for role in ROLES:
+        env = role_env(job, role)
+        found = next((name for name in WEB_IDENTITY_ENV if name in env), None)
+        if found:
+            return f"the {role} sets {found}"
+    provider = job.value(CREDENTIALS_PROVIDER) or ""
+    if any(name in provider for name in _NOT_IMDS_PROVIDERS):
+        return f"`{CREDENTIALS_PROVIDER}` is {provider}"
+    facts = profile.facts
+    irsa = facts.irsa_service_accounts if facts is not None else {}
+    for name in sorted(_service_accounts(job)):
+        if name in irsa:
+            return f"service account {name} has an IAM role ({irsa[name]})"
+    return None
+
+
 def check_missing_imds_mode(doc: Document, profile: Profile) -> Iterator[Finding]:
     for job in _jobs(doc):
-        if not job.on_kubernetes:
-            continue
+        if not job.on_kubernetes or not uses_aws(job) or web_identity(job, profile):
+            continue  # no AWS call, or credentials (and region) that do not come from IMDS
         if job.spec is None:  # settings only: the sparkConf env keys
             missing = [r for r in ROLES if IMDS not in role_env(job, r)]
             if missing:
                 yield Finding(*job.anchor,
                               f"{job.label}: {' and '.join(missing)} lack `{IMDS}=IPv6`; the AWS SDK then calls "
-                              f"IMDS at 169.254.169.254, unreachable from IPv6 pods, and S3 access fails",
+                              f"IMDS at 169.254.169.254, which IPv6 pods may not reach, and S3 access fails",
                               _fix(f"Set {IMDS}=IPv6 for {' and '.join(missing)}", "safe",
                                    job.add([(ENV_KEYS[r] + IMDS, "IPv6") for r in missing])))
             continue
@@ -218,7 +268,7 @@ def check_missing_imds_mode(doc: Document, profile: Profile) -> Iterator[Finding
             key = job.spec.entry(role)[0]
             yield Finding(key.start, key.end,
                           f"{job.label}: the {role} has no `{IMDS}=IPv6`; the AWS SDK inside Spark then calls IMDS "
-                          f"at 169.254.169.254, unreachable from IPv6 pods, and S3 access fails",
+                          f"at 169.254.169.254, which IPv6 pods may not reach, and S3 access fails",
                           _fix(f"Add {IMDS}=IPv6 to the {role}'s env", "safe", add_env(doc, node, IMDS, "IPv6")))
 
 
@@ -282,9 +332,17 @@ def _java_options(job: SparkJob, role: str) -> str:
     return " ".join(filter(None, [java, job.value(JAVA_KEYS[role])]))
 
 
+def _wants_ipv6_first(job: SparkJob) -> bool:
+    """The job's driver Service puts IPv6 first: on a dual-stack cluster it means to use IPv6."""
+    families = _families(job.value(FAMILIES))
+    return bool(families) and families[0] == "IPv6"
+
+
 def check_jvm_prefers_ipv4(doc: Document, profile: Profile) -> Iterator[Finding]:
+    # Spark's docs ask only `ipFamilies=IPv6` for IPv6-only clusters (names resolve to IPv6 alone
+    # there), and say that on dual-stack the JVM "may" need preferIPv6Addresses to use IPv6.
     for job, role, node in _roles(doc):
-        if PREFER_V6 in _java_options(job, role):
+        if PREFER_V6 in _java_options(job, role) or not _wants_ipv6_first(job):
             continue
         java = node.get("javaOptions")
         if java is not None and java.text is not None:
@@ -295,8 +353,9 @@ def check_jvm_prefers_ipv4(doc: Document, profile: Profile) -> Iterator[Finding]
             edits = None
         key = job.spec.entry(role)[0]
         yield Finding(key.start, key.end,
-                      f"{job.label}: the {role} JVM is not told to prefer IPv6 (`{PREFER_V6}`); Java then "
-                      f"prefers IPv4 addresses when a name resolves to both",
+                      f"{job.label}: the driver Service puts IPv6 first, but the {role} JVM is not told to prefer "
+                      f"IPv6 (`{PREFER_V6}`); on this dual-stack cluster Java then picks the IPv4 address of a "
+                      f"name that has both",
                       _fix(f"Append `{PREFER_V6}` to the {role}'s javaOptions", "safe", edits))
 
 
@@ -305,7 +364,8 @@ def check_pyspark_prefers_ipv4(doc: Document, profile: Profile) -> Iterator[Find
         if job.spec is None or (job.spec.str_at("type") or "").lower() != "python":
             continue
         driver = job.role("driver")
-        if driver is None or (role_env(job, "driver").get("SPARK_PREFER_IPV6") or "").lower() == "true":
+        if driver is None or (role_env(job, "driver").get("SPARK_PREFER_IPV6") or "").lower() == "true" \
+                or not _wants_ipv6_first(job):
             continue
         key = job.spec.entry("driver")[0]
         yield Finding(key.start, key.end,
@@ -386,15 +446,25 @@ def check_deprecated_env(doc: Document, profile: Profile) -> Iterator[Finding]:
                           f"{job.label}: the {role}'s `{key_name}` is deprecated in v1beta2; use `env`", fix)
 
 
+IPV4_STACK = "-Djava.net.preferIPv4Stack=true"
+
+
 def check_ipv4_wildcard_bind(doc: Document, profile: Profile) -> Iterator[Finding]:
+    # For 0.0.0.0 the JDK opens an IPv6 socket bound to the IPv6 wildcard, which also takes IPv4
+    # (net_util_md.c NET_InetAddressToSockaddr): a Spark JVM bound to 0.0.0.0 is dual-stack, unless
+    # the JVM runs with preferIPv4Stack=true, which makes every socket IPv4.
     for job in _jobs(doc):
+        roles = {"spark.driver.bindAddress": ("driver",), "spark.blockManager.bindAddress": ROLES}
         for key in BIND_KEYS:
             conf = job.conf.get(key)
-            if conf is not None and conf.value == "0.0.0.0":
+            if conf is None or conf.value != "0.0.0.0":
+                continue
+            ipv4 = [r for r in roles[key] if IPV4_STACK in _java_options(job, r)]
+            if ipv4:
                 yield Finding(conf.start, conf.end,
-                              f"{job.label}: `{key}` is 0.0.0.0, which listens on IPv4 only; IPv6 peers cannot "
-                              f"connect", _fix("Bind to `::` (all IPv6 and, on dual-stack hosts, IPv4)", "unsafe",
-                                               [conf.replace(doc.source, "::")]))
+                              f"{job.label}: `{key}` is 0.0.0.0 and the {' and '.join(ipv4)} JVM runs with "
+                              f"`{IPV4_STACK}`, so it listens on IPv4 only; IPv6 peers cannot connect (drop "
+                              f"the flag: without it the JVM binds 0.0.0.0 as a dual-stack socket)")
 
 
 def check_ipv4_only_resolution(doc: Document, profile: Profile) -> Iterator[Finding]:
@@ -413,8 +483,11 @@ RULES = [
          "absent or containing IPv4).", "error",
          why="Spark creates a headless Service for the driver with `ipFamilies` from this setting, IPv4 by "
              "default. An EKS IPv6 cluster serves only IPv6 Services, so the API server rejects it and the job "
-             "never starts. Applies to SparkApplications, spark-defaults.conf, spark-submit with a k8s:// master "
-             "and PySpark sessions with a k8s:// master.",
+             "never starts. Applies where the driver runs in cluster mode: SparkApplications (unless `mode: "
+             "client`), spark-submit with a k8s:// master and `--deploy-mode cluster`, and spark-defaults.conf "
+             "(unless it says `spark.submit.deployMode client`). In client mode (spark-submit's default, and any "
+             "PySpark SparkSession built in code) the submitting process is the driver and Spark creates no "
+             "driver Service.",
          example='sparkConf:\n  "spark.kubernetes.driver.service.ipFamilies": "IPv6"\n'
                  '  "spark.kubernetes.driver.service.ipFamilyPolicy": "SingleStack"',
          fix="safe", fix_note="add `IPv6` (and a SingleStack policy), uncommenting the lines where the file has "
@@ -443,19 +516,24 @@ RULES = [
          example='sparkVersion: "3.3.2"   # bad: 3.4.0 or later', fix="none", check=check_spark_version,
          kinds=SPARK_APPS, triggers=("sparkVersion",), references=(SPARK_K8S_DOCS,)),
     Rule("SPK005", "missing-imds-endpoint-mode",
-         f"Driver or executor without `{IMDS}=IPv6` on an IPv6 cluster.", "warning",
-         why="The AWS SDK inside Spark (S3A, credentials, region) calls the instance metadata service at "
-             "169.254.169.254 unless told to use the IPv6 endpoint; IPv6 pods cannot reach it and S3 access fails "
-             "with authentication errors. The env can be set in `env`, `envVars` or the `spark.kubernetes."
-             "driverEnv.*` / `spark.executorEnv.*` settings.",
+         f"Driver or executor without `{IMDS}=IPv6` on an IPv6 cluster, for a job that takes its AWS credentials "
+         f"from the instance metadata service.", "warning",
+         why="Without other credentials, the AWS SDK inside Spark (S3A, credentials, region) calls the instance "
+             "metadata service at 169.254.169.254 unless told to use the IPv6 endpoint, which IPv6 pods reach "
+             "only through the node's IPv4 egress NAT. Jobs with web-identity credentials (IRSA: "
+             "AWS_WEB_IDENTITY_TOKEN_FILE/AWS_ROLE_ARN, a service account annotated with "
+             "`eks.amazonaws.com/role-arn`, a WebIdentity S3A credentials provider) or EKS Pod Identity do not "
+             "use IMDS for credentials and are not reported. The env can be set in `env`, `envVars` or the "
+             "`spark.kubernetes.driverEnv.*` / `spark.executorEnv.*` settings. Preview: how the SDK is "
+             "configured at run time is a guess.",
          example=f"driver:\n  env:\n    - name: {IMDS}\n      value: IPv6",
          fix="safe", fix_note="add the env entry to both roles; uncomment it where the file has it commented out",
          check=check_missing_imds_mode, profiles=("ipv6",), triggers=("spark",), languages=LANGS,
-         references=(EKS_IMDS, DOE_IPV6)),
+         references=(EKS_IMDS, DOE_IPV6), platforms=("aws",), maturity="preview"),
     Rule("SPK006", "invalid-imds-endpoint-mode", f"`{IMDS}` is neither IPv4 nor IPv6.", "error",
          why="The SDKs accept IPv4 or IPv6 (case-insensitively); anything else is an error or ignored.",
          example=f"- name: {IMDS}\n  value: IP6   # bad: IPv6", fix="safe", fix_note="canonical `IPv6`/`IPv4`",
-         check=check_invalid_imds_mode, triggers=(IMDS,), languages=LANGS, references=(EKS_IMDS,)),
+         check=check_invalid_imds_mode, triggers=(IMDS,), languages=LANGS, references=(EKS_IMDS,), platforms=("aws",)),
     Rule("SPK007", "imds-ipv6-not-enabled-on-nodes",
          "Jobs use the IPv6 IMDS endpoint but a Karpenter EC2NodeClass leaves `httpProtocolIPv6` disabled.", "error",
          why="The IPv6 IMDS endpoint exists only when the instance's metadata options enable it; Karpenter's "
@@ -463,19 +541,28 @@ RULES = [
          example="spec:\n  metadataOptions:\n    httpProtocolIPv6: enabled", fix="safe",
          fix_note="set `enabled` in the node class", check=check_node_class_imds,
          kinds=("karpenter.k8s.aws/*/EC2NodeClass",), profiles=("ipv6",), triggers=("EC2NodeClass",),
-         references=("https://karpenter.sh/docs/concepts/nodeclasses/#specmetadataoptions",)),
-    Rule("SPK008", "jvm-prefers-ipv4", f"Driver or executor JVM without `{PREFER_V6}`.", "warning",
-         why="Java prefers IPv4 addresses when a name resolves to both; on IPv6 and dual-stack clusters the "
-             "driver and executors should be told to prefer IPv6.",
+         references=("https://karpenter.sh/docs/concepts/nodeclasses/#specmetadataoptions",), platforms=("aws",)),
+    Rule("SPK008", "jvm-prefers-ipv4",
+         f"On a dual-stack cluster, a job whose driver Service puts IPv6 first, with a driver or executor JVM "
+         f"without `{PREFER_V6}`.", "warning",
+         why="Spark's Kubernetes guide asks only `spark.kubernetes.driver.service.ipFamilies=IPv6` for IPv6-only "
+             "clusters, where names resolve to IPv6 alone; on dual-stack it says the JVM may additionally need "
+             "`java.net.preferIPv6Addresses=true` to use IPv6, since Java otherwise picks the IPv4 address of a "
+             "name that has both. So this fires only on dual-stack, for jobs that ask for IPv6 first. Preview: "
+             "\"may\" is the source's word.",
          example=f'driver:\n  javaOptions: "-XX:+UseG1GC {PREFER_V6}"', fix="safe",
          fix_note="append to javaOptions, keeping what is there", check=check_jvm_prefers_ipv4,
-         profiles=("ipv6", "dual"), triggers=("spark",), **_app),
-    Rule("SPK009", "pyspark-prefers-ipv4", "A Python application whose driver env lacks `SPARK_PREFER_IPV6=true`.",
-         "warning",
-         why="PySpark starts its Py4J gateway on IPv4 unless SPARK_PREFER_IPV6 is true; on a dual-stack cluster "
-             "set it for Python applications.",
+         profiles=("dual",), triggers=("spark",), maturity="preview", kinds=SPARK_APPS,
+         references=(SPARK_K8S_DOCS, OPERATOR_API)),
+    Rule("SPK009", "pyspark-prefers-ipv4",
+         "On a dual-stack cluster, a Python application whose driver Service puts IPv6 first and whose driver "
+         "env lacks `SPARK_PREFER_IPV6=true`.", "warning",
+         why="Spark's Kubernetes guide says that on dual-stack Python may additionally need SPARK_PREFER_IPV6=true "
+             "to use IPv6; on IPv6-only clusters it asks nothing beyond the driver Service family. Preview: "
+             "\"may\" is the source's word.",
          example="driver:\n  env:\n    - name: SPARK_PREFER_IPV6\n      value: \"true\"", fix="safe",
-         check=check_pyspark_prefers_ipv4, profiles=("dual",), triggers=("Python",), **_app),
+         check=check_pyspark_prefers_ipv4, profiles=("dual",), triggers=("Python",), maturity="preview",
+         kinds=SPARK_APPS, references=(SPARK_K8S_DOCS, OPERATOR_API)),
     Rule("SPK010", "java-options-overridden",
          "`javaOptions` and `sparkConf[spark.<role>.extraJavaOptions]` are both set.", "warning",
          why="The operator writes a role's javaOptions into `spark.<role>.extraJavaOptions`, replacing the "
@@ -507,9 +594,15 @@ RULES = [
          example="envVars:\n  A: b        # becomes\nenv:\n  - name: A\n    value: b", fix="unsafe",
          fix_note="convert `envVars` to `env` (when there is no `env` yet)", check=check_deprecated_env,
          triggers=("envVars", "envSecretKeyRefs"), **_app),
-    Rule("SPK014", "ipv4-wildcard-bind", "`spark.driver.bindAddress` (or the block manager's) is `0.0.0.0`.",
-         "warning",
-         why="0.0.0.0 is the IPv4 wildcard: the driver listens on IPv4 only and IPv6 executors cannot connect.",
-         example='"spark.driver.bindAddress": "::"', fix="unsafe", fix_note="`::`",
-         check=check_ipv4_wildcard_bind, profiles=("ipv6", "dual"), triggers=("bindAddress",), **_k),
+    Rule("SPK014", "ipv4-wildcard-bind",
+         "`spark.driver.bindAddress` (or the block manager's) is `0.0.0.0` in a JVM run with "
+         "`-Djava.net.preferIPv4Stack=true`.", "warning",
+         why="For the IPv4 wildcard the JDK opens an IPv6 socket on the IPv6 wildcard that also takes IPv4 "
+             "(openjdk src/java.base/unix/native/libnet/net_util_md.c, NET_InetAddressToSockaddr), so a Spark "
+             "driver bound to 0.0.0.0 is dual-stack. Only `-Djava.net.preferIPv4Stack=true` makes the JVM's "
+             "sockets IPv4, and then IPv6 executors cannot connect.",
+         example='driver:\n  javaOptions: "-XX:+UseG1GC"   # no preferIPv4Stack', fix="none",
+         check=check_ipv4_wildcard_bind, profiles=("ipv6", "dual"), triggers=("bindAddress",), maturity="preview",
+         languages=LANGS, references=(SPARK_K8S_DOCS, SPARK_CONFIG,
+                                     "https://github.com/openjdk/jdk/blob/master/src/java.base/unix/native/libnet/net_util_md.c")),
 ]

@@ -8,12 +8,14 @@ import re
 from typing import Iterator
 
 from v6lint.diagnostics import Edit, Finding, Fix
+from v6lint.discovery import untemplated
 from v6lint.document import Document, Node
 from v6lint.hcl_source import EXPR, HclBlock, walk_blocks
 from v6lint.rule import Profile, Rule
 from v6lint.yaml_edit import delete_entry
 
 EKS_MODULE = "https://github.com/terraform-aws-modules/terraform-aws-eks/blob/master/variables.tf"
+EKS_NODE_GROUP_CNI = ("https://github.com/terraform-aws-modules/terraform-aws-eks/blob/bef29c4d9523523e57fe898643fde2895106b339/modules/eks-managed-node-group/main.tf")  # ipv6_cni_policy local
 VPC_MODULE = "https://github.com/terraform-aws-modules/terraform-aws-vpc/blob/master/variables.tf"
 PROVIDER_EKS = "https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/eks_cluster#kubernetes_network_config"
 EKS_IPV6 = "https://docs.aws.amazon.com/eks/latest/userguide/cni-ipv6.html"
@@ -22,7 +24,7 @@ SUBNET_KINDS = ("public", "private", "intra", "database", "elasticache", "redshi
 
 
 def _is_tfvars(doc: Document) -> bool:
-    return (doc.source.abspath or doc.source.path).endswith((".tfvars", ".tfvars.json"))
+    return untemplated(doc.source.abspath or doc.source.path).endswith((".tfvars", ".tfvars.json"))
 
 
 def _bodies(doc: Document) -> Iterator[tuple[Node, HclBlock | None]]:
@@ -127,12 +129,13 @@ def check_cni_ipv6_policy(doc: Document, profile: Profile) -> Iterator[Finding]:
     if facts is None:
         return
     here = doc.source.abspath
-    if facts.cni_policy_refs and not facts.cni_policy_creators:
+    if facts.cni_policy_refs and not facts.cni_policy_creators and not facts.cni_policy_own:
         for path, start, end in facts.cni_policy_refs:
             if path == here:
                 yield Finding(start, end,
-                              "node roles attach `AmazonEKS_CNI_IPv6_Policy`, but no stack creates it (AWS has no "
-                              "managed policy of that name): set `create_cni_ipv6_iam_policy = true` in one stack")
+                              "node roles attach `AmazonEKS_CNI_IPv6_Policy`, but no stack in this repository creates "
+                              "it (AWS has no managed policy of that name): set `create_cni_ipv6_iam_policy = true` "
+                              "in one stack, or create the policy once per account as the EKS guide does")
     for path, start, end in facts.cni_policy_creators[1:]:
         if path == here:
             yield Finding(start, end,
@@ -189,7 +192,7 @@ RULES = [
          why="The AWS provider validates `kubernetes_network_config.ip_family` case-sensitively; `\"IPv6\"` fails "
              "the plan.", example='cluster_ip_family = "IPv6"   # bad\ncluster_ip_family = "ipv6"   # good',
          fix="safe", fix_note="lower-case", check=check_ip_family_value, triggers=("ip_family",),
-         references=(PROVIDER_EKS, EKS_MODULE), **_hcl),
+         references=(PROVIDER_EKS, EKS_MODULE), platforms=("aws",), **_hcl),
     Rule("TF002", "undeclared-variable", "A tfvars key that no `variable` block of the stack declares.", "error",
          why="Terraform only warns about values for undeclared variables and ignores them: a typo such as "
              "`enable_ipV6` leaves the cluster IPv4 without an error. Checked against the `variable` blocks in "
@@ -205,14 +208,19 @@ RULES = [
          why="EKS picks the IPv6 Service CIDR itself; the provider's `service_ipv6_cidr` is computed-only and "
              "setting it fails the plan.", example='service_ipv6_cidr = "fd00::/108"   # bad: remove',
          fix="safe", fix_note="remove the attribute", check=check_service_ipv6_cidr,
-         triggers=("service_ipv6_cidr",), references=(PROVIDER_EKS,), **_hcl),
+         triggers=("service_ipv6_cidr",), references=(PROVIDER_EKS,), platforms=("aws",), **_hcl),
     Rule("TF005", "cni-ipv6-policy-missing",
          "Node roles attach `AmazonEKS_CNI_IPv6_Policy` but no stack creates it, or two stacks create it.", "warning",
-         why="Unlike the IPv4 CNI policy, `AmazonEKS_CNI_IPv6_Policy` is not AWS-managed: one stack must create "
-             "it (`create_cni_ipv6_iam_policy = true` in terraform-aws-modules/eks), and only one, since the name "
-             "is fixed.", example="create_cni_ipv6_iam_policy = true   # in exactly one stack",
+         why="Unlike the IPv4 CNI policy, `AmazonEKS_CNI_IPv6_Policy` is not AWS-managed: something must create "
+             "it (`create_cni_ipv6_iam_policy = true` in terraform-aws-modules/eks, an `aws_iam_policy`, or the "
+             "CLI as the EKS guide does), and only once per account, since the name is fixed. A stack that "
+             "creates its own policy granting `ec2:AssignIpv6Addresses` under another name and attaches it by "
+             "reference needs neither. terraform-aws-eks's node-group modules attach the policy by ARN on their "
+             "own for `cluster_ip_family = \"ipv6\"` (their `ipv6_cni_policy` local); that implicit attachment "
+             "is not judged, since the policy may come from outside the repository. Preview: the account's "
+             "policies and which stacks share an account are not visible in code.", example="create_cni_ipv6_iam_policy = true   # in exactly one stack",
          fix="none", check=check_cni_ipv6_policy, profiles=("ipv6",), triggers=("AmazonEKS_CNI_IPv6_Policy",),
-         references=(EKS_IPV6, EKS_MODULE), **_hcl),
+         references=(EKS_IPV6, EKS_MODULE, EKS_NODE_GROUP_CNI), platforms=("aws",), maturity="preview", **_hcl),
     Rule("TF006", "vpc-ipv6-subnets-incomplete",
          "A dual-stack VPC module with subnets lacking IPv6 prefixes, mismatched counts, or node subnets that do "
          "not assign IPv6 addresses.", "error",
@@ -222,13 +230,13 @@ RULES = [
          example="enable_ipv6 = true\nprivate_subnets = [\"10.0.1.0/24\", \"10.0.2.0/24\"]\n"
                  "private_subnet_ipv6_prefixes = [3, 4]\nprivate_subnet_assign_ipv6_address_on_creation = true",
          fix="none", check=check_vpc_ipv6_subnets, profiles=("ipv6",), triggers=("enable_ipv6",),
-         references=(VPC_MODULE, EKS_IPV6), **_hcl),
+         references=(VPC_MODULE, EKS_IPV6), platforms=("aws",), **_hcl),
     Rule("TF007", "eks-ipv6-vpc-ipv4", "An IPv6 cluster's VPC module has `enable_ipv6` false or unset.", "error",
          why="An EKS cluster in IPv6 mode needs a dual-stack VPC and subnets; terraform-aws-modules/vpc leaves "
              "IPv6 off by default.", example='module "vpc" {\n  source      = "terraform-aws-modules/vpc/aws"\n'
                                              "  enable_ipv6 = true\n}",
          fix="none", check=check_eks_ipv6_vpc_ipv4, profiles=("ipv6",), triggers=("terraform-aws-modules/vpc",),
-         references=(VPC_MODULE, EKS_IPV6), **_hcl),
+         references=(VPC_MODULE, EKS_IPV6), platforms=("aws",), **_hcl),
 ]
 
 

@@ -237,8 +237,9 @@ def test_write_atomic_follows_symlinks(tmp_path):
 
 def test_insertion_after_a_block_scalar_stays_in_its_mapping():
     text = ("apiVersion: sparkoperator.k8s.io/v1beta2\nkind: SparkApplication\nmetadata: {name: a}\nspec:\n"
+            "  sparkConf: {spark.kubernetes.driver.service.ipFamilies: 'IPv6,IPv4'}\n"
             "  driver:\n    annotations:\n      groups: |-\n        [1, 2]\n\n  executor:\n    cores: 1\n")
-    linter = Linter(Settings(profile=Profile("ipv6", "--ip-family")), select=["SPK008"])
+    linter = Linter(Settings(profile=Profile("dual", "--ip-family")), select=["SPK008"])
     fixed = linter.fix_source(SourceFile("a.yaml", text)).fixed.text
     assert fixed == text.replace("        [1, 2]\n", "        [1, 2]\n    javaOptions: \"-Djava.net.preferIPv6Addresses=true\"\n") \
                         .replace("    cores: 1\n", "    cores: 1\n    javaOptions: \"-Djava.net.preferIPv6Addresses=true\"\n")

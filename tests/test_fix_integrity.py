@@ -124,7 +124,8 @@ def data_changes_only_where_touched(original: SourceFile, fixed: SourceFile, tou
 
 @pytest.mark.skipif(not CORPUS.is_dir(), reason=f"shared corpus not found at {CORPUS}")
 def test_corpus_fixes_touch_only_their_edits():
-    linter = Linter(Settings(profile=Profile("ipv6", "--ip-family")))
+    # Every rule, preview and AWS ones included, so that every fix meets real files.
+    linter = Linter(Settings(profile=Profile("ipv6", "--ip-family", platform="aws"), preview=True))
     checked = 0
     for path in discover([str(CORPUS)], [], CORPUS).files:
         result = linter.check_path(path, fix=True, unsafe=True)

@@ -311,3 +311,18 @@ async def test_a_project_without_a_profile_is_logged_once(client: LanguageClient
     notes = [m for m in client.log_messages if m.message.startswith(f"Not checked in {scratch}:")]
     assert len(notes) == 1 and notes[0].type == types.MessageType.Warning
     assert "the `ip-family` setting (or `--ip-family`)" in notes[0].message
+
+
+async def test_listing_a_file_as_a_kustomize_patch_stops_judging_it_as_a_whole_object(client: LanguageClient, workspace):
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+        settings={"v6lint": {"ip-family": "ipv6", "select": "SVC009"}}))
+    patch = uri_of(workspace, "overlays/prod/api-patch.yaml")
+    (workspace / "overlays/prod").mkdir(parents=True)
+    (workspace / "overlays/prod/api-patch.yaml").write_text(V4_SERVICE)
+    open_doc(client, patch, V4_SERVICE)
+    assert codes(await diagnostics_for(client, patch, lambda ds: bool(ds))) == ["SVC009"]
+    kustomization = uri_of(workspace, "overlays/prod/kustomization.yaml")
+    (workspace / "overlays/prod/kustomization.yaml").write_text("resources:\n  - ../../base\n")
+    open_doc(client, kustomization, "resources:\n  - ../../base\n")
+    change(client, kustomization, "resources:\n  - ../../base\npatches:\n  - path: api-patch.yaml\n", 2)
+    assert codes(await diagnostics_for(client, patch, lambda ds: not ds)) == []

@@ -224,7 +224,7 @@ def test_files_outside_any_project_do_not_read_the_projects_beside_them(siblings
     found = check_json(".", "--select", "SVC009")
     assert where(found) == [("SVC009", "ipv6-stack/k8s/checkout.yaml", 9)]
     text = run("check", "--no-cache", "--select", "SVC009", ".").output
-    assert "Not checked in .: 1 rule needs the cluster's IP family (1 rule)" in text
+    assert "Not checked in .: 1 rule, because nothing in the project states the cluster's IP family (1 rule)." in text
     assert "Not checked in ipv6-stack" not in text and "Not checked in legacy-stack" not in text
 
 
@@ -251,12 +251,13 @@ def overlay(tmp_path, monkeypatch):
 
 
 def test_kustomize_patches_are_not_judged_as_whole_objects(overlay):
-    assert check_json("--ip-family", "ipv6") == []
-    assert check_json("--ip-family", "ipv6", "overlays/prod/service-lb.yaml") == []
+    # (LB011 runs only on AWS; nothing in this overlay says where the cluster runs)
+    assert check_json("--ip-family", "ipv6", "--platform", "aws") == []
+    assert check_json("--ip-family", "ipv6", "--platform", "aws", "overlays/prod/service-lb.yaml") == []
     # the same file, no longer listed as a patch, is a whole Service again
     (overlay / "overlays/prod/kustomization.yaml").write_text(
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base\n")
-    assert where(check_json("--ip-family", "ipv6", "--select", "LB011,SVC011,V6L001")) == [
+    assert where(check_json("--ip-family", "ipv6", "--platform", "aws", "--select", "LB011,SVC011,V6L001")) == [
         ("LB011", "overlays/prod/legacy-patch.yaml", 6),
         ("LB011", "overlays/prod/service-lb.yaml", 6)]
 
@@ -266,7 +267,7 @@ def test_json6902_patch_paths_count_and_inline_patches_are_ignored(overlay):
         "resources:\n  - ../../base\npatchesJson6902:\n  - target: {version: v1, kind: Service, name: storefront}\n"
         "    path: service-lb.yaml\npatches:\n  - patch: |-\n      - op: add\n        path: /spec/type\n"
         "        value: LoadBalancer\n")
-    assert where(check_json("--ip-family", "ipv6", "--select", "LB011")) == [
+    assert where(check_json("--ip-family", "ipv6", "--platform", "aws", "--select", "LB011")) == [
         ("LB011", "overlays/prod/legacy-patch.yaml", 6)]
 
 
@@ -452,18 +453,18 @@ def test_without_a_profile_check_says_how_many_rules_were_skipped_and_how_to_giv
     family = sum(1 for r in stable if r.profiles)
     platform = sum(1 for r in stable if r.platforms and not r.profiles)
     assert family > 10
-    wants = f"the cluster's IP family ({family} rules)" + (f" and its platform ({platform} rule" + "s" * (platform > 1)
-                                                            + ")" if platform else "")
+    wants = f"the cluster's IP family ({family} rules)" + (
+        f" or its platform, aws or other ({platform} rule" + "s" * (platform > 1) + ")" if platform else "")
     flags = "`--ip-family ipv4|ipv6|dual`" + (" and `--platform aws|other`" if platform else "")
     assert result.output.splitlines()[-1] == (
-        f"Not checked in .: {family + platform} rules need {wants}, which nothing in the project states. "
+        f"Not checked in .: {family + platform} rules, because nothing in the project states {wants}. "
         f"Give {'them' if platform else 'it'} with {flags}, or write {'them' if platform else 'it'} to a config "
         f"with `v6lint init`.")
     assert result.exit_code == 0  # a note, not a failure
     assert "Not checked" not in run("check", "--no-cache", "--ip-family", "ipv4", "--platform", "aws").output
     assert "Not checked" not in run("check", "--no-cache", "--output-format", "json").output  # machine formats
     # only rules that are enabled count
-    assert "Not checked in .: 2 rules need" in run("check", "--no-cache", "--select", "SVC009,SPK001").output
+    assert "Not checked in .: 2 rules, because" in run("check", "--no-cache", "--select", "SVC009,SPK001").output
 
 
 @pytest.fixture
@@ -478,7 +479,7 @@ def test_an_unknown_platform_is_reported_with_the_rules_it_skipped(tmp_path, mon
     out = run("check", "--no-cache", "--ip-family", "ipv6", "--select", "SVC009").output
     assert "SVC009" not in out.split("Not checked")[0]
     assert out.splitlines()[-1] == (
-        "Not checked in .: 1 rule needs its platform (1 rule), which nothing in the project states. "
+        "Not checked in .: 1 rule, because nothing in the project states its platform, aws or other (1 rule). "
         "Give it with `--platform aws|other`, or write it to a config with `v6lint init`.")
     assert "Not checked" not in run("check", "--no-cache", "--ip-family", "ipv6", "--select", "SVC009",
                                     "--platform", "other").output
@@ -532,3 +533,83 @@ def test_platform_gated_rules_follow_detection_config_and_flag(tmp_path, monkeyp
     (repo / ".v6lint.toml").write_text('[cluster]\nplatform = "other"\n')
     assert check_json("--select", "SVC009") == []  # so does the config
     assert where(check_json("--select", "SVC009", "--platform", "aws")) == [("SVC009", "k8s/checkout.yaml", 9)]
+
+
+# --- issue 15, first section: a config per folder, `extend`, --show-settings, --show-files ----------
+@pytest.fixture
+def monorepo(tmp_path, monkeypatch):
+    repo = git_repo(tmp_path / "clusters-repo")
+    write(repo / ".v6lint.toml", 'ignore = ["SVC012"]\nexclude = ["clusters/dev/generated/", "*.rendered.yaml"]\n'
+                                 '\n[cluster]\nplatform = "aws"\n')
+    write(repo / "clusters/prod/.v6lint.toml", 'extend = "../../.v6lint.toml"\n\n[cluster]\nip-family = "ipv6"\n')
+    write(repo / "clusters/dev/.v6lint.toml", 'extend = "../../.v6lint.toml"\nper-file-ignores = {"legacy/**" = '
+                                              '["SVC011"]}\n\n[cluster]\nip-family = "ipv4"\n')
+    for cluster in ("prod", "dev"):
+        write(repo / f"clusters/{cluster}/apps/checkout.yaml", SERVICE_V4)
+    write(repo / "clusters/dev/generated/checkout.yaml", SERVICE_V4 + "  ipFamily: IPv4\n")
+    write(repo / "clusters/dev/legacy/metrics.yaml", SERVICE_V4 + "  ipFamily: IPv4\n")
+    write(repo / "clusters/prod/out.rendered.yaml", SERVICE_V4)
+    monkeypatch.chdir(repo)
+    return repo
+
+
+def test_each_file_gets_its_nearest_config_extending_the_base(monorepo):
+    found = check_json("--select", "SVC009,SVC011")
+    assert where(found) == [("SVC009", "clusters/prod/apps/checkout.yaml", 9)]
+    assert found[0]["profile"]["source"] == "clusters/prod/.v6lint.toml:4"
+    # the same when only that file is passed (pre-commit), or from inside its folder
+    assert check_json("--select", "SVC009,SVC011", "clusters/prod/apps/checkout.yaml") == found
+    assert run("check", "--show-files").output.splitlines() == [
+        "clusters/dev/apps/checkout.yaml", "clusters/dev/legacy/metrics.yaml", "clusters/prod/apps/checkout.yaml"]
+    # the base's excludes hold when run from the folder below it, and a folder's own excludes from the top
+    assert run("check", "--show-files", "clusters/dev").output.splitlines() == [
+        "clusters/dev/apps/checkout.yaml", "clusters/dev/legacy/metrics.yaml"]
+    (monorepo / "clusters/prod/.v6lint.toml").write_text('extend = "../../.v6lint.toml"\nexclude = ["apps/"]\n')
+    assert run("check", "--show-files").output.splitlines() == [
+        "clusters/dev/apps/checkout.yaml", "clusters/dev/legacy/metrics.yaml"]
+
+
+def test_show_settings_names_every_source(monorepo):
+    out = run("check", "--show-settings", "clusters/prod/apps/checkout.yaml").output
+    assert out.splitlines()[:4] == ["File: clusters/prod/apps/checkout.yaml", "Project root: clusters/prod",
+                                    "Config: clusters/prod/.v6lint.toml (extends .v6lint.toml)", "Settings:"]
+    assert '  ignore = ["SVC012"]' in out
+    assert '  exclude = ["*.rendered.yaml"]' in out  # the dev-only pattern does not reach prod
+    assert "  ip-family = ipv6 (per clusters/prod/.v6lint.toml:4)" in out
+    assert "  platform = aws (per .v6lint.toml:5)" in out
+    dev = run("check", "--show-settings", "clusters/dev/legacy/metrics.yaml").output
+    assert '  exclude = ["/generated/", "*.rendered.yaml"]' in dev
+    assert '  per-file-ignores = {"legacy/**": ["SVC011"]}' in dev
+
+
+def test_extend_errors_stop_the_run(monorepo):
+    (monorepo / "clusters/prod/.v6lint.toml").write_text('extend = "missing.toml"\n')
+    result = run("check", "clusters/prod")
+    assert result.exit_code == 2
+    assert "clusters/prod/.v6lint.toml:1: extend: 'missing.toml': no such config file" in result.output
+    (monorepo / "clusters/prod/.v6lint.toml").write_text('extend = "../../.v6lint.toml"\n')
+    (monorepo / ".v6lint.toml").write_text('extend = "clusters/prod/.v6lint.toml"\n')
+    result = run("check", "clusters/prod")
+    assert result.exit_code == 2 and "(a cycle)" in result.output
+
+
+@pytest.mark.parametrize("pattern, rebased", [
+    ("*.rendered.yaml", "*.rendered.yaml"),  # unanchored: any depth
+    ("clusters/dev/generated/", "/generated/"),
+    ("clusters/*/generated/", "/generated/"),
+    ("/clusters/dev/", "/"),
+    ("clusters/prod/x/", None),  # elsewhere
+    ("**/tmp/", "**/tmp/"),
+    ("clusters/**/tmp/", "**/tmp/"),
+    ("!clusters/dev/keep.yaml", "!/keep.yaml"),
+])
+def test_a_base_pattern_keeps_its_meaning_below_it(pattern, rebased):
+    from v6lint.config import _rebase
+
+    assert _rebase(pattern, Path("/r"), Path("/r/clusters/dev")) == rebased
+
+
+def test_a_tfvars_template_that_parses_is_judged_as_tfvars(tmp_path, monkeypatch):
+    monkeypatch.chdir(git_repo(tmp_path / "stack"))
+    write(tmp_path / "stack/envs/prod.tfvars.tpl", 'name              = "shop"\ncluster_ip_family = "IPv6"\n')
+    assert where(check_json("--select", "TF001", "--platform", "aws")) == [("TF001", "envs/prod.tfvars.tpl", 2)]
