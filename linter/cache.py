@@ -86,14 +86,15 @@ def diag_to_json(d: Diagnostic) -> list:
     fix = [d.fix.message, d.fix.applicability, [[e.start, e.end, e.content] for e in d.fix.edits]] if d.fix else None
     profile = [d.profile.ip_family, d.profile.source] if d.profile else None
     return [d.code, d.name, d.severity, d.message, d.start, d.end, fix, d.url, profile,
-            d.start_line, d.start_column, d.end_line, d.end_column]
+            d.start_line, d.start_column, d.end_line, d.end_column, d.cell]
 
 
 def diag_from_json(path: str, row: list) -> Diagnostic:
-    code, name, severity, message, start, end, fix, url, profile, sl, sc, el, ec = row
+    code, name, severity, message, start, end, fix, url, profile, sl, sc, el, ec, *rest = row
+    cell = rest[0] if rest else None
     fix_obj = Fix(fix[0], fix[1], tuple(Edit(*e) for e in fix[2])) if fix else None
     return Diagnostic(code, name, severity, message, path, start, end, fix_obj, url,
-                      ProfileRef(*profile) if profile else None, sl, sc, el, ec)
+                      ProfileRef(*profile) if profile else None, sl, sc, el, ec, cell)
 
 
 class ResultCache:

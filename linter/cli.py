@@ -15,9 +15,10 @@ from v6lint.discovery import discover, display_path, is_excluded
 from v6lint.cache import ResultCache, fingerprint
 from v6lint.cache import clean as clean_cache
 from v6lint.engine import FileResult, Linter, WriteError, check_files, counts_as_failure, fix_files, write_atomic
-from v6lint.output import (render_diff, render_fixes, render_github, render_json, render_sarif,
-                           render_statistics, render_text)
-from v6lint.project import STRENGTH, Project, Projects, build_profile, find_project_root, not_checked_message
+from v6lint.output import (no_changes_note, render_diff, render_fixes, render_github, render_gitlab,
+                           render_ignored, render_json, render_junit, render_sarif, render_statistics, render_text)
+from v6lint.project import (STRENGTH, Project, Projects, build_profile, find_project_root, nested_projects,
+                            not_checked_message)
 from dataclasses import replace
 
 from v6lint.rule import IP_FAMILIES, PLATFORMS, Profile
@@ -64,23 +65,42 @@ def main() -> None:
     """
 
 
+OUTPUT_FORMATS = ["full", "concise", "text", "json", "sarif", "github", "junit", "gitlab"]
+TEXT_FORMATS = ("full", "concise", "text")  # text: the same as full (the name of earlier releases)
+
+
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--fix", is_flag=True, help="Apply safe fixes in place (and unsafe ones with --unsafe-fixes).")
 @click.option("--unsafe-fixes", is_flag=True, default=None,
               help="Also apply fixes that change behaviour (config: fix.unsafe).")
+@click.option("--fix-only", is_flag=True,
+              help="Apply fixes like --fix but report only what was fixed; remaining problems do not fail the run.")
+@click.option("--exit-non-zero-on-fix", is_flag=True,
+              help="Exit 1 when --fix changed a file, even if no problems remain (for fixing pre-commit hooks).")
 @click.option("--diff", "show_diff", is_flag=True,
               help="Print a unified diff of what --fix would change and write nothing; exit 1 if it would change a file.")
+@click.option("--add-ignore", "add_ignore", is_flag=False, flag_value="", default=None, metavar="[REASON]",
+              help="Add a `# v6lint: ignore[CODE] REASON` comment (or the v6lint.io/ignore annotation) for every "
+                   "current finding, to adopt v6lint on an existing repository.")
 @click.option("--select", multiple=True, metavar="CODES",
               help="Only these rules: codes, prefixes (SVC), names or ALL; comma-separated or repeated.")
 @click.option("--extend-select", multiple=True, metavar="CODES", help="Enable these rules on top of the selection.")
 @click.option("--ignore", multiple=True, metavar="CODES", help="Disable these rules.")
-@click.option("--output-format", type=click.Choice(["text", "json", "sarif", "github"]), default="text",
-              show_default=True,
-              help="text for people; json (a list of diagnostics), sarif (2.1.0, for code scanning), "
-                   "github (workflow annotations).")
+@click.option("--exclude", multiple=True, metavar="PATTERNS",
+              help="Paths not to lint (gitignore syntax; replaces the config's exclude).")
+@click.option("--extend-exclude", multiple=True, metavar="PATTERNS", help="More paths not to lint.")
+@click.option("--force-exclude/--no-force-exclude", default=None,
+              help="Apply the excludes to files named on the command line too, as pre-commit passes them "
+                   "(config: force-exclude).")
+@click.option("--output-format", type=click.Choice(OUTPUT_FORMATS), default="full", show_default=True,
+              help="full: each finding with its source line (text is the same); concise: one line each; json "
+                   "(a list of diagnostics); sarif (2.1.0, for code scanning); github (workflow annotations); "
+                   "junit (XML); gitlab (code quality report).")
 @click.option("--statistics", is_flag=True, help="Print a count per rule instead of each finding.")
-@click.option("--show-fixes", is_flag=True, help="With --fix, list what was fixed in each file.")
+@click.option("--show-fixes", is_flag=True,
+              help="Show each finding's fix as a diff; with --fix, also list what was fixed in each file.")
+@click.option("--quiet", "-q", is_flag=True, help="Print the findings only: no summary, no notes.")
 @click.option("--output-file", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the report to this file instead of stdout.")
 @click.option("--ip-family", type=click.Choice(IP_FAMILIES), default=None,
@@ -102,9 +122,9 @@ def main() -> None:
 @click.option("--show-settings", is_flag=True,
               help="Print the settings and cluster profile the first of PATHS is judged by, with their sources, "
                    "and exit.")
-def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, output_format, statistics,
-          show_fixes, output_file, ip_family, platform, preview, exit_zero, no_cache, jobs, config,
-          show_files, show_settings) -> None:
+def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, add_ignore, select, extend_select,
+          ignore, exclude, extend_exclude, force_exclude, output_format, statistics, show_fixes, quiet, output_file,
+          ip_family, platform, preview, exit_zero, no_cache, jobs, config, show_files, show_settings) -> None:
     """Lint PATHS (files or directories; default: the current directory).
 
     \b
@@ -112,14 +132,29 @@ def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, ou
                 2 bad arguments, bad configuration or an internal error.
     Info notices about skipped files (templates, oversized files) do not fail a run.
     """
+    def refuse(message: str) -> None:
+        click.echo(f"v6lint: error: {message}", err=True)
+        sys.exit(EXIT_ERROR)
+
+    machine = output_format not in TEXT_FORMATS
+    if statistics and output_format not in (*TEXT_FORMATS, "json"):
+        refuse(f"--statistics prints a count per rule, which --output-format {output_format} cannot hold; "
+               f"use --statistics alone (or with --output-format json)")
+    if add_ignore is not None and (fix or fix_only):
+        refuse("--add-ignore suppresses findings and --fix repairs them: run one, then the other")
+    if add_ignore is not None and statistics:
+        refuse("--add-ignore cannot be combined with --statistics")
+    fix = fix or fix_only
     paths = list(paths) or ["."]
     try:
         settings = load(config, paths)
-        for flag, values in (("--select", select), ("--extend-select", extend_select), ("--ignore", ignore)):
+        for flag, values in (("--select", select), ("--extend-select", extend_select)):
             check_selectors(_codes(values), ALL_RULES, flag)
+        check_selectors(_codes(ignore), ALL_RULES, "--ignore", settings.warnings)
     except ConfigError as exc:
-        click.echo(f"v6lint: error: {exc}", err=True)
-        sys.exit(EXIT_ERROR)
+        refuse(str(exc))
+    for warning in settings.warnings:
+        click.echo(f"v6lint: warning: {warning}", err=True)
 
     def overridden(chosen: Settings) -> Settings:
         if ip_family:
@@ -128,15 +163,18 @@ def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, ou
             chosen.profile = replace(chosen.profile, platform=platform, platform_source="--platform")
         if preview:
             chosen.preview = True
+        if exclude:
+            chosen.exclude = _codes(exclude)
+        chosen.exclude = chosen.exclude + _codes(extend_exclude)
         return chosen
 
     settings = overridden(settings)
     unsafe = settings.unsafe_fixes if unsafe_fixes is None else unsafe_fixes
-    found = discover(paths, settings.exclude, settings.root)
-    for missing in found.missing:
-        click.echo(f"v6lint: error: {missing}: no such file or directory", err=True)
-    if found.missing:
-        sys.exit(EXIT_ERROR)
+    found = discover(paths, settings.exclude, settings.root, extra=settings.spark_conf,
+                     force_exclude=settings.force_exclude if force_exclude is None else force_exclude)
+    if not quiet:
+        for folder in found.empty:
+            click.echo(f"v6lint: no files to check under {folder}", err=True)
     selection = dict(select=_codes(select) or None, extend_select=_codes(extend_select), ignore=_codes(ignore))
     fallback = _common_root(paths)
 
@@ -161,7 +199,7 @@ def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, ou
     latest: list = []  # the routes of the last project build (fix rounds rebuild them)
 
     def rebuild(overlay: dict[str, str]):
-        latest[:] = routes(overlay or None, cached=not no_cache and not (fix or show_diff))
+        latest[:] = routes(overlay or None, cached=not no_cache and not (fix or show_diff or add_ignore is not None))
         return latest[0].__getitem__, _facts_key(project for _l, _c, project in latest[1].values())
 
     try:
@@ -175,15 +213,26 @@ def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, ou
             return
         with _progress(found.files, output_format) as bar:
             tick = bar.update if bar is not None else None
-            if fix or show_diff:
+            if add_ignore is not None:
+                results = check_files(latest[0].__getitem__, found.files, fix=False, unsafe=unsafe, jobs=jobs,
+                                      progress=tick, ignore_reason=add_ignore)
+            elif fix or show_diff:
                 results = fix_files(found.files, rebuild, unsafe=unsafe, jobs=jobs, progress=tick)
             else:
                 results = check_files(latest[0].__getitem__, found.files, fix=False, unsafe=unsafe, jobs=jobs, progress=tick)
     except ConfigError as exc:
-        click.echo(f"v6lint: error: {exc}", err=True)
-        sys.exit(EXIT_ERROR)
+        refuse(str(exc))
     per_file, per_root = latest
+    # What v6lint could not look at is reported, never passed silently.
+    notices = Linter(settings, **selection)
+    results += [FileResult(missing, None, notices.notice(missing, "V6L908", "no such file or directory"))
+                for missing in found.missing]
+    results += [FileResult(display_path(p), None, notices.notice(
+        display_path(p), "V6L907", "v6lint does not read this kind of file (it reads *.yaml, *.yml, *.tf, *.tfvars, "
+                                   "*.tfvars.json, *.py, *.ipynb and Spark *.conf); nothing was checked"))
+                for p in found.unsupported]
     applied: list[tuple[str, list]] = []
+    diffs: list[str] = []
     for index, (path, result) in enumerate(zip(found.files, results)):
         linter, cache = per_file[path]
         if cache is not None and result.cache_entry is not None:
@@ -191,7 +240,7 @@ def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, ou
         if result.fixed is None:
             continue
         if show_diff:
-            click.echo(render_diff(result), nl=False)
+            diffs.append(render_diff(result))
             continue
         try:
             write_atomic(path, result.source.encode(), result.fixed.encode())
@@ -204,9 +253,22 @@ def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, ou
             cache.save()
 
     if show_diff:
-        would_change = any(r.fixed is not None for r in results)
+        click.echo("".join(diffs), nl=False)
+        would_change = bool(diffs)
+        if not would_change and not quiet:
+            click.echo(no_changes_note(results, unsafe), err=True)
         sys.exit(EXIT_FINDINGS if would_change and not exit_zero else EXIT_OK)
     fixed_count = sum(len(diags) for _path, diags in applied)
+    if add_ignore is not None:
+        report = render_ignored(results, applied, quiet=quiet)
+        _emit(report, output_file, color=False)
+        failing = any(counts_as_failure(d) for r in results for d in r.diagnostics)
+        sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_OK)
+    if fix_only:
+        # Only what was fixed, and what stopped a fix, is reported (ruff's --fix-only).
+        results = [FileResult(r.path, r.source, [d for d in r.diagnostics if d.code in ("V6L906", "V6L908")],
+                              r.fixed) for r in results]
+    color = False
     if statistics:
         report = render_statistics(results, unsafe=unsafe, as_json=output_format == "json")
     elif output_format == "json":
@@ -215,11 +277,30 @@ def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, ou
         report = render_sarif(results)
     elif output_format == "github":
         report = render_github(results)
+    elif output_format == "junit":
+        report = render_junit(results)
+    elif output_format == "gitlab":
+        report = render_gitlab(results)
     else:
-        report = render_text(results, unsafe=unsafe, fixed_count=fixed_count, files=len(found.files))
-        report += "".join(_not_checked(project, linter) for linter, _c, project in per_root.values())
-    if show_fixes and applied and output_format == "text":
+        color = output_file is None and use_color(sys.stdout)
+        report = render_text(results, unsafe=unsafe, fixed_count=fixed_count, files=len(results),
+                             concise=output_format == "concise", show_fixes=show_fixes, color=color, quiet=quiet,
+                             fix_only=fix_only)
+        if not quiet:
+            report += "".join(_not_checked(project, linter) for linter, _c, project in per_root.values())
+        if show_fixes and not fix and not quiet:
+            report += ("(--show-fixes: each fix is shown under its finding; nothing was changed. "
+                       "Run with --fix to apply the safe ones.)\n")
+    if show_fixes and applied and not machine and not statistics:
         report = render_fixes(applied) + report
+    _emit(report, output_file, color=color)
+    failing = any(counts_as_failure(d) for r in results for d in r.diagnostics)
+    if exit_non_zero_on_fix and applied:
+        sys.exit(EXIT_FINDINGS)
+    sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_OK)
+
+
+def _emit(report: str, output_file: str | None, *, color: bool) -> None:
     if output_file:
         try:
             Path(output_file).write_text(report, encoding="utf-8")
@@ -227,9 +308,16 @@ def check(paths, fix, unsafe_fixes, show_diff, select, extend_select, ignore, ou
             click.echo(f"v6lint: error: {output_file}: {exc.strerror}", err=True)
             sys.exit(EXIT_ERROR)
     else:
-        click.echo(report, nl=False)
-    failing = any(counts_as_failure(d) for r in results for d in r.diagnostics)
-    sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_OK)
+        click.echo(report, nl=False, color=color)
+
+
+def use_color(stream) -> bool:
+    """Colour on a terminal; NO_COLOR (any value) turns it off, FORCE_COLOR (any value) on (no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return hasattr(stream, "isatty") and stream.isatty() and os.environ.get("TERM") != "dumb"
 
 
 def _show_settings(path: Path, per_file: dict[Path, tuple]) -> str:
@@ -261,7 +349,8 @@ def _result_cache(project: Project, linter: Linter) -> ResultCache:
     settings, profile = project.settings, project.profile
     return ResultCache(project.root, fingerprint(
         sorted(linter.enabled), settings.severity, settings.per_file_ignores, settings.max_file_size,
-        profile.ip_family, profile.source, profile.platform, profile.facts, [r.code for r in ALL_RULES]))
+        profile.ip_family, profile.source, profile.platform, profile.facts, settings.spark_conf,
+        [r.code for r in ALL_RULES]))
 
 
 def _facts_key(projects) -> str:
@@ -280,7 +369,7 @@ PROGRESS_MIN_FILES = 50
 
 def _progress(files: list[Path], output_format: str):
     """A progress bar on stderr for long runs in a terminal; never in pipes, CI or machine formats."""
-    show = (output_format == "text" and len(files) >= PROGRESS_MIN_FILES and sys.stderr.isatty()
+    show = (output_format in TEXT_FORMATS and len(files) >= PROGRESS_MIN_FILES and sys.stderr.isatty()
             and not os.environ.get("CI"))
     if not show:
         return contextlib.nullcontext(None)
@@ -300,6 +389,7 @@ def profile(path, config, output_format) -> None:
         sys.exit(EXIT_ERROR)
     root = find_project_root(Path(path))
     found = build_profile(root, settings.exclude, settings.profile)
+    nested = [display_path(p) for p in nested_projects(root, settings.exclude)]
     if output_format == "json":
         click.echo(json.dumps({
             "root": display_path(root), "ip_family": found.ip_family, "source": found.source,
@@ -307,8 +397,8 @@ def profile(path, config, output_format) -> None:
                          "agrees": s.ip_family == found.ip_family} for s in found.sources],
             "platform": found.platform, "platform_source": found.platform_source,
             "platform_sources": [{"platform": s.platform, "kind": s.kind, "location": s.location, "evidence": s.what,
-                                  "agrees": s.platform == found.platform} for s in found.platform_sources]},
-            indent=2))
+                                  "agrees": s.platform == found.platform} for s in found.platform_sources],
+            "nested_projects": nested}, indent=2))
         return
     click.echo(f"Project root: {display_path(root)}")
     if found.ip_family is None:
@@ -332,6 +422,8 @@ def profile(path, config, output_format) -> None:
         for s in found.platform_sources:
             mark = "" if s.platform == found.platform else "   <- disagrees"
             click.echo(f"  {s.platform:<5} {s.kind:<28} {s.location}  {s.what}{mark}")
+    if nested:
+        click.echo(f"Projects below, judged by their own profiles (`v6lint profile DIR`): {', '.join(nested)}")
 
 
 @main.command()
@@ -409,8 +501,20 @@ def server() -> None:
 @main.command()
 @click.argument("code", required=False)
 @click.option("--all", "show_all", is_flag=True, help="List every rule, one per line, starting with its code.")
-def rule(code, show_all) -> None:
+@click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: the rule (or with --all, every rule) as JSON objects.")
+def rule(code, show_all, output_format) -> None:
     """Explain a rule given its CODE (SVC004) or NAME (single-stack-two-families)."""
+    if output_format == "json":
+        if show_all:
+            click.echo(json.dumps([r.as_json() for r in ALL_RULES], indent=2))
+            return
+        found = lookup(code) if code else None
+        if found is None:
+            click.echo(f"v6lint: error: no rule {code!r} (`v6lint rule --all` lists them)", err=True)
+            sys.exit(EXIT_ERROR)
+        click.echo(json.dumps(found.as_json(), indent=2))
+        return
     if show_all:
         for r in ALL_RULES:
             profile = ",".join(r.profiles) if r.profiles else "any"

@@ -1,6 +1,7 @@
 """Settings from `[tool.v6lint]` in pyproject.toml or `.v6lint.toml`, validated by a JSON schema."""
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import json
 import os
@@ -34,6 +35,8 @@ class Settings:
     ignore: list[str] = field(default_factory=list)
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
     exclude: list[str] = field(default_factory=list)
+    force_exclude: bool = False  # apply exclude to files named on the command line too
+    spark_conf: list[str] = field(default_factory=list)  # globs of more files to read as Spark properties
     severity: dict[str, str] = field(default_factory=dict)
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     unsafe_fixes: bool = False
@@ -41,6 +44,7 @@ class Settings:
     profile: Profile = field(default_factory=Profile)
     config_path: Path | None = None
     root: Path = field(default_factory=Path.cwd)  # per-file-ignores and exclude are relative to it
+    warnings: list[str] = field(default_factory=list)  # problems that do not stop a run (printed on stderr)
     extends: list[Path] = field(default_factory=list)  # the configs `extend` pulled in, nearest first
 
 
@@ -85,7 +89,9 @@ def _describe(error, schema: dict) -> str:
         allowed = sorted(error.schema.get("properties", {}))
         extra = re.findall(r"'([^']+)'", error.message)
         name = f"{where}.{extra[0]}" if where and extra else (extra[0] if extra else where)
-        return f"unknown key '{name}' (allowed: {', '.join(allowed)})"
+        close = difflib.get_close_matches(extra[0], allowed, n=1) if extra else []
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        return f"unknown key '{name}'{hint} (allowed: {', '.join(allowed)})"
     if error.validator == "enum":
         return f"'{where}' must be one of {', '.join(map(repr, error.validator_value))}, not {error.instance!r}"
     return f"'{where}': {error.message}"
@@ -96,11 +102,16 @@ def selector_matches(selector: str, rule: Rule) -> bool:
     return sel.upper() == "ALL" or rule.code.startswith(sel.upper()) or sel.lower() == rule.name
 
 
-def check_selectors(selectors: list[str], rules: list[Rule], where: str) -> None:
+def check_selectors(selectors: list[str], rules: list[Rule], where: str, warnings: list[str] | None = None) -> None:
+    """Selectors that match no rule are errors; with `warnings`, they are collected there instead
+    (ignore lists: a rule renamed or removed on upgrade must not break every config)."""
     for sel in selectors:
         if not any(selector_matches(sel, r) for r in rules):
-            raise ConfigError(f"{where}: {sel!r} matches no rule (use a code like SVC004, a prefix like SVC, "
-                              f"a rule name, or ALL; `v6lint rule --all` lists them)")
+            message = (f"{where}: {sel!r} matches no rule (use a code like SVC004, a prefix like SVC, "
+                       f"a rule name, or ALL; `v6lint rule --all` lists them)")
+            if warnings is None:
+                raise ConfigError(message)
+            warnings.append(message + "; ignored")
 
 
 def _rebase(pattern: str, base: Path, here: Path) -> str | None:
@@ -146,6 +157,12 @@ def load_settings(config_path: Path | None, rules: list[Rule], _chain: tuple[Pat
         prefix = ["tool", "v6lint"]
     else:
         table, prefix = data, []
+        if isinstance(data.get("tool"), dict) and "v6lint" in data["tool"]:
+            line = _key_line(text, ["tool.v6lint"]) or _key_line(text, ["v6lint"])
+            raise ConfigError(f"{shown}:{line or 1}: invalid v6lint configuration: `[tool.v6lint]` tables belong "
+                              f"in pyproject.toml; in {config_path.name} the settings sit at the top level: drop "
+                              f"the `tool.v6lint` header (`[tool.v6lint]` -> nothing, `[tool.v6lint.cluster]` "
+                              f"-> `[cluster]`)")
     import jsonschema  # only when there is a config to validate
 
     schema = _schema()
@@ -183,6 +200,10 @@ def load_settings(config_path: Path | None, rules: list[Rule], _chain: tuple[Pat
             setattr(settings, attr, table[key])
     settings.per_file_ignores = {**settings.per_file_ignores, **table.get("per-file-ignores", {})}
     settings.severity = {**settings.severity, **table.get("severity", {})}
+    settings.exclude = settings.exclude + table.get("extend-exclude", [])
+    for key, attr in (("force-exclude", "force_exclude"), ("spark-conf", "spark_conf")):
+        if key in table:
+            setattr(settings, attr, table[key])
     if "unsafe" in table.get("fix", {}):
         settings.unsafe_fixes = table["fix"]["unsafe"]
     family = table.get("cluster", {}).get("ip-family")
@@ -192,10 +213,11 @@ def load_settings(config_path: Path | None, rules: list[Rule], _chain: tuple[Pat
     if platform:
         settings.profile = replace(settings.profile, platform=platform,
                                    platform_source=where("platform", ["cluster"]))
-    for key in ("select", "extend-select", "ignore"):
+    for key in ("select", "extend-select"):
         check_selectors(table.get(key, []), rules, f"{shown}: {key}")
+    check_selectors(table.get("ignore", []), rules, f"{shown}: ignore", settings.warnings)
     for pattern, selectors in settings.per_file_ignores.items():
-        check_selectors(selectors, rules, f"{shown}: per-file-ignores[{pattern!r}]")
+        check_selectors(selectors, rules, f"{shown}: per-file-ignores[{pattern!r}]", settings.warnings)
     for code in settings.severity:
         if not any(code.upper() == r.code or code.lower() == r.name for r in rules):
             raise ConfigError(f"{shown}: severity: {code!r} is not a rule code or name")

@@ -64,7 +64,8 @@ class Diagnostic:
     start_column: int = 0
     end_line: int = 0
     end_column: int = 0
+    cell: int | None = None  # notebooks: the 1-based cell; lines and columns are then within the cell
 
     @property
     def sort_key(self) -> tuple:
-        return (self.path, self.start_line, self.start_column, self.code)
+        return (self.path, self.cell or 0, self.start_line, self.start_column, self.code)

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import os
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pathspec
 
-LINTED_SUFFIXES = (".yaml", ".yml", ".tf", ".tfvars", ".tfvars.json", ".py")
+LINTED_SUFFIXES = (".yaml", ".yml", ".tf", ".tfvars", ".tfvars.json", ".py", ".ipynb")
+LINTED_NAMES = frozenset({"spark-defaults.conf"})  # found by name when walking folders
+# Understood when named on the command line (any *.conf is read as Spark properties).
+EXPLICIT_SUFFIXES = LINTED_SUFFIXES + (".conf",)
 # Template extensions: `values.yaml.j2` or `main.tf.tpl` is linted as the YAML or HCL it holds
 # when it parses; when it does not, it is an unrendered-template notice, never a silent skip.
 TEMPLATE_SUFFIXES = (".j2", ".jinja", ".jinja2", ".tpl", ".tftpl", ".tmpl", ".template")
@@ -25,6 +28,8 @@ def untemplated(name: str) -> str:
 
 def is_template_file(name: str) -> bool:
     return untemplated(name) != name
+
+
 SKIP_DIRS = frozenset({
     ".git", ".hg", ".svn", ".terraform", "node_modules", ".venv", "venv", ".tox", ".nox", "__pycache__",
     ".mypy_cache", ".pytest_cache", ".ruff_cache", ".v6lint_cache", "site-packages",
@@ -44,6 +49,9 @@ def display_path(path: Path | str) -> str:
 class Discovered:
     files: list[Path]
     missing: list[str]  # command-line paths that do not exist
+    unsupported: list[Path] = field(default_factory=list)  # files named on the command line v6lint cannot read
+    empty: list[str] = field(default_factory=list)  # command-line folders with nothing to check below them
+    excluded: list[Path] = field(default_factory=list)  # files named on the command line but excluded
 
 
 def _git_toplevel(directory: Path) -> str | None:
@@ -83,10 +91,28 @@ def is_excluded(path: Path, exclude: list[str], root: Path) -> bool:
 
 
 def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[str, ...] = LINTED_SUFFIXES,
-             templates: bool = True) -> Discovered:
-    """Files below `paths` ending in `suffixes`, and (with `templates`) template files wrapping YAML/HCL."""
+             templates: bool = True, *, force_exclude: bool = True, extra: list[str] = (),
+             names: frozenset[str] | None = None) -> Discovered:
+    """Files below `paths` ending in `suffixes` (or named `names`, or matching the `extra` globs,
+    relative to root, such as Spark properties files), and (with `templates`) template files wrapping
+    YAML/HCL. Walked folders skip `exclude` and git-ignored files; a file named on the command line
+    is linted unless excluded with `force_exclude` (what pre-commit needs)."""
+    if names is None:
+        names = LINTED_NAMES if suffixes == LINTED_SUFFIXES else frozenset()
     spec = pathspec.GitIgnoreSpec.from_lines(exclude) if exclude else None
+    extra_spec = pathspec.GitIgnoreSpec.from_lines(extra) if extra else None
     root = root.resolve()
+
+    def relative(path: Path) -> str:
+        try:
+            return path.resolve().relative_to(root).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    def wanted(folder: str, name: str) -> bool:
+        if name.endswith(suffixes) or name in names or (templates and is_template_file(name)):
+            return True
+        return extra_spec is not None and extra_spec.match_file(relative(Path(folder, name)))
 
     def excluded(path: Path) -> bool:
         if spec is None:
@@ -100,30 +126,38 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
     explicit: list[Path] = []
     walked: list[Path] = []
     missing: list[str] = []
+    unsupported: list[Path] = []
+    empty: list[str] = []
+    dropped: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if not path.exists():
             missing.append(raw)
         elif path.is_file() or not path.is_dir():
-            if not excluded(path):
+            if force_exclude and excluded(path):
+                dropped.append(path)
+            elif path.name.endswith(EXPLICIT_SUFFIXES) or wanted(str(path.parent), path.name):
                 explicit.append(path)
+            else:
+                unsupported.append(path)
         else:
             walked_here: list[Path] = []
-            for folder, dirs, names in os.walk(path):  # followlinks=False: no symlink loops
+            for folder, dirs, files in os.walk(path):  # followlinks=False: no symlink loops
                 dirs[:] = sorted(
                     d for d in dirs
                     if d not in SKIP_DIRS
                     and not os.path.exists(os.path.join(folder, d, "pyvenv.cfg"))  # a virtualenv
                     and not excluded(Path(folder, d))
                 )
-                found = [Path(folder, n) for n in sorted(names)
-                         if n.endswith(suffixes) or (templates and is_template_file(n))]
+                found = [Path(folder, n) for n in sorted(files) if wanted(folder, n)]
                 walked_here.extend(p for p in found if not excluded(p))
             top = _git_toplevel(path) if walked_here else None
             if top:
                 ignored = _git_ignored(top, [p.resolve() for p in walked_here])
                 walked_here = [p for p in walked_here if p.resolve() not in ignored]
             walked.extend(walked_here)
+            if not walked_here:
+                empty.append(raw)
     seen: set[str] = set()
     files = []
     for path in explicit + walked:
@@ -132,4 +166,4 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
         if key not in seen:
             seen.add(key)
             files.append(path)
-    return Discovered(files, missing)
+    return Discovered(files, missing, unsupported, empty, dropped)

@@ -18,7 +18,8 @@ from v6lint.rule import Rule
 from v6lint.rules import ALL_RULES, BY_CODE, lookup
 from v6lint.source import DecodeError, SourceFile, decode
 from v6lint.suppressions import ANNOTATION, Suppression, parse_comments, removal_fix
-from v6lint.sources import parse_source
+from v6lint.sources import language_of, parse_source
+from v6lint.yaml_source import ParsedYaml, ParseProblem
 
 MAX_FIX_PASSES = 10
 MAX_PROJECT_PASSES = 5  # --fix rounds over all files while a round changes the project facts
@@ -110,6 +111,7 @@ class Linter:
             (pathspec.GitIgnoreSpec.from_lines([pattern]), enabled_codes(self.rules, sels, [], [], True))
             for pattern, sels in settings.per_file_ignores.items()
         ]
+        self._spark_conf = pathspec.GitIgnoreSpec.from_lines(settings.spark_conf) if settings.spark_conf else None
         self._severity = {lookup(k).code: v for k, v in settings.severity.items() if lookup(k)}
         self.document_rules = [r for r in self.rules if r.check is not None and r.applies_to(self.profile)]
         self._by_type: dict[tuple[str, str | None], list[Rule]] = {}
@@ -148,7 +150,9 @@ class Linter:
             text, encoding, bom = decode(data)
         except DecodeError as exc:
             return None, self.notice(shown, "V6L902", f"cannot decode: {exc}"), data
-        return SourceFile(shown, text, encoding, bom, os.path.realpath(path)), [], data
+        language = "spark-conf" if self._spark_conf is not None and self._spark_conf.match_file(
+            self._relative(str(path))) else None
+        return SourceFile(shown, text, encoding, bom, os.path.realpath(path), language), [], data
 
     def notice(self, path: str, code: str, message: str) -> list[Diagnostic]:
         if code not in self.enabled:
@@ -159,13 +163,17 @@ class Linter:
         return [diag]
 
     # --- linting -------------------------------------------------------------------
+    def _relative(self, path: str) -> str:
+        """A path as the config's globs see it: relative to the config's folder."""
+        try:
+            return Path(path).resolve().relative_to(self.settings.root.resolve()).as_posix()
+        except ValueError:
+            return Path(path).as_posix()
+
     def enabled_for(self, path: str) -> set[str]:
         enabled = self.enabled
         if self._per_file:
-            try:
-                rel = Path(path).resolve().relative_to(self.settings.root.resolve()).as_posix()
-            except ValueError:
-                rel = Path(path).as_posix()
+            rel = self._relative(path)
             for spec, codes in self._per_file:
                 if spec.match_file(rel):
                     enabled = enabled - codes
@@ -181,8 +189,24 @@ class Linter:
         return bool(patches) and (source.abspath or "") in patches
 
     def lint_source(self, source: SourceFile) -> list[Diagnostic]:
+        if (source.language or language_of(source.abspath or source.path)) == "notebook":
+            return self._lint_notebook(source)
+        return self._lint_parsed(source, parse_source(source))
+
+    def _lint_notebook(self, source: SourceFile) -> list[Diagnostic]:
+        """The code cells are linted as one Python file; findings and fixes are mapped back to the JSON."""
+        from v6lint.notebook import NotebookError, notebook_view
+
+        try:
+            view = notebook_view(source)
+        except NotebookError as exc:
+            problem = ParseProblem("V6L900", f"notebook could not be read: {exc}", exc.offset, exc.offset)
+            return self._lint_parsed(source, ParsedYaml([], problem))
+        found = self._lint_parsed(view.python, parse_source(view.python))
+        return sorted((view.map_diagnostic(d) for d in found), key=lambda d: d.sort_key)
+
+    def _lint_parsed(self, source: SourceFile, parsed: ParsedYaml) -> list[Diagnostic]:
         enabled = self.enabled_for(source.abspath or source.path)
-        parsed = parse_source(source)
         partial = self.is_partial(source)
         raw: list[tuple[Rule, Finding, tuple[int, int] | None]] = []
         if parsed.problem is not None:
@@ -282,7 +306,7 @@ class Linter:
             text = apply_edits(current.text, edits)
             if text == current.text:
                 break
-            candidate = SourceFile(source.path, text, source.encoding, source.bom, source.abspath)
+            candidate = source.with_text(text)
             if parse_source(candidate).problem is not None:
                 return FileResult(source.path, source, self.lint_source(source) + self.notice(
                     source.path, "V6L906", f"fixes not applied: the result would not parse "
@@ -299,10 +323,51 @@ class Linter:
         result.passes = passes
         return result
 
-    def check_path(self, path: Path, *, fix: bool = False, unsafe: bool = False, cache=None) -> FileResult:
+    def add_ignores(self, source: SourceFile, reason: str = "") -> FileResult:
+        """`--add-ignore`: suppress every current finding in place (see v6lint.ignores). Like a fix,
+        the result must parse, and must show exactly the findings that could not be suppressed."""
+        from v6lint.ignores import ignore_edits
+
+        diagnostics = self.lint_source(source)
+        if any(d.code in ("V6L900", "V6L901", "V6L904") for d in diagnostics):
+            return FileResult(source.path, source, diagnostics)
+        targets = [d for d in diagnostics if not d.code.startswith("V6L")]
+        if not targets:
+            return FileResult(source.path, source, diagnostics)
+        language = source.language or language_of(source.abspath or source.path)
+        if language == "notebook":
+            from v6lint.notebook import notebook_view
+
+            view = notebook_view(source)
+            found = [d for d in self._lint_parsed(view.python, parse_source(view.python))
+                     if not d.code.startswith("V6L")]
+            edits, left_virtual = ignore_edits(view.python, parse_source(view.python), "python", found, reason)
+            mapped = view.map_fix(Fix("", "safe", tuple(edits))) if edits else None
+            edits = list(mapped.edits) if mapped is not None else []
+            if mapped is None:
+                left_virtual = found
+            left_keys = {(d.code, d.start_line, d.start_column) for d in left_virtual}
+            left = [d for d in targets if (d.code, d.start_line, d.start_column) in left_keys]
+        else:
+            edits, left = ignore_edits(source, parse_source(source), language, targets, reason)
+        if not edits:
+            return FileResult(source.path, source, diagnostics)
+        candidate = source.with_text(apply_edits(source.text, edits))
+        after = self.lint_source(candidate) if parse_source(candidate).problem is None else None
+        remaining = None if after is None else [d for d in after if not d.code.startswith("V6L")]
+        if remaining is None or len(remaining) != len(left):
+            return FileResult(source.path, source, diagnostics + self.notice(
+                source.path, "V6L906", "suppressions not added: the result would not parse or still had findings"))
+        suppressed = [d for d in targets if d not in left]
+        return FileResult(source.path, source, after, candidate, suppressed)
+
+    def check_path(self, path: Path, *, fix: bool = False, unsafe: bool = False, cache=None,
+                   ignore_reason: str | None = None) -> FileResult:
         source, notices, data = self.read(path)
         if source is None:
             return FileResult(display_path(path), None, notices)
+        if ignore_reason is not None:
+            return self.add_ignores(source, ignore_reason)
         if fix:
             return self.fix_source(source, unsafe)
         if cache is not None:
@@ -318,21 +383,22 @@ class Linter:
 
 # --- running many files: one process, or several for large runs ---------------------------------
 PARALLEL_MIN_FILES = 200
-_WORKER: tuple | None = None  # (route, fix, unsafe), inherited by forked workers
+_WORKER: tuple | None = None  # (route, fix, unsafe, ignore_reason), inherited by forked workers
 # A file's linter (its project's settings and profile) and result cache (or None).
 Route = Callable[[Path], "tuple[Linter, object]"]
 
 
 def _check_in_worker(path: Path) -> FileResult:
-    route, fix, unsafe = _WORKER
+    route, fix, unsafe, ignore_reason = _WORKER
     linter, cache = route(path)
-    return linter.check_path(path, fix=fix, unsafe=unsafe, cache=cache)
+    return linter.check_path(path, fix=fix, unsafe=unsafe, cache=cache, ignore_reason=ignore_reason)
 
 
 def check_files(linter: Linter | Route, files: list[Path], *, fix: bool, unsafe: bool, cache=None, jobs: int = 0,
-                progress=None):
+                progress=None, ignore_reason: str | None = None):
     """FileResults in file order. jobs: 0 = automatic (all cores for large runs), 1 = this process.
-    `linter` is one Linter (with `cache`) for every file, or a Route giving each file its own."""
+    `linter` is one Linter (with `cache`) for every file, or a Route giving each file its own.
+    `ignore_reason` (not None): --add-ignore instead of linting (see Linter.add_ignores)."""
     global _WORKER
     route: Route = (lambda _path: (linter, cache)) if isinstance(linter, Linter) else linter
     if jobs == 0:
@@ -347,7 +413,7 @@ def check_files(linter: Linter | Route, files: list[Path], *, fix: bool, unsafe:
         except ValueError:  # no fork on this platform: one process
             context = None
         if context is not None:
-            _WORKER = (route, fix, unsafe)
+            _WORKER = (route, fix, unsafe, ignore_reason)
             try:
                 with ProcessPoolExecutor(jobs, mp_context=context) as pool:
                     for result in pool.map(_check_in_worker, files, chunksize=32):
@@ -359,7 +425,7 @@ def check_files(linter: Linter | Route, files: list[Path], *, fix: bool, unsafe:
             return results
     for path in files:
         one, its_cache = route(path)
-        results.append(one.check_path(path, fix=fix, unsafe=unsafe, cache=its_cache))
+        results.append(one.check_path(path, fix=fix, unsafe=unsafe, cache=its_cache, ignore_reason=ignore_reason))
         if progress is not None:
             progress(1)
     return results

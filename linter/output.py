@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
+import os
+import urllib.parse
+from pathlib import Path
 
 from v6lint import __version__
 from v6lint.diagnostics import Diagnostic, Fix
@@ -34,7 +38,7 @@ def _fix_json(fix: Fix | None, source: SourceFile | None) -> dict | None:
 
 
 def diagnostic_json(diag: Diagnostic, source: SourceFile | None) -> dict:
-    return {
+    item = {
         "code": diag.code,
         "name": diag.name,
         "severity": diag.severity,
@@ -48,6 +52,9 @@ def diagnostic_json(diag: Diagnostic, source: SourceFile | None) -> dict:
         "url": diag.url,
         "profile": {"ip_family": diag.profile.ip_family, "source": diag.profile.source} if diag.profile else None,
     }
+    if diag.cell is not None:  # a notebook: `range` is within this cell; fix edits are in the .ipynb file
+        item["cell"] = diag.cell
+    return item
 
 
 def render_json(results: list[FileResult]) -> str:
@@ -60,37 +67,146 @@ def render_json(results: list[FileResult]) -> str:
 _FAMILY_LABEL = {"ipv4": "IPv4", "ipv6": "IPv6", "dual": "dual-stack"}
 
 
+def _profile_phrase(ip_family: str, source: str) -> str:
+    return f"{_FAMILY_LABEL[ip_family]} cluster per {source}"
+
+
 def _profile_note(diag: Diagnostic) -> str:
-    """Where the profile a finding depends on came from: ` (IPv6 cluster per x.tfvars:4)`."""
+    """Where the profile a finding depends on came from: ` (IPv6 cluster per x.tfvars:4)` (machine
+    formats and the editor carry it on each finding; text output states it once in the summary)."""
     if diag.profile is None:
         return ""
-    return f" ({_FAMILY_LABEL[diag.profile.ip_family]} cluster per {diag.profile.source})"
+    return f" ({_profile_phrase(diag.profile.ip_family, diag.profile.source)})"
 
 
-def text_line(diag: Diagnostic, unsafe: bool) -> str:
+# --- text: full (source line and caret) and concise ------------------------------------------------
+_STYLES = {"path": "1", "error": "1;31", "warning": "1;33", "info": "1;36", "gutter": "34", "caret": "31",
+           "minus": "31", "plus": "32", "fixable": "36", "note": "2"}
+
+
+def _paint(text: str, style: str, color: bool) -> str:
+    return f"\x1b[{_STYLES[style]}m{text}\x1b[0m" if color and text else text
+
+
+def _location(diag: Diagnostic) -> str:
+    cell = f"cell {diag.cell}:" if diag.cell is not None else ""
+    return f"{diag.path}:{cell}{diag.start_line}:{diag.start_column}"
+
+
+def text_line(diag: Diagnostic, unsafe: bool, color: bool = False) -> str:
     mark = ""
     if diag.fix is not None and (diag.fix.applicability == "safe" or unsafe):
-        mark = " [*]"
-    return f"{diag.path}:{diag.start_line}:{diag.start_column}: {diag.code} [{diag.name}]{mark} {diag.message}" \
-           f"{_profile_note(diag)}"
+        mark = " " + _paint("[*]", "fixable", color)
+    return (f"{_paint(_location(diag), 'path', color)}: {_paint(diag.code, diag.severity, color)} "
+            f"[{diag.name}]{mark} {diag.message}")
+
+
+MAX_SNIPPET_LINES = 4
+
+
+def _blank(prefix: str) -> str:
+    """Spaces as wide as `prefix`, keeping its tabs so a caret lines up under the text."""
+    return "".join("\t" if ch == "\t" else " " for ch in prefix)
+
+
+def _snippet(diag: Diagnostic, source: SourceFile, color: bool) -> list[str]:
+    """The finding's source line(s) with a caret under its range (ruff's `full` format)."""
+    first, last = diag.start_line - 1, diag.end_line - 1
+    if diag.end_column == 1 and last > first:
+        last -= 1  # a range that ends at the start of a line does not show that line
+    width = len(str(last + 1))
+    bar = _paint("|", "gutter", color)
+    out = [f"{' ' * width} {bar}"]
+    shown = list(range(first, last + 1))
+    if len(shown) > MAX_SNIPPET_LINES:
+        shown = shown[:MAX_SNIPPET_LINES - 1] + [-1, last]
+    for line in shown:
+        if line == -1:
+            out.append(f"{'.' * width} {bar}")
+            continue
+        text = source.line_text(line)
+        out.append(f"{_paint(str(line + 1).rjust(width), 'gutter', color)} {bar} {text}".rstrip())
+        begin = diag.start_column - 1 if line == first else len(text) - len(text.lstrip())
+        end = diag.end_column - 1 if line == diag.end_line - 1 else len(text)
+        end = max(end, begin + 1)
+        out.append(f"{' ' * width} {bar} {_blank(text[:begin])}{_paint('^' * (end - begin), 'caret', color)}")
+    return out
+
+
+def _fix_diff(diag: Diagnostic, source: SourceFile, color: bool) -> list[str]:
+    """The finding's own fix as changed lines, each with its line number."""
+    fix = diag.fix
+    before = source.text
+    from v6lint.engine import apply_edits
+
+    after = apply_edits(before, list(fix.edits))
+    old, new = before.splitlines(), after.splitlines()
+    width = len(str(len(old) + 1))
+    label = "safe fix" if fix.applicability == "safe" else "unsafe fix (changes behaviour)"
+    out = [f"{' ' * width} {_paint('=', 'gutter', color)} {label}: {fix.message}"]
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        out += [f"{str(i + 1).rjust(width)} {_paint('- ' + old[i], 'minus', color)}" for i in range(i1, i2)]
+        out += [f"{str(i1 + 1 + k).rjust(width)} {_paint('+ ' + new[j], 'plus', color)}"
+                for k, j in enumerate(range(j1, j2))]
+    return out
 
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def render_text(results: list[FileResult], *, unsafe: bool, fixed_count: int, files: int) -> str:
+def render_text(results: list[FileResult], *, unsafe: bool, fixed_count: int, files: int, concise: bool = False,
+                show_fixes: bool = False, color: bool = False, quiet: bool = False, fix_only: bool = False) -> str:
+    lines = []
+    for result in results:
+        source = result.fixed or result.source
+        cells = None
+        for d in result.diagnostics:
+            lines.append(text_line(d, unsafe, color))
+            if concise or source is None or d.start_line < 1:
+                continue
+            if d.cell is not None:  # a notebook: show the line of the cell (fixes are JSON edits: not shown)
+                if cells is None:
+                    from v6lint.notebook import notebook_view
+
+                    cells = notebook_view(source)
+                lines += _snippet(d, cells.cell_source(d.cell), color) + [""]
+                continue
+            lines += _snippet(d, source, color)
+            if show_fixes and d.fix is not None:
+                lines += _fix_diff(d, source, color)
+            lines.append("")
+    if quiet:
+        return "".join(line + "\n" for line in lines)
     diags = [d for r in results for d in r.diagnostics]
-    lines = [text_line(d, unsafe) for d in diags]
     if fixed_count:
         lines.append(f"Fixed {_plural(fixed_count, 'problem')}.")
+    if fix_only:
+        if not fixed_count and not diags:
+            lines.append("Nothing to fix.")
+        return "\n".join(lines) + "\n"
     if not diags:
         lines.append(f"No problems found in {_plural(files, 'file')}." if not fixed_count else
                      f"No problems remain in {_plural(files, 'file')}.")
         return "\n".join(lines) + "\n"
     by_severity = {s: sum(d.severity == s for d in diags) for s in ("error", "warning", "info")}
     detail = ", ".join(_plural(n, s) for s, n in by_severity.items() if n)
-    lines.append(f"Found {_plural(len(diags), 'problem')} ({detail}) in {_plural(files, 'file')}.")
+    with_findings = len({r.path for r in results if r.diagnostics})
+    checked = max(files, with_findings)
+    lines.append(f"Found {_plural(len(diags), 'problem')} ({detail}) in {with_findings} of "
+                 f"{_plural(checked, 'file')}.")
+    profiles: dict[tuple[str, str], int] = {}
+    for d in diags:
+        if d.profile is not None:
+            key = (d.profile.ip_family, d.profile.source)
+            profiles[key] = profiles.get(key, 0) + 1
+    for (family, where), n in profiles.items():
+        article = "a" if family == "dual" else "an"
+        lines.append(f"Judged against {article} {_profile_phrase(family, where)} "
+                     f"({_plural(n, 'finding')} depend{'s' if n == 1 else ''} on it; `v6lint profile` shows "
+                     f"every source).")
     safe = sum(1 for d in diags if d.fix and d.fix.applicability == "safe")
     unsafe_only = sum(1 for d in diags if d.fix and d.fix.applicability == "unsafe")
     if safe or (unsafe and unsafe_only):
@@ -99,6 +215,28 @@ def render_text(results: list[FileResult], *, unsafe: bool, fixed_count: int, fi
     if unsafe_only and not unsafe:
         lines.append(f"{unsafe_only} more fixable with `--fix --unsafe-fixes` (review them: they change behaviour).")
     return "\n".join(lines) + "\n"
+
+
+def no_changes_note(results: list[FileResult], unsafe: bool) -> str:
+    """What --diff says when it has no diff to print."""
+    unsafe_only = sum(1 for r in results for d in r.diagnostics if d.fix and d.fix.applicability == "unsafe")
+    if unsafe_only and not unsafe:
+        fixes = "1 unsafe fix" if unsafe_only == 1 else f"{unsafe_only} unsafe fixes"
+        return (f"No safe fixes to show; {fixes} would change behaviour: "
+                f"add --unsafe-fixes to see {'it' if unsafe_only == 1 else 'them'}.")
+    return "No fixes to show: --fix would change nothing."
+
+
+def render_ignored(results: list[FileResult], applied: list[tuple[str, list[Diagnostic]]], *, quiet: bool) -> str:
+    """What --add-ignore did: suppressions added, and findings that could not get one."""
+    added = sum(len(diags) for _path, diags in applied)
+    left = [d for r in results for d in r.diagnostics]
+    lines = [text_line(d, False) + " (no suppression could be added)" for d in left if not d.code.startswith("V6L")]
+    lines += [text_line(d, False) for d in left if d.code.startswith("V6L")]
+    if not quiet:
+        lines.append(f"Added suppressions for {_plural(added, 'finding')} in {_plural(len(applied), 'file')}."
+                     if added else "No findings to suppress.")
+    return "".join(line + "\n" for line in lines)
 
 
 def render_diff(result: FileResult) -> str:
@@ -119,6 +257,33 @@ def _region(source: SourceFile | None, start: int, end: int) -> dict:
     return {"startLine": a["line"], "startColumn": a["column"], "endLine": b["line"], "endColumn": b["column"]}
 
 
+def fingerprints(results: list[FileResult]) -> dict[int, str]:
+    """A fingerprint per finding that survives lines moving: the rule, the file, the message and the
+    text the finding points at (not its line number); equal findings are told apart by occurrence."""
+    out: dict[int, str] = {}
+    seen: dict[str, int] = {}
+    for result in results:
+        source = result.fixed or result.source
+        for d in result.diagnostics:
+            text = source.text[d.start:d.end] if source is not None and d.cell is None else ""
+            if source is not None and d.cell is None:
+                line = source.position(d.start)[0]
+                text = source.line_text(line).strip() + "\0" + text
+            digest = hashlib.sha256("\0".join((d.code, d.path.replace("\\", "/"), d.message, text)).encode())
+            key = digest.hexdigest()[:32]
+            seen[key] = seen.get(key, 0) + 1
+            out[id(d)] = f"{key}:{seen[key]}"
+    return out
+
+
+def _artifact(path: str) -> dict:
+    """Relative paths are relative to %SRCROOT% (the working directory); others are file URIs."""
+    posix = path.replace("\\", "/")
+    if os.path.isabs(path):
+        return {"uri": Path(path).as_uri()}
+    return {"uri": urllib.parse.quote(posix), "uriBaseId": "%SRCROOT%"}
+
+
 def render_sarif(results: list[FileResult]) -> str:
     used = sorted({d.code for r in results for d in r.diagnostics} | {r.code for r in ALL_RULES})
     index = {code: i for i, code in enumerate(used)}
@@ -133,8 +298,9 @@ def render_sarif(results: list[FileResult]) -> str:
             "helpUri": rule.url,
             "help": {"text": rule.explain()},
             "defaultConfiguration": {"level": SARIF_LEVEL[rule.severity]},
-            "properties": {"fix": rule.fix, "profiles": list(rule.profiles) or ["any"]},
+            "properties": {"fix": rule.fix, "profiles": list(rule.profiles) or ["any"], "maturity": rule.maturity},
         })
+    prints = fingerprints(results)
     out = []
     for result in results:
         source = result.fixed or result.source
@@ -145,32 +311,85 @@ def render_sarif(results: list[FileResult]) -> str:
                 "level": SARIF_LEVEL[d.severity],
                 "message": {"text": d.message + _profile_note(d)},
                 "locations": [{"physicalLocation": {
-                    "artifactLocation": {"uri": d.path.replace("\\", "/")},
+                    "artifactLocation": _artifact(d.path),
                     "region": {"startLine": d.start_line, "startColumn": d.start_column,
                                "endLine": d.end_line, "endColumn": d.end_column},
                 }}],
+                "partialFingerprints": {"v6lint/v1": prints[id(d)]},
             }
-            if d.fix is not None:
+            if d.cell is not None:
+                item["properties"] = {"cell": d.cell}
+                item["locations"][0]["physicalLocation"].pop("region")
+                item["locations"][0]["physicalLocation"]["region"] = {"charOffset": d.start,
+                                                                      "charLength": max(d.end - d.start, 0)}
+            if d.fix is not None and d.cell is None:
                 item["fixes"] = [{
                     "description": {"text": f"{d.fix.message} ({d.fix.applicability})"},
                     "artifactChanges": [{
-                        "artifactLocation": {"uri": d.path.replace("\\", "/")},
+                        "artifactLocation": _artifact(d.path),
                         "replacements": [{"deletedRegion": _region(source, e.start, e.end),
                                           "insertedContent": {"text": e.content}} for e in d.fix.edits],
                     }],
                 }]
             out.append(item)
+    cwd = Path.cwd().as_uri().rstrip("/") + "/"
     sarif = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
             "tool": {"driver": {"name": "v6lint", "version": __version__, "informationUri": RULES_URL,
                                 "rules": rules}},
+            "invocations": [{
+                "executionSuccessful": not any(d.code == "V6L999" for r in results for d in r.diagnostics),
+                "workingDirectory": {"uri": cwd},
+            }],
+            "originalUriBaseIds": {"%SRCROOT%": {"uri": cwd}},
             "columnKind": "unicodeCodePoints",
             "results": out,
         }],
     }
     return json.dumps(sarif, indent=2, ensure_ascii=False) + "\n"
+
+
+# --- JUnit XML and GitLab code quality ---------------------------------------------------------------
+def render_junit(results: list[FileResult]) -> str:
+    """One test suite per file with findings, one failed test case per finding (like ruff's junit)."""
+    from xml.etree import ElementTree as ET
+
+    diags = [d for r in results for d in r.diagnostics]
+    suites = ET.Element("testsuites", name="v6lint", tests=str(max(len(diags), 1)), failures=str(len(diags)),
+                        errors="0")
+    if not diags:
+        suite = ET.SubElement(suites, "testsuite", name="v6lint", tests="1", failures="0", errors="0")
+        ET.SubElement(suite, "testcase", name="No problems found", classname="v6lint")
+    for result in results:
+        if not result.diagnostics:
+            continue
+        suite = ET.SubElement(suites, "testsuite", name=result.path, tests=str(len(result.diagnostics)),
+                              failures=str(len(result.diagnostics)), errors="0")
+        for d in result.diagnostics:
+            case = ET.SubElement(suite, "testcase", name=f"v6lint.{d.code}", classname=result.path,
+                                 line=str(d.start_line), column=str(d.start_column))
+            failure = ET.SubElement(case, "failure", message=d.message + _profile_note(d), type=d.code)
+            failure.text = f"{_location(d)}: {d.code} [{d.name}] {d.message}{_profile_note(d)}\n{d.url}"
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+GITLAB_SEVERITY = {"error": "major", "warning": "minor", "info": "info"}
+
+
+def render_gitlab(results: list[FileResult]) -> str:
+    """GitLab's code quality report (a subset of the Code Climate format)."""
+    prints = fingerprints(results)
+    items = [{
+        "description": f"{d.code} [{d.name}] {d.message}{_profile_note(d)}",
+        "check_name": d.code,
+        "fingerprint": hashlib.sha256(prints[id(d)].encode()).hexdigest()[:32],
+        "severity": GITLAB_SEVERITY[d.severity],
+        "location": {"path": d.path.replace("\\", "/"), "lines": {"begin": d.start_line, "end": d.end_line}},
+    } for r in results for d in r.diagnostics]
+    return json.dumps(items, indent=2, ensure_ascii=False) + "\n"
 
 
 # --- GitHub Actions workflow commands ---------------------------------------------------------------

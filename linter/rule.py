@@ -112,6 +112,14 @@ class Rule:
         # `kinds` narrow the YAML documents a rule reads; other languages have no kinds.
         return doc.matches(self.kinds) if self.kinds and doc.language == "yaml" else True
 
+    def as_json(self) -> dict:
+        """What `v6lint rule --output-format json` prints."""
+        return {"code": self.code, "name": self.name, "summary": self.summary, "severity": self.severity,
+                "fix": self.fix, "fix_note": self.fix_note, "maturity": self.maturity,
+                "profiles": list(self.profiles), "platforms": list(self.platforms), "kinds": list(self.kinds),
+                "languages": list(self.languages), "why": self.why.strip(), "example": self.example,
+                "references": list(self.references), "url": self.url}
+
     def explain(self) -> str:
         """The text `v6lint rule CODE` prints and the rule reference shows."""
         lines = [

@@ -49,6 +49,7 @@ class SourceFile:
     encoding: str = "utf-8"
     bom: bytes = b""
     abspath: str | None = None
+    language: str | None = None  # overrides the language the file name implies (see sources.language_of)
     _line_starts: list[int] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
@@ -98,6 +99,10 @@ class SourceFile:
         """The file's line break, so inserted lines match (CRLF files stay CRLF)."""
         first = self.text.find("\n")
         return "\r\n" if first > 0 and self.text[first - 1] == "\r" else "\n"
+
+    def with_text(self, text: str) -> "SourceFile":
+        """The same file (path, encoding, BOM, language) with other text: a fix candidate."""
+        return SourceFile(self.path, text, self.encoding, self.bom, self.abspath, self.language)
 
     def encode(self, text: str | None = None) -> bytes:
         return self.bom + (self.text if text is None else text).encode(self.encoding)

@@ -1,7 +1,8 @@
-"""Which parser reads which file: YAML, HCL (Terraform) or Python."""
+"""Which parser reads which file: YAML, HCL (Terraform), Python, Spark properties or a notebook."""
 from __future__ import annotations
 
 from v6lint.discovery import TEMPLATE_SUFFIXES, untemplated
+from v6lint.document import Document
 from v6lint.hcl_source import parse_hcl
 from v6lint.source import SourceFile
 from v6lint.yaml_source import ParsedYaml, ParseProblem, parse_yaml
@@ -10,11 +11,18 @@ YAML_SUFFIXES = (".yaml", ".yml")
 HCL_SUFFIXES = (".tf", ".tfvars")
 JSON_SUFFIXES = (".tfvars.json",)
 PYTHON_SUFFIXES = (".py",)
-ALL_SUFFIXES = YAML_SUFFIXES + HCL_SUFFIXES + JSON_SUFFIXES + PYTHON_SUFFIXES
+NOTEBOOK_SUFFIXES = (".ipynb",)
+SPARK_CONF_SUFFIXES = (".conf",)  # spark-defaults.conf; any *.conf named on the command line
+ALL_SUFFIXES = YAML_SUFFIXES + HCL_SUFFIXES + JSON_SUFFIXES + PYTHON_SUFFIXES + NOTEBOOK_SUFFIXES
+SPARK_DEFAULTS = "spark-defaults.conf"  # found when walking folders (other .conf files only when named)
 
 
 def language_of(path: str) -> str:
     path = untemplated(path)
+    if path.endswith(SPARK_CONF_SUFFIXES):
+        return "spark-conf"
+    if path.endswith(NOTEBOOK_SUFFIXES):
+        return "notebook"
     if path.endswith(HCL_SUFFIXES):
         return "hcl"
     if path.endswith(JSON_SUFFIXES):
@@ -37,7 +45,13 @@ def parse_source(source: SourceFile) -> ParsedYaml:
 
 
 def _parse(source: SourceFile) -> ParsedYaml:
-    language = language_of(source.abspath or source.path)
+    language = source.language or language_of(source.abspath or source.path)
+    if language == "spark-conf":
+        return ParsedYaml([Document(source, None, 0, 0, len(source.text), language="spark-conf")])
+    if language == "notebook":
+        from v6lint.notebook import parse_notebook
+
+        return parse_notebook(source)
     if language == "hcl":
         return parse_hcl(source)
     if language == "python":

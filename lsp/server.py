@@ -320,20 +320,29 @@ def code_action(ls: V6LintServer, params: types.CodeActionParams) -> list[types.
     source = linted.source
     actions: list[types.CodeAction] = []
     if wanted(types.CodeActionKind.QuickFix):
+        fixes: list[tuple[bool, types.CodeAction]] = []  # (unsafe, action)
+        ignores: list[types.CodeAction] = []
         for diag in linted.diagnostics:
             lsp_diag = to_lsp(diag, source)
             if not _overlaps(lsp_diag.range, params.range):
                 continue
             if diag.fix is not None:
                 unsafe = diag.fix.applicability == "unsafe"
-                actions.append(types.CodeAction(
-                    title=f"{diag.fix.message} ({diag.code}{', unsafe' if unsafe else ''})",
-                    kind=types.CodeActionKind.QuickFix, diagnostics=[lsp_diag], is_preferred=not unsafe,
-                    edit=types.WorkspaceEdit(changes={uri: text_edits(source, diag.fix.edits)})))
+                label = f"{diag.code}, unsafe" if unsafe else diag.code
+                fixes.append((unsafe, types.CodeAction(
+                    title=f"{diag.fix.message} ({label})", kind=types.CodeActionKind.QuickFix,
+                    diagnostics=[lsp_diag],
+                    edit=types.WorkspaceEdit(changes={uri: text_edits(source, diag.fix.edits)}))))
             if not diag.code.startswith("V6L"):
-                actions.append(types.CodeAction(
+                ignores.append(types.CodeAction(
                     title=f"Ignore {diag.code} on this line", kind=types.CodeActionKind.QuickFix,
                     diagnostics=[lsp_diag], edit=types.WorkspaceEdit(changes={uri: [ignore_edit(source, diag)]})))
+        # Safe fixes first, the first of them preferred (what "auto fix" applies); unsafe ones after,
+        # labelled and never preferred; suppressions last.
+        fixes.sort(key=lambda pair: pair[0])
+        for i, (unsafe, action) in enumerate(fixes):
+            action.is_preferred = True if i == 0 and not unsafe else None
+        actions += [action for _unsafe, action in fixes] + ignores
     if wanted(FIX_ALL):
         linter = ls.linter_for(Path(to_fs_path(uri)).resolve())
         result = linter.fix_source(source, unsafe=linter.settings.unsafe_fixes)

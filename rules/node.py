@@ -317,7 +317,8 @@ RULES = [
          "cluster.", "error",
          why="Without prefix delegation a node can address only `enis*(ips-1)+2` pods; a higher max pods leaves the "
              "rest stuck in ContainerCreating. Never on IPv6: there the VPC CNI always runs in prefix mode "
-             "(ENABLE_PREFIX_DELEGATION is required with ENABLE_IPv6, VPC CNI README), written down or not.", example="maxPodsPerNode: 29   # m5.large: 3*(10-1)+2", fix="none",
+             "(ENABLE_PREFIX_DELEGATION is required with ENABLE_IPv6, VPC CNI README), written down or not.",
+         example="maxPodsPerNode: 29   # m5.large: 3*(10-1)+2", fix="none",
          check=check_max_pods_over_limit, triggers=("maxPods",), references=(EKS_MAX_PODS,), **_groups),
     Rule("NODE004", "max-pods-capped",
          "Explicit max pods above the managed node group cap (110 up to 30 vCPUs, else 250).", "warning",

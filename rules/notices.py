@@ -37,6 +37,15 @@ RULES = [
              "file that changed on disk since it was read. The file is left exactly as it was.",
          example="(a fix whose result would not parse)", fix="none"),
 ]
+RULES += [
+    Rule("V6L907", "unsupported-file", "A file named on the command line that v6lint does not read.", "warning",
+         why="v6lint reads YAML, Terraform (.tf, .tfvars, .tfvars.json), Python, Jupyter notebooks and Spark "
+             "properties files (*.conf). A file of another kind named explicitly is reported rather than passed "
+             "as if it had been checked.", example="v6lint check README.md", fix="none"),
+    Rule("V6L908", "path-not-found", "A path named on the command line does not exist.", "warning",
+         why="The other paths are still checked; the run fails so that a typo in a CI or pre-commit command "
+             "does not pass silently.", example="v6lint check k8s/ clusters/prd/   # no such folder", fix="none"),
+]
 RULES.append(
     Rule("V6L999", "internal-error", "A rule failed on a document; the rest of the run went on.", "error",
          why="This is a bug in v6lint. The message names the rule and the object; please report it with the "

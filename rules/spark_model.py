@@ -212,9 +212,16 @@ def _defaults_job(doc: Document) -> SparkJob | None:
 
 def _defaults_from_block(doc: Document, key: Node, block: Node) -> SparkJob:
     source = doc.source
-    job = SparkJob(doc, f"{doc.object_name} ({key.text})", (key.start, key.end), False)
     first_line = source.position(block.start)[0] + (1 if block.style in ("|", ">") else 0)
     last_line = source.position(block.end)[0]
+    return properties_job(doc, f"{doc.object_name} ({key.text})", (key.start, key.end), first_line, last_line)
+
+
+def properties_job(doc: Document, label: str, anchor: tuple[int, int], first_line: int, last_line: int) -> SparkJob:
+    """Spark properties (`key value`, `key=value` or `key: value`, `#` comments) on lines
+    first_line..last_line: a ConfigMap's spark-defaults.conf block, or a standalone .conf file."""
+    source = doc.source
+    job = SparkJob(doc, label, anchor, False)
     last_conf_line, sep, indent = None, " ", None
     for line in range(first_line, min(last_line + 1, source.line_count)):
         text = source.line_text(line)
@@ -238,9 +245,23 @@ def _defaults_from_block(doc: Document, key: Node, block: Node) -> SparkJob:
             return None
         pos = source.line_end(last_conf_line, with_newline=True)
         text = "".join(f"{indent}{k}{sep}{v}{source.newline}" for k, v in pairs)
+        if pos == len(source.text) and not source.text.endswith("\n"):
+            text = source.newline + text[:-len(source.newline)]
         return [Edit(pos, pos, text)]
 
     job.add = add
+    return job
+
+
+def _conf_file_job(doc: Document) -> SparkJob | None:
+    """A standalone spark-defaults.conf (or another properties file read as Spark settings)."""
+    source = doc.source
+    job = properties_job(doc, f"Spark properties ({source.path.replace(chr(92), '/').rsplit('/', 1)[-1]})",
+                         (0, 0), 0, source.line_count - 1)
+    if not job.conf:
+        return None
+    first = min(job.conf.values(), key=lambda c: c.entry_start)
+    job.anchor = (first.entry_start, first.entry_start + len(first.key))
     return job
 
 
@@ -333,6 +354,9 @@ def spark_jobs(doc: Document) -> list[SparkJob]:
     """Every Spark job in a document (YAML object or Python file)."""
     if doc.language == "python":
         job = _python_job(doc)
+        return [job] if job else []
+    if doc.language == "spark-conf":
+        job = _conf_file_job(doc)
         return [job] if job else []
     if doc.language != "yaml" or not doc.is_kubernetes:
         return []

@@ -31,7 +31,7 @@ EKS_IMDS = "https://docs.aws.amazon.com/sdkref/latest/guide/feature-imds-credent
 ALLOC = ("https://github.com/kubernetes/kubernetes/blob/b0d609f08083d7a8aa3426540d6d5f9090944906/"
          "pkg/registry/core/service/storage/alloc.go")
 DOE_IPV6 = "https://awslabs.github.io/data-on-eks/docs/datastacks/processing/spark-on-eks/spark-ipv6"
-LANGS = ("yaml", "python")
+LANGS = ("yaml", "python", "spark-conf")  # spark-conf: standalone spark-defaults.conf
 
 
 

@@ -22,6 +22,8 @@ FIXTURES = ROOT / "fixtures"
 ENGINE_ONLY = {
     "V6L905": "unreadable file: needs a permission or race that git cannot store",
     "V6L906": "fix not applied: needs a file changing on disk or a broken fix",
+    "V6L907": "a file named on the command line that v6lint cannot read: covered in test_adopt.py",
+    "V6L908": "a command-line path that does not exist: covered in test_adopt.py",
     "V6L999": "internal error: needs a rule that crashes",
 }
 

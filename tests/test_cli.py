@@ -40,15 +40,34 @@ def run(*args):
 
 
 def test_text_output_names_path_line_column_code_and_fixability(project):
-    result = run("check")
+    result = run("check", "--output-format", "concise")
     assert result.exit_code == 1
     lines = result.output.splitlines()
     assert lines[0] == ("k8s/svc.yaml:7:19: SVC004 [single-stack-two-families] Service shop/web: ipFamilyPolicy is "
                         "`SingleStack` but ipFamilies hold two values; the API server rejects this (it must be "
                         "`PreferDualStack` or `RequireDualStack`)")
     assert lines[1].startswith("k8s/svc.yaml:8:16: SVC001 [invalid-ip-family] [*] Service shop/web: ipFamilies entry 'ipv6'")
-    assert "Found 2 problems (2 errors) in 2 files." in lines
+    assert "Found 2 problems (2 errors) in 1 of 2 files." in lines
     assert "[*] 1 fixable with `v6lint check --fix`." in lines
+
+
+def test_full_output_shows_the_source_line_with_a_caret_under_the_range(project):
+    result = run("check")
+    assert result.exit_code == 1
+    assert result.output.startswith(
+        "k8s/svc.yaml:7:19: SVC004 [single-stack-two-families] Service shop/web: ipFamilyPolicy is `SingleStack` "
+        "but ipFamilies hold two values; the API server rejects this (it must be `PreferDualStack` or "
+        "`RequireDualStack`)\n"
+        "  |\n"
+        "7 |   ipFamilyPolicy: SingleStack   # keep this comment\n"
+        "  |                   ^^^^^^^^^^^\n"
+        "\n"
+        "k8s/svc.yaml:8:16: SVC001 [invalid-ip-family] [*] Service shop/web: ipFamilies entry 'ipv6' is not an IP "
+        "family; the API server accepts exactly `IPv4` or `IPv6` (case-sensitive)\n"
+        "  |\n"
+        "8 |   ipFamilies: [ipv6, IPv4]\n"
+        "  |                ^^^^\n")
+    assert "\x1b[" not in result.output  # not a terminal: no colour
 
 
 def test_json_output_has_the_documented_shape(project):
@@ -111,9 +130,13 @@ def test_no_cache_is_accepted(project):
     assert run("check", "--no-cache", "k8s/ok.yaml").exit_code == 0
 
 
-def test_missing_path_is_a_usage_error(project):
-    result = run("check", "nowhere/")
-    assert result.exit_code == 2 and "nowhere/: no such file or directory" in result.output
+def test_missing_path_is_a_notice_and_the_other_paths_are_checked(project):
+    result = run("check", "--output-format", "concise", "nowhere/", "k8s/svc.yaml")
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert "nowhere/:1:1: V6L908 [path-not-found] no such file or directory" in lines
+    assert any(line.startswith("k8s/svc.yaml:8:16: SVC001") for line in lines)
+    assert "Found 3 problems (2 errors, 1 warning) in 2 of 2 files." in lines
 
 
 def test_config_sets_profile_ignores_and_severity(project):
@@ -124,7 +147,9 @@ def test_config_sets_profile_ignores_and_severity(project):
     assert next(i for i in items if i["code"] == "SVC009")["profile"] == {"ip_family": "ipv6",
                                                                          "source": ".v6lint.toml:4"}
     text = run("check").output
-    assert "(IPv6 cluster per .v6lint.toml:4)" in text
+    # the profile source is stated once, in the summary, not on each finding
+    assert "(IPv6 cluster per" not in text
+    assert "Judged against an IPv6 cluster per .v6lint.toml:4 (1 finding depends on it; " in text
 
 
 def test_pyproject_config_and_per_file_ignores(project):
@@ -138,15 +163,17 @@ def test_bad_config_reports_location_and_allowed_values(project):
     (project / "pyproject.toml").write_text('[tool.v6lint]\nselect = ["SVC"]\nselekt = ["SVC"]\n')
     result = run("check")
     assert result.exit_code == 2
-    assert "pyproject.toml:3: invalid v6lint configuration: unknown key 'selekt' (allowed: cluster, exclude, " \
-           "extend, extend-select, fix, ignore, max-file-size, per-file-ignores, preview, select, severity)" in result.output
+    assert "pyproject.toml:3: invalid v6lint configuration: unknown key 'selekt'; did you mean 'select'? (allowed: " \
+           "cluster, exclude, extend, extend-exclude, extend-select, fix, force-exclude, ignore, max-file-size, " \
+           "per-file-ignores, preview, select, severity, spark-conf)" in result.output
     (project / "pyproject.toml").write_text('[tool.v6lint.cluster]\nip-family = "IPv6"\n')
     result = run("check")
     assert result.exit_code == 2
     assert "pyproject.toml:2: invalid v6lint configuration: 'cluster.ip-family' must be one of 'ipv4', 'ipv6', " \
            "'dual', not 'IPv6'" in result.output
-    (project / "pyproject.toml").write_text('[tool.v6lint]\nignore = ["SVC0099"]\n')
-    assert "'SVC0099' matches no rule" in run("check").output
+    (project / "pyproject.toml").write_text('[tool.v6lint]\nselect = ["SVC0099"]\n')
+    result = run("check")
+    assert result.exit_code == 2 and "'SVC0099' matches no rule" in result.output
     (project / "pyproject.toml").write_text('[tool.v6lint\n')
     assert "not valid TOML" in run("check").output
 
@@ -187,7 +214,8 @@ def test_version_and_help():
     assert run("--version").output.strip() == f"v6lint, version {__version__}"
     help_text = run("check", "--help").output
     for option in ("--fix", "--unsafe-fixes", "--diff", "--select", "--ignore", "--output-format", "--ip-family",
-                   "--exit-zero", "--no-cache", "--config", "Exit codes"):
+                   "--exit-zero", "--no-cache", "--config", "Exit codes", "--fix-only", "--exit-non-zero-on-fix",
+                   "--quiet", "--exclude", "--extend-exclude", "--force-exclude", "--add-ignore"):
         assert option in help_text
 
 

@@ -53,7 +53,7 @@ def test_sarif_is_valid_against_the_published_schema_and_carries_fixes(demo):
     svc001 = next(r for r in results if r["ruleId"] == "SVC001")
     assert rules[svc001["ruleIndex"]]["id"] == "SVC001"
     assert svc001["locations"][0]["physicalLocation"] == {
-        "artifactLocation": {"uri": "k8s/web.yaml"},
+        "artifactLocation": {"uri": "k8s/web.yaml", "uriBaseId": "%SRCROOT%"},
         "region": {"startLine": 27, "startColumn": 16, "endLine": 27, "endColumn": 20}}
     assert svc001["fixes"][0]["artifactChanges"][0]["replacements"] == [{
         "deletedRegion": {"startLine": 27, "startColumn": 16, "endLine": 27, "endColumn": 20},
@@ -188,7 +188,7 @@ def test_pre_commit_hooks_with_the_real_pre_commit(tmp_path):
     assert checked.returncode == 1, checked.stdout + checked.stderr
     # judged with the profile of the whole repository, although only two files were passed
     assert "jobs/etl.yaml:6:3: SPK001 [spark-driver-service-ipv4]" in checked.stdout
-    assert "(IPv6 cluster per terraform/stack.tfvars:1)" in checked.stdout
+    assert "Judged against an IPv6 cluster per terraform/stack.tfvars:1 " in checked.stdout
     assert "jobs/web.yaml:6:16: SVC001 [invalid-ip-family] [*]" in checked.stdout
     full = run_json(repo)
     passed = {line.split(" ")[0] + " " + line.split(" ")[1] for line in checked.stdout.splitlines()
@@ -201,6 +201,18 @@ def test_pre_commit_hooks_with_the_real_pre_commit(tmp_path):
     assert "files were modified by this hook" in fixed.stdout
     assert "ipFamilies: [IPv6]" in (repo / "jobs" / "web.yaml").read_text()
     assert '"spark.kubernetes.driver.service.ipFamilies": "IPv6"' in (repo / "jobs" / "etl.yaml").read_text()
+    # --exit-non-zero-on-fix: the hook itself failed because it fixed something (nothing remains)
+    assert "- exit code: 1" in fixed.stdout, fixed.stdout
+    assert "Fixed 2 problems.\nNo problems remain in 2 files." in fixed.stdout, fixed.stdout
+
+    # --force-exclude: pre-commit names the files, and the config's exclude still holds for them
+    (repo / "jobs" / "web.yaml").write_text(SVC)
+    (repo / ".v6lint.toml").write_text('exclude = ["jobs/web.yaml"]\n')
+    excluded = try_repo("v6lint")
+    assert "jobs/web.yaml" not in excluded.stdout, excluded.stdout
+    assert excluded.returncode == 0, excluded.stdout
+    refix = try_repo("v6lint-fix")
+    assert refix.returncode == 0 and (repo / "jobs" / "web.yaml").read_text() == SVC
 
 
 def run_json(repo: Path) -> list[dict]:

@@ -283,6 +283,23 @@ async def test_a_flood_of_changes_with_malformed_ones_ends_on_the_final_version(
     assert "SVC001" in hover.contents.value  # and the server still answers
 
 
+async def test_safe_fixes_come_first_one_preferred_unsafe_after_labelled(client: LanguageClient, workspace):
+    uri = uri_of(workspace, "svc.yaml")
+    open_doc(client, uri, SVC)
+    diags = await diagnostics_for(client, uri)
+    whole = types.Range(start=types.Position(line=0, character=0), end=types.Position(line=7, character=0))
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), range=whole,
+        context=types.CodeActionContext(diagnostics=diags, only=[types.CodeActionKind.QuickFix])))
+    titles = [a.title for a in actions]
+    kinds = ["ignore" if t.startswith("Ignore ") else "unsafe" if t.endswith(", unsafe)") else "safe" for t in titles]
+    # SVC004's unsafe fix sits above SVC001's safe one in the file, yet is offered after it
+    assert titles[0] == "Replace with `IPv6` (SVC001)"
+    assert "Set ipFamilyPolicy to `PreferDualStack` (SVC004, unsafe)" in titles
+    assert kinds == sorted(kinds, key=["safe", "unsafe", "ignore"].index), titles
+    assert [a.is_preferred for a in actions] == [True] + [None] * (len(actions) - 1)
+
+
 V4_SERVICE = "apiVersion: v1\nkind: Service\nmetadata:\n  name: api\nspec:\n  ipFamilies: [IPv4]\n"
 
 

@@ -1,0 +1,163 @@
+"""`--add-ignore`: a suppression for every current finding, so a team can turn v6lint on today.
+
+Each finding gets `# v6lint: ignore[CODE] REASON` at the end of its line (codes are added to a
+v6lint comment already there). Where a comment would change data or break the syntax (inside a
+YAML block or multi-line scalar, a Terraform heredoc, a Python string or after a `\\` line
+continuation), a Kubernetes object gets the `v6lint.io/ignore` annotation instead. Spark
+properties files take `#` comments only at the start of a line (java.util.Properties), so they get
+the comment on its own line above. JSON has no comments: such findings are left and counted.
+"""
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+
+from v6lint.diagnostics import Diagnostic, Edit
+from v6lint.document import MAP, SCALAR, walk
+from v6lint.source import SourceFile
+from v6lint.suppressions import ANNOTATION
+from v6lint.yaml_edit import insert_entries
+from v6lint.yaml_source import ParsedYaml
+
+_IGNORE_COMMENT = re.compile(r"(?:^|(?<=\s))#\s*v6lint:\s*ignore\[([^\]]*)\]")
+
+
+def comment_edit(source: SourceFile, line: int, codes: list[str], reason: str = "") -> Edit | None:
+    """`# v6lint: ignore[CODES] reason` at the end of `line`, or the codes added to the v6lint
+    comment already there. None when every code is already listed."""
+    text = source.line_text(line)
+    found = _IGNORE_COMMENT.search(text)
+    if found:
+        present = {c.strip() for c in found.group(1).split(",")}
+        new = [c for c in codes if c not in present]
+        if not new:
+            return None
+        at = source.line_start(line) + found.end() - 1  # the closing bracket
+        return Edit(at, at, (", " if found.group(1).strip() else "") + ", ".join(new))
+    end = source.line_end(line)
+    return Edit(end, end, f"  # v6lint: ignore[{', '.join(codes)}]" + (f" {reason}" if reason else ""))
+
+
+# --- lines where an end-of-line comment cannot go -------------------------------------------------
+def _yaml_blocked(source: SourceFile, parsed: ParsedYaml) -> set[int]:
+    blocked: set[int] = set()
+    for doc in parsed.documents:
+        for node in walk(doc.root):
+            if node.kind != SCALAR:
+                continue
+            first, last = source.position(node.start)[0], source.position(node.end)[0]
+            if last > first or node.style in ("|", ">"):
+                blocked.update(range(first, last + (1 if node.style in ("|", ">") else 0)))
+    return blocked
+
+
+_HEREDOC = re.compile(r"<<-?\s*\"?([A-Za-z_][A-Za-z0-9_]*)\"?\s*$")
+
+
+def _hcl_blocked(source: SourceFile) -> set[int]:
+    blocked: set[int] = set()
+    line = 0
+    while line < source.line_count:
+        match = _HEREDOC.search(source.line_text(line))
+        if match:
+            end = line + 1
+            while end < source.line_count and source.line_text(end).strip() != match.group(1):
+                end += 1
+            blocked.update(range(line, end + 1))
+            line = end
+        line += 1
+    return blocked
+
+
+def _python_blocked(source: SourceFile) -> set[int] | None:
+    blocked: set[int] = set()
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source.text).readline):
+            if token.end[0] > token.start[0]:
+                blocked.update(range(token.start[0] - 1, token.end[0] - 1))
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return None
+    for line in range(source.line_count):
+        if source.line_text(line).endswith("\\"):
+            blocked.add(line)
+    return blocked
+
+
+# --- the edits ------------------------------------------------------------------------------------
+def ignore_edits(source: SourceFile, parsed: ParsedYaml, language: str, diagnostics: list[Diagnostic],
+                 reason: str = "") -> tuple[list[Edit], list[Diagnostic]]:
+    """Edits that suppress `diagnostics` (offsets into `source`), and the findings that could not be."""
+    reason = " ".join(reason.split())  # one line
+    left: list[Diagnostic] = []
+    by_line: dict[int, list[str]] = {}
+    by_doc: dict[int, list[str]] = {}
+    if language == "yaml":
+        blocked = _yaml_blocked(source, parsed)
+    elif language == "hcl":
+        blocked = _hcl_blocked(source)
+    elif language == "python":
+        blocked = _python_blocked(source)
+    elif language == "spark-conf":
+        blocked = {line for line in range(source.line_count)
+                   if line and source.line_text(line - 1).rstrip().endswith("\\")}
+    else:  # JSON (tfvars.json): no comments
+        return [], list(diagnostics)
+    for diag in diagnostics:
+        line = source.position(diag.start)[0]
+        if blocked is not None and line not in blocked:
+            codes = by_line.setdefault(line, [])
+            if diag.code not in codes:
+                codes.append(diag.code)
+            continue
+        doc = next((i for i, d in enumerate(parsed.documents)
+                    if language == "yaml" and d.is_kubernetes and d.start <= diag.start <= d.end), None)
+        if doc is None:
+            left.append(diag)
+            continue
+        codes = by_doc.setdefault(doc, [])
+        if diag.code not in codes:
+            codes.append(diag.code)
+    edits = []
+    for line, codes in sorted(by_line.items()):
+        codes = sorted(codes)
+        if language == "spark-conf":
+            start = source.line_start(line)
+            edit = Edit(start, start, f"# v6lint: ignore[{', '.join(codes)}]" + (f" {reason}" if reason else "")
+                        + source.newline)
+        else:
+            edit = comment_edit(source, line, codes, reason)
+        if edit is not None:
+            edits.append(edit)
+    for index, codes in sorted(by_doc.items()):
+        codes = sorted(codes)
+        edit = _annotation_edit(source, parsed.documents[index], codes)
+        if edit is None:
+            left += [d for d in diagnostics if parsed.documents[index].start <= d.start <= parsed.documents[index].end
+                     and d.code in codes]
+        else:
+            edits.append(edit)
+    return edits, left
+
+
+def _annotation_edit(source: SourceFile, doc, codes: list[str]) -> Edit | None:
+    node = doc.annotations.get(ANNOTATION)
+    if node is not None:
+        present = [c.strip() for c in (node.text or "").split(",") if c.strip()]
+        new = [c for c in codes if c not in present]
+        if not new:
+            return None
+        if node.style not in (None, '"', "'") or source.position(node.start)[0] != source.position(node.end)[0]:
+            return None
+        at = node.end - (1 if node.style in ('"', "'") else 0)
+        return Edit(at, at, ("," if present else "") + ",".join(new))
+    metadata = doc.root.get("metadata") if doc.root is not None else None
+    if metadata is None or metadata.kind != MAP:
+        return None
+    value = ",".join(codes)
+    annotations = metadata.get("annotations")
+    if annotations is None:
+        return insert_entries(source, metadata, [("annotations", {ANNOTATION: value})], doc.root)
+    if annotations.kind != MAP:
+        return None
+    return insert_entries(source, annotations, [(ANNOTATION, value)], doc.root)
