@@ -305,7 +305,13 @@ class _Collector:
                 (f"{doc.object_name} at {_line_ref(source, doc.start)}", (ip_type.text if ip_type else None) or "ipv4"))
         if "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE" in source.text and doc.kind in (
                 "SparkApplication", "ScheduledSparkApplication"):
-            self.facts.imds_ipv6_jobs.append(_line_ref(source, doc.start))
+            # Only a job whose driver or executor env really sets the IPv6 endpoint mode (not a
+            # commented-out line, not IPv4, not another document of the file).
+            from v6lint.rules.spark_model import spark_jobs
+            from v6lint.rules.spk import uses_ipv6_imds
+
+            if any(uses_ipv6_imds(job) for job in spark_jobs(doc)):
+                self.facts.imds_ipv6_jobs.append(_line_ref(source, doc.start))
 
     def _platform_of(self, doc: Document) -> None:
         """Evidence of where the cluster runs: what defines it, what runs only there, AWS-only annotations."""
