@@ -512,6 +512,18 @@ def build_profile(root: Path, exclude: list[str], configured: Profile,
     return profile
 
 
+def nested_projects(root: Path, exclude: list[str]) -> list[Path]:
+    """Project roots below `root` (folders with their own .git or config) that hold files v6lint reads:
+    their files are judged by their own profiles, never by `root`'s."""
+    root = root.resolve()
+    found: set[Path] = set()
+    for path in discover([str(root)], exclude, root).files:
+        owner = marked_root(path)
+        if owner is not None and owner != root and root in owner.parents:
+            found.add(owner)
+    return sorted(found)
+
+
 def _owned_by(root: Path, path: Path, marked: dict[Path, bool]) -> bool:
     """Whether no folder between `path` and `root` (root excluded) starts a project of its own."""
     folder = Path(os.path.abspath(path)).parent
