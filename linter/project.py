@@ -24,7 +24,6 @@ from v6lint.discovery import discover, display_path
 from v6lint.document import MAP, Document, Node
 from v6lint.hcl_source import walk_blocks
 from v6lint.rule import PlatformSource, Profile, ProfileSource
-from v6lint.rules.spk import uses_ipv6_imds
 from v6lint.source import DecodeError, SourceFile, decode
 from v6lint.sources import parse_source
 
@@ -304,8 +303,15 @@ class _Collector:
             ip_type = doc.annotations.get("alb.ingress.kubernetes.io/ip-address-type")
             self.facts.ingress_groups.setdefault(group.text, []).append(
                 (f"{doc.object_name} at {_line_ref(source, doc.start)}", (ip_type.text if ip_type else None) or "ipv4"))
-        if "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE" in source.text and uses_ipv6_imds(doc):
-            self.facts.imds_ipv6_jobs.append(_line_ref(source, doc.start))
+        if "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE" in source.text and doc.kind in (
+                "SparkApplication", "ScheduledSparkApplication"):
+            # Only a job whose driver or executor env really sets the IPv6 endpoint mode (not a
+            # commented-out line, not IPv4, not another document of the file).
+            from v6lint.rules.spark_model import spark_jobs
+            from v6lint.rules.spk import uses_ipv6_imds
+
+            if any(uses_ipv6_imds(job) for job in spark_jobs(doc)):
+                self.facts.imds_ipv6_jobs.append(_line_ref(source, doc.start))
 
     def _platform_of(self, doc: Document) -> None:
         """Evidence of where the cluster runs: what defines it, what runs only there, AWS-only annotations."""
