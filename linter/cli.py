@@ -18,7 +18,8 @@ from v6lint.engine import (FileResult, Linter, WriteError, check_files, counts_a
                            raise_on_sigterm, write_atomic)
 from v6lint.output import (no_changes_note, render_diff, render_fixes, render_github, render_gitlab,
                            render_ignored, render_json, render_junit, render_sarif, render_statistics, render_text)
-from v6lint.project import STRENGTH, Project, Projects, build_profile, find_project_root, not_checked_message
+from v6lint.project import (STRENGTH, Project, Projects, build_profile, find_project_root, nested_projects,
+                            not_checked_message)
 from dataclasses import replace
 
 from v6lint.rule import IP_FAMILIES, PLATFORMS, Profile
@@ -402,6 +403,7 @@ def profile(path, config, output_format) -> None:
         sys.exit(EXIT_ERROR)
     root = find_project_root(Path(path))
     found = build_profile(root, settings.exclude, settings.profile)
+    nested = [display_path(p) for p in nested_projects(root, settings.exclude)]
     if output_format == "json":
         click.echo(json.dumps({
             "root": display_path(root), "ip_family": found.ip_family, "source": found.source,
@@ -409,8 +411,8 @@ def profile(path, config, output_format) -> None:
                          "agrees": s.ip_family == found.ip_family} for s in found.sources],
             "platform": found.platform, "platform_source": found.platform_source,
             "platform_sources": [{"platform": s.platform, "kind": s.kind, "location": s.location, "evidence": s.what,
-                                  "agrees": s.platform == found.platform} for s in found.platform_sources]},
-            indent=2))
+                                  "agrees": s.platform == found.platform} for s in found.platform_sources],
+            "nested_projects": nested}, indent=2))
         return
     click.echo(f"Project root: {display_path(root)}")
     if found.ip_family is None:
@@ -434,6 +436,8 @@ def profile(path, config, output_format) -> None:
         for s in found.platform_sources:
             mark = "" if s.platform == found.platform else "   <- disagrees"
             click.echo(f"  {s.platform:<5} {s.kind:<28} {s.location}  {s.what}{mark}")
+    if nested:
+        click.echo(f"Projects below, judged by their own profiles (`v6lint profile DIR`): {', '.join(nested)}")
 
 
 @main.command()

@@ -334,7 +334,13 @@ class _Collector:
                 (f"{doc.object_name} at {_line_ref(source, doc.start)}", (ip_type.text if ip_type else None) or "ipv4"))
         if "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE" in source.text and doc.kind in (
                 "SparkApplication", "ScheduledSparkApplication"):
-            self.facts.imds_ipv6_jobs.append(_line_ref(source, doc.start))
+            # Only a job whose driver or executor env really sets the IPv6 endpoint mode (not a
+            # commented-out line, not IPv4, not another document of the file).
+            from v6lint.rules.spark_model import spark_jobs
+            from v6lint.rules.spk import uses_ipv6_imds
+
+            if any(uses_ipv6_imds(job) for job in spark_jobs(doc)):
+                self.facts.imds_ipv6_jobs.append(_line_ref(source, doc.start))
 
     def _platform_of(self, doc: Document) -> None:
         """Evidence of where the cluster runs: what defines it, what runs only there, AWS-only annotations."""
@@ -534,6 +540,18 @@ def build_profile(root: Path, exclude: list[str], configured: Profile,
 
         cache.save_profile(root, key, profile)
     return profile
+
+
+def nested_projects(root: Path, exclude: list[str]) -> list[Path]:
+    """Project roots below `root` (folders with their own .git or config) that hold files v6lint reads:
+    their files are judged by their own profiles, never by `root`'s."""
+    root = root.resolve()
+    found: set[Path] = set()
+    for path in discover([str(root)], exclude, root).files:
+        owner = marked_root(path)
+        if owner is not None and owner != root and root in owner.parents:
+            found.add(owner)
+    return sorted(found)
 
 
 def _owned_by(root: Path, path: Path, marked: dict[Path, bool]) -> bool:

@@ -288,6 +288,12 @@ def _imds_values(job: SparkJob) -> Iterator[tuple[Node | None, object, str]]:
             yield None, conf, conf.value or ""
 
 
+def uses_ipv6_imds(job: SparkJob) -> bool:
+    """The job's driver or executor env sets the IPv6 IMDS endpoint mode (the SDKs read it
+    case-insensitively)."""
+    return any(value.strip().lower() == "ipv6" for _node, _conf, value in _imds_values(job))
+
+
 def check_invalid_imds_mode(doc: Document, profile: Profile) -> Iterator[Finding]:
     for job in _jobs(doc):
         for node, conf, value in _imds_values(job):

@@ -10,6 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from v6lint.cli import main
+from v6lint.project import build_profile
+from v6lint.rule import Profile
 from v6lint.sources import parse_source
 from v6lint.source import SourceFile
 
@@ -142,3 +144,17 @@ def test_every_profile_source_kind(tmp_path, monkeypatch, name, text, family, li
     monkeypatch.chdir(tmp_path)
     out = json.loads(CliRunner().invoke(main, ["profile", "--output-format", "json"]).output)
     assert (out["ip_family"], out["source"]) == (family, f"{name}:{line}")
+
+
+def test_imds_fact_needs_a_job_that_sets_ipv6(tmp_path):
+    """SPK007 reads 'jobs use the IPv6 IMDS endpoint' from the project: a commented-out env, IPv4, or the
+    name in another variable do not count (the data-on-eks examples ship the lines commented out)."""
+    job = ('apiVersion: "sparkoperator.k8s.io/v1beta2"\nkind: SparkApplication\nmetadata:\n  name: pi\n'
+           'spec:\n  type: Python\n  mode: cluster\n  driver:\n    cores: 1\n{env}  executor:\n    cores: 1\n')
+    commented = ("    # env:\n    #   - name: AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE\n    #     value: IPv6\n")
+    ipv4 = "    env:\n      - name: AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE\n        value: IPv4\n"
+    ipv6 = "    env:\n      - name: AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE\n        value: ipv6\n"
+    for env, expected in ((commented, []), (ipv4, []), (ipv6, ["job.yaml:1"])):
+        (tmp_path / "job.yaml").write_text(job.format(env=env))
+        facts = build_profile(tmp_path, [], Profile("ipv6", "--ip-family")).facts
+        assert [ref.rsplit("/", 1)[-1] for ref in facts.imds_ipv6_jobs] == expected, env

@@ -181,6 +181,8 @@ def siblings(tmp_path, monkeypatch):
 
 
 def test_each_repository_is_judged_by_its_own_profile(siblings):
+    out = json.loads(run("profile", "--output-format", "json").output)
+    assert (out["ip_family"], out["sources"], out["nested_projects"]) == (None, [], ["ipv6-stack", "legacy-stack"])
     found = check_json(".", "--select", "SVC009")
     assert where(found) == [("SVC009", "ipv6-stack/k8s/checkout.yaml", 9)]
     assert found[0]["profile"] == {"ip_family": "ipv6", "source": "ipv6-stack/terraform/prod.tfvars:2"}
@@ -219,6 +221,9 @@ def test_a_nested_work_tree_is_a_project_of_its_own(tmp_path, monkeypatch):
     assert where(check_json("--select", "SVC009,PRF001")) == [("SVC009", "apps/checkout.yaml", 9)]
     out = json.loads(run("profile", "--output-format", "json").output)
     assert [s["location"] for s in out["sources"]] == ["envs/prod.tfvars:1"]
+    assert out["nested_projects"] == ["vendor/legacy-chart"]
+    assert "Projects below, judged by their own profiles (`v6lint profile DIR`): vendor/legacy-chart" in \
+        run("profile").output
 
 
 def test_files_outside_any_project_do_not_read_the_projects_beside_them(siblings):

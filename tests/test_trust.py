@@ -277,3 +277,41 @@ def test_nitro_evidence_comes_from_the_same_stack(tmp_path):
     assert [(d["code"], d["path"].rsplit("examples/", 1)[1]) for d in found] == [
         ("NODE001", "prefix-delegation/cluster.yaml")]
     assert "prefix delegation is on" in found[0]["message"]
+
+
+NODE_CLASS = """\
+apiVersion: karpenter.k8s.aws/v1
+kind: EC2NodeClass
+metadata:
+  name: spark-compute
+spec:
+  role: karpenter-spark
+  amiSelectorTerms:
+    - alias: al2023@latest
+"""
+JOB_WITH_IMDS_COMMENTED_OUT = """\
+apiVersion: sparkoperator.k8s.io/v1beta2
+kind: SparkApplication
+metadata:
+  name: pyspark-pi
+  namespace: spark-team-a
+spec:
+  type: Python
+  driver:
+    cores: 1
+    # env:
+    #   - name: AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE
+    #     value: IPv6
+  executor:
+    env:
+      - name: AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE
+        value: IPv4
+"""
+
+
+def test_node_class_imds_needs_a_job_that_really_uses_the_ipv6_endpoint(tmp_path):
+    root = project(tmp_path, {"karpenter/nodeclass.yaml": NODE_CLASS, "jobs/pi.yaml": JOB_WITH_IMDS_COMMENTED_OUT})
+    args = ("--select", "SPK007", "--ip-family", "ipv6", "--platform", "aws")
+    assert findings(root, *args) == []
+    (root / "jobs/pi.yaml").write_text(JOB_WITH_IMDS_COMMENTED_OUT.replace("value: IPv4", "value: ipv6"))
+    assert [d["path"].rsplit("repo/", 1)[-1] for d in findings(root, *args)] == ["karpenter/nodeclass.yaml"]
