@@ -250,12 +250,84 @@ def _git_top(directory: Path) -> Path | None:
     return None
 
 
+MAX_INDEX = 256 * 1024 * 1024  # bytes of .git/index that are read
+
+
+def tracked_paths(top: Path) -> set[bytes]:
+    """Paths (bytes, relative, `/`-separated) that the work tree's index tracks, read from
+    `.git/index` (format versions 2-4, SHA-1 or SHA-256 object names). Unreadable or unknown: empty."""
+    git = top / ".git"
+    try:
+        if git.is_file():  # a linked worktree or submodule: `gitdir: <path>`
+            line = git.read_text(encoding="utf-8", errors="replace").strip()
+            if not line.startswith("gitdir:"):
+                return set()
+            git = (top / line[len("gitdir:"):].strip()).resolve()
+        size, data = read_regular(git / "index", MAX_INDEX)
+    except OSError:
+        return set()
+    if data is None or len(data) < 12 or data[:4] != b"DIRC":
+        return set()
+    version, count = int.from_bytes(data[4:8], "big"), int.from_bytes(data[8:12], "big")
+    if version not in (2, 3, 4):
+        return set()
+    for hash_size in (20, 32):
+        paths = _index_entries(data, version, count, hash_size)
+        if paths is not None:
+            return paths
+    return set()
+
+
+def _index_entries(data: bytes, version: int, count: int, hash_size: int) -> set[bytes] | None:
+    paths: set[bytes] = set()
+    at, previous = 12, b""
+    for _ in range(count):
+        start = at
+        at += 40 + hash_size
+        if at + 2 > len(data):
+            return None
+        flags = int.from_bytes(data[at:at + 2], "big")
+        at += 2
+        if flags & 0x4000:
+            if version < 3:
+                return None
+            at += 2
+        if version == 4:
+            strip, byte = 0, 0x80
+            first = True
+            while byte & 0x80:
+                if at >= len(data):
+                    return None
+                byte = data[at]
+                at += 1
+                strip = (byte & 0x7F) if first else ((strip + 1) << 7) | (byte & 0x7F)
+                first = False
+            end = data.find(b"\0", at)
+            if end == -1 or strip > len(previous):
+                return None
+            path = previous[:len(previous) - strip] + data[at:end]
+            at = end + 1
+        else:
+            end = data.find(b"\0", at)
+            if end == -1:
+                return None
+            path = data[at:end]
+            at = start + ((end - start + 8) // 8) * 8  # NUL-padded to a multiple of 8
+        if not path or path.startswith(b"/") or (flags & 0xFFF) not in (min(len(path), 0xFFF),):
+            return None
+        paths.add(path)
+        previous = path
+    return paths
+
+
 class GitIgnores:
     """The ignore rules git would apply below its work tree `top`: the user's global ignore file,
-    `.git/info/exclude`, then `.gitignore` files, deeper ones deciding over shallower ones."""
+    `.git/info/exclude`, then `.gitignore` files, deeper ones deciding over shallower ones. As for
+    git, a tracked file is never ignored (nor a folder holding one); the index is read on first need."""
 
     def __init__(self, top: Path):
         self.top = top
+        self._tracked: tuple[set[bytes], set[bytes]] | None = None
         config = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
         base = _read_ignore_file(Path(config) / "git" / "ignore") + _read_ignore_file(top / ".git" / "info" / "exclude")
         self.levels: dict[tuple[str, ...], list[Glob]] = {(): base + _read_ignore_file(top / ".gitignore")}
@@ -274,8 +346,16 @@ class GitIgnores:
         for depth in range(len(parts) - 1, -1, -1):  # the deepest ignore file with a matching pattern decides
             verdict = ignored_by(self._level(parts[:depth]), parts[depth:], is_dir)
             if verdict is not None:
-                return verdict
+                return verdict and not self._is_tracked(parts, is_dir)
         return False
+
+    def _is_tracked(self, parts: tuple[str, ...], is_dir: bool) -> bool:
+        if self._tracked is None:
+            files = tracked_paths(self.top)
+            folders = {b"/".join(f.split(b"/")[:i]) for f in files for i in range(1, f.count(b"/") + 1)}
+            self._tracked = (files, folders)
+        key = os.fsencode("/".join(parts))
+        return key in self._tracked[1 if is_dir else 0]
 
 
 @dataclass

@@ -163,10 +163,12 @@ def test_10_a_bad_environment_is_a_message_not_a_traceback(project, tmp_path, mo
 def test_3_repository_git_config_never_runs(project):
     marker = project.parent / "FSMONITOR-RAN"
     subprocess.run(["git", "init", "-q", str(project)], check=True)
+    (project / "gen").mkdir()
+    (project / "gen" / "tracked.yaml").write_text(BAD_SVC)  # ignored by gen/, but tracked: still linted
+    subprocess.run(["git", "-C", str(project), "add", "-f", "gen/tracked.yaml"], check=True)
     subprocess.run(["git", "-C", str(project), "config", "core.fsmonitor", f"touch {marker}; false"], check=True)
     (project / ".git" / "hooks" / "post-index-change").write_text(f"#!/bin/sh\ntouch {marker}\n")
     (project / ".git" / "hooks" / "post-index-change").chmod(0o755)
-    (project / "gen").mkdir()
     (project / "gen" / "svc.yaml").write_text(BAD_SVC)
     (project / ".gitignore").write_text("gen/\n")
     (project / "k8s" / ".gitignore").write_text("*.yaml\n!svc.yaml\n")
@@ -175,7 +177,8 @@ def test_3_repository_git_config_never_runs(project):
     (project / "k8s" / "excluded.yaml").write_text(BAD_SVC)
     result = run("check", "--output-format", "json", ".")
     paths = sorted(d["path"] for d in json.loads(result.stdout))
-    assert paths == ["k8s/svc.yaml"]  # .gitignore files (nested, negated) and info/exclude honoured
+    # .gitignore files (nested, negated) and info/exclude honoured; a tracked file is linted, as git does
+    assert paths == ["gen/tracked.yaml", "k8s/svc.yaml"]
     assert not marker.exists()
 
 
