@@ -182,8 +182,27 @@ def _app_job(doc: Document) -> SparkJob | None:
 
 
 def _is_setting(text: str, key: str, value: str) -> bool:
-    m = re.match(r"""^["']?([^"':]+)["']?\s*:\s*["']?([^"'#]*?)["']?\s*(#.*)?$""", text)
-    return bool(m) and m.group(1) == key and m.group(2).strip() == value
+    """Whether a line reads `key: value` (each optionally quoted, a `#` comment after). A scan: the
+    regex it replaces was quadratic in runs of spaces (a long line took seconds)."""
+    left, colon, right = text.partition(":")
+    if not colon:
+        return False
+    if left[:1] in ("'", '"'):
+        left = left[1:]
+    quote = min((i for i in (left.find("'"), left.find('"')) if i != -1), default=-1)
+    if quote != -1:
+        if left[quote + 1:].strip():
+            return False
+        left = left[:quote]
+    right = right.lstrip()
+    if right[:1] in ("'", '"'):
+        right = right[1:]
+    end = min((i for i in (right.find("'"), right.find('"'), right.find("#")) if i != -1), default=len(right))
+    tail = right[end:]
+    if tail[:1] in ("'", '"'):
+        tail = tail[1:]
+    tail = tail.lstrip()
+    return bool(left) and (not tail or tail.startswith("#")) and left == key and right[:end].strip() == value
 
 
 def _insert_raw(source: SourceFile, mapping: Node, pairs: list[tuple[str, str]]) -> Edit:

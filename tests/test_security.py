@@ -24,7 +24,7 @@ from v6lint.discovery import Glob, parse_patterns
 from v6lint.engine import Linter, WriteError, write_atomic
 from v6lint.output import printable
 from v6lint.project import _DECL, prefix_delegation_on
-from v6lint.rules.spark_model import _DEFAULTS_LINE
+from v6lint.rules.spark_model import _DEFAULTS_LINE, _is_setting
 from v6lint.source import SourceFile
 from v6lint.sources import parse_source
 from v6lint.suppressions import parse_comments
@@ -300,6 +300,7 @@ def _linear_baseline(text: str) -> int:
     ("find_config", lambda t: _V6LINT_TABLE.search(t), lambda k: "\n" * k + "[tool.black]", 3000),
     ("_DEFAULTS_LINE", lambda t: _DEFAULTS_LINE.match(t), lambda k: "spark.a " + "b " * k + "\r", 3000),
     ("_DEFAULTS_LINE spaces", lambda t: _DEFAULTS_LINE.match(t), lambda k: "spark.a" + " " * k + "=", 3000),
+    ("spark-defaults setting", lambda t: _is_setting(t, "a", "b"), lambda k: "a: b" + " " * k + '"x', 3000),
     ("exclude glob", lambda t: Glob("*a*a*a*a*a*a*a*a*b").matches([t], False), lambda k: "a" * k, 200),
     ("exclude globstar", lambda t: Glob("**/a*/**/a*/**/b").matches(t.split("/"), False),
      lambda k: "/".join(["aa"] * k), 30),
