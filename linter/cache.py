@@ -225,15 +225,32 @@ class ResultCache:
 
 
 # --- the profile: dataclasses as tagged JSON, only of the known classes --------------------------
-def _profile_classes() -> dict[str, type]:
-    from v6lint.document import Node
-    from v6lint.project import ProjectFacts, VariableDecl
-    from v6lint.rule import Profile, ProfileSource
-
-    return {c.__name__: c for c in (Profile, ProfileSource, ProjectFacts, VariableDecl, Node)}
+# The profile is plain data: dataclasses of these modules (and Node), never any other type.
+_PROFILE_MODULES = ("v6lint.rule", "v6lint.project", "v6lint.document", "v6lint.diagnostics")
 
 
-def _encode(value, classes: dict[str, type]):
+class _Classes:
+    """Names <-> the classes a cached profile may hold: dataclasses defined in _PROFILE_MODULES, and Node."""
+
+    def get(self, name):
+        import importlib
+
+        module, _, attr = name.partition(":") if isinstance(name, str) else ("", "", "")
+        if module not in _PROFILE_MODULES:
+            return None
+        cls = getattr(importlib.import_module(module), attr, None)
+        return cls if isinstance(cls, type) and (dataclasses.is_dataclass(cls) or attr == "Node") else None
+
+    def name_of(self, cls) -> str | None:
+        name = f"{cls.__module__}:{cls.__name__}"
+        return name if self.get(name) is cls else None
+
+
+def _profile_classes() -> _Classes:
+    return _Classes()
+
+
+def _encode(value, classes: _Classes):
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, list):
@@ -246,17 +263,17 @@ def _encode(value, classes: dict[str, type]):
         if not all(isinstance(k, str) for k in value):
             raise TypeError("dict keys must be strings")
         return {"d": {k: _encode(v, classes) for k, v in value.items()}}
-    name = type(value).__name__
-    if classes.get(name) is type(value):
+    name = classes.name_of(type(value))
+    if name is not None:
         if dataclasses.is_dataclass(value):
             fields = [f.name for f in dataclasses.fields(value)]
         else:  # Node: a slotted class
             fields = list(value.__slots__)
         return {"c": name, "f": {k: _encode(getattr(value, k), classes) for k in fields}}
-    raise TypeError(f"cannot cache a {name}")
+    raise TypeError(f"cannot cache a {type(value).__name__}")
 
 
-def _decode(value, classes: dict[str, type]):
+def _decode(value, classes: _Classes):
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, list):

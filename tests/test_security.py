@@ -77,8 +77,10 @@ def test_1_a_committed_pickle_cache_is_never_loaded(project):
     assert result.returncode == 1, result.stderr
     assert codes(result.stdout) == ["SVC001"]
     assert not marker.exists()
-    # a pickle where the real cache lives (as if written by the user) is a malformed entry: a miss
+    # the real cache: JSON outside the tree (the profile too); a pickle there is a malformed entry, a miss
     home = cache.location(project) / __version__
+    (profile,) = home.glob("profile-*.json")
+    assert json.loads(profile.read_text())["c"] == "v6lint.rule:Profile"
     for entry in home.glob("*.json"):
         entry.write_bytes(payload)
     result = run("check", "--output-format", "json", ".")
