@@ -1,23 +1,30 @@
-"""The result cache (`.v6lint_cache/` in the project root, ignored by git by itself, like ruff's).
+"""The result cache: outside the work tree, JSON only, every entry validated when read.
+
+Where: `$XDG_CACHE_HOME/v6lint/<hash of the checkout's real path>/` (default `~/.cache`), like
+black's. Nothing the repository ships is ever read as cache: a committed `.v6lint_cache/` is just a
+skipped folder. Each directory v6lint uses below the user cache dir must be a real directory (not a
+symlink) owned by this user and writable by nobody else; it is created with mode 0700. Anything else,
+or an unwritable location, means no cache for this run, never an error.
 
 A file's findings are reused when its bytes, the v6lint version, the effective settings and the
-cluster profile (with the cross-file facts rules read) are all unchanged. The profile itself is
-reused while no candidate source file changed (path, size and mtime). Writes are atomic, so two
-runs at once cannot corrupt it; the last writer wins.
+cluster profile (with the cross-file facts rules read) are all unchanged; the profile itself while
+no candidate source file changed (path, size and mtime). Entries are plain JSON: an entry of the
+wrong shape, or naming a rule this version does not have, is a miss. Writes are atomic.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
-import pickle
+import stat
 import tempfile
 from pathlib import Path
 
 from v6lint import __version__
 from v6lint.diagnostics import Diagnostic, Edit, Fix, ProfileRef
 
-CACHE_DIR = ".v6lint_cache"
+_SEVERITIES = ("error", "warning", "info")
 
 
 def _stable(value) -> str:
@@ -54,9 +61,64 @@ def fingerprint(*parts) -> str:
     return hashlib.sha256((_code() + _stable(parts)).encode()).hexdigest()[:24]
 
 
+# --- where -------------------------------------------------------------------------------------
+def user_cache_home() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base or not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "v6lint"
+
+
+def location(root: Path) -> Path:
+    """This checkout's cache directory (it may not exist)."""
+    real = os.path.realpath(root)
+    key = hashlib.sha256(os.fsencode(real)).hexdigest()[:20]
+    return user_cache_home() / key
+
+
+def _private_dir(path: Path, create: bool) -> bool:
+    """True when `path` is a real directory owned by this user that nobody else may write."""
+    try:
+        if create:
+            try:
+                os.mkdir(path, 0o700)
+            except FileExistsError:
+                pass
+        st = os.lstat(path)
+    except OSError:
+        return False
+    if not stat.S_ISDIR(st.st_mode):  # a symlink or a file
+        return False
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        return False
+    return not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def _prepare(root: Path, create: bool = True) -> Path | None:
+    """The versioned cache directory of this checkout, checked (and created) level by level."""
+    home = user_cache_home()
+    try:
+        if create:
+            home.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError:
+        return None
+    directory = location(root)
+    for level in (home, directory, directory / __version__):
+        if not _private_dir(level, create):
+            return None
+    if create:
+        tag = home / "CACHEDIR.TAG"
+        if not os.path.lexists(tag):
+            _write_atomic(tag, b"Signature: 8a477f597d28d172789f06886806bc55\n"
+                               b"# v6lint result cache: safe to delete (`v6lint clean`)\n")
+    return directory / __version__
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    except OSError:
+        return
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -68,20 +130,22 @@ def _write_atomic(path: Path, data: bytes) -> None:
             pass
 
 
-def _prepare(root: Path) -> Path | None:
-    directory = root / CACHE_DIR
+def _read_json(path: Path):
+    """The JSON in a regular file (never through a symlink), or None."""
     try:
-        directory.mkdir(exist_ok=True)
-        ignore = directory / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("# created by v6lint\n*\n")
-            (directory / "CACHEDIR.TAG").write_text("Signature: 8a477f597d28d172789f06886806bc55\n"
-                                                     "# v6lint result cache: safe to delete (`v6lint clean`)\n")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return None
-    return directory
+    try:
+        with open(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return None
+            return json.loads(handle.read())
+    except (OSError, ValueError, RecursionError):
+        return None
 
 
+# --- results -----------------------------------------------------------------------------------
 def diag_to_json(d: Diagnostic) -> list:
     fix = [d.fix.message, d.fix.applicability, [[e.start, e.end, e.content] for e in d.fix.edits]] if d.fix else None
     profile = [d.profile.ip_family, d.profile.source] if d.profile else None
@@ -89,9 +153,42 @@ def diag_to_json(d: Diagnostic) -> list:
             d.start_line, d.start_column, d.end_line, d.end_column, d.cell]
 
 
+def _is_int(v) -> bool:
+    return type(v) is int and v >= 0
+
+
+def _valid_row(row) -> bool:
+    """The shape diag_to_json writes, naming a rule this version has (under its own name)."""
+    from v6lint.rules import BY_CODE
+
+    if not isinstance(row, list) or len(row) != 14:
+        return False
+    code, name, severity, message, start, end, fix, url, profile, *place, cell = row
+    if cell is not None and not (_is_int(cell) and cell > 0):
+        return False
+    rule = BY_CODE.get(code) if isinstance(code, str) else None
+    if rule is None or name != rule.name or severity not in _SEVERITIES or not isinstance(message, str):
+        return False
+    if not (_is_int(start) and _is_int(end) and start <= end and all(_is_int(v) for v in place)):
+        return False
+    if url is not None and url != rule.url:
+        return False
+    if profile is not None and not (isinstance(profile, list) and len(profile) == 2
+                                    and profile[0] in ("ipv4", "ipv6", "dual") and isinstance(profile[1], str)):
+        return False
+    if fix is not None:
+        if not (isinstance(fix, list) and len(fix) == 3 and isinstance(fix[0], str)
+                and fix[1] in ("safe", "unsafe") and isinstance(fix[2], list)):
+            return False
+        for edit in fix[2]:
+            if not (isinstance(edit, list) and len(edit) == 3 and _is_int(edit[0]) and _is_int(edit[1])
+                    and edit[0] <= edit[1] and isinstance(edit[2], str)):
+                return False
+    return True
+
+
 def diag_from_json(path: str, row: list) -> Diagnostic:
-    code, name, severity, message, start, end, fix, url, profile, sl, sc, el, ec, *rest = row
-    cell = rest[0] if rest else None
+    code, name, severity, message, start, end, fix, url, profile, sl, sc, el, ec, cell = row
     fix_obj = Fix(fix[0], fix[1], tuple(Edit(*e) for e in fix[2])) if fix else None
     return Diagnostic(code, name, severity, message, path, start, end, fix_obj, url,
                       ProfileRef(*profile) if profile else None, sl, sc, el, ec, cell)
@@ -100,14 +197,12 @@ def diag_from_json(path: str, row: list) -> Diagnostic:
 class ResultCache:
     def __init__(self, root: Path, key: str):
         self.directory = _prepare(root)
-        self.file = self.directory / __version__ / f"results-{key}.json" if self.directory else None
+        self.file = self.directory / f"results-{key}.json" if self.directory else None
         self.entries: dict[str, list] = {}
         self.dirty = False
-        if self.file is not None and self.file.exists():
-            try:
-                self.entries = json.loads(self.file.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                self.entries = {}
+        loaded = _read_json(self.file) if self.file is not None else None
+        if isinstance(loaded, dict):
+            self.entries = loaded
 
     @staticmethod
     def digest(data: bytes) -> str:
@@ -115,7 +210,8 @@ class ResultCache:
 
     def get(self, real_path: str, digest: str, shown: str) -> list[Diagnostic] | None:
         entry = self.entries.get(real_path)
-        if entry is None or entry[0] != digest:
+        if not (isinstance(entry, list) and len(entry) == 2 and entry[0] == digest and isinstance(entry[1], list)
+                and all(_valid_row(row) for row in entry[1])):
             return None
         return [diag_from_json(shown, row) for row in entry[1]]
 
@@ -124,25 +220,101 @@ class ResultCache:
         self.dirty = True
 
     def save(self) -> None:
-        if self.dirty and self.file is not None:
+        if self.dirty and self.file is not None and _private_dir(self.file.parent, False):
             _write_atomic(self.file, json.dumps(self.entries, separators=(",", ":")).encode())
 
 
+# --- the profile: dataclasses as tagged JSON, only of the known classes --------------------------
+def _profile_classes() -> dict[str, type]:
+    from v6lint.document import Node
+    from v6lint.project import ProjectFacts, VariableDecl
+    from v6lint.rule import Profile, ProfileSource
+
+    return {c.__name__: c for c in (Profile, ProfileSource, ProjectFacts, VariableDecl, Node)}
+
+
+def _encode(value, classes: dict[str, type]):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, list):
+        return [_encode(v, classes) for v in value]
+    if isinstance(value, tuple):
+        return {"t": [_encode(v, classes) for v in value]}
+    if isinstance(value, (set, frozenset)):
+        return {"s": sorted((_encode(v, classes) for v in value), key=repr)}
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise TypeError("dict keys must be strings")
+        return {"d": {k: _encode(v, classes) for k, v in value.items()}}
+    name = type(value).__name__
+    if classes.get(name) is type(value):
+        if dataclasses.is_dataclass(value):
+            fields = [f.name for f in dataclasses.fields(value)]
+        else:  # Node: a slotted class
+            fields = list(value.__slots__)
+        return {"c": name, "f": {k: _encode(getattr(value, k), classes) for k in fields}}
+    raise TypeError(f"cannot cache a {name}")
+
+
+def _decode(value, classes: dict[str, type]):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, list):
+        return [_decode(v, classes) for v in value]
+    if not isinstance(value, dict) or len(value) not in (1, 2):
+        raise ValueError("malformed")
+    if "t" in value and len(value) == 1 and isinstance(value["t"], list):
+        return tuple(_decode(v, classes) for v in value["t"])
+    if "s" in value and len(value) == 1 and isinstance(value["s"], list):
+        return {_decode(v, classes) for v in value["s"]}
+    if "d" in value and len(value) == 1 and isinstance(value["d"], dict):
+        return {k: _decode(v, classes) for k, v in value["d"].items()}
+    cls = classes.get(value.get("c")) if isinstance(value.get("c"), str) else None
+    fields = value.get("f")
+    if cls is None or not isinstance(fields, dict):
+        raise ValueError("malformed")
+    if dataclasses.is_dataclass(cls):
+        if set(fields) != {f.name for f in dataclasses.fields(cls)}:
+            raise ValueError("fields differ")
+        decoded = {k: _decode(v, classes) for k, v in fields.items()}
+        obj = cls(**{k: v for k, v in decoded.items() if cls.__dataclass_fields__[k].init})
+        for k, v in decoded.items():
+            if not cls.__dataclass_fields__[k].init:
+                object.__setattr__(obj, k, v)
+        return obj
+    if list(fields) != list(cls.__slots__):
+        raise ValueError("fields differ")
+    obj = cls.__new__(cls)
+    for k, v in fields.items():
+        setattr(obj, k, _decode(v, classes))
+    return obj
+
+
 def load_profile(root: Path, key: str):
-    path = root / CACHE_DIR / __version__ / f"profile-{key}.pickle"
-    try:
-        return pickle.loads(path.read_bytes())
-    except (OSError, pickle.PickleError, EOFError, AttributeError, ValueError):
+    directory = _prepare(root, create=False)
+    data = _read_json(directory / f"profile-{key}.json") if directory is not None else None
+    if data is None:
         return None
+    from v6lint.rule import Profile
+
+    try:
+        profile = _decode(data, _profile_classes())
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        return None
+    return profile if isinstance(profile, Profile) else None
 
 
 def save_profile(root: Path, key: str, profile) -> None:
     directory = _prepare(root)
     if directory is None:
         return
-    target = directory / __version__ / f"profile-{key}.pickle"
-    _write_atomic(target, pickle.dumps(profile))
-    for stale in target.parent.glob("profile-*.pickle"):  # only the latest state is worth keeping
+    try:
+        data = json.dumps(_encode(profile, _profile_classes()), separators=(",", ":"))
+    except (TypeError, ValueError, RecursionError):
+        return  # something not plain data: simply not cached
+    target = directory / f"profile-{key}.json"
+    _write_atomic(target, data.encode())
+    for stale in directory.glob("profile-*.json"):  # only the latest state is worth keeping
         if stale != target:
             try:
                 stale.unlink()
@@ -150,11 +322,12 @@ def save_profile(root: Path, key: str, profile) -> None:
                 pass
 
 
-def clean(root: Path) -> bool:
+def clean(root: Path) -> Path | None:
+    """Delete this checkout's cache; the directory removed, or None when there was none."""
     import shutil
 
-    directory = root / CACHE_DIR
-    if directory.is_dir():
-        shutil.rmtree(directory, ignore_errors=True)
-        return True
-    return False
+    directory = location(root)
+    if not _private_dir(user_cache_home(), False) or not _private_dir(directory, False):
+        return None
+    shutil.rmtree(directory, ignore_errors=True)
+    return directory

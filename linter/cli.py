@@ -14,7 +14,8 @@ from v6lint.config import ConfigError, Settings, check_selectors, find_config, l
 from v6lint.discovery import discover, display_path, is_excluded
 from v6lint.cache import ResultCache, fingerprint
 from v6lint.cache import clean as clean_cache
-from v6lint.engine import FileResult, Linter, WriteError, check_files, counts_as_failure, fix_files, write_atomic
+from v6lint.engine import (FileResult, Linter, WriteError, check_files, counts_as_failure, fix_files,
+                           raise_on_sigterm, write_atomic)
 from v6lint.output import (no_changes_note, render_diff, render_fixes, render_github, render_gitlab,
                            render_ignored, render_json, render_junit, render_sarif, render_statistics, render_text)
 from v6lint.project import (STRENGTH, Project, Projects, build_profile, find_project_root, nested_projects,
@@ -50,7 +51,18 @@ def load(config: str | None, paths: list[str]) -> Settings:
     return load_settings(path, ALL_RULES)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """Ctrl-C exits 130, as shells expect (click would say 1), after the write in progress cleaned up."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("v6lint: interrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="v6lint")
 def main() -> None:
     """v6lint: find and fix what breaks Kubernetes, Spark and Terraform configuration on IPv6 and
@@ -113,7 +125,7 @@ TEXT_FORMATS = ("full", "concise", "text")  # text: the same as full (the name o
                    "code runs without it.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when problems remain.")
 @click.option("--no-cache", is_flag=True,
-              help="Do not read or write the result cache (.v6lint_cache/ in the project root).")
+              help="Do not read or write the result cache (in the user cache directory).")
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, show_default=True,
               help="Worker processes: 0 = all cores for runs of 200+ files, 1 = no workers.")
 @click.option("--config", type=click.Path(dir_okay=False), default=None,
@@ -233,6 +245,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
                 for p in found.unsupported]
     applied: list[tuple[str, list]] = []
     diffs: list[str] = []
+    restore_sigterm = raise_on_sigterm()  # SIGTERM mid-write: the temp file is removed, then exit 143
     for index, (path, result) in enumerate(zip(found.files, results)):
         linter, cache = per_file[path]
         if cache is not None and result.cache_entry is not None:
@@ -248,6 +261,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
         except WriteError as exc:
             results[index] = FileResult(result.path, result.source, linter.lint_source(result.source)
                                         + linter.notice(result.path, "V6L906", f"fixes not applied: {exc}"))
+    restore_sigterm()
     for _linter, cache, _project in per_root.values():
         if cache is not None:
             cache.save()
@@ -485,9 +499,9 @@ def init(path) -> None:
 @main.command()
 @click.argument("path", required=False, default=".", type=click.Path(exists=True, file_okay=False))
 def clean(path) -> None:
-    """Delete the result cache (.v6lint_cache/) of the project at PATH."""
-    root = find_project_root(Path(path))
-    click.echo(f"Removed {display_path(root / '.v6lint_cache')}" if clean_cache(root) else "No cache to remove")
+    """Delete the result cache of the project at PATH (kept in the user cache directory)."""
+    removed = clean_cache(find_project_root(Path(path)))
+    click.echo(f"Removed {removed}" if removed is not None else "No cache to remove")
 
 
 @main.command()

@@ -52,6 +52,11 @@ def _schema() -> dict:
     return json.loads(resources.files("v6lint").joinpath("config_schema.json").read_text(encoding="utf-8"))
 
 
+# `[tool.v6lint]` / `[[tool.v6lint...` at a line start. Only spaces and tabs around it, never `\s`:
+# `^\s*` restarts on every line of a run of blank lines and takes quadratic time.
+_V6LINT_TABLE = re.compile(r'^[ \t]*\[[ \t]*tool[ \t]*\.[ \t]*"?v6lint\b', re.MULTILINE)
+
+
 def find_config(start: Path) -> Path | None:
     """The nearest `.v6lint.toml`, or pyproject.toml with a [tool.v6lint] table, from start upward."""
     start = start.resolve()
@@ -63,11 +68,11 @@ def find_config(start: Path) -> Path | None:
                 continue
             if name == "pyproject.toml":
                 try:
-                    text = candidate.read_text(encoding="utf-8")
-                except (OSError, UnicodeDecodeError):
+                    text = candidate.read_bytes().decode("utf-8", "replace")
+                except OSError:
                     continue
-                if not re.search(r"^\s*\[\s*tool\.v6lint\b", text, re.MULTILINE):
-                    continue
+                if not _V6LINT_TABLE.search(text):
+                    continue  # (one that is not UTF-8 is still found, and load_settings says so)
             return candidate
     return None
 
@@ -75,8 +80,8 @@ def find_config(start: Path) -> Path | None:
 def _key_line(text: str, path: list) -> int | None:
     """1-based line where the innermost key of `path` is written (best effort)."""
     for key in reversed([p for p in path if isinstance(p, str)]):
-        pattern = re.compile(rf'^\s*(?:"{re.escape(key)}"|{re.escape(key)})\s*=|^\s*\[[^\]]*\b{re.escape(key)}\s*\]',
-                             re.MULTILINE)
+        pattern = re.compile(rf'^[ \t]*(?:"{re.escape(key)}"|{re.escape(key)})[ \t]*=|'
+                             rf'^[ \t]*\[[^\]\n]*\b{re.escape(key)}[ \t]*\]', re.MULTILINE)
         found = pattern.search(text)
         if found:
             return text.count("\n", 0, found.start()) + 1
@@ -106,6 +111,8 @@ def check_selectors(selectors: list[str], rules: list[Rule], where: str, warning
     """Selectors that match no rule are errors; with `warnings`, they are collected there instead
     (ignore lists: a rule renamed or removed on upgrade must not break every config)."""
     for sel in selectors:
+        if not sel.strip():  # "" is a prefix of every code: it would select or ignore everything
+            raise ConfigError(f"{where}: an empty rule code is not allowed")
         if not any(selector_matches(sel, r) for r in rules):
             message = (f"{where}: {sel!r} matches no rule (use a code like SVC004, a prefix like SVC, "
                        f"a rule name, or ALL; `v6lint rule --all` lists them)")
@@ -216,6 +223,14 @@ def load_settings(config_path: Path | None, rules: list[Rule], _chain: tuple[Pat
     for key in ("select", "extend-select"):
         check_selectors(table.get(key, []), rules, f"{shown}: {key}")
     check_selectors(table.get("ignore", []), rules, f"{shown}: ignore", settings.warnings)
+    from v6lint.discovery import GlobError, compile_globs
+
+    for key, patterns in (("exclude", settings.exclude), ("per-file-ignores", list(settings.per_file_ignores))):
+        for pattern in patterns:
+            try:
+                compile_globs([pattern])
+            except GlobError as exc:
+                raise ConfigError(f"{shown}: {key}: {exc}") from None
     for pattern, selectors in settings.per_file_ignores.items():
         check_selectors(selectors, rules, f"{shown}: per-file-ignores[{pattern!r}]", settings.warnings)
     for code in settings.severity:

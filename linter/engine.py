@@ -2,22 +2,22 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import pathspec
-
 from v6lint.config import Settings, enabled_codes
 from v6lint.diagnostics import Diagnostic, Edit, Finding, Fix, ProfileRef
-from v6lint.discovery import display_path
+from v6lint.discovery import compile_globs, display_path, ignored_by, read_regular
 from v6lint.document import Document
 from v6lint.rule import Rule
 from v6lint.rules import ALL_RULES, BY_CODE, lookup
 from v6lint.source import DecodeError, SourceFile, decode
-from v6lint.suppressions import ANNOTATION, Suppression, parse_comments, removal_fix
+from v6lint.suppressions import (ANNOTATION, Spans, Suppression, data_spans, parse_comments, removal_fix,
+                                 suppression_line)
 from v6lint.sources import language_of, parse_source
 from v6lint.yaml_source import ParsedYaml, ParseProblem
 
@@ -108,10 +108,10 @@ class Linter:
                                       [i for i in ignores if i.upper() != "ALL"])
         self.profile = settings.profile
         self._per_file = [
-            (pathspec.GitIgnoreSpec.from_lines([pattern]), enabled_codes(self.rules, sels, [], [], True))
+            (compile_globs([pattern]), enabled_codes(self.rules, sels, [], [], True))
             for pattern, sels in settings.per_file_ignores.items()
         ]
-        self._spark_conf = pathspec.GitIgnoreSpec.from_lines(settings.spark_conf) if settings.spark_conf else None
+        self._spark_conf = compile_globs(list(settings.spark_conf)) if settings.spark_conf else None
         self._severity = {lookup(k).code: v for k, v in settings.severity.items() if lookup(k)}
         self.document_rules = [r for r in self.rules if r.check is not None and r.applies_to(self.profile)]
         self._by_type: dict[tuple[str, str | None], list[Rule]] = {}
@@ -138,20 +138,19 @@ class Linter:
         """(source, notices, raw bytes): the bytes also key the result cache."""
         shown = display_path(path)
         try:
-            size = path.stat().st_size
-            if size > self.settings.max_file_size:
+            size, data = read_regular(path, self.settings.max_file_size)
+            if data is None:
                 return None, self.notice(shown, "V6L903", f"file is {size} bytes, over max-file-size "
                                                             f"({self.settings.max_file_size}); skipped"), None
-            with open(path, "rb") as handle:
-                data = handle.read(self.settings.max_file_size + 1)
         except OSError as exc:
             return None, self.notice(shown, "V6L905", f"cannot read file: {exc.strerror or exc}"), None
         try:
             text, encoding, bom = decode(data)
         except DecodeError as exc:
             return None, self.notice(shown, "V6L902", f"cannot decode: {exc}"), data
-        language = "spark-conf" if self._spark_conf is not None and self._spark_conf.match_file(
-            self._relative(str(path))) else None
+        language = "spark-conf" if self._spark_conf is not None and ignored_by(
+            self._spark_conf, tuple(p for p in self._relative(str(path)).split("/") if p not in ("", ".")), False) \
+            else None
         return SourceFile(shown, text, encoding, bom, os.path.realpath(path), language), [], data
 
     def notice(self, path: str, code: str, message: str) -> list[Diagnostic]:
@@ -173,9 +172,9 @@ class Linter:
     def enabled_for(self, path: str) -> set[str]:
         enabled = self.enabled
         if self._per_file:
-            rel = self._relative(path)
-            for spec, codes in self._per_file:
-                if spec.match_file(rel):
+            parts = tuple(p for p in self._relative(path).split("/") if p not in ("", "."))
+            for globs, codes in self._per_file:
+                if ignored_by(globs, parts, False):
                     enabled = enabled - codes
         return enabled
 
@@ -234,7 +233,7 @@ class Linter:
 
     def _suppress(self, source: SourceFile, documents: list[Document], raw, enabled: set[str],
                   ran: set[str]) -> list[Diagnostic]:
-        sups = parse_comments(source)
+        sups = parse_comments(source, documents)
         for doc in documents:
             node = doc.annotations.get(ANNOTATION)
             if node is not None and node.text:
@@ -242,10 +241,11 @@ class Linter:
                                         source.position(node.start)[0], node.start, node.end,
                                         scope=(doc.start, doc.end)))
         out: list[Diagnostic] = []
+        spans = Spans(data_spans(source, documents)) if sups else None
         for rule, finding, doc_span in raw:
             if rule.code not in enabled and rule.code != "V6L999":
                 continue
-            line = source.position(finding.start)[0]
+            line = suppression_line(source, spans, finding.start) if spans is not None else 0
             suppressed = False
             for sup in sups:
                 if not sup.covers(line, doc_span):
@@ -401,6 +401,9 @@ def check_files(linter: Linter | Route, files: list[Path], *, fix: bool, unsafe:
     `ignore_reason` (not None): --add-ignore instead of linting (see Linter.add_ignores)."""
     global _WORKER
     route: Route = (lambda _path: (linter, cache)) if isinstance(linter, Linter) else linter
+    if fix:  # temp files an earlier, killed --fix left next to these files
+        for directory in sorted({os.path.dirname(os.path.realpath(p)) for p in files}):
+            remove_stale_temps(directory)
     if jobs == 0:
         jobs = min(os.cpu_count() or 1, 8) if len(files) >= PARALLEL_MIN_FILES else 1
     results: list[FileResult] = []
@@ -471,29 +474,147 @@ class WriteError(Exception):
     pass
 
 
-def write_atomic(path: Path, original: bytes, data: bytes) -> None:
-    """Replace the file's content via a temp file + rename, keeping its mode.
+def raise_on_sigterm():
+    """Until the returned function is called, SIGTERM raises SystemExit(143) like Ctrl-C raises
+    KeyboardInterrupt, so a write in progress removes its temp file before the process ends."""
+    import signal
+    import threading
 
-    Refuses when the file changed on disk since it was read; never leaves a temp file behind."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def terminated(signum, _frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    return lambda: signal.signal(signal.SIGTERM, previous)
+
+
+TEMP_SUFFIX = ".v6lint-tmp"
+_TEMP_NAME = re.compile(r"^\..+\.(\d+)\.[A-Za-z0-9_]+" + re.escape(TEMP_SUFFIX) + "$")
+
+
+def remove_stale_temps(directory: str) -> None:
+    """Delete temp files an interrupted (even SIGKILLed) --fix left in `directory`: ours by name and
+    owner, and written by a process that no longer exists. A live run's temp files are never touched."""
+    try:
+        names = [n for n in os.listdir(directory) if n.endswith(TEMP_SUFFIX)]
+    except OSError:
+        return
+    for name in names:
+        match = _TEMP_NAME.match(name)
+        if match is None:
+            continue
+        path = os.path.join(directory, name)
+        try:
+            st = os.lstat(path)
+            if not stat.S_ISREG(st.st_mode) or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
+                continue
+            pid = int(match.group(1))
+            if pid == os.getpid():
+                continue
+            try:
+                os.kill(pid, 0)
+                continue  # that process is alive: maybe a concurrent run mid-write
+            except ProcessLookupError:
+                pass
+            except (PermissionError, OverflowError):
+                continue
+            os.unlink(path)
+        except (OSError, ValueError):
+            continue
+
+
+def _keep_owner(tmp: str, st: os.stat_result) -> None:
+    """Give the temp file the original's owner and group, or refuse (the rename would change them)."""
+    here = os.stat(tmp)
+    if (here.st_uid, here.st_gid) == (st.st_uid, st.st_gid) or not hasattr(os, "chown"):
+        return
+    try:
+        os.chown(tmp, st.st_uid, st.st_gid)
+    except OSError:
+        raise WriteError(f"it belongs to uid {st.st_uid} gid {st.st_gid}, which this user cannot keep on a "
+                         f"rewritten file; not written") from None
+
+
+def _keep_xattrs(source_fd: int, tmp: str) -> None:
+    """Copy extended attributes (ACLs, SELinux labels, ...) or refuse when one cannot be kept."""
+    if not hasattr(os, "listxattr"):
+        return
+    try:
+        names = os.listxattr(source_fd)
+    except OSError:
+        return  # the file system has none
+    for name in names:
+        try:
+            os.setxattr(tmp, name, os.getxattr(source_fd, name))
+        except OSError as exc:
+            raise WriteError(f"cannot keep its extended attribute {name} ({exc.strerror}); not written") from None
+
+
+def _mkstemp(target: Path) -> tuple[int, str]:
+    """A temp file beside `target`, named for this process; Ctrl-C/SIGTERM are held back until its
+    name is known, so an interruption can always remove it."""
+    import signal
+
+    held = {signal.SIGINT, signal.SIGTERM}
+    blocked = hasattr(signal, "pthread_sigmask")
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held) if blocked else None
+    try:
+        return tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=TEMP_SUFFIX)
+    finally:
+        if blocked:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def write_atomic(path: Path, original: bytes, data: bytes) -> None:
+    """Replace the file's content via a temp file + rename, keeping mode, owner, group and extended
+    attributes; refuse a read-only file, a file with several hard links (a rename would split them;
+    writing in place would give up atomicity), and a file that changed on disk since it was read.
+
+    The last check (inode, size, mtime and ctime) runs right before the rename; a write that lands
+    between that check and the rename itself is lost: no portable call renames only if unchanged.
+    A temp file is never left behind, also when a signal interrupts the write."""
     target = Path(os.path.realpath(path))
     try:
-        with open(target, "rb") as handle:
-            if handle.read() != original:
-                raise WriteError("the file changed on disk since it was read; not written")
-        mode = stat.S_IMODE(target.stat().st_mode)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".v6lint-tmp")
+        fd = os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise WriteError(f"cannot write: {exc.strerror or exc}") from None
+    tmp = None
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except OSError as exc:
         try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise WriteError(f"cannot write: {exc.strerror or exc}") from None
+            before = os.fstat(fd)
+            if not stat.S_ISREG(before.st_mode):
+                raise WriteError("not a regular file; not written")
+            mode = stat.S_IMODE(before.st_mode)
+            if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(target, os.W_OK):
+                raise WriteError(f"the file is read-only (mode {mode:04o}); not written")
+            if before.st_nlink > 1:
+                raise WriteError(f"the file has {before.st_nlink} hard links, which a rewrite would split; "
+                                 f"not written")
+            with open(fd, "rb", closefd=False) as handle:
+                if handle.read() != original:
+                    raise WriteError("the file changed on disk since it was read; not written")
+            tmp_fd, tmp = _mkstemp(target)
+            with os.fdopen(tmp_fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp, mode)
+            _keep_owner(tmp, before)
+            _keep_xattrs(fd, tmp)
+            now = os.stat(target)
+            if (now.st_dev, now.st_ino, now.st_size, now.st_mtime_ns, now.st_ctime_ns) != \
+                    (before.st_dev, before.st_ino, before.st_size, before.st_mtime_ns, before.st_ctime_ns):
+                raise WriteError("the file changed on disk while the fix was written; not written")
+            os.replace(tmp, target)
+            tmp = None
+        except OSError as exc:
+            raise WriteError(f"cannot write: {exc.strerror or exc}") from None
+    finally:  # also on KeyboardInterrupt / SystemExit from a signal
+        os.close(fd)
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass

@@ -24,6 +24,17 @@ _TAGS = {"numeric_lit": "tag:yaml.org,2002:float", "bool_lit": "tag:yaml.org,200
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 
 
+# Values and blocks nest at most this deep; deeper files become one notice. The tree is built (and
+# later walked by rules) recursively, and 500 nested `[` or `jsonencode(` would exhaust the stack.
+MAX_DEPTH = 100
+
+
+class _TooDeep(Exception):
+    def __init__(self, offset: int):
+        super().__init__(offset)
+        self.offset = offset
+
+
 @dataclass
 class HclBlock:
     type: str
@@ -74,8 +85,10 @@ class _Builder:
     def scalar(self, ts, value: str, tag: str, style: str | None = None) -> Node:
         return Node(SCALAR, value, tag, style, False, self.off(ts.start_byte), self.off(ts.end_byte))
 
-    def value(self, ts) -> Node:
+    def value(self, ts, depth: int = 0) -> Node:
         """An `expression` (or its single child) -> Node."""
+        if depth > MAX_DEPTH:
+            raise _TooDeep(self.off(ts.start_byte))
         inner = ts
         while inner.type in ("expression", "literal_value", "collection_value") and inner.named_child_count == 1 \
                 and inner.child_count == 1:
@@ -92,7 +105,7 @@ class _Builder:
                 tag = "tag:yaml.org,2002:int"
             return self.scalar(inner, text, tag)
         if kind == "tuple":
-            items = [self.value(c) for c in inner.named_children if c.type == "expression"]
+            items = [self.value(c, depth + 1) for c in inner.named_children if c.type == "expression"]
             return Node(SEQ, items, "tag:yaml.org,2002:seq", None, True, self.off(inner.start_byte),
                         self.off(inner.end_byte))
         if kind == "object":
@@ -103,10 +116,10 @@ class _Builder:
                 key_ts, val_ts = elem.child_by_field_name("key"), elem.child_by_field_name("val")
                 if key_ts is None or val_ts is None:
                     continue
-                key = self.value(key_ts)
+                key = self.value(key_ts, depth + 1)
                 if key.tag == EXPR:  # a bare identifier key `j = 2`
                     key = self.scalar(key_ts, self.raw(key_ts), "tag:yaml.org,2002:str")
-                entries.append((key, self.value(val_ts)))
+                entries.append((key, self.value(val_ts, depth + 1)))
             return Node(MAP, entries, "tag:yaml.org,2002:map", None, True, self.off(inner.start_byte),
                         self.off(inner.end_byte))
         if kind == "template_expr" and inner.named_children and inner.named_children[0].type == "heredoc_template":
@@ -124,10 +137,10 @@ class _Builder:
             args = next((c for c in inner.named_children if c.type == "function_arguments"), None)
             exprs = [c for c in args.named_children if c.type == "expression"] if args is not None else []
             if name is not None and self.raw(name) == "jsonencode" and len(exprs) == 1:
-                return self.value(exprs[0])
+                return self.value(exprs[0], depth + 1)
         return self.scalar(ts, self.raw(ts), EXPR)
 
-    def body(self, ts, start: int, end: int) -> tuple[Node, list[HclBlock]]:
+    def body(self, ts, start: int, end: int, depth: int = 0) -> tuple[Node, list[HclBlock]]:
         entries: list[tuple[Node, Node]] = []
         blocks: list[HclBlock] = []
         for child in ts.named_children if ts is not None else []:
@@ -137,15 +150,17 @@ class _Builder:
                 if value is None:
                     continue
                 key = self.scalar(ident, self.raw(ident), "tag:yaml.org,2002:str")
-                entries.append((key, self.value(value)))
+                entries.append((key, self.value(value, depth + 1)))
             elif child.type == "block":
-                blocks.append(self.block(child))
+                blocks.append(self.block(child, depth + 1))
         node = Node(MAP, entries, "tag:yaml.org,2002:map", None, False, start, end)
         if entries:  # like YAML block maps: from the first key to the last value
             node.start, node.end = entries[0][0].start, entries[-1][1].end
         return node, blocks
 
-    def block(self, ts) -> HclBlock:
+    def block(self, ts, depth: int = 0) -> HclBlock:
+        if depth > MAX_DEPTH:
+            raise _TooDeep(self.off(ts.start_byte))
         kids = ts.named_children
         labels = []
         for kid in kids[1:]:
@@ -158,7 +173,7 @@ class _Builder:
         end_brace = next((k for k in kids if k.type == "block_end"), None)
         body_start = self.off(start_brace.end_byte) if start_brace else self.off(ts.end_byte)
         body_end = self.off(end_brace.start_byte) if end_brace else self.off(ts.end_byte)
-        body, blocks = self.body(inner, body_start, body_end)
+        body, blocks = self.body(inner, body_start, body_end, depth)
         return HclBlock(self.raw(kids[0]), labels, body, blocks, self.off(ts.start_byte), self.off(ts.end_byte),
                         self.off(kids[0].start_byte))
 
@@ -179,7 +194,11 @@ def parse_hcl(source: SourceFile) -> ParsedYaml:
     tree = Parser(_LANGUAGE).parse(data)
     builder = _Builder(source, data)
     body_ts = next((c for c in tree.root_node.named_children if c.type == "body"), None)
-    root, blocks = builder.body(body_ts, 0, len(source.text))
+    try:
+        root, blocks = builder.body(body_ts, 0, len(source.text))
+    except _TooDeep as deep:
+        return ParsedYaml([], ParseProblem("V6L900", f"HCL nested more than {MAX_DEPTH} levels deep; not analysed",
+                                           deep.offset, deep.offset))
     doc = Document(source, root, 0, 0, len(source.text), language="hcl", blocks=blocks)
     documents = [doc, *_embedded_manifests(source, builder.heredocs)]
     problem = None
@@ -215,6 +234,9 @@ def _embedded_manifests(source: SourceFile, spans: list[tuple[int, int]]) -> lis
 
 
 def walk_blocks(blocks: list[HclBlock]):
-    for block in blocks:
+    """Every block, nested ones after their parent (iteratively: no recursion on the file's depth)."""
+    stack = list(reversed(blocks))
+    while stack:
+        block = stack.pop()
         yield block
-        yield from walk_blocks(block.blocks)
+        stack.extend(reversed(block.blocks))

@@ -15,6 +15,22 @@ from v6lint.rule import RULES_URL
 from v6lint.rules import ALL_RULES, BY_CODE
 from v6lint.source import SourceFile
 
+# Control characters (C0 but tab, DEL, C1), bidirectional overrides and lone surrogates (undecodable
+# file-name bytes) that reach a terminal or a CI log from a file. Shown escaped, so a crafted name or
+# value cannot retitle the terminal, move the cursor or print a fake finding line (the class of
+# kubectl's CVE-2021-25743). JSON and SARIF escape them by themselves.
+_UNPRINTABLE = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0)) if c != 0x09}
+_UNPRINTABLE.update({c: f"\\u{c:04x}" for c in (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F),
+                                                 *range(0x2066, 0x206A), 0x2028, 0x2029)})
+_UNPRINTABLE.update({c: f"\\x{c - 0xDC00:02x}" if 0xDC80 <= c <= 0xDCFF else f"\\u{c:04x}"
+                     for c in range(0xD800, 0xE000)})
+
+
+def printable(text: str) -> str:
+    """`text` with every character that could drive a terminal escaped (`\\x1b`, `\\n`...)."""
+    return text if text.isprintable() else text.translate(_UNPRINTABLE)
+
+
 SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 GITHUB_LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
 
@@ -97,8 +113,8 @@ def text_line(diag: Diagnostic, unsafe: bool, color: bool = False) -> str:
     mark = ""
     if diag.fix is not None and (diag.fix.applicability == "safe" or unsafe):
         mark = " " + _paint("[*]", "fixable", color)
-    return (f"{_paint(_location(diag), 'path', color)}: {_paint(diag.code, diag.severity, color)} "
-            f"[{diag.name}]{mark} {diag.message}")
+    return (f"{_paint(printable(_location(diag)), 'path', color)}: {_paint(diag.code, diag.severity, color)} "
+            f"[{diag.name}]{mark} {printable(diag.message)}")
 
 
 MAX_SNIPPET_LINES = 4
@@ -125,11 +141,12 @@ def _snippet(diag: Diagnostic, source: SourceFile, color: bool) -> list[str]:
             out.append(f"{'.' * width} {bar}")
             continue
         text = source.line_text(line)
-        out.append(f"{_paint(str(line + 1).rjust(width), 'gutter', color)} {bar} {text}".rstrip())
+        out.append(f"{_paint(str(line + 1).rjust(width), 'gutter', color)} {bar} {printable(text)}".rstrip())
         begin = diag.start_column - 1 if line == first else len(text) - len(text.lstrip())
         end = diag.end_column - 1 if line == diag.end_line - 1 else len(text)
         end = max(end, begin + 1)
-        out.append(f"{' ' * width} {bar} {_blank(text[:begin])}{_paint('^' * (end - begin), 'caret', color)}")
+        caret = max(len(printable(text[begin:end])), 1)
+        out.append(f"{' ' * width} {bar} {_blank(printable(text[:begin]))}{_paint('^' * caret, 'caret', color)}")
     return out
 
 
@@ -143,12 +160,12 @@ def _fix_diff(diag: Diagnostic, source: SourceFile, color: bool) -> list[str]:
     old, new = before.splitlines(), after.splitlines()
     width = len(str(len(old) + 1))
     label = "safe fix" if fix.applicability == "safe" else "unsafe fix (changes behaviour)"
-    out = [f"{' ' * width} {_paint('=', 'gutter', color)} {label}: {fix.message}"]
+    out = [f"{' ' * width} {_paint('=', 'gutter', color)} {label}: {printable(fix.message)}"]
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
         if tag == "equal":
             continue
-        out += [f"{str(i + 1).rjust(width)} {_paint('- ' + old[i], 'minus', color)}" for i in range(i1, i2)]
-        out += [f"{str(i1 + 1 + k).rjust(width)} {_paint('+ ' + new[j], 'plus', color)}"
+        out += [f"{str(i + 1).rjust(width)} {_paint('- ' + printable(old[i]), 'minus', color)}" for i in range(i1, i2)]
+        out += [f"{str(i1 + 1 + k).rjust(width)} {_paint('+ ' + printable(new[j]), 'plus', color)}"
                 for k, j in enumerate(range(j1, j2))]
     return out
 
@@ -204,9 +221,9 @@ def render_text(results: list[FileResult], *, unsafe: bool, fixed_count: int, fi
             profiles[key] = profiles.get(key, 0) + 1
     for (family, where), n in profiles.items():
         article = "a" if family == "dual" else "an"
-        lines.append(f"Judged against {article} {_profile_phrase(family, where)} "
-                     f"({_plural(n, 'finding')} depend{'s' if n == 1 else ''} on it; `v6lint profile` shows "
-                     f"every source).")
+        lines.append(printable(f"Judged against {article} {_profile_phrase(family, where)} "
+                               f"({_plural(n, 'finding')} depend{'s' if n == 1 else ''} on it; `v6lint profile` "
+                               f"shows every source)."))
     safe = sum(1 for d in diags if d.fix and d.fix.applicability == "safe")
     unsafe_only = sum(1 for d in diags if d.fix and d.fix.applicability == "unsafe")
     if safe or (unsafe and unsafe_only):
@@ -247,7 +264,8 @@ def render_diff(result: FileResult) -> str:
     diff = difflib.unified_diff(before, after, f"a/{result.path}", f"b/{result.path}")
     out = []
     for line in diff:
-        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+        body = line[:-1] if line.endswith("\n") else line
+        out.append(printable(body) + ("\n" if line.endswith("\n") else "\n\\ No newline at end of file\n"))
     return "".join(out)
 
 
@@ -365,13 +383,13 @@ def render_junit(results: list[FileResult]) -> str:
     for result in results:
         if not result.diagnostics:
             continue
-        suite = ET.SubElement(suites, "testsuite", name=result.path, tests=str(len(result.diagnostics)),
+        suite = ET.SubElement(suites, "testsuite", name=printable(result.path), tests=str(len(result.diagnostics)),
                               failures=str(len(result.diagnostics)), errors="0")
         for d in result.diagnostics:
-            case = ET.SubElement(suite, "testcase", name=f"v6lint.{d.code}", classname=result.path,
+            case = ET.SubElement(suite, "testcase", name=f"v6lint.{d.code}", classname=printable(result.path),
                                  line=str(d.start_line), column=str(d.start_column))
-            failure = ET.SubElement(case, "failure", message=d.message + _profile_note(d), type=d.code)
-            failure.text = f"{_location(d)}: {d.code} [{d.name}] {d.message}{_profile_note(d)}\n{d.url}"
+            failure = ET.SubElement(case, "failure", message=printable(d.message + _profile_note(d)), type=d.code)
+            failure.text = printable(f"{_location(d)}: {d.code} [{d.name}] {d.message}{_profile_note(d)}") + f"\n{d.url}"
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 
@@ -405,10 +423,10 @@ def render_github(results: list[FileResult]) -> str:
     lines = []
     for result in results:
         for d in result.diagnostics:
-            props = ",".join(f"{k}={_escape_property(str(v))}" for k, v in (
+            props = ",".join(f"{k}={_escape_property(printable(str(v)))}" for k, v in (
                 ("file", d.path), ("line", d.start_line), ("col", d.start_column), ("endLine", d.end_line),
                 ("endColumn", d.end_column), ("title", f"{d.code} {d.name}")))
-            lines.append(f"::{GITHUB_LEVEL[d.severity]} {props}::{_escape_data(d.message + _profile_note(d))}")
+            lines.append(f"::{GITHUB_LEVEL[d.severity]} {props}::{_escape_data(printable(d.message + _profile_note(d)))}")
     return "".join(line + "\n" for line in lines)
 
 
@@ -435,7 +453,7 @@ def render_fixes(applied: list[tuple[str, list[Diagnostic]]]) -> str:
     for path, diags in applied:
         if not diags:
             continue
-        lines.append(f"{path}:")
+        lines.append(f"{printable(path)}:")
         per_code: dict[str, int] = {}
         for d in diags:
             per_code[d.code] = per_code.get(d.code, 0) + 1

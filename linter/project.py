@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from v6lint.config import CONFIG_FILES, Settings
-from v6lint.discovery import discover, display_path
+from v6lint.discovery import discover, display_path, read_regular
 from v6lint.document import MAP, Document, Node
 from v6lint.hcl_source import walk_blocks
 from v6lint.rule import PlatformSource, Profile, ProfileSource
@@ -147,10 +147,39 @@ class ProjectFacts:
                 self.incomplete_stacks.add(directory)
 
 
-# ENABLE_PREFIX_DELEGATION set to true as an env entry, a map key (YAML, HCL) or JSON.
-_PD_ON = re.compile(r"""ENABLE_PREFIX_DELEGATION["']?\s*[:=]?\s*(?:\n\s*value:\s*)?["']?true""")
 _REF = re.compile(r"\b((?:var|module)\.[A-Za-z_][A-Za-z0-9_-]*)")
-_DECL = re.compile(r'^\s*(variable|module)\s+"([^"]+)"', re.MULTILINE)
+# A block header on one line. `[ \t]`, never `\s`: `^\s*` restarts on every line of a run of blank
+# lines (quadratic), and `[^"]` must not run across lines.
+_DECL = re.compile(r'^[ \t]*(variable|module)[ \t]+"([^"\n]+)"', re.MULTILINE)
+_PD_NAME = "ENABLE_PREFIX_DELEGATION"
+
+
+def _skip_space(text: str, at: int) -> int:
+    while at < len(text) and text[at] in " \t\r\n\f\v":
+        at += 1
+    return at
+
+
+def prefix_delegation_on(text: str) -> int:
+    """Offset of ENABLE_PREFIX_DELEGATION set to true as an env entry (`name: X` then `value: "true"`),
+    a map key (YAML, HCL) or JSON; -1 if none. A scan, not a regex: every character is looked at a
+    bounded number of times, whatever the whitespace (the old pattern was cubic in blank lines)."""
+    at = text.find(_PD_NAME)
+    while at != -1:
+        pos = at + len(_PD_NAME)
+        if text[pos:pos + 1] in ('"', "'"):
+            pos += 1
+        pos = _skip_space(text, pos)
+        if text[pos:pos + 1] in (":", "="):
+            pos = _skip_space(text, pos + 1)
+        if text.startswith("value:", pos) and "\n" in text[at:pos]:  # the env entry's next line
+            pos = _skip_space(text, pos + len("value:"))
+        if text[pos:pos + 1] in ('"', "'"):
+            pos += 1
+        if text.startswith("true", pos):
+            return at
+        at = text.find(_PD_NAME, at + 1)
+    return -1
 
 
 def _line_ref(source: SourceFile, offset: int) -> str:
@@ -445,16 +474,17 @@ def collect(files: list[Path], overlay: dict[str, str] | None = None) -> _Collec
             if real in overlay:
                 text, encoding, bom = overlay[real], "utf-8", b""
             else:
-                if path.stat().st_size > MAX_PROFILE_FILE:
+                data = read_regular(path, MAX_PROFILE_FILE)[1]  # never blocks on a FIFO
+                if data is None:
                     continue
-                text, encoding, bom = decode(path.read_bytes())
+                text, encoding, bom = decode(data)
         except (OSError, DecodeError):
             continue
         if path.suffix == ".tf":
             collector.facts.note_terraform_text(os.path.dirname(os.path.realpath(path)), text)
-        pd = _PD_ON.search(text)
-        if pd:
-            where = f"{display_path(path)}:{text.count(chr(10), 0, pd.start()) + 1}"
+        pd = prefix_delegation_on(text)
+        if pd != -1:
+            where = f"{display_path(path)}:{text.count(chr(10), 0, pd) + 1}"
             collector.facts.prefix_delegation = collector.facts.prefix_delegation or where
             collector.facts.prefix_delegation_all.append((os.path.dirname(os.path.realpath(path)), where))
         is_yaml = path.suffix in (".yaml", ".yml")

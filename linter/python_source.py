@@ -7,7 +7,10 @@ Found: `SparkSession.builder....config(k, v)` (also `config(key=, value=)` and `
 """
 from __future__ import annotations
 
+import ast
 import re
+import time
+import warnings
 from dataclasses import dataclass, field
 
 import libcst as cst  # noqa: F401  (imported lazily by v6lint.sources; see parse_python)
@@ -62,6 +65,12 @@ class _Visitor(cst.CSTVisitor):
         super().__init__()
         self.source = source
         self.facts = PythonFacts()
+        self.deadline = time.monotonic() + TIME_BUDGET
+
+    def on_visit(self, node) -> bool:
+        if time.monotonic() > self.deadline:
+            raise _OverBudget()
+        return super().on_visit(node)
 
     def span(self, node) -> tuple[int, int]:
         pos = self.get_metadata(PositionProvider, node)
@@ -165,20 +174,73 @@ class _Visitor(cst.CSTVisitor):
                     self.facts.masters.append((master[0], start, end))
 
 
+# libcst's native parser overflows the C stack on deep nesting (libcst issues #619, #1000: a segfault
+# kills the run and the language server) and its Python visitors hit RecursionError long before;
+# its parse time also grows about cubically in the length of an operator chain. So the stdlib `ast`
+# parser reads every file first (it rejects nesting past its own limits with a clean SyntaxError),
+# and libcst only gets files whose syntax tree is at most MAX_DEPTH deep and MAX_LIBCST_BYTES long.
+# Within those bounds libcst's native parse is quick; the visit checks a per-file time budget.
+MAX_DEPTH = 200
+MAX_LIBCST_BYTES = 1024 * 1024
+TIME_BUDGET = 10.0  # seconds of visiting per file
+
+
+class _OverBudget(Exception):
+    pass
+
+
+def _depth(tree) -> int:
+    """Depth of an ast tree, iteratively (a recursive walk would itself overflow)."""
+    deepest = 0
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > deepest:
+            deepest = depth
+            if deepest > MAX_DEPTH:
+                break
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _problem(message: str, at: int = 0) -> ParsedYaml:
+    return ParsedYaml([], ParseProblem("V6L900", message, at, at))
+
+
 def parse_python(source: SourceFile) -> ParsedYaml:
     if not any(t in source.text for t in TRIGGERS):
         return ParsedYaml([Document(source, None, 0, 0, len(source.text), language="python", payload=PythonFacts())])
+    try:
+        with warnings.catch_warnings():  # SyntaxWarning (invalid escapes...) is the file's business
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source.text)
+    except SyntaxError as exc:
+        line = max((exc.lineno or 1) - 1, 0)
+        at = source.offset(line, max((exc.offset or 1) - 1, 0))
+        return _problem(f"Python syntax error (Python 3 expected): {exc.msg}", at)
+    except (RecursionError, MemoryError, ValueError) as exc:
+        return _problem(f"Python could not be parsed: {type(exc).__name__}")
+    if _depth(tree) > MAX_DEPTH:
+        return _problem(f"Python code nested more than {MAX_DEPTH} levels deep (expressions or blocks); "
+                        f"not analysed")
+    if len(source.text) > MAX_LIBCST_BYTES:
+        return _problem(f"Python file over {MAX_LIBCST_BYTES // 1024} KB with Spark settings; not analysed")
     try:
         module = cst.parse_module(source.text)
     except cst.ParserSyntaxError as exc:
         line = max(exc.raw_line - 1, 0)
         at = source.offset(line, max(exc.raw_column, 0))
         message = str(exc).splitlines()[0] if str(exc) else "invalid syntax"
-        return ParsedYaml([], ParseProblem("V6L900", f"Python syntax error (Python 3 expected): {message}", at, at))
+        return _problem(f"Python syntax error (Python 3 expected): {message}", at)
     except (RecursionError, ValueError) as exc:
-        return ParsedYaml([], ParseProblem("V6L900", f"Python could not be parsed: {exc}", 0, 0))
+        return _problem(f"Python could not be parsed: {exc}")
     visitor = _Visitor(source)
-    MetadataWrapper(module, unsafe_skip_copy=True).visit(visitor)
+    try:
+        MetadataWrapper(module, unsafe_skip_copy=True).visit(visitor)
+    except _OverBudget:
+        return _problem(f"Python file took over {TIME_BUDGET:.0f} s to analyse; not analysed")
+    except RecursionError:
+        return _problem("Python code nested too deeply to analyse")
     # `--conf` pairs are seen both as a list and as strings: keep one of each.
     unique = {(s.key, s.value_start): s for s in visitor.facts.settings}
     visitor.facts.settings = sorted(unique.values(), key=lambda s: s.value_start)

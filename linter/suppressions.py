@@ -1,10 +1,13 @@
 """`# v6lint: ignore[...]`, `# v6lint: file-ignore[...]` and the `v6lint.io/ignore` annotation."""
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 
 from v6lint.diagnostics import Edit, Fix
+from v6lint.document import MAP, SCALAR
+from v6lint.hcl_source import walk_blocks
 from v6lint.source import SourceFile
 
 _COMMENT = re.compile(r"(?:^|(?<=\s))#\s*v6lint:\s*(ignore|file-ignore)\[([^\]]*)\]")
@@ -30,21 +33,112 @@ class Suppression:
         return line == self.line or (self.own_line and line == self.line + 1)
 
 
-def parse_comments(source: SourceFile) -> list[Suppression]:
+def data_spans(source: SourceFile, documents=None) -> list[tuple[int, int]]:
+    """Sorted (start, end) spans of the file that are data, not syntax: YAML/HCL scalars (keys and
+    values, block scalars, heredocs) and Python string literals. A `#` inside one is not a comment."""
+    if (source.abspath or source.path).endswith(".py"):
+        return _python_strings(source)
+    if documents is None:
+        from v6lint.sources import parse_source
+
+        documents = parse_source(source).documents
+    spans = []
+    seen: set[int] = set()
+    stack = [d.root for d in documents if d.root is not None]
+    while stack:  # iterative: the parsers bound depth, but aliases may share nodes
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.kind == SCALAR:
+            if node.end > node.start:
+                spans.append((node.start, node.end))
+        elif node.kind == MAP:
+            for key, value in node.value:
+                stack.append(key)
+                stack.append(value)
+        else:
+            stack.extend(node.value)
+    for doc in documents:
+        for block in walk_blocks(doc.blocks):
+            stack = [block.body]
+            while stack:
+                node = stack.pop()
+                if node.kind == SCALAR:
+                    spans.append((node.start, node.end))
+                elif node.kind == MAP:
+                    stack.extend(n for kv in node.value for n in kv)
+                else:
+                    stack.extend(node.value)
+    spans.sort()
+    return spans
+
+
+def _python_strings(source: SourceFile) -> list[tuple[int, int]]:
+    import io
+    import tokenize
+
+    spans = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source.text).readline):
+            if token.type == tokenize.STRING or token.type == getattr(tokenize, "FSTRING_MIDDLE", -1):
+                spans.append((source.offset(token.start[0] - 1, token.start[1]),
+                              source.offset(token.end[0] - 1, token.end[1])))
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        pass  # an unparsable file is reported as such; its comments are read textually
+    return spans
+
+
+class Spans:
+    """Sorted spans, asked which one (if any) holds an offset strictly inside it (binary search)."""
+
+    def __init__(self, spans: list[tuple[int, int]]):
+        self.starts = [start for start, _end in spans]
+        self.reach: list[tuple[int, int]] = []  # (furthest end, its start) among spans up to each index
+        furthest = (-1, -1)
+        for start, end in spans:
+            furthest = max(furthest, (end, -start))
+            self.reach.append(furthest)
+
+    def start_of(self, offset: int) -> int | None:
+        """Start of the data span holding `offset`, or None."""
+        at = bisect.bisect_left(self.starts, offset) - 1  # spans starting before offset
+        if at >= 0 and self.reach[at][0] > offset:
+            return -self.reach[at][1]
+        return None
+
+    def __contains__(self, offset: int) -> bool:
+        return self.start_of(offset) is not None
+
+
+def suppression_line(source: SourceFile, spans: Spans, offset: int) -> int:
+    """The line whose suppression comments cover a finding at `offset`: its own line, or for a finding
+    inside a value that spans lines (block scalar, multi-line string), the line where the value starts,
+    since no comment can be written inside the value."""
+    start = spans.start_of(offset)
+    return source.position(offset if start is None else start)[0]
+
+
+def parse_comments(source: SourceFile, documents=None) -> list[Suppression]:
+    """Suppression comments, only where they are real comments (never inside a string or scalar)."""
     if "v6lint:" not in source.text:
         return []
+    spans = None
     found = []
     for line_no in range(source.line_count):
         text = source.line_text(line_no)
         if "v6lint:" not in text:
             continue
-        match = _COMMENT.search(text)
-        if not match:
-            continue
         base = source.line_start(line_no)
-        codes = [c.strip() for c in match.group(2).split(",") if c.strip()]
-        found.append(Suppression(match.group(1), codes, line_no, base + match.start(), base + len(text),
-                                 own_line=not text[:match.start()].strip()))
+        for match in _COMMENT.finditer(text):
+            if spans is None:
+                spans = Spans(data_spans(source, documents))
+            if base + match.start() in spans:
+                continue
+            codes = [c.strip() for c in match.group(2).split(",") if c.strip()]
+            found.append(Suppression(match.group(1), codes, line_no, base + match.start(), base + len(text),
+                                     own_line=not text[:match.start()].strip()))
+            break
     return found
 
 

@@ -213,6 +213,45 @@ def _problem_from_error(source: SourceFile, exc: Exception) -> ParseProblem:
     return ParseProblem("V6L900", f"YAML syntax error: {exc}", 0, 0)
 
 
+# YAML nesting past this depth is one notice, checked before any parser runs: libyaml composes
+# recursively in C (100,000 nested `- ` segfault it; 100,000 `[` hang it) and the Python side
+# (converter, rules) recurses per level.
+MAX_DEPTH = 200
+_BRACKET = re.compile(r"[][{}]")
+
+
+def nesting_bound(text: str, limit: int = MAX_DEPTH) -> int:
+    """An upper bound on the file's YAML nesting (exact enough to compare with `limit`; it stops once
+    past it), in one pass: open flow brackets (counted even in strings and comments, so it may
+    overestimate) plus, per line, the structural indentation (leading spaces and `- `/`? `
+    indicators; a nested block level needs at least one more column)."""
+    deepest = flow = 0
+    brackets = text.count("[") + text.count("{") > limit
+    for line in text.split("\n"):
+        rest = line.lstrip(" ")
+        if not rest.strip() or rest.startswith("#"):  # blank or comment lines nest nothing
+            continue
+        at = len(line) - len(rest)
+        while line.startswith(("- ", "? "), at) or line[at:] in ("-", "?"):
+            at += 1
+            while at < len(line) and line[at] == " ":
+                at += 1
+            if at > limit:
+                break
+        if flow == 0 and at > deepest:
+            deepest = at
+        if brackets and ("[" in line or "{" in line or flow):
+            for match in _BRACKET.finditer(line):
+                if match.group() in "[{":
+                    flow += 1
+                    deepest = max(deepest, flow)
+                elif flow:
+                    flow -= 1
+        if deepest > limit:
+            break
+    return deepest
+
+
 _TEMPLATE_MESSAGE = ("template, not YAML until rendered (Helm/Go `{{ }}`, Jinja `{% %}` or Terraform `%{ }` "
                      "outside quotes); skipped")
 
@@ -236,6 +275,9 @@ def parse_yaml(source: SourceFile) -> ParsedYaml:
     A file is a template only when it is not YAML: it does not parse and has a template marker
     outside quotes, or an unquoted action composed into a mapping key. `{{` inside a quoted or
     plain string (`${{ github.sha }}` in a workflow, Ansible's `"{{ item }}"`) is data."""
+    if nesting_bound(source.text) > MAX_DEPTH:
+        return ParsedYaml([], ParseProblem("V6L900", f"YAML nested more than {MAX_DEPTH} levels deep (or indented "
+                                                     f"past column {MAX_DEPTH}); not analysed", 0, 0))
     marker = find_template_marker(source)
     parsed = _parse_yaml(source)
     if marker == -1:

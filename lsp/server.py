@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from urllib.parse import unquote
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from v6lint import __version__
-from v6lint.config import ConfigError, Settings, find_config, load_settings
+from v6lint.config import ConfigError, Settings, check_selectors, find_config, load_settings
 from v6lint.diagnostics import Diagnostic, Edit
 from v6lint.discovery import display_path
 from v6lint.engine import Linter
@@ -23,6 +24,7 @@ from v6lint.project import KUSTOMIZATION_FILES, PROFILE_SUFFIXES, Projects, mark
 from v6lint.rule import IP_FAMILIES, PLATFORMS, Profile
 from v6lint.rules import ALL_RULES, lookup
 from v6lint.source import SourceFile
+from v6lint.suppressions import Spans, data_spans, parse_comments, suppression_line
 
 FIX_ALL = "source.fixAll.v6lint"
 SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning,
@@ -48,17 +50,24 @@ class V6LintServer(LanguageServer):
         self.linters: dict[Path, Linter] = {}  # per project root
         self.pending: dict[str, asyncio.Task] = {}
         self.results: dict[str, Linted] = {}
+        self.profile_debounce = 0.4  # seconds
+        self.profile_task: asyncio.Task | None = None
         self.told: set[Path] = set()  # project roots whose missing profile was logged
+        self.config_errors: dict[Path, str] = {}  # found while building (maybe in a thread), logged after
 
     # --- settings and profile ----------------------------------------------------------------
-    def set_options(self, raw) -> None:
-        options = dict(raw or {})
-        options = dict(options.get("v6lint", options))
-        self.options = {k.replace("_", "-").lower(): v for k, v in options.items()}
-        for camel, kebab in (("ipfamily", "ip-family"), ("unsafefixes", "unsafe-fixes")):
-            if camel in self.options:
-                self.options[kebab] = self.options.pop(camel)
+    def set_options(self, raw) -> bool:
+        """Take new settings if they are valid; else say what is wrong (window/showMessage) and keep
+        the last good ones. Settings that silently emptied the diagnostics helped nobody."""
+        try:
+            options = _validate_options(raw)
+        except ValueError as exc:
+            self.window_show_message(types.ShowMessageParams(
+                type=types.MessageType.Error, message=f"v6lint: invalid settings ignored: {exc}"))
+            return False
+        self.options = options
         self.linters.clear()
+        return True
 
     def root_of(self, path: Path) -> Path:
         """The document's project root, as on the command line (nearest .git or v6lint config); the
@@ -66,15 +75,15 @@ class V6LintServer(LanguageServer):
         found = marked_root(path)
         if found is not None:
             return found
-        folders = [Path(to_fs_path(f.uri)).resolve() for f in (self.workspace.folders or {}).values()]
+        folders = [Path(p).resolve() for p in (fs_path(f.uri) for f in (self.workspace.folders or {}).values()) if p]
         inside = [f for f in folders if f == path or f in path.parents]
         return max(inside, key=lambda f: len(f.parts)) if inside else (path if path.is_dir() else path.parent)
 
     def overlay(self) -> dict[str, str]:
         """Unsaved text of open documents, so an edited tfvars changes the profile before saving."""
         out = {}
-        for uri, doc in self.workspace.text_documents.items():
-            path = to_fs_path(uri)
+        for uri, doc in list(self.workspace.text_documents.items()):
+            path = fs_path(uri)
             if path:
                 out[os.path.realpath(path)] = doc.source
         return out
@@ -82,36 +91,27 @@ class V6LintServer(LanguageServer):
     def linter_for(self, path: Path) -> Linter:
         root = self.root_of(path)
         linter = self.linters.get(root)
-        if linter is not None:
-            return linter
+        if linter is None:
+            linter = self.linters[root] = self.make_linter(root, self.overlay())
+            self.log_profile(root, linter)
+        return linter
+
+    def make_linter(self, root: Path, overlay: dict[str, str]) -> Linter:
+        """A linter with the project's settings and profile. It only reads (files and `overlay`, a
+        snapshot of the open documents), so it also runs in a worker thread; logging is the caller's."""
         family = self.options.get("ip-family")
-        settings = Projects(self.settings_for, root, overlay=self.overlay()).at(root).settings
+        settings = Projects(self.settings_for, root, overlay=overlay).at(root).settings
         if family in IP_FAMILIES:
             settings.profile = replace(settings.profile, ip_family=family, source="editor setting ip-family")
         select = _codes(self.options.get("select"))
-        linter = Linter(settings, select=select or None, ignore=_codes(self.options.get("ignore")))
-        self.linters[root] = linter
-        self.log(types.MessageType.Info, f"v6lint {__version__}: project {root}, cluster profile "
-                                         f"{settings.profile.ip_family or 'unknown'}"
-                                         + (f" per {settings.profile.source}" if settings.profile.source else "")
-                                         + f", platform {settings.profile.platform or 'unknown'}"
-                                         + (f" per {settings.profile.platform_source}"
-                                            if settings.profile.platform_source else ""))
-        if root not in self.told:
-            message = not_checked_message(str(root), *linter.wanting_profile())
-            if message:
-                self.told.add(root)
-                self.log(types.MessageType.Warning, message.replace("`--ip-family ipv4|ipv6|dual`",
-                                                                    "the `ip-family` setting (or `--ip-family`)")
-                         .replace("`--platform aws|other`", "the `platform` setting"))
-        return linter
+        return Linter(settings, select=select or None, ignore=_codes(self.options.get("ignore")))
 
     def settings_for(self, root: Path) -> Settings:
         """The project's config with the editor's settings on top."""
         try:
             settings = load_settings(find_config(root), ALL_RULES)
         except ConfigError as exc:
-            self.log(types.MessageType.Error, f"v6lint: {exc}; using defaults")
+            self.config_errors[root] = f"v6lint: {exc}; using defaults"
             settings = Settings(root=root)
         family = self.options.get("ip-family")
         if family in IP_FAMILIES:
@@ -125,15 +125,35 @@ class V6LintServer(LanguageServer):
             settings.unsafe_fixes = bool(self.options["unsafe-fixes"])
         return settings
 
+    def log_profile(self, root: Path, linter: Linter) -> None:
+        """Say (on the event loop) which profile a freshly built linter judges against."""
+        for where in list(self.config_errors):
+            self.log(types.MessageType.Error, self.config_errors.pop(where))
+        settings = linter.settings
+        self.log(types.MessageType.Info, f"v6lint {__version__}: project {root}, cluster profile "
+                                         f"{settings.profile.ip_family or 'unknown'}"
+                                         + (f" per {settings.profile.source}" if settings.profile.source else "")
+                                         + f", platform {settings.profile.platform or 'unknown'}"
+                                         + (f" per {settings.profile.platform_source}"
+                                            if settings.profile.platform_source else ""))
+        if root not in self.told:
+            message = not_checked_message(str(root), *linter.wanting_profile())
+            if message:
+                self.told.add(root)
+                self.log(types.MessageType.Warning, message.replace("`--ip-family ipv4|ipv6|dual`",
+                                                                    "the `ip-family` setting (or `--ip-family`)")
+                         .replace("`--platform aws|other`", "the `platform` setting"))
+
     def log(self, kind: types.MessageType, message: str) -> None:
         self.window_log_message(types.LogMessageParams(type=kind, message=message))
 
     # --- linting -------------------------------------------------------------------------------
     def lint(self, uri: str) -> Linted | None:
-        doc = self.workspace.get_text_document(uri)
-        path = to_fs_path(uri)
-        if path is None:
+        """Diagnostics of an open document; None for a document that is not open or not a local file."""
+        path = fs_path(uri)
+        if path is None or unquote(uri) not in self.workspace.text_documents:  # pygls keys are unquoted
             return None
+        doc = self.workspace.get_text_document(uri)
         cached = self.results.get(uri)
         if cached is not None and cached.version == doc.version and cached.source.text == doc.source:
             return cached
@@ -167,16 +187,86 @@ class V6LintServer(LanguageServer):
             self.publish(uri)
 
     def refresh_profile_if_needed(self, uri: str, text: str) -> bool:
-        path = to_fs_path(uri) or ""
+        """An edit that may change the cluster profile schedules a rebuild: debounced (a burst of
+        keystrokes rebuilds once), in a worker thread (requests keep being answered meanwhile, with
+        the previous profile), then every open document is linted again."""
+        path = fs_path(uri) or ""
         if not path.endswith((".tf", ".tfvars", ".tfvars.json", *KUSTOMIZATION_FILES)) and \
                 not any(m in text for m in _PROFILE_MARKERS):
             return False
-        self.linters.clear()
+        if self.profile_task is not None:
+            self.profile_task.cancel()
+        self.profile_task = asyncio.ensure_future(self._rebuild_profiles())
+        return True
+
+    async def _rebuild_profiles(self) -> None:
+        await asyncio.sleep(self.profile_debounce)
+        roots = list(self.linters)
+        overlay = self.overlay()  # a snapshot: the thread never touches the workspace
+        fresh = {}
+        for root in roots:
+            fresh[root] = await asyncio.to_thread(self.make_linter, root, overlay)
+            self.log_profile(root, fresh[root])
+        self.linters.update(fresh)
         self.results.clear()
         for other in list(self.workspace.text_documents):
-            if other != uri:
-                self.publish(other)
-        return True
+            self.publish(other)
+        self.profile_task = None
+
+
+_OPTION_KEYS = ("ip-family", "platform", "select", "ignore", "unsafe-fixes", "preview")
+
+
+def _validate_options(raw) -> dict:
+    """Settings from initializationOptions or didChangeConfiguration (optionally under `v6lint`),
+    camelCase or kebab-case; raises ValueError saying what is wrong."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ValueError(f"expected an object, got {type(raw).__name__}")
+    options = raw.get("v6lint", raw)
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        raise ValueError(f"'v6lint' must be an object, not {type(options).__name__}")
+    out = {}
+    for key, value in options.items():
+        name = str(key).replace("_", "-").lower()
+        name = {"ipfamily": "ip-family", "unsafefixes": "unsafe-fixes"}.get(name, name)
+        if name not in _OPTION_KEYS:
+            raise ValueError(f"unknown setting {key!r} (known: {', '.join(_OPTION_KEYS)})")
+        if value is None:
+            continue
+        if name == "ip-family" and value not in IP_FAMILIES:
+            raise ValueError(f"ip-family must be one of {', '.join(IP_FAMILIES)}, not {value!r}")
+        if name == "platform" and value not in PLATFORMS:
+            raise ValueError(f"platform must be one of {', '.join(PLATFORMS)}, not {value!r}")
+        if name in ("unsafe-fixes", "preview") and not isinstance(value, bool):
+            raise ValueError(f"{name} must be true or false, not {value!r}")
+        if name in ("select", "ignore"):
+            if not isinstance(value, (str, list)) or (isinstance(value, list)
+                                                      and not all(isinstance(v, str) for v in value)):
+                raise ValueError(f"{name} must be a list of rule codes, not {value!r}")
+            try:
+                check_selectors(_codes(value) or ([""] if value else []), ALL_RULES, name)
+            except ConfigError as exc:
+                raise ValueError(str(exc)) from None
+        out[name] = value
+    return out
+
+
+def fs_path(uri: str) -> str | None:
+    """The local path of a `file:` URI, or None (other schemes, NUL bytes, relative paths). A path
+    with a NUL would make every later os call raise, poisoning the rebuilds of all documents."""
+    if not isinstance(uri, str) or not uri.startswith("file:"):
+        return None
+    try:
+        path = to_fs_path(uri)
+    except Exception:
+        return None
+    if not path or "\x00" in path or not os.path.isabs(path):
+        return None
+    return path
 
 
 def _codes(value) -> list[str]:
@@ -235,15 +325,22 @@ def _overlaps(a: types.Range, b: types.Range) -> bool:
 
 
 def ignore_edit(source: SourceFile, diag: Diagnostic) -> types.TextEdit:
-    """`# v6lint: ignore[CODE]` at the end of the finding's line (or the code added to one there)."""
-    line = source.position(diag.start)[0]
-    text = source.line_text(line)
-    marker = text.find("# v6lint: ignore[")
-    if marker != -1:
-        close = text.find("]", marker)
-        at = source.line_start(line) + close
-        return types.TextEdit(range=lsp_range(source, at, at), new_text=f", {diag.code}")
+    """`# v6lint: ignore[CODE]` as a real comment: at the end of the finding's line (or the code added to
+    a suppression there), or, when that line ends inside a value spanning lines (block scalar,
+    multi-line string), on its own line above the line where the value starts. Never inside a value."""
+    spans = Spans(data_spans(source))
+    line = suppression_line(source, spans, diag.start)
     end = source.line_end(line)
+    if end in spans:  # the value goes on past this line: comment above it
+        at = source.line_start(line)
+        text = source.line_text(line)
+        indent = text[:len(text) - len(text.lstrip(" \t"))]
+        return types.TextEdit(range=lsp_range(source, at, at),
+                              new_text=f"{indent}# v6lint: ignore[{diag.code}]{source.newline}")
+    for sup in parse_comments(source):
+        if sup.line == line and sup.kind == "ignore" and not sup.own_line:
+            close = source.text.index("]", sup.start)
+            return types.TextEdit(range=lsp_range(source, close, close), new_text=f", {diag.code}")
     return types.TextEdit(range=lsp_range(source, end, end), new_text=f"  # v6lint: ignore[{diag.code}]")
 
 
@@ -254,7 +351,7 @@ server = V6LintServer()
 def initialize(ls: V6LintServer, params: types.InitializeParams) -> None:
     ls.set_options(params.initialization_options)
     folders = params.workspace_folders or []
-    root = to_fs_path(folders[0].uri) if folders else to_fs_path(params.root_uri) if params.root_uri else None
+    root = fs_path(folders[0].uri) if folders else fs_path(params.root_uri) if params.root_uri else None
     if root and os.path.isdir(root):
         os.chdir(root)  # paths in messages (profile sources) read relative to the workspace, as on the CLI
 
@@ -290,7 +387,8 @@ def did_close(ls: V6LintServer, params: types.DidCloseTextDocumentParams) -> Non
 
 @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
 def did_change_configuration(ls: V6LintServer, params: types.DidChangeConfigurationParams) -> None:
-    ls.set_options(params.settings)
+    if not ls.set_options(params.settings):
+        return  # the last good settings stay; the user was told why
     ls.results.clear()
     for uri in list(ls.workspace.text_documents):
         ls.publish(uri)
@@ -298,7 +396,7 @@ def did_change_configuration(ls: V6LintServer, params: types.DidChangeConfigurat
 
 @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
 def did_change_watched_files(ls: V6LintServer, params: types.DidChangeWatchedFilesParams) -> None:
-    if any((to_fs_path(c.uri) or "").endswith(PROFILE_SUFFIXES) for c in params.changes):
+    if any((fs_path(c.uri) or "").endswith(PROFILE_SUFFIXES) for c in params.changes):
         ls.linters.clear()
         ls.results.clear()
         for uri in list(ls.workspace.text_documents):
@@ -344,7 +442,7 @@ def code_action(ls: V6LintServer, params: types.CodeActionParams) -> list[types.
             action.is_preferred = True if i == 0 and not unsafe else None
         actions += [action for _unsafe, action in fixes] + ignores
     if wanted(FIX_ALL):
-        linter = ls.linter_for(Path(to_fs_path(uri)).resolve())
+        linter = ls.linter_for(Path(fs_path(uri)).resolve())
         result = linter.fix_source(source, unsafe=linter.settings.unsafe_fixes)
         if result.fixed is not None:
             whole = lsp_range(source, 0, len(source.text))

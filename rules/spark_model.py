@@ -19,7 +19,9 @@ from v6lint.yaml_edit import insert_entries, quote, replace_scalar
 
 SPARK_APPS = ("sparkoperator.k8s.io/*/SparkApplication", "sparkoperator.k8s.io/*/ScheduledSparkApplication")
 ROLES = ("driver", "executor")
-_DEFAULTS_LINE = re.compile(r"^(\s*)([A-Za-z0-9_.\-*]+)(\s*[=:]\s*|\s+)(\S.*?)?\s*$")
+# The value runs from its first to its last non-blank character: `\S(?:.*\S)?` is linear where the
+# lazy `(\S.*?)?\s*$` retried the whole trailing-space run at every character (quadratic).
+_DEFAULTS_LINE = re.compile(r"^(\s*)([A-Za-z0-9_.\-*]+)(\s*[=:]\s*|\s+)(\S(?:.*\S)?)?\s*$")
 _SUBMIT_CONF = re.compile(r"--conf[=\s]+['\"]?([A-Za-z0-9_.\-*]+)=([^\s'\"\\]*)")
 
 

@@ -175,16 +175,14 @@ def test_an_unreadable_file(tmp_path, monkeypatch):
     target.write_text("a: 1\n")
     target.chmod(0)
     # root reads whatever the mode says, so the refusal is simulated where the engine opens files
-    import builtins
-
-    real_open = builtins.open
+    real_open = os.open
 
     def guarded_open(file, *args, **kwargs):
         if str(file).endswith("secret.yaml"):
             raise PermissionError(errno.EACCES, "Permission denied", str(file))
         return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "open", guarded_open)
+    monkeypatch.setattr(os, "open", guarded_open)
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["check", "--output-format", "json", "."], catch_exceptions=False)
     assert [d["code"] for d in json.loads(result.output)] == ["V6L905"]
@@ -250,6 +248,8 @@ def test_two_concurrent_fix_runs_corrupt_nothing(tmp_path):
     procs = [subprocess.Popen(check, cwd=runs[1], stdout=subprocess.PIPE) for _ in range(2)]
     outputs = [proc.communicate(timeout=300)[0] for proc in procs]
     assert outputs[0] == outputs[1]
-    cache_files = list((runs[1] / ".v6lint_cache").rglob("results-*.json"))
+    from v6lint import cache
+
+    cache_files = list(cache.location(runs[1]).rglob("results-*.json"))
     assert cache_files and all(json.loads(f.read_text()) for f in cache_files)
     assert subprocess.run(check, cwd=runs[1], capture_output=True).stdout == outputs[0]

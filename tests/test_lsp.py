@@ -343,3 +343,40 @@ async def test_listing_a_file_as_a_kustomize_patch_stops_judging_it_as_a_whole_o
     open_doc(client, kustomization, "resources:\n  - ../../base\n")
     change(client, kustomization, "resources:\n  - ../../base\npatches:\n  - path: api-patch.yaml\n", 2)
     assert codes(await diagnostics_for(client, patch, lambda ds: not ds)) == []
+
+
+async def test_security_15_bad_settings_are_reported_and_the_last_good_ones_kept(client: LanguageClient, workspace):
+    uri = uri_of(workspace, "svc.yaml")
+    open_doc(client, uri, SVC)
+    before = codes(await diagnostics_for(client, uri))
+    assert before
+    for bad in ({"select": ["NOPE"]}, {"select": 5}, "select everything", {"ip-family": "ipv5"}):
+        client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"v6lint": bad}))
+    async def told():
+        while len(client.messages) < 4:
+            await client.wait_for_notification("window/showMessage")
+    await asyncio.wait_for(told(), 10)
+    assert all(m.type == types.MessageType.Error and "invalid settings" in m.message for m in client.messages)
+    assert "'NOPE' matches no rule" in client.messages[0].message
+    change(client, uri, SVC + "# edited\n", 2)
+    assert codes(await diagnostics_for(client, uri, lambda ds: True)) == before  # not emptied
+
+
+async def test_security_15_nul_uris_unopened_hover_and_debounced_profile(client: LanguageClient, workspace):
+    poisoned = from_fs_path(str(workspace / "x.yaml")).replace("x.yaml", "x%00.yaml")
+    open_doc(client, poisoned, SVC)
+    hover = await client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=uri_of(workspace, "never-opened.yaml")),
+        position=types.Position(line=0, character=0)))
+    assert hover is None
+    job = uri_of(workspace, "job.yaml")
+    open_doc(client, job, JOB)
+    assert "SPK001" not in codes(await diagnostics_for(client, job))
+    builds = sum("cluster profile" in m.message for m in client.log_messages)
+    tfvars = uri_of(workspace, "terraform/stack.tfvars")
+    open_doc(client, tfvars, "enable_ipv6 = false\n", "terraform")
+    for version in range(2, 22):  # 20 keystrokes: one rebuild, after the burst, with the last text
+        change(client, tfvars, "enable_ipv6 = true\n" if version % 2 else "enable_ipv6 = fals\n", version)
+    assert "SPK001" in codes(await diagnostics_for(client, job, lambda ds: "SPK001" in codes(ds)))
+    await asyncio.sleep(0.5)
+    assert sum("cluster profile" in m.message for m in client.log_messages) == builds + 1

@@ -199,8 +199,10 @@ def test_each_project_keeps_its_own_config_and_cache(siblings):
         ("legacy-stack/k8s/checkout.yaml", "legacy-stack/.v6lint.toml:2"),
         ("ipv6-stack/k8s/checkout.yaml", "ipv6-stack/terraform/prod.tfvars:2")}
     cold = run("check", "--output-format", "json", ".").output
-    assert (siblings / "legacy-stack/.v6lint_cache").is_dir() and (siblings / "ipv6-stack/.v6lint_cache").is_dir()
-    assert not (siblings / ".v6lint_cache").exists()
+    from v6lint.cache import location
+
+    assert location(siblings / "legacy-stack").is_dir() and location(siblings / "ipv6-stack").is_dir()
+    assert not location(siblings).exists() and not list(siblings.rglob(".v6lint_cache"))
     assert run("check", "--output-format", "json", ".").output == cold  # warm: the same findings
     # a change in one project's profile invalidates only that project's cached results
     (siblings / "ipv6-stack/terraform/prod.tfvars").write_text('enable_ipv6 = false\n')

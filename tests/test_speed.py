@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from v6lint import cache
 from v6lint.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +38,8 @@ def test_findings_are_identical_with_and_without_cache_and_workers(project):
     assert len(json.loads(baseline)) > 100
     _, parallel = run("--no-cache", "--jobs", "2")
     _, cold_cache = run("--jobs", "1")
-    assert (project / ".v6lint_cache" / ".gitignore").read_text().endswith("*\n")
+    assert list(cache.location(project).rglob("results-*.json"))  # outside the work tree
+    assert not (project / ".v6lint_cache").exists()
     _, warm_cache = run("--jobs", "1")
     _, warm_parallel = run("--jobs", "2")
     assert parallel == baseline
@@ -65,8 +67,8 @@ def test_cache_notices_changed_files_settings_and_profile(project):
 
 def test_clean_removes_the_cache(project):
     run("svc")
-    assert (project / ".v6lint_cache").is_dir()
+    assert cache.location(project).is_dir()
     result = CliRunner().invoke(main, ["clean"])
-    assert result.exit_code == 0 and "Removed .v6lint_cache" in result.output
-    assert not (project / ".v6lint_cache").exists()
+    assert result.exit_code == 0 and f"Removed {cache.location(project)}" in result.output
+    assert not cache.location(project).exists()
     assert "No cache to remove" in CliRunner().invoke(main, ["clean"]).output
