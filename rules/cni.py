@@ -591,9 +591,10 @@ RULES += [
              "a pod with a security group to an address outside the VPC is SNATed via eth0 when externalSNAT is "
              "disabled (the default), \"thus will only be enforced by the security group associated with eth0\". "
              "Set AWS_VPC_K8S_CNI_EXTERNALSNAT=true (with a NAT gateway) or use `strict` mode for the pod's groups "
-             "to apply. IPv4 only: IPv6 pods are not SNATed.",
+             "to apply. IPv4 only: IPv6 pods are not SNATed. Preview: the behaviour is exact, but it is a "
+             "documented trade-off some clusters choose on purpose.",
          example="- name: POD_SECURITY_GROUP_ENFORCING_MODE\n  value: standard\n"
                  "- name: AWS_VPC_K8S_CNI_EXTERNALSNAT\n  value: \"true\"",
          fix="none", check=check_standard_mode_snat, triggers=("POD_SECURITY_GROUP_ENFORCING_MODE",),
-         platforms=("aws",), languages=("yaml", "hcl"), references=(CNI_README, SG_FOR_PODS)),
+         platforms=("aws",), maturity="preview", languages=("yaml", "hcl"), references=(CNI_README, SG_FOR_PODS)),
 ]

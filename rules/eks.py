@@ -200,7 +200,11 @@ RULES = [
          example="kubernetesNetworkConfig:\n  ipFamily: IPv6", fix="safe", fix_note="canonical spelling when the value "
          "is IPv4/IPv6 with stray spaces", check=check_invalid_ip_family, triggers=("ipFamily",), **_k),
     Rule("EKS002", "eksctl-unmanaged-nodegroup-ipv6", "Unmanaged `nodeGroups` on an IPv6 cluster.", "error",
-         why="eksctl supports only managed node groups (and Karpenter/Fargate) for IPv6 clusters.",
+         why="eksctl supports only managed node groups (and Karpenter/Fargate) for IPv6 clusters (\"unmanaged "
+             "nodegroups are not supported with IPv6 clusters\", pkg/cfn/builder/nodegroup.go). Unlike EKS003-EKS006 "
+             "this is checked whenever node groups are added, against the existing cluster's family (eksctl fills "
+             "it in from the live cluster, ClusterConfig.SetClusterState), so a config without ipFamily is judged "
+             "by the project profile.",
          example="managedNodeGroups:\n  - name: ng-1", fix="none", check=check_unmanaged_nodegroups,
          triggers=("nodeGroups",), **_k),
     Rule("EKS003", "eksctl-ipv6-incompatible-field",

@@ -64,7 +64,7 @@ def codes(found: list[dict]) -> list[str]:
 
 # --- section 1: maturity and platforms -----------------------------------------------------------
 PREVIEW = {"NET001", "NET002", "NET003", "NET004", "NET005", "SPK005", "SPK008", "SPK009", "SPK012", "SPK014",
-           "NODE002", "NODE005", "CNI011", "TF005"}
+           "NODE002", "NODE005", "CNI011", "CNI014", "TF005"}
 
 
 def test_the_rules_that_guess_are_preview_and_the_rest_stable():
