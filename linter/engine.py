@@ -552,19 +552,21 @@ def _keep_xattrs(source_fd: int, tmp: str) -> None:
             raise WriteError(f"cannot keep its extended attribute {name} ({exc.strerror}); not written") from None
 
 
-def _mkstemp(target: Path) -> tuple[int, str]:
-    """A temp file beside `target`, named for this process; Ctrl-C/SIGTERM are held back until its
-    name is known, so an interruption can always remove it."""
+def _hold_signals():
+    """Hold Ctrl-C/SIGTERM back (until _release) while a temp file is created and its name stored,
+    so an interruption always finds the name and removes the file."""
     import signal
 
-    held = {signal.SIGINT, signal.SIGTERM}
-    blocked = hasattr(signal, "pthread_sigmask")
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held) if blocked else None
-    try:
-        return tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=TEMP_SUFFIX)
-    finally:
-        if blocked:
-            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    if not hasattr(signal, "pthread_sigmask"):
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
+def _release(held) -> None:
+    if held is not None:
+        import signal
+
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def write_atomic(path: Path, original: bytes, data: bytes) -> None:
@@ -595,7 +597,12 @@ def write_atomic(path: Path, original: bytes, data: bytes) -> None:
             with open(fd, "rb", closefd=False) as handle:
                 if handle.read() != original:
                     raise WriteError("the file changed on disk since it was read; not written")
-            tmp_fd, tmp = _mkstemp(target)
+            held = _hold_signals()
+            try:  # the name is stored before a held signal can interrupt
+                tmp_fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.",
+                                               suffix=TEMP_SUFFIX)
+            finally:
+                _release(held)
             with os.fdopen(tmp_fd, "wb") as handle:
                 handle.write(data)
                 handle.flush()
