@@ -21,7 +21,7 @@ from v6lint.diagnostics import Diagnostic, Edit
 from v6lint.discovery import display_path
 from v6lint.engine import Linter
 from v6lint.project import KUSTOMIZATION_FILES, PROFILE_SUFFIXES, Projects, marked_root, not_checked_message
-from v6lint.rule import IP_FAMILIES, PLATFORMS, Profile
+from v6lint.rule import IP_FAMILIES, PLATFORMS
 from v6lint.rules import ALL_RULES, lookup
 from v6lint.source import SourceFile
 from v6lint.suppressions import Spans, data_spans, parse_comments, suppression_line
