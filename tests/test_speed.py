@@ -72,3 +72,38 @@ def test_clean_removes_the_cache(project):
     assert result.exit_code == 0 and f"Removed {cache.location(project)}" in result.output
     assert not cache.location(project).exists()
     assert "No cache to remove" in CliRunner().invoke(main, ["clean"]).output
+
+
+def test_alias_documents_still_measured_and_plain_ones_parse_alike(tmp_path):
+    """The alias-size walk is skipped only for documents without aliases: a bomb is still caught
+    in the file after plain ones, and the shared loader carries nothing from file to file."""
+    from v6lint.source import SourceFile
+    from v6lint.yaml_source import parse_yaml
+
+    plain = SourceFile("a.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n")
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+        f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+        for i in range(6))
+    first = parse_yaml(plain)
+    assert first.problem is None and [d.kind for d in first.documents] == ["Service"]
+    bombed = parse_yaml(SourceFile("b.yaml", "kind: ConfigMap\n---\n" + bomb))
+    assert bombed.problem is not None and bombed.problem.code == "V6L904"
+    assert "document 2" in bombed.problem.message
+    broken = parse_yaml(SourceFile("c.yaml", "a: [\n"))
+    assert broken.problem is not None and broken.problem.code == "V6L900"
+    again = parse_yaml(plain)  # after a bomb and a syntax error, the same file parses the same
+    assert again.problem is None and [(d.kind, d.start, d.end) for d in again.documents] == \
+        [(d.kind, d.start, d.end) for d in first.documents]
+
+
+def test_bench_floor_parses_each_file_with_its_parser(tmp_path):
+    from v6lint.bench import _files, floor
+
+    (tmp_path / "a.yaml").write_text("kind: Service\n")
+    (tmp_path / "b.yml").write_text("a: [\n")  # a syntax error still costs its parse
+    (tmp_path / "main.tf").write_text('resource "aws_vpc" "x" {\n  cidr_block = "10.0.0.0/16"\n}\n')
+    (tmp_path / "job.py").write_text("spark = 1\n")
+    parts = floor(_files(tmp_path))
+    assert (parts["files"], parts["yaml_files"], parts["hcl_files"], parts["python_files"]) == (4, 2, 1, 1)
+    assert all(parts[phase] >= 0 for phase in ("read", "yaml", "hcl", "python"))
