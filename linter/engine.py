@@ -115,6 +115,8 @@ class Linter:
         self._severity = {lookup(k).code: v for k, v in settings.severity.items() if lookup(k)}
         self.document_rules = [r for r in self.rules if r.check is not None and r.applies_to(self.profile)]
         self._by_type: dict[tuple[str, str | None], list[Rule]] = {}
+        # Python files get libcst (Spark facts) only when an enabled rule of this profile reads them.
+        self._python_rules = {r.code for r in self.document_rules if "python" in r.languages}
 
     def wanting_profile(self) -> tuple[int, int]:
         """(rules needing the IP family, rules needing the platform) that are enabled but do not run
@@ -190,7 +192,10 @@ class Linter:
     def lint_source(self, source: SourceFile) -> list[Diagnostic]:
         if (source.language or language_of(source.abspath or source.path)) == "notebook":
             return self._lint_notebook(source)
-        return self._lint_parsed(source, parse_source(source))
+        return self._lint_parsed(source, self._parse(source))
+
+    def _parse(self, source: SourceFile) -> ParsedYaml:
+        return parse_source(source, bool(self._python_rules & self.enabled_for(source.abspath or source.path)))
 
     def _lint_notebook(self, source: SourceFile) -> list[Diagnostic]:
         """The code cells are linted as one Python file; findings and fixes are mapped back to the JSON."""
@@ -201,7 +206,7 @@ class Linter:
         except NotebookError as exc:
             problem = ParseProblem("V6L900", f"notebook could not be read: {exc}", exc.offset, exc.offset)
             return self._lint_parsed(source, ParsedYaml([], problem))
-        found = self._lint_parsed(view.python, parse_source(view.python))
+        found = self._lint_parsed(view.python, self._parse(view.python))
         return sorted((view.map_diagnostic(d) for d in found), key=lambda d: d.sort_key)
 
     def _lint_parsed(self, source: SourceFile, parsed: ParsedYaml) -> list[Diagnostic]:

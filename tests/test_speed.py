@@ -107,3 +107,29 @@ def test_bench_floor_parses_each_file_with_its_parser(tmp_path):
     parts = floor(_files(tmp_path))
     assert (parts["files"], parts["yaml_files"], parts["hcl_files"], parts["python_files"]) == (4, 2, 1, 1)
     assert all(parts[phase] >= 0 for phase in ("read", "yaml", "hcl", "python"))
+
+
+def test_libcst_only_when_an_enabled_rule_reads_python(tmp_path, monkeypatch):
+    """A Python file meets libcst only when an enabled rule of the profile reads Python facts;
+    otherwise `ast` still reports its syntax errors."""
+    import libcst
+
+    from v6lint import python_source
+
+    job = tmp_path / "job.py"
+    job.write_text('from pyspark import SparkConf\n\n'
+                   'conf = SparkConf().set("spark.kubernetes.driver.service.ipFamilies", "IPV6")\n')
+    (tmp_path / "bad.py").write_text("import pyspark\ndef f(:\n")
+    (tmp_path / ".git").mkdir()
+    monkeypatch.chdir(tmp_path)
+    calls = []
+    real = libcst.parse_module
+    monkeypatch.setattr(python_source.cst, "parse_module", lambda text: calls.append(text) or real(text))
+    _, only_yaml = run("--no-cache", "--select", "SVC001")
+    assert calls == []
+    assert [(d["code"], d["path"]) for d in json.loads(only_yaml)] == [("V6L900", "bad.py")]
+    _, spark = run("--no-cache", "--select", "SPK")
+    assert len(calls) == 1
+    found = json.loads(spark)
+    assert ("V6L900", "bad.py") in [(d["code"], d["path"]) for d in found]
+    assert ("SPK003", "job.py") in [(d["code"], d["path"]) for d in found]
