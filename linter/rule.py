@@ -56,6 +56,17 @@ class Profile:
         """Sources that disagree with the chosen family."""
         return [s for s in self.sources if self.ip_family and s.ip_family != self.ip_family]
 
+    def conflicts_in(self, abspath: str | None) -> list[ProfileSource]:
+        """The conflicts found in one file, in `conflicts` order; indexed once per profile, so a rule
+        asking per document costs no more than its own file's share (not the whole project's)."""
+        index = self.__dict__.get("_conflicts_by_path")
+        if index is None:
+            index = {}
+            for conflict in self.conflicts:
+                index.setdefault(conflict.abspath, []).append(conflict)
+            object.__setattr__(self, "_conflicts_by_path", index)  # a memo, not a field: never saved
+        return index.get(abspath, []) if abspath else []
+
     @property
     def label(self) -> str:
         return {"ipv4": "IPv4", "ipv6": "IPv6", "dual": "dual-stack"}.get(self.ip_family or "", "unknown")

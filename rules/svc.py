@@ -10,7 +10,7 @@ import ipaddress
 from typing import Iterator
 
 from v6lint.diagnostics import Finding, Fix, fix_of
-from v6lint.document import MAP, SEQ, Document, Node
+from v6lint.document import MAP, SEQ, Document, Node, per_document
 from v6lint.rule import Profile, Rule
 from v6lint.yaml_edit import delete_entries, delete_entry, delete_item, entry_index, insert_entries, replace_scalar
 
@@ -75,6 +75,9 @@ class ServiceSpec:
         return self.doc.object_name
 
 
+service_spec = per_document(ServiceSpec)  # one build per Service for all rules
+
+
 def canonical(value: str | None, choices: tuple[str, ...]) -> str | None:
     if value is None:
         return None
@@ -99,7 +102,7 @@ def _show(node: Node) -> str:
 
 
 def check_invalid_ip_family(doc: Document, profile: Profile) -> Iterator[Finding]:
-    svc = ServiceSpec(doc)
+    svc = service_spec(doc)
     for item in svc.families:
         value = item.text
         if value in FAMILIES:
@@ -112,7 +115,7 @@ def check_invalid_ip_family(doc: Document, profile: Profile) -> Iterator[Finding
 
 
 def check_invalid_policy(doc: Document, profile: Profile) -> Iterator[Finding]:
-    svc = ServiceSpec(doc)
+    svc = service_spec(doc)
     node = svc.policy_node
     if node is None or node.is_null or svc.policy in POLICIES:
         return
@@ -125,7 +128,7 @@ def check_invalid_policy(doc: Document, profile: Profile) -> Iterator[Finding]:
 
 
 def check_duplicate_family(doc: Document, profile: Profile) -> Iterator[Finding]:
-    svc = ServiceSpec(doc)
+    svc = service_spec(doc)
     seen: set[str | None] = set()
     for index, item in enumerate(svc.families):
         value = item.text
@@ -152,7 +155,7 @@ def effective_policy(svc: ServiceSpec) -> tuple[str | None, bool]:
 
 
 def check_single_stack_two_families(doc: Document, profile: Profile) -> Iterator[Finding]:
-    svc = ServiceSpec(doc)
+    svc = service_spec(doc)
     policy, defaulted = effective_policy(svc)
     if policy != "SingleStack":
         return
@@ -184,7 +187,7 @@ def check_single_stack_two_families(doc: Document, profile: Profile) -> Iterator
 
 
 def check_inconsistent_cluster_ips(doc: Document, profile: Profile) -> Iterator[Finding]:
-    svc = ServiceSpec(doc)
+    svc = service_spec(doc)
     ips = svc.cluster_ips
     single = svc.cluster_ip
     garbage = single not in (None, "", "None") and family_of(single) is None
@@ -230,7 +233,7 @@ def check_inconsistent_cluster_ips(doc: Document, profile: Profile) -> Iterator[
 
 
 def check_family_mismatch(doc: Document, profile: Profile) -> Iterator[Finding]:
-    svc = ServiceSpec(doc)
+    svc = service_spec(doc)
     families, ips = svc.families, svc.cluster_ips
     ip_families = [family_of(n.text) for n in ips]
     values = svc.family_values
@@ -252,7 +255,7 @@ def check_family_mismatch(doc: Document, profile: Profile) -> Iterator[Finding]:
 
 
 def check_external_name_ip_fields(doc: Document, profile: Profile) -> Iterator[Finding]:
-    svc = ServiceSpec(doc)
+    svc = service_spec(doc)
     if svc.type != "ExternalName" or svc.spec is None:
         return
     found = []
@@ -274,7 +277,7 @@ def check_external_name_ip_fields(doc: Document, profile: Profile) -> Iterator[F
 
 
 def check_headless_exposed(doc: Document, profile: Profile) -> Iterator[Finding]:
-    svc = ServiceSpec(doc)
+    svc = service_spec(doc)
     if svc.cluster_ip == "None" and svc.type in ("LoadBalancer", "NodePort"):
         node = svc.cluster_ip_node
         yield Finding(node.start, node.end,
@@ -287,7 +290,7 @@ def _ipv6_only(svc: ServiceSpec) -> bool:
 
 
 def check_family_not_in_cluster(doc: Document, profile: Profile) -> Iterator[Finding]:
-    svc = ServiceSpec(doc)
+    svc = service_spec(doc)
     served = profile.service_families
     if svc.headless_selectorless or not served:
         return
@@ -318,7 +321,7 @@ def check_family_not_in_cluster(doc: Document, profile: Profile) -> Iterator[Fin
 
 
 def check_require_dual_stack(doc: Document, profile: Profile) -> Iterator[Finding]:
-    svc = ServiceSpec(doc)
+    svc = service_spec(doc)
     if svc.policy != "RequireDualStack" or svc.headless_selectorless:
         return
     node = svc.policy_node
@@ -329,7 +332,7 @@ def check_require_dual_stack(doc: Document, profile: Profile) -> Iterator[Findin
 
 
 def check_removed_ip_family(doc: Document, profile: Profile) -> Iterator[Finding]:
-    svc = ServiceSpec(doc)
+    svc = service_spec(doc)
     if svc.spec is None or svc.spec.entry("ipFamily") is None:
         return
     key, value = svc.spec.entry("ipFamily")
@@ -353,7 +356,7 @@ def check_removed_ip_family(doc: Document, profile: Profile) -> Iterator[Finding
 
 
 def check_lb_class_wrong_type(doc: Document, profile: Profile) -> Iterator[Finding]:
-    svc = ServiceSpec(doc)
+    svc = service_spec(doc)
     node = svc.spec.get("loadBalancerClass") if svc.spec is not None else None
     if node is None or node.is_null or svc.type == "LoadBalancer":
         return

@@ -133,3 +133,30 @@ def test_libcst_only_when_an_enabled_rule_reads_python(tmp_path, monkeypatch):
     found = json.loads(spark)
     assert ("V6L900", "bad.py") in [(d["code"], d["path"]) for d in found]
     assert ("SPK003", "job.py") in [(d["code"], d["path"]) for d in found]
+
+
+def test_views_are_built_once_per_document_for_all_rules(tmp_path, monkeypatch):
+    from v6lint.rules import svc
+
+    built = []
+    real_init = svc.ServiceSpec.__init__
+    monkeypatch.setattr(svc.ServiceSpec, "__init__", lambda self, doc: built.append(doc) or real_init(self, doc))
+    (tmp_path / "svc.yaml").write_text("apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec:\n"
+                                       "  ipFamilies: [IPv6, IPv6]\n  ipFamilyPolicy: SingleStack\n---\n"
+                                       "apiVersion: v1\nkind: Service\nmetadata: {name: b}\nspec: {}\n")
+    (tmp_path / ".git").mkdir()
+    monkeypatch.chdir(tmp_path)
+    _, out = run("--no-cache", "--jobs", "1", "--ip-family", "ipv4")
+    assert {d["code"] for d in json.loads(out)} >= {"SVC003", "SVC009"}  # several rules read the Services
+    assert len(built) == 2 and built[0] is not built[1]
+
+
+def test_conflicts_in_is_the_files_share_of_conflicts():
+    from v6lint.rule import Profile, ProfileSource
+
+    sources = tuple(ProfileSource(fam, "tfvars", f"f{i % 3}.tfvars:1", f"/p/f{i % 3}.tfvars", i, i + 1, "x")
+                    for i, fam in enumerate(["ipv6", "ipv4", "ipv4", "ipv6", "ipv4", "dual"]))
+    profile = Profile("ipv6", "f0.tfvars:1", sources)
+    for path in ("/p/f0.tfvars", "/p/f1.tfvars", "/p/f2.tfvars", "/p/none", "", None):
+        assert profile.conflicts_in(path) == [s for s in profile.conflicts if path and s.abspath == path]
+    assert sum(len(profile.conflicts_in(f"/p/f{i}.tfvars")) for i in range(3)) == len(profile.conflicts) == 4
