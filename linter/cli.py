@@ -201,18 +201,13 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
         a file is judged by the settings and profile of its own project (profiles never leak)."""
         projects = Projects(lambda root: overridden(load(config, [str(root)])), fallback, overlay=overlay,
                             use_cache=not no_cache and not overlay)
-        per_root: dict[Path, tuple] = {}
-        per_file: dict[Path, tuple] = {}
-        for path in found.files:
-            project = projects.of(path)
-            own = project.settings
-            if own.config_path != settings.config_path and is_excluded(path, own.exclude, own.root):
-                continue  # excluded by the config nearest to it
-            if project.root not in per_root:
-                linter = Linter(project.settings, **selection)
-                per_root[project.root] = (linter, _result_cache(project, linter) if cached else None, project)
-            per_file[path] = per_root[project.root][:2]
-        return per_file, per_root
+
+        def make(project: Project) -> tuple:
+            linter = Linter(project.settings, **selection)
+            return linter, _result_cache(project, linter) if cached else None, project
+
+        per_file, per_root = _by_project(found.files, projects, settings, make)
+        return {path: route[:2] for path, route in per_file.items()}, per_root
 
     latest: list = []  # the routes of the last project build (fix rounds rebuild them)
 
@@ -318,6 +313,23 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
     if exit_non_zero_on_fix and applied:
         sys.exit(EXIT_FINDINGS)
     sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_OK)
+
+
+def _by_project(files: list[Path], projects: Projects, settings: Settings, make) -> tuple[dict, dict]:
+    """({file: its project's route}, {project root: route}) with route = make(project), built once
+    per project: a file is judged by the settings and profile of its own project (profiles never
+    leak). A file the config nearest to it excludes is left out."""
+    per_root: dict[Path, tuple] = {}
+    per_file: dict[Path, tuple] = {}
+    for path in files:
+        project = projects.of(path)
+        own = project.settings
+        if own.config_path != settings.config_path and is_excluded(path, own.exclude, own.root):
+            continue  # excluded by the config nearest to it
+        if project.root not in per_root:
+            per_root[project.root] = make(project)
+        per_file[path] = per_root[project.root]
+    return per_file, per_root
 
 
 def _emit(report: str, output_file: str | None, *, color: bool) -> None:
@@ -449,18 +461,9 @@ def plan_command(paths, target, output_format, output_file, fix, unsafe_fixes, p
     def build(overlay: dict[str, str] | None):
         """Each file's (project, linter by its profile, linter by the target), per project root."""
         projects = Projects(lambda root: overridden(load(config, [str(root)])), fallback, overlay=overlay)
-        per_root: dict[Path, tuple] = {}
-        per_file: dict[Path, tuple] = {}
-        for path in found.files:
-            project = projects.of(path)
-            own = project.settings
-            if own.config_path != settings.config_path and is_excluded(path, own.exclude, own.root):
-                continue
-            if project.root not in per_root:
-                aimed = replace(own, profile=target_profile(own.profile, target))
-                per_root[project.root] = (project, Linter(own), Linter(aimed))
-            per_file[path] = per_root[project.root]
-        return per_file, per_root
+        return _by_project(found.files, projects, settings, lambda project: (
+            project, Linter(project.settings),
+            Linter(replace(project.settings, profile=target_profile(project.profile, target)))))
 
     def make_plans() -> list:
         per_file, per_root = build(None)
