@@ -261,3 +261,62 @@ def test_html_in_headless_chromium(tmp_path, monkeypatch):
     _open(browser, page, tmp_path, f"--screenshot={shot}", "--window-size=1200,1500", "--hide-scrollbars")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     print(f"screenshot: {shot}")
+
+
+def _platform_repo(root: Path) -> Path:
+    """A repository with an IPv4 tfvars switch, an eksctl config, a chart, a kustomization and a folder
+    of manifests, each with a Service asking for IPv4."""
+    git_repo(root)
+    files = {
+        "infra/terraform.tfvars": "enable_ipv6 = false\n",
+        "infra/variables.tf": 'variable "enable_ipv6" {\n  type    = bool\n  default = false\n}\n',
+        "infra/eksctl.yaml": "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata:\n  name: c\n"
+                             "  region: us-west-2\nnodeGroups:\n  - name: ng-1\n    instanceType: m5.large\n",
+        "charts/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+        "apps/base/kustomization.yaml": "resources:\n  - svc.yaml\n",
+    }
+    service = "apiVersion: v1\nkind: Service\nmetadata:\n  name: {}\nspec:\n  ipFamilies: [IPv4]\n"
+    files |= {"charts/web/templates/svc.yaml": service.format("web"), "apps/base/svc.yaml": service.format("api"),
+              "apps/raw/svc.yaml": service.format("raw")}
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def test_units_classes_and_order_switch_cluster_workloads(tmp_path, monkeypatch):
+    monkeypatch.chdir(_platform_repo(tmp_path / "repo"))
+    data = plan_json("--to", "ipv6", "--platform", "aws")
+    units = [(u["step"], u["path"], u["kind"], u["phase"],
+              [(f["code"], f["class"], f["fix"], f["rejected_by"], f["line"]) for f in u["findings"]])
+             for u in data["projects"][0]["units"]]
+    assert units == [
+        (1, "infra", "terraform stack", "switch", [("PRF001", "degrades", "manual", "", 1)]),
+        (2, "infra", "manifests", "cluster", [("EKS002", "rejected", "manual", "eksctl", 7)]),
+        (3, "apps/base", "kustomization", "workloads", [("SVC009", "rejected", "unsafe", "the API server", 6)]),
+        (4, "apps/raw", "manifests", "workloads", [("SVC009", "rejected", "unsafe", "the API server", 6)]),
+        (5, "charts/web", "chart", "workloads", [("SVC009", "rejected", "unsafe", "the API server", 6)]),
+    ]
+
+
+def test_fix_with_unsafe_fixes_leaves_only_the_manual_steps(tmp_path, monkeypatch):
+    root = _platform_repo(tmp_path / "repo")
+    monkeypatch.chdir(root)
+    code, out = plan("--to", "ipv6", "--platform", "aws", "--fix")
+    assert "Remains manual (2):" in out and "ipFamilies: [IPv4]" in (root / "apps/raw/svc.yaml").read_text()
+    code, out = plan("--to", "ipv6", "--platform", "aws", "--fix", "--unsafe-fixes")
+    assert code == 0 and "after --fix applied 3 fixes" in out
+    assert out.endswith("Remains manual (2):\n"
+                        "  infra/terraform.tfvars:1: PRF001 [degrades] `enable_ipv6 = false` says the cluster is IPv4, "
+                        "but the profile is IPv6 per plan --to ipv6; make the sources agree (or set cluster.ip-family "
+                        "in the v6lint config)\n"
+                        "  infra/eksctl.yaml:7: EKS002 [rejected] ClusterConfig c: unmanaged node group ng-1 on an "
+                        "IPv6 cluster; eksctl supports only managed node groups there\n")
+    for name in ("apps/raw/svc.yaml", "apps/base/svc.yaml", "charts/web/templates/svc.yaml"):
+        assert "IPv4" not in (root / name).read_text()
+
+
+def test_help_documents_plan():
+    out = CliRunner().invoke(main, ["plan", "--help"]).output
+    assert "--to [ipv6|dual]" in out and "--output-format [text|json|html]" in out and "--unsafe-fixes" in out
+    assert "v6lint plan --to ipv6 ." in CliRunner().invoke(main, ["--help"]).output
