@@ -213,6 +213,9 @@ def render_text(plans: list[ProjectPlan], target: str, fixed: int = 0) -> str:
         platform = plan.platform or "unknown"
         out += ["", _clean(f"Project {display_path(plan.root)}: now {now}; platform {platform}"),
                 f"  {counts['findings']} findings under {label} ({counts['new']} new): {_line(counts)}"]
+        if plan.current is None:
+            out.append(f"  (no source says the family today: nothing to switch; say it with [cluster] ip-family once "
+                       f"the cluster is {label})")
         if plan.platform is None:
             out.append("  (platform unknown: rules about AWS components did not run; give --platform aws)")
         step = 0

@@ -124,6 +124,17 @@ def test_findings_present_today_are_kept_and_not_new(tmp_path, monkeypatch):
     assert data["projects"][0]["units"][0]["kind"] == "manifests"
 
 
+def test_a_project_with_no_family_is_judged_against_the_target_all_new(tmp_path, monkeypatch):
+    root = git_repo(tmp_path / "p")
+    (root / "svc.yaml").write_text("apiVersion: v1\nkind: Service\nmetadata:\n  name: a\nspec:\n"
+                                   "  ipFamilies: [IPv4]\n")
+    monkeypatch.chdir(root)
+    data = plan_json("--to", "ipv6")
+    assert data["projects"][0]["current"] == {"ip_family": None, "source": None}
+    assert [(f["code"], f["new"]) for u in data["projects"][0]["units"] for f in u["findings"]] == [("SVC009", True)]
+    assert "no source says the family today" in plan("--to", "ipv6")[1]
+
+
 def test_two_projects_two_plans_each_against_its_own_profile(tmp_path, monkeypatch):
     spark = tmp_path / "repo" / "spark"
     shutil.copytree(STACK, spark)
