@@ -45,7 +45,7 @@ RULES = [
              "which.",
          example="# profile: IPv4\nipFamilies: [IPv6]           # bad\nipFamilyPolicy: SingleStack",
          fix="none", check=check_ipv6_config_on_ipv4, kinds=SERVICE + SPARK_APPS + ("v1/ConfigMap",),
-         profiles=("ipv4",), triggers=("IPv6",), languages=("yaml", "python"), references=(ALLOC,)),
+         profiles=("ipv4",), triggers=("IPv6",), languages=("yaml", "python"), references=(ALLOC,), rejected_by="the API server"),
 ]
 
 

@@ -199,7 +199,7 @@ RULES = [
          why="The AWS provider validates `kubernetes_network_config.ip_family` case-sensitively; `\"IPv6\"` fails "
              "the plan.", example='cluster_ip_family = "IPv6"   # bad\ncluster_ip_family = "ipv6"   # good',
          fix="safe", fix_note="lower-case", check=check_ip_family_value, triggers=("ip_family",),
-         references=(PROVIDER_EKS, EKS_MODULE), platforms=("aws",), **_hcl),
+         references=(PROVIDER_EKS, EKS_MODULE), platforms=("aws",), **_hcl, rejected_by="Terraform (the AWS provider, at plan)"),
     Rule("TF002", "undeclared-variable", "A tfvars key that no `variable` block of the stack declares.", "error",
          why="Terraform only warns about values for undeclared variables and ignores them: a typo such as "
              "`enable_ipV6` leaves the cluster IPv4 without an error. Checked against the `variable` blocks in "
@@ -215,7 +215,7 @@ RULES = [
          why="EKS picks the IPv6 Service CIDR itself; the provider's `service_ipv6_cidr` is computed-only and "
              "setting it fails the plan.", example='service_ipv6_cidr = "fd00::/108"   # bad: remove',
          fix="safe", fix_note="remove the attribute", check=check_service_ipv6_cidr,
-         triggers=("service_ipv6_cidr",), references=(PROVIDER_EKS,), platforms=("aws",), **_hcl),
+         triggers=("service_ipv6_cidr",), references=(PROVIDER_EKS,), platforms=("aws",), **_hcl, rejected_by="Terraform (the AWS provider, at plan)"),
     Rule("TF005", "cni-ipv6-policy-missing",
          "Node roles attach `AmazonEKS_CNI_IPv6_Policy` but no stack creates it, or two stacks create it.", "warning",
          why="Unlike the IPv4 CNI policy, `AmazonEKS_CNI_IPv6_Policy` is not AWS-managed: something must create "
@@ -332,7 +332,7 @@ RULES += [
              "`cidrsubnet(aws_vpc.main.ipv6_cidr_block, 16, 1)`. terraform-aws-modules/vpc uses 8 new bits (/64).",
          example="ipv6_cidr_block = cidrsubnet(aws_vpc.main.ipv6_cidr_block, 8, 1)   # a /64",
          fix="none", check=check_subnet_ipv6_size, triggers=("ipv6_cidr_block",), platforms=("aws",),
-         references=(EC2_CREATE_VPC, EC2_SUBNET_SIZING, VPC_MAIN), **_hcl),
+         references=(EC2_CREATE_VPC, EC2_SUBNET_SIZING, VPC_MAIN), **_hcl, rejected_by="the EC2 API (terraform apply)"),
 ]
 
 
@@ -380,5 +380,5 @@ RULES += [
          example='resource "aws_vpc_ipam_pool_cidr" "ula" {\n  ipam_pool_id = aws_vpc_ipam_pool.private.id\n'
                  '  cidr         = "fd12:3456:789a::/48"   # not fd00::/16\n}',
          fix="none", check=check_vpc_ula, triggers=("ipv6_cidr_block", "aws_vpc_ipam_pool_cidr"), platforms=("aws",),
-         references=(IPAM_PRIVATE_IPV6, EC2_CREATE_VPC), **_hcl),
+         references=(IPAM_PRIVATE_IPV6, EC2_CREATE_VPC), **_hcl, rejected_by="the EC2 API (terraform apply)"),
 ]
