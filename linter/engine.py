@@ -373,7 +373,8 @@ class Linter:
         return FileResult(source.path, source, after, candidate, suppressed)
 
     def check_path(self, path: Path, *, fix: bool = False, unsafe: bool = False, cache=None,
-                   ignore_reason: str | None = None) -> FileResult:
+                   ignore_reason: str | None = None, cached_only: bool = False) -> FileResult | None:
+        """The file's result; with `cached_only`, None unless it comes from the result cache as is."""
         source, notices, data = self.read(path)
         if source is None:
             return FileResult(display_path(path), None, notices)
@@ -386,6 +387,8 @@ class Linter:
             hit = cache.get(source.abspath, digest, source.path)
             if hit is not None:
                 return FileResult(source.path, source, hit)
+            if cached_only:
+                return None
             result = FileResult(source.path, source, self.lint_source(source))
             result.cache_entry = (source.abspath, digest)
             return result
@@ -405,6 +408,12 @@ def _check_in_worker(path: Path) -> FileResult:
     return linter.check_path(path, fix=fix, unsafe=unsafe, cache=cache, ignore_reason=ignore_reason)
 
 
+def _has_entries(route: Route, files: list[Path]) -> bool:
+    """Whether a result cache of these files holds anything (a cold run skips the probe pass)."""
+    caches = {id(c): c for c in (route(path)[1] for path in files) if c is not None}
+    return any(getattr(c, "entries", None) for c in caches.values())
+
+
 def check_files(linter: Linter | Route, files: list[Path], *, fix: bool, unsafe: bool, cache=None, jobs: int = 0,
                 progress=None, ignore_reason: str | None = None):
     """FileResults in file order. jobs: 0 = automatic (all cores for large runs), 1 = this process.
@@ -418,6 +427,19 @@ def check_files(linter: Linter | Route, files: list[Path], *, fix: bool, unsafe:
     if jobs == 0:
         jobs = min(os.cpu_count() or 1, 8) if len(files) >= PARALLEL_MIN_FILES else 1
     results: list[FileResult] = []
+    found: list[FileResult | None] | None = None
+    if jobs > 1 and not fix and ignore_reason is None and _has_entries(route, files):
+        # A warm run: results the cache holds are taken here; only the rest go to workers (none
+        # when nothing changed, and then no pool starts).
+        found = []
+        for path in files:
+            one, its_cache = route(path)
+            found.append(one.check_path(path, fix=False, unsafe=unsafe, cache=its_cache, cached_only=True))
+        everything, files = files, [path for path, result in zip(files, found) if result is None]
+        if progress is not None:
+            progress(len(everything) - len(files))
+        if len(files) < PARALLEL_MIN_FILES:
+            jobs = 1
     if jobs > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -436,13 +458,21 @@ def check_files(linter: Linter | Route, files: list[Path], *, fix: bool, unsafe:
                             progress(1)
             finally:
                 _WORKER = None
-            return results
+            return _merged(found, results)
     for path in files:
         one, its_cache = route(path)
         results.append(one.check_path(path, fix=fix, unsafe=unsafe, cache=its_cache, ignore_reason=ignore_reason))
         if progress is not None:
             progress(1)
-    return results
+    return _merged(found, results)
+
+
+def _merged(found: list[FileResult | None] | None, linted: list[FileResult]) -> list[FileResult]:
+    """The cached results with the linted ones in the gaps, in file order."""
+    if found is None:
+        return linted
+    rest = iter(linted)
+    return [result if result is not None else next(rest) for result in found]
 
 
 def fix_files(files: list[Path], rebuild: Callable[[dict[str, str]], tuple[Route, str]], *, unsafe: bool,

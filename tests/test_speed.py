@@ -160,3 +160,20 @@ def test_conflicts_in_is_the_files_share_of_conflicts():
     for path in ("/p/f0.tfvars", "/p/f1.tfvars", "/p/f2.tfvars", "/p/none", "", None):
         assert profile.conflicts_in(path) == [s for s in profile.conflicts if path and s.abspath == path]
     assert sum(len(profile.conflicts_in(f"/p/f{i}.tfvars")) for i in range(3)) == len(profile.conflicts) == 4
+
+
+def test_warm_run_starts_no_pool_and_lints_only_changed_files(project, monkeypatch):
+    import concurrent.futures
+
+    _, cold = run("--jobs", "2")
+    real_pool = concurrent.futures.ProcessPoolExecutor
+    pools = []
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", lambda *a, **k: pools.append(a) or real_pool(*a, **k))
+    _, warm = run("--jobs", "2")
+    assert warm == cold and pools == []
+    target = project / "svc" / "SVC001" / "bad.yaml"
+    target.write_text(target.read_text().replace("- ipv6   # lower case is rejected", "- IPv6"))
+    _, changed = run("--jobs", "2")
+    assert pools == []  # one changed file: linted here, no pool for it
+    _, fresh = run("--no-cache", "--jobs", "2")
+    assert changed == fresh != warm and len(pools) == 1  # a cold run still uses workers
