@@ -134,9 +134,14 @@ TEXT_FORMATS = ("full", "concise", "text")  # text: the same as full (the name o
 @click.option("--show-settings", is_flag=True,
               help="Print the settings and cluster profile the first of PATHS is judged by, with their sources, "
                    "and exit.")
+@click.option("--stdin-filename", default=None, metavar="PATH",
+              help="With `-` as the path: the name of the stream read from standard input, for output, config "
+                   "and profile (e.g. `helm template ... | v6lint check - --stdin-filename chart/rendered.yaml`). "
+                   "With --fix the fixed stream is written to standard output and the report to standard error.")
 def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, add_ignore, select, extend_select,
           ignore, exclude, extend_exclude, force_exclude, output_format, statistics, show_fixes, quiet, output_file,
-          ip_family, platform, preview, exit_zero, no_cache, jobs, config, show_files, show_settings) -> None:
+          ip_family, platform, preview, exit_zero, no_cache, jobs, config, show_files, show_settings,
+          stdin_filename) -> None:
     """Lint PATHS (files or directories; default: the current directory).
 
     \b
@@ -158,6 +163,16 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
         refuse("--add-ignore cannot be combined with --statistics")
     fix = fix or fix_only
     paths = list(paths) or ["."]
+    stdin = "-" in paths
+    if stdin and paths != ["-"]:
+        refuse("`-` (standard input) cannot be combined with other paths")
+    if stdin and (show_diff or add_ignore is not None or show_files):
+        refuse("--diff, --add-ignore and --show-files need files; standard input is checked, or fixed with --fix")
+    if stdin_filename is not None and not stdin:
+        refuse("--stdin-filename names standard input: give `-` as the path")
+    stdin_path = Path(stdin_filename or "stdin.yaml")
+    if stdin:
+        paths = [os.path.dirname(os.path.abspath(stdin_path))]
     try:
         settings = load(config, paths)
         for flag, values in (("--select", select), ("--extend-select", extend_select)):
@@ -182,8 +197,11 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
 
     settings = overridden(settings)
     unsafe = settings.unsafe_fixes if unsafe_fixes is None else unsafe_fixes
-    found = discover(paths, settings.exclude, settings.root, extra=settings.spark_conf,
-                     force_exclude=settings.force_exclude if force_exclude is None else force_exclude)
+    if stdin:
+        found = _stdin_found(stdin_path)
+    else:
+        found = discover(paths, settings.exclude, settings.root, extra=settings.spark_conf,
+                         force_exclude=settings.force_exclude if force_exclude is None else force_exclude)
     if not quiet:
         for folder in found.empty:
             click.echo(f"v6lint: no files to check under {folder}", err=True)
@@ -200,7 +218,9 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
         for path in found.files:
             project = projects.of(path)
             own = project.settings
-            if own.config_path != settings.config_path and is_excluded(path, own.exclude, own.root):
+            if stdin:
+                pass  # named by --stdin-filename: always checked
+            elif own.config_path != settings.config_path and is_excluded(path, own.exclude, own.root):
                 continue  # excluded by the config nearest to it
             if project.root not in per_root:
                 linter = Linter(project.settings, **selection)
@@ -225,7 +245,10 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
             return
         with _progress(found.files, output_format) as bar:
             tick = bar.update if bar is not None else None
-            if add_ignore is not None:
+            if stdin:
+                linter = latest[0][found.files[0]][0]
+                results = [_check_stdin(linter, found.files[0], fix, unsafe)]
+            elif add_ignore is not None:
                 results = check_files(latest[0].__getitem__, found.files, fix=False, unsafe=unsafe, jobs=jobs,
                                       progress=tick, ignore_reason=add_ignore)
             elif fix or show_diff:
@@ -254,6 +277,9 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
             continue
         if show_diff:
             diffs.append(render_diff(result))
+            continue
+        if stdin:
+            applied.append((result.path, result.fixes_applied))
             continue
         try:
             write_atomic(path, result.source.encode(), result.fixed.encode())
@@ -307,11 +333,47 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
                        "Run with --fix to apply the safe ones.)\n")
     if show_fixes and applied and not machine and not statistics:
         report = render_fixes(applied) + report
+    if stdin and fix:
+        # As ruff: the (fixed) stream on stdout, for pipelines; the report on stderr.
+        fixed = results[0].fixed or results[0].source
+        if fixed is not None:
+            sys.stdout.buffer.write(fixed.encode())
+            sys.stdout.flush()
+        if output_file is None:
+            click.echo(report, nl=False, err=True)
+            report = ""
     _emit(report, output_file, color=color)
     failing = any(counts_as_failure(d) for r in results for d in r.diagnostics)
     if exit_non_zero_on_fix and applied:
         sys.exit(EXIT_FINDINGS)
     sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_OK)
+
+
+def _stdin_found(path: Path):
+    from v6lint.discovery import Discovered
+
+    return Discovered([Path(os.path.abspath(path))], [])
+
+
+def _check_stdin(linter: Linter, path: Path, fix: bool, unsafe: bool) -> FileResult:
+    """The stream on standard input, read like a file named `path` (never read from disk)."""
+    from v6lint.rendered import name_sources
+    from v6lint.source import DecodeError, SourceFile, decode
+
+    shown = display_path(path)
+    limit = linter.settings.max_file_size
+    data = sys.stdin.buffer.read(limit + 1)
+    if len(data) > limit:
+        return FileResult(shown, None, linter.notice(
+            shown, "V6L903", f"standard input is over max-file-size ({limit} bytes); skipped"))
+    try:
+        text, encoding, bom = decode(data)
+    except DecodeError as exc:
+        return FileResult(shown, None, linter.notice(shown, "V6L902", f"cannot decode: {exc}"))
+    source = SourceFile(shown, text, encoding, bom, str(path))
+    result = linter.fix_source(source, unsafe) if fix else FileResult(shown, source, linter.lint_source(source))
+    name_sources((result.fixed or source).text, result.diagnostics)
+    return result
 
 
 def _emit(report: str, output_file: str | None, *, color: bool) -> None:
