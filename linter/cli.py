@@ -258,6 +258,9 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
     except ConfigError as exc:
         refuse(str(exc))
     per_file, per_root = latest
+    if not (stdin or add_ignore is not None):
+        results = _through_builds(results, found.files, latest[0].__getitem__, fix or show_diff, unsafe,
+                                  not no_cache)
     # What v6lint could not look at is reported, never passed silently.
     notices = Linter(settings, **selection)
     results += [FileResult(missing, None, notices.notice(missing, "V6L908", "no such file or directory"))
@@ -347,6 +350,44 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
     if exit_non_zero_on_fix and applied:
         sys.exit(EXIT_FINDINGS)
     sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_OK)
+
+
+def _through_builds(results: list[FileResult], files: list[Path], route, fixing: bool,
+                    unsafe: bool, use_cache: bool) -> list[FileResult]:
+    """Kustomizations and Helm charts are judged by what they build: the files they read (a chart's
+    templates) lose their own findings on Kubernetes objects, and get the build's, placed where each
+    field is written. Fixing, a build's
+    fixes are applied to a file that its own fixes left unchanged (the next run sees the rest)."""
+    from v6lint.engine import apply_edits, choose_fixes
+    from v6lint.helm import check_charts
+    from v6lint.kustomize import check_overlays
+    from v6lint.sources import parse_source
+
+    built = check_overlays(files, route)
+    charts = check_charts(files, route, use_cache=use_cache)
+    built.members |= charts.members
+    for path, diagnostics in charts.diagnostics.items():
+        built.diagnostics.setdefault(path, []).extend(diagnostics)
+    if not built.diagnostics and not built.members:
+        return results
+    out = []
+    for result in results:
+        diagnostics = result.diagnostics
+        if result.source is not None and result.source.abspath in built.members:
+            diagnostics = [d for d in diagnostics if d.code.startswith("V6L") and d.code != "V6L901"]
+        extra = built.diagnostics.pop(result.path, [])
+        fixed, applied, passes = result.fixed, result.fixes_applied, result.passes
+        chosen = choose_fixes(extra, unsafe) if fixing and result.source is not None and fixed is None else []
+        if chosen:
+            edits = [edit for diag in chosen for edit in diag.fix.edits]
+            candidate = result.source.with_text(apply_edits(result.source.text, edits))
+            if parse_source(candidate).problem is None:
+                fixed, applied, passes = candidate, chosen, [(result.source.text, edits)]
+                extra = [d for d in extra if d not in chosen]
+        out.append(FileResult(result.path, result.source, sorted(diagnostics + extra, key=lambda d: d.sort_key),
+                              fixed, applied, result.cache_entry, passes))
+    out += [FileResult(path, None, diagnostics) for path, diagnostics in built.diagnostics.items()]
+    return out
 
 
 def _stdin_found(path: Path):
