@@ -381,7 +381,9 @@ def _through_builds(results: list[FileResult], files: list[Path], route, fixing:
         if chosen:
             edits = [edit for diag in chosen for edit in diag.fix.edits]
             candidate = result.source.with_text(apply_edits(result.source.text, edits))
-            if parse_source(candidate).problem is None:
+            before, after = parse_source(result.source).problem, parse_source(candidate).problem
+            # a template stays a template (V6L901); anything else must still parse
+            if after is None or (before is not None and before.code == after.code == "V6L901"):
                 fixed, applied, passes = candidate, chosen, [(result.source.text, edits)]
                 extra = [d for d in extra if d not in chosen]
         out.append(FileResult(result.path, result.source, sorted(diagnostics + extra, key=lambda d: d.sort_key),

@@ -536,7 +536,7 @@ def check_charts(files: list[Path], route, use_cache: bool = True) -> OverlayRes
             found, _ = check_chart(os.path.realpath(chart_yaml.parent), linter, engine, root)
         except RenderError as exc:
             message = str(exc)
-            named = re.search(r"template: ([^:\s]+):(\d+)", message)
+            named = re.search(r"([\w.-]+/templates/[^:\s()]+):(\d+)", message)
             path = _template_file(str(chart_yaml.parent), named.group(1)) if named else None
             notice(f"chart {folder} not rendered ({engine.name}): {message}",
                    display_path(path) if path else shown)
