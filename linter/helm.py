@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from v6lint.diagnostics import Diagnostic, Edit, Fix
+from v6lint.discovery import display_path, read_regular
 from v6lint.document import MAP, SCALAR, SEQ, Document, Node, walk
 from v6lint.kustomize import OverlayResults, node_at, path_at
 from v6lint.source import DecodeError, SourceFile, decode
@@ -196,17 +197,24 @@ def to_python(node: Node | None, leaves: list | None = None, source=None, steps=
     return node.value
 
 
-def read_values(path: str) -> tuple[SourceFile, Node | None]:
-    with open(path, "rb") as handle:
-        data = handle.read(MAX_VALUES_FILE + 1)
-    if len(data) > MAX_VALUES_FILE:
-        raise RenderError(f"{path} is over {MAX_VALUES_FILE} bytes")
+def read_values(path: str, overlay: dict[str, str] | None = None) -> tuple[SourceFile, Node | None]:
+    """A values file (or an editor's unsaved text of it, from `overlay`: real path -> text)."""
+    text = (overlay or {}).get(os.path.realpath(path))
+    if text is not None:
+        source = SourceFile(display_path(path), text, abspath=os.path.realpath(path))
+        parsed = parse_source(source)
+        if parsed.problem is not None:
+            raise RenderError(f"{source.path} does not parse: {parsed.problem.message}")
+        return source, parsed.documents[0].root if parsed.documents else None
     try:
+        data = read_regular(path, MAX_VALUES_FILE)[1]  # never blocks on a FIFO
+        if data is None:
+            raise RenderError(f"{display_path(path)} is over {MAX_VALUES_FILE} bytes")
         text, encoding, bom = decode(data)
     except DecodeError as exc:
-        raise RenderError(f"{path}: {exc}") from None
-    from v6lint.discovery import display_path
-
+        raise RenderError(f"{display_path(path)}: {exc}") from None
+    except OSError as exc:
+        raise RenderError(f"{display_path(path)}: {exc.strerror or exc}") from None
     source = SourceFile(display_path(path), text, encoding, bom, os.path.realpath(path))
     parsed = parse_source(source)
     if parsed.problem is not None:
@@ -221,22 +229,28 @@ def _merge(base, override):
 
 
 # --- one chart -----------------------------------------------------------------------------------
-def chart_digest(chart: str, values, sets, backend_name: str) -> str | None:
-    """The render's cache key: every file of the chart folder, the values and the backend."""
+def chart_digest(chart: str, values, sets, backend_name: str) -> str:
+    """The render's cache key: every file of the chart folder, the values and the backend. Raises
+    RenderError for a chart Helm should not load: over MAX_CHART_BYTES, a FIFO or device in it, or a
+    symlink leading out of the chart (Helm follows them, and `.Files.Get` would read the target)."""
     digest = hashlib.sha256(json.dumps([values, sets, backend_name], sort_keys=True).encode())
     total = 0
+    inside = os.path.realpath(chart) + os.sep
     for folder, dirs, files in os.walk(chart):
         dirs.sort()
-        for name in sorted(files):
+        for name in sorted(files) + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
             path = os.path.join(folder, name)
-            try:
-                with open(path, "rb") as handle:
-                    data = handle.read(MAX_CHART_BYTES + 1 - total)
-            except OSError:
+            if not os.path.realpath(path).startswith(inside):
+                raise RenderError(f"{display_path(path)} leads out of the chart; not rendered")
+            if os.path.isdir(path):
                 continue
+            try:
+                size, data = read_regular(path, MAX_CHART_BYTES - total)
+            except OSError as exc:
+                raise RenderError(f"{display_path(path)}: {exc.strerror or exc}; not rendered") from None
+            if data is None:
+                raise RenderError(f"the chart folder holds over {MAX_CHART_BYTES} bytes; not rendered")
             total += len(data)
-            if total > MAX_CHART_BYTES:
-                return None
             digest.update(os.path.relpath(path, chart).encode() + b"\0" + hashlib.sha256(data).digest())
     return digest.hexdigest()[:32]
 
@@ -244,9 +258,7 @@ def chart_digest(chart: str, values, sets, backend_name: str) -> str | None:
 def render_cached(engine: Backend, chart: str, values, sets, root: Path | None) -> dict[str, str]:
     from v6lint import cache
 
-    key = chart_digest(chart, values, sets, engine.name)
-    if key is None:
-        raise RenderError(f"the chart folder holds over {MAX_CHART_BYTES} bytes; not rendered")
+    key = chart_digest(chart, values, sets, engine.name)  # also refuses what Helm should not load
     if root is not None:
         hit = cache.load_render(root, key)
         if hit is not None:
@@ -315,20 +327,19 @@ def _new_value(fix: Fix | None, node: Node) -> tuple[str, str, str] | None:
     return (content, fix.message, fix.applicability) if _plain(content) or content else None
 
 
-def check_chart(chart: str, linter, engine: Backend, cache_root: Path | None) -> tuple[list[Diagnostic], list[str]]:
+def check_chart(chart: str, linter, engine: Backend, cache_root: Path | None,
+                overlay: dict[str, str] | None = None) -> tuple[list[Diagnostic], list[str]]:
     """(findings placed in the chart's files, notices as messages). Raises RenderError."""
-    from v6lint.discovery import display_path
-
     spec = helm_settings(linter.settings).get(os.path.realpath(chart), {})
     files = [os.path.join(chart, "values.yaml")] if os.path.isfile(os.path.join(chart, "values.yaml")) else []
     files += [os.path.join(chart, f) for f in spec.get("values", [])]
     sets = list(spec.get("set", []))
     parsed = []
+    project = os.path.realpath(linter.profile.root or linter.settings.root) + os.sep
     for path in files:
-        real = os.path.realpath(path)
-        if not real.startswith(os.path.realpath(chart) + os.sep) and not os.path.isfile(real):
-            raise RenderError(f"values file {path} not found")
-        parsed.append(read_values(path))
+        if not os.path.realpath(path).startswith(project):
+            raise RenderError(f"values file {display_path(path)} is outside the project; not read")
+        parsed.append(read_values(path, overlay))
     leaves: list[Leaf] = []
     values: dict = {}
     for source, root in parsed:
@@ -455,11 +466,10 @@ def _values_fix(fix: Fix | None, doc: Document, marked: Document, candidates: li
 
 
 def _read_text(path: str) -> SourceFile:
-    from v6lint.discovery import display_path
-
-    with open(path, "rb") as handle:
-        data = handle.read(MAX_VALUES_FILE + 1)
-    text, encoding, bom = decode(data[:MAX_VALUES_FILE])
+    data = read_regular(path, MAX_VALUES_FILE)[1]
+    if data is None:
+        raise OSError("too large")
+    text, encoding, bom = decode(data)
     return SourceFile(display_path(path), text, encoding, bom, os.path.realpath(path))
 
 
@@ -509,11 +519,10 @@ def is_subchart(folder: Path) -> bool:
     return folder.parent.name == "charts" and (folder.parent.parent / "Chart.yaml").is_file()
 
 
-def check_charts(files: list[Path], route, use_cache: bool = True) -> OverlayResults:
+def check_charts(files: list[Path], route, use_cache: bool = True,
+                 overlay: dict[str, str] | None = None) -> OverlayResults:
     """Render every chart among `files` (a Chart.yaml) and place the findings. `route(path)` gives the
     (Linter, cache) of a file's project."""
-    from v6lint.discovery import display_path
-
     out = OverlayResults()
     charts = [f for f in files if f.name == "Chart.yaml" and not is_subchart(f.parent)]
     if not charts:
@@ -533,7 +542,7 @@ def check_charts(files: list[Path], route, use_cache: bool = True) -> OverlayRes
             continue
         root = Path(linter.profile.root or linter.settings.root) if use_cache else None
         try:
-            found, _ = check_chart(os.path.realpath(chart_yaml.parent), linter, engine, root)
+            found, _ = check_chart(os.path.realpath(chart_yaml.parent), linter, engine, root, overlay)
         except RenderError as exc:
             message = str(exc)
             named = re.search(r"([\w.-]+/templates/[^:\s()]+):(\d+)", message)
@@ -548,6 +557,23 @@ def check_charts(files: list[Path], route, use_cache: bool = True) -> OverlayRes
                 seen.add(key)
                 out.diagnostics.setdefault(diag.path, []).append(diag)
     return out
+
+
+def chart_of(path: Path) -> Path | None:
+    """The chart (a folder with Chart.yaml, the parent chart for a sub-chart's file) whose values file
+    or template `path` is, or None."""
+    folder = path.parent
+    for _ in range(8):
+        if (folder / "Chart.yaml").is_file():
+            while is_subchart(folder):
+                folder = folder.parent.parent
+            relative = path.relative_to(folder).parts
+            return folder if "templates" in relative or (len(relative) == 1 and relative[0].startswith("values")) \
+                else None
+        if folder.parent == folder:
+            return None
+        folder = folder.parent
+    return None
 
 
 def _templates(chart: Path) -> list[Path]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from v6lint.diagnostics import Diagnostic, Edit, Fix
+from v6lint.discovery import display_path, read_regular
 from v6lint.document import MAP, SCALAR, SEQ, Document, Node
 from v6lint.source import DecodeError, SourceFile, decode
 from v6lint.sources import parse_source
@@ -60,9 +61,11 @@ def kustomization_in(directory: str) -> str | None:
 
 
 def _read(path: str) -> tuple[SourceFile, Node | None]:
-    with open(path, "rb") as handle:
-        data = handle.read(MAX_KUSTOMIZATION + 1)
-    if len(data) > MAX_KUSTOMIZATION:
+    try:
+        data = read_regular(path, MAX_KUSTOMIZATION)[1]  # never blocks on a FIFO
+    except OSError as exc:
+        raise Refused(f"{path}: {exc.strerror or exc}") from None
+    if data is None:
         raise Refused(f"{path} is over {MAX_KUSTOMIZATION} bytes")
     try:
         text = decode(data)[0]
@@ -248,10 +251,10 @@ class Sources:
     def get(self, path: str) -> tuple[SourceFile, list[Document]] | None:
         if path not in self._parsed:
             try:
-                with open(path, "rb") as handle:
-                    data = handle.read(MAX_OUTPUT + 1)
+                data = read_regular(path, MAX_OUTPUT)[1]
+                if data is None:
+                    raise OSError("too large")
                 text, encoding, bom = decode(data)
-                from v6lint.discovery import display_path
 
                 source = SourceFile(display_path(path), text, encoding, bom, path)
                 parsed = parse_source(source)
@@ -337,8 +340,6 @@ class OverlayResults:
 def check_overlays(files: list[Path], route) -> OverlayResults:
     """Build every kustomization among `files` and map the findings back. `route(path)` gives the
     (Linter, cache) of a file's project."""
-    from v6lint.discovery import display_path
-
     out = OverlayResults()
     kustomizations = [f for f in files if f.name in KUSTOMIZATION_FILES]
     if not kustomizations:

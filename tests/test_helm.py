@@ -199,3 +199,18 @@ def test_helm_template_output_is_split_by_source():
     parts = split_stream(text)
     assert list(parts) == ["web/templates/a.yaml", "web/templates/b.yaml"]
     assert "kind: B" in parts["web/templates/b.yaml"] and "kind: C" in parts["web/templates/b.yaml"]
+
+
+def test_a_chart_with_a_symlink_out_of_it_or_values_outside_the_project_is_not_rendered(repo, tmp_path):
+    chart = small_chart(repo)
+    (tmp_path / "secret.txt").write_text("key\n")
+    (chart / "files").mkdir()
+    (chart / "files" / "key").symlink_to(tmp_path / "secret.txt")
+    with pytest.raises(RenderError, match="leads out of the chart"):
+        helm.chart_digest(str(chart), {}, [], "x")
+    (chart / "files" / "key").unlink()
+    (repo / ".v6lint.toml").write_text(IPV6_AWS + '[helm.charts."web"]\nvalues = ["../../secret.txt"]\n')
+    result = CliRunner().invoke(main, ["check", "--no-cache", "--output-format", "json"], catch_exceptions=False)
+    notices = [d for d in json.loads(result.stdout) if d["code"] == "V6L909"]
+    expected = "is outside the project; not read" if backend() else "not rendered"
+    assert len(notices) == 1 and expected in notices[0]["message"]
