@@ -366,13 +366,14 @@ def _through_builds(results: list[FileResult], files: list[Path], route, fixing:
     built = check_overlays(files, route)
     charts = check_charts(files, route, use_cache=use_cache)
     built.members |= charts.members
+    built.used |= charts.used
     for path, diagnostics in charts.diagnostics.items():
         built.diagnostics.setdefault(path, []).extend(diagnostics)
-    if not built.diagnostics and not built.members:
+    if not built.diagnostics and not built.members and not built.used:
         return results
     out = []
     for result in results:
-        diagnostics = result.diagnostics
+        diagnostics = [d for d in result.diagnostics if built.keep(d)]
         if result.source is not None and result.source.abspath in built.members:
             diagnostics = [d for d in diagnostics if d.code.startswith("V6L") and d.code != "V6L901"]
         extra = built.diagnostics.pop(result.path, [])

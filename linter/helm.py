@@ -31,6 +31,7 @@ from v6lint.document import MAP, SCALAR, SEQ, Document, Node, walk
 from v6lint.kustomize import OverlayResults, node_at, path_at
 from v6lint.source import DecodeError, SourceFile, decode
 from v6lint.sources import parse_source
+from v6lint.suppressions import comment_suppresses
 
 RENDER_TIMEOUT = 60  # seconds, per render
 MAX_OUTPUT = 32 * 1024 * 1024  # characters of rendered manifests
@@ -328,8 +329,8 @@ def _new_value(fix: Fix | None, node: Node) -> tuple[str, str, str] | None:
 
 
 def check_chart(chart: str, linter, engine: Backend, cache_root: Path | None,
-                overlay: dict[str, str] | None = None) -> tuple[list[Diagnostic], list[str]]:
-    """(findings placed in the chart's files, notices as messages). Raises RenderError."""
+                overlay: dict[str, str] | None = None) -> tuple[list[tuple[Diagnostic, SourceFile]], list[str]]:
+    """(findings placed in the chart's files, each with that file; notices as messages). Raises RenderError."""
     spec = helm_settings(linter.settings).get(os.path.realpath(chart), {})
     files = [os.path.join(chart, "values.yaml")] if os.path.isfile(os.path.join(chart, "values.yaml")) else []
     files += [os.path.join(chart, f) for f in spec.get("values", [])]
@@ -499,14 +500,15 @@ def _literal(source: SourceFile, steps: list, node: Node) -> tuple[int, int] | N
     return matches[0].start("v"), matches[0].end("v")
 
 
-def _placed(diag: Diagnostic, source: SourceFile, start: int, end: int, fix: Fix | None, note: str) -> Diagnostic:
+def _placed(diag: Diagnostic, source: SourceFile, start: int, end: int, fix: Fix | None,
+            note: str) -> tuple[Diagnostic, SourceFile]:
     placed = Diagnostic(diag.code, diag.name, diag.severity, diag.message + note, source.path, start, end, fix,
                         diag.url, diag.profile)
     line, col = source.position(start)
     end_line, end_col = source.position(end)
     placed.start_line, placed.start_column, placed.end_line, placed.end_column = line + 1, col + 1, end_line + 1, \
         end_col + 1
-    return placed
+    return placed, source
 
 
 def helm_settings(settings) -> dict[str, dict]:
@@ -551,7 +553,10 @@ def check_charts(files: list[Path], route, use_cache: bool = True,
                    display_path(path) if path else shown)
             continue
         out.members.update(os.path.realpath(p) for p in _templates(chart_yaml.parent))
-        for diag in found:
+        for diag, source in found:
+            if comment_suppresses(source, diag.code, diag.start):
+                out.used.add((diag.path, diag.code))
+                continue
             key = (diag.path, diag.code, diag.start, diag.message)
             if key not in seen:
                 seen.add(key)

@@ -24,6 +24,7 @@ from v6lint.discovery import display_path, read_regular
 from v6lint.document import MAP, SCALAR, SEQ, Document, Node
 from v6lint.source import DecodeError, SourceFile, decode
 from v6lint.sources import parse_source
+from v6lint.suppressions import comment_suppresses
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 BUILD_TIMEOUT = 30  # seconds
@@ -248,6 +249,9 @@ class Sources:
     def __init__(self) -> None:
         self._parsed: dict[str, tuple[SourceFile, list[Document]] | None] = {}
 
+    def get_source(self, shown: str) -> SourceFile | None:
+        return next((found[0] for found in self._parsed.values() if found and found[0].path == shown), None)
+
     def get(self, path: str) -> tuple[SourceFile, list[Document]] | None:
         if path not in self._parsed:
             try:
@@ -335,6 +339,12 @@ def _map_fix(fix: Fix | None, built: Document, origin: Origin, sources: Sources)
 class OverlayResults:
     diagnostics: dict[str, list[Diagnostic]] = field(default_factory=dict)  # display path -> findings
     members: set[str] = field(default_factory=set)  # real paths judged through a build
+    used: set[tuple[str, str]] = field(default_factory=set)  # (path, code) of suppression comments used
+
+    def keep(self, diag: Diagnostic) -> bool:
+        """False for an "unused suppression" notice on a comment a build's finding used."""
+        return not (diag.code == "V6L001" and any(path == diag.path and code in diag.message
+                                                  for path, code in self.used))
 
 
 def check_overlays(files: list[Path], route) -> OverlayResults:
@@ -376,7 +386,11 @@ def check_overlays(files: list[Path], route) -> OverlayResults:
                 continue
             built = next((d for d in documents if d.start <= diag.start <= d.end), None)
             mapped = map_diagnostic(diag, built_source, built, overlay, sources, folder) if built else None
+            origin = sources.get_source(mapped.path) if mapped is not None else None
             if mapped is None:
+                continue
+            if origin is not None and comment_suppresses(origin, mapped.code, mapped.start):
+                out.used.add((mapped.path, mapped.code))
                 continue
             key = (mapped.path, mapped.code, mapped.start, mapped.end, diag.message)
             if key in seen:

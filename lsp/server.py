@@ -186,6 +186,7 @@ class V6LintServer(LanguageServer):
         if is_template and on_disk != source.text:
             return diagnostics  # unsaved template: the render would not match this text
         built = check_charts([chart / "Chart.yaml"], lambda _p: (linter, None), overlay=self.overlay())
+        diagnostics = [d for d in diagnostics if built.keep(d)]
         if source.abspath in built.members:
             diagnostics = [d for d in diagnostics if d.code.startswith("V6L") and d.code != "V6L901"]
         return sorted(diagnostics + built.diagnostics.get(source.path, []), key=lambda d: d.sort_key)

@@ -214,3 +214,11 @@ def test_a_chart_with_a_symlink_out_of_it_or_values_outside_the_project_is_not_r
     notices = [d for d in json.loads(result.stdout) if d["code"] == "V6L909"]
     expected = "is outside the project; not read" if backend() else "not rendered"
     assert len(notices) == 1 and expected in notices[0]["message"]
+
+
+@needs_renderer
+def test_an_ignore_comment_on_the_values_line_suppresses_the_rendered_finding(repo):
+    chart = copy_chart(repo, "ingress-nginx")
+    (chart / "values-prod.yaml").write_text(VALUES_PROD.replace("[IPv4]", "[IPv4]  # v6lint: ignore[SVC009] ok"))
+    (repo / ".v6lint.toml").write_text(IPV6_AWS + '[helm.charts."ingress-nginx"]\nvalues = ["values-prod.yaml"]\n')
+    assert where(found("--no-cache")[1]) == [("LB013", "ingress-nginx/values-prod.yaml", 6, 69)]

@@ -122,3 +122,10 @@ def test_field_path_of_an_offset():
     assert path_at(root, text.index("x")) == ["metadata", "annotations", "a"]
     assert path_at(root, text.index("80")) == ["spec", "ports", 0, "port"]
     assert path_at(root, text.index("annotations")) == ["metadata", "annotations"]
+
+
+@needs_builder
+def test_an_ignore_comment_in_the_patch_suppresses_the_built_finding(project):
+    patch = project / "overlays/public-nlb/nlb.yaml"
+    patch.write_text(patch.read_text().replace("ip-address-type: ipv4", "ip-address-type: ipv4  # v6lint: ignore[LB013]"))
+    assert found("overlays/public-nlb", "base") == (0, [])
