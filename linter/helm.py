@@ -40,7 +40,8 @@ MAX_CHART_BYTES = 64 * 1024 * 1024  # a chart folder over this is not rendered
 MAX_VALUES_FILE = 4 * 1024 * 1024
 RELEASE, NAMESPACE = "release-name", "default"  # what `helm template` uses without arguments
 _MARK = re.compile(r"v6lm(\d+)z", re.IGNORECASE)
-ENABLE = ("install the extra (`pip install 'v6lint[helm]'`, helm-python-sdk) or put a `helm` binary on PATH")
+ENABLE = ("install v6lint's `helm` extra (the helm-python-sdk package, e.g. `pip install '.[helm]'` in a v6lint "
+          "checkout) or put a `helm` binary on PATH")
 
 
 class RenderError(Exception):

@@ -13,8 +13,8 @@ from v6lint.cli import main
 from v6lint.helm import RenderError, backend, split_stream
 
 CHARTS = Path(__file__).resolve().parent / "charts"
-needs_renderer = pytest.mark.skipif(backend() is None, reason="no Helm renderer: install the extra "
-                                                              "(pip install 'v6lint[helm]') or put helm on PATH")
+needs_renderer = pytest.mark.skipif(backend() is None, reason="no Helm renderer: install the helm extra "
+                                                              "(helm-python-sdk) or put helm on PATH")
 IPV6_AWS = '[cluster]\nip-family = "ipv6"\nplatform = "aws"\n'
 # An internet-facing NLB for ingress-nginx on an IPv6 EKS cluster, written as a user would, but
 # IPv4-only twice over: the load balancer's address type and the Service's families.
@@ -155,7 +155,7 @@ def test_without_a_renderer_one_notice_per_chart_and_the_exit_code_is_unaffected
     code, diags = found("--no-cache")
     notices = [d for d in diags if d["code"] == "V6L909"]
     assert code == 0 and [n["path"] for n in notices] == ["web/Chart.yaml"]
-    assert "pip install 'v6lint[helm]'" in notices[0]["message"]
+    assert "install v6lint's `helm` extra (the helm-python-sdk package" in notices[0]["message"]
 
 
 @needs_renderer

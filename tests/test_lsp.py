@@ -383,7 +383,7 @@ async def test_security_15_nul_uris_unopened_hover_and_debounced_profile(client:
 
 
 @pytest.mark.skipif(__import__("v6lint.helm", fromlist=["backend"]).backend() is None,
-                    reason="no Helm renderer: install the extra (pip install 'v6lint[helm]') or put helm on PATH")
+                    reason="no Helm renderer: install the helm extra (helm-python-sdk) or put helm on PATH")
 async def test_editing_a_charts_values_rerenders_it_and_reports_on_the_values_line(client: LanguageClient, workspace):
     chart = workspace / "web"
     (chart / "templates").mkdir(parents=True)
