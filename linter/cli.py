@@ -14,8 +14,13 @@ from v6lint.config import ConfigError, Settings, check_selectors, find_config, l
 from v6lint.discovery import discover, display_path, is_excluded
 from v6lint.cache import ResultCache, fingerprint
 from v6lint.cache import clean as clean_cache
-from v6lint.engine import (FileResult, Linter, WriteError, check_files, counts_as_failure, fix_files,
+from v6lint.engine import (FileResult, Linter, WriteError, check_files, counts_as_failure, fix_files, judge,
                            raise_on_sigterm, write_atomic)
+from v6lint.plan import TARGETS as PLAN_TARGETS
+from v6lint.plan import project_plan, render_manual, target_profile
+from v6lint.plan import render_html as render_plan_html
+from v6lint.plan import render_json as render_plan_json
+from v6lint.plan import render_text as render_plan_text
 from v6lint.output import (no_changes_note, render_diff, render_fixes, render_github, render_gitlab,
                            render_ignored, render_json, render_junit, render_sarif, render_statistics, render_text)
 from v6lint.project import (STRENGTH, Project, Projects, build_profile, find_project_root, nested_projects,
@@ -74,6 +79,7 @@ def main() -> None:
       v6lint check --ip-family ipv6 k8s/   judge files against an IPv6 cluster
       v6lint check --fix --diff .          show what --fix would change
       v6lint rule SVC004                   explain a rule
+      v6lint plan --to ipv6 .              what breaks if the cluster moves to IPv6
     """
 
 
@@ -213,20 +219,13 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
         a file is judged by the settings and profile of its own project (profiles never leak)."""
         projects = Projects(lambda root: overridden(load(config, [str(root)])), fallback, overlay=overlay,
                             use_cache=not no_cache and not overlay)
-        per_root: dict[Path, tuple] = {}
-        per_file: dict[Path, tuple] = {}
-        for path in found.files:
-            project = projects.of(path)
-            own = project.settings
-            if stdin:
-                pass  # named by --stdin-filename: always checked
-            elif own.config_path != settings.config_path and is_excluded(path, own.exclude, own.root):
-                continue  # excluded by the config nearest to it
-            if project.root not in per_root:
-                linter = Linter(project.settings, **selection)
-                per_root[project.root] = (linter, _result_cache(project, linter) if cached else None, project)
-            per_file[path] = per_root[project.root][:2]
-        return per_file, per_root
+
+        def make(project: Project) -> tuple:
+            linter = Linter(project.settings, **selection)
+            return linter, _result_cache(project, linter) if cached else None, project
+
+        per_file, per_root = _by_project(found.files, projects, settings, make, named=stdin)
+        return {path: route[:2] for path, route in per_file.items()}, per_root
 
     latest: list = []  # the routes of the last project build (fix rounds rebuild them)
 
@@ -420,6 +419,25 @@ def _check_stdin(linter: Linter, path: Path, fix: bool, unsafe: bool) -> FileRes
     return result
 
 
+def _by_project(files: list[Path], projects: Projects, settings: Settings, make,
+                named: bool = False) -> tuple[dict, dict]:
+    """({file: its project's route}, {project root: route}) with route = make(project), built once
+    per project: a file is judged by the settings and profile of its own project (profiles never
+    leak). A file the config nearest to it excludes is left out, unless `named` (standard input
+    named by --stdin-filename is always checked)."""
+    per_root: dict[Path, tuple] = {}
+    per_file: dict[Path, tuple] = {}
+    for path in files:
+        project = projects.of(path)
+        own = project.settings
+        if not named and own.config_path != settings.config_path and is_excluded(path, own.exclude, own.root):
+            continue  # excluded by the config nearest to it
+        if project.root not in per_root:
+            per_root[project.root] = make(project)
+        per_file[path] = per_root[project.root]
+    return per_file, per_root
+
+
 def _emit(report: str, output_file: str | None, *, color: bool) -> None:
     if output_file:
         try:
@@ -494,6 +512,107 @@ def _progress(files: list[Path], output_format: str):
     if not show:
         return contextlib.nullcontext(None)
     return click.progressbar(length=len(files), label="v6lint", file=sys.stderr, show_pos=True, width=30)
+
+
+@main.command("plan")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--to", "target", type=click.Choice(PLAN_TARGETS), required=True,
+              help="The family the cluster moves to: ipv6 (EKS IPv6 mode) or dual (dual-stack).")
+@click.option("--output-format", type=click.Choice(["text", "json", "html"]), default="text", show_default=True,
+              help="text: a short summary; json: the documented shape (docs/plan.md); html: one self-contained "
+                   "page (no network) with a chart per unit and class.")
+@click.option("--output-file", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the plan to this file instead of stdout.")
+@click.option("--fix", is_flag=True, help="Apply the safe fixes the plan lists, then print what remains manual.")
+@click.option("--unsafe-fixes", is_flag=True, help="With --fix, also apply the unsafe fixes the plan lists.")
+@click.option("--platform", type=click.Choice(PLATFORMS), default=None,
+              help="Where the cluster runs; overrides cluster.platform and detection.")
+@click.option("--preview", is_flag=True, default=None, help="Also run preview rules.")
+@click.option("--config", type=click.Path(dir_okay=False), default=None, help="Use this config file.")
+def plan_command(paths, target, output_format, output_file, fix, unsafe_fixes, platform, preview, config) -> None:
+    """What breaks if the project(s) under PATHS move to IPv6 or dual-stack, and in what order to fix it.
+
+    \b
+    Every file is parsed once and judged twice: by its project's own profile and by the same profile
+    (platform, facts) with the target family. The plan lists every finding under the target, marked
+    `new` when today's profile does not show it, grouped by project, deployable unit (Terraform stack,
+    chart, kustomization, folder of manifests, Spark job) and class: rejected (the API server, eksctl,
+    kubeadm or Terraform refuses it), breaks at run time, degrades (warnings); each with its fix
+    coverage (safe, unsafe, manual). Units come in order: the profile switch (the tfvars flag...),
+    what must change before the cluster flips (Terraform, eksctl, kubeadm, VPC CNI, nodes), workloads.
+    --fix makes files right for the target: apply them together with the flip.
+    Exit codes: 0 the plan was written, 2 bad arguments or configuration.
+    """
+    if unsafe_fixes and not fix:
+        click.echo("v6lint: error: --unsafe-fixes only goes with --fix", err=True)
+        sys.exit(EXIT_ERROR)
+    paths = list(paths) or ["."]
+    try:
+        settings = load(config, paths)
+    except ConfigError as exc:
+        click.echo(f"v6lint: error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+
+    def overridden(chosen: Settings) -> Settings:
+        if platform:
+            chosen.profile = replace(chosen.profile, platform=platform, platform_source="--platform")
+        if preview:
+            chosen.preview = True
+        return chosen
+
+    settings = overridden(settings)
+    found = discover(paths, settings.exclude, settings.root, extra=settings.spark_conf)
+    fallback = _common_root(paths)
+
+    def build(overlay: dict[str, str] | None):
+        """Each file's (project, linter by its profile, linter by the target), per project root."""
+        projects = Projects(lambda root: overridden(load(config, [str(root)])), fallback, overlay=overlay)
+        return _by_project(found.files, projects, settings, lambda project: (
+            project, Linter(project.settings),
+            Linter(replace(project.settings, profile=target_profile(project.profile, target)))))
+
+    def make_plans() -> list:
+        per_file, per_root = build(None)
+        judged: dict[Path, list] = {root: [] for root in per_root}
+        for path, (project, now, aimed) in per_file.items():
+            source, notices, _data = now.read(path)
+            current, under = judge(source, [now, aimed]) if source is not None else (notices, notices)
+            judged[project.root].append((source, current, under))
+        return [project_plan(per_root[root][0], target, judged[root]) for root in sorted(per_root)]
+
+    fixed = 0
+    try:
+        if fix:
+            files = list(build(None)[0])
+
+            def rebuild(overlay):
+                per_file, per_root = build(overlay or None)
+                key = _facts_key(project for project, _n, _a in per_root.values())
+                return (lambda path: (per_file[path][2], None)), key
+
+            restore_sigterm = raise_on_sigterm()
+            for path, result in zip(files, fix_files(files, rebuild, unsafe=unsafe_fixes)):
+                if result.fixed is None:
+                    continue
+                try:
+                    write_atomic(path, result.source.encode(), result.fixed.encode())
+                    fixed += len(result.fixes_applied)
+                except WriteError as exc:
+                    click.echo(f"v6lint: {display_path(path)}: {exc}", err=True)
+            restore_sigterm()
+        plans = make_plans()
+    except ConfigError as exc:
+        click.echo(f"v6lint: error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    if output_format == "json":
+        report = render_plan_json(plans, target)
+    elif output_format == "html":
+        report = render_plan_html(plans, target)
+    else:
+        report = render_plan_text(plans, target, fixed)
+        if fix:
+            report += render_manual(plans)
+    _emit(report, output_file, color=False)
 
 
 @main.command()

@@ -34,6 +34,8 @@ def _section(rule: Rule) -> list[str]:
         f"- Maturity: {rule.maturity}" + (" (opt-in: `--preview`, or select it by exact code)"
                                            if rule.maturity == "preview" else ""),
     ]
+    if rule.rejected_by:
+        lines.append(f"- Rejected by: {rule.rejected_by} (`v6lint plan` classes its errors as rejected)")
     if rule.kinds:
         lines.append(f"- Applies to: {', '.join(f'`{k}`' for k in rule.kinds)}")
     lines += ["", rule.why.strip(), "", "```yaml", rule.example.strip("\n"), "```"]

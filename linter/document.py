@@ -7,8 +7,9 @@ swapped for a faster one without touching any rule.
 from __future__ import annotations
 
 import fnmatch
+import functools
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 from v6lint.source import SourceFile
 
@@ -89,6 +90,29 @@ class Node:
         return [n.text for n in self.items()]
 
 
+@functools.lru_cache(maxsize=4096)
+def _matches(key: str, patterns: tuple[str, ...]) -> bool:
+    """A corpus has few apiVersion/kind pairs and rules few pattern tuples: each pair is matched once."""
+    return any(fnmatch.fnmatchcase(key, p) for p in patterns)
+
+
+V = TypeVar("V")
+
+
+def per_document(view: Callable[["Document"], V]) -> Callable[["Document"], V]:
+    """Memoise a read-only view of a document (ServiceSpec, Spark jobs, CNI settings) for the
+    document's life: every rule reading it shares one build. Views must not be changed by rules."""
+    @functools.wraps(view)
+    def memoised(doc: "Document") -> V:
+        views = doc.views
+        if view in views:
+            return views[view]
+        found = views[view] = view(doc)
+        return found
+
+    return memoised
+
+
 @dataclass
 class Document:
     """One YAML document of a file (a Kubernetes object when it has apiVersion and kind)."""
@@ -104,6 +128,7 @@ class Document:
     language: str = "yaml"  # "yaml" | "hcl" | "python"
     blocks: list = field(default_factory=list)  # HCL: top-level HclBlocks
     payload: object = None  # Python: the parsed module facts (see python_source)
+    views: dict = field(default_factory=dict, repr=False, compare=False)  # see per_document
 
     @property
     def is_kubernetes(self) -> bool:
@@ -117,8 +142,7 @@ class Document:
         """Match `apiVersion/kind` patterns such as "v1/Service" or "*.k8s.io/*/Foo"."""
         if not self.is_kubernetes:
             return False
-        key = self.type_key
-        return any(fnmatch.fnmatchcase(key, p) for p in patterns)
+        return _matches(self.type_key, patterns)
 
     @property
     def name(self) -> str | None:

@@ -38,6 +38,25 @@ class FileResult:
     passes: list[tuple[str, list[Edit]]] = field(default_factory=list)  # (text before, edits) per fix pass
 
 
+def judge(source: SourceFile, linters: "list[Linter]") -> list[list[Diagnostic]]:
+    """Parse the file once and judge it by each linter (`v6lint plan` judges by the project's profile
+    and by the target's); one list of diagnostics per linter. A notebook's code cells are judged as
+    one Python file, with findings and fixes mapped back to the JSON."""
+    if (source.language or language_of(source.abspath or source.path)) != "notebook":
+        parsed = parse_source(source, any(linter.needs_python_facts(source) for linter in linters))
+        return [linter._lint_parsed(source, parsed) for linter in linters]
+    from v6lint.notebook import NotebookError, notebook_view
+
+    try:
+        view = notebook_view(source)
+    except NotebookError as exc:
+        problem = ParseProblem("V6L900", f"notebook could not be read: {exc}", exc.offset, exc.offset)
+        return [linter._lint_parsed(source, ParsedYaml([], problem)) for linter in linters]
+    parsed = parse_source(view.python, any(linter.needs_python_facts(view.python) for linter in linters))
+    return [sorted((view.map_diagnostic(d) for d in linter._lint_parsed(view.python, parsed)),
+                   key=lambda d: d.sort_key) for linter in linters]
+
+
 def counts_as_failure(diag: Diagnostic) -> bool:
     return diag.code not in _SKIP_NOTICES or diag.severity != "info"
 
@@ -115,6 +134,8 @@ class Linter:
         self._severity = {lookup(k).code: v for k, v in settings.severity.items() if lookup(k)}
         self.document_rules = [r for r in self.rules if r.check is not None and r.applies_to(self.profile)]
         self._by_type: dict[tuple[str, str | None], list[Rule]] = {}
+        # Python files get libcst (Spark facts) only when an enabled rule of this profile reads them.
+        self._python_rules = {r.code for r in self.document_rules if "python" in r.languages}
 
     def wanting_profile(self) -> tuple[int, int]:
         """(rules needing the IP family, rules needing the platform) that are enabled but do not run
@@ -188,21 +209,11 @@ class Linter:
         return bool(patches) and (source.abspath or "") in patches
 
     def lint_source(self, source: SourceFile) -> list[Diagnostic]:
-        if (source.language or language_of(source.abspath or source.path)) == "notebook":
-            return self._lint_notebook(source)
-        return self._lint_parsed(source, parse_source(source))
+        return judge(source, [self])[0]
 
-    def _lint_notebook(self, source: SourceFile) -> list[Diagnostic]:
-        """The code cells are linted as one Python file; findings and fixes are mapped back to the JSON."""
-        from v6lint.notebook import NotebookError, notebook_view
-
-        try:
-            view = notebook_view(source)
-        except NotebookError as exc:
-            problem = ParseProblem("V6L900", f"notebook could not be read: {exc}", exc.offset, exc.offset)
-            return self._lint_parsed(source, ParsedYaml([], problem))
-        found = self._lint_parsed(view.python, parse_source(view.python))
-        return sorted((view.map_diagnostic(d) for d in found), key=lambda d: d.sort_key)
+    def needs_python_facts(self, source: SourceFile) -> bool:
+        """Whether an enabled rule of this profile reads Python facts in this file (else libcst is skipped)."""
+        return bool(self._python_rules & self.enabled_for(source.abspath or source.path))
 
     def _lint_parsed(self, source: SourceFile, parsed: ParsedYaml) -> list[Diagnostic]:
         enabled = self.enabled_for(source.abspath or source.path)

@@ -30,7 +30,7 @@ from v6lint.sources import parse_source
 PROFILE_SUFFIXES = (".yaml", ".yml", ".tf", ".tfvars", ".tfvars.json")
 # Only files that can hold a profile source or a cross-file fact are parsed.
 _HCL_TRIGGERS = ("enable_ipv6", "ip_family", "variable", "AmazonEKS_CNI_IPv6_Policy", "create_cni_ipv6_iam_policy",
-                 "aws_eks_", "eks/aws", "eks-blueprints", "_kubernetes_cluster", "google_container_cluster",
+                 "aws_eks_", "eks/aws", "eks-blueprints", "terraform-aws-eks", "_kubernetes_cluster", "google_container_cluster",
                  "AssignIpv6Addresses", "eks.amazonaws.com/role-arn")
 _YAML_TRIGGERS = ("ClusterConfig", "ClusterConfiguration", "KubeadmControlPlane", "kind.x-k8s.io", "aws-node",
                   "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "group.name", "ENIConfig", "enable_ipv6", "ip_family",
@@ -133,6 +133,10 @@ class ProjectFacts:
     # Files a kustomization lists as patches (real path -> "kustomization.yaml:line"): partial objects
     # that the engine does not judge as whole ones.
     kustomize_patches: dict[str, str] = field(default_factory=dict)
+    # Terraform directory -> "MODULE.KIND" (e.g. "vpc.private") for each `module.MODULE.KIND_subnets`
+    # an EKS cluster, node group, Fargate profile or EKS module of that directory uses: the subnets
+    # that must carry IPv6 in an IPv6 cluster.
+    eks_subnet_refs: dict[str, set[str]] = field(default_factory=dict)
     _refs: dict[str, set[str]] = field(default_factory=dict)
     _decls: dict[str, set[str]] = field(default_factory=dict)
 
@@ -147,6 +151,7 @@ class ProjectFacts:
                 self.incomplete_stacks.add(directory)
 
 
+_SUBNET_REF = re.compile(r"\bmodule\.([A-Za-z_][A-Za-z0-9_-]*)\.([a-z]+)_subnets\b")
 _REF = re.compile(r"\b((?:var|module)\.[A-Za-z_][A-Za-z0-9_-]*)")
 # A block header on one line. `[ \t]`, never `\s`: `^\s*` restarts on every line of a run of blank
 # lines (quadratic), and `[^"]` must not run across lines.
@@ -251,6 +256,12 @@ class _Collector:
                               f'{block.type} "{block.labels[0]}"')
             elif block.type == "module" and any(m in (block.body.str_at("source") or "") for m in _TF_EKS_MODULES):
                 self.platform("aws", "terraform", source, block.start, f'module source "{block.body.str_at("source")}"')
+            if ((block.type == "resource" and block.labels[:1] in (["aws_eks_cluster"], ["aws_eks_node_group"],
+                                                                   ["aws_eks_fargate_profile"]))
+                    or (block.type == "module"
+                        and any(m in (block.body.str_at("source") or "") for m in _TF_EKS_MODULES))):
+                self.facts.eks_subnet_refs.setdefault(directory, set()).update(
+                    f"{module}.{kind}" for module, kind in _SUBNET_REF.findall(source.text[block.start:block.end]))
             if block.type in ("module", "resource", "kubernetes_network_config"):
                 for attr in ("ip_family", "cluster_ip_family"):
                     value = block.body.get(attr)

@@ -56,6 +56,17 @@ class Profile:
         """Sources that disagree with the chosen family."""
         return [s for s in self.sources if self.ip_family and s.ip_family != self.ip_family]
 
+    def conflicts_in(self, abspath: str | None) -> list[ProfileSource]:
+        """The conflicts found in one file, in `conflicts` order; indexed once per profile, so a rule
+        asking per document costs no more than its own file's share (not the whole project's)."""
+        index = self.__dict__.get("_conflicts_by_path")
+        if index is None:
+            index = {}
+            for conflict in self.conflicts:
+                index.setdefault(conflict.abspath, []).append(conflict)
+            object.__setattr__(self, "_conflicts_by_path", index)  # a memo, not a field: never saved
+        return index.get(abspath, []) if abspath else []
+
     @property
     def label(self) -> str:
         return {"ipv4": "IPv4", "ipv6": "IPv6", "dual": "dual-stack"}.get(self.ip_family or "", "unknown")
@@ -88,6 +99,10 @@ class Rule:
     # real code; runs only with --preview (config `preview = true`) or when selected by exact code.
     maturity: str = "stable"
     references: tuple[str, ...] = ()
+    # Who refuses the object when the rule's condition holds ("the API server", "eksctl", "kubeadm",
+    # "Terraform ..."): set only on rules that mirror that tool's own validation. Empty: the object is
+    # accepted and the problem shows at run time (an error) or as a degradation (a warning).
+    rejected_by: str = ""
     triggers: tuple[str, ...] = field(default=())  # literal strings a matching file must contain
 
     @property
@@ -118,7 +133,7 @@ class Rule:
                 "fix": self.fix, "fix_note": self.fix_note, "maturity": self.maturity,
                 "profiles": list(self.profiles), "platforms": list(self.platforms), "kinds": list(self.kinds),
                 "languages": list(self.languages), "why": self.why.strip(), "example": self.example,
-                "references": list(self.references), "url": self.url}
+                "references": list(self.references), "rejected_by": self.rejected_by, "url": self.url}
 
     def explain(self) -> str:
         """The text `v6lint rule CODE` prints and the rule reference shows."""
@@ -133,6 +148,8 @@ class Rule:
             "Platform: " + (", ".join(self.platforms) if self.platforms else "any"),
             "Maturity: " + self.maturity + (" (opt-in: --preview or select it by code)" if self.maturity == "preview" else ""),
         ]
+        if self.rejected_by:
+            lines.append(f"Rejected by: {self.rejected_by}")
         if self.kinds:
             lines.append("Applies to: " + ", ".join(self.kinds))
         lines += ["", "Why", self.why.strip(), "", "Example", self.example.strip("\n")]

@@ -32,8 +32,10 @@ def language_of(path: str) -> str:
     return "yaml"
 
 
-def parse_source(source: SourceFile) -> ParsedYaml:
-    parsed = _parse(source)
+def parse_source(source: SourceFile, python_facts: bool = True) -> ParsedYaml:
+    """The file's documents and why it does not parse. With python_facts False a Python file is only
+    syntax-checked (stdlib `ast`): its Spark facts are for rules, and no enabled rule reads them."""
+    parsed = _parse(source, python_facts)
     name = source.abspath or source.path
     if parsed.problem is not None and parsed.problem.code == "V6L900" and untemplated(name) != name:
         # A `.j2`/`.tpl`/... file that is not yet YAML or HCL: an unrendered template, not an error.
@@ -44,7 +46,7 @@ def parse_source(source: SourceFile) -> ParsedYaml:
     return parsed
 
 
-def _parse(source: SourceFile) -> ParsedYaml:
+def _parse(source: SourceFile, python_facts: bool = True) -> ParsedYaml:
     language = source.language or language_of(source.abspath or source.path)
     if language == "spark-conf":
         return ParsedYaml([Document(source, None, 0, 0, len(source.text), language="spark-conf")])
@@ -57,7 +59,7 @@ def _parse(source: SourceFile) -> ParsedYaml:
     if language == "python":
         from v6lint.python_source import parse_python  # libcst is slow to import: only when needed
 
-        return parse_python(source)
+        return parse_python(source, python_facts)
     parsed = parse_yaml(source)  # JSON is YAML: .tfvars.json keeps exact positions this way
     if language == "tfvars-json":
         for doc in parsed.documents:

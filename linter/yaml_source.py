@@ -7,6 +7,7 @@ still measured so that an alias bomb becomes a notice instead of a hang in a rul
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 
 from ruamel.yaml import YAML
@@ -111,11 +112,13 @@ class _Converter:
     def __init__(self, text: str) -> None:
         self.memo: dict[int, Node] = {}
         self.text = text
+        self.aliased = False  # whether some node was reached twice (an alias)
 
     def convert(self, rnode) -> Node:
         key = id(rnode)
         done = self.memo.get(key)
         if done is not None:
+            self.aliased = True
             return done
         start = rnode.start_mark.index
         ctag = rnode.ctag
@@ -290,12 +293,26 @@ def parse_yaml(source: SourceFile) -> ParsedYaml:
     return parsed
 
 
+_LOADERS = threading.local()
+
+
+def loader() -> YAML:
+    """This thread's composing YAML instance. Building one globs ruamel's plug-in folder and makes
+    a loader class; each compose_all call makes its own parser and resets the reader and scanner
+    when it ends (also on an error), so the instance carries nothing from file to file. One per
+    thread: the language server builds profiles in a thread while the loop lints."""
+    made = getattr(_LOADERS, "yaml", None)
+    if made is None:
+        made = _LOADERS.yaml = YAML(typ="safe", pure=PURE)
+        made.Resolver = _PlainResolver
+    made.doc_infos.clear()  # compose_all appends one per call (a %YAML directive's version goes there)
+    return made
+
+
 def _parse_yaml(source: SourceFile) -> ParsedYaml:
-    loader = YAML(typ="safe", pure=PURE)
-    loader.Resolver = _PlainResolver
     documents: list[Document] = []
     try:
-        for index, rnode in enumerate(loader.compose_all(source.text)):
+        for index, rnode in enumerate(loader().compose_all(source.text)):
             if rnode is None:
                 continue
             # One converter per document: anchors never cross documents, and its memo keys
@@ -303,6 +320,9 @@ def _parse_yaml(source: SourceFile) -> ParsedYaml:
             converter = _Converter(source.text)
             root = converter.convert(rnode)
             written = len(converter.memo)
+            if not converter.aliased:  # every node written once: nothing to expand
+                documents.extend(_documents_of(source, root, index))
+                continue
             size = expanded_size(root, max(ALIAS_EXPANSION_LIMIT, 10 * written))
             if size is None or size > max(ALIAS_EXPANSION_LIMIT, 10 * written):
                 why = "a recursive alias" if size is None else "aliases that expand past the size limit"

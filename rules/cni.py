@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from v6lint.diagnostics import fix_of as _fix, Edit, Finding
-from v6lint.document import MAP, SEQ, Document, Node, walk
+from v6lint.document import MAP, SEQ, Document, Node, per_document, walk
 from v6lint.hcl_source import EXPR, walk_blocks
 from v6lint.rule import Profile, Rule
 from v6lint.rules.eks import is_ipv6
@@ -205,6 +205,7 @@ def _terraform(doc: Document) -> list[CniSettings]:
     return out
 
 
+@per_document
 def cni_settings(doc: Document) -> list[CniSettings]:
     if doc.language == "hcl":
         return _terraform(doc)

@@ -198,7 +198,7 @@ RULES = [
          why="eksctl accepts IPv4 or IPv6 (case-insensitively) and has no dual-stack mode; an empty value is "
              "IPv4.",
          example="kubernetesNetworkConfig:\n  ipFamily: IPv6", fix="safe", fix_note="canonical spelling when the value "
-         "is IPv4/IPv6 with stray spaces", check=check_invalid_ip_family, triggers=("ipFamily",), **_k),
+         "is IPv4/IPv6 with stray spaces", check=check_invalid_ip_family, triggers=("ipFamily",), **_k, rejected_by="eksctl"),
     Rule("EKS002", "eksctl-unmanaged-nodegroup-ipv6", "Unmanaged `nodeGroups` on an IPv6 cluster.", "error",
          why="eksctl supports only managed node groups (and Karpenter/Fargate) for IPv6 clusters (\"unmanaged "
              "nodegroups are not supported with IPv6 clusters\", pkg/cfn/builder/nodegroup.go). Unlike EKS003-EKS006 "
@@ -206,13 +206,13 @@ RULES = [
              "it in from the live cluster, ClusterConfig.SetClusterState), so a config without ipFamily is judged "
              "by the project profile.",
          example="managedNodeGroups:\n  - name: ng-1", fix="none", check=check_unmanaged_nodegroups,
-         triggers=("nodeGroups",), **_k),
+         triggers=("nodeGroups",), **_k, rejected_by="eksctl"),
     Rule("EKS003", "eksctl-ipv6-incompatible-field",
          "IPv6 with `serviceIPv4CIDR`, `vpc.nat`, `vpc.autoAllocateIPv6: true`, `localZones`, Outposts or "
          "`remoteNetworkConfig`.", "error",
          why="eksctl's validation rejects these with ipFamily IPv6." + _CREATE, example="kubernetesNetworkConfig:\n  ipFamily: IPv6",
          fix="safe", fix_note="delete `serviceIPv4CIDR` / `vpc.nat`", check=check_incompatible_fields,
-         triggers=("serviceIPv4CIDR", "nat", "autoAllocateIPv6", "localZones", "outpost", "remoteNetworkConfig"), **_k),
+         triggers=("serviceIPv4CIDR", "nat", "autoAllocateIPv6", "localZones", "outpost", "remoteNetworkConfig"), **_k, rejected_by="eksctl"),
     Rule("EKS004", "eksctl-ipv6-missing-addon",
          "An IPv6 cluster config (not EKS Auto Mode) without the `coredns` add-on.", "error",
          why="eksctl's validation requires the default add-ons to be declared for IPv6 clusters unless "
@@ -220,7 +220,7 @@ RULES = [
              "addon(s): ...\"). Since eksctl #8790 (a068db8e) only coredns is required; vpc-cni and kube-proxy "
              "are optional." + _CREATE, example="addons:\n  - name: vpc-cni\n  - name: coredns\n  - name: kube-proxy",
          fix="safe", fix_note="add every missing required add-on", check=check_missing_addon,
-         triggers=("ClusterConfig",), **_k),
+         triggers=("ClusterConfig",), **_k, rejected_by="eksctl"),
     Rule("EKS005", "eksctl-ipv6-oidc",
          "The `vpc-cni` add-on on IPv6 (not EKS Auto Mode) without credentials: neither the pod identity agent "
          "nor `iam.withOIDC: true`, or the agent without a pod identity association for vpc-cni.", "error",
@@ -230,9 +230,9 @@ RULES = [
              "(or `addonsConfig.autoApplyPodIdentityAssociations`). Auto Mode clusters are exempt." + _CREATE,
          example="iam:\n  withOIDC: true", fix="safe",
          fix_note="`withOIDC: true`, or `useDefaultPodIdentityAssociations: true` when the agent is declared",
-         check=check_oidc, triggers=("vpc-cni",), **_k),
+         check=check_oidc, triggers=("vpc-cni",), **_k, rejected_by="eksctl"),
     Rule("EKS006", "eksctl-old-version", "Kubernetes older than 1.21 with IPv6.",
          "error", why="eksctl rejects IPv6 clusters below Kubernetes 1.21 (\"cluster version must be >= 1.21\"). "
                       "The vpc-cni add-on version is CNI009's (one fact, one rule)." + _CREATE,
-         example='metadata:\n  version: "1.31"', fix="none", check=check_old_versions, triggers=("version",), **_k),
+         example='metadata:\n  version: "1.31"', fix="none", check=check_old_versions, triggers=("version",), **_k, rejected_by="eksctl"),
 ]

@@ -185,11 +185,11 @@ RULES = [
              "subnet\").",
          example="serviceSubnet: 2001:db8::1,10.96.0.0/12   # bad: an address, not a CIDR\n"
                  "podSubnet: 10.244.0.0/16,fd00:10:244::/56", fix="safe", fix_note="trim spaces",
-         check=check_cidrs, triggers=("Subnet",), **_k),
+         check=check_cidrs, triggers=("Subnet",), **_k, rejected_by="kubeadm"),
     Rule("KADM002", "service-subnet-too-large", "An IPv6 service subnet larger than /108, or IPv4 larger than /12.",
          "error", why="kubeadm rejects service subnets beyond those sizes (the service IP allocator is bounded).",
          example="serviceSubnet: 10.96.0.0/16,fd00:10:96::/112", fix="none", check=check_service_subnet_size,
-         triggers=("serviceSubnet",), **_k),
+         triggers=("serviceSubnet",), **_k, rejected_by="kubeadm"),
     Rule("KADM003", "node-mask-mismatch",
          "Pod subnet and node CIDR mask that do not fit (pod subnet smaller than the node mask, or more than 16 bits "
          "apart).", "error",

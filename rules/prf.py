@@ -4,7 +4,7 @@ from __future__ import annotations
 from v6lint.diagnostics import Finding
 from v6lint.rule import Rule
 from v6lint.rules.spark_model import SPARK_APPS, spark_jobs
-from v6lint.rules.svc import ALLOC, SERVICE, ServiceSpec, _ipv6_only
+from v6lint.rules.svc import ALLOC, SERVICE, _ipv6_only, service_spec
 
 LABELS = {"ipv4": "IPv4", "ipv6": "IPv6", "dual": "dual-stack"}
 
@@ -16,7 +16,7 @@ def check_ipv6_config_on_ipv4(doc, profile):
     """IPv6-only Services, Spark driver Services and IMDS endpoint modes in an IPv4 project."""
     where = f"in a project whose cluster profile is IPv4; either the profile is wrong or"
     if doc.matches(SERVICE):
-        svc = ServiceSpec(doc)
+        svc = service_spec(doc)
         if not svc.headless_selectorless and _ipv6_only(svc):
             node = svc.families_node
             yield Finding(node.start, node.end, f"{svc.name}: an IPv6-only Service {where} the API server will "
@@ -45,13 +45,13 @@ RULES = [
              "which.",
          example="# profile: IPv4\nipFamilies: [IPv6]           # bad\nipFamilyPolicy: SingleStack",
          fix="none", check=check_ipv6_config_on_ipv4, kinds=SERVICE + SPARK_APPS + ("v1/ConfigMap",),
-         profiles=("ipv4",), triggers=("IPv6",), languages=("yaml", "python"), references=(ALLOC,)),
+         profiles=("ipv4",), triggers=("IPv6",), languages=("yaml", "python"), references=(ALLOC,), rejected_by="the API server"),
 ]
 
 
 def check_conflicting_profile(doc, profile):
-    for source in profile.conflicts:
-        if source.abspath and source.abspath == doc.source.abspath and doc.start <= source.start <= doc.end:
+    for source in profile.conflicts_in(doc.source.abspath):
+        if doc.start <= source.start <= doc.end:
             yield Finding(source.start, source.end,
                           f"`{source.what}` says the cluster is {LABELS[source.ip_family]}, but the profile is "
                           f"{LABELS[profile.ip_family]} per {profile.source}; make the sources agree (or set "

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from v6lint.diagnostics import Edit
-from v6lint.document import MAP, SEQ, Document, Node
+from v6lint.document import MAP, SEQ, Document, Node, per_document
 from v6lint.rules.k8s import WORKLOADS, containers
 from v6lint.source import SourceFile
 from v6lint.yaml_edit import insert_entries, quote, replace_scalar
@@ -371,6 +371,7 @@ def _python_job(doc: Document) -> SparkJob | None:
     return job
 
 
+@per_document
 def spark_jobs(doc: Document) -> list[SparkJob]:
     """Every Spark job in a document (YAML object or Python file)."""
     if doc.language == "python":

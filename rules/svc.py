@@ -10,7 +10,7 @@ import ipaddress
 from typing import Iterator
 
 from v6lint.diagnostics import Finding, Fix, fix_of
-from v6lint.document import MAP, SEQ, Document, Node
+from v6lint.document import MAP, SEQ, Document, Node, per_document
 from v6lint.rule import Profile, Rule
 from v6lint.yaml_edit import delete_entries, delete_entry, delete_item, entry_index, insert_entries, replace_scalar
 
@@ -75,6 +75,9 @@ class ServiceSpec:
         return self.doc.object_name
 
 
+service_spec = per_document(ServiceSpec)  # one build per Service for all rules
+
+
 def canonical(value: str | None, choices: tuple[str, ...]) -> str | None:
     if value is None:
         return None
@@ -99,7 +102,7 @@ def _show(node: Node) -> str:
 
 
 def check_invalid_ip_family(doc: Document, profile: Profile) -> Iterator[Finding]:
-    svc = ServiceSpec(doc)
+    svc = service_spec(doc)
     for item in svc.families:
         value = item.text
         if value in FAMILIES:
@@ -112,7 +115,7 @@ def check_invalid_ip_family(doc: Document, profile: Profile) -> Iterator[Finding
 
 
 def check_invalid_policy(doc: Document, profile: Profile) -> Iterator[Finding]:
-    svc = ServiceSpec(doc)
+    svc = service_spec(doc)
     node = svc.policy_node
     if node is None or node.is_null or svc.policy in POLICIES:
         return
@@ -125,7 +128,7 @@ def check_invalid_policy(doc: Document, profile: Profile) -> Iterator[Finding]:
 
 
 def check_duplicate_family(doc: Document, profile: Profile) -> Iterator[Finding]:
-    svc = ServiceSpec(doc)
+    svc = service_spec(doc)
     seen: set[str | None] = set()
     for index, item in enumerate(svc.families):
         value = item.text
@@ -152,7 +155,7 @@ def effective_policy(svc: ServiceSpec) -> tuple[str | None, bool]:
 
 
 def check_single_stack_two_families(doc: Document, profile: Profile) -> Iterator[Finding]:
-    svc = ServiceSpec(doc)
+    svc = service_spec(doc)
     policy, defaulted = effective_policy(svc)
     if policy != "SingleStack":
         return
@@ -184,7 +187,7 @@ def check_single_stack_two_families(doc: Document, profile: Profile) -> Iterator
 
 
 def check_inconsistent_cluster_ips(doc: Document, profile: Profile) -> Iterator[Finding]:
-    svc = ServiceSpec(doc)
+    svc = service_spec(doc)
     ips = svc.cluster_ips
     single = svc.cluster_ip
     garbage = single not in (None, "", "None") and family_of(single) is None
@@ -230,7 +233,7 @@ def check_inconsistent_cluster_ips(doc: Document, profile: Profile) -> Iterator[
 
 
 def check_family_mismatch(doc: Document, profile: Profile) -> Iterator[Finding]:
-    svc = ServiceSpec(doc)
+    svc = service_spec(doc)
     families, ips = svc.families, svc.cluster_ips
     ip_families = [family_of(n.text) for n in ips]
     values = svc.family_values
@@ -252,7 +255,7 @@ def check_family_mismatch(doc: Document, profile: Profile) -> Iterator[Finding]:
 
 
 def check_external_name_ip_fields(doc: Document, profile: Profile) -> Iterator[Finding]:
-    svc = ServiceSpec(doc)
+    svc = service_spec(doc)
     if svc.type != "ExternalName" or svc.spec is None:
         return
     found = []
@@ -274,7 +277,7 @@ def check_external_name_ip_fields(doc: Document, profile: Profile) -> Iterator[F
 
 
 def check_headless_exposed(doc: Document, profile: Profile) -> Iterator[Finding]:
-    svc = ServiceSpec(doc)
+    svc = service_spec(doc)
     if svc.cluster_ip == "None" and svc.type in ("LoadBalancer", "NodePort"):
         node = svc.cluster_ip_node
         yield Finding(node.start, node.end,
@@ -287,7 +290,7 @@ def _ipv6_only(svc: ServiceSpec) -> bool:
 
 
 def check_family_not_in_cluster(doc: Document, profile: Profile) -> Iterator[Finding]:
-    svc = ServiceSpec(doc)
+    svc = service_spec(doc)
     served = profile.service_families
     if svc.headless_selectorless or not served:
         return
@@ -318,7 +321,7 @@ def check_family_not_in_cluster(doc: Document, profile: Profile) -> Iterator[Fin
 
 
 def check_require_dual_stack(doc: Document, profile: Profile) -> Iterator[Finding]:
-    svc = ServiceSpec(doc)
+    svc = service_spec(doc)
     if svc.policy != "RequireDualStack" or svc.headless_selectorless:
         return
     node = svc.policy_node
@@ -329,7 +332,7 @@ def check_require_dual_stack(doc: Document, profile: Profile) -> Iterator[Findin
 
 
 def check_removed_ip_family(doc: Document, profile: Profile) -> Iterator[Finding]:
-    svc = ServiceSpec(doc)
+    svc = service_spec(doc)
     if svc.spec is None or svc.spec.entry("ipFamily") is None:
         return
     key, value = svc.spec.entry("ipFamily")
@@ -353,7 +356,7 @@ def check_removed_ip_family(doc: Document, profile: Profile) -> Iterator[Finding
 
 
 def check_lb_class_wrong_type(doc: Document, profile: Profile) -> Iterator[Finding]:
-    svc = ServiceSpec(doc)
+    svc = service_spec(doc)
     node = svc.spec.get("loadBalancerClass") if svc.spec is not None else None
     if node is None or node.is_null or svc.type == "LoadBalancer":
         return
@@ -370,20 +373,20 @@ RULES = [
              "unsupported value, so the Service is never created.",
          example="ipFamilies: [ipv6]   # bad\nipFamilies: [IPv6]   # good",
          fix="safe", fix_note="rewrite to the canonical case when the value is IPv4/IPv6 in another case",
-         check=check_invalid_ip_family, triggers=("ipFamilies",), **_common),
+         check=check_invalid_ip_family, triggers=("ipFamilies",), **_common, rejected_by="the API server"),
     Rule("SVC002", "invalid-ip-family-policy",
          "`spec.ipFamilyPolicy` is not exactly `SingleStack`, `PreferDualStack` or `RequireDualStack`.", "error",
          why="Any other value (`preferDualStack`, `DualStack`) is rejected as an unsupported value.",
          example="ipFamilyPolicy: preferDualStack   # bad\nipFamilyPolicy: PreferDualStack   # good",
          fix="safe", fix_note="canonical case; `DualStack` has no automatic fix (prefer or require?)",
-         check=check_invalid_policy, triggers=("ipFamilyPolicy",), **_common),
+         check=check_invalid_policy, triggers=("ipFamilyPolicy",), **_common, rejected_by="the API server"),
     Rule("SVC003", "duplicate-ip-family", "A family is listed twice in `spec.ipFamilies`, or it has more than two entries.",
          "error",
          why="Validation rejects duplicate families and more than two entries: a Service has at most one "
              "address per family.",
          example="ipFamilies: [IPv6, IPv6]   # bad\nipFamilies: [IPv6]         # good",
          fix="safe", fix_note="drop the duplicate entries",
-         check=check_duplicate_family, triggers=("ipFamilies",), **_common),
+         check=check_duplicate_family, triggers=("ipFamilies",), **_common, rejected_by="the API server"),
     Rule("SVC004", "single-stack-two-families",
          "Two `ipFamilies` or two `clusterIPs` with `ipFamilyPolicy: SingleStack`, or with no policy (which "
          "the API server defaults to SingleStack).", "error",
@@ -397,7 +400,7 @@ RULES = [
          fix="unsafe", fix_note="set (or add) `ipFamilyPolicy: PreferDualStack`; the Service becomes dual-stack "
                                 "where the cluster is",
          check=check_single_stack_two_families, triggers=("ipFamilies", "clusterIPs"), kinds=SERVICE,
-         references=(ALLOC, DUAL_STACK_DOCS)),
+         references=(ALLOC, DUAL_STACK_DOCS), rejected_by="the API server"),
     Rule("SVC005", "inconsistent-cluster-ips",
          "`clusterIPs` disagrees with `clusterIP`, has more than two values, `None` not alone, two IPs of one "
          "family, or a value that is not an IP.", "error",
@@ -406,23 +409,23 @@ RULES = [
          example="clusterIPs: [10.96.0.20, fd00::20]              # bad: no clusterIP\n"
                  "clusterIP: 10.96.0.20\nclusterIPs: [10.96.0.20, fd00::20]   # good",
          fix="safe", fix_note="add `clusterIP: <clusterIPs[0]>` when it is missing",
-         check=check_inconsistent_cluster_ips, triggers=("clusterIP",), **_common),
+         check=check_inconsistent_cluster_ips, triggers=("clusterIP",), **_common, rejected_by="the API server"),
     Rule("SVC006", "cluster-ip-family-mismatch", "`clusterIPs[i]` is of another family than `ipFamilies[i]`.", "error",
          why="The i-th family must match the i-th address; the API server rejects a mismatch.",
          example="clusterIPs: [fd00::20, 10.96.0.20]\nipFamilies: [IPv4, IPv6]   # bad\nipFamilies: [IPv6, IPv4]   # good",
          fix="safe", fix_note="reorder `ipFamilies` when it is a permutation of the addresses' families",
-         check=check_family_mismatch, triggers=("clusterIPs",), **_common),
+         check=check_family_mismatch, triggers=("clusterIPs",), **_common, rejected_by="the API server"),
     Rule("SVC007", "external-name-ip-fields",
          "`type: ExternalName` with `clusterIP(s)`, `ipFamilies` or `ipFamilyPolicy` (one finding for all of them).",
          "error",
          why="An ExternalName Service is a DNS CNAME and gets no IP: validation rejects IP fields on it.",
          example="type: ExternalName\nexternalName: db.example.com\nipFamilyPolicy: SingleStack   # bad: remove",
          fix="safe", fix_note="delete those fields",
-         check=check_external_name_ip_fields, triggers=("ExternalName",), **_common),
+         check=check_external_name_ip_fields, triggers=("ExternalName",), **_common, rejected_by="the API server"),
     Rule("SVC008", "headless-exposed-service", "`clusterIP: None` with type `LoadBalancer` or `NodePort`.", "error",
          why="A headless Service has no virtual IP to expose; validation rejects `None` for these types.",
          example="type: LoadBalancer\nclusterIP: None   # bad: remove clusterIP, or use type ClusterIP",
-         fix="none", check=check_headless_exposed, triggers=("None",), **_common),
+         fix="none", check=check_headless_exposed, triggers=("None",), **_common, rejected_by="the API server"),
     Rule("SVC009", "ip-family-not-in-cluster",
          "`ipFamilies` or a cluster IP names a family the single-stack cluster does not serve.", "error",
          why="Every requested family must be configured on the cluster, even with `PreferDualStack`. An EKS "
@@ -431,14 +434,14 @@ RULES = [
          example="# IPv6 cluster\nipFamilies: [IPv4]   # bad\nipFamilies: [IPv6]   # good",
          fix="unsafe", fix_note="use only the cluster's family (never touches hard-coded clusterIPs)",
          check=check_family_not_in_cluster, kinds=SERVICE, profiles=("ipv4", "ipv6"),
-         triggers=("ipFamilies", "clusterIPs"), references=(ALLOC, EKS_IPV6)),
+         triggers=("ipFamilies", "clusterIPs"), references=(ALLOC, EKS_IPV6), rejected_by="the API server"),
     Rule("SVC010", "require-dual-stack-on-single-stack", "`RequireDualStack` on a single-stack cluster.", "error",
          why="`RequireDualStack` fails with \"this cluster is not configured for dual-stack services\" unless "
              "the cluster serves both families. An EKS IPv6 cluster is single-stack for Services.",
          example="# IPv6 cluster\nipFamilyPolicy: RequireDualStack   # bad\nipFamilyPolicy: PreferDualStack    # good",
          fix="unsafe", fix_note="set `PreferDualStack`",
          check=check_require_dual_stack, kinds=SERVICE, profiles=("ipv4", "ipv6"),
-         triggers=("RequireDualStack",), references=(ALLOC, EKS_IPV6)),
+         triggers=("RequireDualStack",), references=(ALLOC, EKS_IPV6), rejected_by="the API server"),
     Rule("SVC011", "removed-ip-family-field", "`spec.ipFamily` (singular) is set.", "error",
          why="The alpha field `ipFamily` was removed in Kubernetes 1.20; the API server silently drops it and "
              "the Service gets the cluster's default family instead of the one asked for.",
@@ -449,5 +452,5 @@ RULES = [
          "error",
          why="Validation allows `loadBalancerClass` only when `type` is LoadBalancer.",
          example="type: ClusterIP\nloadBalancerClass: service.k8s.aws/nlb   # bad",
-         fix="none", check=check_lb_class_wrong_type, triggers=("loadBalancerClass",), **_common),
+         fix="none", check=check_lb_class_wrong_type, triggers=("loadBalancerClass",), **_common, rejected_by="the API server"),
 ]

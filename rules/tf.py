@@ -144,30 +144,37 @@ def check_cni_ipv6_policy(doc: Document, profile: Profile) -> Iterator[Finding]:
 
 
 def check_vpc_ipv6_subnets(doc: Document, profile: Profile) -> Iterator[Finding]:
+    facts = profile.facts
+    # Only subnets an EKS cluster or node group of this stack uses must carry IPv6; a VPC whose
+    # subnets the stack never hands to EKS (database subnets, a VPC-only stack) is not judged.
+    used = facts.eks_subnet_refs.get(os.path.dirname(doc.source.abspath or doc.source.path), set()) if facts else set()
     for block in walk_blocks(doc.blocks):
         if not _is_vpc_module(block) or (block.body.str_at("enable_ipv6") or "") != "true":
             continue
         body = block.body
+        label = block.labels[0] if block.labels else ""
         for kind in SUBNET_KINDS:
             subnets = body.get(f"{kind}_subnets")
-            if subnets is None:
+            if subnets is None or f"{label}.{kind}" not in used:
                 continue
             prefixes = body.get(f"{kind}_subnet_ipv6_prefixes")
             if prefixes is None:
                 yield Finding(subnets.start, subnets.end,
-                              f"`{kind}_subnets` without `{kind}_subnet_ipv6_prefixes`: with enable_ipv6 these "
-                              f"subnets get no IPv6 CIDR, and IPv6 pods cannot be placed in them")
+                              f"`{kind}_subnets` (used by EKS in this stack) without `{kind}_subnet_ipv6_prefixes`: "
+                              f"with enable_ipv6 these subnets get no IPv6 CIDR, and an IPv6 cluster needs both "
+                              f"families on its subnets")
             elif subnets.kind == "seq" and prefixes.kind == "seq" and len(subnets.items()) != len(prefixes.items()):
                 yield Finding(prefixes.start, prefixes.end,
                               f"`{kind}_subnet_ipv6_prefixes` has {len(prefixes.items())} entries for "
                               f"{len(subnets.items())} `{kind}_subnets`; each subnet needs one")
-        private = body.get("private_subnets")
-        assign = body.get("private_subnet_assign_ipv6_address_on_creation") or body.get("assign_ipv6_address_on_creation")
-        if private is not None and (assign is None or (assign.text or "") != "true"):
-            where = assign if assign is not None else private
-            yield Finding(where.start, where.end,
-                          "node subnets (`private_subnets`) without `private_subnet_assign_ipv6_address_on_creation "
-                          "= true`: nodes launched there get no IPv6 address")
+            assign = body.get(f"{kind}_subnet_assign_ipv6_address_on_creation") or body.get(
+                "assign_ipv6_address_on_creation")
+            if assign is None or (assign.text or "") != "true":
+                where = assign if assign is not None else subnets
+                yield Finding(where.start, where.end,
+                              f"`{kind}_subnets` (used by EKS in this stack) without "
+                              f"`{kind}_subnet_assign_ipv6_address_on_creation = true`: nodes launched there get no "
+                              f"IPv6 address")
 
 
 def check_eks_ipv6_vpc_ipv4(doc: Document, profile: Profile) -> Iterator[Finding]:
@@ -192,7 +199,7 @@ RULES = [
          why="The AWS provider validates `kubernetes_network_config.ip_family` case-sensitively; `\"IPv6\"` fails "
              "the plan.", example='cluster_ip_family = "IPv6"   # bad\ncluster_ip_family = "ipv6"   # good',
          fix="safe", fix_note="lower-case", check=check_ip_family_value, triggers=("ip_family",),
-         references=(PROVIDER_EKS, EKS_MODULE), platforms=("aws",), **_hcl),
+         references=(PROVIDER_EKS, EKS_MODULE), platforms=("aws",), **_hcl, rejected_by="Terraform (the AWS provider, at plan)"),
     Rule("TF002", "undeclared-variable", "A tfvars key that no `variable` block of the stack declares.", "error",
          why="Terraform only warns about values for undeclared variables and ignores them: a typo such as "
              "`enable_ipV6` leaves the cluster IPv4 without an error. Checked against the `variable` blocks in "
@@ -208,7 +215,7 @@ RULES = [
          why="EKS picks the IPv6 Service CIDR itself; the provider's `service_ipv6_cidr` is computed-only and "
              "setting it fails the plan.", example='service_ipv6_cidr = "fd00::/108"   # bad: remove',
          fix="safe", fix_note="remove the attribute", check=check_service_ipv6_cidr,
-         triggers=("service_ipv6_cidr",), references=(PROVIDER_EKS,), platforms=("aws",), **_hcl),
+         triggers=("service_ipv6_cidr",), references=(PROVIDER_EKS,), platforms=("aws",), **_hcl, rejected_by="Terraform (the AWS provider, at plan)"),
     Rule("TF005", "cni-ipv6-policy-missing",
          "Node roles attach `AmazonEKS_CNI_IPv6_Policy` but no stack creates it, or two stacks create it.", "warning",
          why="Unlike the IPv4 CNI policy, `AmazonEKS_CNI_IPv6_Policy` is not AWS-managed: something must create "
@@ -222,13 +229,18 @@ RULES = [
          fix="none", check=check_cni_ipv6_policy, profiles=("ipv6",), triggers=("AmazonEKS_CNI_IPv6_Policy",),
          references=(EKS_IPV6, EKS_MODULE, EKS_NODE_GROUP_CNI), platforms=("aws",), maturity="preview", **_hcl),
     Rule("TF006", "vpc-ipv6-subnets-incomplete",
-         "A dual-stack VPC module with subnets lacking IPv6 prefixes, mismatched counts, or node subnets that do "
-         "not assign IPv6 addresses.", "error",
+         "Subnets an IPv6 EKS cluster uses lack IPv6 prefixes (or have too few) or do not assign IPv6 "
+         "addresses.", "error",
          why="With `enable_ipv6 = true` terraform-aws-modules/vpc gives a subnet an IPv6 CIDR only when its "
              "`*_subnet_ipv6_prefixes` entry exists, and instances get IPv6 addresses only with "
-             "`*_assign_ipv6_address_on_creation`. EKS IPv6 nodes and pods need both.",
+             "`*_assign_ipv6_address_on_creation` (terraform-aws-vpc main.tf). EKS needs both IP families on the "
+             "subnets of an IPv6 cluster (EKS API KubernetesNetworkConfigRequest.ipFamily), and IPv6 nodes need "
+             "IPv6 addresses. Only the subnet groups that an `aws_eks_cluster`, `aws_eks_node_group`, "
+             "`aws_eks_fargate_profile` or EKS module of the same stack references (`module.VPC.KIND_subnets`) "
+             "are judged: a VPC's database subnets, or a VPC whose subnets the stack never gives to EKS, are fine.",
          example="enable_ipv6 = true\nprivate_subnets = [\"10.0.1.0/24\", \"10.0.2.0/24\"]\n"
-                 "private_subnet_ipv6_prefixes = [3, 4]\nprivate_subnet_assign_ipv6_address_on_creation = true",
+                 "private_subnet_ipv6_prefixes = [3, 4]\nprivate_subnet_assign_ipv6_address_on_creation = true\n"
+                 "# ...used by: module \"eks\" { subnet_ids = module.vpc.private_subnets }",
          fix="none", check=check_vpc_ipv6_subnets, profiles=("ipv6",), triggers=("enable_ipv6",),
          references=(VPC_MODULE, EKS_IPV6), platforms=("aws",), **_hcl),
     Rule("TF007", "eks-ipv6-vpc-ipv4", "An IPv6 cluster's VPC module has `enable_ipv6` false or unset.", "error",
@@ -320,7 +332,7 @@ RULES += [
              "`cidrsubnet(aws_vpc.main.ipv6_cidr_block, 16, 1)`. terraform-aws-modules/vpc uses 8 new bits (/64).",
          example="ipv6_cidr_block = cidrsubnet(aws_vpc.main.ipv6_cidr_block, 8, 1)   # a /64",
          fix="none", check=check_subnet_ipv6_size, triggers=("ipv6_cidr_block",), platforms=("aws",),
-         references=(EC2_CREATE_VPC, EC2_SUBNET_SIZING, VPC_MAIN), **_hcl),
+         references=(EC2_CREATE_VPC, EC2_SUBNET_SIZING, VPC_MAIN), **_hcl, rejected_by="the EC2 API (terraform apply)"),
 ]
 
 
@@ -368,5 +380,5 @@ RULES += [
          example='resource "aws_vpc_ipam_pool_cidr" "ula" {\n  ipam_pool_id = aws_vpc_ipam_pool.private.id\n'
                  '  cidr         = "fd12:3456:789a::/48"   # not fd00::/16\n}',
          fix="none", check=check_vpc_ula, triggers=("ipv6_cidr_block", "aws_vpc_ipam_pool_cidr"), platforms=("aws",),
-         references=(IPAM_PRIVATE_IPV6, EC2_CREATE_VPC), **_hcl),
+         references=(IPAM_PRIVATE_IPV6, EC2_CREATE_VPC), **_hcl, rejected_by="the EC2 API (terraform apply)"),
 ]

@@ -72,3 +72,91 @@ def test_clean_removes_the_cache(project):
     assert result.exit_code == 0 and f"Removed {cache.location(project)}" in result.output
     assert not cache.location(project).exists()
     assert "No cache to remove" in CliRunner().invoke(main, ["clean"]).output
+
+
+def test_alias_documents_still_measured_and_plain_ones_parse_alike(tmp_path):
+    """The alias-size walk is skipped only for documents without aliases: a bomb is still caught
+    in the file after plain ones, and the shared loader carries nothing from file to file."""
+    from v6lint.source import SourceFile
+    from v6lint.yaml_source import parse_yaml
+
+    plain = SourceFile("a.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n")
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+        f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+        for i in range(6))
+    first = parse_yaml(plain)
+    assert first.problem is None and [d.kind for d in first.documents] == ["Service"]
+    bombed = parse_yaml(SourceFile("b.yaml", "kind: ConfigMap\n---\n" + bomb))
+    assert bombed.problem is not None and bombed.problem.code == "V6L904"
+    assert "document 2" in bombed.problem.message
+    broken = parse_yaml(SourceFile("c.yaml", "a: [\n"))
+    assert broken.problem is not None and broken.problem.code == "V6L900"
+    again = parse_yaml(plain)  # after a bomb and a syntax error, the same file parses the same
+    assert again.problem is None and [(d.kind, d.start, d.end) for d in again.documents] == \
+        [(d.kind, d.start, d.end) for d in first.documents]
+
+
+def test_bench_floor_parses_each_file_with_its_parser(tmp_path):
+    from v6lint.bench import _files, floor
+
+    (tmp_path / "a.yaml").write_text("kind: Service\n")
+    (tmp_path / "b.yml").write_text("a: [\n")  # a syntax error still costs its parse
+    (tmp_path / "main.tf").write_text('resource "aws_vpc" "x" {\n  cidr_block = "10.0.0.0/16"\n}\n')
+    (tmp_path / "job.py").write_text("spark = 1\n")
+    parts = floor(_files(tmp_path))
+    assert (parts["files"], parts["yaml_files"], parts["hcl_files"], parts["python_files"]) == (4, 2, 1, 1)
+    assert all(parts[phase] >= 0 for phase in ("read", "yaml", "hcl", "python"))
+
+
+def test_libcst_only_when_an_enabled_rule_reads_python(tmp_path, monkeypatch):
+    """A Python file meets libcst only when an enabled rule of the profile reads Python facts;
+    otherwise `ast` still reports its syntax errors."""
+    import libcst
+
+    from v6lint import python_source
+
+    job = tmp_path / "job.py"
+    job.write_text('from pyspark import SparkConf\n\n'
+                   'conf = SparkConf().set("spark.kubernetes.driver.service.ipFamilies", "IPV6")\n')
+    (tmp_path / "bad.py").write_text("import pyspark\ndef f(:\n")
+    (tmp_path / ".git").mkdir()
+    monkeypatch.chdir(tmp_path)
+    calls = []
+    real = libcst.parse_module
+    monkeypatch.setattr(python_source.cst, "parse_module", lambda text: calls.append(text) or real(text))
+    _, only_yaml = run("--no-cache", "--select", "SVC001")
+    assert calls == []
+    assert [(d["code"], d["path"]) for d in json.loads(only_yaml)] == [("V6L900", "bad.py")]
+    _, spark = run("--no-cache", "--select", "SPK")
+    assert len(calls) == 1
+    found = json.loads(spark)
+    assert ("V6L900", "bad.py") in [(d["code"], d["path"]) for d in found]
+    assert ("SPK003", "job.py") in [(d["code"], d["path"]) for d in found]
+
+
+def test_views_are_built_once_per_document_for_all_rules(tmp_path, monkeypatch):
+    from v6lint.rules import svc
+
+    built = []
+    real_init = svc.ServiceSpec.__init__
+    monkeypatch.setattr(svc.ServiceSpec, "__init__", lambda self, doc: built.append(doc) or real_init(self, doc))
+    (tmp_path / "svc.yaml").write_text("apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec:\n"
+                                       "  ipFamilies: [IPv6, IPv6]\n  ipFamilyPolicy: SingleStack\n---\n"
+                                       "apiVersion: v1\nkind: Service\nmetadata: {name: b}\nspec: {}\n")
+    (tmp_path / ".git").mkdir()
+    monkeypatch.chdir(tmp_path)
+    _, out = run("--no-cache", "--jobs", "1", "--ip-family", "ipv4")
+    assert {d["code"] for d in json.loads(out)} >= {"SVC003", "SVC009"}  # several rules read the Services
+    assert len(built) == 2 and built[0] is not built[1]
+
+
+def test_conflicts_in_is_the_files_share_of_conflicts():
+    from v6lint.rule import Profile, ProfileSource
+
+    sources = tuple(ProfileSource(fam, "tfvars", f"f{i % 3}.tfvars:1", f"/p/f{i % 3}.tfvars", i, i + 1, "x")
+                    for i, fam in enumerate(["ipv6", "ipv4", "ipv4", "ipv6", "ipv4", "dual"]))
+    profile = Profile("ipv6", "f0.tfvars:1", sources)
+    for path in ("/p/f0.tfvars", "/p/f1.tfvars", "/p/f2.tfvars", "/p/none", "", None):
+        assert profile.conflicts_in(path) == [s for s in profile.conflicts if path and s.abspath == path]
+    assert sum(len(profile.conflicts_in(f"/p/f{i}.tfvars")) for i in range(3)) == len(profile.conflicts) == 4
