@@ -371,7 +371,11 @@ def _through_builds(results: list[FileResult], files: list[Path], route, fixing:
     if not built.diagnostics and not built.members and not built.used:
         return results
     out = []
-    for result in results:
+    for path, result in zip(files, results):
+        cache = route(path)[1]
+        if cache is not None and result.cache_entry is not None:
+            # the cache holds the file's own findings; what builds add is computed afresh each run
+            cache.put(*result.cache_entry, result.diagnostics)
         diagnostics = [d for d in result.diagnostics if built.keep(d)]
         if result.source is not None and result.source.abspath in built.members:
             diagnostics = [d for d in diagnostics if d.code.startswith("V6L") and d.code != "V6L901"]
@@ -387,7 +391,7 @@ def _through_builds(results: list[FileResult], files: list[Path], route, fixing:
                 fixed, applied, passes = candidate, chosen, [(result.source.text, edits)]
                 extra = [d for d in extra if d not in chosen]
         out.append(FileResult(result.path, result.source, sorted(diagnostics + extra, key=lambda d: d.sort_key),
-                              fixed, applied, result.cache_entry, passes))
+                              fixed, applied, None, passes))
     out += [FileResult(path, None, diagnostics) for path, diagnostics in built.diagnostics.items()]
     return out
 

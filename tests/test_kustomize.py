@@ -129,3 +129,13 @@ def test_an_ignore_comment_in_the_patch_suppresses_the_built_finding(project):
     patch = project / "overlays/public-nlb/nlb.yaml"
     patch.write_text(patch.read_text().replace("ip-address-type: ipv4", "ip-address-type: ipv4  # v6lint: ignore[LB013]"))
     assert found("overlays/public-nlb", "base") == (0, [])
+
+
+@needs_builder
+def test_a_warm_result_cache_gives_the_same_findings(project, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (project / "overlays/broken").mkdir()
+    (project / "overlays/broken/kustomization.yaml").write_text("resources:\n  - missing.yaml\n")
+    runs = [json.loads(CliRunner().invoke(main, ["check", "--output-format", "json"]).stdout) for _ in range(3)]
+    assert runs[0] == runs[1] == runs[2]
+    assert sorted(d["code"] for d in runs[0]) == ["LB003", "LB004", "LB013", "V6L909"]
