@@ -339,6 +339,31 @@ def save_profile(root: Path, key: str, profile) -> None:
                 pass
 
 
+MAX_RENDERS = 64  # chart renders kept per checkout (the newest)
+
+
+def load_render(root: Path, key: str) -> dict[str, str] | None:
+    """A chart's rendered manifests ({template: text}) by the hash of its files and values, or None."""
+    directory = _prepare(root, create=False)
+    data = _read_json(directory / f"render-{key}.json") if directory is not None else None
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        return None
+    return data
+
+
+def save_render(root: Path, key: str, manifests: dict[str, str]) -> None:
+    directory = _prepare(root)
+    if directory is None:
+        return
+    _write_atomic(directory / f"render-{key}.json", json.dumps(manifests, separators=(",", ":")).encode())
+    renders = sorted(directory.glob("render-*.json"), key=lambda p: p.stat().st_mtime if p.exists() else 0)
+    for stale in renders[:-MAX_RENDERS]:
+        try:
+            stale.unlink()
+        except OSError:
+            pass
+
+
 def clean(root: Path) -> Path | None:
     """Delete this checkout's cache; the directory removed, or None when there was none."""
     import shutil

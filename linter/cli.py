@@ -140,9 +140,14 @@ TEXT_FORMATS = ("full", "concise", "text")  # text: the same as full (the name o
 @click.option("--show-settings", is_flag=True,
               help="Print the settings and cluster profile the first of PATHS is judged by, with their sources, "
                    "and exit.")
+@click.option("--stdin-filename", default=None, metavar="PATH",
+              help="With `-` as the path: the name of the stream read from standard input, for output, config "
+                   "and profile (e.g. `helm template ... | v6lint check - --stdin-filename chart/rendered.yaml`). "
+                   "With --fix the fixed stream is written to standard output and the report to standard error.")
 def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, add_ignore, select, extend_select,
           ignore, exclude, extend_exclude, force_exclude, output_format, statistics, show_fixes, quiet, output_file,
-          ip_family, platform, preview, exit_zero, no_cache, jobs, config, show_files, show_settings) -> None:
+          ip_family, platform, preview, exit_zero, no_cache, jobs, config, show_files, show_settings,
+          stdin_filename) -> None:
     """Lint PATHS (files or directories; default: the current directory).
 
     \b
@@ -164,6 +169,16 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
         refuse("--add-ignore cannot be combined with --statistics")
     fix = fix or fix_only
     paths = list(paths) or ["."]
+    stdin = "-" in paths
+    if stdin and paths != ["-"]:
+        refuse("`-` (standard input) cannot be combined with other paths")
+    if stdin and (show_diff or add_ignore is not None or show_files):
+        refuse("--diff, --add-ignore and --show-files need files; standard input is checked, or fixed with --fix")
+    if stdin_filename is not None and not stdin:
+        refuse("--stdin-filename names standard input: give `-` as the path")
+    stdin_path = Path(stdin_filename or "stdin.yaml")
+    if stdin:
+        paths = [os.path.dirname(os.path.abspath(stdin_path))]
     try:
         settings = load(config, paths)
         for flag, values in (("--select", select), ("--extend-select", extend_select)):
@@ -188,8 +203,11 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
 
     settings = overridden(settings)
     unsafe = settings.unsafe_fixes if unsafe_fixes is None else unsafe_fixes
-    found = discover(paths, settings.exclude, settings.root, extra=settings.spark_conf,
-                     force_exclude=settings.force_exclude if force_exclude is None else force_exclude)
+    if stdin:
+        found = _stdin_found(stdin_path)
+    else:
+        found = discover(paths, settings.exclude, settings.root, extra=settings.spark_conf,
+                         force_exclude=settings.force_exclude if force_exclude is None else force_exclude)
     if not quiet:
         for folder in found.empty:
             click.echo(f"v6lint: no files to check under {folder}", err=True)
@@ -206,7 +224,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
             linter = Linter(project.settings, **selection)
             return linter, _result_cache(project, linter) if cached else None, project
 
-        per_file, per_root = _by_project(found.files, projects, settings, make)
+        per_file, per_root = _by_project(found.files, projects, settings, make, named=stdin)
         return {path: route[:2] for path, route in per_file.items()}, per_root
 
     latest: list = []  # the routes of the last project build (fix rounds rebuild them)
@@ -226,7 +244,10 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
             return
         with _progress(found.files, output_format) as bar:
             tick = bar.update if bar is not None else None
-            if add_ignore is not None:
+            if stdin:
+                linter = latest[0][found.files[0]][0]
+                results = [_check_stdin(linter, found.files[0], fix, unsafe)]
+            elif add_ignore is not None:
                 results = check_files(latest[0].__getitem__, found.files, fix=False, unsafe=unsafe, jobs=jobs,
                                       progress=tick, ignore_reason=add_ignore)
             elif fix or show_diff:
@@ -236,6 +257,9 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
     except ConfigError as exc:
         refuse(str(exc))
     per_file, per_root = latest
+    if not (stdin or add_ignore is not None):
+        results = _through_builds(results, found.files, latest[0].__getitem__, fix or show_diff, unsafe,
+                                  not no_cache)
     # What v6lint could not look at is reported, never passed silently.
     notices = Linter(settings, **selection)
     results += [FileResult(missing, None, notices.notice(missing, "V6L908", "no such file or directory"))
@@ -255,6 +279,9 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
             continue
         if show_diff:
             diffs.append(render_diff(result))
+            continue
+        if stdin:
+            applied.append((result.path, result.fixes_applied))
             continue
         try:
             write_atomic(path, result.source.encode(), result.fixed.encode())
@@ -308,6 +335,15 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
                        "Run with --fix to apply the safe ones.)\n")
     if show_fixes and applied and not machine and not statistics:
         report = render_fixes(applied) + report
+    if stdin and fix:
+        # As ruff: the (fixed) stream on stdout, for pipelines; the report on stderr.
+        fixed = results[0].fixed or results[0].source
+        if fixed is not None:
+            sys.stdout.buffer.write(fixed.encode())
+            sys.stdout.flush()
+        if output_file is None:
+            click.echo(report, nl=False, err=True)
+            report = ""
     _emit(report, output_file, color=color)
     failing = any(counts_as_failure(d) for r in results for d in r.diagnostics)
     if exit_non_zero_on_fix and applied:
@@ -315,16 +351,90 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
     sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_OK)
 
 
-def _by_project(files: list[Path], projects: Projects, settings: Settings, make) -> tuple[dict, dict]:
+def _through_builds(results: list[FileResult], files: list[Path], route, fixing: bool,
+                    unsafe: bool, use_cache: bool) -> list[FileResult]:
+    """Kustomizations and Helm charts are judged by what they build: the files they read (a chart's
+    templates) lose their own findings on Kubernetes objects, and get the build's, placed where each
+    field is written. Fixing, a build's
+    fixes are applied to a file that its own fixes left unchanged (the next run sees the rest)."""
+    from v6lint.engine import apply_edits, choose_fixes
+    from v6lint.helm import check_charts
+    from v6lint.kustomize import check_overlays
+    from v6lint.sources import parse_source
+
+    built = check_overlays(files, route)
+    charts = check_charts(files, route, use_cache=use_cache)
+    built.members |= charts.members
+    built.used |= charts.used
+    for path, diagnostics in charts.diagnostics.items():
+        built.diagnostics.setdefault(path, []).extend(diagnostics)
+    if not built.diagnostics and not built.members and not built.used:
+        return results
+    out = []
+    for path, result in zip(files, results):
+        cache = route(path)[1]
+        if cache is not None and result.cache_entry is not None:
+            # the cache holds the file's own findings; what builds add is computed afresh each run
+            cache.put(*result.cache_entry, result.diagnostics)
+        diagnostics = [d for d in result.diagnostics if built.keep(d)]
+        if result.source is not None and result.source.abspath in built.members:
+            diagnostics = [d for d in diagnostics if d.code.startswith("V6L") and d.code != "V6L901"]
+        extra = built.diagnostics.pop(result.path, [])
+        fixed, applied, passes = result.fixed, result.fixes_applied, result.passes
+        chosen = choose_fixes(extra, unsafe) if fixing and result.source is not None and fixed is None else []
+        if chosen:
+            edits = [edit for diag in chosen for edit in diag.fix.edits]
+            candidate = result.source.with_text(apply_edits(result.source.text, edits))
+            before, after = parse_source(result.source).problem, parse_source(candidate).problem
+            # a template stays a template (V6L901); anything else must still parse
+            if after is None or (before is not None and before.code == after.code == "V6L901"):
+                fixed, applied, passes = candidate, chosen, [(result.source.text, edits)]
+                extra = [d for d in extra if d not in chosen]
+        out.append(FileResult(result.path, result.source, sorted(diagnostics + extra, key=lambda d: d.sort_key),
+                              fixed, applied, None, passes))
+    out += [FileResult(path, None, diagnostics) for path, diagnostics in built.diagnostics.items()]
+    return out
+
+
+def _stdin_found(path: Path):
+    from v6lint.discovery import Discovered
+
+    return Discovered([Path(os.path.abspath(path))], [])
+
+
+def _check_stdin(linter: Linter, path: Path, fix: bool, unsafe: bool) -> FileResult:
+    """The stream on standard input, read like a file named `path` (never read from disk)."""
+    from v6lint.rendered import name_sources
+    from v6lint.source import DecodeError, SourceFile, decode
+
+    shown = display_path(path)
+    limit = linter.settings.max_file_size
+    data = sys.stdin.buffer.read(limit + 1)
+    if len(data) > limit:
+        return FileResult(shown, None, linter.notice(
+            shown, "V6L903", f"standard input is over max-file-size ({limit} bytes); skipped"))
+    try:
+        text, encoding, bom = decode(data)
+    except DecodeError as exc:
+        return FileResult(shown, None, linter.notice(shown, "V6L902", f"cannot decode: {exc}"))
+    source = SourceFile(shown, text, encoding, bom, str(path))
+    result = linter.fix_source(source, unsafe) if fix else FileResult(shown, source, linter.lint_source(source))
+    name_sources((result.fixed or source).text, result.diagnostics)
+    return result
+
+
+def _by_project(files: list[Path], projects: Projects, settings: Settings, make,
+                named: bool = False) -> tuple[dict, dict]:
     """({file: its project's route}, {project root: route}) with route = make(project), built once
     per project: a file is judged by the settings and profile of its own project (profiles never
-    leak). A file the config nearest to it excludes is left out."""
+    leak). A file the config nearest to it excludes is left out, unless `named` (standard input
+    named by --stdin-filename is always checked)."""
     per_root: dict[Path, tuple] = {}
     per_file: dict[Path, tuple] = {}
     for path in files:
         project = projects.of(path)
         own = project.settings
-        if own.config_path != settings.config_path and is_excluded(path, own.exclude, own.root):
+        if not named and own.config_path != settings.config_path and is_excluded(path, own.exclude, own.root):
             continue  # excluded by the config nearest to it
         if project.root not in per_root:
             per_root[project.root] = make(project)

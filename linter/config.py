@@ -46,6 +46,9 @@ class Settings:
     root: Path = field(default_factory=Path.cwd)  # per-file-ignores and exclude are relative to it
     warnings: list[str] = field(default_factory=list)  # problems that do not stop a run (printed on stderr)
     extends: list[Path] = field(default_factory=list)  # the configs `extend` pulled in, nearest first
+    # [helm.charts."PATH"]: chart folder (relative to the config's folder) -> {"values": [files relative
+    # to the chart], "set": ["a.b=c", ...]}
+    helm: dict[str, dict] = field(default_factory=dict)
 
 
 def _schema() -> dict:
@@ -211,6 +214,7 @@ def load_settings(config_path: Path | None, rules: list[Rule], _chain: tuple[Pat
     for key, attr in (("force-exclude", "force_exclude"), ("spark-conf", "spark_conf")):
         if key in table:
             setattr(settings, attr, table[key])
+    settings.helm = {**settings.helm, **table.get("helm", {}).get("charts", {})}
     if "unsafe" in table.get("fix", {}):
         settings.unsafe_fixes = table["fix"]["unsafe"]
     family = table.get("cluster", {}).get("ip-family")

@@ -161,3 +161,17 @@ def removal_fix(source: SourceFile, sup: Suppression, unused: list[str]) -> Fix 
     while start > 0 and text[start - 1] in " \t":
         start -= 1
     return Fix("Remove the unused suppression comment", "safe", (Edit(start, sup.end, ""),))
+
+
+def comment_suppresses(source: SourceFile, code: str, offset: int) -> bool:
+    """Whether a `# v6lint: ignore[...]` comment (or file-ignore) in `source` covers a finding of `code`
+    at `offset`: for findings placed in a file after being found on a build or render (Kustomize,
+    Helm), whose comments the built objects no longer carry."""
+    from v6lint.rules import lookup
+
+    sups = [s for s in parse_comments(source) if s.kind != "annotation"]
+    if not sups:
+        return False
+    line = suppression_line(source, Spans(data_spans(source)), offset)
+    return any(sup.covers(line, None) and any((rule := lookup(c)) is not None and rule.code == code
+                                              for c in sup.codes) for sup in sups)

@@ -159,13 +159,52 @@ class V6LintServer(LanguageServer):
             return cached
         source = SourceFile(display_path(path), doc.source, abspath=os.path.realpath(path))
         try:
-            diagnostics = self.linter_for(Path(path).resolve()).lint_source(source)
+            linter = self.linter_for(Path(path).resolve())
+            diagnostics = self._through_chart(Path(path).resolve(), source, linter, linter.lint_source(source))
         except Exception as exc:  # never drop the connection over one document
             self.log(types.MessageType.Error, f"v6lint failed on {path}: {type(exc).__name__}: {exc}")
             diagnostics = []
         linted = Linted(doc.version, source, diagnostics)
         self.results[uri] = linted
         return linted
+
+    def _through_chart(self, path: Path, source: SourceFile, linter: Linter,
+                       diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+        """A chart's values file or template: its findings on the chart as rendered (edits of a values
+        file are rendered unsaved, debounced like any edit; a template's once saved, since Helm reads
+        templates from disk)."""
+        from v6lint.helm import chart_of, check_charts
+
+        chart = chart_of(path)
+        if chart is None:
+            return diagnostics
+        is_template = "templates" in path.relative_to(chart).parts
+        try:
+            on_disk = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            on_disk = None
+        if is_template and on_disk != source.text:
+            return diagnostics  # unsaved template: the render would not match this text
+        built = check_charts([chart / "Chart.yaml"], lambda _p: (linter, None), overlay=self.overlay())
+        diagnostics = [d for d in diagnostics if built.keep(d)]
+        if source.abspath in built.members:
+            diagnostics = [d for d in diagnostics if d.code.startswith("V6L") and d.code != "V6L901"]
+        return sorted(diagnostics + built.diagnostics.get(source.path, []), key=lambda d: d.sort_key)
+
+    def same_chart(self, uri: str) -> list[str]:
+        """The other open documents of the chart `uri` is a values file or template of."""
+        from v6lint.helm import chart_of
+
+        path = fs_path(uri)
+        chart = chart_of(Path(path).resolve()) if path else None
+        if chart is None:
+            return []
+        out = []
+        for other in list(self.workspace.text_documents):
+            other_path = fs_path(other)
+            if other != unquote(uri) and other_path and chart_of(Path(other_path).resolve()) == chart:
+                out.append(other)
+        return out
 
     def publish(self, uri: str) -> None:
         linted = self.lint(uri)
@@ -366,6 +405,9 @@ def did_change(ls: V6LintServer, params: types.DidChangeTextDocumentParams) -> N
     uri = params.text_document.uri
     ls.refresh_profile_if_needed(uri, ls.workspace.get_text_document(uri).source)
     ls.schedule(uri)
+    for other in ls.same_chart(uri):  # a values edit changes what the chart's templates render
+        ls.results.pop(other, None)
+        ls.schedule(other)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
@@ -373,6 +415,9 @@ def did_save(ls: V6LintServer, params: types.DidSaveTextDocumentParams) -> None:
     uri = params.text_document.uri
     ls.refresh_profile_if_needed(uri, ls.workspace.get_text_document(uri).source)
     ls.publish(uri)
+    for other in ls.same_chart(uri):
+        ls.results.pop(other, None)
+        ls.schedule(other)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)

@@ -47,6 +47,15 @@ RULES += [
              "does not pass silently.", example="v6lint check k8s/ clusters/prd/   # no such folder", fix="none"),
 ]
 RULES.append(
+    Rule("V6L909", "not-rendered", "A kustomization (or Helm chart) that v6lint could not build, so what it "
+         "deploys was not checked.", "info",
+         why="v6lint judges an overlay by what `kubectl kustomize` builds from it. Without a builder on PATH, when "
+             "the build fails, or when the kustomization names something v6lint refuses to let it read (a remote "
+             "resource, a path outside the project, Helm chart inflation), this notice says so once, with the "
+             "reason; its files are then checked one by one. Info notices do not change the exit code.",
+         example="resources:\n  - https://github.com/org/repo//base?ref=v1   # remote: refused", fix="none"),
+)
+RULES.append(
     Rule("V6L999", "internal-error", "A rule failed on a document; the rest of the run went on.", "error",
          why="This is a bug in v6lint. The message names the rule and the object; please report it with the "
              "file.", example="(none)", fix="none"),

@@ -24,6 +24,8 @@ ENGINE_ONLY = {
     "V6L906": "fix not applied: needs a file changing on disk or a broken fix",
     "V6L907": "a file named on the command line that v6lint cannot read: covered in test_adopt.py",
     "V6L908": "a command-line path that does not exist: covered in test_adopt.py",
+    "V6L909": "a kustomization or chart that was not built (needs a folder and a builder): covered in "
+              "test_kustomize.py and test_helm.py",
     "V6L999": "internal error: needs a rule that crashes",
 }
 

@@ -164,7 +164,7 @@ def test_bad_config_reports_location_and_allowed_values(project):
     result = run("check")
     assert result.exit_code == 2
     assert "pyproject.toml:3: invalid v6lint configuration: unknown key 'selekt'; did you mean 'select'? (allowed: " \
-           "cluster, exclude, extend, extend-exclude, extend-select, fix, force-exclude, ignore, max-file-size, " \
+           "cluster, exclude, extend, extend-exclude, extend-select, fix, force-exclude, helm, ignore, max-file-size, " \
            "per-file-ignores, preview, select, severity, spark-conf)" in result.output
     (project / "pyproject.toml").write_text('[tool.v6lint.cluster]\nip-family = "IPv6"\n')
     result = run("check")

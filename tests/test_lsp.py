@@ -380,3 +380,26 @@ async def test_security_15_nul_uris_unopened_hover_and_debounced_profile(client:
     assert "SPK001" in codes(await diagnostics_for(client, job, lambda ds: "SPK001" in codes(ds)))
     await asyncio.sleep(0.5)
     assert sum("cluster profile" in m.message for m in client.log_messages) == builds + 1
+
+
+@pytest.mark.skipif(__import__("v6lint.helm", fromlist=["backend"]).backend() is None,
+                    reason="no Helm renderer: install the helm extra (helm-python-sdk) or put helm on PATH")
+async def test_editing_a_charts_values_rerenders_it_and_reports_on_the_values_line(client: LanguageClient, workspace):
+    chart = workspace / "web"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 0.1.0\n")
+    values = "families: [IPv6]\n"
+    (chart / "values.yaml").write_text(values)
+    template = ("apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ipFamilies:\n"
+                "  {{- toYaml .Values.families | nindent 4 }}\n")
+    (chart / "templates" / "service.yaml").write_text(template)
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+        settings={"v6lint": {"ip-family": "ipv6", "select": "SVC009"}}))
+    uri, template_uri = uri_of(workspace, "web/values.yaml"), uri_of(workspace, "web/templates/service.yaml")
+    open_doc(client, template_uri, template)
+    assert codes(await diagnostics_for(client, template_uri)) == []  # rendered: no V6L901 either
+    open_doc(client, uri, values)
+    assert codes(await diagnostics_for(client, uri)) == []
+    change(client, uri, "families: [IPv4]\n", 2)  # unsaved: rendered from the editor's text
+    found = await diagnostics_for(client, uri, lambda ds: bool(ds))
+    assert codes(found) == ["SVC009"] and found[0].range.start.line == 0 and found[0].range.start.character == 11

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from v6lint.cli import main
+from v6lint.kustomize import builder
 from v6lint.rules import ALL_RULES, BY_CODE, BY_NAME
 from v6lint.source import SourceFile
 from v6lint.sources import parse_source
@@ -259,7 +260,11 @@ def overlay(tmp_path, monkeypatch):
 
 def test_kustomize_patches_are_not_judged_as_whole_objects(overlay):
     # (LB011 runs only on AWS; nothing in this overlay says where the cluster runs)
-    assert check_json("--ip-family", "ipv6", "--platform", "aws") == []
+    # The overlay does not build (legacy-patch.yaml targets a Service the base does not have): one
+    # notice says so, and the patches are still not judged as whole objects.
+    (notice,) = check_json("--ip-family", "ipv6", "--platform", "aws")
+    assert notice["code"] == "V6L909"
+    assert ("failed to find unique target for patch" if builder() else "is on PATH") in notice["message"]
     assert check_json("--ip-family", "ipv6", "--platform", "aws", "overlays/prod/service-lb.yaml") == []
     # the same file, no longer listed as a patch, is a whole Service again
     (overlay / "overlays/prod/kustomization.yaml").write_text(
@@ -275,7 +280,7 @@ def test_json6902_patch_paths_count_and_inline_patches_are_ignored(overlay):
         "    path: service-lb.yaml\npatches:\n  - patch: |-\n      - op: add\n        path: /spec/type\n"
         "        value: LoadBalancer\n")
     assert where(check_json("--ip-family", "ipv6", "--platform", "aws", "--select", "LB011")) == [
-        ("LB011", "overlays/prod/legacy-patch.yaml", 6)]
+        ("LB011", "overlays/prod/legacy-patch.yaml", 6), ("V6L909", "overlays/prod/kustomization.yaml", 1)]
 
 
 # --- D. templates -----------------------------------------------------------------------------------

@@ -1,0 +1,586 @@
+"""Helm charts: render, run every rule on what the chart deploys, report where the user writes it (issue 18).
+
+A folder with Chart.yaml is a chart (sub-charts in its `charts/` render with it). It is rendered with
+its values.yaml plus the values files and `--set` overrides configured for it (`[helm.charts."PATH"]`)
+by one of two backends behind `Backend`: helm-python-sdk (the extra `v6lint[helm]`, Helm's Go SDK,
+in a child process) or a `helm` binary on PATH (`helm template`). Neither: one notice per chart.
+
+A finding on the rendered objects is put, in this order of preference:
+1. on the values leaf it came from, traced by rendering once more with a marker appended to each
+   candidate leaf (the string leaves whose value the finding's value holds), with its fix on that leaf;
+2. on a literal in the template that wrote the object, with its fix there when the value is plain text;
+3. on the template's line for the object, without a fix, saying so.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from v6lint.diagnostics import Diagnostic, Edit, Fix
+from v6lint.discovery import display_path, read_regular
+from v6lint.document import MAP, SCALAR, SEQ, Document, Node, walk
+from v6lint.kustomize import OverlayResults, node_at, path_at
+from v6lint.source import DecodeError, SourceFile, decode
+from v6lint.sources import parse_source
+from v6lint.suppressions import comment_suppresses
+
+RENDER_TIMEOUT = 60  # seconds, per render
+MAX_OUTPUT = 32 * 1024 * 1024  # characters of rendered manifests
+MAX_MEMORY = 4 * 1024 * 1024 * 1024  # address space of the render process
+MAX_CHART_BYTES = 64 * 1024 * 1024  # a chart folder over this is not rendered
+MAX_VALUES_FILE = 4 * 1024 * 1024
+RELEASE, NAMESPACE = "release-name", "default"  # what `helm template` uses without arguments
+_MARK = re.compile(r"v6lm(\d+)z", re.IGNORECASE)
+ENABLE = ("install v6lint's `helm` extra (the helm-python-sdk package, e.g. `pip install '.[helm]'` in a v6lint "
+          "checkout) or put a `helm` binary on PATH")
+
+
+class RenderError(Exception):
+    pass
+
+
+def _limits() -> None:  # in the child, before exec
+    import resource
+
+    for limit, value in ((resource.RLIMIT_AS, MAX_MEMORY), (resource.RLIMIT_CORE, 0)):
+        try:
+            resource.setrlimit(limit, (value, value))
+        except (ValueError, OSError):
+            pass
+
+
+def run_limited(command: list[str], data: bytes, env: dict[str, str], cwd: str, timeout: float,
+                cap: int) -> tuple[int, bytes, bytes]:
+    """Run a renderer: no stdin but `data`, a timeout, bounded memory, at most `cap` bytes of output read."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        try:
+            process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=out, stderr=err, env=env, cwd=cwd,
+                                       preexec_fn=_limits if os.name == "posix" else None)
+        except OSError as exc:
+            raise RenderError(f"cannot run {command[0]}: {exc.strerror or exc}") from None
+        try:
+            process.communicate(data, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise RenderError(f"rendering took over {timeout:g} s and was stopped") from None
+        for handle in (out, err):
+            handle.seek(0)
+        if os.fstat(out.fileno()).st_size > cap:
+            raise RenderError(f"the renderer printed over {cap} bytes; not checked")
+        return process.returncode, out.read(), err.read(cap)
+
+
+def quiet_env(home: str) -> dict[str, str]:
+    """An environment for a renderer: its own empty homes, no kubeconfig, proxies that lead nowhere."""
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home, "KUBECONFIG": os.devnull,
+            "HELM_CACHE_HOME": home, "HELM_CONFIG_HOME": home, "HELM_DATA_HOME": home,
+            "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": "",
+            "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C"}
+
+
+# --- backends ----------------------------------------------------------------------------------
+class Backend:
+    """Renders a chart folder to {template path: manifest}. Raises RenderError with Helm's message."""
+
+    name = ""
+
+    def render(self, chart: str, values: dict, sets: list[str]) -> dict[str, str]:
+        raise NotImplementedError
+
+
+class SdkBackend(Backend):
+    name = "helm-python-sdk"
+
+    def render(self, chart, values, sets):
+        request = json.dumps({"chart": chart, "values": values, "set": sets, "release": RELEASE,
+                              "namespace": NAMESPACE, "max_output": MAX_OUTPUT}).encode()
+        with tempfile.TemporaryDirectory() as home:
+            code, out, err = run_limited([sys.executable, "-m", "v6lint.helm_render"], request, quiet_env(home),
+                                         home, RENDER_TIMEOUT, MAX_OUTPUT * 2)
+        try:
+            answer = json.loads(out)
+        except ValueError:
+            raise RenderError(f"the renderer failed (exit {code}): "
+                              f"{err.decode('utf-8', 'replace').strip()[-300:]}") from None
+        if "error" in answer:
+            raise RenderError(answer["error"])
+        return answer["manifests"]
+
+
+class BinaryBackend(Backend):
+    name = "helm"
+
+    def __init__(self, helm: str):
+        self.helm = helm
+
+    def render(self, chart, values, sets):
+        with tempfile.TemporaryDirectory() as home:
+            values_file = os.path.join(home, "values.json")
+            with open(values_file, "w", encoding="utf-8") as handle:
+                json.dump(values, handle)
+            command = [self.helm, "template", RELEASE, chart, "--namespace", NAMESPACE, "-f", values_file]
+            for expression in sets:
+                command += ["--set", expression]
+            code, out, err = run_limited(command, b"", quiet_env(home), home, RENDER_TIMEOUT, MAX_OUTPUT)
+        if code != 0:
+            lines = err.decode("utf-8", "replace").strip().splitlines()
+            raise RenderError(lines[-1].removeprefix("Error: ") if lines else f"helm exited {code}")
+        return split_stream(out.decode("utf-8", "replace"))
+
+
+def split_stream(text: str) -> dict[str, str]:
+    """`helm template` output as {template path: manifest}, by its `# Source:` comments."""
+    manifests: dict[str, str] = {}
+    name = None
+    for part in re.split(r"(?m)^---[ \t]*$", text):
+        match = re.match(r"\s*# Source: *(\S[^\r\n]*)\r?\n", part)
+        if match:
+            name = match.group(1).strip()
+            body = part[match.end():]
+        else:
+            body = part
+        if name and body.strip():
+            manifests[name] = (manifests.get(name, "") + "\n---\n" + body) if name in manifests else body
+    return manifests
+
+
+def backend() -> Backend | None:
+    if importlib.util.find_spec("helm_python") is not None:
+        return SdkBackend()
+    helm = shutil.which("helm")
+    return BinaryBackend(helm) if helm else None
+
+
+# --- values files ------------------------------------------------------------------------------
+@dataclass
+class Leaf:
+    source: SourceFile
+    node: Node  # a string scalar
+    steps: tuple  # its key path in the values
+
+
+def to_python(node: Node | None, leaves: list | None = None, source=None, steps=(), marks: dict | None = None):
+    """A values node as plain data. With `marks` ({id(node): marker}), marked leaves get the marker appended."""
+    if node is None:
+        return None
+    if node.kind == MAP:
+        return {str(k.value): to_python(v, leaves, source, (*steps, str(k.value)), marks) for k, v in node.value}
+    if node.kind == SEQ:
+        return [to_python(v, leaves, source, (*steps, i), marks) for i, v in enumerate(node.value)]
+    tag = node.tag.rsplit(":", 1)[-1]
+    if tag == "null":
+        return None
+    if tag == "bool":
+        return node.value.lower() in ("true", "yes", "on", "y")
+    if tag == "int":
+        try:
+            return int(node.value.replace("_", ""), 0)
+        except ValueError:
+            return node.value
+    if tag == "float":
+        try:
+            return float(node.value)
+        except ValueError:
+            return node.value
+    if leaves is not None:
+        leaves.append(Leaf(source, node, steps))
+    if marks and id(node) in marks:
+        return node.value + marks[id(node)]
+    return node.value
+
+
+def read_values(path: str, overlay: dict[str, str] | None = None) -> tuple[SourceFile, Node | None]:
+    """A values file (or an editor's unsaved text of it, from `overlay`: real path -> text)."""
+    text = (overlay or {}).get(os.path.realpath(path))
+    if text is not None:
+        source = SourceFile(display_path(path), text, abspath=os.path.realpath(path))
+        parsed = parse_source(source)
+        if parsed.problem is not None:
+            raise RenderError(f"{source.path} does not parse: {parsed.problem.message}")
+        return source, parsed.documents[0].root if parsed.documents else None
+    try:
+        data = read_regular(path, MAX_VALUES_FILE)[1]  # never blocks on a FIFO
+        if data is None:
+            raise RenderError(f"{display_path(path)} is over {MAX_VALUES_FILE} bytes")
+        text, encoding, bom = decode(data)
+    except DecodeError as exc:
+        raise RenderError(f"{display_path(path)}: {exc}") from None
+    except OSError as exc:
+        raise RenderError(f"{display_path(path)}: {exc.strerror or exc}") from None
+    source = SourceFile(display_path(path), text, encoding, bom, os.path.realpath(path))
+    parsed = parse_source(source)
+    if parsed.problem is not None:
+        raise RenderError(f"{source.path} does not parse: {parsed.problem.message}")
+    return source, parsed.documents[0].root if parsed.documents else None
+
+
+def _merge(base, override):
+    from v6lint.helm_render import merge
+
+    return merge(base, override) if isinstance(base, dict) and isinstance(override, dict) else override
+
+
+# --- one chart -----------------------------------------------------------------------------------
+def chart_digest(chart: str, values, sets, backend_name: str) -> str:
+    """The render's cache key: every file of the chart folder, the values and the backend. Raises
+    RenderError for a chart Helm should not load: over MAX_CHART_BYTES, a FIFO or device in it, or a
+    symlink leading out of the chart (Helm follows them, and `.Files.Get` would read the target)."""
+    digest = hashlib.sha256(json.dumps([values, sets, backend_name], sort_keys=True).encode())
+    total = 0
+    inside = os.path.realpath(chart) + os.sep
+    for folder, dirs, files in os.walk(chart):
+        dirs.sort()
+        for name in sorted(files) + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
+            path = os.path.join(folder, name)
+            if not os.path.realpath(path).startswith(inside):
+                raise RenderError(f"{display_path(path)} leads out of the chart; not rendered")
+            if os.path.isdir(path):
+                continue
+            try:
+                size, data = read_regular(path, MAX_CHART_BYTES - total)
+            except OSError as exc:
+                raise RenderError(f"{display_path(path)}: {exc.strerror or exc}; not rendered") from None
+            if data is None:
+                raise RenderError(f"the chart folder holds over {MAX_CHART_BYTES} bytes; not rendered")
+            total += len(data)
+            digest.update(os.path.relpath(path, chart).encode() + b"\0" + hashlib.sha256(data).digest())
+    return digest.hexdigest()[:32]
+
+
+def render_cached(engine: Backend, chart: str, values, sets, root: Path | None) -> dict[str, str]:
+    from v6lint import cache
+
+    key = chart_digest(chart, values, sets, engine.name)  # also refuses what Helm should not load
+    if root is not None:
+        hit = cache.load_render(root, key)
+        if hit is not None:
+            return hit
+    manifests = engine.render(chart, values, sets)
+    if root is not None:
+        cache.save_render(root, key, manifests)
+    return manifests
+
+
+def stream_of(manifests: dict[str, str]) -> str:
+    return "".join(f"---\n# Source: {name}\n{text.strip()}\n" for name, text in sorted(manifests.items())
+                   if name.endswith((".yaml", ".yml", ".json", ".tpl")) and text.strip())
+
+
+def _template_file(chart: str, name: str) -> str | None:
+    """`web/templates/svc.yaml` -> CHART/templates/svc.yaml; sub-charts: web/charts/db/templates/x.yaml."""
+    parts = name.split("/")[1:]
+    if not parts or ".." in parts:
+        return None
+    path = os.path.join(chart, *parts)
+    return path if os.path.isfile(path) else None
+
+
+def _ordinal(documents: list[Document], doc: Document, names: list[str | None]) -> tuple:
+    index = documents.index(doc)
+    same = [d for i, d in enumerate(documents[:index]) if names[i] == names[index] and d.kind == doc.kind]
+    return names[index], doc.kind, len(same)
+
+
+def _names(source: SourceFile, documents: list[Document]) -> list[str | None]:
+    from v6lint.rendered import helm_sources
+    import bisect
+
+    offsets, names = helm_sources(source.text)
+    out = []
+    for doc in documents:
+        i = bisect.bisect_right(offsets, doc.start) - 1
+        out.append(names[i] if i >= 0 else None)
+    return out
+
+
+def _plain(value: str) -> bool:
+    return bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/-]*", value)) and value.lower() not in (
+        "true", "false", "yes", "no", "on", "off", "null", "y", "n")
+
+
+def _scalar_text(value: str, style: str | None) -> str:
+    if style == "'":
+        return "'" + value.replace("'", "''") + "'"
+    if style == '"' or not _plain(value):
+        return json.dumps(value)
+    return value
+
+
+def _new_value(fix: Fix | None, node: Node) -> tuple[str, str, str] | None:
+    """(new value, fix message, applicability) when the fix replaces exactly the scalar `node`."""
+    if fix is None or len(fix.edits) != 1:
+        return None
+    edit = fix.edits[0]
+    if (edit.start, edit.end) != (node.start, node.end):
+        return None
+    content = edit.content.strip()
+    if len(content) >= 2 and content[0] == content[-1] and content[0] in "\"'":
+        content = content[1:-1]
+    return (content, fix.message, fix.applicability) if _plain(content) or content else None
+
+
+def check_chart(chart: str, linter, engine: Backend, cache_root: Path | None,
+                overlay: dict[str, str] | None = None) -> tuple[list[tuple[Diagnostic, SourceFile]], list[str]]:
+    """(findings placed in the chart's files, each with that file; notices as messages). Raises RenderError."""
+    spec = helm_settings(linter.settings).get(os.path.realpath(chart), {})
+    files = [os.path.join(chart, "values.yaml")] if os.path.isfile(os.path.join(chart, "values.yaml")) else []
+    files += [os.path.join(chart, f) for f in spec.get("values", [])]
+    sets = list(spec.get("set", []))
+    parsed = []
+    project = os.path.realpath(linter.profile.root or linter.settings.root) + os.sep
+    for path in files:
+        if not os.path.realpath(path).startswith(project):
+            raise RenderError(f"values file {display_path(path)} is outside the project; not read")
+        parsed.append(read_values(path, overlay))
+    leaves: list[Leaf] = []
+    values: dict = {}
+    for source, root in parsed:
+        values = _merge(values, to_python(root, leaves, source) or {})
+    manifests = render_cached(engine, chart, values, sets, cache_root)
+    name = os.path.basename(os.path.realpath(chart))
+    rendered = SourceFile(f"{display_path(chart)} (rendered)", stream_of(manifests),
+                          abspath=os.path.realpath(os.path.join(chart, "Chart.yaml")))
+    documents = parse_source(rendered).documents
+    names = _names(rendered, documents)
+    found = [d for d in linter.lint_source(rendered) if not d.code.startswith("V6L")]
+    if not found:
+        return [], []
+    # One more render with a marker on each string leaf whose value a finding's value holds.
+    wanted = {value for d in found for value in _scalars_at(documents, d.start)}
+    candidates = [leaf for leaf in leaves if leaf.node.value and any(leaf.node.value in w for w in wanted)]
+    marked_docs: dict[tuple, Document] = {}
+    if candidates:
+        marks = {id(leaf.node): f"v6lm{i}z" for i, leaf in enumerate(candidates)}
+        marked_values: dict = {}
+        for source, root in parsed:
+            marked_values = _merge(marked_values, to_python(root, None, source, (), marks) or {})
+        try:
+            marked = render_cached(engine, chart, marked_values, sets, cache_root)
+        except RenderError:
+            marked = {}
+        marked_source = SourceFile("marked", stream_of(marked))
+        marked_documents = parse_source(marked_source).documents
+        marked_names = _names(marked_source, marked_documents)
+        for doc in marked_documents:
+            marked_docs[_ordinal(marked_documents, doc, marked_names)] = doc
+    out = []
+    templates: dict[str, SourceFile | None] = {}
+    for diag in found:
+        doc = next((d for d in documents if d.start <= diag.start <= d.end), None)
+        if doc is None:
+            continue
+        key = _ordinal(documents, doc, names)
+        template = key[0] or ""
+        what = f"{doc.object_name} from chart {name}"
+        steps = path_at(doc.root, diag.start)
+        node = node_at(doc.root, steps)
+        # 1. values leaves: the twin of the finding's node in the marked render carries their markers
+        twin = node_at(marked_docs[key].root, steps) if key in marked_docs and steps else None
+        hit = [candidates[int(m.group(1))] for n in walk(twin) if n.kind == SCALAR
+               for m in _MARK.finditer(n.value or "")] if twin is not None else []
+        if hit and len({leaf.source.path for leaf in hit}) == 1:
+            source = hit[0].source
+            common = _common_prefix([leaf.steps for leaf in hit])
+            if len(hit) == 1:
+                target = hit[0].node
+            else:
+                target = node_at(_root_of(parsed, source), list(common)) or hit[0].node
+            fix = _values_fix(diag.fix, doc, marked_docs[key], candidates)
+            out.append(_placed(diag, source, target.start, target.end if target.kind == SCALAR else target.start,
+                               fix, f" ({what}; set by {'.'.join(map(str, common)) or 'the values'} in "
+                                    f"{source.path})"))
+            continue
+        path = _template_file(chart, template)
+        if path is not None and path not in templates:
+            try:
+                templates[path] = _read_text(path)
+            except (OSError, DecodeError):
+                templates[path] = None
+        source = templates.get(path) if path else None
+        if source is None:
+            chart_file = _read_text(os.path.join(chart, "Chart.yaml"))
+            out.append(_placed(diag, chart_file, 0, 0, None, f" ({what}, {template}; no fix)"))
+            continue
+        # 2. a literal in the template
+        literal = _literal(source, steps, node) if node is not None and node.kind == SCALAR else None
+        if literal is not None:
+            start, end = literal
+            change = _new_value(diag.fix, node)
+            fix = None
+            if change is not None:
+                fix = Fix(change[1], change[2], (Edit(start, end, change[0]),))
+            out.append(_placed(diag, source, start, end, fix, f" ({what}; written in this template)"))
+            continue
+        # 3. the template, at the object's kind
+        match = re.search(rf"(?m)^kind:\s*{re.escape(doc.kind or '')}\s*$", source.text)
+        start = match.start() if match else 0
+        out.append(_placed(diag, source, start, start, None,
+                           f" ({what}; the value's source in the chart could not be traced: no fix)"))
+    return out, []
+
+
+def _common_prefix(paths: list[tuple]) -> tuple:
+    first = paths[0]
+    size = len(first)
+    for other in paths[1:]:
+        size = min(size, len(other))
+        size = next((i for i in range(size) if first[i] != other[i]), size)
+    return first[:size]
+
+
+def _root_of(parsed: list, source: SourceFile) -> Node | None:
+    return next((root for s, root in parsed if s is source), None)
+
+
+def _values_fix(fix: Fix | None, doc: Document, marked: Document, candidates: list[Leaf]) -> Fix | None:
+    """The fix on the values leaves, when each edit replaces a rendered scalar that is exactly one leaf's
+    value (its twin is the leaf's value and marker, nothing else)."""
+    if fix is None:
+        return None
+    edits = []
+    for edit in fix.edits:
+        steps = path_at(doc.root, edit.start)
+        node, twin = node_at(doc.root, steps), node_at(marked.root, steps)
+        if node is None or twin is None or node.kind != SCALAR or twin.kind != SCALAR or \
+                (node.start, node.end) != (edit.start, edit.end):
+            return None
+        mark = _MARK.fullmatch(twin.value[len(node.value):]) if twin.value.startswith(node.value) else None
+        if mark is None:
+            return None
+        leaf = candidates[int(mark.group(1))]
+        if leaf.node.value != node.value or (edits and edits[0][0] is not leaf.source):
+            return None
+        content = edit.content.strip()
+        if len(content) >= 2 and content[0] == content[-1] and content[0] in "\"'":
+            content = content[1:-1]
+        edits.append((leaf.source, Edit(leaf.node.start, leaf.node.end, _scalar_text(content, leaf.node.style))))
+    return Fix(fix.message, fix.applicability, tuple(e for _, e in edits)) if edits else None
+
+
+def _read_text(path: str) -> SourceFile:
+    data = read_regular(path, MAX_VALUES_FILE)[1]
+    if data is None:
+        raise OSError("too large")
+    text, encoding, bom = decode(data)
+    return SourceFile(display_path(path), text, encoding, bom, os.path.realpath(path))
+
+
+def _scalars_at(documents: list[Document], offset: int, limit: int = 64) -> list[str]:
+    """The values of the scalars at and under the node a finding points at (not a whole object)."""
+    doc = next((d for d in documents if d.start <= offset <= d.end), None)
+    steps = path_at(doc.root, offset) if doc is not None else []
+    if not steps:
+        return []
+    values = [n.value for n in walk(node_at(doc.root, steps)) if n.kind == SCALAR and n.value]
+    return values[:limit]
+
+
+def _literal(source: SourceFile, steps: list, node: Node) -> tuple[int, int] | None:
+    """The one place the template writes `key: value` (or `- value`) as plain text, outside actions."""
+    value = re.escape(node.value)
+    if steps and isinstance(steps[-1], str):
+        key = re.escape(steps[-1])
+        pattern = rf"(?m)^[ \t]*(?:-[ \t]+)?[\"']?{key}[\"']?[ \t]*:[ \t]*([\"']?)(?P<v>{value})\1[ \t]*(?:#.*)?$"
+    elif steps:
+        pattern = rf"(?m)^[ \t]*-[ \t]+([\"']?)(?P<v>{value})\1[ \t]*(?:#.*)?$"
+    else:
+        return None
+    matches = [m for m in re.finditer(pattern, source.text) if "{{" not in m.group(0)]
+    if len(matches) != 1:
+        return None
+    return matches[0].start("v"), matches[0].end("v")
+
+
+def _placed(diag: Diagnostic, source: SourceFile, start: int, end: int, fix: Fix | None,
+            note: str) -> tuple[Diagnostic, SourceFile]:
+    placed = Diagnostic(diag.code, diag.name, diag.severity, diag.message + note, source.path, start, end, fix,
+                        diag.url, diag.profile)
+    line, col = source.position(start)
+    end_line, end_col = source.position(end)
+    placed.start_line, placed.start_column, placed.end_line, placed.end_column = line + 1, col + 1, end_line + 1, \
+        end_col + 1
+    return placed, source
+
+
+def helm_settings(settings) -> dict[str, dict]:
+    """{real chart path: {"values": [...], "set": [...]}} from the config's `[helm.charts."PATH"]`."""
+    root = settings.root
+    return {os.path.realpath(os.path.join(root, path)): spec for path, spec in getattr(settings, "helm", {}).items()}
+
+
+def is_subchart(folder: Path) -> bool:
+    return folder.parent.name == "charts" and (folder.parent.parent / "Chart.yaml").is_file()
+
+
+def check_charts(files: list[Path], route, use_cache: bool = True,
+                 overlay: dict[str, str] | None = None) -> OverlayResults:
+    """Render every chart among `files` (a Chart.yaml) and place the findings. `route(path)` gives the
+    (Linter, cache) of a file's project."""
+    out = OverlayResults()
+    charts = [f for f in files if f.name == "Chart.yaml" and not is_subchart(f.parent)]
+    if not charts:
+        return out
+    engine = backend()
+    seen: set[tuple] = set()
+    for chart_yaml in charts:
+        linter = route(chart_yaml)[0]
+        shown = display_path(chart_yaml)
+        folder = display_path(chart_yaml.parent)
+
+        def notice(message: str, path: str = shown) -> None:
+            out.diagnostics.setdefault(path, []).extend(linter.notice(path, "V6L909", message))
+
+        if engine is None:
+            notice(f"chart {folder} not rendered: {ENABLE}; its templates were skipped")
+            continue
+        root = Path(linter.profile.root or linter.settings.root) if use_cache else None
+        try:
+            found, _ = check_chart(os.path.realpath(chart_yaml.parent), linter, engine, root, overlay)
+        except RenderError as exc:
+            message = str(exc)
+            named = re.search(r"([\w.-]+/templates/[^:\s()]+):(\d+)", message)
+            path = _template_file(str(chart_yaml.parent), named.group(1)) if named else None
+            notice(f"chart {folder} not rendered ({engine.name}): {message}",
+                   display_path(path) if path else shown)
+            continue
+        out.members.update(os.path.realpath(p) for p in _templates(chart_yaml.parent))
+        for diag, source in found:
+            if comment_suppresses(source, diag.code, diag.start):
+                out.used.add((diag.path, diag.code))
+                continue
+            key = (diag.path, diag.code, diag.start, diag.message)
+            if key not in seen:
+                seen.add(key)
+                out.diagnostics.setdefault(diag.path, []).append(diag)
+    return out
+
+
+def chart_of(path: Path) -> Path | None:
+    """The chart (a folder with Chart.yaml, the parent chart for a sub-chart's file) whose values file
+    or template `path` is, or None."""
+    folder = path.parent
+    for _ in range(8):
+        if (folder / "Chart.yaml").is_file():
+            while is_subchart(folder):
+                folder = folder.parent.parent
+            relative = path.relative_to(folder).parts
+            return folder if "templates" in relative or (len(relative) == 1 and relative[0].startswith("values")) \
+                else None
+        if folder.parent == folder:
+            return None
+        folder = folder.parent
+    return None
+
+
+def _templates(chart: Path) -> list[Path]:
+    return [p for p in chart.rglob("*") if "templates" in p.relative_to(chart).parts and p.is_file()]

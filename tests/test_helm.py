@@ -1,0 +1,224 @@
+"""Helm charts are rendered and judged by what they deploy; findings land where the user writes them (issue 18)."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from v6lint import helm
+from v6lint.cli import main
+from v6lint.helm import RenderError, backend, split_stream
+
+CHARTS = Path(__file__).resolve().parent / "charts"
+needs_renderer = pytest.mark.skipif(backend() is None, reason="no Helm renderer: install the helm extra "
+                                                              "(helm-python-sdk) or put helm on PATH")
+IPV6_AWS = '[cluster]\nip-family = "ipv6"\nplatform = "aws"\n'
+# An internet-facing NLB for ingress-nginx on an IPv6 EKS cluster, written as a user would, but
+# IPv4-only twice over: the load balancer's address type and the Service's families.
+VALUES_PROD = """\
+controller:
+  service:
+    annotations:
+      service.beta.kubernetes.io/aws-load-balancer-type: external
+      service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip
+      service.beta.kubernetes.io/aws-load-balancer-ip-address-type: ipv4
+    ipFamilyPolicy: SingleStack
+    ipFamilies: [IPv4]
+"""
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / ".git").mkdir()
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return root
+
+
+def copy_chart(repo: Path, name: str) -> Path:
+    return Path(shutil.copytree(CHARTS / name, repo / name))
+
+
+def found(*args):
+    result = CliRunner().invoke(main, ["check", "--output-format", "json", *args], catch_exceptions=False)
+    return result.exit_code, json.loads(result.stdout)
+
+
+def where(diags):
+    return sorted((d["code"], d["path"], d["range"]["start"]["line"], d["range"]["start"]["column"]) for d in diags)
+
+
+@needs_renderer
+def test_ingress_nginx_nlb_findings_land_on_the_values_lines_and_fix_there(repo):
+    chart = copy_chart(repo, "ingress-nginx")
+    (chart / "values-prod.yaml").write_text(VALUES_PROD)
+    (repo / ".v6lint.toml").write_text(IPV6_AWS + '[helm.charts."ingress-nginx"]\nvalues = ["values-prod.yaml"]\n')
+    code, diags = found("--no-cache")
+    assert code == 1
+    assert where(diags) == [("LB013", "ingress-nginx/values-prod.yaml", 6, 69),
+                            ("SVC009", "ingress-nginx/values-prod.yaml", 8, 18)]
+    for diag in diags:
+        assert "Service default/release-name-ingress-nginx-controller from chart ingress-nginx" in diag["message"]
+    # no template is reported as an unrendered template once the chart renders
+    assert not [d for d in diags if d["code"] == "V6L901"]
+    result = CliRunner().invoke(main, ["check", "--no-cache", "--fix", "--unsafe-fixes"], catch_exceptions=False)
+    assert (chart / "values-prod.yaml").read_text() == VALUES_PROD.replace(
+        "ip-address-type: ipv4", "ip-address-type: dualstack").replace("[IPv4]", "[IPv6]")
+    assert (chart / "values.yaml").read_text() == (CHARTS / "ingress-nginx" / "values.yaml").read_text()
+    assert found("--no-cache") == (0, []), result.output
+
+
+@needs_renderer
+def test_the_chart_defaults_are_reported_in_values_yaml(repo):
+    copy_chart(repo, "ingress-nginx")
+    (repo / ".v6lint.toml").write_text(IPV6_AWS)
+    code, diags = found("--no-cache")
+    # type: LoadBalancer with no AWS annotations (in-tree provider) and ipFamilies [IPv4], both defaults
+    assert where(diags) == [("LB011", "ingress-nginx/values.yaml", 506, 11),
+                            ("SVC009", "ingress-nginx/values.yaml", 551, 9)]
+    assert "set by controller.service.type in ingress-nginx/values.yaml" in diags[0]["message"]
+
+
+@needs_renderer
+@pytest.mark.parametrize("name", ["aws-load-balancer-controller", "aws-vpc-cni", "spark-operator-chart"])
+def test_real_charts_render_cleanly_on_an_ipv6_cluster(repo, name):
+    copy_chart(repo, name)
+    (repo / ".v6lint.toml").write_text(IPV6_AWS + f'[helm.charts."{name}"]\nset = ["clusterName=demo"]\n')
+    code, diags = found("--no-cache")
+    assert (code, [d for d in diags if d["code"] != "V6L901"]) == (0, [])
+    assert not [d for d in diags if d["code"] == "V6L901"]  # its templates were judged rendered
+
+
+@needs_renderer
+def test_a_render_error_is_one_notice_with_helms_message(repo):
+    copy_chart(repo, "aws-load-balancer-controller")  # refuses to render without clusterName
+    (repo / ".v6lint.toml").write_text(IPV6_AWS)
+    code, diags = found("--no-cache")
+    notices = [d for d in diags if d["code"] == "V6L909"]
+    assert code == 0 and len(notices) == 1
+    assert "Chart cannot be installed without a valid clusterName!" in notices[0]["message"]
+    assert notices[0]["path"] == "aws-load-balancer-controller/templates/deployment.yaml"  # the file Helm names
+    assert notices[0]["severity"] == "info"
+
+
+TEMPLATE = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ .Release.Name }}-web
+  annotations:
+    service.beta.kubernetes.io/aws-load-balancer-type: external
+    service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip
+    service.beta.kubernetes.io/aws-load-balancer-ip-address-type: ipv4
+spec:
+  type: LoadBalancer
+  ipFamilies:
+    - {{ printf "IPv%d" 4 }}
+  ports:
+    - port: {{ .Values.port }}
+"""
+
+
+def small_chart(repo: Path) -> Path:
+    chart = repo / "web"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("port: 80\n")
+    (chart / "templates" / "service.yaml").write_text(TEMPLATE)
+    (repo / ".v6lint.toml").write_text(IPV6_AWS)
+    return chart
+
+
+@needs_renderer
+def test_a_template_literal_is_fixed_in_the_template_and_a_computed_value_is_shown_without_fix(repo):
+    chart = small_chart(repo)
+    code, diags = found("--no-cache")
+    assert where(diags) == [("LB013", "web/templates/service.yaml", 8, 67),
+                            ("SVC009", "web/templates/service.yaml", 2, 1)]
+    lb013, svc009 = sorted(diags, key=lambda d: d["code"])
+    assert "written in this template" in lb013["message"] and lb013["fix"]["edits"][0]["content"] == "dualstack"
+    assert svc009["fix"] is None and "could not be traced: no fix" in svc009["message"]
+    CliRunner().invoke(main, ["check", "--no-cache", "--fix"], catch_exceptions=False)
+    assert (chart / "templates/service.yaml").read_text() == TEMPLATE.replace("type: ipv4", "type: dualstack")
+    assert where(found("--no-cache")[1]) == [("SVC009", "web/templates/service.yaml", 2, 1)]
+
+
+def test_without_a_renderer_one_notice_per_chart_and_the_exit_code_is_unaffected(repo, monkeypatch):
+    monkeypatch.setattr(helm, "backend", lambda: None)
+    small_chart(repo)
+    (repo / "web" / "templates" / "service.yaml").write_text("{{- /* nothing yet */ -}}\n")
+    code, diags = found("--no-cache")
+    notices = [d for d in diags if d["code"] == "V6L909"]
+    assert code == 0 and [n["path"] for n in notices] == ["web/Chart.yaml"]
+    assert "install v6lint's `helm` extra (the helm-python-sdk package" in notices[0]["message"]
+
+
+@needs_renderer
+def test_renders_are_cached_by_the_charts_content(repo, monkeypatch):
+    chart = small_chart(repo)
+    calls = []
+    real = type(backend()).render
+
+    def counting(self, *args):
+        calls.append(args[0])
+        return real(self, *args)
+
+    monkeypatch.setattr(type(backend()), "render", counting)
+    first = found()
+    assert len(calls) == 1  # (no values leaf holds a finding's value: no traced render)
+    assert found() == first and len(calls) == 1
+    (chart / "values.yaml").write_text("port: 8080\n")
+    found()
+    assert len(calls) == 2
+    found("--no-cache")
+    assert len(calls) == 3
+
+
+@needs_renderer
+def test_a_chart_that_renders_too_much_or_too_long_is_stopped(repo, monkeypatch):
+    chart = small_chart(repo)
+    (chart / "templates" / "big.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n  x: {{ repeat 100000 \"ab\" | quote }}\n")
+    monkeypatch.setattr(helm, "MAX_OUTPUT", 50_000)
+    code, diags = found("--no-cache")
+    assert [d["code"] for d in diags if d["code"] == "V6L909"] == ["V6L909"]
+    assert "over 50000" in next(d for d in diags if d["code"] == "V6L909")["message"]
+    monkeypatch.setattr(helm, "RENDER_TIMEOUT", 0.01)
+    with pytest.raises(RenderError, match="took over 0.01 s and was stopped"):
+        backend().render(str(chart), {}, [])
+
+
+def test_helm_template_output_is_split_by_source():
+    text = ("---\n# Source: web/templates/a.yaml\nkind: A\n---\n# Source: web/templates/b.yaml\nkind: B\n"
+            "---\n# Source: web/templates/b.yaml\nkind: C\n")
+    parts = split_stream(text)
+    assert list(parts) == ["web/templates/a.yaml", "web/templates/b.yaml"]
+    assert "kind: B" in parts["web/templates/b.yaml"] and "kind: C" in parts["web/templates/b.yaml"]
+
+
+def test_a_chart_with_a_symlink_out_of_it_or_values_outside_the_project_is_not_rendered(repo, tmp_path):
+    chart = small_chart(repo)
+    (tmp_path / "secret.txt").write_text("key\n")
+    (chart / "files").mkdir()
+    (chart / "files" / "key").symlink_to(tmp_path / "secret.txt")
+    with pytest.raises(RenderError, match="leads out of the chart"):
+        helm.chart_digest(str(chart), {}, [], "x")
+    (chart / "files" / "key").unlink()
+    (repo / ".v6lint.toml").write_text(IPV6_AWS + '[helm.charts."web"]\nvalues = ["../../secret.txt"]\n')
+    result = CliRunner().invoke(main, ["check", "--no-cache", "--output-format", "json"], catch_exceptions=False)
+    notices = [d for d in json.loads(result.stdout) if d["code"] == "V6L909"]
+    expected = "is outside the project; not read" if backend() else "not rendered"
+    assert len(notices) == 1 and expected in notices[0]["message"]
+
+
+@needs_renderer
+def test_an_ignore_comment_on_the_values_line_suppresses_the_rendered_finding(repo):
+    chart = copy_chart(repo, "ingress-nginx")
+    (chart / "values-prod.yaml").write_text(VALUES_PROD.replace("[IPv4]", "[IPv4]  # v6lint: ignore[SVC009] ok"))
+    (repo / ".v6lint.toml").write_text(IPV6_AWS + '[helm.charts."ingress-nginx"]\nvalues = ["values-prod.yaml"]\n')
+    assert where(found("--no-cache")[1]) == [("LB013", "ingress-nginx/values-prod.yaml", 6, 69)]

