@@ -12,6 +12,7 @@ project root (`Projects`), and a project's profile never reads the files of a pr
 """
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
 import re
@@ -475,41 +476,66 @@ def _kustomize_patches(collector: _Collector, source: SourceFile, root: Node | N
             collector.facts.kustomize_patches.setdefault(real, where.format(source.position(node.start)[0] + 1))
 
 
-def collect(files: list[Path], overlay: dict[str, str] | None = None) -> _Collector:
-    """Facts from `files`; `overlay` maps real paths to unsaved editor text that replaces the disk's."""
+def _worth_parsing(path: Path, text: str) -> bool:
+    """Whether a file can hold a profile source or a cross-file fact, judged from its name and text."""
+    is_yaml = path.suffix in (".yaml", ".yml")
+    if is_yaml and (path.name in KUSTOMIZATION_FILES or ("webhook" in text and "controller" in text)):
+        return True  # kustomizations (their patches) and spark-operator Helm values
+    return any(trigger in text for trigger in (_YAML_TRIGGERS if is_yaml else _HCL_TRIGGERS))
+
+
+def affects_profile(path: Path, text: str) -> bool:
+    """Whether editing this file can change its project's profile or facts: exactly what collect()
+    reads, so the language server re-profiles on every fact the command line uses."""
+    if not path.name.endswith(PROFILE_SUFFIXES):
+        return False
+    return (path.suffix == ".tf" or prefix_delegation_on(text) != -1 or path.name in KUSTOMIZATION_FILES
+            or _worth_parsing(path, text))
+
+
+def collect(files: list[Path], overlay: dict[str, str] | None = None,
+            memo: dict[tuple[str, str], tuple] | None = None) -> _Collector:
+    """Facts from `files`; `overlay` maps real paths to unsaved editor text that replaces the disk's.
+    With `memo` (the language server's, per project), a file whose bytes did not change since the
+    last call is not decoded or parsed again; the memo is then replaced by this call's files."""
     collector = _Collector()
     overlay = overlay or {}
+    kept: dict[tuple[str, str], tuple] = {}
     for path in files:
         try:
             real = os.path.realpath(path)
             if real in overlay:
-                text, encoding, bom = overlay[real], "utf-8", b""
+                key = (real, "text:" + hashlib.blake2b(overlay[real].encode("utf-8", "surrogatepass")).hexdigest())
+                data = None
             else:
                 data = read_regular(path, MAX_PROFILE_FILE)[1]  # never blocks on a FIFO
                 if data is None:
                     continue
-                text, encoding, bom = decode(data)
+                key = (real, "bytes:" + hashlib.blake2b(data).hexdigest())
+            entry = memo.get(key) if memo is not None else None
+            if entry is None:
+                text, encoding, bom = (overlay[real], "utf-8", b"") if data is None else decode(data)
+                entry = (text, encoding, bom, None)
         except (OSError, DecodeError):
             continue
+        text, encoding, bom, parsed = entry
         if path.suffix == ".tf":
-            collector.facts.note_terraform_text(os.path.dirname(os.path.realpath(path)), text)
+            collector.facts.note_terraform_text(os.path.dirname(real), text)
         pd = prefix_delegation_on(text)
         if pd != -1:
             where = f"{display_path(path)}:{text.count(chr(10), 0, pd) + 1}"
             collector.facts.prefix_delegation = collector.facts.prefix_delegation or where
-            collector.facts.prefix_delegation_all.append((os.path.dirname(os.path.realpath(path)), where))
-        is_yaml = path.suffix in (".yaml", ".yml")
-        if is_yaml and path.name in KUSTOMIZATION_FILES:
-            pass
-        elif is_yaml and "webhook" in text and "controller" in text:
-            pass  # spark-operator Helm values
-        elif not any(trigger in text for trigger in (_YAML_TRIGGERS if is_yaml else _HCL_TRIGGERS)):
+            collector.facts.prefix_delegation_all.append((os.path.dirname(real), where))
+        if not _worth_parsing(path, text):
+            kept[key] = entry
             continue
-        source = SourceFile(display_path(path), text, encoding, bom, os.path.realpath(path))
-        try:
-            parsed = parse_source(source)
-        except Exception:  # the lint pass reports what cannot be parsed
-            continue
+        if parsed is None:
+            source = SourceFile(display_path(path), text, encoding, bom, real)
+            try:
+                parsed = parse_source(source)
+            except Exception:  # the lint pass reports what cannot be parsed
+                continue
+        kept[key] = (text, encoding, bom, parsed)
         for doc in parsed.documents:
             if doc.language == "hcl":
                 collector.hcl(doc)
@@ -517,13 +543,17 @@ def collect(files: list[Path], overlay: dict[str, str] | None = None) -> _Collec
                 collector.yaml(doc)
                 collector.values_file(doc)
                 if path.name in KUSTOMIZATION_FILES:
-                    _kustomize_patches(collector, source, doc.root)
+                    _kustomize_patches(collector, doc.source, doc.root)
+    if memo is not None:
+        memo.clear()
+        memo.update(kept)
     collector.finish()
     return collector
 
 
 def build_profile(root: Path, exclude: list[str], configured: Profile,
-                  overlay: dict[str, str] | None = None, use_cache: bool = False) -> Profile:
+                  overlay: dict[str, str] | None = None, use_cache: bool = False,
+                  memo: dict[str, dict] | None = None) -> Profile:
     """The profile of the project at `root`: strongest source wins, the rest are kept for PRF001.
     With use_cache it is reused while no candidate file changed (path, size, mtime).
     Files of a project nested below `root` (a folder with its own .git or config) are not its."""
@@ -545,7 +575,7 @@ def build_profile(root: Path, exclude: list[str], configured: Profile,
         cached = cache.load_profile(root, key)
         if isinstance(cached, Profile):
             return cached
-    profile = _build(root, files, configured, overlay)
+    profile = _build(root, files, configured, overlay, memo.setdefault(str(root), {}) if memo is not None else None)
     if key is not None:
         from v6lint import cache
 
@@ -598,8 +628,9 @@ def _choose_platform(collected: list[PlatformSource], configured: Profile) -> tu
     return tuple(kept), kept[0].platform, kept[0].location
 
 
-def _build(root: Path, files: list[Path], configured: Profile, overlay: dict[str, str] | None) -> Profile:
-    collector = collect(files, overlay)
+def _build(root: Path, files: list[Path], configured: Profile, overlay: dict[str, str] | None,
+           memo: dict | None = None) -> Profile:
+    collector = collect(files, overlay, memo)
     sources = list(collector.sources)
     if configured.ip_family and configured.source and configured.source != "--ip-family":
         sources.append(ProfileSource(configured.ip_family, "config", configured.source, "", 0, 0,
@@ -637,8 +668,9 @@ class Projects:
     profile is built here, from that root's files only."""
 
     def __init__(self, settings_for: Callable[[Path], Settings], fallback: Path, *,
-                 overlay: dict[str, str] | None = None, use_cache: bool = False):
+                 overlay: dict[str, str] | None = None, use_cache: bool = False, memo: dict | None = None):
         self._settings_for = settings_for
+        self.memo = memo  # the language server's parse memo (see collect)
         self.fallback = fallback.resolve()
         self.overlay = overlay
         self.use_cache = use_cache
@@ -661,6 +693,7 @@ class Projects:
         project = self.by_root.get(root)
         if project is None:
             settings = self._settings_for(root)
-            settings.profile = build_profile(root, settings.exclude, settings.profile, self.overlay, self.use_cache)
+            settings.profile = build_profile(root, settings.exclude, settings.profile, self.overlay, self.use_cache,
+                                             self.memo)
             project = self.by_root[root] = Project(root, settings)
         return project

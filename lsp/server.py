@@ -20,7 +20,7 @@ from v6lint.config import ConfigError, Settings, check_selectors, find_config, l
 from v6lint.diagnostics import Diagnostic, Edit
 from v6lint.discovery import display_path
 from v6lint.engine import Linter
-from v6lint.project import KUSTOMIZATION_FILES, PROFILE_SUFFIXES, Projects, marked_root, not_checked_message
+from v6lint.project import PROFILE_SUFFIXES, Projects, affects_profile, marked_root, not_checked_message
 from v6lint.rule import IP_FAMILIES, PLATFORMS
 from v6lint.rules import ALL_RULES, lookup
 from v6lint.source import SourceFile
@@ -29,9 +29,6 @@ from v6lint.suppressions import Spans, data_spans, parse_comments, suppression_l
 FIX_ALL = "source.fixAll.v6lint"
 SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning,
             "info": types.DiagnosticSeverity.Information}
-# Text that makes a YAML document a profile source or platform evidence (see project.py).
-_PROFILE_MARKERS = ("ClusterConfig", "ClusterConfiguration", "KubeadmControlPlane", "kind.x-k8s.io", "ENABLE_IPv6",
-                    "cluster.x-k8s.io", "karpenter.k8s.aws", "aws-node")
 _FAMILY_LABEL = {"ipv4": "IPv4", "ipv6": "IPv6", "dual": "dual-stack"}
 
 
@@ -54,6 +51,9 @@ class V6LintServer(LanguageServer):
         self.profile_task: asyncio.Task | None = None
         self.told: set[Path] = set()  # project roots whose missing profile was logged
         self.config_errors: dict[Path, str] = {}  # found while building (maybe in a thread), logged after
+        # Parsed profile-source files per project root, reused while their text is unchanged: a tfvars
+        # edit re-reads the workspace but parses only what changed.
+        self.profile_memo: dict[str, dict] = {}
 
     # --- settings and profile ----------------------------------------------------------------
     def set_options(self, raw) -> bool:
@@ -100,7 +100,7 @@ class V6LintServer(LanguageServer):
         """A linter with the project's settings and profile. It only reads (files and `overlay`, a
         snapshot of the open documents), so it also runs in a worker thread; logging is the caller's."""
         family = self.options.get("ip-family")
-        settings = Projects(self.settings_for, root, overlay=overlay).at(root).settings
+        settings = Projects(self.settings_for, root, overlay=overlay, memo=self.profile_memo).at(root).settings
         if family in IP_FAMILIES:
             settings.profile = replace(settings.profile, ip_family=family, source="editor setting ip-family")
         select = _codes(self.options.get("select"))
@@ -230,8 +230,7 @@ class V6LintServer(LanguageServer):
         keystrokes rebuilds once), in a worker thread (requests keep being answered meanwhile, with
         the previous profile), then every open document is linted again."""
         path = fs_path(uri) or ""
-        if not path.endswith((".tf", ".tfvars", ".tfvars.json", *KUSTOMIZATION_FILES)) and \
-                not any(m in text for m in _PROFILE_MARKERS):
+        if not affects_profile(Path(path), text):
             return False
         if self.profile_task is not None:
             self.profile_task.cancel()

@@ -403,3 +403,40 @@ async def test_editing_a_charts_values_rerenders_it_and_reports_on_the_values_li
     change(client, uri, "families: [IPv4]\n", 2)  # unsaved: rendered from the editor's text
     found = await diagnostics_for(client, uri, lambda ds: bool(ds))
     assert codes(found) == ["SVC009"] and found[0].range.start.line == 0 and found[0].range.start.character == 11
+
+
+def _ingress(name: str, ip_type: str) -> str:
+    return (f"apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: {name}\n  annotations:\n"
+            f"    alb.ingress.kubernetes.io/group.name: shop\n"
+            f"    alb.ingress.kubernetes.io/ip-address-type: {ip_type}\n"
+            f"spec:\n  ingressClassName: alb\n  defaultBackend: {{service: {{name: {name}, port: {{number: 80}}}}}}\n")
+
+
+async def test_editing_an_ingress_group_member_refreshes_its_siblings(client: LanguageClient, workspace):
+    # The server used to keep its own, shorter list of profile triggers (no `group.name`): editing one
+    # member of an IngressGroup left LB012 stale on the others. It now asks project.affects_profile,
+    # the predicate the profile scan itself uses.
+    (workspace / ".v6lint.toml").write_text('[cluster]\nplatform = "aws"\n')
+    (workspace / "cart.yaml").write_text(_ingress("cart", "dualstack"))
+    (workspace / "web.yaml").write_text(_ingress("web", "dualstack"))
+    cart, web = uri_of(workspace, "cart.yaml"), uri_of(workspace, "web.yaml")
+    open_doc(client, cart, _ingress("cart", "dualstack"))
+    assert "LB012" not in codes(await diagnostics_for(client, cart))
+    open_doc(client, web, _ingress("web", "dualstack"))
+    change(client, web, _ingress("web", "ipv4"), 2)  # unsaved
+    diags = await diagnostics_for(client, cart, lambda ds: "LB012" in codes(ds))
+    assert [d.range.start.line for d in diags if d.code == "LB012"] == [5]  # at group.name
+
+
+def test_the_server_reprofiles_on_every_fact_the_profile_scan_reads():
+    from v6lint.project import _HCL_TRIGGERS, _YAML_TRIGGERS, affects_profile
+
+    for trigger in _YAML_TRIGGERS:
+        assert affects_profile(Path("x.yaml"), f"metadata:\n  name: {trigger}\n"), trigger
+    for trigger in _HCL_TRIGGERS:
+        assert affects_profile(Path("x.tfvars"), f'x = "{trigger}"\n'), trigger
+    assert affects_profile(Path("kustomization.yaml"), "resources: []\n")
+    assert affects_profile(Path("main.tf"), "locals {}\n")  # declarations decide complete stacks
+    assert affects_profile(Path("env.yaml"), "- name: ENABLE_PREFIX_DELEGATION\n  value: 'true'\n")
+    assert not affects_profile(Path("svc.yaml"), "kind: Service\n")
+    assert not affects_profile(Path("job.py"), "ClusterConfig\n")  # not a profile source file

@@ -158,3 +158,32 @@ def test_imds_fact_needs_a_job_that_sets_ipv6(tmp_path):
         (tmp_path / "job.yaml").write_text(job.format(env=env))
         facts = build_profile(tmp_path, [], Profile("ipv6", "--ip-family")).facts
         assert [ref.rsplit("/", 1)[-1] for ref in facts.imds_ipv6_jobs] == expected, env
+
+
+def test_the_editor_memo_parses_only_what_changed(tmp_path, monkeypatch):
+    """The language server re-profiles on a tfvars keystroke; files whose bytes (or unsaved text) did
+    not change are not parsed again, and the facts are the same as a fresh scan's."""
+    from v6lint import project
+
+    (tmp_path / "stack.tfvars").write_text("enable_ipv6 = false\n")
+    (tmp_path / "main.tf").write_text('module "eks" {\n  source = "terraform-aws-modules/eks/aws"\n}\n')
+    (tmp_path / "cluster.yaml").write_text("apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\n"
+                                           "metadata: {name: c}\nkubernetesNetworkConfig: {ipFamily: IPv6}\n")
+    files = sorted(tmp_path.iterdir())
+    calls = []
+    real_parse = project.parse_source
+    monkeypatch.setattr(project, "parse_source", lambda source: calls.append(source.path) or real_parse(source))
+    memo: dict = {}
+
+    def sources(collector):
+        return [(s.ip_family, s.kind, s.what) for s in collector.sources]
+
+    first = project.collect(files, memo=memo)
+    assert len(calls) == 3
+    calls.clear()
+    assert sources(project.collect(files, memo=memo)) == sources(first) and calls == []
+    overlay = {str((tmp_path / "stack.tfvars").resolve()): "enable_ipv6 = true\n"}
+    edited = project.collect(files, overlay, memo=memo)
+    assert [Path(c).name for c in calls] == ["stack.tfvars"]
+    assert sources(edited) == sources(project.collect(files, overlay))  # same facts as without the memo
+    assert ("ipv6", "tfvars", "enable_ipv6 = true") in sources(edited)
