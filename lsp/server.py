@@ -18,7 +18,7 @@ from pygls.uris import to_fs_path
 from v6lint import __version__
 from v6lint.config import ConfigError, Settings, check_selectors, find_config, load_settings
 from v6lint.diagnostics import Diagnostic, Edit
-from v6lint.discovery import display_path
+from v6lint.discovery import is_excluded, display_path
 from v6lint.engine import Linter
 from v6lint.project import PROFILE_SUFFIXES, Projects, affects_profile, marked_root, not_checked_message
 from v6lint.rule import IP_FAMILIES, PLATFORMS
@@ -160,7 +160,10 @@ class V6LintServer(LanguageServer):
         source = SourceFile(display_path(path), doc.source, abspath=os.path.realpath(path))
         try:
             linter = self.linter_for(Path(path).resolve())
-            diagnostics = self._through_chart(Path(path).resolve(), source, linter, linter.lint_source(source))
+            if is_excluded(Path(path), linter.settings.exclude, linter.settings.root):
+                diagnostics = []  # the project's config excludes it, as `v6lint check` does
+            else:
+                diagnostics = self._through_chart(Path(path).resolve(), source, linter, linter.lint_source(source))
         except Exception as exc:  # never drop the connection over one document
             self.log(types.MessageType.Error, f"v6lint failed on {path}: {type(exc).__name__}: {exc}")
             diagnostics = []

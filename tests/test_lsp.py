@@ -440,3 +440,13 @@ def test_the_server_reprofiles_on_every_fact_the_profile_scan_reads():
     assert affects_profile(Path("env.yaml"), "- name: ENABLE_PREFIX_DELEGATION\n  value: 'true'\n")
     assert not affects_profile(Path("svc.yaml"), "kind: Service\n")
     assert not affects_profile(Path("job.py"), "ClusterConfig\n")  # not a profile source file
+
+
+async def test_a_file_the_config_excludes_gets_no_diagnostics(client: LanguageClient, workspace):
+    (workspace / ".v6lint.toml").write_text('exclude = ["vendor/"]\n')
+    (workspace / "vendor").mkdir()
+    vendored, own = uri_of(workspace, "vendor/svc.yaml"), uri_of(workspace, "svc.yaml")
+    open_doc(client, own, SVC)
+    assert "SVC001" in codes(await diagnostics_for(client, own))
+    open_doc(client, vendored, SVC)
+    assert list(await diagnostics_for(client, vendored)) == []
