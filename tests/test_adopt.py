@@ -6,10 +6,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
-import pty
-import select
 import subprocess
-import sys
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -17,11 +14,11 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
+from terminal import EXE, run_in_terminal
 from v6lint.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 SARIF_SCHEMA = (ROOT.parent / "shared" / "data" / "sarif-schema-2.1.0.json").resolve()
-EXE = str(Path(sys.executable).parent / "v6lint")
 
 SVC = """\
 apiVersion: v1
@@ -309,24 +306,7 @@ def test_unknown_files_missing_paths_and_empty_folders_are_never_passed_silently
 
 # --- output people read ---------------------------------------------------------------------------
 def _stdout_in_a_terminal(args: list[str], cwd: Path, env: dict) -> str:
-    master, slave = pty.openpty()
-    proc = subprocess.Popen([EXE, *args], cwd=cwd, env=env, stdout=slave, stderr=subprocess.DEVNULL)
-    os.close(slave)
-    chunks = []
-    while True:
-        ready, _, _ = select.select([master], [], [], 30)
-        if not ready:
-            break
-        try:
-            data = os.read(master, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    proc.wait(timeout=60)
-    os.close(master)
-    return b"".join(chunks).decode(errors="replace")
+    return run_in_terminal(args, cwd, env, "stdout")
 
 
 def test_colour_on_a_terminal_honours_no_color_and_force_color(repo):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import pty
-import select
 import shutil
 import subprocess
 import sys
@@ -15,6 +13,7 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
+from terminal import EXE, run_in_terminal
 from v6lint.cli import main
 from v6lint.rules import ALL_RULES
 
@@ -100,27 +99,9 @@ def test_output_file(demo, tmp_path):
 
 
 def _stderr_of(args: list[str], cwd: Path, *, tty: bool, env: dict) -> str:
-    exe = str(Path(sys.executable).parent / "v6lint")
     if not tty:
-        return subprocess.run([exe, *args], cwd=cwd, env=env, capture_output=True, text=True).stderr
-    master, slave = pty.openpty()
-    proc = subprocess.Popen([exe, *args], cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=slave)
-    os.close(slave)
-    chunks = []
-    while True:
-        ready, _, _ = select.select([master], [], [], 30)
-        if not ready:
-            break
-        try:
-            data = os.read(master, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    proc.wait(timeout=60)
-    os.close(master)
-    return b"".join(chunks).decode(errors="replace")
+        return subprocess.run([EXE, *args], cwd=cwd, env=env, capture_output=True, text=True).stderr
+    return run_in_terminal(args, cwd, env, "stderr")
 
 
 def test_progress_bar_only_in_a_terminal(tmp_path):
