@@ -305,7 +305,9 @@ def loader() -> YAML:
     if made is None:
         made = _LOADERS.yaml = YAML(typ="safe", pure=PURE)
         made.Resolver = _PlainResolver
-    made.doc_infos.clear()  # compose_all appends one per call (a %YAML directive's version goes there)
+    infos = getattr(made, "doc_infos", None)  # ruamel.yaml 0.18.x (our floor) has no doc_infos
+    if infos is not None:
+        infos.clear()  # compose_all appends one per call (a %YAML directive's version goes there)
     return made
 
 
