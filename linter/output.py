@@ -150,13 +150,18 @@ def _snippet(diag: Diagnostic, source: SourceFile, color: bool) -> list[str]:
     return out
 
 
-def _fix_diff(diag: Diagnostic, source: SourceFile, color: bool) -> list[str]:
-    """The finding's own fix as changed lines, each with its line number."""
+def _fix_diff(diag: Diagnostic, source: SourceFile, color: bool, cells=None) -> list[str]:
+    """The finding's own fix as changed lines, each with its line number; in a notebook (`cells`, its
+    view), the lines of the finding's cell before and after the fix's JSON edits."""
     fix = diag.fix
-    before = source.text
     from v6lint.engine import apply_edits
 
-    after = apply_edits(before, list(fix.edits))
+    before, after = source.text, apply_edits(source.text, list(fix.edits))
+    if cells is not None:
+        from v6lint.notebook import notebook_view
+
+        fixed = SourceFile(source.path, after, source.encoding, source.bom, source.abspath)
+        before, after = cells.cell_source(diag.cell).text, notebook_view(fixed).cell_source(diag.cell).text
     old, new = before.splitlines(), after.splitlines()
     width = len(str(len(old) + 1))
     label = "safe fix" if fix.applicability == "safe" else "unsafe fix (changes behaviour)"
@@ -184,16 +189,16 @@ def render_text(results: list[FileResult], *, unsafe: bool, fixed_count: int, fi
             lines.append(text_line(d, unsafe, color))
             if concise or source is None or d.start_line < 1:
                 continue
-            if d.cell is not None:  # a notebook: show the line of the cell (fixes are JSON edits: not shown)
+            if d.cell is not None:  # a notebook: the lines of its cell (positions are in the cell)
                 if cells is None:
                     from v6lint.notebook import notebook_view
 
                     cells = notebook_view(source)
-                lines += _snippet(d, cells.cell_source(d.cell), color) + [""]
-                continue
-            lines += _snippet(d, source, color)
+                lines += _snippet(d, cells.cell_source(d.cell), color)
+            else:
+                lines += _snippet(d, source, color)
             if show_fixes and d.fix is not None:
-                lines += _fix_diff(d, source, color)
+                lines += _fix_diff(d, source, color, cells if d.cell is not None else None)
             lines.append("")
     if quiet:
         return "".join(line + "\n" for line in lines)

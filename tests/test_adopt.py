@@ -268,6 +268,10 @@ def test_notebook_cells_are_linted_with_cell_positions_and_fixed_in_place(repo):
     full = run("check", "--no-cache").output  # the cell's own line, under the finding
     assert ('  |\n4 |     .config("spark.kubernetes.driver.service.ipFamilies", "ipv6")\n'
             '  |                                                            ^^^^\n') in full
+    shown = run("check", "--no-cache", "--show-fixes").output  # the fix as the cell's lines, not JSON
+    assert ('  = safe fix: Use `IPv6`\n'
+            '4 -     .config("spark.kubernetes.driver.service.ipFamilies", "ipv6")\n'
+            '4 +     .config("spark.kubernetes.driver.service.ipFamilies", "IPv6")\n') in shown
     result = run("check", "--no-cache", "--fix", "--unsafe-fixes")
     after = (repo / "etl.ipynb").read_text()
     old, new = json.loads(NOTEBOOK), json.loads(after)
