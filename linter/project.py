@@ -348,8 +348,7 @@ class _Collector:
                 "SparkApplication", "ScheduledSparkApplication"):
             # Only a job whose driver or executor env really sets the IPv6 endpoint mode (not a
             # commented-out line, not IPv4, not another document of the file).
-            from v6lint.rules.spark_model import spark_jobs
-            from v6lint.rules.spk import uses_ipv6_imds
+            from v6lint.rules.views import spark_jobs, uses_ipv6_imds
 
             if any(uses_ipv6_imds(job) for job in spark_jobs(doc)):
                 self.facts.imds_ipv6_jobs.append(_line_ref(source, doc.start))

@@ -8,6 +8,7 @@ from v6lint.diagnostics import Finding, Fix
 from v6lint.document import MAP, SEQ, Document, Node
 from v6lint.rule import Profile, rule
 from v6lint.yaml_edit import Literal, append_item, delete_entry, insert_entries, replace_scalar
+from v6lint.rules.views import ip_family
 
 CLUSTER = ("eksctl.io/*/ClusterConfig",)
 EKSCTL_DOCS = "https://eksctl.io/usage/vpc-ip-family/"
@@ -22,23 +23,10 @@ REQUIRED_ADDONS = ("coredns",)
 _CREATE = " Judged from the config's own `kubernetesNetworkConfig.ipFamily` (absent means IPv4), as eksctl does."
 
 
-def ip_family(doc: Document, profile: Profile) -> str | None:
-    """The config's own ipFamily when it has one (eksctl compares case-insensitively), else the profile's."""
-    value = doc.root.str_at("kubernetesNetworkConfig", "ipFamily")
-    if value:
-        return value.strip().lower()
-    return profile.ip_family
-
-
 def creates_ipv6(doc: Document) -> bool:
     """The config itself creates an IPv6 cluster. eksctl's create-time checks (validateKubernetesNetworkConfig)
     read only the config: an absent or empty ipFamily is IPv4, whatever the rest of the project says."""
     return (doc.root.str_at("kubernetesNetworkConfig", "ipFamily") or "").lower() == "ipv6"
-
-
-def is_ipv6(doc: Document, profile: Profile) -> bool:
-    """An IPv6 cluster: an eksctl config's own ipFamily when it has one, else the profile."""
-    return (ip_family(doc, profile) if doc.kind == "ClusterConfig" else profile.ip_family) == "ipv6"
 
 
 def _addons(doc: Document) -> Node | None:

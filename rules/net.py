@@ -8,8 +8,8 @@ from typing import Iterator
 from v6lint.diagnostics import Finding, Fix
 from v6lint.document import MAP, SCALAR, SEQ, Document, Node, walk
 from v6lint.rule import Profile, rule
-from v6lint.rules.k8s import WORKLOADS, containers, env_items
 from v6lint.yaml_edit import Styled, replace_scalar
+from v6lint.rules.views import WORKLOADS, containers, env_items
 
 _WILDCARD = re.compile(r"(?<![\w.:\[])0\.0\.0\.0(?::(\d+))?(?![\w./])")
 _LOOPBACK = "127.0.0.1"

@@ -17,8 +17,8 @@ from v6lint.diagnostics import Finding, Fix
 from v6lint.document import MAP, SEQ, Document, Node
 from v6lint.hcl_source import EXPR, walk_blocks
 from v6lint.rule import Profile, rule
-from v6lint.rules.eks import is_ipv6
 from v6lint.yaml_edit import append_item, replace_scalar
+from v6lint.rules.views import is_ipv6
 
 HYPERVISOR = "karpenter.k8s.aws/instance-hypervisor"
 INSTANCE_TYPE = "node.kubernetes.io/instance-type"

@@ -9,17 +9,17 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from v6lint.diagnostics import Edit, Finding, Fix
+from v6lint.diagnostics import Finding, Fix
 from v6lint.document import MAP, SEQ, Document, Node
 from v6lint.rule import Profile, rule
-from v6lint.rules.spark_model import ROLES, SPARK_APPS, SparkJob, commented_block, spark_jobs
-from v6lint.yaml_edit import Styled, append_item, delete_entry, entry_index, insert_entries, replace_scalar
+from v6lint.yaml_edit import Styled, delete_entry, entry_index, insert_entries, replace_scalar
+from v6lint.rules.views import ROLES, SPARK_APPS, SparkJob, add_env, imds_values, spark_jobs
+from v6lint.rules.views import IMDS
 
 FAMILIES = "spark.kubernetes.driver.service.ipFamilies"
 POLICY = "spark.kubernetes.driver.service.ipFamilyPolicy"
 FAMILY_VALUES = ("IPv4", "IPv6", "IPv4,IPv6", "IPv6,IPv4")
 POLICY_VALUES = ("SingleStack", "PreferDualStack", "RequireDualStack")
-IMDS = "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE"
 PREFER_V6 = "-Djava.net.preferIPv6Addresses=true"
 ENV_KEYS = {"driver": "spark.kubernetes.driverEnv.", "executor": "spark.executorEnv."}
 JAVA_KEYS = {"driver": "spark.driver.extraJavaOptions", "executor": "spark.executor.extraJavaOptions"}
@@ -241,22 +241,6 @@ def role_env(job: SparkJob, role: str) -> dict[str, str | None]:
     return out
 
 
-def add_env(doc: Document, mapping: Node, name: str, value: str) -> list[Edit] | None:
-    """Add NAME=value to a mapping's `env` list: uncomment a commented-out `env:` block that has it,
-    else append in the list's style, else create the list."""
-    source = doc.source
-    env = mapping.get("env")
-    if env is None:
-        commented = commented_block(source, mapping, "env")
-        if commented and name in commented[1] and re.search(rf"value:\s*['\"]?{re.escape(value)}", commented[1]):
-            return commented[0]
-        return [insert_entries(source, mapping, [("env", [{"name": name, "value": value}])], doc.root)]
-    if env.kind != SEQ:
-        return None
-    edit = append_item(source, env, {"name": name, "value": value})
-    return [edit] if edit is not None else None
-
-
 WEB_IDENTITY_ENV = ("AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_CONTAINER_CREDENTIALS_FULL_URI")
 CREDENTIALS_PROVIDER = "spark.hadoop.fs.s3a.aws.credentials.provider"
 
@@ -356,28 +340,6 @@ def missing_imds_endpoint_mode(doc: Document, profile: Profile) -> Iterator[Find
                           Fix.safe(f"Add {IMDS}=IPv6 to the {role}'s env", add_env(doc, node, IMDS, "IPv6")))
 
 
-def _imds_values(job: SparkJob) -> Iterator[tuple[Node | None, object, str]]:
-    """(yaml node or None, conf or None, value) of every IMDS mode setting of a job."""
-    for role in ROLES:
-        node = job.role(role)
-        env = node.get("env") if node is not None else None
-        for item in env.items() if env is not None and env.kind == SEQ else []:
-            if item.str_at("name") == IMDS and item.get("value") is not None:
-                yield item.get("value"), None, item.str_at("value") or ""
-        env_vars = node.get("envVars") if node is not None else None
-        if env_vars is not None and env_vars.get(IMDS) is not None:
-            yield env_vars.get(IMDS), None, env_vars.str_at(IMDS) or ""
-    for key, conf in job.conf.items():
-        if key.endswith("." + IMDS):
-            yield None, conf, conf.value or ""
-
-
-def uses_ipv6_imds(job: SparkJob) -> bool:
-    """The job's driver or executor env sets the IPv6 IMDS endpoint mode (the SDKs read it
-    case-insensitively)."""
-    return any(value.strip().lower() == "ipv6" for _node, _conf, value in _imds_values(job))
-
-
 @rule("SPK006", "invalid-imds-endpoint-mode", "error",
       fix="safe", languages=LANGS, platforms=("aws",), references=(EKS_IMDS,))
 def invalid_imds_endpoint_mode(doc: Document, profile: Profile) -> Iterator[Finding]:
@@ -394,7 +356,7 @@ def invalid_imds_endpoint_mode(doc: Document, profile: Profile) -> Iterator[Find
         canonical `IPv6`/`IPv4`
     """
     for job in _jobs(doc):
-        for node, conf, value in _imds_values(job):
+        for node, conf, value in imds_values(job):
             if value.strip().lower() in ("ipv4", "ipv6"):
                 continue
             fixed = "IPv6" if "6" in value else "IPv4" if "4" in value else None
@@ -709,7 +671,6 @@ def ipv4_wildcard_bind(doc: Document, profile: Profile) -> Iterator[Finding]:
                               f"{job.label}: `{key}` is 0.0.0.0 and the {' and '.join(ipv4)} JVM runs with "
                               f"`{IPV4_STACK}`, so it listens on IPv4 only; IPv6 peers cannot connect (drop "
                               f"the flag: without it the JVM binds 0.0.0.0 as a dual-stack socket)")
-
 
 
 RULES = [

@@ -6,91 +6,17 @@ ValidateServiceClusterIPsRelatedFields) and pkg/registry/core/service/storage/al
 """
 from __future__ import annotations
 
-import ipaddress
 from typing import Iterator
 
 from v6lint.diagnostics import Finding, Fix
-from v6lint.document import MAP, SEQ, Document, Node, per_document
+from v6lint.document import SEQ, Document, Node
 from v6lint.rule import Profile, rule
 from v6lint.yaml_edit import delete_entries, delete_entry, delete_item, entry_index, insert_entries, replace_scalar
+from v6lint.rules.views import (ALLOC, FAMILIES, POLICIES, SERVICE, canonical, effective_policy, family_of, ipv6_only, service_spec)
 
-SERVICE = ("v1/Service",)
-FAMILIES = ("IPv4", "IPv6")
-POLICIES = ("SingleStack", "PreferDualStack", "RequireDualStack")
 VALIDATION = "https://github.com/kubernetes/kubernetes/blob/master/pkg/apis/core/validation/validation.go"
-# initIPFamilyFields as read at kubernetes/kubernetes@b0d609f08083d7a8aa3426540d6d5f9090944906
-ALLOC = ("https://github.com/kubernetes/kubernetes/blob/b0d609f08083d7a8aa3426540d6d5f9090944906/"
-         "pkg/registry/core/service/storage/alloc.go")
 DUAL_STACK_DOCS = "https://kubernetes.io/docs/concepts/services-networking/dual-stack/"
 EKS_IPV6 = "https://docs.aws.amazon.com/eks/latest/userguide/cni-ipv6.html"
-
-
-class ServiceSpec:
-    """The dual-stack fields of one Service, read once for all SVC rules."""
-
-    def __init__(self, doc: Document):
-        self.doc = doc
-        self.spec: Node | None = doc.root.get("spec") if doc.root is not None else None
-        spec = self.spec if self.spec is not None and self.spec.kind == MAP else None
-        self.spec = spec
-        get = spec.get if spec is not None else (lambda _key: None)
-        self.type = (get("type").text if get("type") is not None else None) or "ClusterIP"
-        self.families_node = get("ipFamilies")
-        self.policy_node = get("ipFamilyPolicy")
-        self.cluster_ip_node = get("clusterIP")
-        self.cluster_ips_node = get("clusterIPs")
-        self.selector = get("selector")
-
-    def seq(self, node: Node | None) -> list[Node]:
-        return node.items() if node is not None and node.kind == SEQ else []
-
-    @property
-    def families(self) -> list[Node]:
-        return self.seq(self.families_node)
-
-    @property
-    def family_values(self) -> list[str | None]:
-        return [n.text for n in self.families]
-
-    @property
-    def cluster_ips(self) -> list[Node]:
-        return self.seq(self.cluster_ips_node)
-
-    @property
-    def policy(self) -> str | None:
-        return self.policy_node.text if self.policy_node is not None else None
-
-    @property
-    def cluster_ip(self) -> str | None:
-        return self.cluster_ip_node.text if self.cluster_ip_node is not None else None
-
-    @property
-    def headless_selectorless(self) -> bool:
-        """alloc.go lets these through before any cluster-family check."""
-        has_selector = self.selector is not None and bool(self.selector.entries())
-        return self.cluster_ip == "None" and not has_selector
-
-    @property
-    def name(self) -> str:
-        return self.doc.object_name
-
-
-service_spec = per_document(ServiceSpec)  # one build per Service for all rules
-
-
-def canonical(value: str | None, choices: tuple[str, ...]) -> str | None:
-    if value is None:
-        return None
-    folded = value.strip().lower()
-    return next((c for c in choices if c.lower() == folded), None)
-
-
-def family_of(address: str | None) -> str | None:
-    try:
-        ip = ipaddress.ip_address(address or "")
-    except ValueError:
-        return None
-    return "IPv4" if ip.version == 4 else "IPv6"
 
 
 def _show(node: Node) -> str:
@@ -181,17 +107,6 @@ def duplicate_ip_family(doc: Document, profile: Profile) -> Iterator[Finding]:
             yield Finding(item.start, item.end,
                           f"{svc.name}: ipFamilies may hold at most two entries (one per family)")
         seen.add(value)
-
-
-def effective_policy(svc: ServiceSpec) -> tuple[str | None, bool]:
-    """(policy, defaulted): the policy the API server applies on create. alloc.go initIPFamilyFields: an
-    absent policy becomes SingleStack, except on headless selector-less Services (RequireDualStack);
-    ExternalName Services get none."""
-    if svc.policy_node is not None and not svc.policy_node.is_null:
-        return svc.policy, False
-    if svc.type == "ExternalName":
-        return None, True
-    return ("RequireDualStack" if svc.headless_selectorless else "SingleStack"), True
 
 
 @rule("SVC004", "single-stack-two-families", "error",
@@ -404,10 +319,6 @@ def headless_exposed_service(doc: Document, profile: Profile) -> Iterator[Findin
                       f"clusterIP, or make the Service type ClusterIP")
 
 
-def _ipv6_only(svc: ServiceSpec) -> bool:
-    return svc.family_values == ["IPv6"] and svc.policy in (None, "SingleStack")
-
-
 @rule("SVC009", "ip-family-not-in-cluster", "error",
       fix="unsafe", kinds=SERVICE, profiles=("ipv4", "ipv6"), rejected_by="the API server",
       references=(ALLOC, EKS_IPV6))
@@ -431,7 +342,7 @@ def ip_family_not_in_cluster(doc: Document, profile: Profile) -> Iterator[Findin
     served = profile.service_families
     if svc.headless_selectorless or not served:
         return
-    if profile.ip_family == "ipv4" and _ipv6_only(svc):
+    if profile.ip_family == "ipv4" and ipv6_only(svc):
         return  # an IPv6-only Service in an IPv4 project questions the profile: PRF002
     values = [canonical(v, FAMILIES) for v in svc.family_values]  # `ipv6` is IPv6 here; SVC001 reports the case
     foreign = [i for i, v in enumerate(values) if v in FAMILIES and v not in served]
