@@ -1,74 +1,17 @@
-"""CNI: Amazon VPC CNI settings (aws-node DaemonSet env, aws-vpc-cni Helm values, EKS add-on
-configuration values in eksctl and Terraform, ENIConfig, the amazon-vpc-cni ConfigMap).
-
-Facts: aws/amazon-vpc-cni-k8s (README "CNI Configuration Variables", config/master/aws-k8s-cni.yaml,
-charts/aws-vpc-cni/values.yaml; ipamd: "VPC CNI currently does not support dual stack mode", IPv6
-needs prefix delegation and ignores warm targets, custom networking is rejected in IPv6 mode).
-Booleans are read with Go's strconv.ParseBool.
-"""
+"""CNI rules on the aws-node env settings: families, prefix delegation, custom networking, names, values, warm targets, versions."""
 from __future__ import annotations
 
-import re
 from typing import Iterator
 
-from v6lint.diagnostics import Edit, Finding, Fix
-from v6lint.document import MAP, SEQ, Document, Node, walk
-from v6lint.hcl_source import EXPR
+from v6lint.diagnostics import Finding, Fix
+from v6lint.document import Document
 from v6lint.rule import Profile, rule
-from v6lint.yaml_edit import delete_entry, replace_scalar
-from v6lint.rules.views import CniSettings, EnvVar, cni_settings, is_ipv6
+from v6lint.yaml_edit import replace_scalar
+from v6lint.rules.views import cni_settings, is_ipv6
 from v6lint.rules.views import FALSE_VALUES, TRUE_VALUES
-
-KNOWN_ENV = (
-    "ADDITIONAL_ENI_TAGS", "ANNOTATE_POD_IP", "AWS_MANAGE_ENIS_NON_SCHEDULABLE", "AWS_VPC_CNI_NODE_PORT_SUPPORT",
-    "AWS_VPC_ENI_MTU", "AWS_VPC_K8S_CNI_CONFIGURE_RPFILTER", "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG",
-    "AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS", "AWS_VPC_K8S_CNI_EXTERNALSNAT", "AWS_VPC_K8S_CNI_LOGLEVEL",
-    "AWS_VPC_K8S_CNI_LOG_FILE", "AWS_VPC_K8S_CNI_RANDOMIZESNAT", "AWS_VPC_K8S_CNI_VETHPREFIX",
-    "AWS_VPC_K8S_PLUGIN_LOG_FILE", "AWS_VPC_K8S_PLUGIN_LOG_LEVEL", "CLUSTER_ENDPOINT", "CLUSTER_NAME",
-    "DISABLE_INTROSPECTION", "DISABLE_LEAKED_ENI_CLEANUP", "DISABLE_METRICS", "DISABLE_NETWORK_RESOURCE_PROVISIONING",
-    "DISABLE_POD_V6", "DISABLE_TCP_EARLY_DEMUX", "ENABLE_BANDWIDTH_PLUGIN", "ENABLE_IMDS_ONLY_MODE", "ENABLE_IPv4",
-    "ENABLE_IPv6", "ENABLE_MULTI_NIC", "ENABLE_NFTABLES", "ENABLE_POD_ENI", "ENABLE_PREFIX_DELEGATION",
-    "ENABLE_SUBNET_DISCOVERY", "ENABLE_V4_EGRESS", "ENABLE_V6_EGRESS", "ENI_CONFIG_ANNOTATION_DEF",
-    "ENI_CONFIG_LABEL_DEF", "INTROSPECTION_BIND_ADDRESS", "IP_COOLDOWN_PERIOD", "MAX_ENI", "MINIMUM_IP_TARGET",
-    "MY_NODE_NAME", "MY_POD_NAME", "NETWORK_POLICY_ENFORCING_MODE", "POD_SECURITY_GROUP_ENFORCING_MODE",
-    "VPC_CNI_VERSION", "WARM_ENI_TARGET", "WARM_IP_TARGET", "WARM_PREFIX_TARGET",
-)
-BOOL_ENV = (
-    "ANNOTATE_POD_IP", "AWS_MANAGE_ENIS_NON_SCHEDULABLE", "AWS_VPC_CNI_NODE_PORT_SUPPORT",
-    "AWS_VPC_K8S_CNI_CONFIGURE_RPFILTER", "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", "AWS_VPC_K8S_CNI_EXTERNALSNAT",
-    "DISABLE_INTROSPECTION", "DISABLE_LEAKED_ENI_CLEANUP", "DISABLE_METRICS", "DISABLE_NETWORK_RESOURCE_PROVISIONING",
-    "DISABLE_POD_V6", "DISABLE_TCP_EARLY_DEMUX", "ENABLE_BANDWIDTH_PLUGIN", "ENABLE_IMDS_ONLY_MODE", "ENABLE_IPv4",
-    "ENABLE_IPv6", "ENABLE_MULTI_NIC", "ENABLE_NFTABLES", "ENABLE_POD_ENI", "ENABLE_PREFIX_DELEGATION",
-    "ENABLE_SUBNET_DISCOVERY", "ENABLE_V4_EGRESS", "ENABLE_V6_EGRESS",
-)
-_LOOSE = {"yes": "true", "y": "true", "on": "true", "enabled": "true", "enable": "true",
-          "no": "false", "n": "false", "off": "false", "disabled": "false", "disable": "false"}
-WARM = ("WARM_ENI_TARGET", "WARM_IP_TARGET", "WARM_PREFIX_TARGET", "MINIMUM_IP_TARGET")
-CNI_README = "https://github.com/aws/amazon-vpc-cni-k8s#cni-configuration-variables"
-# The one place for the VPC CNI's minimum versions: its README (aws/amazon-vpc-cni-k8s@b52188387f2e,
-# "ENABLE_IPv6 (v1.10.0+)", "ENABLE_PREFIX_DELEGATION (v1.9.0+)"); eksctl's minimumVPCCNIVersionForIPv6
-# (pkg/apis/eksctl.io/v1alpha5/addon.go) agrees on 1.10.0.
-MIN_IPV6, MIN_PREFIX_DELEGATION = (1, 10, 0), (1, 9, 0)
-EKS_IPV6 = "https://docs.aws.amazon.com/eks/latest/userguide/cni-ipv6.html"
-CUSTOM_NET = "https://docs.aws.amazon.com/eks/latest/userguide/cni-custom-network.html"
-
-
-def _editable(var: EnvVar) -> bool:
-    """A value we can rewrite in place (not JSON inside an eksctl string, not a computed expression)."""
-    return var.value_node is not None and var.value_node is not var.name_node and var.value_node.tag != EXPR
-
-
-def _set(settings: CniSettings, name: str, value: str) -> list[Edit] | None:
-    var = settings.env.get(name)
-    if var is not None:
-        return [replace_scalar(var.value_node, value)] if _editable(var) else None
-    return settings.add(name, value)
-
-
-def _at(settings: CniSettings, name: str) -> tuple[int, int]:
-    var = settings.env.get(name)
-    node = (var.value_node or var.name_node) if var is not None else None
-    return (node.start, node.end) if node is not None else settings.anchor
+from v6lint.rules.cni.common import (BOOL_ENV, CNI_README, CUSTOM_NET, EKS_IPV6, KNOWN_ENV, MIN_IPV6,
+    MIN_PREFIX_DELEGATION, SG_FOR_PODS, WARM, _LOOSE, _at, _close, _cni_version, _dotted, _editable, _fold,
+    _int, _set)
 
 
 @rule("CNI001", "cni-dual-family", "error",
@@ -183,24 +126,6 @@ def ipv6_env_not_on_init(doc: Document, profile: Profile) -> Iterator[Finding]:
                       Fix.safe("Copy aws-node's ENABLE_IPv6 to the init container", edits))
 
 
-def _fold(name: str) -> str:
-    return re.sub(r"[^A-Z0-9]", "", name.upper())
-
-
-def _close(a: str, b: str) -> bool:
-    if a == b:
-        return True
-    if abs(len(a) - len(b)) > 2 or len(a) < 8:
-        return False
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1] <= 2
-
-
 @rule("CNI005", "misspelled-cni-env", "error",
       fix="safe", languages=("yaml", "hcl"), platforms=("aws",), references=(CNI_README, EKS_IPV6))
 def misspelled_cni_env(doc: Document, profile: Profile) -> Iterator[Finding]:
@@ -287,13 +212,6 @@ def ignored_warm_targets_ipv6(doc: Document, profile: Profile) -> Iterator[Findi
                           Fix.safe(f"Remove {name}", s.remove(var)))
 
 
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
-
-
 @rule("CNI008", "warm-target-conflict", "warning",
       fix="none", languages=("yaml", "hcl"), platforms=("aws",), references=(CNI_README, EKS_IPV6))
 def warm_target_conflict(doc: Document, profile: Profile) -> Iterator[Finding]:
@@ -319,22 +237,6 @@ def warm_target_conflict(doc: Document, profile: Profile) -> Iterator[Finding]:
             yield Finding(*_at(s, "WARM_PREFIX_TARGET"),
                           f"{s.label}: prefix delegation with a zero warm target keeps no spare prefix; pod starts "
                           f"wait for an allocation")
-
-
-_IMAGE_VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
-
-
-def _cni_version(s: CniSettings) -> tuple[Node, tuple[int, int, int]] | None:
-    for node in (s.version, s.image):
-        text = node.text if node is not None else None
-        match = _IMAGE_VERSION.search(text.rsplit(":", 1)[-1]) if text else None
-        if match:
-            return node, tuple(int(g) for g in match.groups())
-    return None
-
-
-def _dotted(version: tuple[int, ...]) -> str:
-    return ".".join(map(str, version))
 
 
 @rule("CNI009", "cni-version-too-old", "error",
@@ -363,149 +265,6 @@ def cni_version_too_old(doc: Document, profile: Profile) -> Iterator[Finding]:
         elif s.flag("ENABLE_PREFIX_DELEGATION") and version < MIN_PREFIX_DELEGATION:
             yield Finding(node.start, node.end, f"{s.label}: VPC CNI {shown} predates {_dotted(MIN_PREFIX_DELEGATION)}, "
                                                 f"which added prefix delegation")
-
-
-def _placeholder(text: str | None) -> bool:
-    return bool(text) and ("${" in text or text.startswith("$") or "{{" in text)
-
-
-@rule("CNI010", "eniconfig-invalid", "error",
-      fix="safe", kinds=("crd.k8s.amazonaws.com/*/ENIConfig",), platforms=("aws",), references=(CUSTOM_NET,))
-def eniconfig_invalid(doc: Document, profile: Profile) -> Iterator[Finding]:
-    """An ENIConfig without `spec.subnet`, with a namespace, or with ids that are not subnet-/sg-.
-
-    Why:
-        ENIConfig is cluster-scoped and needs a subnet ID; names are not resolved to IDs.
-
-    Example:
-        apiVersion: crd.k8s.amazonaws.com/v1alpha1
-        kind: ENIConfig
-        metadata: {name: eu-west-1a}
-        spec: {subnet: subnet-0123, securityGroups: [sg-0123]}
-
-    Fix:
-        drop the namespace
-    """
-    root = doc.root
-    spec = root.get("spec")
-    subnet = spec.get("subnet") if spec is not None and spec.kind == MAP else None
-    namespace = root.path("metadata", "namespace")
-    if namespace is not None:
-        metadata = root.get("metadata")
-        key = metadata.entry("namespace")[0]
-        yield Finding(key.start, namespace.end, f"{doc.object_name}: ENIConfig is cluster-scoped; a namespace is "
-                                                f"ignored by some tools and rejected by others",
-                      Fix.safe("Remove the namespace", delete_entry(doc.source, metadata, "namespace")))
-    if subnet is None or not subnet.text:
-        name = root.path("metadata", "name") or root
-        yield Finding(name.start, name.end, f"{doc.object_name}: ENIConfig without `spec.subnet`; pods on nodes "
-                                            f"using it get no secondary ENI")
-    elif not subnet.text.startswith("subnet-") and not _placeholder(subnet.text):
-        yield Finding(subnet.start, subnet.end, f"{doc.object_name}: `spec.subnet` {subnet.text!r} is not a subnet ID "
-                                                f"(subnet-...)")
-    groups = spec.get("securityGroups") if spec is not None and spec.kind == MAP else None
-    for group in groups.items() if groups is not None and groups.kind == SEQ else []:
-        if group.text and not group.text.startswith("sg-") and not _placeholder(group.text):
-            yield Finding(group.start, group.end, f"{doc.object_name}: security group {group.text!r} is not an ID (sg-...)")
-
-
-@rule("CNI011", "custom-networking-unused", "warning",
-      fix="none", languages=("yaml", "hcl"), profiles=("ipv4",), platforms=("aws",), maturity="preview",
-      references=(CUSTOM_NET,))
-def custom_networking_unused(doc: Document, profile: Profile) -> Iterator[Finding]:
-    """Custom networking on, but no ENIConfig and no ENI_CONFIG_LABEL_DEF/ANNOTATION_DEF in the project.
-
-    Why:
-        With custom networking on and nothing selecting an ENIConfig, nodes attach no pod ENIs.
-
-    Example:
-        ENI_CONFIG_LABEL_DEF: topology.kubernetes.io/zone
-    """
-    facts = profile.facts
-    for s in cni_settings(doc):
-        if not s.flag("AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG"):
-            continue
-        # With custom networking the primary ENI carries no pods, so max pods must come down.
-        groups = doc.root.get("managedNodeGroups") if doc.kind == "ClusterConfig" else None
-        for group in groups.items() if groups is not None and groups.kind == SEQ else []:
-            if group.get("maxPodsPerNode") is None:
-                name = group.get("name") or group
-                yield Finding(name.start, name.end,
-                              f"{s.label}: custom networking is on but managed node group "
-                              f"{group.str_at('name') or '?'} keeps the default max pods, which counts the "
-                              f"primary ENI's addresses that pods can no longer use; set maxPodsPerNode")
-        if s.value("ENI_CONFIG_LABEL_DEF") or s.value("ENI_CONFIG_ANNOTATION_DEF"):
-            continue
-        if facts is not None and facts.eniconfigs:
-            continue
-        yield Finding(*_at(s, "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG"),
-                      f"{s.label}: custom networking is on but the project has no ENIConfig and no "
-                      f"ENI_CONFIG_LABEL_DEF/ANNOTATION_DEF; nodes get no pod ENIs")
-
-
-@rule("CNI012", "windows-on-ipv6", "error",
-      fix="none", kinds=("*",), profiles=("ipv6",), platforms=("aws",), references=(EKS_IPV6,))
-def windows_on_ipv6(doc: Document, profile: Profile) -> Iterator[Finding]:
-    """Windows nodes or workloads (`kubernetes.io/os: windows`) on an IPv6 cluster.
-
-    Why:
-        EKS IPv6 clusters support Linux nodes only.
-
-    Example:
-        nodeSelector: {kubernetes.io/os: linux}
-    """
-    for node in walk(doc.root):
-        for key, value in node.entries() if node.kind == MAP else []:
-            if key.text == "kubernetes.io/os" and value.text == "windows":
-                yield Finding(value.start, value.end, f"{doc.object_name}: Windows nodes or pods on an IPv6 cluster; "
-                                                      f"EKS IPv6 supports Linux only")
-            elif key.text == "amiFamily" and (value.text or "").startswith("Windows"):
-                yield Finding(value.start, value.end, f"{doc.object_name}: a Windows node group on an IPv6 cluster; "
-                                                      f"EKS IPv6 supports Linux only")
-
-
-CM_KEYS = ("enable-windows-ipam", "enable-network-policy-controller", "enable-windows-prefix-delegation",
-           "warm-prefix-target", "warm-ip-target", "minimum-ip-target", "branch-eni-cooldown")
-
-
-@rule("CNI013", "linux-keys-in-windows-configmap", "warning",
-      fix="safe", kinds=("v1/ConfigMap",), platforms=("aws",),
-      references=("https://docs.aws.amazon.com/eks/latest/userguide/windows-support.html",))
-def linux_keys_in_windows_configmap(doc: Document, profile: Profile) -> Iterator[Finding]:
-    """`amazon-vpc-cni` ConfigMap keys that are unknown, or boolean keys not the strings "true"/"false".
-
-    Why:
-        The VPC resource controller reads a fixed set of keys, with string booleans.
-
-    Example:
-        data:
-          enable-windows-ipam: "true"
-
-    Fix:
-        quote the boolean
-    """
-    if doc.name != "amazon-vpc-cni":
-        return
-    data = doc.root.get("data")
-    for key, value in data.entries() if data is not None and data.kind == MAP else []:
-        if key.text not in CM_KEYS:
-            close = [k for k in CM_KEYS if _close(_fold(key.text or ""), _fold(k))]
-            yield Finding(key.start, key.end, f"{doc.object_name}: `{key.text}` is not a key the VPC resource controller "
-                                              f"reads" + (f" (did you mean `{close[0]}`?)" if close else ""))
-        elif key.text in ("enable-windows-ipam", "enable-network-policy-controller", "enable-windows-prefix-delegation") \
-                and (value.style is None or value.text not in ("true", "false")):
-            text = (value.text or "").strip().lower()
-            fixed = "true" if text in ("true", "yes", "on") else "false" if text in ("false", "no", "off") else None
-            yield Finding(value.start, value.end, f"{doc.object_name}: `{key.text}` must be the string \"true\" or "
-                                                  f"\"false\"",
-                          Fix.safe(f'Use "{fixed}"', Edit(value.start, value.end, f'"{fixed}"')) if fixed else None)
-
-
-SOURCES = "aws-node DaemonSet, aws-vpc-cni values, eksctl/Terraform vpc-cni add-on"
-
-
-# --- security groups for pods ---------------------------------------------------------------------
-SG_FOR_PODS = "https://docs.aws.amazon.com/eks/latest/userguide/security-groups-pods-deployment.html"
 
 
 @rule("CNI014", "pod-sg-standard-mode-snat", "warning",
@@ -541,21 +300,3 @@ def pod_sg_standard_mode_snat(doc: Document, profile: Profile) -> Iterator[Findi
                       f"{snat or 'false (the default)'}: traffic from pods with security groups to addresses outside "
                       f"the VPC is SNATed via eth0, so only the node's primary ENI security group applies to it, not "
                       f"the pod's")
-
-
-RULES = [
-    cni_dual_family,
-    ipv6_without_prefix_delegation,
-    custom_networking_with_ipv6,
-    ipv6_env_not_on_init,
-    misspelled_cni_env,
-    invalid_cni_bool,
-    ignored_warm_targets_ipv6,
-    warm_target_conflict,
-    cni_version_too_old,
-    eniconfig_invalid,
-    custom_networking_unused,
-    windows_on_ipv6,
-    linux_keys_in_windows_configmap,
-    pod_sg_standard_mode_snat,
-]
