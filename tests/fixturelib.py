@@ -88,7 +88,7 @@ def fixture_diagnostics(folder: Path) -> list[dict]:
 
 # --- snapshots ------------------------------------------------------------------------------------
 # One text file per folder, `expected.snap`, written by regen_fixtures.py and compared verbatim by
-# test_fixtures.py. Per bad file a `##` line (how many findings, which file --fix writes), then per
+# test_fixtures.py. Per bad file a `##` line (how many findings, whether --fix changes it), then per
 # finding, in the engine's order:
 #
 #   bad.yaml:7:19-7:30: SVC004 [single-stack-two-families] error: <message>      start-end, 1-based
@@ -142,8 +142,8 @@ def snapshot(folder: Path) -> str:
     for bad in files(folder, "bad"):
         result = run(folder, bad)
         diags = [d for d in result.diagnostics if d.code == code]
-        fixed = folder / fixed_name(bad)
-        then = f"--fix --unsafe-fixes writes {fixed.name}" if fixed.exists() else "no fix changes it"
+        changed = run(folder, bad, fix=True).fixed is not None
+        then = f"--fix --unsafe-fixes writes {fixed_name(bad)}" if changed else "no fix changes it"
         out += ["", f"## {bad.name}: {len(diags)} finding{'' if len(diags) == 1 else 's'}; {then}"]
         for d in diags:
             out += [""] + _finding(d, diagnostic_json(d, result.source), result.source)

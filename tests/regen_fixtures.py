@@ -30,7 +30,7 @@ def main(codes: list[str]) -> int:
                 target.write_bytes(fixed.fixed.encode())
             elif target.exists():
                 target.unlink()
-        text = snapshot(folder)  # after the fixed files: it names the ones that exist
+        text = snapshot(folder)
         (folder / SNAPSHOT).write_text(text, encoding="utf-8", newline="\n")
         (folder / "expected.json").unlink(missing_ok=True)  # the format before expected.snap
         for line in text.splitlines():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 
 import pytest
 
@@ -118,3 +119,25 @@ def test_rule_reference_is_up_to_date():
     assert reference == render_reference(), "regenerate: python -m v6lint.docs > docs/rules.md"
     for rule in ALL_RULES:
         assert f"### {rule.code} {rule.name}" in reference
+
+
+def test_a_notebook_finding_shows_its_cell_lines_and_the_fix_as_a_diff_of_the_json(tmp_path):
+    """No fixture folder holds a notebook yet; a snapshot of one must still show the cell's own lines
+    (positions are within the cell) and the fix as the .ipynb bytes it changes."""
+    folder = tmp_path / "SPK003"
+    folder.mkdir()
+    cell = ["from pyspark.sql import SparkSession\n", "spark = (SparkSession.builder\n",
+            '    .config("spark.kubernetes.driver.service.ipFamilies", "ipv6")\n', "    .getOrCreate())"]
+    notebook = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": ["# ETL"]},
+                          {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+                           "source": cell}],
+                "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (folder / "bad.ipynb").write_text(json.dumps(notebook, indent=1))
+    text = snapshot(folder)
+    assert "## bad.ipynb: 1 finding; --fix --unsafe-fixes writes bad.fixed.ipynb\n" in text
+    assert "\nbad.ipynb:cell 2:3:60-3:64: SPK003 [invalid-spark-ip-family-value] error: " in text
+    assert ('\n3 |     .config("spark.kubernetes.driver.service.ipFamilies", "ipv6")\n'
+            "  |                                                            ^^^^\n") in text
+    assert "\n  = safe fix: Use `IPv6`\n" in text
+    assert '\n    -    "    .config(\\"spark.kubernetes.driver.service.ipFamilies\\", \\"ipv6\\")\\n",\n' in text
+    assert '\n    +    "    .config(\\"spark.kubernetes.driver.service.ipFamilies\\", \\"IPv6\\")\\n",\n' in text
