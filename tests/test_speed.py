@@ -177,3 +177,39 @@ def test_warm_run_starts_no_pool_and_lints_only_changed_files(project, monkeypat
     assert pools == []  # one changed file: linted here, no pool for it
     _, fresh = run("--no-cache", "--jobs", "2")
     assert changed == fresh != warm and len(pools) == 1  # a cold run still uses workers
+
+
+def test_profile_scan_skips_files_whose_evidence_would_not_be_kept(tmp_path, monkeypatch):
+    """Only the first three pieces of a platform evidence kind are kept (by location), so a file
+    that can give nothing else is not parsed once three are held before it; the profile is the
+    same as when every file is parsed, also when walk order and location order differ."""
+    from v6lint import project as project_module
+    from v6lint.rule import Profile
+
+    service = ("apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n  annotations:\n"
+               "    service.beta.kubernetes.io/aws-load-balancer-type: external\nspec:\n  type: LoadBalancer\n")
+    # os.walk visits `a` before `a-b`, but "a-b/..." sorts before "a/..." as a location
+    for folder in ("a", "a-b", "b"):
+        for i in range(4):
+            path = tmp_path / folder / f"svc{i}.yaml"
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(service.format(name=f"{folder}-{i}"))
+    (tmp_path / "b" / "lbc.yaml").write_text(  # names the controller: its version is a fact of its own
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: aws-load-balancer-controller\n"
+        "  annotations:\n    alb.ingress.kubernetes.io/x: y\nspec:\n  template:\n    spec:\n      containers:\n"
+        "        - name: c\n          image: public.ecr.aws/eks/aws-load-balancer-controller:v2.7.1\n")
+    (tmp_path / ".git").mkdir()
+    monkeypatch.chdir(tmp_path)
+    parsed = []
+    real_parse = project_module.parse_source
+    monkeypatch.setattr(project_module, "parse_source", lambda source: parsed.append(source.path) or real_parse(source))
+    skipping = project_module.build_profile(tmp_path, [], Profile())
+    assert len(parsed) == 7 and "b/lbc.yaml" in parsed  # a: 3, a-b: 3 (they sort first), b: the controller
+    parsed.clear()
+    monkeypatch.setattr(project_module._Collector, "nothing_to_add", lambda *_args: False)
+    everything = project_module.build_profile(tmp_path, [], Profile())
+    assert len(parsed) == 13
+    assert skipping == everything
+    assert [s.location for s in skipping.platform_sources if s.kind == "aws-annotation"] == \
+        ["a-b/svc0.yaml:6", "a-b/svc1.yaml:6", "a-b/svc2.yaml:6"]
+    assert skipping.facts.lbc_version == ("2.7.1", "b/lbc.yaml:12")
