@@ -380,6 +380,8 @@ def _through_builds(results: list[FileResult], files: list[Path], route, fixing:
         if result.source is not None and result.source.abspath in built.members:
             diagnostics = [d for d in diagnostics if d.code.startswith("V6L") and d.code != "V6L901"]
         extra = built.diagnostics.pop(result.path, [])
+        if extra and result.dropped:
+            result = route(path)[0].reread(path, result)
         fixed, applied, passes = result.fixed, result.fixes_applied, result.passes
         chosen = choose_fixes(extra, unsafe) if fixing and result.source is not None and fixed is None else []
         if chosen:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from v6lint.config import CONFIG_FILES, Settings
-from v6lint.discovery import discover, display_path, read_regular
+from v6lint.discovery import discover, display_path, read_regular, real_path
 from v6lint.document import MAP, Document, Node
 from v6lint.hcl_source import walk_blocks
 from v6lint.rule import PlatformSource, Profile, ProfileSource
@@ -544,9 +544,10 @@ def collect(files: list[Path], overlay: dict[str, str] | None = None,
     overlay = overlay or {}
     kept: dict[tuple[str, str], tuple] = {}
     key = None
+    real_dirs: dict[str, str] = {}
     for path in files:
         try:
-            real = os.path.realpath(path)
+            real = real_path(path, real_dirs)
             if real in overlay:
                 data = None
                 if memo is not None:
@@ -746,6 +747,9 @@ class Projects:
         return self.at(self.root_of(path))
 
     def at(self, root: Path) -> Project:
+        project = self.by_root.get(root)  # a resolved root: no need to resolve it again
+        if project is not None:
+            return project
         root = root.resolve()
         project = self.by_root.get(root)
         if project is None:

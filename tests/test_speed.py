@@ -213,3 +213,37 @@ def test_profile_scan_skips_files_whose_evidence_would_not_be_kept(tmp_path, mon
     assert [s.location for s in skipping.platform_sources if s.kind == "aws-annotation"] == \
         ["a-b/svc0.yaml:6", "a-b/svc1.yaml:6", "a-b/svc2.yaml:6"]
     assert skipping.facts.lbc_version == ("2.7.1", "b/lbc.yaml:12")
+
+
+def test_warm_run_reads_only_the_files_with_findings_or_changes(project, monkeypatch):
+    """A file the cache knows had no findings is judged unchanged by its stat alone (size, mtime,
+    ctime, inode) and never read; a file with findings is read (its text shows them); a changed
+    file is read and linted again. Output is the same as a cold run's."""
+    import os
+
+    from v6lint import engine
+
+    monkeypatch.setattr(cache, "SETTLED_NS", -10**12)  # files written by this test count as settled
+    _, cold = run("--jobs", "1")
+    reads = []
+    real_read = engine.read_regular
+    monkeypatch.setattr(engine, "read_regular", lambda path, limit: reads.append(os.path.relpath(path))
+                        or real_read(path, limit))
+    _, warm = run("--jobs", "1")
+    assert warm == cold
+    with_findings = {d["path"] for d in json.loads(cold)}
+    assert set(reads) <= with_findings and len(reads) > 50
+    clean = next(p for p in sorted((project / "svc").rglob("good.yaml"))
+                 if p.relative_to(project).as_posix() not in with_findings)
+    first = set(reads)
+    reads.clear()
+    clean.write_text(clean.read_text() + "\n")  # same findings (none), new stat
+    _, again = run("--jobs", "1")
+    assert again == cold and set(reads) == first | {clean.relative_to(project).as_posix()}
+
+
+def test_a_file_written_just_now_is_judged_by_its_digest_not_its_stat(tmp_path):
+    target = tmp_path / "svc.yaml"
+    target.write_text("apiVersion: v1\nkind: Service\n")
+    assert cache.ResultCache.stat_key(target) is None  # written within SETTLED_NS: a stat cannot vouch yet
+    assert cache.ResultCache.stat_key(tmp_path / "missing.yaml") is None
