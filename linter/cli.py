@@ -274,7 +274,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
     for index, (path, result) in enumerate(zip(found.files, results)):
         linter, cache = per_file[path]
         if cache is not None and result.cache_entry is not None:
-            cache.put(*result.cache_entry, result.diagnostics)
+            cache.put(*result.cache_entry, result.source, result.diagnostics)
         if result.fixed is None:
             continue
         if show_diff:
@@ -375,7 +375,7 @@ def _through_builds(results: list[FileResult], files: list[Path], route, fixing:
         cache = route(path)[1]
         if cache is not None and result.cache_entry is not None:
             # the cache holds the file's own findings; what builds add is computed afresh each run
-            cache.put(*result.cache_entry, result.diagnostics)
+            cache.put(*result.cache_entry, result.source, result.diagnostics)
         diagnostics = [d for d in result.diagnostics if built.keep(d)]
         if result.source is not None and result.source.abspath in built.members:
             diagnostics = [d for d in diagnostics if d.code.startswith("V6L") and d.code != "V6L901"]
