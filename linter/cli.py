@@ -11,7 +11,7 @@ import click
 
 from v6lint import __version__
 from v6lint.config import ConfigError, Settings, check_selectors, find_config, load_settings
-from v6lint.discovery import discover, display_path, is_excluded
+from v6lint.discovery import READ_FILES, discover, display_path, is_excluded
 from v6lint.cache import ResultCache, fingerprint
 from v6lint.cache import clean as clean_cache
 from v6lint.engine import (FileResult, Linter, WriteError, check_files, counts_as_failure, fix_files, judge,
@@ -265,8 +265,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
     results += [FileResult(missing, None, notices.notice(missing, "V6L908", "no such file or directory"))
                 for missing in found.missing]
     results += [FileResult(display_path(p), None, notices.notice(
-        display_path(p), "V6L907", "v6lint does not read this kind of file (it reads *.yaml, *.yml, *.tf, *.tfvars, "
-                                   "*.tfvars.json, *.py, *.ipynb and Spark *.conf); nothing was checked"))
+        display_path(p), "V6L907", f"v6lint does not read this kind of file (it reads {READ_FILES}); nothing was checked"))
                 for p in found.unsupported]
     applied: list[tuple[str, list]] = []
     diffs: list[str] = []
