@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import sys
+import traceback
 from pathlib import Path
 
 import click
@@ -21,7 +23,7 @@ from v6lint.plan import project_plan, render_manual, target_profile
 from v6lint.plan import render_html as render_plan_html
 from v6lint.plan import render_json as render_plan_json
 from v6lint.plan import render_text as render_plan_text
-from v6lint.output import (no_changes_note, render_diff, render_fixes, render_github, render_gitlab,
+from v6lint.output import (no_changes_note, printable, render_diff, render_fixes, render_github, render_gitlab,
                            render_ignored, render_json, render_junit, render_sarif, render_statistics, render_text)
 from v6lint.project import (STRENGTH, Project, Projects, build_profile, find_project_root, nested_projects,
                             not_checked_message)
@@ -56,8 +58,24 @@ def load(config: str | None, paths: list[str]) -> Settings:
     return load_settings(path, ALL_RULES)
 
 
+def _remember_verbose(ctx: click.Context, _param, value: bool) -> None:
+    if value:
+        ctx.meta["v6lint.verbose"] = True  # meta is shared by the group's and the command's contexts
+
+
+def _verbose_option() -> click.Option:
+    return click.Option(["--verbose"], is_flag=True, expose_value=False, callback=_remember_verbose,
+                        help="On an internal error, print its traceback.")
+
+
 class _Main(click.Group):
-    """Ctrl-C exits 130, as shells expect (click would say 1), after the write in progress cleaned up."""
+    """Every command takes --verbose. Ctrl-C exits 130, as shells expect (click would say 1), after the
+    write in progress cleaned up. An internal error (an exception v6lint did not expect) exits 2 with
+    one line on stderr; its traceback only with --verbose."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        cmd.params.append(_verbose_option())
+        super().add_command(cmd, name)
 
     def invoke(self, ctx):
         try:
@@ -65,6 +83,17 @@ class _Main(click.Group):
         except KeyboardInterrupt:
             click.echo("v6lint: interrupted", err=True)
             sys.exit(130)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, EOFError):
+            raise  # click's own: usage errors (exit 2), --help, Ctrl-D
+        except Exception as exc:
+            if isinstance(exc, OSError) and exc.errno == errno.EPIPE:
+                raise  # output piped to a reader that went away: click exits quietly
+            verbose = ctx.meta.get("v6lint.verbose", False)
+            if verbose:
+                click.echo(traceback.format_exc(), err=True, nl=False)
+            click.echo(printable(f"v6lint: internal error: {type(exc).__name__}: {exc}")
+                       + ("" if verbose else " (run with --verbose for the traceback)"), err=True)
+            sys.exit(EXIT_ERROR)
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
@@ -81,6 +110,9 @@ def main() -> None:
       v6lint rule SVC004                   explain a rule
       v6lint plan --to ipv6 .              what breaks if the cluster moves to IPv6
     """
+
+
+main.params.append(_verbose_option())  # `v6lint --verbose check` as well as `v6lint check --verbose`
 
 
 OUTPUT_FORMATS = ["full", "concise", "text", "json", "sarif", "github", "junit", "gitlab"]
