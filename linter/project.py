@@ -189,7 +189,7 @@ def prefix_delegation_on(text: str) -> int:
 
 
 def _line_ref(source: SourceFile, offset: int) -> str:
-    return f"{source.path}:{source.position(offset)[0] + 1}"
+    return f"{source.path}:{source.point(offset)[0]}"
 
 
 def _truthy(node: Node | None) -> bool | None:
@@ -473,7 +473,7 @@ def _kustomize_patches(collector: _Collector, source: SourceFile, root: Node | N
             if not text or "\n" in text or ":" in text:  # an inline patch, not a file
                 continue
             real = os.path.realpath(os.path.join(directory, text))
-            collector.facts.kustomize_patches.setdefault(real, where.format(source.position(node.start)[0] + 1))
+            collector.facts.kustomize_patches.setdefault(real, where.format(source.point(node.start)[0]))
 
 
 def _worth_parsing(path: Path, text: str) -> bool:
