@@ -329,13 +329,88 @@ def _new_value(fix: Fix | None, node: Node) -> tuple[str, str, str] | None:
     return (content, fix.message, fix.applicability) if _plain(content) or content else None
 
 
-def check_chart(chart: str, linter, engine: Backend, cache_root: Path | None,
-                overlay: dict[str, str] | None = None) -> tuple[list[tuple[Diagnostic, SourceFile]], list[str]]:
-    """(findings placed in the chart's files, each with that file; notices as messages). Raises RenderError."""
-    spec = helm_settings(linter.settings).get(os.path.realpath(chart), {})
+@dataclass
+class ValuesSet:
+    """What one render of a chart is given, after its values.yaml: values files (relative to the
+    chart) and `--set` expressions. `name` is None for a chart configured without named sets."""
+
+    name: str | None
+    files: list[str]
+    sets: list[str]
+
+
+def values_sets(spec: dict) -> list[ValuesSet]:
+    """A chart's values sets from its `[helm.charts."PATH"]` table: the chart's `values`/`set` alone,
+    or, with `[helm.charts."PATH".sets.NAME]` tables, each named set after them (one render each)."""
+    files, sets = list(spec.get("values", [])), list(spec.get("set", []))
+    named = spec.get("sets") or {}
+    if not named:
+        return [ValuesSet(None, files, sets)]
+    return [ValuesSet(name, files + list(extra.get("values", [])), sets + list(extra.get("set", [])))
+            for name, extra in named.items()]
+
+
+@dataclass
+class Placed:
+    """A finding of the rendered chart, placed in the file the user edits. Its message is completed
+    (object, values sets, where) by check_charts, which merges the same finding from several sets."""
+
+    diag: Diagnostic  # placed: path, range and fix in `source`; message still the rule's
+    source: SourceFile
+    what: str  # the rendered object: `Service default/x from chart web`
+    where: str  # e.g. `; set by a.b in web/values.yaml`
+
+
+def _overlaid(chart: str, overlay: dict[str, str] | None) -> dict[str, str]:
+    """{path relative to the chart: unsaved text} for the chart's files whose text differs on disk."""
+    inside = os.path.realpath(chart) + os.sep
+    out = {}
+    for path, text in (overlay or {}).items():
+        if not path.startswith(inside):
+            continue
+        try:
+            on_disk = read_regular(path, MAX_CHART_BYTES)[1]
+        except OSError:
+            on_disk = None
+        if on_disk is None or on_disk.decode("utf-8", "replace") != text:
+            out[os.path.relpath(path, inside)] = text
+    return out
+
+
+class _RenderDir:
+    """The folder a render reads: the chart itself, or, when `overlay` holds unsaved text of its
+    files (an editor's buffers, fixes being checked), a private temporary copy with that text
+    written in. The user's files are never written. The chart is checked (chart_digest) first."""
+
+    def __init__(self, chart: str, overlay: dict[str, str] | None):
+        self.chart, self.changed, self.copy = chart, _overlaid(chart, overlay), None
+
+    def __enter__(self) -> str:
+        if not self.changed:
+            return self.chart
+        chart_digest(self.chart, None, [], "")  # refuses FIFOs, symlinks out, oversized charts
+        self.copy = tempfile.mkdtemp(prefix="v6lint-chart-")
+        target = os.path.join(self.copy, os.path.basename(self.chart))
+        shutil.copytree(self.chart, target, symlinks=True)
+        for relative, text in self.changed.items():
+            with open(os.path.join(target, relative), "w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+        return target
+
+    def __exit__(self, *exc) -> None:
+        if self.copy is not None:
+            shutil.rmtree(self.copy, ignore_errors=True)
+
+
+def check_chart(chart: str, linter, engine: Backend, cache_root: Path | None, overlay: dict[str, str] | None = None,
+                values_set: ValuesSet | None = None) -> list[Placed]:
+    """The findings of one render of `chart` (with `values_set`), placed in the chart's files. Raises
+    RenderError. `overlay` (real path -> text) stands in for files on disk: unsaved editor buffers or
+    fixes being checked."""
+    values_set = values_set or ValuesSet(None, [], [])
     files = [os.path.join(chart, "values.yaml")] if os.path.isfile(os.path.join(chart, "values.yaml")) else []
-    files += [os.path.join(chart, f) for f in spec.get("values", [])]
-    sets = list(spec.get("set", []))
+    files += [os.path.join(chart, f) for f in values_set.files]
+    sets = values_set.sets
     parsed = []
     project = os.path.realpath(linter.profile.root or linter.settings.root) + os.sep
     for path in files:
@@ -346,7 +421,17 @@ def check_chart(chart: str, linter, engine: Backend, cache_root: Path | None,
     values: dict = {}
     for source, root in parsed:
         values = _merge(values, to_python(root, leaves, source) or {})
-    manifests = render_cached(engine, chart, values, sets, cache_root)
+    with _RenderDir(chart, overlay) as folder:
+        try:
+            return _place(chart, folder, linter, engine, cache_root, overlay, parsed, leaves, values, sets)
+        except RenderError as exc:
+            if folder == chart:
+                raise
+            raise RenderError(str(exc).replace(os.path.dirname(folder) + os.sep, "")) from None
+
+
+def _place(chart, folder, linter, engine, cache_root, overlay, parsed, leaves, values, sets) -> list[Placed]:
+    manifests = render_cached(engine, folder, values, sets, cache_root)
     name = os.path.basename(os.path.realpath(chart))
     rendered = SourceFile(f"{display_path(chart)} (rendered)", stream_of(manifests),
                           abspath=os.path.realpath(os.path.join(chart, "Chart.yaml")))
@@ -354,7 +439,7 @@ def check_chart(chart: str, linter, engine: Backend, cache_root: Path | None,
     names = _names(rendered, documents)
     found = [d for d in linter.lint_source(rendered) if not d.code.startswith("V6L")]
     if not found:
-        return [], []
+        return []
     # One more render with a marker on each string leaf whose value a finding's value holds.
     wanted = {value for d in found for value in _scalars_at(documents, d.start)}
     candidates = [leaf for leaf in leaves if leaf.node.value and any(leaf.node.value in w for w in wanted)]
@@ -365,7 +450,7 @@ def check_chart(chart: str, linter, engine: Backend, cache_root: Path | None,
         for source, root in parsed:
             marked_values = _merge(marked_values, to_python(root, None, source, (), marks) or {})
         try:
-            marked = render_cached(engine, chart, marked_values, sets, cache_root)
+            marked = render_cached(engine, folder, marked_values, sets, cache_root)
         except RenderError:
             marked = {}
         marked_source = SourceFile("marked", stream_of(marked))
@@ -397,19 +482,18 @@ def check_chart(chart: str, linter, engine: Backend, cache_root: Path | None,
                 target = node_at(_root_of(parsed, source), list(common)) or hit[0].node
             fix = _values_fix(diag.fix, doc, marked_docs[key], candidates)
             out.append(_placed(diag, source, target.start, target.end if target.kind == SCALAR else target.start,
-                               fix, f" ({what}; set by {'.'.join(map(str, common)) or 'the values'} in "
-                                    f"{source.path})"))
+                               fix, what, f"; set by {'.'.join(map(str, common)) or 'the values'} in {source.path}"))
             continue
         path = _template_file(chart, template)
         if path is not None and path not in templates:
             try:
-                templates[path] = _read_text(path)
+                templates[path] = _read_text(path, overlay)
             except (OSError, DecodeError):
                 templates[path] = None
         source = templates.get(path) if path else None
         if source is None:
-            chart_file = _read_text(os.path.join(chart, "Chart.yaml"))
-            out.append(_placed(diag, chart_file, 0, 0, None, f" ({what}, {template}; no fix)"))
+            chart_file = _read_text(os.path.join(chart, "Chart.yaml"), overlay)
+            out.append(_placed(diag, chart_file, 0, 0, None, what, f", {template}; no fix"))
             continue
         # 2. a literal in the template
         literal = _literal(source, steps, node) if node is not None and node.kind == SCALAR else None
@@ -419,14 +503,14 @@ def check_chart(chart: str, linter, engine: Backend, cache_root: Path | None,
             fix = None
             if change is not None:
                 fix = Fix(change[1], change[2], (Edit(start, end, change[0]),))
-            out.append(_placed(diag, source, start, end, fix, f" ({what}; written in this template)"))
+            out.append(_placed(diag, source, start, end, fix, what, "; written in this template"))
             continue
         # 3. the template, at the object's kind
         match = re.search(rf"(?m)^kind:\s*{re.escape(doc.kind or '')}\s*$", source.text)
         start = match.start() if match else 0
-        out.append(_placed(diag, source, start, start, None,
-                           f" ({what}; the value's source in the chart could not be traced: no fix)"))
-    return out, []
+        out.append(_placed(diag, source, start, start, None, what,
+                           "; the value's source in the chart could not be traced: no fix"))
+    return out
 
 
 def _common_prefix(paths: list[tuple]) -> tuple:
@@ -467,7 +551,11 @@ def _values_fix(fix: Fix | None, doc: Document, marked: Document, candidates: li
     return Fix(fix.message, fix.applicability, tuple(e for _, e in edits)) if edits else None
 
 
-def _read_text(path: str) -> SourceFile:
+def _read_text(path: str, overlay: dict[str, str] | None = None) -> SourceFile:
+    """A chart file as the user has it: the editor's unsaved text (or a fix being checked) over the disk."""
+    text = (overlay or {}).get(os.path.realpath(path))
+    if text is not None:
+        return SourceFile(display_path(path), text, abspath=os.path.realpath(path))
     data = read_regular(path, MAX_VALUES_FILE)[1]
     if data is None:
         raise OSError("too large")
@@ -501,15 +589,15 @@ def _literal(source: SourceFile, steps: list, node: Node) -> tuple[int, int] | N
     return matches[0].start("v"), matches[0].end("v")
 
 
-def _placed(diag: Diagnostic, source: SourceFile, start: int, end: int, fix: Fix | None,
-            note: str) -> tuple[Diagnostic, SourceFile]:
-    placed = Diagnostic(diag.code, diag.name, diag.severity, diag.message + note, source.path, start, end, fix,
+def _placed(diag: Diagnostic, source: SourceFile, start: int, end: int, fix: Fix | None, what: str,
+            where: str) -> Placed:
+    placed = Diagnostic(diag.code, diag.name, diag.severity, diag.message, source.path, start, end, fix,
                         diag.url, diag.profile)
     line, col = source.position(start)
     end_line, end_col = source.position(end)
     placed.start_line, placed.start_column, placed.end_line, placed.end_column = line + 1, col + 1, end_line + 1, \
         end_col + 1
-    return placed, source
+    return Placed(placed, source, what, where)
 
 
 def helm_settings(settings) -> dict[str, dict]:
@@ -524,16 +612,24 @@ def is_subchart(folder: Path) -> bool:
 
 def check_charts(files: list[Path], route, use_cache: bool = True,
                  overlay: dict[str, str] | None = None) -> OverlayResults:
-    """Render every chart among `files` (a Chart.yaml) and place the findings. `route(path)` gives the
-    (Linter, cache) of a file's project."""
+    """Render every chart among `files` once per values set and place the findings. A chart is in
+    `files` by its Chart.yaml, or by a values file or template of it (then only the findings placed
+    in the files of `files` are kept). `route(path)` gives the (Linter, cache) of a file's project."""
     out = OverlayResults()
-    charts = [f for f in files if f.name == "Chart.yaml" and not is_subchart(f.parent)]
+    named = {f.resolve() for f in files}
+    charts: dict[Path, bool] = {}  # Chart.yaml -> whether the whole chart was asked for
+    for f in files:
+        if f.name == "Chart.yaml" and not is_subchart(f.parent):
+            charts[f] = True
+        else:
+            chart = chart_of(f) if f.name != "Chart.yaml" else None
+            if chart is not None and (chart / "Chart.yaml").resolve() not in named:
+                charts.setdefault(chart / "Chart.yaml", False)
     if not charts:
         return out
     engine = backend()
-    seen: set[tuple] = set()
-    for chart_yaml in charts:
-        linter = route(chart_yaml)[0]
+    for chart_yaml, whole in charts.items():
+        linter = route(chart_yaml if whole else next(f for f in files if chart_of(f) == chart_yaml.parent))[0]
         shown = display_path(chart_yaml)
         folder = display_path(chart_yaml.parent)
 
@@ -544,24 +640,39 @@ def check_charts(files: list[Path], route, use_cache: bool = True,
             notice(f"chart {folder} not rendered: {ENABLE}; its templates were skipped")
             continue
         root = Path(linter.profile.root or linter.settings.root) if use_cache else None
-        try:
-            found, _ = check_chart(os.path.realpath(chart_yaml.parent), linter, engine, root, overlay)
-        except RenderError as exc:
-            message = str(exc)
-            named = re.search(r"([\w.-]+/templates/[^:\s()]+):(\d+)", message)
-            path = _template_file(str(chart_yaml.parent), named.group(1)) if named else None
-            notice(f"chart {folder} not rendered ({engine.name}): {message}",
-                   display_path(path) if path else shown)
-            continue
-        out.members.update(os.path.realpath(p) for p in _templates(chart_yaml.parent))
-        for diag, source in found:
-            if comment_suppresses(source, diag.code, diag.start):
+        real = os.path.realpath(chart_yaml.parent)
+        merged: dict[tuple, tuple[Placed, list[str]]] = {}  # one finding from several values sets is one
+        rendered = False
+        for values_set in values_sets(helm_settings(linter.settings).get(real, {})):
+            label = f" with values set {values_set.name}" if values_set.name else ""
+            try:
+                found = check_chart(real, linter, engine, root, overlay, values_set)
+            except RenderError as exc:
+                message = str(exc)
+                out.failed[real] = message
+                named_file = re.search(r"([\w.-]+/templates/[^:\s()]+):(\d+)", message)
+                path = _template_file(str(chart_yaml.parent), named_file.group(1)) if named_file else None
+                notice(f"chart {folder}{label} not rendered ({engine.name}): {message}",
+                       display_path(path) if path else shown)
+                continue
+            rendered = True
+            for placed in found:
+                diag = placed.diag
+                key = (diag.path, diag.code, diag.start, diag.end, diag.message, placed.what, placed.where)
+                merged.setdefault(key, (placed, []))[1].append(values_set.name)
+        if rendered:
+            out.members.update(os.path.realpath(p) for p in _templates(chart_yaml.parent))
+        for placed, set_names in merged.values():
+            diag = placed.diag
+            if not whole and os.path.realpath(placed.source.abspath or diag.path) not in {str(n) for n in named}:
+                continue
+            if comment_suppresses(placed.source, diag.code, diag.start):
                 out.used.add((diag.path, diag.code))
                 continue
-            key = (diag.path, diag.code, diag.start, diag.message)
-            if key not in seen:
-                seen.add(key)
-                out.diagnostics.setdefault(diag.path, []).append(diag)
+            sets = [n for n in set_names if n]
+            label = f" with values set{'s' if len(sets) > 1 else ''} {', '.join(sets)}" if sets else ""
+            diag.message = f"{diag.message} ({placed.what}{label}{placed.where})"
+            out.diagnostics.setdefault(diag.path, []).append(diag)
     return out
 
 

@@ -340,6 +340,7 @@ class OverlayResults:
     diagnostics: dict[str, list[Diagnostic]] = field(default_factory=dict)  # display path -> findings
     members: set[str] = field(default_factory=set)  # real paths judged through a build
     used: set[tuple[str, str]] = field(default_factory=set)  # (path, code) of suppression comments used
+    failed: dict[str, str] = field(default_factory=dict)  # real folder -> why it did not render or build
 
     def keep(self, diag: Diagnostic) -> bool:
         """False for an "unused suppression" notice on a comment a build's finding used."""

@@ -222,3 +222,68 @@ def test_an_ignore_comment_on_the_values_line_suppresses_the_rendered_finding(re
     (chart / "values-prod.yaml").write_text(VALUES_PROD.replace("[IPv4]", "[IPv4]  # v6lint: ignore[SVC009] ok"))
     (repo / ".v6lint.toml").write_text(IPV6_AWS + '[helm.charts."ingress-nginx"]\nvalues = ["values-prod.yaml"]\n')
     assert where(found("--no-cache")[1]) == [("LB013", "ingress-nginx/values-prod.yaml", 6, 69)]
+
+
+SETS_TEMPLATE = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ .Release.Name }}-api
+spec:
+  ipFamilyPolicy: {{ .Values.policy }}
+  ipFamilies:
+  {{- toYaml .Values.families | nindent 4 }}
+  ports:
+    - port: 80
+"""
+
+
+@needs_renderer
+def test_each_values_set_is_rendered_once_and_its_findings_say_which(repo, monkeypatch):
+    chart = repo / "api"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: api\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("policy: SingleStack\nfamilies: [IPv6]\n")
+    (chart / "templates" / "service.yaml").write_text(SETS_TEMPLATE)
+    (chart / "values-prod.yaml").write_text("families: [IPv6, IPv4]\n")
+    (chart / "values-staging.yaml").write_text("families:\n  - IPv4\n  - IPv6\n")
+    (repo / ".v6lint.toml").write_text(
+        '[cluster]\nip-family = "ipv6"\n[helm.charts."api".sets.prod]\nvalues = ["values-prod.yaml"]\n'
+        '[helm.charts."api".sets.staging]\nvalues = ["values-staging.yaml"]\n')
+    renders = []
+    real = type(backend()).render
+
+    def counting(self, chart_dir, values, sets):
+        renders.append("traced" if "v6lm" in json.dumps(values) else values["families"])
+        return real(self, chart_dir, values, sets)
+
+    monkeypatch.setattr(type(backend()), "render", counting)
+    code, diags = found("--no-cache")
+    assert code == 1
+    # each set rendered once (the chart's values.yaml under each), plus one traced render per set
+    # that has findings to place; never once per template file or per finding
+    assert sorted(map(str, renders)) == sorted(map(str, [["IPv6", "IPv4"], ["IPv4", "IPv6"], "traced", "traced"]))
+    by_place = {(d["code"], d["path"], d["range"]["start"]["line"]): d["message"] for d in diags}
+    assert sorted(by_place) == [("SVC004", "api/values.yaml", 1),
+                                ("SVC009", "api/values-prod.yaml", 1),
+                                ("SVC009", "api/values-staging.yaml", 2)]
+    # the same finding from both sets is one diagnostic that names both
+    assert "(Service release-name-api from chart api with values sets prod, staging; set by policy " \
+           "in api/values.yaml)" in by_place[("SVC004", "api/values.yaml", 1)]
+    assert "from chart api with values set prod; set by families in api/values-prod.yaml" \
+        in by_place[("SVC009", "api/values-prod.yaml", 1)]
+    assert "from chart api with values set staging; set by families in api/values-staging.yaml" \
+        in by_place[("SVC009", "api/values-staging.yaml", 2)]
+    # with the cache, a second run renders nothing
+    first = found()
+    renders.clear()
+    assert found() == first and renders == []
+
+
+@needs_renderer
+def test_checking_one_file_of_a_chart_renders_the_chart_and_reports_on_that_file(repo):
+    small_chart(repo)
+    code, diags = found("--no-cache", "web/templates/service.yaml")
+    assert where(diags) == [("LB013", "web/templates/service.yaml", 8, 67),
+                            ("SVC009", "web/templates/service.yaml", 2, 1)]  # rendered, not V6L901
+    assert found("--no-cache", "web/values.yaml") == (0, [])  # the template's findings are not this file's
