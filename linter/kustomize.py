@@ -304,8 +304,9 @@ def map_diagnostic(diag: Diagnostic, built_source: SourceFile, built: Document, 
     end = target.end if origin.node is not None and origin.node.kind == SCALAR else start
     fix = _map_fix(diag.fix, built, origin, sources) if origin.node is not None else None
     where = "the patch" if origin.patch else "the resource"
-    note = (f" (in the build of {origin_name}, set by {where})" if origin.node is not None else
-            f" (in the build of {origin_name}; the field is not written in any of its files)")
+    what = f"{built.object_name} in the build of {origin_name}"
+    note = (f" ({what}, set by {where})" if origin.node is not None else
+            f" ({what}; the field is not written in any of its files)")
     mapped = Diagnostic(diag.code, diag.name, diag.severity, diag.message + note, origin.source.path, start, end,
                         fix, diag.url, diag.profile)
     line, col = origin.source.position(start)
