@@ -22,7 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from v6lint.diagnostics import Diagnostic, Edit, Fix
@@ -382,11 +382,16 @@ class _RenderDir:
     files (an editor's buffers, fixes being checked), a private temporary copy with that text
     written in. The user's files are never written. The chart is checked (chart_digest) first."""
 
-    def __init__(self, chart: str, overlay: dict[str, str] | None):
+    def __init__(self, chart: str, overlay: dict[str, str] | None, without_schemas: bool = False):
         self.chart, self.changed, self.copy = chart, _overlaid(chart, overlay), None
+        # The traced render's marked values would fail a chart's values.schema.json (an enum, a
+        # pattern): that render reads a copy without them, as `helm template --skip-schema-validation`.
+        self.schemas = [os.path.relpath(os.path.join(folder, "values.schema.json"), chart)
+                        for folder, _dirs, files in os.walk(chart) if "values.schema.json" in files] \
+            if without_schemas else []
 
     def __enter__(self) -> str:
-        if not self.changed:
+        if not self.changed and not self.schemas:
             return self.chart
         chart_digest(self.chart, None, [], "")  # refuses FIFOs, symlinks out, oversized charts
         self.copy = tempfile.mkdtemp(prefix="v6lint-chart-")
@@ -395,6 +400,8 @@ class _RenderDir:
         for relative, text in self.changed.items():
             with open(os.path.join(target, relative), "w", encoding="utf-8", newline="") as handle:
                 handle.write(text)
+        for relative in self.schemas:
+            os.unlink(os.path.join(target, relative))
         return target
 
     def __exit__(self, *exc) -> None:
@@ -450,7 +457,8 @@ def _place(chart, folder, linter, engine, cache_root, overlay, parsed, leaves, v
         for source, root in parsed:
             marked_values = _merge(marked_values, to_python(root, None, source, (), marks) or {})
         try:
-            marked = render_cached(engine, folder, marked_values, sets, cache_root)
+            with _RenderDir(folder, None, without_schemas=True) as unchecked:
+                marked = render_cached(engine, unchecked, marked_values, sets, cache_root)
         except RenderError:
             marked = {}
         marked_source = SourceFile("marked", stream_of(marked))
@@ -648,7 +656,7 @@ def check_charts(files: list[Path], route, use_cache: bool = True,
             try:
                 found = check_chart(real, linter, engine, root, overlay, values_set)
             except RenderError as exc:
-                message = str(exc)
+                message = " ".join(str(exc).split())  # Helm's messages span lines
                 out.failed[real] = message
                 named_file = re.search(r"([\w.-]+/templates/[^:\s()]+):(\d+)", message)
                 path = _template_file(str(chart_yaml.parent), named_file.group(1)) if named_file else None
@@ -695,3 +703,56 @@ def chart_of(path: Path) -> Path | None:
 
 def _templates(chart: Path) -> list[Path]:
     return [p for p in chart.rglob("*") if "templates" in p.relative_to(chart).parts and p.is_file()]
+
+
+def recheck_fixed(results: list, files: list[Path], route, before: OverlayResults, use_cache: bool = True) -> list:
+    """Fixes in a chart's values files and templates are checked by rendering the chart again with the
+    fixed text (from a private copy: nothing is written yet). When it renders, the chart's findings are
+    those of the new render, what is left after the fixes. When a values set no longer renders, no fix
+    in that chart's files is applied, and each of them gets a V6L906 notice with Helm's message.
+    `before` holds the chart findings the results were made with."""
+    from v6lint.engine import FileResult
+
+    def chart_for(path: str | None) -> str | None:
+        if not path:
+            return None
+        found = chart_of(Path(path)) or (Path(path).parent if Path(path).name == "Chart.yaml" else None)
+        return os.path.realpath(found) if found is not None else None
+
+    def chart_of_result(result) -> str | None:
+        return chart_for(result.source.abspath if result.source is not None else result.path)
+
+    fixed = {r.source.abspath: r.fixed.text for r in results if r.fixed is not None and chart_of_result(r)}
+    if not fixed:
+        return results
+    charts = {chart_of_result(r) for r in results if r.source is not None and r.source.abspath in fixed}
+    again = check_charts([f for f in files if chart_for(str(f)) in charts], route, use_cache, overlay=fixed)
+    old = {id(d) for diagnostics in before.diagnostics.values() for d in diagnostics}
+    out = []
+    for result in results:
+        chart = chart_of_result(result)
+        if chart not in charts:
+            out.append(result)
+            continue
+        failed = again.failed.get(chart)
+        if failed is None:
+            kept = [d for d in result.diagnostics if id(d) not in old]
+            out.append(FileResult(result.path, result.source,
+                                  sorted(kept + again.diagnostics.pop(result.path, []), key=lambda d: d.sort_key),
+                                  result.fixed, result.fixes_applied, None, result.passes))
+        elif result.fixed is not None:
+            linter = route(next(f for f in files if str(f.resolve()) == result.source.abspath))[0]
+            own = linter.lint_source(result.source)
+            if result.source.abspath in before.members:
+                own = [d for d in own if d.code.startswith("V6L") and d.code != "V6L901"]
+            notice = linter.notice(result.path, "V6L906", f"fixes not applied: with them, chart "
+                                   f"{display_path(chart)} no longer renders ({failed})")
+            breaking = {id(d) for d in result.fixes_applied}  # not offered again: they break the render
+            placed = [replace(d, fix=None) if id(d) in breaking else d for d in before.diagnostics.get(result.path, [])]
+            out.append(FileResult(result.path, result.source, sorted(own + placed + notice, key=lambda d: d.sort_key)))
+        else:
+            out.append(result)
+    for path, diagnostics in again.diagnostics.items():
+        if chart_for(path) not in again.failed and not any(result.path == path for result in out):
+            out.append(FileResult(path, None, diagnostics))
+    return out

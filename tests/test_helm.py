@@ -135,15 +135,30 @@ def small_chart(repo: Path) -> Path:
 
 
 @needs_renderer
-def test_a_template_literal_is_fixed_in_the_template_and_a_computed_value_is_shown_without_fix(repo):
+def test_a_template_literal_is_fixed_in_the_template_and_a_computed_value_is_shown_without_fix(repo, monkeypatch):
     chart = small_chart(repo)
+    seen = []  # (the folder rendered, its template's text, the user's file's text) per render
+    real = type(backend()).render
+
+    def recording(self, chart_dir, values, sets):
+        seen.append((chart_dir, Path(chart_dir, "templates/service.yaml").read_text(),
+                     (chart / "templates/service.yaml").read_text()))
+        return real(self, chart_dir, values, sets)
+
+    monkeypatch.setattr(type(backend()), "render", recording)
     code, diags = found("--no-cache")
     assert where(diags) == [("LB013", "web/templates/service.yaml", 8, 67),
                             ("SVC009", "web/templates/service.yaml", 2, 1)]
     lb013, svc009 = sorted(diags, key=lambda d: d["code"])
     assert "written in this template" in lb013["message"] and lb013["fix"]["edits"][0]["content"] == "dualstack"
     assert svc009["fix"] is None and "could not be traced: no fix" in svc009["message"]
-    CliRunner().invoke(main, ["check", "--no-cache", "--fix"], catch_exceptions=False)
+    # the fix run renders the fixed template (a private copy: the file is written only after) and
+    # reports what that render leaves: the untraceable SVC009, no LB013
+    seen.clear()
+    fixing = found("--no-cache", "--fix")
+    assert where(fixing[1]) == [("SVC009", "web/templates/service.yaml", 2, 1)]
+    (checked,) = [s for s in seen if "type: dualstack" in s[1]]
+    assert checked[0] != str(chart.resolve()) and "type: ipv4" in checked[2]  # a copy, before the write
     assert (chart / "templates/service.yaml").read_text() == TEMPLATE.replace("type: ipv4", "type: dualstack")
     assert where(found("--no-cache")[1]) == [("SVC009", "web/templates/service.yaml", 2, 1)]
 
@@ -287,3 +302,66 @@ def test_checking_one_file_of_a_chart_renders_the_chart_and_reports_on_that_file
     assert where(diags) == [("LB013", "web/templates/service.yaml", 8, 67),
                             ("SVC009", "web/templates/service.yaml", 2, 1)]  # rendered, not V6L901
     assert found("--no-cache", "web/values.yaml") == (0, [])  # the template's findings are not this file's
+
+
+LB_TEMPLATE = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ .Release.Name }}-lb
+  annotations:
+    service.beta.kubernetes.io/aws-load-balancer-type: external
+    service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip
+    service.beta.kubernetes.io/aws-load-balancer-ip-address-type: {{ .Values.service.ipAddressType }}
+spec:
+  type: LoadBalancer
+  ipFamilies: [IPv6]
+  ports:
+    - port: 80
+"""
+# A chart whose schema only allows what its authors tested (Helm validates values against it).
+LB_SCHEMA = '{"properties": {"service": {"properties": {"ipAddressType": {"enum": ["ipv4"]}}}}}\n'
+
+
+def lb_chart(repo: Path) -> Path:
+    chart = repo / "lb"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: lb\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("service:\n  ipAddressType: ipv4\n")
+    (chart / "templates" / "service.yaml").write_text(LB_TEMPLATE)
+    (repo / ".v6lint.toml").write_text(IPV6_AWS)
+    return chart
+
+
+@needs_renderer
+def test_a_values_fix_is_rendered_again_before_it_is_written(repo, monkeypatch):
+    chart = lb_chart(repo)
+    renders = []
+    real = type(backend()).render
+
+    def counting(self, chart_dir, values, sets):
+        renders.append(values["service"]["ipAddressType"])
+        return real(self, chart_dir, values, sets)
+
+    monkeypatch.setattr(type(backend()), "render", counting)
+    assert where(found("--no-cache")[1]) == [("LB013", "lb/values.yaml", 2, 18)]
+    renders.clear()
+    result = CliRunner().invoke(main, ["check", "--no-cache", "--fix", "--unsafe-fixes", "--output-format", "json"],
+                                catch_exceptions=False)
+    # the fix run rendered the chart with the fixed value (and judged that render: nothing left)
+    assert "dualstack" in renders and json.loads(result.stdout) == [] and result.exit_code == 0
+    assert (chart / "values.yaml").read_text() == "service:\n  ipAddressType: dualstack\n"
+    assert found("--no-cache") == (0, [])
+
+
+@needs_renderer
+def test_a_fix_after_which_the_chart_no_longer_renders_is_not_written(repo):
+    chart = lb_chart(repo)
+    (chart / "values.schema.json").write_text(LB_SCHEMA)
+    code, diags = found("--no-cache")
+    assert where(diags) == [("LB013", "lb/values.yaml", 2, 18)] and diags[0]["fix"] is not None
+    code, diags = found("--no-cache", "--fix", "--unsafe-fixes")
+    assert (chart / "values.yaml").read_text() == "service:\n  ipAddressType: ipv4\n"  # not written
+    assert where(diags) == [("LB013", "lb/values.yaml", 2, 18), ("V6L906", "lb/values.yaml", 1, 1)]
+    notice = next(d for d in diags if d["code"] == "V6L906")["message"]
+    assert notice.startswith("fixes not applied: with them, chart lb no longer renders (") and "ipv4" in notice
