@@ -504,10 +504,11 @@ def _place(chart, folder, linter, engine, cache_root, overlay, parsed, leaves, v
             out.append(_placed(diag, chart_file, 0, 0, None, what, f", {template}; no fix"))
             continue
         # 2. a literal in the template
-        literal = _literal(source, steps, node) if node is not None and node.kind == SCALAR else None
+        literal = None if node is None else _literal(source, steps, node) if node.kind == SCALAR else \
+            _literal_block(source, steps, node)
         if literal is not None:
             start, end = literal
-            change = _new_value(diag.fix, node)
+            change = _new_value(diag.fix, node) if node.kind == SCALAR else None  # a list or map: no fix
             fix = None
             if change is not None:
                 fix = Fix(change[1], change[2], (Edit(start, end, change[0]),))
@@ -595,6 +596,42 @@ def _literal(source: SourceFile, steps: list, node: Node) -> tuple[int, int] | N
     if len(matches) != 1:
         return None
     return matches[0].start("v"), matches[0].end("v")
+
+
+def _literal_block(source: SourceFile, steps: list, node: Node) -> tuple[int, int] | None:
+    """The one place the template writes `key:` with a list or map under it (block or flow) as plain
+    text holding every scalar of `node`, outside actions: the span of that text."""
+    if not steps or not isinstance(steps[-1], str):
+        return None
+    key = re.escape(steps[-1])
+    heads = [m for m in re.finditer(rf"(?m)^(?P<indent>[ \t]*)(?:-[ \t]+)?[\"']?{key}[\"']?[ \t]*:(?P<rest>[^\r\n]*)$",
+                                    source.text) if "{{" not in m.group(0)]
+    if len(heads) != 1:
+        return None
+    head = heads[0]
+    rest = head.group("rest").split("#", 1)[0]
+    if rest.strip():  # flow style on the key's line: `ipFamilies: [IPv6, IPv4]`
+        start = head.start("rest") + len(rest) - len(rest.lstrip())
+        end = head.start("rest") + len(rest.rstrip())
+    else:  # the lines under it that are indented deeper, or list items at its indent
+        indent = len(head.group("indent"))
+        start = end = None
+        offset = head.end() + 1
+        for line in source.text[offset:].splitlines(keepends=True):
+            body = line.strip()
+            depth = len(line) - len(line.lstrip(" \t"))
+            if body and not body.startswith("#") and not (depth > indent or (depth == indent and body.startswith("- "))):
+                break
+            if body and not body.startswith("#"):
+                start = offset + depth if start is None else start
+                end = offset + len(re.sub(r"[ \t]+#.*$", "", line.rstrip()))
+            offset += len(line)
+        if start is None:
+            return None
+    text = source.text[start:end]
+    if "{{" in text or not all(n.value in text for n in walk(node) if n.kind == SCALAR and n.value):
+        return None
+    return start, end
 
 
 def _placed(diag: Diagnostic, source: SourceFile, start: int, end: int, fix: Fix | None, what: str,

@@ -11,6 +11,8 @@ from click.testing import CliRunner
 from v6lint import helm
 from v6lint.cli import main
 from v6lint.helm import RenderError, backend, split_stream
+from v6lint.source import SourceFile
+from v6lint.sources import parse_source
 
 CHARTS = Path(__file__).resolve().parent / "charts"
 needs_renderer = pytest.mark.skipif(backend() is None, reason="no Helm renderer: install the helm extra "
@@ -365,3 +367,23 @@ def test_a_fix_after_which_the_chart_no_longer_renders_is_not_written(repo):
     assert where(diags) == [("LB013", "lb/values.yaml", 2, 18), ("V6L906", "lb/values.yaml", 1, 1)]
     notice = next(d for d in diags if d["code"] == "V6L906")["message"]
     assert notice.startswith("fixes not applied: with them, chart lb no longer renders (") and "ipv4" in notice
+
+
+def test_a_list_written_in_the_template_is_found_as_one_block():
+    from v6lint.document import SEQ
+
+    def block(template, families=("IPv6", "IPv4")):
+        text = "apiVersion: v1\nkind: Service\nspec:\n  ipFamilies: [IPv6, IPv4]\n"
+        doc = parse_source(SourceFile("r.yaml", text.replace("[IPv6, IPv4]", "[" + ", ".join(families) + "]"))).documents[0]
+        node = doc.root.get("spec").get("ipFamilies")
+        assert node.kind == SEQ
+        source = SourceFile("t.yaml", template)
+        found = helm._literal_block(source, ["spec", "ipFamilies"], node)
+        return template[found[0]:found[1]] if found else None
+
+    assert block("spec:\n  ipFamilies:\n    - IPv6\n    - IPv4   # both\n  ports: []\n") == "- IPv6\n    - IPv4"
+    assert block("spec:\n  ipFamilies:\n  - IPv6\n  - IPv4\n  ports: []\n") == "- IPv6\n  - IPv4"
+    assert block("spec:\n  ipFamilies: [IPv6, IPv4]  # x\n") == "[IPv6, IPv4]"
+    assert block("spec:\n  ipFamilies:\n  {{- toYaml .Values.f | nindent 4 }}\n") is None  # computed
+    assert block("spec:\n  ipFamilies: [IPv6]\n") is None  # not every value is written there
+    assert block("a:\n  ipFamilies: [IPv6, IPv4]\nb:\n  ipFamilies: [IPv6, IPv4]\n") is None  # not one place
