@@ -398,7 +398,11 @@ class _RenderDir:
         target = os.path.join(self.copy, os.path.basename(self.chart))
         shutil.copytree(self.chart, target, symlinks=True)
         for relative, text in self.changed.items():
-            with open(os.path.join(target, relative), "w", encoding="utf-8", newline="") as handle:
+            destination = os.path.join(target, relative)
+            if not os.path.realpath(destination).startswith(os.path.realpath(target) + os.sep):
+                continue  # never write through a link out of the copy
+            os.makedirs(os.path.dirname(destination), exist_ok=True)  # a new file, not yet saved
+            with open(destination, "w", encoding="utf-8", newline="") as handle:
                 handle.write(text)
         for relative in self.schemas:
             os.unlink(os.path.join(target, relative))
