@@ -432,16 +432,55 @@ def check_chart(chart: str, linter, engine: Backend, cache_root: Path | None, ov
     values: dict = {}
     for source, root in parsed:
         values = _merge(values, to_python(root, leaves, source) or {})
+    subcharts = _subchart_values(chart, overlay, leaves)
     with _RenderDir(chart, overlay) as folder:
         try:
-            return _place(chart, folder, linter, engine, cache_root, overlay, parsed, leaves, values, sets)
+            return _place(chart, folder, linter, engine, cache_root, overlay, parsed, leaves, values, sets,
+                          subcharts)
         except RenderError as exc:
             if folder == chart:
                 raise
             raise RenderError(str(exc).replace(os.path.dirname(folder) + os.sep, "")) from None
 
 
-def _place(chart, folder, linter, engine, cache_root, overlay, parsed, leaves, values, sets) -> list[Placed]:
+def _subchart_values(chart: str, overlay: dict[str, str] | None, leaves: list[Leaf]) -> list[tuple]:
+    """The values.yaml of each sub-chart folder in `charts/`, as (key in the parent's values, source,
+    root); their string leaves join `leaves`, so that a value a sub-chart's defaults set is traced
+    there. Helm gives a sub-chart the parent's values under its name (or its alias in the parent's
+    Chart.yaml dependencies); a sub-chart with two aliases is left out (which one set it is unclear)."""
+    out = []
+    folder = os.path.join(chart, "charts")
+    if not os.path.isdir(folder) or os.path.islink(folder):
+        return out
+    try:
+        parent = parse_source(_read_text(os.path.join(chart, "Chart.yaml"), overlay)).documents
+    except (OSError, DecodeError):
+        return out
+    dependencies = parent[0].root.get("dependencies") if parent and parent[0].root is not None and \
+        parent[0].root.kind == MAP else None
+    for entry in sorted(os.listdir(folder)):
+        sub = os.path.join(folder, entry)
+        if os.path.islink(sub) or not os.path.isfile(os.path.join(sub, "Chart.yaml")) or \
+                not os.path.isfile(os.path.join(sub, "values.yaml")):
+            continue
+        try:
+            meta = parse_source(_read_text(os.path.join(sub, "Chart.yaml"), overlay)).documents
+            source, root = read_values(os.path.join(sub, "values.yaml"), overlay)
+        except (OSError, DecodeError, RenderError):
+            continue
+        name = meta[0].root.str_at("name") if meta and meta[0].root is not None and meta[0].root.kind == MAP \
+            else None
+        aliases = [d.str_at("alias") for d in (dependencies.items() if dependencies is not None else [])
+                   if d.kind == MAP and d.str_at("name") == name and d.str_at("alias")]
+        if not name or len(aliases) > 1:
+            continue
+        to_python(root, leaves, source)
+        out.append((aliases[0] if aliases else name, source, root))
+    return out
+
+
+def _place(chart, folder, linter, engine, cache_root, overlay, parsed, leaves, values, sets,
+           subcharts) -> list[Placed]:
     manifests = render_cached(engine, folder, values, sets, cache_root)
     name = os.path.basename(os.path.realpath(chart))
     rendered = SourceFile(f"{display_path(chart)} (rendered)", stream_of(manifests),
@@ -457,7 +496,9 @@ def _place(chart, folder, linter, engine, cache_root, overlay, parsed, leaves, v
     marked_docs: dict[tuple, Document] = {}
     if candidates:
         marks = {id(leaf.node): f"v6lm{i}z" for i, leaf in enumerate(candidates)}
-        marked_values: dict = {}
+        # a sub-chart's defaults go in under its key, beneath the parent's values (Helm's precedence):
+        # only in this traced render, so the render judged is exactly Helm's
+        marked_values: dict = {key: to_python(root, None, source, (), marks) or {} for key, source, root in subcharts}
         for source, root in parsed:
             marked_values = _merge(marked_values, to_python(root, None, source, (), marks) or {})
         try:
@@ -491,7 +532,8 @@ def _place(chart, folder, linter, engine, cache_root, overlay, parsed, leaves, v
             if len(hit) == 1:
                 target = hit[0].node
             else:
-                target = node_at(_root_of(parsed, source), list(common)) or hit[0].node
+                roots = parsed + [(sub_source, sub_root) for _key, sub_source, sub_root in subcharts]
+                target = node_at(_root_of(roots, source), list(common)) or hit[0].node
             fix = _values_fix(diag.fix, doc, marked_docs[key], candidates)
             out.append(_placed(diag, source, target.start, target.end if target.kind == SCALAR else target.start,
                                fix, what, f"; set by {'.'.join(map(str, common)) or 'the values'} in {source.path}"))
@@ -731,11 +773,11 @@ def chart_of(path: Path) -> Path | None:
     folder = path.parent
     for _ in range(8):
         if (folder / "Chart.yaml").is_file():
+            relative = path.relative_to(folder).parts  # within the chart or sub-chart that holds it
+            member = "templates" in relative or (len(relative) == 1 and relative[0].startswith("values"))
             while is_subchart(folder):
                 folder = folder.parent.parent
-            relative = path.relative_to(folder).parts
-            return folder if "templates" in relative or (len(relative) == 1 and relative[0].startswith("values")) \
-                else None
+            return folder if member else None
         if folder.parent == folder:
             return None
         folder = folder.parent

@@ -387,3 +387,43 @@ def test_a_list_written_in_the_template_is_found_as_one_block():
     assert block("spec:\n  ipFamilies:\n  {{- toYaml .Values.f | nindent 4 }}\n") is None  # computed
     assert block("spec:\n  ipFamilies: [IPv6]\n") is None  # not every value is written there
     assert block("a:\n  ipFamilies: [IPv6, IPv4]\nb:\n  ipFamilies: [IPv6, IPv4]\n") is None  # not one place
+
+
+SUB_TEMPLATE = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: db
+spec:
+  ipFamilyPolicy: {{ .Values.policy }}
+  ipFamilies:
+  {{- toYaml .Values.families | nindent 4 }}
+"""
+
+
+@needs_renderer
+def test_sub_charts_render_with_the_parent_and_their_defaults_are_traced(repo):
+    import tarfile
+
+    app = repo / "app"
+    (app / "charts" / "db" / "templates").mkdir(parents=True)
+    (app / "Chart.yaml").write_text("apiVersion: v2\nname: app\nversion: 0.1.0\n")
+    (app / "values.yaml").write_text("replicas: 1\n")
+    (app / "charts/db/Chart.yaml").write_text("apiVersion: v2\nname: db\nversion: 0.1.0\n")
+    (app / "charts/db/values.yaml").write_text("policy: SingleStack\nfamilies: [IPv4]\n")
+    (app / "charts/db/templates/svc.yaml").write_text(SUB_TEMPLATE)
+    (repo / ".v6lint.toml").write_text('[cluster]\nip-family = "ipv6"\n')
+    code, diags = found("--no-cache")
+    # the sub-chart's own default is where the value comes from
+    assert where(diags) == [("SVC009", "app/charts/db/values.yaml", 2, 12)]
+    assert "(Service db from chart app; set by families.0 in app/charts/db/values.yaml)" in diags[0]["message"]
+    # the parent's values override it under the sub-chart's name: reported there
+    (app / "values.yaml").write_text("db:\n  families: [IPv6, IPv4]\n")
+    assert where(found("--no-cache")[1]) == [("SVC004", "app/charts/db/values.yaml", 1, 9),
+                                             ("SVC009", "app/values.yaml", 2, 13)]
+    # a packaged sub-chart (.tgz) renders with the parent too
+    with tarfile.open(app / "charts" / "db-0.1.0.tgz", "w:gz") as archive:
+        archive.add(app / "charts" / "db", arcname="db")
+    shutil.rmtree(app / "charts" / "db")
+    assert where(found("--no-cache")[1]) == [("SVC004", "app/Chart.yaml", 1, 1),
+                                             ("SVC009", "app/values.yaml", 2, 13)]
