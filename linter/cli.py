@@ -389,7 +389,7 @@ def _through_builds(results: list[FileResult], files: list[Path], route, fixing:
     field is written. Fixing, a build's
     fixes are applied to a file that its own fixes left unchanged (the next run sees the rest)."""
     from v6lint.engine import apply_edits, choose_fixes
-    from v6lint.helm import check_charts
+    from v6lint.helm import check_charts, recheck_fixed
     from v6lint.kustomize import check_overlays
     from v6lint.sources import parse_source
 
@@ -424,7 +424,7 @@ def _through_builds(results: list[FileResult], files: list[Path], route, fixing:
         out.append(FileResult(result.path, result.source, sorted(diagnostics + extra, key=lambda d: d.sort_key),
                               fixed, applied, None, passes))
     out += [FileResult(path, None, diagnostics) for path, diagnostics in built.diagnostics.items()]
-    return out
+    return recheck_fixed(out, files, route, charts, use_cache) if fixing else out
 
 
 def _stdin_found(path: Path):

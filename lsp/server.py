@@ -172,21 +172,14 @@ class V6LintServer(LanguageServer):
 
     def _through_chart(self, path: Path, source: SourceFile, linter: Linter,
                        diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-        """A chart's values file or template: its findings on the chart as rendered (edits of a values
-        file are rendered unsaved, debounced like any edit; a template's once saved, since Helm reads
-        templates from disk)."""
+        """A chart's values file or template: its findings on the chart as rendered, debounced like any
+        edit. Unsaved text of the chart's open files is rendered as the editor has it (from a private
+        copy of the chart with the buffers written in; the user's files are never written)."""
         from v6lint.helm import chart_of, check_charts
 
         chart = chart_of(path)
         if chart is None:
             return diagnostics
-        is_template = "templates" in path.relative_to(chart).parts
-        try:
-            on_disk = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            on_disk = None
-        if is_template and on_disk != source.text:
-            return diagnostics  # unsaved template: the render would not match this text
         built = check_charts([chart / "Chart.yaml"], lambda _p: (linter, None), overlay=self.overlay())
         diagnostics = [d for d in diagnostics if built.keep(d)]
         if source.abspath in built.members:
@@ -366,7 +359,7 @@ def did_change(ls: V6LintServer, params: types.DidChangeTextDocumentParams) -> N
     uri = params.text_document.uri
     ls.refresh_profile_if_needed(uri, ls.workspace.get_text_document(uri).source)
     ls.schedule(uri)
-    for other in ls.same_chart(uri):  # a values edit changes what the chart's templates render
+    for other in ls.same_chart(uri):  # an edit of a values file or template changes what the chart renders
         ls.results.pop(other, None)
         ls.schedule(other)
 
