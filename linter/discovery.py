@@ -14,20 +14,33 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-LINTED_SUFFIXES = (".yaml", ".yml", ".tf", ".tfvars", ".tfvars.json", ".py", ".ipynb")
+# The files v6lint reads, by the language they are parsed as (sources.language_of): the one list
+# behind walking folders, choosing a parser, finding the profile and telling what is not read.
+SUFFIXES = {
+    "yaml": (".yaml", ".yml"),
+    "hcl": (".tf", ".tfvars"),
+    "tfvars-json": (".tfvars.json",),
+    "python": (".py",),
+    "notebook": (".ipynb",),
+    "spark-conf": (".conf",),  # only spark-defaults.conf when walking folders; any *.conf named explicitly
+}
+# Configuration: what templates wrap and what can hold the cluster profile or a project fact.
+CONFIG_SUFFIXES = SUFFIXES["yaml"] + SUFFIXES["hcl"] + SUFFIXES["tfvars-json"]
+LINTED_SUFFIXES = CONFIG_SUFFIXES + SUFFIXES["python"] + SUFFIXES["notebook"]  # found when walking folders
 LINTED_NAMES = frozenset({"spark-defaults.conf"})  # found by name when walking folders
-# Understood when named on the command line (any *.conf is read as Spark properties).
-EXPLICIT_SUFFIXES = LINTED_SUFFIXES + (".conf",)
+EXPLICIT_SUFFIXES = LINTED_SUFFIXES + SUFFIXES["spark-conf"]  # read when named on the command line
+# What a file named on the command line that v6lint does not read is told.
+READ_FILES = ", ".join(f"*{s}" for s in LINTED_SUFFIXES) + " and Spark " + ", ".join(
+    f"*{s}" for s in SUFFIXES["spark-conf"])
 # Template extensions: `values.yaml.j2` or `main.tf.tpl` is linted as the YAML or HCL it holds
 # when it parses; when it does not, it is an unrendered-template notice, never a silent skip.
 TEMPLATE_SUFFIXES = (".j2", ".jinja", ".jinja2", ".tpl", ".tftpl", ".tmpl", ".template")
-_TEMPLATED = (".yaml", ".yml", ".tf", ".tfvars", ".tfvars.json")
 
 
 def untemplated(name: str) -> str:
     """The name without a template extension when it wraps YAML or HCL (`a.yaml.j2` -> `a.yaml`)."""
     for suffix in TEMPLATE_SUFFIXES:
-        if name.endswith(suffix) and name[:-len(suffix)].endswith(_TEMPLATED):
+        if name.endswith(suffix) and name[:-len(suffix)].endswith(CONFIG_SUFFIXES):
             return name[:-len(suffix)]
     return name
 

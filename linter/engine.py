@@ -16,8 +16,7 @@ from v6lint.document import Document
 from v6lint.rule import Rule
 from v6lint.rules import ALL_RULES, BY_CODE, lookup
 from v6lint.source import DecodeError, SourceFile, decode
-from v6lint.suppressions import (ANNOTATION, Spans, Suppression, data_spans, parse_comments, removal_fix,
-                                 suppression_line)
+from v6lint.suppressions import Spans, data_spans, parse_annotations, parse_comments, removal_fix, suppression_line
 from v6lint.sources import language_of, parse_source
 from v6lint.yaml_source import ParsedYaml, ParseProblem
 
@@ -187,9 +186,8 @@ class Linter:
         if code not in self.enabled:
             return []
         rule = BY_CODE[code]
-        diag = Diagnostic(code, rule.name, self._severity.get(code, rule.severity), message, path, 0, 0,
-                          url=rule.url, start_line=1, start_column=1, end_line=1, end_column=1)
-        return [diag]
+        return [Diagnostic(code, rule.name, self._severity.get(code, rule.severity), message, path, 0, 0,
+                           url=rule.url).place(None)]
 
     # --- linting -------------------------------------------------------------------
     def _relative(self, path: str) -> str:
@@ -246,20 +244,12 @@ class Linter:
                                f"(please report this)"), None))
         # Rules that never met a matching document still "ran" for unused-suppression purposes.
         ran |= {r.code for r in self.document_rules if r.code in enabled and not (partial and r.kinds)}
-        diagnostics = self._suppress(source, parsed.documents, raw, enabled, ran)
-        for diag in diagnostics:
-            self._place(source, diag)
+        diagnostics = [d.place(source) for d in self._suppress(source, parsed.documents, raw, enabled, ran)]
         return sorted(diagnostics, key=lambda d: d.sort_key)
 
     def _suppress(self, source: SourceFile, documents: list[Document], raw, enabled: set[str],
                   ran: set[str]) -> list[Diagnostic]:
-        sups = parse_comments(source, documents)
-        for doc in documents:
-            node = doc.annotations.get(ANNOTATION)
-            if node is not None and node.text:
-                sups.append(Suppression("annotation", [c.strip() for c in node.text.split(",") if c.strip()],
-                                        source.position(node.start)[0], node.start, node.end,
-                                        scope=(doc.start, doc.end)))
+        sups = parse_comments(source, documents) + parse_annotations(source, documents)
         out: list[Diagnostic] = []
         spans = Spans(data_spans(source, documents)) if sups else None
         for rule, finding, doc_span in raw:
@@ -300,13 +290,6 @@ class Linter:
             profile = ProfileRef(self.profile.ip_family, self.profile.source or "")
         return Diagnostic(rule.code, rule.name, self._severity.get(rule.code, rule.severity), finding.message,
                           path, finding.start, finding.end, finding.fix, rule.url, profile)
-
-    @staticmethod
-    def _place(source: SourceFile, diag: Diagnostic) -> None:
-        line, col = source.position(diag.start)
-        end_line, end_col = source.position(diag.end)
-        diag.start_line, diag.start_column = line + 1, col + 1
-        diag.end_line, diag.end_column = end_line + 1, end_col + 1
 
     # --- fixing --------------------------------------------------------------------
     def fix_source(self, source: SourceFile, unsafe: bool = False) -> FileResult:

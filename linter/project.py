@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Callable
 
 from v6lint.config import CONFIG_FILES, Settings
-from v6lint.discovery import discover, display_path, read_regular, real_path
+from v6lint.discovery import CONFIG_SUFFIXES, SUFFIXES, discover, display_path, read_regular, real_path
 from v6lint.document import MAP, Document, Node
 from v6lint.hcl_source import walk_blocks
 from v6lint.rule import PlatformSource, Profile, ProfileSource
 from v6lint.source import DecodeError, SourceFile, decode
 from v6lint.sources import parse_source
 
-PROFILE_SUFFIXES = (".yaml", ".yml", ".tf", ".tfvars", ".tfvars.json")
+PROFILE_SUFFIXES = CONFIG_SUFFIXES  # the files that can hold a profile source or a cross-file fact
 # Only files that can hold a profile source or a cross-file fact are parsed.
 _HCL_TRIGGERS = ("enable_ipv6", "ip_family", "variable", "AmazonEKS_CNI_IPv6_Policy", "create_cni_ipv6_iam_policy",
                  "aws_eks_", "eks/aws", "eks-blueprints", "terraform-aws-eks", "_kubernetes_cluster", "google_container_cluster",
@@ -204,7 +204,7 @@ def prefix_delegation_on(text: str) -> int:
 
 
 def _line_ref(source: SourceFile, offset: int) -> str:
-    return f"{source.path}:{source.position(offset)[0] + 1}"
+    return f"{source.path}:{source.point(offset)[0]}"
 
 
 def _truthy(node: Node | None) -> bool | None:
@@ -515,12 +515,12 @@ def _kustomize_patches(collector: _Collector, source: SourceFile, root: Node | N
             if not text or "\n" in text or ":" in text:  # an inline patch, not a file
                 continue
             real = os.path.realpath(os.path.join(directory, text))
-            collector.facts.kustomize_patches.setdefault(real, where.format(source.position(node.start)[0] + 1))
+            collector.facts.kustomize_patches.setdefault(real, where.format(source.point(node.start)[0]))
 
 
 def _worth_parsing(path: Path, text: str) -> bool:
     """Whether a file can hold a profile source or a cross-file fact, judged from its name and text."""
-    is_yaml = path.suffix in (".yaml", ".yml")
+    is_yaml = path.name.endswith(SUFFIXES["yaml"])
     if is_yaml and (path.name in KUSTOMIZATION_FILES or ("webhook" in text and "controller" in text)):
         return True  # kustomizations (their patches) and spark-operator Helm values
     return any(trigger in text for trigger in (_YAML_TRIGGERS if is_yaml else _HCL_TRIGGERS))
@@ -576,7 +576,7 @@ def collect(files: list[Path], overlay: dict[str, str] | None = None,
             kept[key] = entry
             continue
         shown = display_path(path)
-        if parsed is None and path.suffix in (".yaml", ".yml") and path.name not in KUSTOMIZATION_FILES \
+        if parsed is None and path.name.endswith(SUFFIXES["yaml"]) and path.name not in KUSTOMIZATION_FILES \
                 and collector.nothing_to_add(shown, text):
             kept[key] = entry
             continue
