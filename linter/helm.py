@@ -447,7 +447,9 @@ def _subchart_values(chart: str, overlay: dict[str, str] | None, leaves: list[Le
     """The values.yaml of each sub-chart folder in `charts/`, as (key in the parent's values, source,
     root); their string leaves join `leaves`, so that a value a sub-chart's defaults set is traced
     there. Helm gives a sub-chart the parent's values under its name (or its alias in the parent's
-    Chart.yaml dependencies); a sub-chart with two aliases is left out (which one set it is unclear)."""
+    Chart.yaml dependencies), over the sub-chart's own values.yaml (helm.sh/docs/chart_template_guide/
+    subcharts_and_globals, "Overriding Values of a Child Chart"; helm.sh/docs/topics/charts, "Alias
+    field in dependencies"); a sub-chart with two aliases is left out (which one set it is unclear)."""
     out = []
     folder = os.path.join(chart, "charts")
     if not os.path.isdir(folder) or os.path.islink(folder):
