@@ -686,11 +686,7 @@ def _placed(diag: Diagnostic, source: SourceFile, start: int, end: int, fix: Fix
             where: str) -> Placed:
     placed = Diagnostic(diag.code, diag.name, diag.severity, diag.message, source.path, start, end, fix,
                         diag.url, diag.profile)
-    line, col = source.position(start)
-    end_line, end_col = source.position(end)
-    placed.start_line, placed.start_column, placed.end_line, placed.end_column = line + 1, col + 1, end_line + 1, \
-        end_col + 1
-    return Placed(placed, source, what, where)
+    return Placed(placed.place(source), source, what, where)
 
 
 def helm_settings(settings) -> dict[str, dict]:

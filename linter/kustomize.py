@@ -307,13 +307,8 @@ def map_diagnostic(diag: Diagnostic, built_source: SourceFile, built: Document, 
     what = f"{built.object_name} in the build of {origin_name}"
     note = (f" ({what}, set by {where})" if origin.node is not None else
             f" ({what}; the field is not written in any of its files)")
-    mapped = Diagnostic(diag.code, diag.name, diag.severity, diag.message + note, origin.source.path, start, end,
-                        fix, diag.url, diag.profile)
-    line, col = origin.source.position(start)
-    end_line, end_col = origin.source.position(end)
-    mapped.start_line, mapped.start_column, mapped.end_line, mapped.end_column = line + 1, col + 1, end_line + 1, \
-        end_col + 1
-    return mapped
+    return Diagnostic(diag.code, diag.name, diag.severity, diag.message + note, origin.source.path, start, end,
+                      fix, diag.url, diag.profile).place(origin.source)
 
 
 def _map_fix(fix: Fix | None, built: Document, origin: Origin, sources: Sources) -> Fix | None:

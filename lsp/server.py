@@ -24,12 +24,11 @@ from v6lint.project import PROFILE_SUFFIXES, Projects, affects_profile, marked_r
 from v6lint.rule import IP_FAMILIES, PLATFORMS
 from v6lint.rules import ALL_RULES, lookup
 from v6lint.source import SourceFile
-from v6lint.suppressions import Spans, data_spans, parse_comments, suppression_line
+from v6lint.suppressions import ignore_edit
 
 FIX_ALL = "source.fixAll.v6lint"
 SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning,
             "info": types.DiagnosticSeverity.Information}
-_FAMILY_LABEL = {"ipv4": "IPv4", "ipv6": "IPv6", "dual": "dual-stack"}
 
 
 @dataclass
@@ -310,41 +309,21 @@ def _codes(value) -> list[str]:
     return [str(c).strip() for c in items if str(c).strip()]
 
 
-def _utf16(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def lsp_position(source: SourceFile, offset: int) -> types.Position:
-    line, col = source.position(offset)
-    return types.Position(line=line, character=_utf16(source.text[source.line_start(line):source.line_start(line) + col]))
-
-
 def lsp_range(source: SourceFile, start: int, end: int) -> types.Range:
-    return types.Range(start=lsp_position(source, start), end=lsp_position(source, end))
-
-
-def offset_of(source: SourceFile, position: types.Position) -> int:
-    line_start = source.line_start(position.line)
-    line = source.text[line_start:source.line_end(position.line)]
-    units = 0
-    for index, ch in enumerate(line):
-        if units >= position.character:
-            return line_start + index
-        units += 2 if ord(ch) > 0xFFFF else 1
-    return line_start + len(line)
+    """Engine offsets as an LSP range (0-based lines, UTF-16 characters: SourceFile.lsp_point)."""
+    (line, character), (end_line, end_character) = source.lsp_point(start), source.lsp_point(end)
+    return types.Range(start=types.Position(line=line, character=character),
+                       end=types.Position(line=end_line, character=end_character))
 
 
 def to_lsp(diag: Diagnostic, source: SourceFile) -> types.Diagnostic:
-    message = diag.message
-    if diag.profile is not None:
-        message += f" ({_FAMILY_LABEL[diag.profile.ip_family]} cluster per {diag.profile.source})"
     return types.Diagnostic(
         range=lsp_range(source, diag.start, diag.end),
         severity=SEVERITY[diag.severity],
         code=diag.code,
         code_description=types.CodeDescription(href=diag.url) if diag.url else None,
         source="v6lint",
-        message=message,
+        message=diag.message + diag.profile_note,
     )
 
 
@@ -356,26 +335,6 @@ def _overlaps(a: types.Range, b: types.Range) -> bool:
     def key(p):
         return (p.line, p.character)
     return key(a.start) <= key(b.end) and key(b.start) <= key(a.end)
-
-
-def ignore_edit(source: SourceFile, diag: Diagnostic) -> types.TextEdit:
-    """`# v6lint: ignore[CODE]` as a real comment: at the end of the finding's line (or the code added to
-    a suppression there), or, when that line ends inside a value spanning lines (block scalar,
-    multi-line string), on its own line above the line where the value starts. Never inside a value."""
-    spans = Spans(data_spans(source))
-    line = suppression_line(source, spans, diag.start)
-    end = source.line_end(line)
-    if end in spans:  # the value goes on past this line: comment above it
-        at = source.line_start(line)
-        text = source.line_text(line)
-        indent = text[:len(text) - len(text.lstrip(" \t"))]
-        return types.TextEdit(range=lsp_range(source, at, at),
-                              new_text=f"{indent}# v6lint: ignore[{diag.code}]{source.newline}")
-    for sup in parse_comments(source):
-        if sup.line == line and sup.kind == "ignore" and not sup.own_line:
-            close = source.text.index("]", sup.start)
-            return types.TextEdit(range=lsp_range(source, close, close), new_text=f", {diag.code}")
-    return types.TextEdit(range=lsp_range(source, end, end), new_text=f"  # v6lint: ignore[{diag.code}]")
 
 
 server = V6LintServer()
@@ -471,10 +430,11 @@ def code_action(ls: V6LintServer, params: types.CodeActionParams) -> list[types.
                     title=f"{diag.fix.message} ({label})", kind=types.CodeActionKind.QuickFix,
                     diagnostics=[lsp_diag],
                     edit=types.WorkspaceEdit(changes={uri: text_edits(source, diag.fix.edits)}))))
-            if not diag.code.startswith("V6L"):
+            ignore = ignore_edit(source, diag.code, diag.start) if not diag.code.startswith("V6L") else None
+            if ignore is not None:
                 ignores.append(types.CodeAction(
                     title=f"Ignore {diag.code} on this line", kind=types.CodeActionKind.QuickFix,
-                    diagnostics=[lsp_diag], edit=types.WorkspaceEdit(changes={uri: [ignore_edit(source, diag)]})))
+                    diagnostics=[lsp_diag], edit=types.WorkspaceEdit(changes={uri: text_edits(source, [ignore])})))
         # Safe fixes first, the first of them preferred (what "auto fix" applies); unsafe ones after,
         # labelled and never preferred; suppressions last.
         fixes.sort(key=lambda pair: pair[0])
