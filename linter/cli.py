@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 
 from v6lint import __version__
-from v6lint.config import ConfigError, Settings, check_selectors, find_config, load_settings
-from v6lint.discovery import discover, display_path, is_excluded
+from v6lint.config import ConfigError, NearestConfigs, Settings, check_selectors, find_config, load_settings
+from v6lint.discovery import Discovered, discover, display_path
 from v6lint.cache import ResultCache, fingerprint
 from v6lint.cache import clean as clean_cache
 from v6lint.engine import (FileResult, Linter, WriteError, check_files, counts_as_failure, fix_files, judge,
@@ -54,6 +54,13 @@ def load(config: str | None, paths: list[str]) -> Settings:
     if config and not path.is_file():
         raise ConfigError(f"{config}: no such config file")
     return load_settings(path, ALL_RULES)
+
+
+def _discover(paths: list[str], config: str | None, overridden, force_exclude: bool | None = None) -> Discovered:
+    """The files to lint below `paths`, each folder judged by its nearest config (or --config) as
+    the run applies it (`overridden`): a nested project's own excludes hold inside it."""
+    judges = NearestConfigs(lambda path: overridden(load_settings(path, ALL_RULES)), Path(config) if config else None)
+    return discover(paths, [], Path.cwd(), force_exclude=force_exclude, judges=judges)
 
 
 class _Main(click.Group):
@@ -206,8 +213,10 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
     if stdin:
         found = _stdin_found(stdin_path)
     else:
-        found = discover(paths, settings.exclude, settings.root, extra=settings.spark_conf,
-                         force_exclude=settings.force_exclude if force_exclude is None else force_exclude)
+        try:
+            found = _discover(paths, config, overridden, force_exclude)
+        except ConfigError as exc:
+            refuse(str(exc))
     if not quiet:
         for folder in found.empty:
             click.echo(f"v6lint: no files to check under {folder}", err=True)
@@ -224,7 +233,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
             linter = Linter(project.settings, **selection)
             return linter, _result_cache(project, linter) if cached else None, project
 
-        per_file, per_root = _by_project(found.files, projects, settings, make, named=stdin)
+        per_file, per_root = _by_project(found.files, projects, make)
         return {path: route[:2] for path, route in per_file.items()}, per_root
 
     latest: list = []  # the routes of the last project build (fix rounds rebuild them)
@@ -238,7 +247,6 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
         if show_settings:
             click.echo(_show_settings(found.files[0] if found.files else Path(paths[0]), latest[0]), nl=False)
             return
-        found.files = [path for path in found.files if path in latest[0]]
         if show_files:
             click.echo("".join(f"{display_path(path)}\n" for path in found.files), nl=False)
             return
@@ -396,9 +404,7 @@ def _through_builds(results: list[FileResult], files: list[Path], route, fixing:
     return out
 
 
-def _stdin_found(path: Path):
-    from v6lint.discovery import Discovered
-
+def _stdin_found(path: Path) -> Discovered:
     return Discovered([Path(os.path.abspath(path))], [])
 
 
@@ -423,19 +429,14 @@ def _check_stdin(linter: Linter, path: Path, fix: bool, unsafe: bool) -> FileRes
     return result
 
 
-def _by_project(files: list[Path], projects: Projects, settings: Settings, make,
-                named: bool = False) -> tuple[dict, dict]:
+def _by_project(files: list[Path], projects: Projects, make) -> tuple[dict, dict]:
     """({file: its project's route}, {project root: route}) with route = make(project), built once
     per project: a file is judged by the settings and profile of its own project (profiles never
-    leak). A file the config nearest to it excludes is left out, unless `named` (standard input
-    named by --stdin-filename is always checked)."""
+    leak). Which files those are, its nearest config decided when they were found (_discover)."""
     per_root: dict[Path, tuple] = {}
     per_file: dict[Path, tuple] = {}
     for path in files:
         project = projects.of(path)
-        own = project.settings
-        if not named and own.config_path != settings.config_path and is_excluded(path, own.exclude, own.root):
-            continue  # excluded by the config nearest to it
         if project.root not in per_root:
             per_root[project.root] = make(project)
         per_file[path] = per_root[project.root]
@@ -565,13 +566,17 @@ def plan_command(paths, target, output_format, output_file, fix, unsafe_fixes, p
         return chosen
 
     settings = overridden(settings)
-    found = discover(paths, settings.exclude, settings.root, extra=settings.spark_conf)
+    try:
+        found = _discover(paths, config, overridden)
+    except ConfigError as exc:
+        click.echo(f"v6lint: error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
     fallback = _common_root(paths)
 
     def build(overlay: dict[str, str] | None):
         """Each file's (project, linter by its profile, linter by the target), per project root."""
         projects = Projects(lambda root: overridden(load(config, [str(root)])), fallback, overlay=overlay)
-        return _by_project(found.files, projects, settings, lambda project: (
+        return _by_project(found.files, projects, lambda project: (
             project, Linter(project.settings),
             Linter(replace(project.settings, profile=target_profile(project.profile, target)))))
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from v6lint.config import CONFIG_FILES, Settings
+from v6lint.config import Settings, config_in
 from v6lint.discovery import discover, display_path, read_regular
 from v6lint.document import MAP, Document, Node
 from v6lint.hcl_source import walk_blocks
@@ -60,9 +60,7 @@ _AWS_ANNOTATIONS = ("service.beta.kubernetes.io/aws-load-balancer-", "eks.amazon
 
 
 def _is_marked(folder: Path) -> bool:
-    return (folder / ".git").exists() or any(
-        (folder / name).is_file() and (name != "pyproject.toml" or "tool.v6lint" in _read(folder / name))
-        for name in CONFIG_FILES)
+    return (folder / ".git").exists() or config_in(folder) is not None
 
 
 def marked_root(start: Path) -> Path | None:
@@ -82,13 +80,6 @@ def find_project_root(start: Path) -> Path:
         return found
     start = start.resolve()
     return start if start.is_dir() else start.parent
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
 
 
 @dataclass
