@@ -17,7 +17,7 @@ from v6lint.cache import clean as clean_cache
 from v6lint.engine import (FileResult, Linter, WriteError, check_files, counts_as_failure, fix_files, judge,
                            raise_on_sigterm, write_atomic)
 from v6lint.plan import TARGETS as PLAN_TARGETS
-from v6lint.plan import project_plan, render_manual, target_profile
+from v6lint.plan import project_plan, render_after_fix, target_profile, without_controller_pin
 from v6lint.plan import render_html as render_plan_html
 from v6lint.plan import render_json as render_plan_json
 from v6lint.plan import render_text as render_plan_text
@@ -543,9 +543,11 @@ def plan_command(paths, target, output_format, output_file, fix, unsafe_fixes, p
     `new` when today's profile does not show it, grouped by project, deployable unit (Terraform stack,
     chart, kustomization, folder of manifests, Spark job) and class: rejected (the API server, eksctl,
     kubeadm or Terraform refuses it), breaks at run time, degrades (warnings); each with its fix
-    coverage (safe, unsafe, manual). Units come in order: the profile switch (the tfvars flag...),
-    what must change before the cluster flips (Terraform, eksctl, kubeadm, VPC CNI, nodes), workloads.
-    --fix makes files right for the target: apply them together with the flip.
+    coverage (safe, unsafe, manual). Units come in order: what must change before the cluster flips
+    (Terraform, eksctl, kubeadm, VPC CNI, nodes, an AWS Load Balancer Controller too old for what the
+    Services ask), the switch (the tfvars flag...), then workloads. --fix makes files right for the
+    target (apply them together with the flip), asks nothing, and prints each fix it applied, the
+    fixes it left (unsafe ones apply only with --unsafe-fixes) and what remains manual.
     Exit codes: 0 the plan was written, 2 bad arguments or configuration.
     """
     if unsafe_fixes and not fix:
@@ -574,30 +576,35 @@ def plan_command(paths, target, output_format, output_file, fix, unsafe_fixes, p
     fallback = _common_root(paths)
 
     def build(overlay: dict[str, str] | None):
-        """Each file's (project, linter by its profile, linter by the target), per project root."""
+        """Each file's (project, linters: by its profile, by the target[, by the target with no
+        controller pin]), per project root."""
         projects = Projects(lambda root: overridden(load(config, [str(root)])), fallback, overlay=overlay)
-        return _by_project(found.files, projects, lambda project: (
-            project, Linter(project.settings),
-            Linter(replace(project.settings, profile=target_profile(project.profile, target)))))
+
+        def linters(project: Project) -> tuple:
+            aimed = target_profile(project.profile, target)
+            unpinned = without_controller_pin(aimed)
+            return project, [Linter(project.settings), *(Linter(replace(project.settings, profile=p))
+                                                         for p in (aimed, unpinned) if p is not None)]
+        return _by_project(found.files, projects, linters)
 
     def make_plans() -> list:
         per_file, per_root = build(None)
         judged: dict[Path, list] = {root: [] for root in per_root}
-        for path, (project, now, aimed) in per_file.items():
-            source, notices, _data = now.read(path)
-            current, under = judge(source, [now, aimed]) if source is not None else (notices, notices)
-            judged[project.root].append((source, current, under))
+        for path, (project, judges) in per_file.items():
+            source, notices, _data = judges[0].read(path)
+            verdicts = judge(source, judges) if source is not None else [notices] * len(judges)
+            judged[project.root].append((source, *verdicts[:2], verdicts[2] if len(verdicts) > 2 else None))
         return [project_plan(per_root[root][0], target, judged[root]) for root in sorted(per_root)]
 
-    fixed = 0
+    applied: list = []  # the findings whose fixes --fix wrote
     try:
         if fix:
             files = list(build(None)[0])
 
             def rebuild(overlay):
                 per_file, per_root = build(overlay or None)
-                key = _facts_key(project for project, _n, _a in per_root.values())
-                return (lambda path: (per_file[path][2], None)), key
+                key = _facts_key(project for project, _judges in per_root.values())
+                return (lambda path: (per_file[path][1][1], None)), key
 
             restore_sigterm = raise_on_sigterm()
             for path, result in zip(files, fix_files(files, rebuild, unsafe=unsafe_fixes)):
@@ -605,7 +612,7 @@ def plan_command(paths, target, output_format, output_file, fix, unsafe_fixes, p
                     continue
                 try:
                     write_atomic(path, result.source.encode(), result.fixed.encode())
-                    fixed += len(result.fixes_applied)
+                    applied += result.fixes_applied
                 except WriteError as exc:
                     click.echo(f"v6lint: {display_path(path)}: {exc}", err=True)
             restore_sigterm()
@@ -618,9 +625,9 @@ def plan_command(paths, target, output_format, output_file, fix, unsafe_fixes, p
     elif output_format == "html":
         report = render_plan_html(plans, target)
     else:
-        report = render_plan_text(plans, target, fixed)
+        report = render_plan_text(plans, target, len(applied) if fix else None)
         if fix:
-            report += render_manual(plans)
+            report += render_after_fix(plans, applied, unsafe_fixes)
     _emit(report, output_file, color=False)
 
 
