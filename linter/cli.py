@@ -56,11 +56,18 @@ def load(config: str | None, paths: list[str]) -> Settings:
     return load_settings(path, ALL_RULES)
 
 
-def _discover(paths: list[str], config: str | None, overridden, force_exclude: bool | None = None) -> Discovered:
+def _discover(paths: list[str], config: str | None, overridden, force_exclude: bool | None = None,
+              warned: Path | None = None) -> Discovered:
     """The files to lint below `paths`, each folder judged by its nearest config (or --config) as
-    the run applies it (`overridden`): a nested project's own excludes hold inside it."""
+    the run applies it (`overridden`): a nested project's own excludes hold inside it. The warnings
+    of each config read (but `warned`'s, already printed) go to stderr."""
     judges = NearestConfigs(lambda path: overridden(load_settings(path, ALL_RULES)), Path(config) if config else None)
-    return discover(paths, [], Path.cwd(), force_exclude=force_exclude, judges=judges)
+    found = discover(paths, [], Path.cwd(), force_exclude=force_exclude, judges=judges)
+    for path, settings in judges.loaded.items():
+        if path is not None and (warned is None or path.resolve() != warned.resolve()):
+            for warning in settings.warnings:
+                click.echo(f"v6lint: warning: {warning}", err=True)
+    return found
 
 
 class _Main(click.Group):
@@ -214,7 +221,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
         found = _stdin_found(stdin_path)
     else:
         try:
-            found = _discover(paths, config, overridden, force_exclude)
+            found = _discover(paths, config, overridden, force_exclude, settings.config_path)
         except ConfigError as exc:
             refuse(str(exc))
     if not quiet:

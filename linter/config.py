@@ -102,6 +102,7 @@ class NearestConfigs(Judges):
         self.nested = fixed is None
         self._nearest: dict[Path, Path | None] = {}
         self._judges: dict[Path | None, Judge] = {}
+        self.loaded: dict[Path | None, Settings] = {}  # each config read, by path
 
     def config_of(self, folder: Path) -> Path | None:
         if self._fixed is not None:
@@ -124,7 +125,7 @@ class NearestConfigs(Judges):
         config = self.config_of(folder)
         judge = self._judges.get(config)
         if judge is None:
-            settings = self._load(config)
+            settings = self.loaded[config] = self._load(config)
             judge = self._judges[config] = Judge.of(settings.exclude, settings.root, settings.spark_conf,
                                                     settings.force_exclude)
         return judge
