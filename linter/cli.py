@@ -651,7 +651,12 @@ def profile(path, config, output_format) -> None:
         sys.exit(EXIT_ERROR)
     root = find_project_root(Path(path))
     found = build_profile(root, settings.exclude, settings.profile)
-    nested = [display_path(p) for p in nested_projects(root, settings.exclude)]
+    nearest = NearestConfigs(lambda path: load_settings(path, ALL_RULES), Path(config) if config else None)
+    try:
+        nested = [display_path(p) for p in nested_projects(root, settings.exclude, nearest)]
+    except ConfigError as exc:
+        click.echo(f"v6lint: error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
     if output_format == "json":
         click.echo(json.dumps({
             "root": display_path(root), "ip_family": found.ip_family, "source": found.source,

@@ -574,12 +574,12 @@ def build_profile(root: Path, exclude: list[str], configured: Profile,
     return profile
 
 
-def nested_projects(root: Path, exclude: list[str]) -> list[Path]:
+def nested_projects(root: Path, exclude: list[str], judges=None) -> list[Path]:
     """Project roots below `root` (folders with their own .git or config) that hold files v6lint reads:
-    their files are judged by their own profiles, never by `root`'s."""
+    their files are judged by their own profiles, never by `root`'s. `judges`: see discovery.discover."""
     root = root.resolve()
     found: set[Path] = set()
-    for path in discover([str(root)], exclude, root).files:
+    for path in discover([str(root)], exclude, root, judges=judges).files:
         owner = marked_root(path)
         if owner is not None and owner != root and root in owner.parents:
             found.add(owner)

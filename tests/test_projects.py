@@ -634,6 +634,9 @@ def test_each_file_is_excluded_by_its_nearest_config_only(two_clusters, monkeypa
     assert [c for c, *_ in dev] == ["SVC009", "SVC011"]
     assert dev[0][3] == ("ipv6", str(repo / "clusters/dev/.v6lint.toml:5"))
     assert [c for c, *_ in top[str(repo / "clusters/prod/apps/svc.yaml")]] == ["SVC011"]  # IPv4: no SVC009
+    # `v6lint profile` lists dev among the nested projects although the root's exclude names its folder
+    assert json.loads(run("profile", "--output-format", "json").output)["nested_projects"] == [
+        "clusters/dev", "clusters/prod"]
     # from inside each cluster's folder: the same files, the same findings
     for cluster in ("prod", "dev"):
         monkeypatch.chdir(repo / "clusters" / cluster)
