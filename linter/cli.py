@@ -628,9 +628,9 @@ def plan_command(paths, target, output_format, output_file, fix, unsafe_fixes, p
         click.echo(f"v6lint: error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
     if output_format == "json":
-        report = render_plan_json(plans, target)
+        report = render_plan_json(plans, target, applied if fix else None)
     elif output_format == "html":
-        report = render_plan_html(plans, target)
+        report = render_plan_html(plans, target, applied if fix else None)
     else:
         report = render_plan_text(plans, target, len(applied) if fix else None)
         if fix:

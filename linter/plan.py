@@ -207,8 +207,14 @@ def project_plan(project, target: str, judged) -> ProjectPlan:
 
 
 # --- JSON ---------------------------------------------------------------------------------------
-def as_json(plans: list[ProjectPlan], target: str) -> dict:
-    """The documented shape (docs/plan.md); `version` changes when a field changes meaning."""
+def _applied_json(d: Diagnostic) -> dict:
+    return {"code": d.code, "name": d.name, "path": d.path, "line": d.start_line, "column": d.start_column,
+            "fix": d.fix.message if d.fix else ""}
+
+
+def as_json(plans: list[ProjectPlan], target: str, applied: list[Diagnostic] | None = None) -> dict:
+    """The documented shape (docs/plan.md); `version` changes when a field changes meaning. With
+    `applied` (a `plan --fix` run), the fixes written, and the plans are those made after them."""
     every = [i for p in plans for i in p.items]
     return {
         "version": JSON_VERSION, "target": target,
@@ -222,11 +228,12 @@ def as_json(plans: list[ProjectPlan], target: str) -> dict:
                        "summary": _counts(u.items), "findings": [i.as_json() for i in u.items]}
                       for n, u in enumerate(p.units, 1)],
         } for p in plans],
+        **({"applied": [_applied_json(d) for d in applied]} if applied is not None else {}),
     }
 
 
-def render_json(plans: list[ProjectPlan], target: str) -> str:
-    return json.dumps(as_json(plans, target), indent=2) + "\n"
+def render_json(plans: list[ProjectPlan], target: str, applied: list[Diagnostic] | None = None) -> str:
+    return json.dumps(as_json(plans, target, applied), indent=2) + "\n"
 
 
 # --- text ---------------------------------------------------------------------------------------
@@ -380,8 +387,8 @@ def _file_link(item: Item) -> str:
     return f'<a href="file://{_e(quote(absolute))}">{_e(where)}</a>'
 
 
-def render_html(plans: list[ProjectPlan], target: str) -> str:
-    data = as_json(plans, target)
+def render_html(plans: list[ProjectPlan], target: str, applied: list[Diagnostic] | None = None) -> str:
+    data = as_json(plans, target, applied)
     s = data["summary"]
     cards = [("findings", s["findings"]), ("new", s["new"]),
              *((f"class-{c}", s["classes"][c]) for c in CLASSES), *((f"fix-{f}", s["fixes"][f]) for f in FIXES)]
@@ -397,6 +404,12 @@ def render_html(plans: list[ProjectPlan], target: str) -> str:
     out.append(f'</div><p>{s["projects"]} project(s), {s["units"]} unit(s). Units are listed in the order to change '
                f'them: what must change before the cluster flips, then the switch, then workloads.</p>'
                f'</section>')
+    if applied is not None:
+        out.append(f'<section id="applied"><h2>Applied by --fix: <span data-applied>{len(applied)}</span></h2>'
+                   f'<p>The plan below is what remains.</p><table><tr><th>where</th><th>rule</th><th>fix</th></tr>')
+        out += [f'<tr><td>{_e(a["path"])}:{a["line"]}:{a["column"]}</td><td>{_e(a["code"])} {_e(a["name"])}</td>'
+                f'<td>{_e(a["fix"])}</td></tr>' for a in data["applied"]]
+        out.append("</table></section>")
     codes: list[str] = []
     for plan in plans:
         now = _LABEL.get(plan.current or "", "unknown") + (f" per {plan.current_source}" if plan.current_source else "")

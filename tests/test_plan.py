@@ -1,6 +1,7 @@
 """`v6lint plan`: parse once, judge by the project's profile and by the target, group, order, render."""
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -180,6 +181,30 @@ def test_fix_applies_the_safe_fixes_and_prints_what_remains_manual(stack):
     assert "enable_ipv6 = false" in (stack / TFVARS).read_text()  # the switch stays the user's
     data = plan_json("--to", "ipv6")
     assert data["summary"]["findings"] == 1 and data["summary"]["fixes"]["manual"] == 1
+
+
+def test_fix_says_what_it_applied_alike_in_text_json_and_html(tmp_path, monkeypatch):
+    said = {}
+    for fmt in ("text", "json", "html"):
+        root = tmp_path / fmt
+        shutil.copytree(STACK, root)
+        git_repo(root)
+        monkeypatch.chdir(root)
+        _code, out = plan("--to", "ipv6", "--fix", "--output-format", fmt)
+        if fmt == "json":
+            data = json.loads(out)
+            said[fmt] = [f"{a['path']}:{a['line']}: {a['code']} {a['fix']}" for a in data["applied"]]
+            assert data["summary"]["findings"] == 1  # the plan is what remains
+        elif fmt == "html":
+            assert re.search(r"<h2>Applied by --fix: <span data-applied>3</span></h2>", out)
+            said[fmt] = [f"{path}:{line}: {code} {html.unescape(fix)}" for path, line, code, fix in re.findall(
+                r"<tr><td>([^<:]+):(\d+):\d+</td><td>(\w+) [\w-]+</td><td>([^<]*)</td></tr>", out)]
+        else:
+            lines = out.splitlines()
+            start = lines.index("Applied 3 fix(es) in 2 file(s):") + 1
+            said[fmt] = [line.strip() for line in lines[start:start + 3]]
+    assert said["text"] == said["json"] == said["html"] and len(said["text"]) == 3
+    assert plan_json("--to", "ipv6").get("applied") is None  # not a --fix run: no such key
 
 
 def test_unsafe_fixes_need_fix(stack):
