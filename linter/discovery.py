@@ -443,14 +443,15 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
     """Files below `paths` ending in `suffixes` (or named `names`, or matching the `extra` globs,
     relative to root, such as Spark properties files), and (with `templates`) template files wrapping
     YAML/HCL. Walked folders skip excluded and git-ignored files; a file named on the command line
-    is linted unless excluded with `force_exclude` (what pre-commit needs; None: as its config says).
+    is linted unless excluded with `force_exclude` (what pre-commit needs; None: as its config says,
+    or yes without `judges`).
     `judges` says which config's `exclude`/`spark-conf` judge each folder (default: `exclude`,
     `extra` and `root` for all). A folder its config excludes is skipped whole, except a project
     with a config of its own below it, which only its own config judges."""
     if names is None:
         names = LINTED_NAMES if suffixes == LINTED_SUFFIXES else frozenset()
     if judges is None:
-        judges = Judges(Judge.of(exclude, root, extra, bool(force_exclude)))
+        judges = Judges(Judge.of(exclude, root, extra, force_exclude is not False))
 
     def judge_of(path: Path, is_dir: bool) -> Judge:
         return judges.at(Path(os.path.realpath(path if is_dir else path.parent)))
