@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Iterable, Literal, Optional, Union
 
 Applicability = Literal["safe", "unsafe"]
 Severity = Literal["error", "warning", "info"]
@@ -18,17 +18,35 @@ class Edit:
     content: str
 
 
+EditPart = Union[Edit, Iterable[Optional[Edit]], None]
+
+
 @dataclass(frozen=True)
 class Fix:
     message: str
     applicability: Applicability
     edits: tuple[Edit, ...]
 
+    # The one way rules build a fix: from what the edit helpers returned, each an Edit, a list of
+    # edits, or None where the helper cannot edit that spot. None is dropped, lists are flattened,
+    # and no edit at all means no fix (None), so a rule never offers an empty fix.
+    @classmethod
+    def safe(cls, message: str, *edits: EditPart) -> Fix | None:
+        return cls._of(message, "safe", edits)
 
-def fix_of(message: str, applicability: Applicability, edits) -> Fix | None:
-    """A Fix from the edits a rule could compute (None entries dropped); None when there are none."""
-    kept = tuple(e for e in (edits or ()) if e is not None)
-    return Fix(message, applicability, kept) if kept else None
+    @classmethod
+    def unsafe(cls, message: str, *edits: EditPart) -> Fix | None:
+        return cls._of(message, "unsafe", edits)
+
+    @classmethod
+    def _of(cls, message: str, applicability: Applicability, parts: tuple[EditPart, ...]) -> Fix | None:
+        kept: list[Edit] = []
+        for part in parts:
+            if isinstance(part, Edit):
+                kept.append(part)
+            elif part is not None:
+                kept.extend(e for e in part if e is not None)
+        return cls(message, applicability, tuple(kept)) if kept else None
 
 
 @dataclass(frozen=True)
@@ -69,3 +87,4 @@ class Diagnostic:
     @property
     def sort_key(self) -> tuple:
         return (self.path, self.cell or 0, self.start_line, self.start_column, self.code)
+

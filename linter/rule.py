@@ -1,6 +1,26 @@
-"""Rule metadata and the cluster profile that rules read."""
+"""Rules as units (a check, its metadata and its docs in one place) and the cluster profile they read.
+
+A rule is written as a check function under `@rule(...)`; the decorator's arguments are the metadata
+tools read (code, severity, where it applies, fix applicability, upstream references) and the
+function's docstring is the documentation people read, in fixed sections:
+
+    One-line summary (may wrap).
+
+    Why:
+        What goes wrong and who says so (wrapped prose).
+
+    Example:
+        Lines shown verbatim.
+
+    Fix:
+        What the fix does (optional).
+
+The engine reports a few notices itself; `notice(...)` gives them the same docstring format.
+"""
 from __future__ import annotations
 
+import inspect
+import textwrap
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -103,7 +123,6 @@ class Rule:
     # "Terraform ..."): set only on rules that mirror that tool's own validation. Empty: the object is
     # accepted and the problem shows at run time (an error) or as a degradation (a warning).
     rejected_by: str = ""
-    triggers: tuple[str, ...] = field(default=())  # literal strings a matching file must contain
 
     @property
     def family(self) -> str:
@@ -156,3 +175,43 @@ class Rule:
         if self.references:
             lines += ["", "References"] + [f"- {ref}" for ref in self.references]
         return "\n".join(lines) + "\n"
+
+
+SECTIONS = ("Why", "Example", "Fix")
+
+
+def parse_doc(doc: str | None, where: str) -> dict[str, str]:
+    """A rule docstring's summary and sections: prose sections are joined into one line each (they
+    are wrapped only for the source), the example keeps its lines."""
+    parts: dict[str, list[str]] = {"summary": []}
+    current = "summary"
+    for line in inspect.cleandoc(doc or "").splitlines():
+        if line.endswith(":") and line[:-1] in SECTIONS:
+            current = line[:-1]
+            if current in parts:
+                raise ValueError(f"{where}: section {current!r} appears twice in the docstring")
+            parts[current] = []
+        else:
+            parts[current].append(line)
+
+    def prose(lines: list[str]) -> str:
+        return " ".join(line.strip() for line in lines if line.strip())
+
+    missing = [name for name in ("Why", "Example") if name not in parts]
+    if missing or not prose(parts["summary"]):
+        raise ValueError(f"{where}: the docstring needs a summary and the sections " + ", ".join(missing or ["Why", "Example"]))
+    return {"summary": prose(parts["summary"]), "why": prose(parts["Why"]),
+            "example": textwrap.dedent("\n".join(parts["Example"])).strip("\n"),
+            "fix_note": prose(parts.get("Fix", []))}
+
+
+def rule(code: str, name: str, severity: Severity, *, fix: str = "none", **meta) -> Callable[[Check], Rule]:
+    """Make the decorated check a `Rule`; its docstring is the rule's documentation (see above)."""
+    def make(check: Check) -> Rule:
+        return Rule(code, name, severity=severity, fix=fix, check=check, **parse_doc(check.__doc__, code), **meta)
+    return make
+
+
+def notice(code: str, name: str, severity: Severity, *, doc: str, fix: str = "none", **meta) -> Rule:
+    """A notice the engine reports itself (no check), documented in the same format as a rule."""
+    return Rule(code, name, severity=severity, fix=fix, **parse_doc(doc, code), **meta)

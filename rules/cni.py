@@ -13,10 +13,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-from v6lint.diagnostics import fix_of as _fix, Edit, Finding
+from v6lint.diagnostics import Edit, Finding, Fix
 from v6lint.document import MAP, SEQ, Document, Node, per_document, walk
 from v6lint.hcl_source import EXPR, walk_blocks
-from v6lint.rule import Profile, Rule
+from v6lint.rule import Profile, rule
 from v6lint.rules.eks import is_ipv6
 from v6lint.rules.k8s import containers, env_items
 from v6lint.yaml_edit import delete_entry, delete_item, insert_entries, replace_scalar
@@ -213,8 +213,6 @@ def cni_settings(doc: Document) -> list[CniSettings]:
     return [found] if found else _eksctl(doc)
 
 
-
-
 def _editable(var: EnvVar) -> bool:
     """A value we can rewrite in place (not JSON inside an eksctl string, not a computed expression)."""
     return var.value_node is not None and var.value_node is not var.name_node and var.value_node.tag != EXPR
@@ -233,26 +231,72 @@ def _at(settings: CniSettings, name: str) -> tuple[int, int]:
     return (node.start, node.end) if node is not None else settings.anchor
 
 
-def check_dual_family(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("CNI001", "cni-dual-family", "error",
+      fix="safe", languages=("yaml", "hcl"), platforms=("aws",), references=(CNI_README, EKS_IPV6))
+def cni_dual_family(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """`ENABLE_IPv6=true` with `ENABLE_IPv4=true`.
+
+    Why:
+        The VPC CNI runs pods in one family; ipamd refuses to start with both ("VPC CNI currently does not
+        support dual stack mode"). IPv6 mode needs ENABLE_IPv4=false.
+
+    Example:
+        - name: ENABLE_IPv6
+          value: "true"
+        - name: ENABLE_IPv4
+          value: "false"
+
+    Fix:
+        `ENABLE_IPv4="false"`
+    """
     for s in cni_settings(doc):
         if s.flag("ENABLE_IPv6") and s.flag("ENABLE_IPv4"):
             yield Finding(*_at(s, "ENABLE_IPv4"),
                           f"{s.label}: ENABLE_IPv6 and ENABLE_IPv4 are both true; ipamd refuses to start (\"VPC CNI "
                           f"currently does not support dual stack mode\")",
-                          _fix("Set ENABLE_IPv4 to \"false\"", "safe", _set(s, "ENABLE_IPv4", "false")))
+                          Fix.safe("Set ENABLE_IPv4 to \"false\"", _set(s, "ENABLE_IPv4", "false")))
 
 
-def check_ipv6_without_pd(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("CNI002", "ipv6-without-prefix-delegation", "error",
+      fix="safe", languages=("yaml", "hcl"), platforms=("aws",), references=(CNI_README, EKS_IPV6))
+def ipv6_without_prefix_delegation(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """IPv6 mode without `ENABLE_PREFIX_DELEGATION=true`.
+
+    Why:
+        In IPv6 mode the CNI assigns each node an IPv6 /80 prefix; it requires prefix delegation.
+
+    Example:
+        - name: ENABLE_PREFIX_DELEGATION
+          value: "true"
+
+    Fix:
+        add or set it
+    """
     for s in cni_settings(doc):
         if s.flag("ENABLE_IPv6") and not s.flag("ENABLE_PREFIX_DELEGATION"):
             yield Finding(*_at(s, "ENABLE_PREFIX_DELEGATION" if "ENABLE_PREFIX_DELEGATION" in s.env else "ENABLE_IPv6"),
                           f"{s.label}: IPv6 mode needs ENABLE_PREFIX_DELEGATION=true (each node gets an IPv6 /80 "
                           f"prefix); without it ipamd fails to initialise",
-                          _fix("Set ENABLE_PREFIX_DELEGATION to \"true\"", "safe",
+                          Fix.safe("Set ENABLE_PREFIX_DELEGATION to \"true\"",
                                _set(s, "ENABLE_PREFIX_DELEGATION", "true")))
 
 
-def check_custom_networking_ipv6(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("CNI003", "custom-networking-with-ipv6", "error",
+      fix="unsafe", languages=("yaml", "hcl"), profiles=("ipv6",), platforms=("aws",),
+      references=(CUSTOM_NET, EKS_IPV6))
+def custom_networking_with_ipv6(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """`AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true`, or ENIConfig objects, on an IPv6 cluster.
+
+    Why:
+        ipamd rejects custom networking in IPv6 mode; and IPv6 removes its usual reason (IPv4 exhaustion).
+
+    Example:
+        - name: AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG
+          value: "false"
+
+    Fix:
+        set it false (ENIConfigs: none)
+    """
     if doc.kind == "ENIConfig":
         name = doc.root.path("metadata", "name") or doc.root
         yield Finding(name.start, name.end, f"{doc.object_name}: custom networking (ENIConfig) on an IPv6 cluster; "
@@ -263,11 +307,27 @@ def check_custom_networking_ipv6(doc: Document, profile: Profile) -> Iterator[Fi
         if s.flag("AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG"):
             yield Finding(*_at(s, "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG"),
                           f"{s.label}: custom networking on an IPv6 cluster; ipamd rejects it in IPv6 mode",
-                          _fix("Set AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG to \"false\"", "unsafe",
+                          Fix.unsafe("Set AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG to \"false\"",
                                _set(s, "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", "false")))
 
 
-def check_init_mismatch(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("CNI004", "ipv6-env-not-on-init", "error",
+      fix="safe", languages=("yaml", "hcl"), platforms=("aws",), references=(CNI_README, EKS_IPV6))
+def ipv6_env_not_on_init(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """`ENABLE_IPv6` differs between aws-node and the aws-vpc-cni-init container.
+
+    Why:
+        The init container sets the node's IPv6 sysctls only when it sees ENABLE_IPv6=true; a mismatch leaves
+        nodes without IPv6 forwarding.
+
+    Example:
+        initContainers:
+          - name: aws-vpc-cni-init
+            env: [{name: ENABLE_IPv6, value: "true"}]
+
+    Fix:
+        copy aws-node's value
+    """
     for s in cni_settings(doc):
         if s.init_env is None:
             continue
@@ -280,7 +340,7 @@ def check_init_mismatch(doc: Document, profile: Profile) -> Iterator[Finding]:
         where = (var.value_node.start, var.value_node.end) if var is not None and var.value_node is not None else _at(s, "ENABLE_IPv6")
         yield Finding(*where, f"{s.label}: ENABLE_IPv6 is {main or 'unset'} for aws-node but {init or 'unset'} for the "
                               f"aws-vpc-cni-init container, which sets up the node's IPv6 sysctls",
-                      _fix("Copy aws-node's ENABLE_IPv6 to the init container", "safe", edits))
+                      Fix.safe("Copy aws-node's ENABLE_IPv6 to the init container", edits))
 
 
 def _fold(name: str) -> str:
@@ -301,7 +361,21 @@ def _close(a: str, b: str) -> bool:
     return previous[-1] <= 2
 
 
-def check_misspelled_env(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("CNI005", "misspelled-cni-env", "error",
+      fix="safe", languages=("yaml", "hcl"), platforms=("aws",), references=(CNI_README, EKS_IPV6))
+def misspelled_cni_env(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """An env name the VPC CNI does not read but that is close to one it does.
+
+    Why:
+        The CNI reads env names exactly (`ENABLE_IPv6`, not `ENABLE_IPV6`); a near miss silently leaves the
+        default.
+
+    Example:
+        ENABLE_IPV6: "true"   # bad: ENABLE_IPv6
+
+    Fix:
+        rename (same value, same place)
+    """
     for s in cni_settings(doc):
         for name, var in s.env.items():
             if name in KNOWN_ENV:
@@ -311,14 +385,27 @@ def check_misspelled_env(doc: Document, profile: Profile) -> Iterator[Finding]:
                 [k for k in KNOWN_ENV if _close(_fold(name), _fold(k))]
             if not matches:
                 continue
-            fix = _fix(f"Rename to {matches[0]}", "safe", [replace_scalar(var.name_node, matches[0])]) \
+            fix = Fix.safe(f"Rename to {matches[0]}", replace_scalar(var.name_node, matches[0])) \
                 if len(matches) == 1 and _editable(var) else None
             yield Finding(var.name_node.start, var.name_node.end,
                           f"{s.label}: the VPC CNI does not read `{name}`; did you mean `{matches[0]}`? (env names "
                           f"are case-sensitive: the setting silently has no effect)", fix)
 
 
-def check_invalid_bool(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("CNI006", "invalid-cni-bool", "error",
+      fix="safe", languages=("yaml", "hcl"), platforms=("aws",), references=(CNI_README, EKS_IPV6))
+def invalid_cni_bool(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """A boolean CNI env whose value Go's ParseBool rejects (`yes`, `enabled`).
+
+    Why:
+        Values other than 1/t/T/TRUE/true/True/0/f/F/FALSE/false/False are silently the default.
+
+    Example:
+        ENABLE_PREFIX_DELEGATION: "yes"   # bad: "true"
+
+    Fix:
+        `"true"`/`"false"`
+    """
     for s in cni_settings(doc):
         for name in BOOL_ENV:
             var = s.env.get(name)
@@ -328,11 +415,26 @@ def check_invalid_bool(doc: Document, profile: Profile) -> Iterator[Finding]:
             yield Finding(*_at(s, name),
                           f"{s.label}: {name}={var.value!r} is not a boolean Go's ParseBool accepts; the CNI silently "
                           f"uses the default",
-                          _fix(f'Use "{fixed}"', "safe", [replace_scalar(var.value_node, fixed)])
+                          Fix.safe(f'Use "{fixed}"', replace_scalar(var.value_node, fixed))
                           if fixed and _editable(var) else None)
 
 
-def check_ignored_warm_targets(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("CNI007", "ignored-warm-targets-ipv6", "warning",
+      fix="safe", languages=("yaml", "hcl"), profiles=("ipv6",), platforms=("aws",),
+      references=(CNI_README, EKS_IPV6))
+def ignored_warm_targets_ipv6(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """`WARM_*_TARGET`, `MINIMUM_IP_TARGET` or `AWS_VPC_K8S_CNI_EXTERNALSNAT=true` in IPv6 mode.
+
+    Why:
+        In IPv6 mode each node gets one /80 prefix and pods are not SNATed: these settings are ignored and
+        mislead readers.
+
+    Example:
+        (remove WARM_ENI_TARGET)
+
+    Fix:
+        remove
+    """
     for s in cni_settings(doc):
         if s.flag("ENABLE_IPv6") is False:
             continue
@@ -342,7 +444,7 @@ def check_ignored_warm_targets(doc: Document, profile: Profile) -> Iterator[Find
                 continue
             yield Finding(*_at(s, name), f"{s.label}: {name} has no effect in IPv6 mode (each node gets one /80 prefix; "
                                          f"pods are not SNATed)",
-                          _fix(f"Remove {name}", "safe", [s.remove(var)]))
+                          Fix.safe(f"Remove {name}", s.remove(var)))
 
 
 def _int(value: str | None) -> int | None:
@@ -352,7 +454,19 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-def check_warm_conflict(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("CNI008", "warm-target-conflict", "warning",
+      fix="none", languages=("yaml", "hcl"), platforms=("aws",), references=(CNI_README, EKS_IPV6))
+def warm_target_conflict(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """Warm targets that override or miss each other (IP targets with WARM_PREFIX_TARGET, MINIMUM_IP_TARGET
+    alone, prefix delegation with a zero target).
+
+    Why:
+        WARM_IP_TARGET/MINIMUM_IP_TARGET take precedence over WARM_PREFIX_TARGET; MINIMUM_IP_TARGET is meant
+        to pair with WARM_IP_TARGET; zero warm prefixes make pod starts wait.
+
+    Example:
+        WARM_PREFIX_TARGET: "1"
+    """
     for s in cni_settings(doc):
         ip, minimum, prefix = (_int(s.value(n)) for n in ("WARM_IP_TARGET", "MINIMUM_IP_TARGET", "WARM_PREFIX_TARGET"))
         if prefix is not None and (ip is not None or minimum is not None):
@@ -383,7 +497,20 @@ def _dotted(version: tuple[int, ...]) -> str:
     return ".".join(map(str, version))
 
 
-def check_cni_version(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("CNI009", "cni-version-too-old", "error",
+      fix="none", languages=("yaml", "hcl"), platforms=("aws",), references=(CNI_README, EKS_IPV6))
+def cni_version_too_old(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """aws-node image or vpc-cni add-on (DaemonSet, Helm values, eksctl, Terraform) older than 1.10.0 with IPv6,
+    or than 1.9.0 with prefix delegation.
+
+    Why:
+        The VPC CNI README marks ENABLE_IPv6 as v1.10.0+ and ENABLE_PREFIX_DELEGATION as v1.9.0+; eksctl's
+        minimumVPCCNIVersionForIPv6 is 1.10.0 too ("vpc-cni version must be at least version 1.10.0 for
+        IPv6"). This is the one rule for the CNI version, also in eksctl configs.
+
+    Example:
+        image: 602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni:v1.19.0
+    """
     for s in cni_settings(doc):
         found = _cni_version(s)
         if found is None:
@@ -402,7 +529,23 @@ def _placeholder(text: str | None) -> bool:
     return bool(text) and ("${" in text or text.startswith("$") or "{{" in text)
 
 
-def check_eniconfig(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("CNI010", "eniconfig-invalid", "error",
+      fix="safe", kinds=("crd.k8s.amazonaws.com/*/ENIConfig",), platforms=("aws",), references=(CUSTOM_NET,))
+def eniconfig_invalid(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """An ENIConfig without `spec.subnet`, with a namespace, or with ids that are not subnet-/sg-.
+
+    Why:
+        ENIConfig is cluster-scoped and needs a subnet ID; names are not resolved to IDs.
+
+    Example:
+        apiVersion: crd.k8s.amazonaws.com/v1alpha1
+        kind: ENIConfig
+        metadata: {name: eu-west-1a}
+        spec: {subnet: subnet-0123, securityGroups: [sg-0123]}
+
+    Fix:
+        drop the namespace
+    """
     root = doc.root
     spec = root.get("spec")
     subnet = spec.get("subnet") if spec is not None and spec.kind == MAP else None
@@ -412,7 +555,7 @@ def check_eniconfig(doc: Document, profile: Profile) -> Iterator[Finding]:
         key = metadata.entry("namespace")[0]
         yield Finding(key.start, namespace.end, f"{doc.object_name}: ENIConfig is cluster-scoped; a namespace is "
                                                 f"ignored by some tools and rejected by others",
-                      _fix("Remove the namespace", "safe", [delete_entry(doc.source, metadata, "namespace")]))
+                      Fix.safe("Remove the namespace", delete_entry(doc.source, metadata, "namespace")))
     if subnet is None or not subnet.text:
         name = root.path("metadata", "name") or root
         yield Finding(name.start, name.end, f"{doc.object_name}: ENIConfig without `spec.subnet`; pods on nodes "
@@ -426,7 +569,18 @@ def check_eniconfig(doc: Document, profile: Profile) -> Iterator[Finding]:
             yield Finding(group.start, group.end, f"{doc.object_name}: security group {group.text!r} is not an ID (sg-...)")
 
 
-def check_custom_networking_unused(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("CNI011", "custom-networking-unused", "warning",
+      fix="none", languages=("yaml", "hcl"), profiles=("ipv4",), platforms=("aws",), maturity="preview",
+      references=(CUSTOM_NET,))
+def custom_networking_unused(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """Custom networking on, but no ENIConfig and no ENI_CONFIG_LABEL_DEF/ANNOTATION_DEF in the project.
+
+    Why:
+        With custom networking on and nothing selecting an ENIConfig, nodes attach no pod ENIs.
+
+    Example:
+        ENI_CONFIG_LABEL_DEF: topology.kubernetes.io/zone
+    """
     facts = profile.facts
     for s in cni_settings(doc):
         if not s.flag("AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG"):
@@ -449,7 +603,17 @@ def check_custom_networking_unused(doc: Document, profile: Profile) -> Iterator[
                       f"ENI_CONFIG_LABEL_DEF/ANNOTATION_DEF; nodes get no pod ENIs")
 
 
-def check_windows_on_ipv6(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("CNI012", "windows-on-ipv6", "error",
+      fix="none", kinds=("*",), profiles=("ipv6",), platforms=("aws",), references=(EKS_IPV6,))
+def windows_on_ipv6(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """Windows nodes or workloads (`kubernetes.io/os: windows`) on an IPv6 cluster.
+
+    Why:
+        EKS IPv6 clusters support Linux nodes only.
+
+    Example:
+        nodeSelector: {kubernetes.io/os: linux}
+    """
     for node in walk(doc.root):
         for key, value in node.entries() if node.kind == MAP else []:
             if key.text == "kubernetes.io/os" and value.text == "windows":
@@ -464,7 +628,22 @@ CM_KEYS = ("enable-windows-ipam", "enable-network-policy-controller", "enable-wi
            "warm-prefix-target", "warm-ip-target", "minimum-ip-target", "branch-eni-cooldown")
 
 
-def check_windows_configmap(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("CNI013", "linux-keys-in-windows-configmap", "warning",
+      fix="safe", kinds=("v1/ConfigMap",), platforms=("aws",),
+      references=("https://docs.aws.amazon.com/eks/latest/userguide/windows-support.html",))
+def linux_keys_in_windows_configmap(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """`amazon-vpc-cni` ConfigMap keys that are unknown, or boolean keys not the strings "true"/"false".
+
+    Why:
+        The VPC resource controller reads a fixed set of keys, with string booleans.
+
+    Example:
+        data:
+          enable-windows-ipam: "true"
+
+    Fix:
+        quote the boolean
+    """
     if doc.name != "amazon-vpc-cni":
         return
     data = doc.root.get("data")
@@ -479,97 +658,36 @@ def check_windows_configmap(doc: Document, profile: Profile) -> Iterator[Finding
             fixed = "true" if text in ("true", "yes", "on") else "false" if text in ("false", "no", "off") else None
             yield Finding(value.start, value.end, f"{doc.object_name}: `{key.text}` must be the string \"true\" or "
                                                   f"\"false\"",
-                          _fix(f'Use "{fixed}"', "safe", [Edit(value.start, value.end, f'"{fixed}"')]) if fixed else None)
+                          Fix.safe(f'Use "{fixed}"', Edit(value.start, value.end, f'"{fixed}"')) if fixed else None)
 
 
-_cni = dict(languages=("yaml", "hcl"), references=(CNI_README, EKS_IPV6), platforms=("aws",))
 SOURCES = "aws-node DaemonSet, aws-vpc-cni values, eksctl/Terraform vpc-cni add-on"
-
-RULES = [
-    Rule("CNI001", "cni-dual-family", "`ENABLE_IPv6=true` with `ENABLE_IPv4=true`.", "error",
-         why="The VPC CNI runs pods in one family; ipamd refuses to start with both (\"VPC CNI currently does not "
-             "support dual stack mode\"). IPv6 mode needs ENABLE_IPv4=false.",
-         example="- name: ENABLE_IPv6\n  value: \"true\"\n- name: ENABLE_IPv4\n  value: \"false\"", fix="safe",
-         fix_note='`ENABLE_IPv4="false"`', check=check_dual_family, triggers=("ENABLE_IPv",), **_cni),
-    Rule("CNI002", "ipv6-without-prefix-delegation", "IPv6 mode without `ENABLE_PREFIX_DELEGATION=true`.", "error",
-         why="In IPv6 mode the CNI assigns each node an IPv6 /80 prefix; it requires prefix delegation.",
-         example="- name: ENABLE_PREFIX_DELEGATION\n  value: \"true\"", fix="safe", fix_note="add or set it",
-         check=check_ipv6_without_pd, triggers=("ENABLE_IPv6",), **_cni),
-    Rule("CNI003", "custom-networking-with-ipv6",
-         "`AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true`, or ENIConfig objects, on an IPv6 cluster.", "error",
-         why="ipamd rejects custom networking in IPv6 mode; and IPv6 removes its usual reason (IPv4 exhaustion).",
-         example="- name: AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG\n  value: \"false\"", fix="unsafe",
-         fix_note="set it false (ENIConfigs: none)", check=check_custom_networking_ipv6, profiles=("ipv6",),
-         triggers=("CUSTOM_NETWORK", "ENIConfig"), languages=("yaml", "hcl"), references=(CUSTOM_NET, EKS_IPV6),
-         platforms=("aws",)),
-    Rule("CNI004", "ipv6-env-not-on-init", "`ENABLE_IPv6` differs between aws-node and the aws-vpc-cni-init container.",
-         "error",
-         why="The init container sets the node's IPv6 sysctls only when it sees ENABLE_IPv6=true; a mismatch "
-             "leaves nodes without IPv6 forwarding.", example="initContainers:\n  - name: aws-vpc-cni-init\n"
-                                                             "    env: [{name: ENABLE_IPv6, value: \"true\"}]",
-         fix="safe", fix_note="copy aws-node's value", check=check_init_mismatch, triggers=("ENABLE_IPv6",), **_cni),
-    Rule("CNI005", "misspelled-cni-env", "An env name the VPC CNI does not read but that is close to one it does.",
-         "error", why="The CNI reads env names exactly (`ENABLE_IPv6`, not `ENABLE_IPV6`); a near miss silently "
-                      "leaves the default.", example="ENABLE_IPV6: \"true\"   # bad: ENABLE_IPv6", fix="safe",
-         fix_note="rename (same value, same place)", check=check_misspelled_env, triggers=("ENABLE_", "AWS_VPC"), **_cni),
-    Rule("CNI006", "invalid-cni-bool", "A boolean CNI env whose value Go's ParseBool rejects (`yes`, `enabled`).",
-         "error", why="Values other than 1/t/T/TRUE/true/True/0/f/F/FALSE/false/False are silently the default.",
-         example='ENABLE_PREFIX_DELEGATION: "yes"   # bad: "true"', fix="safe", fix_note='`"true"`/`"false"`',
-         check=check_invalid_bool, triggers=("ENABLE_", "DISABLE_", "AWS_VPC"), **_cni),
-    Rule("CNI007", "ignored-warm-targets-ipv6",
-         "`WARM_*_TARGET`, `MINIMUM_IP_TARGET` or `AWS_VPC_K8S_CNI_EXTERNALSNAT=true` in IPv6 mode.", "warning",
-         why="In IPv6 mode each node gets one /80 prefix and pods are not SNATed: these settings are ignored and "
-             "mislead readers.", example="(remove WARM_ENI_TARGET)", fix="safe", fix_note="remove",
-         check=check_ignored_warm_targets, profiles=("ipv6",), triggers=("WARM_", "MINIMUM_IP", "EXTERNALSNAT"), **_cni),
-    Rule("CNI008", "warm-target-conflict",
-         "Warm targets that override or miss each other (IP targets with WARM_PREFIX_TARGET, MINIMUM_IP_TARGET "
-         "alone, prefix delegation with a zero target).", "warning",
-         why="WARM_IP_TARGET/MINIMUM_IP_TARGET take precedence over WARM_PREFIX_TARGET; MINIMUM_IP_TARGET is meant "
-             "to pair with WARM_IP_TARGET; zero warm prefixes make pod starts wait.",
-         example="WARM_PREFIX_TARGET: \"1\"", fix="none", check=check_warm_conflict, triggers=("WARM_", "MINIMUM_IP"),
-         **_cni),
-    Rule("CNI009", "cni-version-too-old",
-         f"aws-node image or vpc-cni add-on (DaemonSet, Helm values, eksctl, Terraform) older than "
-         f"{_dotted(MIN_IPV6)} with IPv6, or than {_dotted(MIN_PREFIX_DELEGATION)} with prefix delegation.", "error",
-         why=f"The VPC CNI README marks ENABLE_IPv6 as v{_dotted(MIN_IPV6)}+ and ENABLE_PREFIX_DELEGATION as "
-             f"v{_dotted(MIN_PREFIX_DELEGATION)}+; eksctl's minimumVPCCNIVersionForIPv6 is {_dotted(MIN_IPV6)} too "
-             f"(\"vpc-cni version must be at least version {_dotted(MIN_IPV6)} for IPv6\"). This is the one rule "
-             f"for the CNI version, also in eksctl configs.",
-         example="image: 602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni:v1.19.0", fix="none",
-         check=check_cni_version, triggers=("amazon-k8s-cni", "version", "vpc-cni"), **_cni),
-    Rule("CNI010", "eniconfig-invalid",
-         "An ENIConfig without `spec.subnet`, with a namespace, or with ids that are not subnet-/sg-.", "error",
-         why="ENIConfig is cluster-scoped and needs a subnet ID; names are not resolved to IDs.",
-         example="apiVersion: crd.k8s.amazonaws.com/v1alpha1\nkind: ENIConfig\nmetadata: {name: eu-west-1a}\n"
-                 "spec: {subnet: subnet-0123, securityGroups: [sg-0123]}",
-         fix="safe", fix_note="drop the namespace", check=check_eniconfig, kinds=("crd.k8s.amazonaws.com/*/ENIConfig",),
-         triggers=("ENIConfig",), references=(CUSTOM_NET,), platforms=("aws",)),
-    Rule("CNI011", "custom-networking-unused",
-         "Custom networking on, but no ENIConfig and no ENI_CONFIG_LABEL_DEF/ANNOTATION_DEF in the project.",
-         "warning", why="With custom networking on and nothing selecting an ENIConfig, nodes attach no pod ENIs.",
-         example="ENI_CONFIG_LABEL_DEF: topology.kubernetes.io/zone", fix="none",
-         check=check_custom_networking_unused, profiles=("ipv4",), triggers=("CUSTOM_NETWORK",),
-         languages=("yaml", "hcl"), references=(CUSTOM_NET,), platforms=("aws",),
-         # ENIConfigs and the label/annotation defs are often applied from outside the repository.
-         maturity="preview"),
-    Rule("CNI012", "windows-on-ipv6", "Windows nodes or workloads (`kubernetes.io/os: windows`) on an IPv6 cluster.",
-         "error", why="EKS IPv6 clusters support Linux nodes only.", example="nodeSelector: {kubernetes.io/os: linux}",
-         fix="none", check=check_windows_on_ipv6, kinds=("*",), profiles=("ipv6",), triggers=("windows", "Windows"),
-         references=(EKS_IPV6,), platforms=("aws",)),
-    Rule("CNI013", "linux-keys-in-windows-configmap",
-         "`amazon-vpc-cni` ConfigMap keys that are unknown, or boolean keys not the strings \"true\"/\"false\".",
-         "warning", why="The VPC resource controller reads a fixed set of keys, with string booleans.",
-         example='data:\n  enable-windows-ipam: "true"', fix="safe", fix_note="quote the boolean",
-         check=check_windows_configmap, kinds=("v1/ConfigMap",), triggers=("amazon-vpc-cni",),
-         references=("https://docs.aws.amazon.com/eks/latest/userguide/windows-support.html",), platforms=("aws",)),
-]
 
 
 # --- security groups for pods ---------------------------------------------------------------------
 SG_FOR_PODS = "https://docs.aws.amazon.com/eks/latest/userguide/security-groups-pods-deployment.html"
 
 
-def check_standard_mode_snat(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("CNI014", "pod-sg-standard-mode-snat", "warning",
+      fix="none", languages=("yaml", "hcl"), platforms=("aws",), maturity="preview",
+      references=(CNI_README, SG_FOR_PODS))
+def pod_sg_standard_mode_snat(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """Security groups for pods in `standard` mode while external SNAT is off.
+
+    Why:
+        The VPC CNI README (`POD_SECURITY_GROUP_ENFORCING_MODE`, v1.11.0+): in `standard` mode, traffic from a
+        pod with a security group to an address outside the VPC is SNATed via eth0 when externalSNAT is
+        disabled (the default), "thus will only be enforced by the security group associated with eth0". Set
+        AWS_VPC_K8S_CNI_EXTERNALSNAT=true (with a NAT gateway) or use `strict` mode for the pod's groups to
+        apply. IPv4 only: IPv6 pods are not SNATed. Preview: the behaviour is exact, but it is a documented
+        trade-off some clusters choose on purpose.
+
+    Example:
+        - name: POD_SECURITY_GROUP_ENFORCING_MODE
+          value: standard
+        - name: AWS_VPC_K8S_CNI_EXTERNALSNAT
+          value: "true"
+    """
     if profile.ip_family == "ipv6":
         return  # IPv6 pods are not SNATed
     for s in cni_settings(doc):
@@ -585,17 +703,19 @@ def check_standard_mode_snat(doc: Document, profile: Profile) -> Iterator[Findin
                       f"the pod's")
 
 
-RULES += [
-    Rule("CNI014", "pod-sg-standard-mode-snat",
-         "Security groups for pods in `standard` mode while external SNAT is off.", "warning",
-         why="The VPC CNI README (`POD_SECURITY_GROUP_ENFORCING_MODE`, v1.11.0+): in `standard` mode, traffic from "
-             "a pod with a security group to an address outside the VPC is SNATed via eth0 when externalSNAT is "
-             "disabled (the default), \"thus will only be enforced by the security group associated with eth0\". "
-             "Set AWS_VPC_K8S_CNI_EXTERNALSNAT=true (with a NAT gateway) or use `strict` mode for the pod's groups "
-             "to apply. IPv4 only: IPv6 pods are not SNATed. Preview: the behaviour is exact, but it is a "
-             "documented trade-off some clusters choose on purpose.",
-         example="- name: POD_SECURITY_GROUP_ENFORCING_MODE\n  value: standard\n"
-                 "- name: AWS_VPC_K8S_CNI_EXTERNALSNAT\n  value: \"true\"",
-         fix="none", check=check_standard_mode_snat, triggers=("POD_SECURITY_GROUP_ENFORCING_MODE",),
-         platforms=("aws",), maturity="preview", languages=("yaml", "hcl"), references=(CNI_README, SG_FOR_PODS)),
+RULES = [
+    cni_dual_family,
+    ipv6_without_prefix_delegation,
+    custom_networking_with_ipv6,
+    ipv6_env_not_on_init,
+    misspelled_cni_env,
+    invalid_cni_bool,
+    ignored_warm_targets_ipv6,
+    warm_target_conflict,
+    cni_version_too_old,
+    eniconfig_invalid,
+    custom_networking_unused,
+    windows_on_ipv6,
+    linux_keys_in_windows_configmap,
+    pod_sg_standard_mode_snat,
 ]

@@ -4,9 +4,9 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from v6lint.diagnostics import Finding, Fix, fix_of as _fix
+from v6lint.diagnostics import Finding, Fix
 from v6lint.document import MAP, SEQ, Document, Node
-from v6lint.rule import Profile, Rule
+from v6lint.rule import Profile, rule
 from v6lint.yaml_edit import Literal, append_item, delete_entry, insert_entries, replace_scalar
 
 CLUSTER = ("eksctl.io/*/ClusterConfig",)
@@ -17,6 +17,9 @@ VALIDATION = ("https://github.com/eksctl-io/eksctl/blob/99984adb6164ece593c07285
 # eksctl's IPv6 add-on and credential checks, since eksctl #8790 (a068db8e): only coredns must be
 # declared; vpc-cni and kube-proxy are optional.
 REQUIRED_ADDONS = ("coredns",)
+
+
+_CREATE = " Judged from the config's own `kubernetesNetworkConfig.ipFamily` (absent means IPv4), as eksctl does."
 
 
 def ip_family(doc: Document, profile: Profile) -> str | None:
@@ -68,17 +71,48 @@ def _key(doc: Document, *path: str) -> tuple[int, int]:
     return (found[0].start, found[0].end) if found else (doc.start, doc.start)
 
 
-def check_invalid_ip_family(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("EKS001", "eksctl-invalid-ip-family", "error",
+      fix="safe", kinds=CLUSTER, platforms=("aws",), rejected_by="eksctl",
+      references=(EKSCTL_DOCS, VALIDATION))
+def eksctl_invalid_ip_family(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """`kubernetesNetworkConfig.ipFamily` is not IPv4 or IPv6.
+
+    Why:
+        eksctl accepts IPv4 or IPv6 (case-insensitively) and has no dual-stack mode; an empty value is IPv4.
+
+    Example:
+        kubernetesNetworkConfig:
+          ipFamily: IPv6
+
+    Fix:
+        canonical spelling when the value is IPv4/IPv6 with stray spaces
+    """
     node = doc.root.path("kubernetesNetworkConfig", "ipFamily")
     if node is None or node.text is None or node.text.lower() in ("ipv4", "ipv6", ""):
         return  # eksctl treats an empty ipFamily as IPv4
     fixed = {"ipv4": "IPv4", "ipv6": "IPv6"}.get(node.text.strip().lower())
     yield Finding(node.start, node.end, f"{doc.object_name}: ipFamily {node.text!r} is not IPv4 or IPv6 (eksctl has no "
                                         f"dual-stack mode)",
-                  Fix(f"Use `{fixed}`", "safe", (replace_scalar(node, fixed),)) if fixed else None)
+                  Fix.safe(f"Use `{fixed}`", replace_scalar(node, fixed)) if fixed else None)
 
 
-def check_unmanaged_nodegroups(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("EKS002", "eksctl-unmanaged-nodegroup-ipv6", "error",
+      fix="none", kinds=CLUSTER, platforms=("aws",), rejected_by="eksctl",
+      references=(EKSCTL_DOCS, VALIDATION))
+def eksctl_unmanaged_nodegroup_ipv6(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """Unmanaged `nodeGroups` on an IPv6 cluster.
+
+    Why:
+        eksctl supports only managed node groups (and Karpenter/Fargate) for IPv6 clusters ("unmanaged
+        nodegroups are not supported with IPv6 clusters", pkg/cfn/builder/nodegroup.go). Unlike EKS003-EKS006
+        this is checked whenever node groups are added, against the existing cluster's family (eksctl fills it
+        in from the live cluster, ClusterConfig.SetClusterState), so a config without ipFamily is judged by
+        the project profile.
+
+    Example:
+        managedNodeGroups:
+          - name: ng-1
+    """
     if ip_family(doc, profile) != "ipv6":
         return
     groups = doc.root.get("nodeGroups")
@@ -98,7 +132,24 @@ INCOMPATIBLE = (
 )
 
 
-def check_incompatible_fields(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("EKS003", "eksctl-ipv6-incompatible-field", "error",
+      fix="safe", kinds=CLUSTER, platforms=("aws",), rejected_by="eksctl",
+      references=(EKSCTL_DOCS, VALIDATION))
+def eksctl_ipv6_incompatible_field(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """IPv6 with `serviceIPv4CIDR`, `vpc.nat`, `vpc.autoAllocateIPv6: true`, `localZones`, Outposts or
+    `remoteNetworkConfig`.
+
+    Why:
+        eksctl's validation rejects these with ipFamily IPv6. Judged from the config's own
+        `kubernetesNetworkConfig.ipFamily` (absent means IPv4), as eksctl does.
+
+    Example:
+        kubernetesNetworkConfig:
+          ipFamily: IPv6
+
+    Fix:
+        delete `serviceIPv4CIDR` / `vpc.nat`
+    """
     if not creates_ipv6(doc):
         return
     for path, removable, why in INCOMPATIBLE:
@@ -106,12 +157,32 @@ def check_incompatible_fields(doc: Document, profile: Profile) -> Iterator[Findi
         if node is None or (path[-1] == "autoAllocateIPv6" and (node.text or "").lower() != "true"):
             continue
         parent = doc.root.path(*path[:-1]) if len(path) > 1 else doc.root
-        fix = Fix(f"Remove `{'.'.join(path)}`", "safe", (delete_entry(doc.source, parent, path[-1]),)) \
+        fix = Fix.safe(f"Remove `{'.'.join(path)}`", delete_entry(doc.source, parent, path[-1])) \
             if removable and parent.kind == MAP and len(parent.entries()) > 1 else None
         yield Finding(*_key(doc, *path), f"{doc.object_name}: `{'.'.join(path)}` on an IPv6 cluster: {why}", fix)
 
 
-def check_missing_addon(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("EKS004", "eksctl-ipv6-missing-addon", "error",
+      fix="safe", kinds=CLUSTER, platforms=("aws",), rejected_by="eksctl",
+      references=(EKSCTL_DOCS, VALIDATION))
+def eksctl_ipv6_missing_addon(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """An IPv6 cluster config (not EKS Auto Mode) without the `coredns` add-on.
+
+    Why:
+        eksctl's validation requires the default add-ons to be declared for IPv6 clusters unless
+        `autoModeConfig.enabled` is true ("the default core addons must be defined for IPv6; missing addon(s):
+        ..."). Since eksctl #8790 (a068db8e) only coredns is required; vpc-cni and kube-proxy are optional.
+        Judged from the config's own `kubernetesNetworkConfig.ipFamily` (absent means IPv4), as eksctl does.
+
+    Example:
+        addons:
+          - name: vpc-cni
+          - name: coredns
+          - name: kube-proxy
+
+    Fix:
+        add every missing required add-on
+    """
     if not creates_ipv6(doc) or auto_mode(doc):
         return
     missing = [name for name in REQUIRED_ADDONS if _addon(doc, name) is None]
@@ -129,10 +200,30 @@ def check_missing_addon(doc: Document, profile: Profile) -> Iterator[Finding]:
     names = ", ".join(missing)
     yield Finding(*where, f"{doc.object_name}: an IPv6 cluster without the default add-on(s) {names}; eksctl "
                           f"requires them to be declared for IPv6 (or EKS Auto Mode)",
-                  _fix(f"Add the {names} add-on(s)", "safe", edits))
+                  Fix.safe(f"Add the {names} add-on(s)", edits))
 
 
-def check_oidc(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("EKS005", "eksctl-ipv6-oidc", "error",
+      fix="safe", kinds=CLUSTER, platforms=("aws",), rejected_by="eksctl",
+      references=(EKSCTL_DOCS, VALIDATION))
+def eksctl_ipv6_oidc(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """The `vpc-cni` add-on on IPv6 (not EKS Auto Mode) without credentials: neither the pod identity agent nor
+    `iam.withOIDC: true`, or the agent without a pod identity association for vpc-cni.
+
+    Why:
+        In IPv6 mode the VPC CNI's service account needs IAM permissions (AmazonEKS_CNI_IPv6_Policy). eksctl
+        rejects the config unless OIDC is on or the eks-pod-identity-agent add-on is declared; with the agent
+        it also wants `useDefaultPodIdentityAssociations` or `podIdentityAssociations` on vpc-cni (or
+        `addonsConfig.autoApplyPodIdentityAssociations`). Auto Mode clusters are exempt. Judged from the
+        config's own `kubernetesNetworkConfig.ipFamily` (absent means IPv4), as eksctl does.
+
+    Example:
+        iam:
+          withOIDC: true
+
+    Fix:
+        `withOIDC: true`, or `useDefaultPodIdentityAssociations: true` when the agent is declared
+    """
     cni = _addon(doc, "vpc-cni")
     if not creates_ipv6(doc) or cni is None or auto_mode(doc):
         return
@@ -152,7 +243,7 @@ def check_oidc(doc: Document, profile: Profile) -> Iterator[Finding]:
             _key(doc, "addons")
     yield Finding(*where, f"{doc.object_name}: the vpc-cni add-on on an IPv6 cluster needs IAM for its service account "
                           f"(OIDC or the pod identity agent), and neither is set up",
-                  Fix("Set `iam.withOIDC: true`", "safe", edits))
+                  Fix.safe("Set `iam.withOIDC: true`", edits))
 
 
 def _pod_identity(doc: Document, cni: Node) -> Iterator[Finding]:
@@ -170,7 +261,7 @@ def _pod_identity(doc: Document, cni: Node) -> Iterator[Finding]:
                   f"{doc.object_name}: the pod identity agent is installed but the vpc-cni add-on has no pod identity "
                   f"association (`useDefaultPodIdentityAssociations` or `podIdentityAssociations`, or "
                   f"`addonsConfig.autoApplyPodIdentityAssociations`); eksctl rejects the IPv6 cluster",
-                  _fix("Set `useDefaultPodIdentityAssociations: true` on the vpc-cni add-on", "safe", [edit]))
+                  Fix.safe("Set `useDefaultPodIdentityAssociations: true` on the vpc-cni add-on", edit))
 
 
 def _version(text: str | None) -> tuple[int, ...] | None:
@@ -178,7 +269,21 @@ def _version(text: str | None) -> tuple[int, ...] | None:
     return tuple(int(g) for g in match.groups() if g is not None) if match else None
 
 
-def check_old_versions(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("EKS006", "eksctl-old-version", "error",
+      fix="none", kinds=CLUSTER, platforms=("aws",), rejected_by="eksctl",
+      references=(EKSCTL_DOCS, VALIDATION))
+def eksctl_old_version(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """Kubernetes older than 1.21 with IPv6.
+
+    Why:
+        eksctl rejects IPv6 clusters below Kubernetes 1.21 ("cluster version must be >= 1.21"). The vpc-cni
+        add-on version is CNI009's (one fact, one rule). Judged from the config's own
+        `kubernetesNetworkConfig.ipFamily` (absent means IPv4), as eksctl does.
+
+    Example:
+        metadata:
+          version: "1.31"
+    """
     if not creates_ipv6(doc):
         return
     version = doc.root.path("metadata", "version")
@@ -188,51 +293,15 @@ def check_old_versions(doc: Document, profile: Profile) -> Iterator[Finding]:
                                                   f"first EKS version with IPv6 clusters")
 
 
-_k = dict(kinds=CLUSTER, references=(EKSCTL_DOCS, VALIDATION), platforms=("aws",))
 # EKS003 to EKS006 mirror eksctl's create-time validation, which reads only the config: they fire only
 # when the config itself says `ipFamily: IPv6` (absent or empty is IPv4), never from the project profile.
-_CREATE = " Judged from the config's own `kubernetesNetworkConfig.ipFamily` (absent means IPv4), as eksctl does."
+
 
 RULES = [
-    Rule("EKS001", "eksctl-invalid-ip-family", "`kubernetesNetworkConfig.ipFamily` is not IPv4 or IPv6.", "error",
-         why="eksctl accepts IPv4 or IPv6 (case-insensitively) and has no dual-stack mode; an empty value is "
-             "IPv4.",
-         example="kubernetesNetworkConfig:\n  ipFamily: IPv6", fix="safe", fix_note="canonical spelling when the value "
-         "is IPv4/IPv6 with stray spaces", check=check_invalid_ip_family, triggers=("ipFamily",), **_k, rejected_by="eksctl"),
-    Rule("EKS002", "eksctl-unmanaged-nodegroup-ipv6", "Unmanaged `nodeGroups` on an IPv6 cluster.", "error",
-         why="eksctl supports only managed node groups (and Karpenter/Fargate) for IPv6 clusters (\"unmanaged "
-             "nodegroups are not supported with IPv6 clusters\", pkg/cfn/builder/nodegroup.go). Unlike EKS003-EKS006 "
-             "this is checked whenever node groups are added, against the existing cluster's family (eksctl fills "
-             "it in from the live cluster, ClusterConfig.SetClusterState), so a config without ipFamily is judged "
-             "by the project profile.",
-         example="managedNodeGroups:\n  - name: ng-1", fix="none", check=check_unmanaged_nodegroups,
-         triggers=("nodeGroups",), **_k, rejected_by="eksctl"),
-    Rule("EKS003", "eksctl-ipv6-incompatible-field",
-         "IPv6 with `serviceIPv4CIDR`, `vpc.nat`, `vpc.autoAllocateIPv6: true`, `localZones`, Outposts or "
-         "`remoteNetworkConfig`.", "error",
-         why="eksctl's validation rejects these with ipFamily IPv6." + _CREATE, example="kubernetesNetworkConfig:\n  ipFamily: IPv6",
-         fix="safe", fix_note="delete `serviceIPv4CIDR` / `vpc.nat`", check=check_incompatible_fields,
-         triggers=("serviceIPv4CIDR", "nat", "autoAllocateIPv6", "localZones", "outpost", "remoteNetworkConfig"), **_k, rejected_by="eksctl"),
-    Rule("EKS004", "eksctl-ipv6-missing-addon",
-         "An IPv6 cluster config (not EKS Auto Mode) without the `coredns` add-on.", "error",
-         why="eksctl's validation requires the default add-ons to be declared for IPv6 clusters unless "
-             "`autoModeConfig.enabled` is true (\"the default core addons must be defined for IPv6; missing "
-             "addon(s): ...\"). Since eksctl #8790 (a068db8e) only coredns is required; vpc-cni and kube-proxy "
-             "are optional." + _CREATE, example="addons:\n  - name: vpc-cni\n  - name: coredns\n  - name: kube-proxy",
-         fix="safe", fix_note="add every missing required add-on", check=check_missing_addon,
-         triggers=("ClusterConfig",), **_k, rejected_by="eksctl"),
-    Rule("EKS005", "eksctl-ipv6-oidc",
-         "The `vpc-cni` add-on on IPv6 (not EKS Auto Mode) without credentials: neither the pod identity agent "
-         "nor `iam.withOIDC: true`, or the agent without a pod identity association for vpc-cni.", "error",
-         why="In IPv6 mode the VPC CNI's service account needs IAM permissions (AmazonEKS_CNI_IPv6_Policy). "
-             "eksctl rejects the config unless OIDC is on or the eks-pod-identity-agent add-on is declared; with "
-             "the agent it also wants `useDefaultPodIdentityAssociations` or `podIdentityAssociations` on vpc-cni "
-             "(or `addonsConfig.autoApplyPodIdentityAssociations`). Auto Mode clusters are exempt." + _CREATE,
-         example="iam:\n  withOIDC: true", fix="safe",
-         fix_note="`withOIDC: true`, or `useDefaultPodIdentityAssociations: true` when the agent is declared",
-         check=check_oidc, triggers=("vpc-cni",), **_k, rejected_by="eksctl"),
-    Rule("EKS006", "eksctl-old-version", "Kubernetes older than 1.21 with IPv6.",
-         "error", why="eksctl rejects IPv6 clusters below Kubernetes 1.21 (\"cluster version must be >= 1.21\"). "
-                      "The vpc-cni add-on version is CNI009's (one fact, one rule)." + _CREATE,
-         example='metadata:\n  version: "1.31"', fix="none", check=check_old_versions, triggers=("version",), **_k, rejected_by="eksctl"),
+    eksctl_invalid_ip_family,
+    eksctl_unmanaged_nodegroup_ipv6,
+    eksctl_ipv6_incompatible_field,
+    eksctl_ipv6_missing_addon,
+    eksctl_ipv6_oidc,
+    eksctl_old_version,
 ]

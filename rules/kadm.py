@@ -9,7 +9,7 @@ from typing import Iterator
 
 from v6lint.diagnostics import Finding, Fix
 from v6lint.document import MAP, Document, Node
-from v6lint.rule import Profile, Rule
+from v6lint.rule import Profile, rule
 from v6lint.yaml_edit import delete_entry, delete_item, replace_scalar
 
 KUBEADM = ("kubeadm.k8s.io/*/ClusterConfiguration", "controlplane.cluster.x-k8s.io/*/KubeadmControlPlane",
@@ -58,7 +58,23 @@ def _extra_args(config: Node | None) -> dict[str, Node]:
     return {a.str_at("name"): a.get("value") for a in args.items() if a.kind == MAP and a.str_at("name")}
 
 
-def check_cidrs(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("KADM001", "invalid-dual-stack-cidrs", "error",
+      fix="safe", kinds=KUBEADM, rejected_by="kubeadm", references=(VALIDATION, DUAL_DOCS))
+def invalid_dual_stack_cidrs(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """`podSubnet`/`serviceSubnet` with more than two CIDRs, two of one family, a bad CIDR, or spaces.
+
+    Why:
+        kubeadm's ValidateIPNetFromString parses each comma-separated part with net.ParseCIDR: one CIDR or a
+        dual-stack pair of different families, each with its /prefix (a bare address is "couldn't parse
+        subnet").
+
+    Example:
+        serviceSubnet: 2001:db8::1,10.96.0.0/12   # bad: an address, not a CIDR
+        podSubnet: 10.244.0.0/16,fd00:10:244::/56
+
+    Fix:
+        trim spaces
+    """
     for node in _subnets(doc)[:2]:
         if node is None or not node.text:
             continue
@@ -81,7 +97,7 @@ def check_cidrs(doc: Document, profile: Profile) -> Iterator[Finding]:
             continue
         fix = None
         if spaced and problems == ["spaces around commas"]:
-            fix = Fix("Remove the spaces", "safe", (replace_scalar(node, ",".join(t.strip() for t, _n in cidrs)),))
+            fix = Fix.safe("Remove the spaces", replace_scalar(node, ",".join(t.strip() for t, _n in cidrs)))
         yield Finding(node.start, node.end, f"{doc.object_name}: {node.text!r}: {', '.join(problems)}; kubeadm "
                                             f"accepts one CIDR or two of different families, comma-separated", fix)
 
@@ -94,7 +110,17 @@ def _is_address(text: str) -> bool:
         return False
 
 
-def check_service_subnet_size(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("KADM002", "service-subnet-too-large", "error",
+      fix="none", kinds=KUBEADM, rejected_by="kubeadm", references=(VALIDATION, DUAL_DOCS))
+def service_subnet_too_large(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """An IPv6 service subnet larger than /108, or IPv4 larger than /12.
+
+    Why:
+        kubeadm rejects service subnets beyond those sizes (the service IP allocator is bounded).
+
+    Example:
+        serviceSubnet: 10.96.0.0/16,fd00:10:96::/112
+    """
     service = _subnets(doc)[1]
     for _text, net in _cidrs(service):
         if net is None:
@@ -106,7 +132,21 @@ def check_service_subnet_size(doc: Document, profile: Profile) -> Iterator[Findi
                           f"for IPv{net.version} (the allocator's bitmap is bounded)")
 
 
-def check_node_mask(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("KADM003", "node-mask-mismatch", "error", fix="none", kinds=KUBEADM, references=(VALIDATION, DUAL_DOCS))
+def node_mask_mismatch(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """Pod subnet and node CIDR mask that do not fit (pod subnet smaller than the node mask, or more than 16 bits
+    apart).
+
+    Why:
+        The controller manager carves a node CIDR of the node mask out of the pod subnet; it must fit, and the
+        difference may be at most 16 bits. As in kubeadm's getClusterNodeMask the mask is
+        node-cidr-mask-size-ipv4/-ipv6, else /24 and /64; the unsuffixed flag is not read (KADM004).
+
+    Example:
+        controllerManager:
+          extraArgs:
+            node-cidr-mask-size-ipv6: "64"
+    """
     pod, _service, config = _subnets(doc)
     args = _extra_args(config)
     for _text, net in _cidrs(pod):
@@ -127,7 +167,21 @@ def check_node_mask(doc: Document, profile: Profile) -> Iterator[Finding]:
                                   f"subnet {net}; the controller manager allows at most 16")
 
 
-def check_unsuffixed_mask(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("KADM004", "unsuffixed-node-mask", "error",
+      fix="safe", kinds=KUBEADM, references=(VALIDATION, DUAL_DOCS))
+def unsuffixed_node_mask(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """Dual-stack with `node-cidr-mask-size` (no family suffix).
+
+    Why:
+        With two pod CIDRs the controller manager needs node-cidr-mask-size-ipv4/-ipv6.
+
+    Example:
+        node-cidr-mask-size-ipv4: "24"
+        node-cidr-mask-size-ipv6: "64"
+
+    Fix:
+        rename to -ipv4 (or -ipv6 for masks above 32)
+    """
     pod, _service, config = _subnets(doc)
     args = _extra_args(config)
     node = args.get("node-cidr-mask-size")
@@ -139,7 +193,7 @@ def check_unsuffixed_mask(doc: Document, profile: Profile) -> Iterator[Finding]:
     yield Finding(node.start, node.end,
                   f"{doc.object_name}: `node-cidr-mask-size` on a dual-stack cluster; use node-cidr-mask-size-ipv4 "
                   f"and -ipv6 (the unsuffixed flag is rejected with two pod CIDRs)",
-                  Fix(f"Rename to `{target}`", "safe", (replace_scalar(key, target),)) if key is not None else None)
+                  Fix.safe(f"Rename to `{target}`", replace_scalar(key, target)) if key is not None else None)
 
 
 def _arg_key(config: Node, name: str) -> Node | None:
@@ -152,7 +206,20 @@ def _arg_key(config: Node, name: str) -> Node | None:
     return next((a.get("name") for a in args.items() if a.kind == MAP and a.str_at("name") == name), None)
 
 
-def check_proxy_cluster_cidr(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("KADM005", "kube-proxy-cluster-cidr-mismatch", "warning",
+      fix="safe", kinds=PROXY, references=(DUAL_DOCS,))
+def kube_proxy_cluster_cidr_mismatch(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """KubeProxyConfiguration `clusterCIDR` differs from `podSubnet`.
+
+    Why:
+        kube-proxy uses clusterCIDR to tell pod traffic from external traffic; it must match the pod subnets.
+
+    Example:
+        clusterCIDR: 10.244.0.0/16,fd00:10:244::/56
+
+    Fix:
+        copy podSubnet
+    """
     facts = profile.facts
     node = doc.root.get("clusterCIDR")
     if facts is None or facts.kubeadm_pod_subnet is None or node is None or not node.text:
@@ -162,10 +229,22 @@ def check_proxy_cluster_cidr(doc: Document, profile: Profile) -> Iterator[Findin
         return
     yield Finding(node.start, node.end, f"{doc.object_name}: clusterCIDR {node.text!r} differs from the kubeadm "
                                         f"podSubnet {pod_subnet!r} ({where}); kube-proxy then misclassifies pod traffic",
-                  Fix("Copy podSubnet", "safe", (replace_scalar(node, pod_subnet),)))
+                  Fix.safe("Copy podSubnet", replace_scalar(node, pod_subnet)))
 
 
-def check_family_order(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("KADM006", "family-order-mismatch", "warning",
+      fix="none", kinds=KUBEADM, references=(VALIDATION, DUAL_DOCS))
+def family_order_mismatch(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """Pod and service subnets list the families in different orders.
+
+    Why:
+        The first CIDR's family is the primary for pods and for services; mixing the order makes pods
+        IPv4-primary and services IPv6-primary (or the reverse).
+
+    Example:
+        podSubnet: 10.244.0.0/16,fd00::/56
+        serviceSubnet: 10.96.0.0/16,fd01::/112
+    """
     pod, service, _config = _subnets(doc)
     pod_families = [n.version for _t, n in _cidrs(pod) if n is not None]
     service_families = [n.version for _t, n in _cidrs(service) if n is not None]
@@ -173,47 +252,6 @@ def check_family_order(doc: Document, profile: Profile) -> Iterator[Finding]:
         yield Finding(service.start, service.end,
                       f"{doc.object_name}: pod subnets list IPv{pod_families[0]} first but service subnets "
                       f"IPv{service_families[0]}; the first family is each object's primary, so keep the order the same")
-
-
-_k = dict(kinds=KUBEADM, references=(VALIDATION, DUAL_DOCS))
-
-RULES = [
-    Rule("KADM001", "invalid-dual-stack-cidrs",
-         "`podSubnet`/`serviceSubnet` with more than two CIDRs, two of one family, a bad CIDR, or spaces.", "error",
-         why="kubeadm's ValidateIPNetFromString parses each comma-separated part with net.ParseCIDR: one CIDR or a "
-             "dual-stack pair of different families, each with its /prefix (a bare address is \"couldn't parse "
-             "subnet\").",
-         example="serviceSubnet: 2001:db8::1,10.96.0.0/12   # bad: an address, not a CIDR\n"
-                 "podSubnet: 10.244.0.0/16,fd00:10:244::/56", fix="safe", fix_note="trim spaces",
-         check=check_cidrs, triggers=("Subnet",), **_k, rejected_by="kubeadm"),
-    Rule("KADM002", "service-subnet-too-large", "An IPv6 service subnet larger than /108, or IPv4 larger than /12.",
-         "error", why="kubeadm rejects service subnets beyond those sizes (the service IP allocator is bounded).",
-         example="serviceSubnet: 10.96.0.0/16,fd00:10:96::/112", fix="none", check=check_service_subnet_size,
-         triggers=("serviceSubnet",), **_k, rejected_by="kubeadm"),
-    Rule("KADM003", "node-mask-mismatch",
-         "Pod subnet and node CIDR mask that do not fit (pod subnet smaller than the node mask, or more than 16 bits "
-         "apart).", "error",
-         why="The controller manager carves a node CIDR of the node mask out of the pod subnet; it must fit, and the "
-             "difference may be at most 16 bits. As in kubeadm's getClusterNodeMask the mask is "
-             "node-cidr-mask-size-ipv4/-ipv6, else /24 and /64; the unsuffixed flag is not read (KADM004).",
-         example="controllerManager:\n  extraArgs:\n    node-cidr-mask-size-ipv6: \"64\"", fix="none",
-         check=check_node_mask, triggers=("podSubnet",), **_k),
-    Rule("KADM004", "unsuffixed-node-mask", "Dual-stack with `node-cidr-mask-size` (no family suffix).", "error",
-         why="With two pod CIDRs the controller manager needs node-cidr-mask-size-ipv4/-ipv6.",
-         example="node-cidr-mask-size-ipv4: \"24\"\nnode-cidr-mask-size-ipv6: \"64\"", fix="safe",
-         fix_note="rename to -ipv4 (or -ipv6 for masks above 32)", check=check_unsuffixed_mask,
-         triggers=("node-cidr-mask-size",), **_k),
-    Rule("KADM005", "kube-proxy-cluster-cidr-mismatch", "KubeProxyConfiguration `clusterCIDR` differs from `podSubnet`.",
-         "warning", why="kube-proxy uses clusterCIDR to tell pod traffic from external traffic; it must match the pod "
-                        "subnets.", example="clusterCIDR: 10.244.0.0/16,fd00:10:244::/56", fix="safe",
-         fix_note="copy podSubnet", check=check_proxy_cluster_cidr, kinds=PROXY, triggers=("clusterCIDR",),
-         references=(DUAL_DOCS,)),
-    Rule("KADM006", "family-order-mismatch", "Pod and service subnets list the families in different orders.",
-         "warning", why="The first CIDR's family is the primary for pods and for services; mixing the order makes "
-                        "pods IPv4-primary and services IPv6-primary (or the reverse).",
-         example="podSubnet: 10.244.0.0/16,fd00::/56\nserviceSubnet: 10.96.0.0/16,fd01::/112", fix="none",
-         check=check_family_order, triggers=("Subnet",), **_k),
-]
 
 
 # --- versions and kubelet flags -------------------------------------------------------------------
@@ -244,7 +282,21 @@ def _version_node(doc: Document) -> Node | None:
     return doc.root.path("spec", "version") if doc.kind == "KubeadmControlPlane" else doc.root.get("kubernetesVersion")
 
 
-def check_dual_stack_version(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("KADM007", "dual-stack-before-1-21", "error",
+      fix="none", kinds=KUBEADM[:2], references=(DUAL_STACK_KEP, FEATURE_GATES_REMOVED, DUAL_DOCS))
+def dual_stack_before_1_21(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """Dual-stack pod or service subnets with a `kubernetesVersion` before 1.21 and no IPv6DualStack gate.
+
+    Why:
+        KEP-563: the IPv6DualStack feature gate was alpha, off by default, up to Kubernetes 1.20 (the
+        dual-stack API as it is today arrived in 1.20), beta and on by default from 1.21, GA in 1.23. Two
+        CIDRs on an older control plane are rejected or ignored unless the gate is on.
+
+    Example:
+        kubernetesVersion: v1.31.2
+        networking:
+          podSubnet: 10.244.0.0/16,fd00:10:244::/56
+    """
     pod, service, config = _subnets(doc)
     node = _version_node(doc)
     version = k8s_version(node.text if node is not None else None)
@@ -281,7 +333,23 @@ def _kubelet_args(doc: Document) -> Iterator[tuple[Node, dict[str, tuple[Node, N
                          if a.kind == MAP and a.str_at("name") and a.get("value") is not None}
 
 
-def check_single_node_ip(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("KADM008", "single-node-ip-on-dual-stack", "warning",
+      fix="none", kinds=NODE_CONFIGS, profiles=("dual",),
+      references=(DUAL_STACK_CONCEPT, KEP_3705, DUAL_DOCS))
+def single_node_ip_on_dual_stack(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """A kubelet `node-ip` with one address on a dual-stack cluster, with no cloud provider.
+
+    Why:
+        Without a cloud provider the kubelet reports exactly the --node-ip addresses; on a dual-stack cluster
+        it needs `<IPv4>,<IPv6>` (the dual-stack docs: required for bare metal dual-stack nodes), else the
+        node and its host-network pods are single-stack. With a cloud provider the cloud supplies the
+        addresses (KEP-3705), so those nodes are not judged.
+
+    Example:
+        nodeRegistration:
+          kubeletExtraArgs:
+            node-ip: 10.0.0.11,fd00:10::11
+    """
     for _args, found in _kubelet_args(doc):
         if "node-ip" not in found or "cloud-provider" in found:
             continue
@@ -294,7 +362,25 @@ def check_single_node_ip(doc: Document, profile: Profile) -> Iterator[Finding]:
                       f"(`<IPv4>,<IPv6>`)")
 
 
-def check_removed_network_plugin(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("KADM009", "removed-dockershim-kubelet-flag", "error",
+      fix="safe", kinds=NODE_CONFIGS, references=(CHANGELOG_124, DUAL_DOCS))
+def removed_dockershim_kubelet_flag(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """`network-plugin` (or another dockershim flag) in kubeletExtraArgs on Kubernetes 1.24 or later.
+
+    Why:
+        Kubernetes 1.24 removed the dockershim and its kubelet flags --network-plugin, --cni-bin-dir,
+        --cni-conf-dir and --network-plugin-mtu; a kubelet given one fails with "unknown flag". The version
+        comes from a kubeadm `kubernetesVersion` in the same directory (or the KubeadmControlPlane's
+        spec.version).
+
+    Example:
+        nodeRegistration:
+          kubeletExtraArgs:
+            network-plugin: cni   # bad: remove
+
+    Fix:
+        remove the flag (the kubelet cannot start with it)
+    """
     facts = profile.facts
     own = doc.root.path("spec", "version") if doc.kind == "KubeadmControlPlane" else None
     declared = facts.kubeadm_versions.get(os.path.dirname(doc.source.abspath or doc.source.path)) \
@@ -317,35 +403,17 @@ def check_removed_network_plugin(doc: Document, profile: Profile) -> Iterator[Fi
             yield Finding(key.start, key.end,
                           f"{doc.object_name}: kubelet flag --{flag} was removed with the dockershim in Kubernetes "
                           f"1.24; the kubelet of this {text} cluster ({where}) refuses to start with it",
-                          Fix(f"Remove `{flag}`", "safe", (edit,)) if edit is not None else None)
+                          Fix.safe(f"Remove `{flag}`", edit) if edit is not None else None)
 
 
-RULES += [
-    Rule("KADM007", "dual-stack-before-1-21",
-         "Dual-stack pod or service subnets with a `kubernetesVersion` before 1.21 and no IPv6DualStack gate.",
-         "error",
-         why="KEP-563: the IPv6DualStack feature gate was alpha, off by default, up to Kubernetes 1.20 (the "
-             "dual-stack API as it is today arrived in 1.20), beta and on by default from 1.21, GA in 1.23. "
-             "Two CIDRs on an older control plane are rejected or ignored unless the gate is on.",
-         example='kubernetesVersion: v1.31.2\nnetworking:\n  podSubnet: 10.244.0.0/16,fd00:10:244::/56',
-         fix="none", check=check_dual_stack_version, triggers=("Subnet",), kinds=KUBEADM[:2],
-         references=(DUAL_STACK_KEP, FEATURE_GATES_REMOVED, DUAL_DOCS)),
-    Rule("KADM008", "single-node-ip-on-dual-stack",
-         "A kubelet `node-ip` with one address on a dual-stack cluster, with no cloud provider.", "warning",
-         why="Without a cloud provider the kubelet reports exactly the --node-ip addresses; on a dual-stack cluster "
-             "it needs `<IPv4>,<IPv6>` (the dual-stack docs: required for bare metal dual-stack nodes), else the "
-             "node and its host-network pods are single-stack. With a cloud provider the cloud supplies the "
-             "addresses (KEP-3705), so those nodes are not judged.",
-         example="nodeRegistration:\n  kubeletExtraArgs:\n    node-ip: 10.0.0.11,fd00:10::11", fix="none",
-         check=check_single_node_ip, kinds=NODE_CONFIGS, profiles=("dual",), triggers=("node-ip",),
-         references=(DUAL_STACK_CONCEPT, KEP_3705, DUAL_DOCS)),
-    Rule("KADM009", "removed-dockershim-kubelet-flag",
-         "`network-plugin` (or another dockershim flag) in kubeletExtraArgs on Kubernetes 1.24 or later.", "error",
-         why="Kubernetes 1.24 removed the dockershim and its kubelet flags --network-plugin, --cni-bin-dir, "
-             "--cni-conf-dir and --network-plugin-mtu; a kubelet given one fails with \"unknown flag\". The version "
-             "comes from a kubeadm `kubernetesVersion` in the same directory (or the KubeadmControlPlane's "
-             "spec.version).",
-         example="nodeRegistration:\n  kubeletExtraArgs:\n    network-plugin: cni   # bad: remove", fix="safe",
-         fix_note="remove the flag (the kubelet cannot start with it)", check=check_removed_network_plugin,
-         kinds=NODE_CONFIGS, triggers=DOCKERSHIM_FLAGS, references=(CHANGELOG_124, DUAL_DOCS)),
+RULES = [
+    invalid_dual_stack_cidrs,
+    service_subnet_too_large,
+    node_mask_mismatch,
+    unsuffixed_node_mask,
+    kube_proxy_cluster_cidr_mismatch,
+    family_order_mismatch,
+    dual_stack_before_1_21,
+    single_node_ip_on_dual_stack,
+    removed_dockershim_kubelet_flag,
 ]

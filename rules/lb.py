@@ -25,9 +25,9 @@ import re
 from typing import Iterator
 
 from v6lint.data.lbc_annotations import IN_TREE, LBC_EXACT, LBC_PATTERNS
-from v6lint.diagnostics import fix_of as _fix, Edit, Finding
+from v6lint.diagnostics import Edit, Finding, Fix
 from v6lint.document import MAP, SEQ, Document, Node
-from v6lint.rule import Profile, Rule
+from v6lint.rule import Profile, rule
 from v6lint.yaml_edit import Styled, insert_entries, replace_scalar
 
 SVC = "service.beta.kubernetes.io/"
@@ -57,6 +57,9 @@ _PATTERNS = [re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(p)) + 
 
 
 # --- reading -----------------------------------------------------------------------------------
+AWS = ("aws",)  # every LB rule is about an AWS load balancer
+
+
 def ann(doc: Document, key: str) -> str | None:
     node = doc.annotations.get(key)
     return node.text if node is not None else None
@@ -162,8 +165,6 @@ def set_annotation(doc: Document, key: str, value: str) -> list[Edit] | None:
     return set_annotations(doc, [(key, value)])
 
 
-
-
 def _where(doc: Document, key: str) -> tuple[int, int]:
     node = doc.annotations.get(key)
     if node is not None:
@@ -203,21 +204,52 @@ def near_misses(name: str) -> list[str]:
     return sorted(k for k in KNOWN if _distance(folded, _fold(k)) <= 2)
 
 
-def check_misspelled_annotation(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("LB001", "misspelled-lb-annotation", "warning",
+      fix="safe", kinds=SERVICE + INGRESS, platforms=AWS, references=(LBC_DOCS, LBC_INGRESS_DOCS))
+def misspelled_lb_annotation(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """A load balancer annotation no controller reads, within edit distance 2 of a known key.
+
+    Why:
+        The AWS Load Balancer Controller and the in-tree provider look annotations up by exact key: a typo
+        such as `alb.ingress.kubernetes.io/ip-address type` is silently ignored and the default applies. Known
+        keys come from the controller's constants (lbc-annotations.csv) and the in-tree provider; unknown keys
+        with no close known key are left alone.
+
+    Example:
+        alb.ingress.kubernetes.io/ip-address type: dualstack   # bad
+        alb.ingress.kubernetes.io/ip-address-type: dualstack   # good
+
+    Fix:
+        rename when exactly one known key is close
+    """
     annotations = doc.root.path("metadata", "annotations") if doc.root is not None else None
     for key, _value in annotations.entries() if annotations is not None and annotations.kind == MAP else []:
         name = key.text or ""
         close = near_misses(name)
         if not close:
             continue
-        fix = _fix(f"Rename to `{close[0]}`", "safe", [replace_scalar(key, close[0])]) if len(close) == 1 else None
+        fix = Fix.safe(f"Rename to `{close[0]}`", replace_scalar(key, close[0])) if len(close) == 1 else None
         yield Finding(key.start, key.end,
                       f"{doc.object_name}: no controller reads the annotation `{name}` (lookups are exact); did you "
                       f"mean {' or '.join(f'`{c}`' for c in close)}?", fix)
 
 
 # --- LB002 to LB013 -----------------------------------------------------------------------------
-def check_invalid_ip_address_type(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("LB002", "invalid-ip-address-type", "error",
+      fix="safe", kinds=SERVICE + INGRESS, platforms=AWS, references=(LBC_DOCS, LBC_INGRESS_DOCS))
+def invalid_ip_address_type(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """`ip-address-type` is not a value the controller accepts.
+
+    Why:
+        NLBs (Services) accept exactly `ipv4` and `dualstack`; ALBs (Ingress) also
+        `dualstack-without-public-ipv4`. Other values fail reconciliation.
+
+    Example:
+        service.beta.kubernetes.io/aws-load-balancer-ip-address-type: DualStack   # bad: dualstack
+
+    Fix:
+        lower-case
+    """
     key = ip_type_key(doc)
     node = doc.annotations.get(key)
     if node is None or node.text is None:
@@ -227,13 +259,27 @@ def check_invalid_ip_address_type(doc: Document, profile: Profile) -> Iterator[F
     if value in allowed:
         return
     lower = value.strip().lower()
-    fix = _fix(f"Use `{lower}`", "safe", [replace_scalar(node, lower)]) if lower in allowed else None
+    fix = Fix.safe(f"Use `{lower}`", replace_scalar(node, lower)) if lower in allowed else None
     extra = " (`dualstack-without-public-ipv4` exists for ALBs only)" if lower == "dualstack-without-public-ipv4" else ""
     yield Finding(node.start, node.end, f"{doc.object_name}: `{key}` is {value!r}; the controller accepts exactly "
                                         f"{', '.join(allowed)}{extra}", fix)
 
 
-def check_lb_not_dual_stack(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("LB003", "lb-not-dual-stack", "error",
+      fix="safe", kinds=SERVICE + INGRESS, platforms=AWS, references=(LBC_CODE, EKS_IPV6_LB))
+def lb_not_dual_stack(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """A controller-managed load balancer with IPv6 backends that is not dual-stack.
+
+    Why:
+        With IPv6 pods (an IPv6 cluster, or a Service with an IPv6 family) the controller requires a
+        dual-stack load balancer and fails with "unsupported IPv6 configuration, lb not dual-stack".
+
+    Example:
+        service.beta.kubernetes.io/aws-load-balancer-ip-address-type: dualstack
+
+    Fix:
+        add or set `ip-address-type: dualstack`
+    """
     if not controller_managed(doc) or not ipv6_backends(doc, profile) or is_dualstack(doc):
         return
     key = ip_type_key(doc)
@@ -246,7 +292,7 @@ def check_lb_not_dual_stack(doc: Document, profile: Profile) -> Iterator[Finding
     yield Finding(*_where(doc, key),
                   f"{doc.object_name}: {why}, but the load balancer is not dual-stack; the controller fails with "
                   f"\"unsupported IPv6 configuration, lb not dual-stack\"",
-                  _fix(f"Set `{key}: dualstack`" + (" and IPv6 source NAT for UDP" if len(pairs) > 1 else ""), "safe",
+                  Fix.safe(f"Set `{key}: dualstack`" + (" and IPv6 source NAT for UDP" if len(pairs) > 1 else ""),
                        set_annotations(doc, pairs)))
 
 
@@ -254,7 +300,22 @@ def _target_key(doc: Document) -> str:
     return ALB_TARGET if doc.matches(INGRESS) else TARGET
 
 
-def check_ipv6_instance_targets(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("LB004", "ipv6-instance-targets", "error",
+      fix="safe", kinds=SERVICE + INGRESS, profiles=("ipv6",), platforms=AWS,
+      references=(EKS_IPV6_LB, LBC_DOCS))
+def ipv6_instance_targets(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """A controller-managed load balancer on an IPv6 cluster with instance targets.
+
+    Why:
+        On EKS in IPv6 mode load balancers route to IPv6 pods only as IP targets; instance targets (the
+        default for NLB Services with the class and for ALB Ingresses) do not work.
+
+    Example:
+        service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip
+
+    Fix:
+        set the target type to `ip`
+    """
     if not controller_managed(doc):
         return
     key = _target_key(doc)
@@ -264,21 +325,52 @@ def check_ipv6_instance_targets(doc: Document, profile: Profile) -> Iterator[Fin
     what = "instance targets" if value == "instance" else "the default instance targets"
     yield Finding(*_where(doc, key),
                   f"{doc.object_name}: {what} on an IPv6 cluster; EKS load balancers reach IPv6 pods only as IP "
-                  f"targets", _fix(f"Set `{key}: ip`", "safe", set_annotation(doc, key, "ip")))
+                  f"targets", Fix.safe(f"Set `{key}: ip`", set_annotation(doc, key, "ip")))
 
 
-def check_invalid_target_type(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("LB005", "invalid-target-type", "error",
+      fix="safe", kinds=SERVICE + INGRESS, platforms=AWS, references=(LBC_DOCS, LBC_INGRESS_DOCS))
+def invalid_target_type(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """`nlb-target-type` / `target-type` is not exactly `ip` or `instance`.
+
+    Why:
+        The controller compares the value exactly; `IP` is not `ip` and the target group silently becomes
+        instance-mode.
+
+    Example:
+        alb.ingress.kubernetes.io/target-type: IP   # bad: ip
+
+    Fix:
+        lower-case
+    """
     for key in (TARGET, ALB_TARGET):
         node = doc.annotations.get(key)
         if node is None or node.text in (None, "ip", "instance"):
             continue
         lower = node.text.strip().lower()
-        fix = _fix(f"Use `{lower}`", "safe", [replace_scalar(node, lower)]) if lower in ("ip", "instance") else None
+        fix = Fix.safe(f"Use `{lower}`", replace_scalar(node, lower)) if lower in ("ip", "instance") else None
         yield Finding(node.start, node.end, f"{doc.object_name}: `{key}` is {node.text!r}; only `ip` and `instance` "
                                             f"are understood (anything else is silently treated as instance)", fix)
 
 
-def check_orphan_external(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("LB006", "orphan-external-lb", "error",
+      fix="unsafe", kinds=SERVICE, platforms=AWS, references=(LBC_OWNER, LBC_WEBHOOK))
+def orphan_external_lb(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """`aws-load-balancer-type: external` without `nlb-target-type` or a loadBalancerClass.
+
+    Why:
+        The in-tree provider skips `external` Services, and the controller takes one without a class only with
+        a target type. Since v2.5.0 the controller's Service webhook (on by default) gives every new
+        LoadBalancer Service its class, so this fires only where the project pins an older controller (its
+        Deployment image or Helm values): there no load balancer is ever created.
+
+    Example:
+        service.beta.kubernetes.io/aws-load-balancer-type: external
+        service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip
+
+    Fix:
+        add `nlb-target-type: ip`
+    """
     if owner(doc) != "webhook":
         return
     # Since v2.5.0 the controller's webhook gives such a Service its class and reconciles it (with
@@ -291,7 +383,7 @@ def check_orphan_external(doc: Document, profile: Profile) -> Iterator[Finding]:
                   f"loadBalancerClass: the in-tree provider skips it, and the project's AWS Load Balancer "
                   f"Controller v{old[0]} ({old[1]}) predates the v2.5.0 Service webhook that would take it, so "
                   f"nobody creates its load balancer",
-                  _fix("Add `nlb-target-type: ip`", "unsafe", set_annotation(doc, TARGET, "ip")))
+                  Fix.unsafe("Add `nlb-target-type: ip`", set_annotation(doc, TARGET, "ip")))
 
 
 def _udp(doc: Document) -> bool:
@@ -308,7 +400,22 @@ def _old_controller(profile: Profile, minimum: tuple[int, int, int]) -> tuple[st
     return None
 
 
-def check_udp_dual_stack(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("LB007", "udp-dual-stack-nlb", "error",
+      fix="safe", kinds=SERVICE, platforms=AWS, references=(LBC_DOCS,))
+def udp_dual_stack_nlb(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """A UDP Service on a dual-stack NLB without IPv6 source NAT prefixes.
+
+    Why:
+        Since late 2024 (controller v2.10.0) dual-stack NLBs support UDP when
+        `aws-load-balancer-enable-prefix-for-ipv6-source-nat: "on"`; without it the UDP listener fails. (Older
+        AWS docs still say UDP is unsupported on dual-stack NLBs.)
+
+    Example:
+        service.beta.kubernetes.io/aws-load-balancer-enable-prefix-for-ipv6-source-nat: "on"
+
+    Fix:
+        add the annotation
+    """
     if not controller_managed(doc) or not _udp(doc) or ann(doc, IP_TYPE) != "dualstack" or ann(doc, SNAT) == "on":
         return
     old = _old_controller(profile, (2, 10, 0))
@@ -321,14 +428,26 @@ def check_udp_dual_stack(doc: Document, profile: Profile) -> Iterator[Finding]:
     yield Finding(*_where(doc, IP_TYPE),
                   f"{doc.object_name}: a UDP listener on a dual-stack NLB needs IPv6 source NAT prefixes "
                   f"(`{SNAT}: \"on\"`, controller v2.10.0 or later); without them the listener cannot be created",
-                  _fix(f"Add `{SNAT}: \"on\"`", "safe", set_annotation(doc, SNAT, "on")))
+                  Fix.safe(f"Add `{SNAT}: \"on\"`", set_annotation(doc, SNAT, "on")))
 
 
 def _list(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
 
-def check_source_nat_prefixes(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("LB008", "bad-source-nat-prefixes", "error",
+      fix="none", kinds=SERVICE, platforms=AWS, references=(LBC_DOCS,))
+def bad_source_nat_prefixes(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """`source-nat-ipv6-prefixes` without source NAT on, on a non-dual-stack NLB, with a bad item, or a count
+    differing from the subnets.
+
+    Why:
+        Each item must be `auto_assigned` or an IPv6 /80 from its subnet, one per subnet, and only on a
+        dual-stack NLB with source NAT enabled; the controller rejects anything else.
+
+    Example:
+        service.beta.kubernetes.io/aws-load-balancer-source-nat-ipv6-prefixes: "auto_assigned, auto_assigned"
+    """
     node = doc.annotations.get(SNAT_PREFIXES)
     if node is None:
         return
@@ -354,7 +473,17 @@ def check_source_nat_prefixes(doc: Document, profile: Profile) -> Iterator[Findi
                               f"give one per subnet")
 
 
-def check_ipv6_addresses(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("LB009", "ipv6-addresses-not-dual-stack", "error",
+      fix="none", kinds=SERVICE, platforms=AWS, references=(LBC_DOCS,))
+def ipv6_addresses_not_dual_stack(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """`aws-load-balancer-ipv6-addresses` on a non-dual-stack NLB, or a count differing from the subnets.
+
+    Why:
+        Static IPv6 addresses need a dual-stack NLB and one address per subnet.
+
+    Example:
+        service.beta.kubernetes.io/aws-load-balancer-ip-address-type: dualstack
+    """
     node = doc.annotations.get(IPV6_ADDRESSES)
     if node is None:
         return
@@ -379,7 +508,20 @@ def _ipv6_cidrs(doc: Document) -> Iterator[Node]:
             yield node
 
 
-def check_ipv6_source_range(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("LB010", "ipv6-source-range-not-dual-stack", "error",
+      fix="unsafe", kinds=SERVICE + INGRESS, platforms=AWS, references=(LBC_DOCS, LBC_INGRESS_DOCS))
+def ipv6_source_range_not_dual_stack(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """An IPv6 CIDR in source ranges / inbound CIDRs of a load balancer that is not dual-stack.
+
+    Why:
+        An IPv4-only load balancer never sees IPv6 clients, and the controller rejects IPv6 CIDRs for it.
+
+    Example:
+        loadBalancerSourceRanges: ["2001:db8::/32"]   # needs ip-address-type: dualstack
+
+    Fix:
+        set `ip-address-type: dualstack`
+    """
     if owner(doc) is None or is_dualstack(doc):
         return
     key = ip_type_key(doc)
@@ -387,7 +529,7 @@ def check_ipv6_source_range(doc: Document, profile: Profile) -> Iterator[Finding
         yield Finding(node.start, node.end,
                       f"{doc.object_name}: an IPv6 source range on a load balancer that is not dual-stack never "
                       f"matches (and the controller rejects it)",
-                      _fix(f"Set `{key}: dualstack`", "unsafe", set_annotation(doc, key, "dualstack")))
+                      Fix.unsafe(f"Set `{key}: dualstack`", set_annotation(doc, key, "dualstack")))
         return
 
 
@@ -403,7 +545,31 @@ def _scheme_pairs(doc: Document) -> list[tuple[str, str]]:
     return [(SCHEME, "internal" if asked_internal else "internet-facing")]
 
 
-def check_in_tree_on_ipv6(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("LB011", "in-tree-lb-on-ipv6", "error",
+      fix="unsafe", kinds=SERVICE, profiles=("ipv6",), platforms=AWS,
+      references=(EKS_IPV6_LB, LBC_DOCS, LBC_WEBHOOK, LBC_OWNER, AUTO_MODE_DOCS))
+def in_tree_lb_on_ipv6(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """A `type: LoadBalancer` Service with no loadBalancerClass and no AWS Load Balancer Controller annotations
+    on an IPv6 cluster on AWS.
+
+    Why:
+        Such a Service goes to the in-tree AWS provider, which has no IPv6 support, unless the AWS Load
+        Balancer Controller v2.5+ (its Service webhook, on by default) or EKS Auto Mode gives it their class
+        when it is created; they then build it with their defaults, an IPv4 NLB with instance targets, which
+        they refuse for IPv6 backends ("lb not dual-stack"). Either way it needs the controller's annotations.
+        The fix keeps the scheme: the in-tree provider defaults to internet-facing and the controller to
+        internal, so it writes `aws-load-balancer-scheme` (internal only where the Service asked for it with
+        `aws-load-balancer-internal`). Services with `service.k8s.aws/nlb` or `eks.amazonaws.com/nlb` are the
+        controller's or Auto Mode's and judged by LB003/LB004.
+
+    Example:
+        service.beta.kubernetes.io/aws-load-balancer-type: external
+        service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip
+        service.beta.kubernetes.io/aws-load-balancer-ip-address-type: dualstack
+
+    Fix:
+        hand the Service to the controller (type, target type, dualstack and the scheme it had)
+    """
     if owner(doc) != "default":
         return
     node = _spec(doc).get("type")
@@ -420,11 +586,23 @@ def check_in_tree_on_ipv6(doc: Document, profile: Profile) -> Iterator[Finding]:
     yield Finding(node.start, node.end,
                   f"{doc.object_name}: a LoadBalancer Service with no loadBalancerClass and no AWS Load Balancer "
                   f"Controller annotations on an IPv6 cluster: {who}",
-                  _fix("Hand it to the AWS Load Balancer Controller (external, ip targets, dualstack"
-                       + (f", scheme {scheme}" if scheme else "") + ")", "unsafe", set_annotations(doc, pairs)))
+                  Fix.unsafe("Hand it to the AWS Load Balancer Controller (external, ip targets, dualstack"
+                       + (f", scheme {scheme}" if scheme else "") + ")", set_annotations(doc, pairs)))
 
 
-def check_group_conflict(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("LB012", "ingress-group-ip-type-conflict", "error",
+      fix="none", kinds=INGRESS, platforms=AWS, references=(LBC_INGRESS_DOCS,))
+def ingress_group_ip_type_conflict(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """Ingresses of one `group.name` with different `ip-address-type`.
+
+    Why:
+        An IngressGroup is one ALB; members that disagree on ip-address-type make the controller fail the
+        whole group ("conflicting IPAddressType").
+
+    Example:
+        alb.ingress.kubernetes.io/group.name: shop
+        alb.ingress.kubernetes.io/ip-address-type: dualstack  # all members
+    """
     facts = profile.facts
     group = ann(doc, ALB_GROUP)
     if facts is None or not group:
@@ -441,7 +619,21 @@ def check_group_conflict(doc: Document, profile: Profile) -> Iterator[Finding]:
                   f"{', '.join(others)}); the controller fails the group with \"conflicting IPAddressType\"")
 
 
-def check_ipv4_only_on_ipv6(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("LB013", "ipv4-only-lb-on-ipv6", "error",
+      fix="safe", kinds=SERVICE + INGRESS, profiles=("ipv6",), platforms=AWS,
+      references=(LBC_DOCS, LBC_INGRESS_DOCS))
+def ipv4_only_lb_on_ipv6(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """An explicit `ip-address-type: ipv4` on an IPv6 cluster.
+
+    Why:
+        On an IPv6 cluster the backends are IPv6 pods; an IPv4-only load balancer cannot reach them.
+
+    Example:
+        alb.ingress.kubernetes.io/ip-address-type: dualstack
+
+    Fix:
+        `dualstack`
+    """
     key = ip_type_key(doc)
     node = doc.annotations.get(key)
     if node is None or node.text != "ipv4" or not controller_managed(doc):
@@ -449,111 +641,21 @@ def check_ipv4_only_on_ipv6(doc: Document, profile: Profile) -> Iterator[Finding
     yield Finding(node.start, node.end,
                   f"{doc.object_name}: `{key}: ipv4` on an IPv6 cluster; the controller cannot register IPv6 "
                   f"targets behind an IPv4-only load balancer",
-                  _fix("Use `dualstack`", "safe", [replace_scalar(node, "dualstack")]))
+                  Fix.safe("Use `dualstack`", replace_scalar(node, "dualstack")))
 
-
-AWS = ("aws",)  # every LB rule is about an AWS load balancer
-_both = dict(kinds=SERVICE + INGRESS, references=(LBC_DOCS, LBC_INGRESS_DOCS), platforms=AWS)
-_svc = dict(kinds=SERVICE, references=(LBC_DOCS,), platforms=AWS)
 
 RULES = [
-    Rule("LB001", "misspelled-lb-annotation",
-         "A load balancer annotation no controller reads, within edit distance 2 of a known key.", "warning",
-         why="The AWS Load Balancer Controller and the in-tree provider look annotations up by exact key: a typo "
-             "such as `alb.ingress.kubernetes.io/ip-address type` is silently ignored and the default applies. "
-             "Known keys come from the controller's constants (lbc-annotations.csv) and the in-tree provider; "
-             "unknown keys with no close known key are left alone.",
-         example="alb.ingress.kubernetes.io/ip-address type: dualstack   # bad\n"
-                 "alb.ingress.kubernetes.io/ip-address-type: dualstack   # good",
-         fix="safe", fix_note="rename when exactly one known key is close", check=check_misspelled_annotation,
-         triggers=("alb.ingress", "aws-load"), **_both),
-    Rule("LB002", "invalid-ip-address-type", "`ip-address-type` is not a value the controller accepts.", "error",
-         why="NLBs (Services) accept exactly `ipv4` and `dualstack`; ALBs (Ingress) also "
-             "`dualstack-without-public-ipv4`. Other values fail reconciliation.",
-         example="service.beta.kubernetes.io/aws-load-balancer-ip-address-type: DualStack   # bad: dualstack",
-         fix="safe", fix_note="lower-case", check=check_invalid_ip_address_type, triggers=("ip-address-type",), **_both),
-    Rule("LB003", "lb-not-dual-stack",
-         "A controller-managed load balancer with IPv6 backends that is not dual-stack.", "error",
-         why="With IPv6 pods (an IPv6 cluster, or a Service with an IPv6 family) the controller requires a "
-             "dual-stack load balancer and fails with \"unsupported IPv6 configuration, lb not dual-stack\".",
-         example="service.beta.kubernetes.io/aws-load-balancer-ip-address-type: dualstack", fix="safe",
-         fix_note="add or set `ip-address-type: dualstack`", check=check_lb_not_dual_stack,
-         triggers=("LoadBalancer", "Ingress"), kinds=SERVICE + INGRESS, references=(LBC_CODE, EKS_IPV6_LB),
-         platforms=AWS),
-    Rule("LB004", "ipv6-instance-targets", "A controller-managed load balancer on an IPv6 cluster with instance targets.",
-         "error",
-         why="On EKS in IPv6 mode load balancers route to IPv6 pods only as IP targets; instance targets (the "
-             "default for NLB Services with the class and for ALB Ingresses) do not work.",
-         example="service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip", fix="safe",
-         fix_note="set the target type to `ip`", check=check_ipv6_instance_targets, profiles=("ipv6",),
-         triggers=("LoadBalancer", "Ingress"), kinds=SERVICE + INGRESS, references=(EKS_IPV6_LB, LBC_DOCS),
-         platforms=AWS),
-    Rule("LB005", "invalid-target-type", "`nlb-target-type` / `target-type` is not exactly `ip` or `instance`.", "error",
-         why="The controller compares the value exactly; `IP` is not `ip` and the target group silently becomes "
-             "instance-mode.", example="alb.ingress.kubernetes.io/target-type: IP   # bad: ip", fix="safe",
-         fix_note="lower-case", check=check_invalid_target_type, triggers=("target-type",), **_both),
-    Rule("LB006", "orphan-external-lb",
-         "`aws-load-balancer-type: external` without `nlb-target-type` or a loadBalancerClass.", "error",
-         why="The in-tree provider skips `external` Services, and the controller takes one without a class only "
-             "with a target type. Since v2.5.0 the controller's Service webhook (on by default) gives every new "
-             "LoadBalancer Service its class, so this fires only where the project pins an older controller "
-             "(its Deployment image or Helm values): there no load balancer is ever created.",
-         example="service.beta.kubernetes.io/aws-load-balancer-type: external\n"
-                 "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip",
-         fix="unsafe", fix_note="add `nlb-target-type: ip`", check=check_orphan_external, triggers=("external",),
-         kinds=SERVICE, references=(LBC_OWNER, LBC_WEBHOOK), platforms=AWS),
-    Rule("LB007", "udp-dual-stack-nlb",
-         "A UDP Service on a dual-stack NLB without IPv6 source NAT prefixes.", "error",
-         why="Since late 2024 (controller v2.10.0) dual-stack NLBs support UDP when "
-             "`aws-load-balancer-enable-prefix-for-ipv6-source-nat: \"on\"`; without it the UDP listener fails. "
-             "(Older AWS docs still say UDP is unsupported on dual-stack NLBs.)",
-         example='service.beta.kubernetes.io/aws-load-balancer-enable-prefix-for-ipv6-source-nat: "on"', fix="safe",
-         fix_note="add the annotation", check=check_udp_dual_stack, triggers=("UDP",), **_svc),
-    Rule("LB008", "bad-source-nat-prefixes",
-         "`source-nat-ipv6-prefixes` without source NAT on, on a non-dual-stack NLB, with a bad item, or a count "
-         "differing from the subnets.", "error",
-         why="Each item must be `auto_assigned` or an IPv6 /80 from its subnet, one per subnet, and only on a "
-             "dual-stack NLB with source NAT enabled; the controller rejects anything else.",
-         example='service.beta.kubernetes.io/aws-load-balancer-source-nat-ipv6-prefixes: "auto_assigned, auto_assigned"',
-         fix="none", check=check_source_nat_prefixes, triggers=("source-nat",), **_svc),
-    Rule("LB009", "ipv6-addresses-not-dual-stack",
-         "`aws-load-balancer-ipv6-addresses` on a non-dual-stack NLB, or a count differing from the subnets.", "error",
-         why="Static IPv6 addresses need a dual-stack NLB and one address per subnet.",
-         example="service.beta.kubernetes.io/aws-load-balancer-ip-address-type: dualstack", fix="none",
-         check=check_ipv6_addresses, triggers=("ipv6-addresses",), **_svc),
-    Rule("LB010", "ipv6-source-range-not-dual-stack",
-         "An IPv6 CIDR in source ranges / inbound CIDRs of a load balancer that is not dual-stack.", "error",
-         why="An IPv4-only load balancer never sees IPv6 clients, and the controller rejects IPv6 CIDRs for it.",
-         example="loadBalancerSourceRanges: [\"2001:db8::/32\"]   # needs ip-address-type: dualstack",
-         fix="unsafe", fix_note="set `ip-address-type: dualstack`", check=check_ipv6_source_range,
-         triggers=("SourceRanges", "source-ranges", "inbound-cidrs"), **_both),
-    Rule("LB011", "in-tree-lb-on-ipv6",
-         "A `type: LoadBalancer` Service with no loadBalancerClass and no AWS Load Balancer Controller annotations "
-         "on an IPv6 cluster on AWS.", "error",
-         why="Such a Service goes to the in-tree AWS provider, which has no IPv6 support, unless the AWS Load "
-             "Balancer Controller v2.5+ (its Service webhook, on by default) or EKS Auto Mode gives it their class "
-             "when it is created; they then build it with their defaults, an IPv4 NLB with instance targets, which "
-             "they refuse for IPv6 backends (\"lb not dual-stack\"). Either way it needs the controller's "
-             "annotations. The fix keeps the scheme: the in-tree provider defaults to internet-facing and the "
-             "controller to internal, so it writes `aws-load-balancer-scheme` (internal only where the Service "
-             "asked for it with `aws-load-balancer-internal`). Services with `service.k8s.aws/nlb` or "
-             "`eks.amazonaws.com/nlb` are the controller's or Auto Mode's and judged by LB003/LB004.",
-         example="service.beta.kubernetes.io/aws-load-balancer-type: external\n"
-                 "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip\n"
-                 "service.beta.kubernetes.io/aws-load-balancer-ip-address-type: dualstack",
-         fix="unsafe", fix_note="hand the Service to the controller (type, target type, dualstack and the scheme "
-                                  "it had)", check=check_in_tree_on_ipv6,
-         profiles=("ipv6",), triggers=("LoadBalancer",), kinds=SERVICE,
-         references=(EKS_IPV6_LB, LBC_DOCS, LBC_WEBHOOK, LBC_OWNER, AUTO_MODE_DOCS), platforms=AWS),
-    Rule("LB012", "ingress-group-ip-type-conflict",
-         "Ingresses of one `group.name` with different `ip-address-type`.", "error",
-         why="An IngressGroup is one ALB; members that disagree on ip-address-type make the controller fail the "
-             "whole group (\"conflicting IPAddressType\").",
-         example="alb.ingress.kubernetes.io/group.name: shop\nalb.ingress.kubernetes.io/ip-address-type: dualstack  # all members",
-         fix="none", check=check_group_conflict, kinds=INGRESS, triggers=("group.name",), references=(LBC_INGRESS_DOCS,),
-         platforms=AWS),
-    Rule("LB013", "ipv4-only-lb-on-ipv6", "An explicit `ip-address-type: ipv4` on an IPv6 cluster.", "error",
-         why="On an IPv6 cluster the backends are IPv6 pods; an IPv4-only load balancer cannot reach them.",
-         example="alb.ingress.kubernetes.io/ip-address-type: dualstack", fix="safe", fix_note="`dualstack`",
-         check=check_ipv4_only_on_ipv6, profiles=("ipv6",), triggers=("ip-address-type",), **_both),
+    misspelled_lb_annotation,
+    invalid_ip_address_type,
+    lb_not_dual_stack,
+    ipv6_instance_targets,
+    invalid_target_type,
+    orphan_external_lb,
+    udp_dual_stack_nlb,
+    bad_source_nat_prefixes,
+    ipv6_addresses_not_dual_stack,
+    ipv6_source_range_not_dual_stack,
+    in_tree_lb_on_ipv6,
+    ingress_group_ip_type_conflict,
+    ipv4_only_lb_on_ipv6,
 ]

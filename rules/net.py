@@ -7,9 +7,8 @@ from typing import Iterator
 
 from v6lint.diagnostics import Finding, Fix
 from v6lint.document import MAP, SCALAR, SEQ, Document, Node, walk
-from v6lint.rule import Profile, Rule
+from v6lint.rule import Profile, rule
 from v6lint.rules.k8s import WORKLOADS, containers, env_items
-from v6lint.rules.spk import check_ipv4_only_resolution
 from v6lint.yaml_edit import Styled, replace_scalar
 
 _WILDCARD = re.compile(r"(?<![\w.:\[])0\.0\.0\.0(?::(\d+))?(?![\w./])")
@@ -118,11 +117,33 @@ def _wildcard_fix(node: Node, previous: Node | None, programs: set[str]) -> Fix 
 def _rewrite(node: Node, new: str) -> Fix:
     # A plain scalar that gains brackets, colons or commas must be quoted (it may sit in a flow list).
     value = Styled(new, '"') if node.style is None and any(c in new for c in "[]{},:") else new
-    return Fix("Bind to the IPv6 wildcard (`::`, which also takes IPv4 on dual-stack hosts)", "unsafe",
-               (replace_scalar(node, value),))
+    return Fix.unsafe("Bind to the IPv6 wildcard (`::`, which also takes IPv4 on dual-stack hosts)",
+               replace_scalar(node, value))
 
 
-def check_ipv4_wildcard_listen(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("NET001", "ipv4-wildcard-listen", "warning",
+      fix="unsafe", kinds=WORKLOADS + ("v1/ConfigMap",), profiles=("ipv6",), maturity="preview",
+      references=(EKS_IPV6, GO_WILDCARD, JDK_WILDCARD, K8S_BIND_FLAG))
+def ipv4_wildcard_listen(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """A Python, Node.js, nginx, Redis, Ruby or PHP server bound to `0.0.0.0` (args, command, env, or an nginx
+    `listen` in a ConfigMap).
+
+    Why:
+        For 0.0.0.0 these runtimes open an IPv4 socket, which accepts no IPv6 connections, and an IPv6 pod has
+        only an IPv6 address. Go's net.Listen (net/ipsock_posix.go favoriteAddrFamily) and the JDK open a
+        dual-stack IPv6 socket for the IPv4 wildcard, and Kubernetes documents `--bind-address=0.0.0.0` as all
+        interfaces and IP families, so a Go or Java server (or a binary of unknown language) is not judged:
+        the rule fires only where the container evidently runs an IPv4-only runtime (its command or image).
+        Preview: the runtime is inferred from names.
+
+    Example:
+        command: ["gunicorn", "--bind", "[::]:8000", "app:app"]
+
+    Fix:
+        `[::]:port` / `::` only for flags known to parse a host (gunicorn/hypercorn --bind, uvicorn and flask
+        --host, http.server --bind); never for env values or an app's own flags, which code may join into
+        "host:port"
+    """
     if doc.matches(("v1/ConfigMap",)):
         yield from _nginx_listen(doc)
         return
@@ -170,10 +191,30 @@ def _host_network(doc: Document) -> bool:
     return False
 
 
-def check_ipv4_loopback(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("NET002", "ipv4-loopback-probe", "warning",
+      fix="unsafe", kinds=WORKLOADS, profiles=("ipv6",), maturity="preview",
+      references=(EKS_IPV6, K8S_PROBE_HOST))
+def ipv4_loopback_probe(doc: Document, profile: Profile) -> Iterator[Finding]:
     # 127.0.0.1 exists in every pod, IPv6 clusters included, and a host-network pod shares the node's
     # loopback: only a listener that the same pod binds to `::1` alone does not answer there. Probe
     # hosts are dialled by the kubelet from the node, not from the pod, so they are not judged here.
+    """A client address env (`*_HOST`, `*_ADDR`) of `127.0.0.1` in a pod whose listener binds only the IPv6
+    loopback `::1`.
+
+    Why:
+        127.0.0.1 exists in every pod, IPv6 clusters included, and a host-network pod shares the node's
+        loopback; only a listener bound to `::1` alone does not answer on it. `localhost` resolves to both
+        loopbacks. Probe `host` values are not judged: the kubelet dials them from the node. Preview: which
+        listener a client means is inferred.
+
+    Example:
+        env:
+          - name: MEMCACHED_HOST
+            value: localhost   # the sidecar listens on ::1
+
+    Fix:
+        `localhost`
+    """
     pod_containers = containers(doc.root)
     if _host_network(doc) or not _binds_ipv6_loopback_only(pod_containers):
         return
@@ -185,7 +226,7 @@ def check_ipv4_loopback(doc: Document, profile: Profile) -> Iterator[Finding]:
                 yield Finding(value.start, value.end,
                               f"{doc.object_name}: env {name} points clients at 127.0.0.1, but this pod's listener "
                               f"binds the IPv6 loopback `::1`",
-                              Fix("Use `localhost`", "unsafe", (replace_scalar(value, "localhost"),)))
+                              Fix.unsafe("Use `localhost`", replace_scalar(value, "localhost")))
 
 
 def _ip_blocks(policy: Node | None) -> list[Node]:
@@ -193,8 +234,8 @@ def _ip_blocks(policy: Node | None) -> list[Node]:
     spec = policy.get("spec") if policy is not None else None
     for direction, peers in (("ingress", "from"), ("egress", "to")):
         rules = spec.get(direction) if spec is not None else None
-        for rule in rules.items() if rules is not None and rules.kind == SEQ else []:
-            entries = rule.get(peers)
+        for policy_rule in rules.items() if rules is not None and rules.kind == SEQ else []:
+            entries = policy_rule.get(peers)
             for peer in entries.items() if entries is not None and entries.kind == SEQ else []:
                 cidr = peer.path("ipBlock", "cidr")
                 if cidr is not None and cidr.text:
@@ -202,7 +243,19 @@ def _ip_blocks(policy: Node | None) -> list[Node]:
     return blocks
 
 
-def check_ipv4_only_network_policy(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("NET003", "ipv4-only-network-policy", "warning",
+      fix="none", kinds=NETPOL, profiles=("ipv6", "dual"), maturity="preview", references=(K8S_DUAL,))
+def ipv4_only_network_policy(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """A NetworkPolicy whose `ipBlock` peers are all IPv4 on an IPv6 or dual-stack cluster.
+
+    Why:
+        ipBlock CIDRs match one family; rules written with only IPv4 CIDRs neither allow nor deny IPv6
+        traffic, which is usually not what the author meant. Preview: the author's intent is a guess.
+
+    Example:
+        - ipBlock: {cidr: 0.0.0.0/0}
+        - ipBlock: {cidr: ::/0}
+    """
     blocks = _ip_blocks(doc.root)
     if not blocks:
         return
@@ -219,7 +272,24 @@ def check_ipv4_only_network_policy(doc: Document, profile: Profile) -> Iterator[
                       f"traffic these rules mean to allow or deny is not matched (e.g. add `::/0` beside `0.0.0.0/0`)")
 
 
-def check_ipv4_imds_address(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("NET004", "ipv4-imds-address", "warning",
+      fix="none", kinds=WORKLOADS + ("v1/ConfigMap",), profiles=("ipv6",), platforms=("aws",),
+      maturity="preview",
+      references=("https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-data-retrieval.html",))
+def ipv4_imds_address(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """A hard-coded `169.254.169.254` (the IPv4 instance metadata address).
+
+    Why:
+        IPv6 pods reach the IPv4 metadata address only through the VPC CNI's IPv4 egress NAT (and only with an
+        IMDS hop limit of 2 or more); the IPv6 endpoint `fd00:ec2::254` (enabled on the instance) or the SDKs'
+        endpoint mode setting avoid both. Checked in workloads and ConfigMaps only: node user data
+        (EC2NodeClass, launch templates) runs on the node, which keeps IPv4 on EKS. Preview: whether the
+        address is actually called, and how, is a guess.
+
+    Example:
+        - name: AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE
+          value: IPv6
+    """
     for node in walk(doc.root):
         if node.kind == SCALAR and node.text and IMDS_V4 in node.text:
             yield Finding(node.start, node.end,
@@ -228,60 +298,33 @@ def check_ipv4_imds_address(doc: Document, profile: Profile) -> Iterator[Finding
                           f"AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6 for the AWS SDKs)")
 
 
+@rule("NET005", "ipv4-only-resolution", "warning",
+      fix="none", languages=("python",), profiles=("ipv6",), maturity="preview",
+      references=("https://docs.python.org/3/library/socket.html#socket.gethostbyname",))
+def ipv4_only_resolution(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """`socket.gethostbyname(...)` or `hostname -i/-I` feeding an address in Python code.
+
+    Why:
+        `gethostbyname` returns IPv4 addresses only, and `hostname -i` prints whatever the resolver returns
+        first; on an IPv6 pod they yield nothing usable (or an IPv4 address the cluster does not route).
+        `socket.getaddrinfo` returns both families. On a dual-stack pod /etc/hosts and DNS still give an IPv4
+        address that works, so only IPv6 clusters are judged. Preview: whether the result is used as an
+        address is inferred.
+
+    Example:
+        host = socket.gethostbyname(name)        # bad
+        host = socket.getaddrinfo(name, None)[0][4][0]   # good
+    """
+    facts = doc.payload
+    for start, end, what in facts.resolution_calls if facts is not None else []:
+        yield Finding(start, end, f"`{what}` returns IPv4 addresses only; on an {profile.label} cluster use "
+                                  f"`socket.getaddrinfo` (or bind to `::`) instead")
+
+
 RULES = [
-    Rule("NET001", "ipv4-wildcard-listen",
-         "A Python, Node.js, nginx, Redis, Ruby or PHP server bound to `0.0.0.0` (args, command, env, or an nginx "
-         "`listen` in a ConfigMap).", "warning",
-         why="For 0.0.0.0 these runtimes open an IPv4 socket, which accepts no IPv6 connections, and an IPv6 pod "
-             "has only an IPv6 address. Go's net.Listen (net/ipsock_posix.go favoriteAddrFamily) and the JDK open a "
-             "dual-stack IPv6 socket for the IPv4 wildcard, and Kubernetes documents `--bind-address=0.0.0.0` as "
-             "all interfaces and IP families, so a Go or Java server (or a binary of unknown language) is not "
-             "judged: the rule fires only where the container evidently runs an IPv4-only runtime (its command "
-             "or image). Preview: the runtime is inferred from names.",
-         example='command: ["gunicorn", "--bind", "[::]:8000", "app:app"]', fix="unsafe",
-         fix_note="`[::]:port` / `::` only for flags known to parse a host (gunicorn/hypercorn --bind, uvicorn and "
-                  "flask --host, http.server --bind); never for env values or an app's own flags, which code may "
-                  "join into \"host:port\"",
-         check=check_ipv4_wildcard_listen, kinds=WORKLOADS + ("v1/ConfigMap",), profiles=("ipv6",),
-         triggers=("0.0.0.0",), maturity="preview", references=(EKS_IPV6, GO_WILDCARD, JDK_WILDCARD, K8S_BIND_FLAG)),
-    Rule("NET002", "ipv4-loopback-probe",
-         "A client address env (`*_HOST`, `*_ADDR`) of `127.0.0.1` in a pod whose listener binds only the IPv6 "
-         "loopback `::1`.", "warning",
-         why="127.0.0.1 exists in every pod, IPv6 clusters included, and a host-network pod shares the node's "
-             "loopback; only a listener bound to `::1` alone does not answer on it. `localhost` resolves to both "
-             "loopbacks. Probe `host` values are not judged: the kubelet dials them from the node. Preview: "
-             "which listener a client means is inferred.",
-         example="env:\n  - name: MEMCACHED_HOST\n    value: localhost   # the sidecar listens on ::1", fix="unsafe",
-         fix_note="`localhost`", check=check_ipv4_loopback, kinds=WORKLOADS, profiles=("ipv6",),
-         triggers=("127.0.0.1",), maturity="preview", references=(EKS_IPV6, K8S_PROBE_HOST)),
-    Rule("NET003", "ipv4-only-network-policy",
-         "A NetworkPolicy whose `ipBlock` peers are all IPv4 on an IPv6 or dual-stack cluster.", "warning",
-         why="ipBlock CIDRs match one family; rules written with only IPv4 CIDRs neither allow nor deny IPv6 "
-             "traffic, which is usually not what the author meant. Preview: the author's intent is a guess.",
-         example="- ipBlock: {cidr: 0.0.0.0/0}\n- ipBlock: {cidr: ::/0}", fix="none",
-         check=check_ipv4_only_network_policy, kinds=NETPOL, profiles=("ipv6", "dual"), triggers=("ipBlock",),
-         maturity="preview", references=(K8S_DUAL,)),
-    Rule("NET004", "ipv4-imds-address", "A hard-coded `169.254.169.254` (the IPv4 instance metadata address).",
-         "warning",
-         why="IPv6 pods reach the IPv4 metadata address only through the VPC CNI's IPv4 egress NAT (and only with "
-             "an IMDS hop limit of 2 or more); the IPv6 endpoint `fd00:ec2::254` (enabled on the instance) or the "
-             "SDKs' endpoint mode setting avoid both. Checked in workloads and ConfigMaps only: node user data "
-             "(EC2NodeClass, launch templates) runs on the node, which keeps IPv4 on EKS. Preview: whether the "
-             "address is actually called, and how, is a guess.",
-         example="- name: AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE\n  value: IPv6", fix="none",
-         check=check_ipv4_imds_address, kinds=WORKLOADS + ("v1/ConfigMap",), profiles=("ipv6",), triggers=(IMDS_V4,),
-         maturity="preview", platforms=("aws",),
-         references=("https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-data-retrieval.html",)),
-    Rule("NET005", "ipv4-only-resolution",
-         "`socket.gethostbyname(...)` or `hostname -i/-I` feeding an address in Python code.", "warning",
-         why="`gethostbyname` returns IPv4 addresses only, and `hostname -i` prints whatever the resolver "
-             "returns first; on an IPv6 pod they yield nothing usable (or an IPv4 address the cluster does not "
-             "route). `socket.getaddrinfo` returns both families. On a dual-stack pod /etc/hosts and DNS still "
-             "give an IPv4 address that works, so only IPv6 clusters are judged. Preview: whether the result "
-             "is used as an address is inferred.",
-         example='host = socket.gethostbyname(name)        # bad\n'
-                 'host = socket.getaddrinfo(name, None)[0][4][0]   # good',
-         fix="none", check=check_ipv4_only_resolution, profiles=("ipv6",), languages=("python",),
-         triggers=("gethostbyname", "hostname -"), maturity="preview",
-         references=("https://docs.python.org/3/library/socket.html#socket.gethostbyname",)),
+    ipv4_wildcard_listen,
+    ipv4_loopback_probe,
+    ipv4_only_network_policy,
+    ipv4_imds_address,
+    ipv4_only_resolution,
 ]

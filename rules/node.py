@@ -12,11 +12,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from v6lint.data.instances import SOURCE, table
+from v6lint.data.instances import table
 from v6lint.diagnostics import Finding, Fix
 from v6lint.document import MAP, SEQ, Document, Node
 from v6lint.hcl_source import EXPR, walk_blocks
-from v6lint.rule import Profile, Rule
+from v6lint.rule import Profile, rule
 from v6lint.rules.eks import is_ipv6
 from v6lint.yaml_edit import append_item, replace_scalar
 
@@ -155,7 +155,21 @@ def _pd_or_ipv6(doc: Document, profile: Profile) -> str | None:
     return None
 
 
-def check_non_nitro(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("NODE001", "non-nitro-instance", "error",
+      fix="none", kinds=("eksctl.io/*/ClusterConfig",) + NODEPOOL, languages=("yaml", "hcl"),
+      platforms=("aws",), references=(EKS_PD,))
+def non_nitro_instance(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """Xen instance types where IPv6 or prefix delegation needs Nitro (`t2.*`, `m4.*`, ...).
+
+    Why:
+        Prefix delegation, and so EKS IPv6, is supported only on Nitro-based instances (and bare metal). Fires
+        on an IPv6 profile, or when the project turns prefix delegation on. Instance data:
+        aws/amazon-vpc-cni-k8s pkg/vpc/vpc_ip_resource_limit.go at b52188387f2e2f10bf289ace929d6a63b176a4fa
+        (via shared/data/instance-limits.csv).
+
+    Example:
+        instance_types = ["t3.large"]   # not t2.large
+    """
     why = _pd_or_ipv6(doc, profile)
     if why is None:
         return
@@ -206,7 +220,23 @@ def xen_types_admitted(requirements: list[Node]) -> list[str]:
                   and all(_admits(r, _labels(inst.name)) for r in requirements))
 
 
-def check_hypervisor_requirement(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("NODE002", "hypervisor-requirement-missing", "warning",
+      fix="safe", kinds=NODEPOOL, profiles=("ipv6",), platforms=("aws",), maturity="preview",
+      references=(KARPENTER,))
+def hypervisor_requirement_missing(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """A Karpenter NodePool on IPv6 that can pick Xen instance types.
+
+    Why:
+        Without a hypervisor requirement Karpenter may launch Xen types, whose pods never get IPv6 addresses.
+
+    Example:
+        - key: karpenter.k8s.aws/instance-hypervisor
+          operator: NotIn
+          values: [xen]
+
+    Fix:
+        add `NotIn [xen]`
+    """
     group = _nodepool_group(doc)
     requirements = group.requirements
     if requirements is None or requirements.kind != SEQ:
@@ -221,7 +251,7 @@ def check_hypervisor_requirement(doc: Document, profile: Profile) -> Iterator[Fi
     yield Finding(key.start, key.end,
                   f"{doc.object_name}: the requirements still allow {len(xen)} Xen instance types "
                   f"({', '.join(xen[:3])}, ...), which cannot run IPv6 pods; require `{HYPERVISOR}` NotIn [xen]",
-                  Fix("Add the hypervisor requirement", "safe", (edit,)) if edit else None)
+                  Fix.safe("Add the hypervisor requirement", edit) if edit else None)
 
 
 def _max_pods(group: NodeGroup) -> int | None:
@@ -231,7 +261,21 @@ def _max_pods(group: NodeGroup) -> int | None:
         return None
 
 
-def check_max_pods_over_limit(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("NODE003", "max-pods-over-eni-limit", "error",
+      fix="none", kinds=("eksctl.io/*/ClusterConfig",) + NODEPOOL, languages=("yaml", "hcl"),
+      platforms=("aws",), references=(EKS_MAX_PODS,))
+def max_pods_over_eni_limit(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """Explicit max pods above the secondary-IP formula `enis*(ips-1)+2` without prefix delegation, on an IPv4
+    cluster.
+
+    Why:
+        Without prefix delegation a node can address only `enis*(ips-1)+2` pods; a higher max pods leaves the
+        rest stuck in ContainerCreating. Never on IPv6: there the VPC CNI always runs in prefix mode
+        (ENABLE_PREFIX_DELEGATION is required with ENABLE_IPv6, VPC CNI README), written down or not.
+
+    Example:
+        maxPodsPerNode: 29   # m5.large: 3*(10-1)+2
+    """
     facts = profile.facts
     if facts is not None and facts.prefix_delegation:
         return
@@ -253,7 +297,19 @@ def check_max_pods_over_limit(doc: Document, profile: Profile) -> Iterator[Findi
                 break
 
 
-def check_max_pods_capped(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("NODE004", "max-pods-capped", "warning",
+      fix="none", kinds=("eksctl.io/*/ClusterConfig",) + NODEPOOL, languages=("yaml", "hcl"),
+      platforms=("aws",), references=(EKS_MAX_PODS,))
+def max_pods_capped(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """Explicit max pods above the managed node group cap (110 up to 30 vCPUs, else 250).
+
+    Why:
+        EKS managed node groups cap max pods at 110 for instances with up to 30 vCPUs and 250 above; a higher
+        value is silently lowered. vCPUs come from the size name (Nxlarge = 4N); metal sizes are skipped.
+
+    Example:
+        maxPodsPerNode: 110
+    """
     for group in node_groups(doc):
         wanted = _max_pods(group)
         if wanted is None or not group.managed:
@@ -271,7 +327,23 @@ def check_max_pods_capped(doc: Document, profile: Profile) -> Iterator[Finding]:
                 break
 
 
-def check_karpenter_max_pods(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("NODE005", "karpenter-max-pods-unset", "info",
+      fix="none", kinds=NODECLASS, profiles=("ipv6",), platforms=("aws",), maturity="preview",
+      references=(KARPENTER,))
+def karpenter_max_pods_unset(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """A Karpenter EC2NodeClass on IPv6 without `kubelet.maxPods`.
+
+    Why:
+        Without kubelet.maxPods Karpenter computes max pods from the secondary-IP formula for AMI families
+        with ENI-limited pod density, else 110 (aws/karpenter-provider-aws@1d927085
+        pkg/providers/instancetype/types.go, pods()), ignoring prefix delegation; IPv6 nodes can run more
+        pods, so set kubelet.maxPods explicitly. Preview: an efficiency hint, nothing fails without it.
+
+    Example:
+        spec:
+          kubelet:
+            maxPods: 110
+    """
     spec = doc.root.get("spec")
     if spec is None or spec.kind != MAP or spec.path("kubelet", "maxPods") is not None:
         return
@@ -282,7 +354,21 @@ def check_karpenter_max_pods(doc: Document, profile: Profile) -> Iterator[Findin
                   f"large nodes)")
 
 
-def check_unknown_type(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("NODE006", "unknown-instance-type", "warning",
+      fix="safe", kinds=("eksctl.io/*/ClusterConfig",) + NODEPOOL, languages=("yaml", "hcl"),
+      platforms=("aws",), references=(EKS_MAX_PODS,))
+def unknown_instance_type(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """An instance type that is not in the instance table (a typo?).
+
+    Why:
+        An unknown type fails at launch; the table is the VPC CNI's list of every EC2 instance type.
+
+    Example:
+        instanceType: m5.lage   # m5.large
+
+    Fix:
+        when exactly one type is close
+    """
     names = list(table())
     for group in node_groups(doc):
         for node in group.types:
@@ -292,50 +378,16 @@ def check_unknown_type(doc: Document, profile: Profile) -> Iterator[Finding]:
             close = difflib.get_close_matches(text, names, n=3, cutoff=0.85)
             same_family = [c for c in close if c.split(".")[0] == text.split(".")[0]]
             close = same_family if len(same_family) == 1 else close[:2]  # `m5.lage` is m5.large, not m5n.large
-            fix = Fix(f"Use `{close[0]}`", "safe", (replace_scalar(node, close[0]),)) if len(close) == 1 else None
+            fix = Fix.safe(f"Use `{close[0]}`", replace_scalar(node, close[0])) if len(close) == 1 else None
             hint = f" (did you mean {' or '.join(f'`{c}`' for c in close)}?)" if close else ""
             yield Finding(node.start, node.end, f"{group.label}: unknown instance type `{text}`{hint}", fix)
 
 
-_groups = dict(languages=("yaml", "hcl"), kinds=("eksctl.io/*/ClusterConfig",) + NODEPOOL, platforms=("aws",))
-
 RULES = [
-    Rule("NODE001", "non-nitro-instance",
-         "Xen instance types where IPv6 or prefix delegation needs Nitro (`t2.*`, `m4.*`, ...).", "error",
-         why="Prefix delegation, and so EKS IPv6, is supported only on Nitro-based instances (and bare metal). "
-             "Fires on an IPv6 profile, or when the project turns prefix delegation on. Instance data: " + SOURCE + ".",
-         example="instance_types = [\"t3.large\"]   # not t2.large", fix="none", check=check_non_nitro,
-         triggers=("instance",), references=(EKS_PD,), **_groups),
-    Rule("NODE002", "hypervisor-requirement-missing",
-         "A Karpenter NodePool on IPv6 that can pick Xen instance types.", "warning",
-         why="Without a hypervisor requirement Karpenter may launch Xen types, whose pods never get IPv6 addresses.",
-         example="- key: karpenter.k8s.aws/instance-hypervisor\n  operator: NotIn\n  values: [xen]", fix="safe",
-         fix_note="add `NotIn [xen]`", check=check_hypervisor_requirement, kinds=NODEPOOL, profiles=("ipv6",),
-         triggers=("requirements",), references=(KARPENTER,), platforms=("aws",), maturity="preview"),
-    Rule("NODE003", "max-pods-over-eni-limit",
-         "Explicit max pods above the secondary-IP formula `enis*(ips-1)+2` without prefix delegation, on an IPv4 "
-         "cluster.", "error",
-         why="Without prefix delegation a node can address only `enis*(ips-1)+2` pods; a higher max pods leaves the "
-             "rest stuck in ContainerCreating. Never on IPv6: there the VPC CNI always runs in prefix mode "
-             "(ENABLE_PREFIX_DELEGATION is required with ENABLE_IPv6, VPC CNI README), written down or not.",
-         example="maxPodsPerNode: 29   # m5.large: 3*(10-1)+2", fix="none",
-         check=check_max_pods_over_limit, triggers=("maxPods",), references=(EKS_MAX_PODS,), **_groups),
-    Rule("NODE004", "max-pods-capped",
-         "Explicit max pods above the managed node group cap (110 up to 30 vCPUs, else 250).", "warning",
-         why="EKS managed node groups cap max pods at 110 for instances with up to 30 vCPUs and 250 above; a higher "
-             "value is silently lowered. vCPUs come from the size name (Nxlarge = 4N); metal sizes are skipped.",
-         example="maxPodsPerNode: 110", fix="none", check=check_max_pods_capped, triggers=("maxPods",),
-         references=(EKS_MAX_PODS,), **_groups),
-    Rule("NODE005", "karpenter-max-pods-unset",
-         "A Karpenter EC2NodeClass on IPv6 without `kubelet.maxPods`.", "info",
-         why="Without kubelet.maxPods Karpenter computes max pods from the secondary-IP formula for AMI families "
-             "with ENI-limited pod density, else 110 (aws/karpenter-provider-aws@1d927085 "
-             "pkg/providers/instancetype/types.go, pods()), ignoring prefix delegation; IPv6 nodes can run more "
-             "pods, so set kubelet.maxPods explicitly. Preview: an efficiency hint, nothing fails without it.", example="spec:\n  kubelet:\n    maxPods: 110",
-         fix="none", check=check_karpenter_max_pods, kinds=NODECLASS, profiles=("ipv6",), triggers=("EC2NodeClass",),
-         references=(KARPENTER,), platforms=("aws",), maturity="preview"),
-    Rule("NODE006", "unknown-instance-type", "An instance type that is not in the instance table (a typo?).", "warning",
-         why="An unknown type fails at launch; the table is the VPC CNI's list of every EC2 instance type.",
-         example="instanceType: m5.lage   # m5.large", fix="safe", fix_note="when exactly one type is close",
-         check=check_unknown_type, triggers=("instance",), references=(EKS_MAX_PODS,), **_groups),
+    non_nitro_instance,
+    hypervisor_requirement_missing,
+    max_pods_over_eni_limit,
+    max_pods_capped,
+    karpenter_max_pods_unset,
+    unknown_instance_type,
 ]

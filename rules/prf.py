@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from v6lint.diagnostics import Finding
-from v6lint.rule import Rule
+from v6lint.rule import rule
 from v6lint.rules.spark_model import SPARK_APPS, spark_jobs
 from v6lint.rules.svc import ALLOC, SERVICE, _ipv6_only, service_spec
 
@@ -12,9 +12,25 @@ IMDS = "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE"
 FAMILIES = "spark.kubernetes.driver.service.ipFamilies"
 
 
-def check_ipv6_config_on_ipv4(doc, profile):
-    """IPv6-only Services, Spark driver Services and IMDS endpoint modes in an IPv4 project."""
-    where = f"in a project whose cluster profile is IPv4; either the profile is wrong or"
+@rule("PRF002", "ipv6-config-on-ipv4-cluster", "error",
+      fix="none", kinds=SERVICE + SPARK_APPS + ("v1/ConfigMap",), languages=("yaml", "python"),
+      profiles=("ipv4",), rejected_by="the API server", references=(ALLOC,))
+def ipv6_config_on_ipv4_cluster(doc, profile):
+    """IPv6-only settings (a SingleStack IPv6 Service, Spark `IPv6`, IMDS mode IPv6) in a project whose cluster
+    profile is IPv4.
+
+    Why:
+        Either the detected profile is wrong (fix the tfvars, eksctl or v6lint config it came from) or the
+        object was written for another cluster: an IPv4 cluster rejects an IPv6-only Service with "not
+        configured on this cluster". The diagnostic names the profile's source so you can tell which.
+
+    Example:
+        # profile: IPv4
+        ipFamilies: [IPv6]           # bad
+        ipFamilyPolicy: SingleStack
+    """
+    # IPv6-only Services, Spark driver Services and IMDS endpoint modes in an IPv4 project.
+    where = "in a project whose cluster profile is IPv4; either the profile is wrong or"
     if doc.matches(SERVICE):
         svc = service_spec(doc)
         if not svc.headless_selectorless and _ipv6_only(svc):
@@ -35,21 +51,23 @@ def check_ipv6_config_on_ipv4(doc, profile):
                                           f"IMDS endpoint on IPv4 nodes")
 
 
-RULES = [
-    Rule("PRF002", "ipv6-config-on-ipv4-cluster",
-         "IPv6-only settings (a SingleStack IPv6 Service, Spark `IPv6`, IMDS mode IPv6) in a project whose "
-         "cluster profile is IPv4.", "error",
-         why="Either the detected profile is wrong (fix the tfvars, eksctl or v6lint config it came from) or the "
-             "object was written for another cluster: an IPv4 cluster rejects an IPv6-only Service with "
-             "\"not configured on this cluster\". The diagnostic names the profile's source so you can tell "
-             "which.",
-         example="# profile: IPv4\nipFamilies: [IPv6]           # bad\nipFamilyPolicy: SingleStack",
-         fix="none", check=check_ipv6_config_on_ipv4, kinds=SERVICE + SPARK_APPS + ("v1/ConfigMap",),
-         profiles=("ipv4",), triggers=("IPv6",), languages=("yaml", "python"), references=(ALLOC,), rejected_by="the API server"),
-]
+@rule("PRF001", "conflicting-cluster-profile", "warning", fix="none", languages=("yaml", "hcl"))
+def conflicting_cluster_profile(doc, profile):
+    """Two sources in one project disagree on the cluster's IP family.
 
+    Why:
+        v6lint judges every file against one profile, taken from the strongest source (config, tfvars,
+        Terraform blocks, variable defaults, eksctl, kubeadm/kind, aws-node). A weaker source that says
+        otherwise is either stale or describes another cluster; either way some findings will be wrong until
+        they agree.
 
-def check_conflicting_profile(doc, profile):
+    Example:
+        # terraform/prod.tfvars
+        enable_ipv6 = true
+        # eksctl/cluster.yaml
+        kubernetesNetworkConfig:
+          ipFamily: IPv4     # PRF001
+    """
     for source in profile.conflicts_in(doc.source.abspath):
         if doc.start <= source.start <= doc.end:
             yield Finding(source.start, source.end,
@@ -58,14 +76,7 @@ def check_conflicting_profile(doc, profile):
                           f"cluster.ip-family in the v6lint config)")
 
 
-RULES.insert(0, Rule(
-    "PRF001", "conflicting-cluster-profile", "Two sources in one project disagree on the cluster's IP family.",
-    "warning",
-    why="v6lint judges every file against one profile, taken from the strongest source (config, tfvars, "
-        "Terraform blocks, variable defaults, eksctl, kubeadm/kind, aws-node). A weaker source that says "
-        "otherwise is either stale or describes another cluster; either way some findings will be wrong until "
-        "they agree.",
-    example="# terraform/prod.tfvars\nenable_ipv6 = true\n# eksctl/cluster.yaml\n"
-            "kubernetesNetworkConfig:\n  ipFamily: IPv4     # PRF001",
-    fix="none", check=check_conflicting_profile, languages=("yaml", "hcl"), triggers=(),
-))
+RULES = [
+    conflicting_cluster_profile,
+    ipv6_config_on_ipv4_cluster,
+]

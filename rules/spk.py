@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from v6lint.diagnostics import fix_of as _fix, Edit, Finding
+from v6lint.diagnostics import Edit, Finding, Fix
 from v6lint.document import MAP, SEQ, Document, Node
-from v6lint.rule import Profile, Rule
+from v6lint.rule import Profile, rule
 from v6lint.rules.spark_model import ROLES, SPARK_APPS, SparkJob, commented_block, spark_jobs
 from v6lint.yaml_edit import Styled, append_item, delete_entry, entry_index, insert_entries, replace_scalar
 
@@ -32,8 +32,6 @@ ALLOC = ("https://github.com/kubernetes/kubernetes/blob/b0d609f08083d7a8aa342654
          "pkg/registry/core/service/storage/alloc.go")
 DOE_IPV6 = "https://awslabs.github.io/data-on-eks/docs/datastacks/processing/spark-on-eks/spark-ipv6"
 LANGS = ("yaml", "python", "spark-conf")  # spark-conf: standalone spark-defaults.conf
-
-
 
 
 def _jobs(doc: Document) -> list[SparkJob]:
@@ -64,7 +62,28 @@ def _predates_ip_families(job: SparkJob) -> bool:
     return version is not None and version < (3, 4, 0)
 
 
-def check_driver_service_ipv4(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("SPK001", "spark-driver-service-ipv4", "error",
+      fix="safe", languages=LANGS, profiles=("ipv6",), references=(SPARK_K8S_DOCS, DOE_IPV6))
+def spark_driver_service_ipv4(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """A Spark job on Kubernetes whose driver Service stays IPv4 (`spark.kubernetes.driver.service.ipFamilies`
+    absent or containing IPv4).
+
+    Why:
+        Spark creates a headless Service for the driver with `ipFamilies` from this setting, IPv4 by default.
+        An EKS IPv6 cluster serves only IPv6 Services, so the API server rejects it and the job never starts.
+        Applies where the driver runs in cluster mode: SparkApplications (unless `mode: client`), spark-submit
+        with a k8s:// master and `--deploy-mode cluster`, and spark-defaults.conf (unless it says
+        `spark.submit.deployMode client`). In client mode (spark-submit's default, and any PySpark
+        SparkSession built in code) the submitting process is the driver and Spark creates no driver Service.
+
+    Example:
+        sparkConf:
+          "spark.kubernetes.driver.service.ipFamilies": "IPv6"
+          "spark.kubernetes.driver.service.ipFamilyPolicy": "SingleStack"
+
+    Fix:
+        add `IPv6` (and a SingleStack policy), uncommenting the lines where the file has them commented out
+    """
     for job in _jobs(doc):
         if not job.on_kubernetes or job.deploy_mode == "client" or _predates_ip_families(job):
             continue  # in client mode Spark creates no driver Service
@@ -74,16 +93,32 @@ def check_driver_service_ipv4(doc: Document, profile: Profile) -> Iterator[Findi
             yield Finding(*job.anchor,
                           f"{job.label}: no `{FAMILIES}`, so Spark creates the driver Service as IPv4 (its "
                           f"default), which this IPv6 cluster rejects; set it to `IPv6`",
-                          _fix(f"Add `{FAMILIES}: IPv6`" + (" and the SingleStack policy" if len(pairs) > 1 else ""),
-                               "safe", job.add(pairs)))
+                          Fix.safe(f"Add `{FAMILIES}: IPv6`" + (" and the SingleStack policy" if len(pairs) > 1 else ""), job.add(pairs)))
         elif "IPv4" in _families(conf.value):
             yield Finding(conf.start, conf.end,
                           f"{job.label}: `{FAMILIES}` is `{conf.value}`; this IPv6 cluster serves no IPv4 Services, "
-                          f"so the driver Service is rejected", _fix("Set it to `IPv6`", "safe",
-                                                                    [conf.replace(doc.source, "IPv6")]))
+                          f"so the driver Service is rejected", Fix.safe("Set it to `IPv6`",
+                                                                    conf.replace(doc.source, "IPv6")))
 
 
-def check_driver_service_policy(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("SPK002", "spark-driver-service-policy", "error",
+      fix="unsafe", languages=LANGS, references=(SPARK_CONFIG, ALLOC))
+def spark_driver_service_policy(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """Two driver Service families with an effective `SingleStack` policy (set, or Spark's default).
+
+    Why:
+        Spark always writes the driver Service's `ipFamilyPolicy`, SingleStack unless configured
+        (Config.scala). The API server (alloc.go `initIPFamilyFields`) rejects a SingleStack Service with two
+        families: "must be 'RequireDualStack' or 'PreferDualStack' when multiple IP families are specified",
+        on any cluster. (A single `IPv6` family without a policy is fine: SingleStack is what it needs.)
+
+    Example:
+        "spark.kubernetes.driver.service.ipFamilies": "IPv6,IPv4"
+        "spark.kubernetes.driver.service.ipFamilyPolicy": "PreferDualStack"
+
+    Fix:
+        `PreferDualStack`
+    """
     for job in _jobs(doc):
         families = _families(job.value(FAMILIES))
         if len(families) != 2 or job.value(FAMILIES) not in FAMILY_VALUES:
@@ -93,12 +128,12 @@ def check_driver_service_policy(doc: Document, profile: Profile) -> Iterator[Fin
             yield Finding(job.conf[FAMILIES].start, job.conf[FAMILIES].end,
                           f"{job.label}: two driver Service families but no `{POLICY}`; Spark's default is "
                           f"SingleStack, which the API server rejects with two families",
-                          _fix(f"Add `{POLICY}: PreferDualStack`", "unsafe", job.add([(POLICY, "PreferDualStack")])))
+                          Fix.unsafe(f"Add `{POLICY}: PreferDualStack`", job.add([(POLICY, "PreferDualStack")])))
         elif policy.value == "SingleStack":
             yield Finding(policy.start, policy.end,
                           f"{job.label}: `{POLICY}` is SingleStack with two families ({job.value(FAMILIES)}); "
                           f"the API server rejects the driver Service",
-                          _fix("Set it to `PreferDualStack`", "unsafe", [policy.replace(doc.source, "PreferDualStack")]))
+                          Fix.unsafe("Set it to `PreferDualStack`", policy.replace(doc.source, "PreferDualStack")))
 
 
 def _canonical(value: str, choices: tuple[str, ...]) -> str | None:
@@ -106,7 +141,20 @@ def _canonical(value: str, choices: tuple[str, ...]) -> str | None:
     return next((c for c in choices if c.lower() == squeezed), None)
 
 
-def check_invalid_spark_values(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("SPK003", "invalid-spark-ip-family-value", "error",
+      fix="safe", languages=LANGS, references=(SPARK_K8S_DOCS, SPARK_CONFIG))
+def invalid_spark_ip_family_value(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """Driver Service `ipFamilies`/`ipFamilyPolicy` not exactly one of the values Spark accepts.
+
+    Why:
+        Spark checks these values exactly (`checkValues`): `ipv6` or `IPv6, IPv4` fail the submission.
+
+    Example:
+        "spark.kubernetes.driver.service.ipFamilies": "ipv6"   # bad: IPv6
+
+    Fix:
+        fix the case and strip spaces
+    """
     for job in _jobs(doc):
         for key, choices in ((FAMILIES, FAMILY_VALUES), (POLICY, POLICY_VALUES)):
             conf = job.conf.get(key)
@@ -116,7 +164,7 @@ def check_invalid_spark_values(doc: Document, profile: Profile) -> Iterator[Find
             yield Finding(conf.start, conf.end,
                           f"{job.label}: `{key}` is {conf.value!r}; Spark accepts exactly "
                           f"{', '.join(choices)} and fails the submission otherwise",
-                          _fix(f"Use `{fixed}`", "safe", [conf.replace(doc.source, fixed)]) if fixed else None)
+                          Fix.safe(f"Use `{fixed}`", conf.replace(doc.source, fixed)) if fixed else None)
 
 
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?![\d.])")
@@ -147,7 +195,18 @@ def _image_version(image: str | None) -> tuple[int, int, int] | None:
     return found if found and found[0] >= 2 else None
 
 
-def check_spark_version(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("SPK004", "spark-version-lacks-ipv6", "error",
+      fix="none", kinds=SPARK_APPS, references=(SPARK_K8S_DOCS,))
+def spark_version_lacks_ipv6(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """Spark older than 3.4.0 with IPv6 settings or on an IPv6 cluster.
+
+    Why:
+        IPv6 support and the driver Service IP family settings arrived in Spark 3.4.0; older versions ignore
+        the settings and bind IPv4.
+
+    Example:
+        sparkVersion: "3.3.2"   # bad: 3.4.0 or later
+    """
     for job in _jobs(doc):
         if job.spec is None:
             continue
@@ -248,7 +307,32 @@ def web_identity(job: SparkJob, profile: Profile) -> str | None:
     return None
 
 
-def check_missing_imds_mode(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("SPK005", "missing-imds-endpoint-mode", "warning",
+      fix="safe", languages=LANGS, profiles=("ipv6",), platforms=("aws",), maturity="preview",
+      references=(EKS_IMDS, DOE_IPV6))
+def missing_imds_endpoint_mode(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """Driver or executor without `AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6` on an IPv6 cluster, for a job
+    that takes its AWS credentials from the instance metadata service.
+
+    Why:
+        Without other credentials, the AWS SDK inside Spark (S3A, credentials, region) calls the instance
+        metadata service at 169.254.169.254 unless told to use the IPv6 endpoint, which IPv6 pods reach only
+        through the node's IPv4 egress NAT. Jobs with web-identity credentials (IRSA:
+        AWS_WEB_IDENTITY_TOKEN_FILE/AWS_ROLE_ARN, a service account annotated with
+        `eks.amazonaws.com/role-arn`, a WebIdentity S3A credentials provider) or EKS Pod Identity do not use
+        IMDS for credentials and are not reported. The env can be set in `env`, `envVars` or the
+        `spark.kubernetes.driverEnv.*` / `spark.executorEnv.*` settings. Preview: how the SDK is configured at
+        run time is a guess.
+
+    Example:
+        driver:
+          env:
+            - name: AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE
+              value: IPv6
+
+    Fix:
+        add the env entry to both roles; uncomment it where the file has it commented out
+    """
     for job in _jobs(doc):
         if not job.on_kubernetes or not uses_aws(job) or web_identity(job, profile):
             continue  # no AWS call, or credentials (and region) that do not come from IMDS
@@ -258,7 +342,7 @@ def check_missing_imds_mode(doc: Document, profile: Profile) -> Iterator[Finding
                 yield Finding(*job.anchor,
                               f"{job.label}: {' and '.join(missing)} lack `{IMDS}=IPv6`; the AWS SDK then calls "
                               f"IMDS at 169.254.169.254, which IPv6 pods may not reach, and S3 access fails",
-                              _fix(f"Set {IMDS}=IPv6 for {' and '.join(missing)}", "safe",
+                              Fix.safe(f"Set {IMDS}=IPv6 for {' and '.join(missing)}",
                                    job.add([(ENV_KEYS[r] + IMDS, "IPv6") for r in missing])))
             continue
         for role in ROLES:
@@ -269,7 +353,7 @@ def check_missing_imds_mode(doc: Document, profile: Profile) -> Iterator[Finding
             yield Finding(key.start, key.end,
                           f"{job.label}: the {role} has no `{IMDS}=IPv6`; the AWS SDK inside Spark then calls IMDS "
                           f"at 169.254.169.254, which IPv6 pods may not reach, and S3 access fails",
-                          _fix(f"Add {IMDS}=IPv6 to the {role}'s env", "safe", add_env(doc, node, IMDS, "IPv6")))
+                          Fix.safe(f"Add {IMDS}=IPv6 to the {role}'s env", add_env(doc, node, IMDS, "IPv6")))
 
 
 def _imds_values(job: SparkJob) -> Iterator[tuple[Node | None, object, str]]:
@@ -294,7 +378,21 @@ def uses_ipv6_imds(job: SparkJob) -> bool:
     return any(value.strip().lower() == "ipv6" for _node, _conf, value in _imds_values(job))
 
 
-def check_invalid_imds_mode(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("SPK006", "invalid-imds-endpoint-mode", "error",
+      fix="safe", languages=LANGS, platforms=("aws",), references=(EKS_IMDS,))
+def invalid_imds_endpoint_mode(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """`AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE` is neither IPv4 nor IPv6.
+
+    Why:
+        The SDKs accept IPv4 or IPv6 (case-insensitively); anything else is an error or ignored.
+
+    Example:
+        - name: AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE
+          value: IP6   # bad: IPv6
+
+    Fix:
+        canonical `IPv6`/`IPv4`
+    """
     for job in _jobs(doc):
         for node, conf, value in _imds_values(job):
             if value.strip().lower() in ("ipv4", "ipv6"):
@@ -303,10 +401,27 @@ def check_invalid_imds_mode(doc: Document, profile: Profile) -> Iterator[Finding
             start, end = (node.start, node.end) if node is not None else (conf.start, conf.end)
             edit = (replace_scalar(node, fixed) if node is not None else conf.replace(doc.source, fixed)) if fixed else None
             yield Finding(start, end, f"{job.label}: `{IMDS}` is {value!r}; the AWS SDKs accept only IPv4 or IPv6 "
-                                      f"and fall back to IPv4", _fix(f"Use `{fixed}`", "safe", [edit]))
+                                      f"and fall back to IPv4", Fix.safe(f"Use `{fixed}`", edit))
 
 
-def check_node_class_imds(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("SPK007", "imds-ipv6-not-enabled-on-nodes", "error",
+      fix="safe", kinds=("karpenter.k8s.aws/*/EC2NodeClass",), profiles=("ipv6",), platforms=("aws",),
+      references=("https://karpenter.sh/docs/concepts/nodeclasses/#specmetadataoptions",))
+def imds_ipv6_not_enabled_on_nodes(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """Jobs use the IPv6 IMDS endpoint but a Karpenter EC2NodeClass leaves `httpProtocolIPv6` disabled.
+
+    Why:
+        The IPv6 IMDS endpoint exists only when the instance's metadata options enable it; Karpenter's
+        EC2NodeClass defaults `httpProtocolIPv6` to disabled.
+
+    Example:
+        spec:
+          metadataOptions:
+            httpProtocolIPv6: enabled
+
+    Fix:
+        set `enabled` in the node class
+    """
     facts = profile.facts
     if facts is None or not facts.imds_ipv6_jobs or doc.root is None:
         return
@@ -329,7 +444,7 @@ def check_node_class_imds(doc: Document, profile: Profile) -> Iterator[Finding]:
             if options is None else None
     yield Finding(*where, f"{doc.object_name}: IMDS over IPv6 is not enabled (`metadataOptions.httpProtocolIPv6` "
                           f"defaults to disabled), but Spark jobs use the IPv6 IMDS endpoint (e.g. "
-                          f"{facts.imds_ipv6_jobs[0]})", _fix("Set `httpProtocolIPv6: enabled`", "safe", edits))
+                          f"{facts.imds_ipv6_jobs[0]})", Fix.safe("Set `httpProtocolIPv6: enabled`", edits))
 
 
 def _java_options(job: SparkJob, role: str) -> str:
@@ -344,9 +459,29 @@ def _wants_ipv6_first(job: SparkJob) -> bool:
     return bool(families) and families[0] == "IPv6"
 
 
-def check_jvm_prefers_ipv4(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("SPK008", "jvm-prefers-ipv4", "warning",
+      fix="safe", kinds=SPARK_APPS, profiles=("dual",), maturity="preview",
+      references=(SPARK_K8S_DOCS, OPERATOR_API))
+def jvm_prefers_ipv4(doc: Document, profile: Profile) -> Iterator[Finding]:
     # Spark's docs ask only `ipFamilies=IPv6` for IPv6-only clusters (names resolve to IPv6 alone
     # there), and say that on dual-stack the JVM "may" need preferIPv6Addresses to use IPv6.
+    """On a dual-stack cluster, a job whose driver Service puts IPv6 first, with a driver or executor JVM without
+    `-Djava.net.preferIPv6Addresses=true`.
+
+    Why:
+        Spark's Kubernetes guide asks only `spark.kubernetes.driver.service.ipFamilies=IPv6` for IPv6-only
+        clusters, where names resolve to IPv6 alone; on dual-stack it says the JVM may additionally need
+        `java.net.preferIPv6Addresses=true` to use IPv6, since Java otherwise picks the IPv4 address of a name
+        that has both. So this fires only on dual-stack, for jobs that ask for IPv6 first. Preview: "may" is
+        the source's word.
+
+    Example:
+        driver:
+          javaOptions: "-XX:+UseG1GC -Djava.net.preferIPv6Addresses=true"
+
+    Fix:
+        append to javaOptions, keeping what is there
+    """
     for job, role, node in _roles(doc):
         if PREFER_V6 in _java_options(job, role) or not _wants_ipv6_first(job):
             continue
@@ -362,10 +497,27 @@ def check_jvm_prefers_ipv4(doc: Document, profile: Profile) -> Iterator[Finding]
                       f"{job.label}: the driver Service puts IPv6 first, but the {role} JVM is not told to prefer "
                       f"IPv6 (`{PREFER_V6}`); on this dual-stack cluster Java then picks the IPv4 address of a "
                       f"name that has both",
-                      _fix(f"Append `{PREFER_V6}` to the {role}'s javaOptions", "safe", edits))
+                      Fix.safe(f"Append `{PREFER_V6}` to the {role}'s javaOptions", edits))
 
 
-def check_pyspark_prefers_ipv4(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("SPK009", "pyspark-prefers-ipv4", "warning",
+      fix="safe", kinds=SPARK_APPS, profiles=("dual",), maturity="preview",
+      references=(SPARK_K8S_DOCS, OPERATOR_API))
+def pyspark_prefers_ipv4(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """On a dual-stack cluster, a Python application whose driver Service puts IPv6 first and whose driver env
+    lacks `SPARK_PREFER_IPV6=true`.
+
+    Why:
+        Spark's Kubernetes guide says that on dual-stack Python may additionally need SPARK_PREFER_IPV6=true
+        to use IPv6; on IPv6-only clusters it asks nothing beyond the driver Service family. Preview: "may" is
+        the source's word.
+
+    Example:
+        driver:
+          env:
+            - name: SPARK_PREFER_IPV6
+              value: "true"
+    """
     for job in _jobs(doc):
         if job.spec is None or (job.spec.str_at("type") or "").lower() != "python":
             continue
@@ -377,11 +529,28 @@ def check_pyspark_prefers_ipv4(doc: Document, profile: Profile) -> Iterator[Find
         yield Finding(key.start, key.end,
                       f"{job.label}: a Python application whose driver lacks `SPARK_PREFER_IPV6=true`; PySpark's "
                       f"gateway then binds and connects over IPv4 on a dual-stack cluster",
-                      _fix("Add SPARK_PREFER_IPV6=true to the driver's env", "safe",
+                      Fix.safe("Add SPARK_PREFER_IPV6=true to the driver's env",
                            add_env(doc, driver, "SPARK_PREFER_IPV6", "true")))
 
 
-def check_java_options_overridden(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("SPK010", "java-options-overridden", "warning",
+      fix="safe", kinds=SPARK_APPS, references=(OPERATOR_API,))
+def java_options_overridden(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """`javaOptions` and `sparkConf[spark.<role>.extraJavaOptions]` are both set.
+
+    Why:
+        The operator writes a role's javaOptions into `spark.<role>.extraJavaOptions`, replacing the sparkConf
+        value: whatever was there (an IPv6 flag, GC settings) is silently lost.
+
+    Example:
+        driver:
+          javaOptions: "-Dx=1"
+        sparkConf:
+          spark.driver.extraJavaOptions: "-Dy=2"   # lost
+
+    Fix:
+        merge the sparkConf value into javaOptions
+    """
     for job, role, node in _roles(doc):
         java = node.get("javaOptions")
         extra = job.conf.get(JAVA_KEYS[role])
@@ -391,12 +560,24 @@ def check_java_options_overridden(doc: Document, profile: Profile) -> Iterator[F
         yield Finding(extra.entry_start, extra.entry_end,
                       f"{job.label}: `{JAVA_KEYS[role]}` is set while the {role} has javaOptions; the operator "
                       f"writes javaOptions into the same property and this value is lost",
-                      _fix("Merge it into javaOptions", "safe",
-                           [replace_scalar(java, " ".join(merged)),
-                            delete_entry(doc.source, job.spec.get("sparkConf"), JAVA_KEYS[role])]))
+                      Fix.safe("Merge it into javaOptions",
+                           replace_scalar(java, " ".join(merged)),
+                            delete_entry(doc.source, job.spec.get("sparkConf"), JAVA_KEYS[role])))
 
 
-def check_env_without_webhook(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("SPK011", "env-without-webhook", "error", fix="none", kinds=SPARK_APPS, references=(OPERATOR_API,))
+def env_without_webhook(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """`driver.env`/`executor.env` while the operator's Helm values disable the webhook.
+
+    Why:
+        The Spark operator applies `env` through its mutating admission webhook; with `webhook.enable: false`
+        the variables (the IMDS endpoint mode among them) are silently dropped.
+
+    Example:
+        # values.yaml
+        webhook:
+          enable: true
+    """
     facts = profile.facts
     if facts is None or not facts.webhook_disabled:
         return
@@ -415,7 +596,30 @@ def _is_operator_values(doc: Document) -> bool:
             and root.get("spark") is not None)
 
 
-def check_operator_jvm(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("SPK012", "operator-jvm-prefers-ipv4", "warning",
+      fix="safe", profiles=("dual",), maturity="preview",
+      references=("https://github.com/kubeflow/spark-operator/blob/master/charts/spark-operator-chart/values.yaml",))
+def operator_jvm_prefers_ipv4(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """spark-operator Helm values without `-Djava.net.preferIPv6Addresses=true` for the `spark-submit` the
+    controller runs.
+
+    Why:
+        The Kubeflow Spark operator's controller is a Go program, but for each SparkApplication it runs
+        `spark-submit`, a JVM, in its own pod, and that JVM talks to the API server to create the driver. The
+        JVM inherits the controller container's environment, so on a dual-stack cluster tell it to prefer IPv6
+        through `_JAVA_OPTIONS` or `JAVA_TOOL_OPTIONS` in `controller.env`. Not on IPv6-only clusters: there
+        the API server address is an IPv6 literal and names resolve to AAAA only, so there is nothing to
+        prefer. Preview: whether IPv4 is wrong on dual-stack depends on the cluster.
+
+    Example:
+        controller:
+          env:
+            - name: JAVA_TOOL_OPTIONS
+              value: "-Djava.net.preferIPv6Addresses=true"
+
+    Fix:
+        add the env entry
+    """
     if not _is_operator_values(doc):
         return
     controller = doc.root.get("controller")
@@ -431,10 +635,27 @@ def check_operator_jvm(doc: Document, profile: Profile) -> Iterator[Finding]:
                   f"spark-operator values: the `spark-submit` JVMs the controller launches do not prefer IPv6 (no "
                   f"`{PREFER_V6}` in `controller.env` `_JAVA_OPTIONS`/`JAVA_TOOL_OPTIONS`); on this dual-stack "
                   f"cluster their Kubernetes client may pick IPv4",
-                  _fix("Add JAVA_TOOL_OPTIONS to controller.env", "safe", edits))
+                  Fix.safe("Add JAVA_TOOL_OPTIONS to controller.env", edits))
 
 
-def check_deprecated_env(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("SPK013", "deprecated-env-vars", "info", fix="unsafe", kinds=SPARK_APPS, references=(OPERATOR_API,))
+def deprecated_env_vars(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """`envVars` / `envSecretKeyRefs` (deprecated in v1beta2).
+
+    Why:
+        These fields are deprecated in favour of `env`, which is where IPv6 settings such as the IMDS endpoint
+        mode belong.
+
+    Example:
+        envVars:
+          A: b        # becomes
+        env:
+          - name: A
+            value: b
+
+    Fix:
+        convert `envVars` to `env` (when there is no `env` yet)
+    """
     for job, role, node in _roles(doc):
         for key_name in ("envVars", "envSecretKeyRefs"):
             found = node.entry(key_name)
@@ -445,9 +666,9 @@ def check_deprecated_env(doc: Document, profile: Profile) -> Iterator[Finding]:
             if key_name == "envVars" and node.get("env") is None and value.kind == MAP and value.entries():
                 env = [{"name": k.value, "value": v.text or ""} for k, v in value.entries()]
                 at = entry_index(node, "envVars")
-                fix = _fix("Convert envVars to env", "unsafe",
-                           [delete_entry(doc.source, node, "envVars"),
-                            insert_entries(doc.source, node, [("env", env)], doc.root, at=at)])
+                fix = Fix.unsafe("Convert envVars to env",
+                           delete_entry(doc.source, node, "envVars"),
+                            insert_entries(doc.source, node, [("env", env)], doc.root, at=at))
             yield Finding(key.start, key.end,
                           f"{job.label}: the {role}'s `{key_name}` is deprecated in v1beta2; use `env`", fix)
 
@@ -455,10 +676,27 @@ def check_deprecated_env(doc: Document, profile: Profile) -> Iterator[Finding]:
 IPV4_STACK = "-Djava.net.preferIPv4Stack=true"
 
 
-def check_ipv4_wildcard_bind(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("SPK014", "ipv4-wildcard-bind", "warning",
+      fix="none", languages=LANGS, profiles=("ipv6", "dual"), maturity="preview",
+      references=(SPARK_K8S_DOCS, SPARK_CONFIG,
+                                     "https://github.com/openjdk/jdk/blob/master/src/java.base/unix/native/libnet/net_util_md.c"))
+def ipv4_wildcard_bind(doc: Document, profile: Profile) -> Iterator[Finding]:
     # For 0.0.0.0 the JDK opens an IPv6 socket bound to the IPv6 wildcard, which also takes IPv4
     # (net_util_md.c NET_InetAddressToSockaddr): a Spark JVM bound to 0.0.0.0 is dual-stack, unless
     # the JVM runs with preferIPv4Stack=true, which makes every socket IPv4.
+    """`spark.driver.bindAddress` (or the block manager's) is `0.0.0.0` in a JVM run with
+    `-Djava.net.preferIPv4Stack=true`.
+
+    Why:
+        For the IPv4 wildcard the JDK opens an IPv6 socket on the IPv6 wildcard that also takes IPv4 (openjdk
+        src/java.base/unix/native/libnet/net_util_md.c, NET_InetAddressToSockaddr), so a Spark driver bound to
+        0.0.0.0 is dual-stack. Only `-Djava.net.preferIPv4Stack=true` makes the JVM's sockets IPv4, and then
+        IPv6 executors cannot connect.
+
+    Example:
+        driver:
+          javaOptions: "-XX:+UseG1GC"   # no preferIPv4Stack
+    """
     for job in _jobs(doc):
         roles = {"spark.driver.bindAddress": ("driver",), "spark.blockManager.bindAddress": ROLES}
         for key in BIND_KEYS:
@@ -473,142 +711,20 @@ def check_ipv4_wildcard_bind(doc: Document, profile: Profile) -> Iterator[Findin
                               f"the flag: without it the JVM binds 0.0.0.0 as a dual-stack socket)")
 
 
-def check_ipv4_only_resolution(doc: Document, profile: Profile) -> Iterator[Finding]:
-    facts = doc.payload
-    for start, end, what in facts.resolution_calls if facts is not None else []:
-        yield Finding(start, end, f"`{what}` returns IPv4 addresses only; on an {profile.label} cluster use "
-                                  f"`socket.getaddrinfo` (or bind to `::`) instead")
-
-
-_k = dict(languages=LANGS, references=(SPARK_K8S_DOCS, SPARK_CONFIG))
-_app = dict(kinds=SPARK_APPS, references=(OPERATOR_API,))
 
 RULES = [
-    Rule("SPK001", "spark-driver-service-ipv4",
-         "A Spark job on Kubernetes whose driver Service stays IPv4 (`spark.kubernetes.driver.service.ipFamilies` "
-         "absent or containing IPv4).", "error",
-         why="Spark creates a headless Service for the driver with `ipFamilies` from this setting, IPv4 by "
-             "default. An EKS IPv6 cluster serves only IPv6 Services, so the API server rejects it and the job "
-             "never starts. Applies where the driver runs in cluster mode: SparkApplications (unless `mode: "
-             "client`), spark-submit with a k8s:// master and `--deploy-mode cluster`, and spark-defaults.conf "
-             "(unless it says `spark.submit.deployMode client`). In client mode (spark-submit's default, and any "
-             "PySpark SparkSession built in code) the submitting process is the driver and Spark creates no "
-             "driver Service.",
-         example='sparkConf:\n  "spark.kubernetes.driver.service.ipFamilies": "IPv6"\n'
-                 '  "spark.kubernetes.driver.service.ipFamilyPolicy": "SingleStack"',
-         fix="safe", fix_note="add `IPv6` (and a SingleStack policy), uncommenting the lines where the file has "
-                              "them commented out", check=check_driver_service_ipv4, profiles=("ipv6",),
-         triggers=("spark",), languages=LANGS, references=(SPARK_K8S_DOCS, DOE_IPV6)),
-    Rule("SPK002", "spark-driver-service-policy",
-         "Two driver Service families with an effective `SingleStack` policy (set, or Spark's default).", "error",
-         why="Spark always writes the driver Service's `ipFamilyPolicy`, SingleStack unless configured (Config.scala). "
-             "The API server (alloc.go `initIPFamilyFields`) rejects a SingleStack Service with two families: \"must "
-             "be 'RequireDualStack' or 'PreferDualStack' when multiple IP families are specified\", on any cluster. "
-             "(A single `IPv6` family without a policy is fine: SingleStack is what it needs.)",
-         example='"spark.kubernetes.driver.service.ipFamilies": "IPv6,IPv4"\n'
-                 '"spark.kubernetes.driver.service.ipFamilyPolicy": "PreferDualStack"',
-         fix="unsafe", fix_note="`PreferDualStack`", check=check_driver_service_policy, triggers=("ipFamilies",),
-         languages=LANGS, references=(SPARK_CONFIG, ALLOC)),
-    Rule("SPK003", "invalid-spark-ip-family-value",
-         "Driver Service `ipFamilies`/`ipFamilyPolicy` not exactly one of the values Spark accepts.", "error",
-         why="Spark checks these values exactly (`checkValues`): `ipv6` or `IPv6, IPv4` fail the submission.",
-         example='"spark.kubernetes.driver.service.ipFamilies": "ipv6"   # bad: IPv6',
-         fix="safe", fix_note="fix the case and strip spaces", check=check_invalid_spark_values,
-         triggers=("ipFamil",), **_k),
-    Rule("SPK004", "spark-version-lacks-ipv6", "Spark older than 3.4.0 with IPv6 settings or on an IPv6 cluster.",
-         "error",
-         why="IPv6 support and the driver Service IP family settings arrived in Spark 3.4.0; older versions "
-             "ignore the settings and bind IPv4.",
-         example='sparkVersion: "3.3.2"   # bad: 3.4.0 or later', fix="none", check=check_spark_version,
-         kinds=SPARK_APPS, triggers=("sparkVersion",), references=(SPARK_K8S_DOCS,)),
-    Rule("SPK005", "missing-imds-endpoint-mode",
-         f"Driver or executor without `{IMDS}=IPv6` on an IPv6 cluster, for a job that takes its AWS credentials "
-         f"from the instance metadata service.", "warning",
-         why="Without other credentials, the AWS SDK inside Spark (S3A, credentials, region) calls the instance "
-             "metadata service at 169.254.169.254 unless told to use the IPv6 endpoint, which IPv6 pods reach "
-             "only through the node's IPv4 egress NAT. Jobs with web-identity credentials (IRSA: "
-             "AWS_WEB_IDENTITY_TOKEN_FILE/AWS_ROLE_ARN, a service account annotated with "
-             "`eks.amazonaws.com/role-arn`, a WebIdentity S3A credentials provider) or EKS Pod Identity do not "
-             "use IMDS for credentials and are not reported. The env can be set in `env`, `envVars` or the "
-             "`spark.kubernetes.driverEnv.*` / `spark.executorEnv.*` settings. Preview: how the SDK is "
-             "configured at run time is a guess.",
-         example=f"driver:\n  env:\n    - name: {IMDS}\n      value: IPv6",
-         fix="safe", fix_note="add the env entry to both roles; uncomment it where the file has it commented out",
-         check=check_missing_imds_mode, profiles=("ipv6",), triggers=("spark",), languages=LANGS,
-         references=(EKS_IMDS, DOE_IPV6), platforms=("aws",), maturity="preview"),
-    Rule("SPK006", "invalid-imds-endpoint-mode", f"`{IMDS}` is neither IPv4 nor IPv6.", "error",
-         why="The SDKs accept IPv4 or IPv6 (case-insensitively); anything else is an error or ignored.",
-         example=f"- name: {IMDS}\n  value: IP6   # bad: IPv6", fix="safe", fix_note="canonical `IPv6`/`IPv4`",
-         check=check_invalid_imds_mode, triggers=(IMDS,), languages=LANGS, references=(EKS_IMDS,), platforms=("aws",)),
-    Rule("SPK007", "imds-ipv6-not-enabled-on-nodes",
-         "Jobs use the IPv6 IMDS endpoint but a Karpenter EC2NodeClass leaves `httpProtocolIPv6` disabled.", "error",
-         why="The IPv6 IMDS endpoint exists only when the instance's metadata options enable it; Karpenter's "
-             "EC2NodeClass defaults `httpProtocolIPv6` to disabled.",
-         example="spec:\n  metadataOptions:\n    httpProtocolIPv6: enabled", fix="safe",
-         fix_note="set `enabled` in the node class", check=check_node_class_imds,
-         kinds=("karpenter.k8s.aws/*/EC2NodeClass",), profiles=("ipv6",), triggers=("EC2NodeClass",),
-         references=("https://karpenter.sh/docs/concepts/nodeclasses/#specmetadataoptions",), platforms=("aws",)),
-    Rule("SPK008", "jvm-prefers-ipv4",
-         f"On a dual-stack cluster, a job whose driver Service puts IPv6 first, with a driver or executor JVM "
-         f"without `{PREFER_V6}`.", "warning",
-         why="Spark's Kubernetes guide asks only `spark.kubernetes.driver.service.ipFamilies=IPv6` for IPv6-only "
-             "clusters, where names resolve to IPv6 alone; on dual-stack it says the JVM may additionally need "
-             "`java.net.preferIPv6Addresses=true` to use IPv6, since Java otherwise picks the IPv4 address of a "
-             "name that has both. So this fires only on dual-stack, for jobs that ask for IPv6 first. Preview: "
-             "\"may\" is the source's word.",
-         example=f'driver:\n  javaOptions: "-XX:+UseG1GC {PREFER_V6}"', fix="safe",
-         fix_note="append to javaOptions, keeping what is there", check=check_jvm_prefers_ipv4,
-         profiles=("dual",), triggers=("spark",), maturity="preview", kinds=SPARK_APPS,
-         references=(SPARK_K8S_DOCS, OPERATOR_API)),
-    Rule("SPK009", "pyspark-prefers-ipv4",
-         "On a dual-stack cluster, a Python application whose driver Service puts IPv6 first and whose driver "
-         "env lacks `SPARK_PREFER_IPV6=true`.", "warning",
-         why="Spark's Kubernetes guide says that on dual-stack Python may additionally need SPARK_PREFER_IPV6=true "
-             "to use IPv6; on IPv6-only clusters it asks nothing beyond the driver Service family. Preview: "
-             "\"may\" is the source's word.",
-         example="driver:\n  env:\n    - name: SPARK_PREFER_IPV6\n      value: \"true\"", fix="safe",
-         check=check_pyspark_prefers_ipv4, profiles=("dual",), triggers=("Python",), maturity="preview",
-         kinds=SPARK_APPS, references=(SPARK_K8S_DOCS, OPERATOR_API)),
-    Rule("SPK010", "java-options-overridden",
-         "`javaOptions` and `sparkConf[spark.<role>.extraJavaOptions]` are both set.", "warning",
-         why="The operator writes a role's javaOptions into `spark.<role>.extraJavaOptions`, replacing the "
-             "sparkConf value: whatever was there (an IPv6 flag, GC settings) is silently lost.",
-         example='driver:\n  javaOptions: "-Dx=1"\nsparkConf:\n  spark.driver.extraJavaOptions: "-Dy=2"   # lost',
-         fix="safe", fix_note="merge the sparkConf value into javaOptions", check=check_java_options_overridden,
-         triggers=("extraJavaOptions",), **_app),
-    Rule("SPK011", "env-without-webhook",
-         "`driver.env`/`executor.env` while the operator's Helm values disable the webhook.", "error",
-         why="The Spark operator applies `env` through its mutating admission webhook; with `webhook.enable: "
-             "false` the variables (the IMDS endpoint mode among them) are silently dropped.",
-         example="# values.yaml\nwebhook:\n  enable: true", fix="none", check=check_env_without_webhook,
-         triggers=("env",), **_app),
-    Rule("SPK012", "operator-jvm-prefers-ipv4",
-         f"spark-operator Helm values without `{PREFER_V6}` for the `spark-submit` the controller runs.", "warning",
-         why="The Kubeflow Spark operator's controller is a Go program, but for each SparkApplication it runs "
-             "`spark-submit`, a JVM, in its own pod, and that JVM talks to the API server to create the driver. "
-             "The JVM inherits the controller container's environment, so on a dual-stack cluster tell it to prefer "
-             "IPv6 through `_JAVA_OPTIONS` or `JAVA_TOOL_OPTIONS` in `controller.env`. Not on IPv6-only clusters: "
-             "there the API server address is an IPv6 literal and names resolve to AAAA only, so there is nothing to "
-             "prefer. Preview: whether IPv4 is wrong on dual-stack depends on the cluster.",
-         example=f"controller:\n  env:\n    - name: JAVA_TOOL_OPTIONS\n      value: \"{PREFER_V6}\"", fix="safe",
-         fix_note="add the env entry", check=check_operator_jvm, profiles=("dual",), maturity="preview",
-         triggers=("webhook",),
-         references=("https://github.com/kubeflow/spark-operator/blob/master/charts/spark-operator-chart/values.yaml",)),
-    Rule("SPK013", "deprecated-env-vars", "`envVars` / `envSecretKeyRefs` (deprecated in v1beta2).", "info",
-         why="These fields are deprecated in favour of `env`, which is where IPv6 settings such as the IMDS "
-             "endpoint mode belong.",
-         example="envVars:\n  A: b        # becomes\nenv:\n  - name: A\n    value: b", fix="unsafe",
-         fix_note="convert `envVars` to `env` (when there is no `env` yet)", check=check_deprecated_env,
-         triggers=("envVars", "envSecretKeyRefs"), **_app),
-    Rule("SPK014", "ipv4-wildcard-bind",
-         "`spark.driver.bindAddress` (or the block manager's) is `0.0.0.0` in a JVM run with "
-         "`-Djava.net.preferIPv4Stack=true`.", "warning",
-         why="For the IPv4 wildcard the JDK opens an IPv6 socket on the IPv6 wildcard that also takes IPv4 "
-             "(openjdk src/java.base/unix/native/libnet/net_util_md.c, NET_InetAddressToSockaddr), so a Spark "
-             "driver bound to 0.0.0.0 is dual-stack. Only `-Djava.net.preferIPv4Stack=true` makes the JVM's "
-             "sockets IPv4, and then IPv6 executors cannot connect.",
-         example='driver:\n  javaOptions: "-XX:+UseG1GC"   # no preferIPv4Stack', fix="none",
-         check=check_ipv4_wildcard_bind, profiles=("ipv6", "dual"), triggers=("bindAddress",), maturity="preview",
-         languages=LANGS, references=(SPARK_K8S_DOCS, SPARK_CONFIG,
-                                     "https://github.com/openjdk/jdk/blob/master/src/java.base/unix/native/libnet/net_util_md.c")),
+    spark_driver_service_ipv4,
+    spark_driver_service_policy,
+    invalid_spark_ip_family_value,
+    spark_version_lacks_ipv6,
+    missing_imds_endpoint_mode,
+    invalid_imds_endpoint_mode,
+    imds_ipv6_not_enabled_on_nodes,
+    jvm_prefers_ipv4,
+    pyspark_prefers_ipv4,
+    java_options_overridden,
+    env_without_webhook,
+    operator_jvm_prefers_ipv4,
+    deprecated_env_vars,
+    ipv4_wildcard_bind,
 ]

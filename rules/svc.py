@@ -9,9 +9,9 @@ from __future__ import annotations
 import ipaddress
 from typing import Iterator
 
-from v6lint.diagnostics import Finding, Fix, fix_of
+from v6lint.diagnostics import Finding, Fix
 from v6lint.document import MAP, SEQ, Document, Node, per_document
-from v6lint.rule import Profile, Rule
+from v6lint.rule import Profile, rule
 from v6lint.yaml_edit import delete_entries, delete_entry, delete_item, entry_index, insert_entries, replace_scalar
 
 SERVICE = ("v1/Service",)
@@ -93,41 +93,81 @@ def family_of(address: str | None) -> str | None:
     return "IPv4" if ip.version == 4 else "IPv6"
 
 
-def _fix(message: str, applicability: str, *edits) -> Fix | None:
-    return fix_of(message, applicability, edits)
-
-
 def _show(node: Node) -> str:
     return node.text if node.text is not None else "<non-string>"
 
 
-def check_invalid_ip_family(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("SVC001", "invalid-ip-family", "error",
+      fix="safe", kinds=SERVICE, rejected_by="the API server", references=(VALIDATION, DUAL_STACK_DOCS))
+def invalid_ip_family(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """`spec.ipFamilies` entry is not exactly `IPv4` or `IPv6`.
+
+    Why:
+        The API server compares families case-sensitively: `ipv6` or `IPV6` is rejected as an unsupported
+        value, so the Service is never created.
+
+    Example:
+        ipFamilies: [ipv6]   # bad
+        ipFamilies: [IPv6]   # good
+
+    Fix:
+        rewrite to the canonical case when the value is IPv4/IPv6 in another case
+    """
     svc = service_spec(doc)
     for item in svc.families:
         value = item.text
         if value in FAMILIES:
             continue
         fixed = canonical(value, FAMILIES)
-        fix = _fix(f"Replace with `{fixed}`", "safe", replace_scalar(item, fixed)) if fixed else None
+        fix = Fix.safe(f"Replace with `{fixed}`", replace_scalar(item, fixed)) if fixed else None
         yield Finding(item.start, item.end,
                       f"{svc.name}: ipFamilies entry {_show(item)!r} is not an IP family; the API server "
                       f"accepts exactly `IPv4` or `IPv6` (case-sensitive)", fix)
 
 
-def check_invalid_policy(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("SVC002", "invalid-ip-family-policy", "error",
+      fix="safe", kinds=SERVICE, rejected_by="the API server", references=(VALIDATION, DUAL_STACK_DOCS))
+def invalid_ip_family_policy(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """`spec.ipFamilyPolicy` is not exactly `SingleStack`, `PreferDualStack` or `RequireDualStack`.
+
+    Why:
+        Any other value (`preferDualStack`, `DualStack`) is rejected as an unsupported value.
+
+    Example:
+        ipFamilyPolicy: preferDualStack   # bad
+        ipFamilyPolicy: PreferDualStack   # good
+
+    Fix:
+        canonical case; `DualStack` has no automatic fix (prefer or require?)
+    """
     svc = service_spec(doc)
     node = svc.policy_node
     if node is None or node.is_null or svc.policy in POLICIES:
         return
     fixed = canonical(svc.policy, POLICIES)
-    fix = _fix(f"Replace with `{fixed}`", "safe", replace_scalar(node, fixed)) if fixed else None
+    fix = Fix.safe(f"Replace with `{fixed}`", replace_scalar(node, fixed)) if fixed else None
     hint = " (did you mean `PreferDualStack` or `RequireDualStack`?)" if svc.policy == "DualStack" else ""
     yield Finding(node.start, node.end,
                   f"{svc.name}: ipFamilyPolicy {_show(node)!r} is not one of `SingleStack`, "
                   f"`PreferDualStack`, `RequireDualStack`{hint}", fix)
 
 
-def check_duplicate_family(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("SVC003", "duplicate-ip-family", "error",
+      fix="safe", kinds=SERVICE, rejected_by="the API server", references=(VALIDATION, DUAL_STACK_DOCS))
+def duplicate_ip_family(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """A family is listed twice in `spec.ipFamilies`, or it has more than two entries.
+
+    Why:
+        Validation rejects duplicate families and more than two entries: a Service has at most one address per
+        family.
+
+    Example:
+        ipFamilies: [IPv6, IPv6]   # bad
+        ipFamilies: [IPv6]         # good
+
+    Fix:
+        drop the duplicate entries
+    """
     svc = service_spec(doc)
     seen: set[str | None] = set()
     for index, item in enumerate(svc.families):
@@ -135,7 +175,7 @@ def check_duplicate_family(doc: Document, profile: Profile) -> Iterator[Finding]
         if value in seen:
             yield Finding(item.start, item.end,
                           f"{svc.name}: ipFamilies lists {value!r} twice; each family may appear once",
-                          _fix(f"Remove the duplicate `{value}`", "safe",
+                          Fix.safe(f"Remove the duplicate `{value}`",
                                delete_item(doc.source, svc.families_node, index)))
         elif index >= 2:
             yield Finding(item.start, item.end,
@@ -154,7 +194,28 @@ def effective_policy(svc: ServiceSpec) -> tuple[str | None, bool]:
     return ("RequireDualStack" if svc.headless_selectorless else "SingleStack"), True
 
 
-def check_single_stack_two_families(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("SVC004", "single-stack-two-families", "error",
+      fix="unsafe", kinds=SERVICE, rejected_by="the API server", references=(ALLOC, DUAL_STACK_DOCS))
+def single_stack_two_families(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """Two `ipFamilies` or two `clusterIPs` with `ipFamilyPolicy: SingleStack`, or with no policy (which the API
+    server defaults to SingleStack).
+
+    Why:
+        alloc.go (`initIPFamilyFields`) defaults an absent `ipFamilyPolicy` to `SingleStack` on create; only a
+        headless Service without a selector defaults to `RequireDualStack`. It then rejects a `SingleStack`
+        Service with two families or two cluster IPs ("must be 'RequireDualStack' or 'PreferDualStack' when
+        multiple IP families are specified"), on every cluster and every Service type, so no cluster profile
+        is needed.
+
+    Example:
+        ipFamilies: [IPv6, IPv4]           # bad: no policy means SingleStack
+
+        ipFamilyPolicy: PreferDualStack    # good
+        ipFamilies: [IPv6, IPv4]
+
+    Fix:
+        set (or add) `ipFamilyPolicy: PreferDualStack`; the Service becomes dual-stack where the cluster is
+    """
     svc = service_spec(doc)
     policy, defaulted = effective_policy(svc)
     if policy != "SingleStack":
@@ -173,7 +234,7 @@ def check_single_stack_two_families(doc: Document, profile: Profile) -> Iterator
         yield Finding(node.start, node.end,
                       f"{svc.name}: ipFamilyPolicy is `SingleStack` but {names} hold two values; the API server "
                       f"rejects this (it must be `PreferDualStack` or `RequireDualStack`)",
-                      _fix("Set ipFamilyPolicy to `PreferDualStack`", "unsafe", replace_scalar(node, "PreferDualStack")))
+                      Fix.unsafe("Set ipFamilyPolicy to `PreferDualStack`", replace_scalar(node, "PreferDualStack")))
         return
     what, node = two[0]
     at = entry_index(svc.spec, what)
@@ -181,12 +242,29 @@ def check_single_stack_two_families(doc: Document, profile: Profile) -> Iterator
                   f"{svc.name}: {names} hold two values but no ipFamilyPolicy is set; on create the API server "
                   f"defaults it to `SingleStack` and rejects the Service (it must be `PreferDualStack` or "
                   f"`RequireDualStack`)",
-                  _fix("Add `ipFamilyPolicy: PreferDualStack`", "unsafe",
+                  Fix.unsafe("Add `ipFamilyPolicy: PreferDualStack`",
                        insert_entries(doc.source, svc.spec, [("ipFamilyPolicy", "PreferDualStack")], doc.root,
                                       at=at + 1 if at is not None else None)))
 
 
-def check_inconsistent_cluster_ips(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("SVC005", "inconsistent-cluster-ips", "error",
+      fix="safe", kinds=SERVICE, rejected_by="the API server", references=(VALIDATION, DUAL_STACK_DOCS))
+def inconsistent_cluster_ips(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """`clusterIPs` disagrees with `clusterIP`, has more than two values, `None` not alone, two IPs of one
+    family, or a value that is not an IP.
+
+    Why:
+        Clients must set `clusterIP` and `clusterIPs` together with `clusterIPs[0] == clusterIP`; the API
+        server does not fill `clusterIP` from `clusterIPs` on create and rejects every other inconsistency.
+
+    Example:
+        clusterIPs: [10.96.0.20, fd00::20]              # bad: no clusterIP
+        clusterIP: 10.96.0.20
+        clusterIPs: [10.96.0.20, fd00::20]   # good
+
+    Fix:
+        add `clusterIP: <clusterIPs[0]>` when it is missing
+    """
     svc = service_spec(doc)
     ips = svc.cluster_ips
     single = svc.cluster_ip
@@ -204,7 +282,7 @@ def check_inconsistent_cluster_ips(doc: Document, profile: Profile) -> Iterator[
         fix = None
         if first and (first == "None" or family_of(first)) and svc.spec is not None:
             at = entry_index(svc.spec, "clusterIPs")
-            fix = _fix(f"Add `clusterIP: {first}`", "safe",
+            fix = Fix.safe(f"Add `clusterIP: {first}`",
                        insert_entries(doc.source, svc.spec, [("clusterIP", first)], doc.root, at=at))
         yield Finding(node.start, node.end,
                       f"{svc.name}: clusterIPs is set without clusterIP; clusterIP must equal clusterIPs[0]", fix)
@@ -232,7 +310,22 @@ def check_inconsistent_cluster_ips(doc: Document, profile: Profile) -> Iterator[
             seen[family] = 1
 
 
-def check_family_mismatch(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("SVC006", "cluster-ip-family-mismatch", "error",
+      fix="safe", kinds=SERVICE, rejected_by="the API server", references=(VALIDATION, DUAL_STACK_DOCS))
+def cluster_ip_family_mismatch(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """`clusterIPs[i]` is of another family than `ipFamilies[i]`.
+
+    Why:
+        The i-th family must match the i-th address; the API server rejects a mismatch.
+
+    Example:
+        clusterIPs: [fd00::20, 10.96.0.20]
+        ipFamilies: [IPv4, IPv6]   # bad
+        ipFamilies: [IPv6, IPv4]   # good
+
+    Fix:
+        reorder `ipFamilies` when it is a permutation of the addresses' families
+    """
     svc = service_spec(doc)
     families, ips = svc.families, svc.cluster_ips
     ip_families = [family_of(n.text) for n in ips]
@@ -246,7 +339,7 @@ def check_family_mismatch(doc: Document, profile: Profile) -> Iterator[Finding]:
     wanted = ip_families[:len(families)] + values[len(ips):]
     fix = None
     if None not in wanted and sorted(wanted) == sorted(values):
-        fix = _fix("Reorder ipFamilies to match clusterIPs", "safe",
+        fix = Fix.safe("Reorder ipFamilies to match clusterIPs",
                    *(replace_scalar(families[i], wanted[i]) for i in range(len(families)) if wanted[i] != values[i]))
     for i in mismatched:
         yield Finding(families[i].start, families[i].end,
@@ -254,7 +347,22 @@ def check_family_mismatch(doc: Document, profile: Profile) -> Iterator[Finding]:
                       f"{ip_families[i]}; the families must be listed in the order of the addresses", fix)
 
 
-def check_external_name_ip_fields(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("SVC007", "external-name-ip-fields", "error",
+      fix="safe", kinds=SERVICE, rejected_by="the API server", references=(VALIDATION, DUAL_STACK_DOCS))
+def external_name_ip_fields(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """`type: ExternalName` with `clusterIP(s)`, `ipFamilies` or `ipFamilyPolicy` (one finding for all of them).
+
+    Why:
+        An ExternalName Service is a DNS CNAME and gets no IP: validation rejects IP fields on it.
+
+    Example:
+        type: ExternalName
+        externalName: db.example.com
+        ipFamilyPolicy: SingleStack   # bad: remove
+
+    Fix:
+        delete those fields
+    """
     svc = service_spec(doc)
     if svc.type != "ExternalName" or svc.spec is None:
         return
@@ -273,10 +381,21 @@ def check_external_name_ip_fields(doc: Document, profile: Profile) -> Iterator[F
     shown = ", ".join(f"`{key}`" for key in keys)
     yield Finding(found[0][1].start, found[0][2].end,
                   f"{svc.name}: {shown} must not be set on an ExternalName Service (it gets no IP)",
-                  _fix(f"Remove {shown}", "safe", *delete_entries(doc.source, svc.spec, keys)))
+                  Fix.safe(f"Remove {shown}", delete_entries(doc.source, svc.spec, keys)))
 
 
-def check_headless_exposed(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("SVC008", "headless-exposed-service", "error",
+      fix="none", kinds=SERVICE, rejected_by="the API server", references=(VALIDATION, DUAL_STACK_DOCS))
+def headless_exposed_service(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """`clusterIP: None` with type `LoadBalancer` or `NodePort`.
+
+    Why:
+        A headless Service has no virtual IP to expose; validation rejects `None` for these types.
+
+    Example:
+        type: LoadBalancer
+        clusterIP: None   # bad: remove clusterIP, or use type ClusterIP
+    """
     svc = service_spec(doc)
     if svc.cluster_ip == "None" and svc.type in ("LoadBalancer", "NodePort"):
         node = svc.cluster_ip_node
@@ -289,7 +408,25 @@ def _ipv6_only(svc: ServiceSpec) -> bool:
     return svc.family_values == ["IPv6"] and svc.policy in (None, "SingleStack")
 
 
-def check_family_not_in_cluster(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("SVC009", "ip-family-not-in-cluster", "error",
+      fix="unsafe", kinds=SERVICE, profiles=("ipv4", "ipv6"), rejected_by="the API server",
+      references=(ALLOC, EKS_IPV6))
+def ip_family_not_in_cluster(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """`ipFamilies` or a cluster IP names a family the single-stack cluster does not serve.
+
+    Why:
+        Every requested family must be configured on the cluster, even with `PreferDualStack`. An EKS IPv6
+        cluster serves only IPv6 Services, so `[IPv4]` (or `[IPv6, IPv4]`) fails with "not configured on this
+        cluster". Headless Services without a selector are exempt.
+
+    Example:
+        # IPv6 cluster
+        ipFamilies: [IPv4]   # bad
+        ipFamilies: [IPv6]   # good
+
+    Fix:
+        use only the cluster's family (never touches hard-coded clusterIPs)
+    """
     svc = service_spec(doc)
     served = profile.service_families
     if svc.headless_selectorless or not served:
@@ -305,10 +442,10 @@ def check_family_not_in_cluster(doc: Document, profile: Profile) -> Iterator[Fin
             keep = [i for i, v in enumerate(values) if v in served]
             if keep:
                 edits = [delete_item(doc.source, svc.families_node, i) for i in foreign]
-                fix = _fix(f"Keep only {', '.join(served)} in ipFamilies", "unsafe", *edits) if len(edits) == 1 else None
+                fix = Fix.unsafe(f"Keep only {', '.join(served)} in ipFamilies", edits) if len(edits) == 1 else None
             else:
                 edits = [replace_scalar(svc.families[i], served[0]) for i in foreign]
-                fix = _fix(f"Use the cluster's family `{served[0]}`", "unsafe", *edits)
+                fix = Fix.unsafe(f"Use the cluster's family `{served[0]}`", edits)
         node = svc.families_node
         names = ", ".join(dict.fromkeys(values[i] for i in foreign))
         yield Finding(node.start, node.end,
@@ -320,7 +457,24 @@ def check_family_not_in_cluster(doc: Document, profile: Profile) -> Iterator[Fin
                       f"{profile.label} cluster does not serve")
 
 
-def check_require_dual_stack(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("SVC010", "require-dual-stack-on-single-stack", "error",
+      fix="unsafe", kinds=SERVICE, profiles=("ipv4", "ipv6"), rejected_by="the API server",
+      references=(ALLOC, EKS_IPV6))
+def require_dual_stack_on_single_stack(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """`RequireDualStack` on a single-stack cluster.
+
+    Why:
+        `RequireDualStack` fails with "this cluster is not configured for dual-stack services" unless the
+        cluster serves both families. An EKS IPv6 cluster is single-stack for Services.
+
+    Example:
+        # IPv6 cluster
+        ipFamilyPolicy: RequireDualStack   # bad
+        ipFamilyPolicy: PreferDualStack    # good
+
+    Fix:
+        set `PreferDualStack`
+    """
     svc = service_spec(doc)
     if svc.policy != "RequireDualStack" or svc.headless_selectorless:
         return
@@ -328,10 +482,26 @@ def check_require_dual_stack(doc: Document, profile: Profile) -> Iterator[Findin
     yield Finding(node.start, node.end,
                   f"{svc.name}: `RequireDualStack` on a single-stack {profile.label} cluster is rejected "
                   f"(\"this cluster is not configured for dual-stack services\")",
-                  _fix("Set ipFamilyPolicy to `PreferDualStack`", "unsafe", replace_scalar(node, "PreferDualStack")))
+                  Fix.unsafe("Set ipFamilyPolicy to `PreferDualStack`", replace_scalar(node, "PreferDualStack")))
 
 
-def check_removed_ip_family(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("SVC011", "removed-ip-family-field", "error",
+      fix="safe", kinds=SERVICE, references=(VALIDATION, DUAL_STACK_DOCS))
+def removed_ip_family_field(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """`spec.ipFamily` (singular) is set.
+
+    Why:
+        The alpha field `ipFamily` was removed in Kubernetes 1.20; the API server silently drops it and the
+        Service gets the cluster's default family instead of the one asked for.
+
+    Example:
+        ipFamily: IPv6                 # bad
+        ipFamilies: [IPv6]             # good
+        ipFamilyPolicy: SingleStack
+
+    Fix:
+        replace with `ipFamilies: [X]` and `ipFamilyPolicy: SingleStack`
+    """
     svc = service_spec(doc)
     if svc.spec is None or svc.spec.entry("ipFamily") is None:
         return
@@ -339,15 +509,14 @@ def check_removed_ip_family(doc: Document, profile: Profile) -> Iterator[Finding
     family = canonical(value.text, FAMILIES)
     fix = None
     if svc.families_node is not None:
-        fix = _fix("Remove `ipFamily` (ipFamilies is already set)", "safe",
+        fix = Fix.safe("Remove `ipFamily` (ipFamilies is already set)",
                    delete_entry(doc.source, svc.spec, "ipFamily"))
     elif family:
         pairs: list[tuple[str, object]] = [("ipFamilies", [family])]
         if svc.policy_node is None:
             pairs.append(("ipFamilyPolicy", "SingleStack"))
         at = entry_index(svc.spec, "ipFamily")
-        fix = _fix(f"Replace with `ipFamilies: [{family}]`" + (" and `ipFamilyPolicy: SingleStack`" if len(pairs) > 1 else ""),
-                   "safe",
+        fix = Fix.safe(f"Replace with `ipFamilies: [{family}]`" + (" and `ipFamilyPolicy: SingleStack`" if len(pairs) > 1 else ""),
                    delete_entry(doc.source, svc.spec, "ipFamily"),
                    insert_entries(doc.source, svc.spec, pairs, doc.root, at=at))
     yield Finding(key.start, value.end,
@@ -355,7 +524,18 @@ def check_removed_ip_family(doc: Document, profile: Profile) -> Iterator[Finding
                   f"`ipFamilies` and `ipFamilyPolicy`", fix)
 
 
-def check_lb_class_wrong_type(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("SVC012", "load-balancer-class-wrong-type", "error",
+      fix="none", kinds=SERVICE, rejected_by="the API server", references=(VALIDATION, DUAL_STACK_DOCS))
+def load_balancer_class_wrong_type(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """`spec.loadBalancerClass` on a type other than LoadBalancer.
+
+    Why:
+        Validation allows `loadBalancerClass` only when `type` is LoadBalancer.
+
+    Example:
+        type: ClusterIP
+        loadBalancerClass: service.k8s.aws/nlb   # bad
+    """
     svc = service_spec(doc)
     node = svc.spec.get("loadBalancerClass") if svc.spec is not None else None
     if node is None or node.is_null or svc.type == "LoadBalancer":
@@ -365,92 +545,17 @@ def check_lb_class_wrong_type(doc: Document, profile: Profile) -> Iterator[Findi
                   f"remove it or set `type: LoadBalancer`")
 
 
-_common = dict(kinds=SERVICE, references=(VALIDATION, DUAL_STACK_DOCS))
-
 RULES = [
-    Rule("SVC001", "invalid-ip-family", "`spec.ipFamilies` entry is not exactly `IPv4` or `IPv6`.", "error",
-         why="The API server compares families case-sensitively: `ipv6` or `IPV6` is rejected as an "
-             "unsupported value, so the Service is never created.",
-         example="ipFamilies: [ipv6]   # bad\nipFamilies: [IPv6]   # good",
-         fix="safe", fix_note="rewrite to the canonical case when the value is IPv4/IPv6 in another case",
-         check=check_invalid_ip_family, triggers=("ipFamilies",), **_common, rejected_by="the API server"),
-    Rule("SVC002", "invalid-ip-family-policy",
-         "`spec.ipFamilyPolicy` is not exactly `SingleStack`, `PreferDualStack` or `RequireDualStack`.", "error",
-         why="Any other value (`preferDualStack`, `DualStack`) is rejected as an unsupported value.",
-         example="ipFamilyPolicy: preferDualStack   # bad\nipFamilyPolicy: PreferDualStack   # good",
-         fix="safe", fix_note="canonical case; `DualStack` has no automatic fix (prefer or require?)",
-         check=check_invalid_policy, triggers=("ipFamilyPolicy",), **_common, rejected_by="the API server"),
-    Rule("SVC003", "duplicate-ip-family", "A family is listed twice in `spec.ipFamilies`, or it has more than two entries.",
-         "error",
-         why="Validation rejects duplicate families and more than two entries: a Service has at most one "
-             "address per family.",
-         example="ipFamilies: [IPv6, IPv6]   # bad\nipFamilies: [IPv6]         # good",
-         fix="safe", fix_note="drop the duplicate entries",
-         check=check_duplicate_family, triggers=("ipFamilies",), **_common, rejected_by="the API server"),
-    Rule("SVC004", "single-stack-two-families",
-         "Two `ipFamilies` or two `clusterIPs` with `ipFamilyPolicy: SingleStack`, or with no policy (which "
-         "the API server defaults to SingleStack).", "error",
-         why="alloc.go (`initIPFamilyFields`) defaults an absent `ipFamilyPolicy` to `SingleStack` on create; only "
-             "a headless Service without a selector defaults to `RequireDualStack`. It then rejects a "
-             "`SingleStack` Service with two families or two cluster IPs (\"must be 'RequireDualStack' or "
-             "'PreferDualStack' when multiple IP families are specified\"), on every cluster and every Service "
-             "type, so no cluster profile is needed.",
-         example="ipFamilies: [IPv6, IPv4]           # bad: no policy means SingleStack\n\n"
-                 "ipFamilyPolicy: PreferDualStack    # good\nipFamilies: [IPv6, IPv4]",
-         fix="unsafe", fix_note="set (or add) `ipFamilyPolicy: PreferDualStack`; the Service becomes dual-stack "
-                                "where the cluster is",
-         check=check_single_stack_two_families, triggers=("ipFamilies", "clusterIPs"), kinds=SERVICE,
-         references=(ALLOC, DUAL_STACK_DOCS), rejected_by="the API server"),
-    Rule("SVC005", "inconsistent-cluster-ips",
-         "`clusterIPs` disagrees with `clusterIP`, has more than two values, `None` not alone, two IPs of one "
-         "family, or a value that is not an IP.", "error",
-         why="Clients must set `clusterIP` and `clusterIPs` together with `clusterIPs[0] == clusterIP`; the API "
-             "server does not fill `clusterIP` from `clusterIPs` on create and rejects every other inconsistency.",
-         example="clusterIPs: [10.96.0.20, fd00::20]              # bad: no clusterIP\n"
-                 "clusterIP: 10.96.0.20\nclusterIPs: [10.96.0.20, fd00::20]   # good",
-         fix="safe", fix_note="add `clusterIP: <clusterIPs[0]>` when it is missing",
-         check=check_inconsistent_cluster_ips, triggers=("clusterIP",), **_common, rejected_by="the API server"),
-    Rule("SVC006", "cluster-ip-family-mismatch", "`clusterIPs[i]` is of another family than `ipFamilies[i]`.", "error",
-         why="The i-th family must match the i-th address; the API server rejects a mismatch.",
-         example="clusterIPs: [fd00::20, 10.96.0.20]\nipFamilies: [IPv4, IPv6]   # bad\nipFamilies: [IPv6, IPv4]   # good",
-         fix="safe", fix_note="reorder `ipFamilies` when it is a permutation of the addresses' families",
-         check=check_family_mismatch, triggers=("clusterIPs",), **_common, rejected_by="the API server"),
-    Rule("SVC007", "external-name-ip-fields",
-         "`type: ExternalName` with `clusterIP(s)`, `ipFamilies` or `ipFamilyPolicy` (one finding for all of them).",
-         "error",
-         why="An ExternalName Service is a DNS CNAME and gets no IP: validation rejects IP fields on it.",
-         example="type: ExternalName\nexternalName: db.example.com\nipFamilyPolicy: SingleStack   # bad: remove",
-         fix="safe", fix_note="delete those fields",
-         check=check_external_name_ip_fields, triggers=("ExternalName",), **_common, rejected_by="the API server"),
-    Rule("SVC008", "headless-exposed-service", "`clusterIP: None` with type `LoadBalancer` or `NodePort`.", "error",
-         why="A headless Service has no virtual IP to expose; validation rejects `None` for these types.",
-         example="type: LoadBalancer\nclusterIP: None   # bad: remove clusterIP, or use type ClusterIP",
-         fix="none", check=check_headless_exposed, triggers=("None",), **_common, rejected_by="the API server"),
-    Rule("SVC009", "ip-family-not-in-cluster",
-         "`ipFamilies` or a cluster IP names a family the single-stack cluster does not serve.", "error",
-         why="Every requested family must be configured on the cluster, even with `PreferDualStack`. An EKS "
-             "IPv6 cluster serves only IPv6 Services, so `[IPv4]` (or `[IPv6, IPv4]`) fails with "
-             "\"not configured on this cluster\". Headless Services without a selector are exempt.",
-         example="# IPv6 cluster\nipFamilies: [IPv4]   # bad\nipFamilies: [IPv6]   # good",
-         fix="unsafe", fix_note="use only the cluster's family (never touches hard-coded clusterIPs)",
-         check=check_family_not_in_cluster, kinds=SERVICE, profiles=("ipv4", "ipv6"),
-         triggers=("ipFamilies", "clusterIPs"), references=(ALLOC, EKS_IPV6), rejected_by="the API server"),
-    Rule("SVC010", "require-dual-stack-on-single-stack", "`RequireDualStack` on a single-stack cluster.", "error",
-         why="`RequireDualStack` fails with \"this cluster is not configured for dual-stack services\" unless "
-             "the cluster serves both families. An EKS IPv6 cluster is single-stack for Services.",
-         example="# IPv6 cluster\nipFamilyPolicy: RequireDualStack   # bad\nipFamilyPolicy: PreferDualStack    # good",
-         fix="unsafe", fix_note="set `PreferDualStack`",
-         check=check_require_dual_stack, kinds=SERVICE, profiles=("ipv4", "ipv6"),
-         triggers=("RequireDualStack",), references=(ALLOC, EKS_IPV6), rejected_by="the API server"),
-    Rule("SVC011", "removed-ip-family-field", "`spec.ipFamily` (singular) is set.", "error",
-         why="The alpha field `ipFamily` was removed in Kubernetes 1.20; the API server silently drops it and "
-             "the Service gets the cluster's default family instead of the one asked for.",
-         example="ipFamily: IPv6                 # bad\nipFamilies: [IPv6]             # good\nipFamilyPolicy: SingleStack",
-         fix="safe", fix_note="replace with `ipFamilies: [X]` and `ipFamilyPolicy: SingleStack`",
-         check=check_removed_ip_family, triggers=("ipFamily",), **_common),
-    Rule("SVC012", "load-balancer-class-wrong-type", "`spec.loadBalancerClass` on a type other than LoadBalancer.",
-         "error",
-         why="Validation allows `loadBalancerClass` only when `type` is LoadBalancer.",
-         example="type: ClusterIP\nloadBalancerClass: service.k8s.aws/nlb   # bad",
-         fix="none", check=check_lb_class_wrong_type, triggers=("loadBalancerClass",), **_common, rejected_by="the API server"),
+    invalid_ip_family,
+    invalid_ip_family_policy,
+    duplicate_ip_family,
+    single_stack_two_families,
+    inconsistent_cluster_ips,
+    cluster_ip_family_mismatch,
+    external_name_ip_fields,
+    headless_exposed_service,
+    ip_family_not_in_cluster,
+    require_dual_stack_on_single_stack,
+    removed_ip_family_field,
+    load_balancer_class_wrong_type,
 ]

@@ -11,7 +11,7 @@ from v6lint.diagnostics import Edit, Finding, Fix
 from v6lint.discovery import untemplated
 from v6lint.document import Document, Node
 from v6lint.hcl_source import EXPR, HclBlock, walk_blocks
-from v6lint.rule import Profile, Rule
+from v6lint.rule import Profile, rule
 from v6lint.yaml_edit import delete_entry
 
 EKS_MODULE = "https://github.com/terraform-aws-modules/terraform-aws-eks/blob/master/variables.tf"
@@ -44,7 +44,23 @@ def _is_vpc_module(block: HclBlock | None) -> bool:
     return "terraform-aws-modules/vpc" in source and "//" not in source.split("terraform-aws-modules/vpc", 1)[1]
 
 
-def check_ip_family_value(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("TF001", "invalid-ip-family-value", "error",
+      fix="safe", languages=("hcl",), platforms=("aws",),
+      rejected_by="Terraform (the AWS provider, at plan)", references=(PROVIDER_EKS, EKS_MODULE))
+def invalid_ip_family_value(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """`ip_family` / `cluster_ip_family` is not exactly "ipv4" or "ipv6".
+
+    Why:
+        The AWS provider validates `kubernetes_network_config.ip_family` case-sensitively; `"IPv6"` fails the
+        plan.
+
+    Example:
+        cluster_ip_family = "IPv6"   # bad
+        cluster_ip_family = "ipv6"   # good
+
+    Fix:
+        lower-case
+    """
     for body, block in _bodies(doc):
         if block is not None and block.type == "variable":
             continue
@@ -53,7 +69,7 @@ def check_ip_family_value(doc: Document, profile: Profile) -> Iterator[Finding]:
             if node is None or node.tag == EXPR or node.text is None or node.text in ("ipv4", "ipv6"):
                 continue
             lower = node.text.strip().lower()
-            fix = Fix(f'Use "{lower}"', "safe", (Edit(node.start, node.end, f'"{lower}"'),)) \
+            fix = Fix.safe(f'Use "{lower}"', Edit(node.start, node.end, f'"{lower}"')) \
                 if lower in ("ipv4", "ipv6") else None
             yield Finding(node.start, node.end,
                           f'`{key} = "{node.text}"`: the AWS provider accepts exactly "ipv4" or "ipv6" '
@@ -68,7 +84,21 @@ def _declared(doc: Document, profile: Profile) -> dict | None:
     return facts.variables.get(directory) or None
 
 
-def check_undeclared_variable(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("TF002", "undeclared-variable", "error", fix="safe", languages=("hcl",))
+def undeclared_variable(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """A tfvars key that no `variable` block of the stack declares.
+
+    Why:
+        Terraform only warns about values for undeclared variables and ignores them: a typo such as
+        `enable_ipV6` leaves the cluster IPv4 without an error. Checked against the `variable` blocks in the
+        tfvars file's own directory (silent when that directory declares none).
+
+    Example:
+        enable_ipV6 = true   # bad: enable_ipv6
+
+    Fix:
+        rename when exactly one declared variable is a close match
+    """
     declared = _declared(doc, profile)
     if not _is_tfvars(doc) or not declared:
         return
@@ -77,14 +107,28 @@ def check_undeclared_variable(doc: Document, profile: Profile) -> Iterator[Findi
         if name in declared:
             continue
         close = [d for d in declared if d.lower() == name.lower()] or difflib.get_close_matches(name, list(declared), n=2, cutoff=0.85)
-        fix = Fix(f"Rename to `{close[0]}`", "safe", (Edit(key.start, key.end, close[0]),)) if len(close) == 1 else None
+        fix = Fix.safe(f"Rename to `{close[0]}`", Edit(key.start, key.end, close[0])) if len(close) == 1 else None
         hint = f" (did you mean `{close[0]}`?)" if close else ""
         yield Finding(key.start, key.end,
                       f"`{name}` is not declared by any `variable` block in this stack{hint}; Terraform warns and "
                       f"ignores it, so the setting silently has no effect", fix)
 
 
-def check_variable_type(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("TF003", "variable-type-mismatch", "warning", fix="safe", languages=("hcl",))
+def variable_type_mismatch(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """A tfvars value whose type differs from its variable's (`"true"` for a bool).
+
+    Why:
+        Terraform converts strings to bool or number only for exact spellings: `"True"` or `"yes"` fail, and
+        quoted booleans invite them.
+
+    Example:
+        enable_ipv6 = "true"   # bad
+        enable_ipv6 = true     # good
+
+    Fix:
+        unquote
+    """
     declared = _declared(doc, profile)
     if not _is_tfvars(doc) or not declared:
         return
@@ -96,7 +140,7 @@ def check_variable_type(doc: Document, profile: Profile) -> Iterator[Finding]:
         text = value.text or ""
         if kind == "bool" or (kind == "number" and _is_number(text)):
             ok = text in ("true", "false") if kind == "bool" else True
-            fix = Fix(f"Write {text} unquoted", "safe", (Edit(value.start, value.end, text),)) if ok else None
+            fix = Fix.safe(f"Write {text} unquoted", Edit(value.start, value.end, text)) if ok else None
             yield Finding(value.start, value.end,
                           f'`{key.value} = "{text}"` is a string but the variable is `{kind}`; Terraform converts '
                           f"only exact spellings" + ("" if ok else f', and "{text}" is not one of them'), fix)
@@ -110,7 +154,22 @@ def _is_number(text: str) -> bool:
         return False
 
 
-def check_service_ipv6_cidr(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("TF004", "service-ipv6-cidr-set", "error",
+      fix="safe", languages=("hcl",), platforms=("aws",),
+      rejected_by="Terraform (the AWS provider, at plan)", references=(PROVIDER_EKS,))
+def service_ipv6_cidr_set(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """`service_ipv6_cidr` is configured.
+
+    Why:
+        EKS picks the IPv6 Service CIDR itself; the provider's `service_ipv6_cidr` is computed-only and
+        setting it fails the plan.
+
+    Example:
+        service_ipv6_cidr = "fd00::/108"   # bad: remove
+
+    Fix:
+        remove the attribute
+    """
     for body, block in _bodies(doc):
         if block is not None and block.type == "variable":
             continue
@@ -121,10 +180,28 @@ def check_service_ipv6_cidr(doc: Document, profile: Profile) -> Iterator[Finding
         yield Finding(key.start, value.end,
                       "`service_ipv6_cidr` cannot be set: EKS assigns the IPv6 Service range itself (the provider "
                       "attribute is computed-only)",
-                      Fix("Remove `service_ipv6_cidr`", "safe", (delete_entry(doc.source, body, "service_ipv6_cidr"),)))
+                      Fix.safe("Remove `service_ipv6_cidr`", delete_entry(doc.source, body, "service_ipv6_cidr")))
 
 
-def check_cni_ipv6_policy(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("TF005", "cni-ipv6-policy-missing", "warning",
+      fix="none", languages=("hcl",), profiles=("ipv6",), platforms=("aws",), maturity="preview",
+      references=(EKS_IPV6, EKS_MODULE, EKS_NODE_GROUP_CNI))
+def cni_ipv6_policy_missing(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """Node roles attach `AmazonEKS_CNI_IPv6_Policy` but no stack creates it, or two stacks create it.
+
+    Why:
+        Unlike the IPv4 CNI policy, `AmazonEKS_CNI_IPv6_Policy` is not AWS-managed: something must create it
+        (`create_cni_ipv6_iam_policy = true` in terraform-aws-modules/eks, an `aws_iam_policy`, or the CLI as
+        the EKS guide does), and only once per account, since the name is fixed. A stack that creates its own
+        policy granting `ec2:AssignIpv6Addresses` under another name and attaches it by reference needs
+        neither. terraform-aws-eks's node-group modules attach the policy by ARN on their own for
+        `cluster_ip_family = "ipv6"` (their `ipv6_cni_policy` local); that implicit attachment is not judged,
+        since the policy may come from outside the repository. Preview: the account's policies and which
+        stacks share an account are not visible in code.
+
+    Example:
+        create_cni_ipv6_iam_policy = true   # in exactly one stack
+    """
     facts = profile.facts
     if facts is None:
         return
@@ -143,7 +220,28 @@ def check_cni_ipv6_policy(doc: Document, profile: Profile) -> Iterator[Finding]:
                           "apply fails with EntityAlreadyExists: create it in one stack only")
 
 
-def check_vpc_ipv6_subnets(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("TF006", "vpc-ipv6-subnets-incomplete", "error",
+      fix="none", languages=("hcl",), profiles=("ipv6",), platforms=("aws",),
+      references=(VPC_MODULE, EKS_IPV6))
+def vpc_ipv6_subnets_incomplete(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """Subnets an IPv6 EKS cluster uses lack IPv6 prefixes (or have too few) or do not assign IPv6 addresses.
+
+    Why:
+        With `enable_ipv6 = true` terraform-aws-modules/vpc gives a subnet an IPv6 CIDR only when its
+        `*_subnet_ipv6_prefixes` entry exists, and instances get IPv6 addresses only with
+        `*_assign_ipv6_address_on_creation` (terraform-aws-vpc main.tf). EKS needs both IP families on the
+        subnets of an IPv6 cluster (EKS API KubernetesNetworkConfigRequest.ipFamily), and IPv6 nodes need IPv6
+        addresses. Only the subnet groups that an `aws_eks_cluster`, `aws_eks_node_group`,
+        `aws_eks_fargate_profile` or EKS module of the same stack references (`module.VPC.KIND_subnets`) are
+        judged: a VPC's database subnets, or a VPC whose subnets the stack never gives to EKS, are fine.
+
+    Example:
+        enable_ipv6 = true
+        private_subnets = ["10.0.1.0/24", "10.0.2.0/24"]
+        private_subnet_ipv6_prefixes = [3, 4]
+        private_subnet_assign_ipv6_address_on_creation = true
+        # ...used by: module "eks" { subnet_ids = module.vpc.private_subnets }
+    """
     facts = profile.facts
     # Only subnets an EKS cluster or node group of this stack uses must carry IPv6; a VPC whose
     # subnets the stack never hands to EKS (database subnets, a VPC-only stack) is not judged.
@@ -177,7 +275,22 @@ def check_vpc_ipv6_subnets(doc: Document, profile: Profile) -> Iterator[Finding]
                               f"IPv6 address")
 
 
-def check_eks_ipv6_vpc_ipv4(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("TF007", "eks-ipv6-vpc-ipv4", "error",
+      fix="none", languages=("hcl",), profiles=("ipv6",), platforms=("aws",),
+      references=(VPC_MODULE, EKS_IPV6))
+def eks_ipv6_vpc_ipv4(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """An IPv6 cluster's VPC module has `enable_ipv6` false or unset.
+
+    Why:
+        An EKS cluster in IPv6 mode needs a dual-stack VPC and subnets; terraform-aws-modules/vpc leaves IPv6
+        off by default.
+
+    Example:
+        module "vpc" {
+          source      = "terraform-aws-modules/vpc/aws"
+          enable_ipv6 = true
+        }
+    """
     for block in walk_blocks(doc.blocks):
         if not _is_vpc_module(block):
             continue
@@ -189,67 +302,6 @@ def check_eks_ipv6_vpc_ipv4(doc: Document, profile: Profile) -> Iterator[Finding
         elif (value.text or "") == "false":
             yield Finding(value.start, value.end,
                           "`enable_ipv6 = false` on the VPC of an IPv6 cluster: EKS IPv6 needs a dual-stack VPC")
-
-
-_hcl = dict(languages=("hcl",))
-
-RULES = [
-    Rule("TF001", "invalid-ip-family-value", '`ip_family` / `cluster_ip_family` is not exactly "ipv4" or "ipv6".',
-         "error",
-         why="The AWS provider validates `kubernetes_network_config.ip_family` case-sensitively; `\"IPv6\"` fails "
-             "the plan.", example='cluster_ip_family = "IPv6"   # bad\ncluster_ip_family = "ipv6"   # good',
-         fix="safe", fix_note="lower-case", check=check_ip_family_value, triggers=("ip_family",),
-         references=(PROVIDER_EKS, EKS_MODULE), platforms=("aws",), **_hcl, rejected_by="Terraform (the AWS provider, at plan)"),
-    Rule("TF002", "undeclared-variable", "A tfvars key that no `variable` block of the stack declares.", "error",
-         why="Terraform only warns about values for undeclared variables and ignores them: a typo such as "
-             "`enable_ipV6` leaves the cluster IPv4 without an error. Checked against the `variable` blocks in "
-             "the tfvars file's own directory (silent when that directory declares none).",
-         example="enable_ipV6 = true   # bad: enable_ipv6", fix="safe", fix_note="rename when exactly one "
-         "declared variable is a close match", check=check_undeclared_variable, triggers=("=",), **_hcl),
-    Rule("TF003", "variable-type-mismatch", 'A tfvars value whose type differs from its variable\'s (`"true"` for a bool).',
-         "warning",
-         why="Terraform converts strings to bool or number only for exact spellings: `\"True\"` or `\"yes\"` "
-             "fail, and quoted booleans invite them.", example='enable_ipv6 = "true"   # bad\nenable_ipv6 = true     # good',
-         fix="safe", fix_note="unquote", check=check_variable_type, triggers=('"',), **_hcl),
-    Rule("TF004", "service-ipv6-cidr-set", "`service_ipv6_cidr` is configured.", "error",
-         why="EKS picks the IPv6 Service CIDR itself; the provider's `service_ipv6_cidr` is computed-only and "
-             "setting it fails the plan.", example='service_ipv6_cidr = "fd00::/108"   # bad: remove',
-         fix="safe", fix_note="remove the attribute", check=check_service_ipv6_cidr,
-         triggers=("service_ipv6_cidr",), references=(PROVIDER_EKS,), platforms=("aws",), **_hcl, rejected_by="Terraform (the AWS provider, at plan)"),
-    Rule("TF005", "cni-ipv6-policy-missing",
-         "Node roles attach `AmazonEKS_CNI_IPv6_Policy` but no stack creates it, or two stacks create it.", "warning",
-         why="Unlike the IPv4 CNI policy, `AmazonEKS_CNI_IPv6_Policy` is not AWS-managed: something must create "
-             "it (`create_cni_ipv6_iam_policy = true` in terraform-aws-modules/eks, an `aws_iam_policy`, or the "
-             "CLI as the EKS guide does), and only once per account, since the name is fixed. A stack that "
-             "creates its own policy granting `ec2:AssignIpv6Addresses` under another name and attaches it by "
-             "reference needs neither. terraform-aws-eks's node-group modules attach the policy by ARN on their "
-             "own for `cluster_ip_family = \"ipv6\"` (their `ipv6_cni_policy` local); that implicit attachment "
-             "is not judged, since the policy may come from outside the repository. Preview: the account's "
-             "policies and which stacks share an account are not visible in code.", example="create_cni_ipv6_iam_policy = true   # in exactly one stack",
-         fix="none", check=check_cni_ipv6_policy, profiles=("ipv6",), triggers=("AmazonEKS_CNI_IPv6_Policy",),
-         references=(EKS_IPV6, EKS_MODULE, EKS_NODE_GROUP_CNI), platforms=("aws",), maturity="preview", **_hcl),
-    Rule("TF006", "vpc-ipv6-subnets-incomplete",
-         "Subnets an IPv6 EKS cluster uses lack IPv6 prefixes (or have too few) or do not assign IPv6 "
-         "addresses.", "error",
-         why="With `enable_ipv6 = true` terraform-aws-modules/vpc gives a subnet an IPv6 CIDR only when its "
-             "`*_subnet_ipv6_prefixes` entry exists, and instances get IPv6 addresses only with "
-             "`*_assign_ipv6_address_on_creation` (terraform-aws-vpc main.tf). EKS needs both IP families on the "
-             "subnets of an IPv6 cluster (EKS API KubernetesNetworkConfigRequest.ipFamily), and IPv6 nodes need "
-             "IPv6 addresses. Only the subnet groups that an `aws_eks_cluster`, `aws_eks_node_group`, "
-             "`aws_eks_fargate_profile` or EKS module of the same stack references (`module.VPC.KIND_subnets`) "
-             "are judged: a VPC's database subnets, or a VPC whose subnets the stack never gives to EKS, are fine.",
-         example="enable_ipv6 = true\nprivate_subnets = [\"10.0.1.0/24\", \"10.0.2.0/24\"]\n"
-                 "private_subnet_ipv6_prefixes = [3, 4]\nprivate_subnet_assign_ipv6_address_on_creation = true\n"
-                 "# ...used by: module \"eks\" { subnet_ids = module.vpc.private_subnets }",
-         fix="none", check=check_vpc_ipv6_subnets, profiles=("ipv6",), triggers=("enable_ipv6",),
-         references=(VPC_MODULE, EKS_IPV6), platforms=("aws",), **_hcl),
-    Rule("TF007", "eks-ipv6-vpc-ipv4", "An IPv6 cluster's VPC module has `enable_ipv6` false or unset.", "error",
-         why="An EKS cluster in IPv6 mode needs a dual-stack VPC and subnets; terraform-aws-modules/vpc leaves "
-             "IPv6 off by default.", example='module "vpc" {\n  source      = "terraform-aws-modules/vpc/aws"\n'
-                                             "  enable_ipv6 = true\n}",
-         fix="none", check=check_eks_ipv6_vpc_ipv4, profiles=("ipv6",), triggers=("terraform-aws-modules/vpc",),
-         references=(VPC_MODULE, EKS_IPV6), platforms=("aws",), **_hcl),
-]
 
 
 # --- IPv6 VPC layout (terraform-aws-modules/vpc main.tf, the EC2 API) ----------------------------
@@ -265,7 +317,22 @@ SUBNET_IPV6_PREFIX_MAX = 64  # no subnet IPv6 CIDR is smaller than a /64
 _CIDRSUBNET = re.compile(r"^cidrsubnet\(\s*aws_vpc\.([A-Za-z0-9_-]+)(?:\[[^\]]*\])?\.ipv6_cidr_block\s*,\s*(\d+)\s*,")
 
 
-def check_private_ipv6_egress(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("TF008", "private-subnets-without-ipv6-egress", "warning",
+      fix="none", languages=("hcl",), platforms=("aws",), references=(VPC_MAIN, EKS_IPV6))
+def private_subnets_without_ipv6_egress(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """A dual-stack terraform-aws-modules/vpc with private subnets and `create_egress_only_igw = false`.
+
+    Why:
+        terraform-aws-modules/vpc routes `::/0` from the private route tables to an egress-only internet
+        gateway only when `create_egress_only_igw` (default true) and `enable_ipv6` are both true. Turned off,
+        private subnets have no IPv6 egress: IPv6 nodes and pods there cannot reach registries or AWS APIs
+        over IPv6.
+
+    Example:
+        enable_ipv6            = true
+        private_subnets        = ["10.0.1.0/24"]
+        create_egress_only_igw = true   # the default; false leaves private subnets without IPv6 egress
+    """
     for block in walk_blocks(doc.blocks):
         body = block.body
         if not _is_vpc_module(block) or (body.str_at("enable_ipv6") or "") != "true" or body.get("private_subnets") is None:
@@ -286,7 +353,21 @@ def _amazon_provided_vpcs(doc: Document) -> set[str]:
             and (b.body.str_at("assign_generated_ipv6_cidr_block") or "") == "true"}
 
 
-def check_subnet_ipv6_size(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("TF009", "subnet-ipv6-cidr-too-small", "error",
+      fix="none", languages=("hcl",), platforms=("aws",), rejected_by="the EC2 API (terraform apply)",
+      references=(EC2_CREATE_VPC, EC2_SUBNET_SIZING, VPC_MAIN))
+def subnet_ipv6_cidr_too_small(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """An `aws_subnet` IPv6 CIDR smaller than a /64 (a literal, or `cidrsubnet` of an Amazon-provided /56 with
+    more than 8 new bits).
+
+    Why:
+        An Amazon-provided VPC IPv6 block is always a /56 (CreateVpc: "you cannot specify ... the size of the
+        CIDR block"), and a subnet's IPv6 CIDR is never smaller than a /64; EC2 rejects `/80` or
+        `cidrsubnet(aws_vpc.main.ipv6_cidr_block, 16, 1)`. terraform-aws-modules/vpc uses 8 new bits (/64).
+
+    Example:
+        ipv6_cidr_block = cidrsubnet(aws_vpc.main.ipv6_cidr_block, 8, 1)   # a /64
+    """
     amazon = None
     for block in walk_blocks(doc.blocks):
         if block.type != "resource" or block.labels[:1] not in (["aws_subnet"], ["aws_subnet_ipv6_cidr_block_association"]):
@@ -312,30 +393,6 @@ def check_subnet_ipv6_size(doc: Document, profile: Profile) -> Iterator[Finding]
                           f"(VPCs get a /{AMAZON_IPV6_PREFIX}, subnets a /{SUBNET_IPV6_PREFIX_MAX})")
 
 
-RULES += [
-    Rule("TF008", "private-subnets-without-ipv6-egress",
-         "A dual-stack terraform-aws-modules/vpc with private subnets and `create_egress_only_igw = false`.",
-         "warning",
-         why="terraform-aws-modules/vpc routes `::/0` from the private route tables to an egress-only internet "
-             "gateway only when `create_egress_only_igw` (default true) and `enable_ipv6` are both true. Turned "
-             "off, private subnets have no IPv6 egress: IPv6 nodes and pods there cannot reach registries or AWS "
-             "APIs over IPv6.",
-         example="enable_ipv6            = true\nprivate_subnets        = [\"10.0.1.0/24\"]\n"
-                 "create_egress_only_igw = true   # the default; false leaves private subnets without IPv6 egress",
-         fix="none", check=check_private_ipv6_egress, triggers=("create_egress_only_igw",), platforms=("aws",),
-         references=(VPC_MAIN, EKS_IPV6), **_hcl),
-    Rule("TF009", "subnet-ipv6-cidr-too-small",
-         "An `aws_subnet` IPv6 CIDR smaller than a /64 (a literal, or `cidrsubnet` of an Amazon-provided /56 with "
-         "more than 8 new bits).", "error",
-         why="An Amazon-provided VPC IPv6 block is always a /56 (CreateVpc: \"you cannot specify ... the size of "
-             "the CIDR block\"), and a subnet's IPv6 CIDR is never smaller than a /64; EC2 rejects `/80` or "
-             "`cidrsubnet(aws_vpc.main.ipv6_cidr_block, 16, 1)`. terraform-aws-modules/vpc uses 8 new bits (/64).",
-         example="ipv6_cidr_block = cidrsubnet(aws_vpc.main.ipv6_cidr_block, 8, 1)   # a /64",
-         fix="none", check=check_subnet_ipv6_size, triggers=("ipv6_cidr_block",), platforms=("aws",),
-         references=(EC2_CREATE_VPC, EC2_SUBNET_SIZING, VPC_MAIN), **_hcl, rejected_by="the EC2 API (terraform apply)"),
-]
-
-
 # --- private IPv6 (ULA) ranges ---------------------------------------------------------------------
 # Amazon VPC IPAM, "Enable provisioning private IPv6 GUA CIDRs": a private scope pool takes a ULA range
 # "anything under fd00::/8" that does not overlap fd00::/16, which Amazon reserves. So a ULA in fc00::/8,
@@ -348,7 +405,24 @@ _VPC_IPV6_ATTRS = {"aws_vpc": "ipv6_cidr_block", "aws_vpc_ipv6_cidr_block_associ
                    "aws_vpc_ipam_pool_cidr": "cidr"}
 
 
-def check_vpc_ula(doc: Document, profile: Profile) -> Iterator[Finding]:
+@rule("TF010", "vpc-ipv6-ula-refused", "error",
+      fix="none", languages=("hcl",), platforms=("aws",), rejected_by="the EC2 API (terraform apply)",
+      references=(IPAM_PRIVATE_IPV6, EC2_CREATE_VPC))
+def vpc_ipv6_ula_refused(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """A VPC or IPAM pool IPv6 CIDR in ULA space AWS refuses: outside fd00::/8, or overlapping fd00::/16.
+
+    Why:
+        A VPC's IPv6 range is Amazon-provided, your own (BYOIP) or, for private IPv6, a ULA or GUA range
+        provisioned to an IPAM pool in a private scope. AWS accepts ULA space only under fd00::/8 and not
+        overlapping fd00::/16, which it reserves; anything else is rejected when the CIDR is provisioned.
+        (Other fd00::/8 ranges are allowed today, through IPAM, so they are not reported.)
+
+    Example:
+        resource "aws_vpc_ipam_pool_cidr" "ula" {
+          ipam_pool_id = aws_vpc_ipam_pool.private.id
+          cidr         = "fd12:3456:789a::/48"   # not fd00::/16
+        }
+    """
     for block in walk_blocks(doc.blocks):
         attr = _VPC_IPV6_ATTRS.get(block.labels[0]) if block.type == "resource" and block.labels else None
         node = block.body.get(attr) if attr else None
@@ -369,16 +443,15 @@ def check_vpc_ula(doc: Document, profile: Profile) -> Iterator[Finding]:
         yield Finding(node.start, node.end, f"private IPv6 range refused: {why} (VPC IPAM private scope)")
 
 
-RULES += [
-    Rule("TF010", "vpc-ipv6-ula-refused",
-         "A VPC or IPAM pool IPv6 CIDR in ULA space AWS refuses: outside fd00::/8, or overlapping fd00::/16.",
-         "error",
-         why="A VPC's IPv6 range is Amazon-provided, your own (BYOIP) or, for private IPv6, a ULA or GUA range "
-             "provisioned to an IPAM pool in a private scope. AWS accepts ULA space only under fd00::/8 and not "
-             "overlapping fd00::/16, which it reserves; anything else is rejected when the CIDR is provisioned. "
-             "(Other fd00::/8 ranges are allowed today, through IPAM, so they are not reported.)",
-         example='resource "aws_vpc_ipam_pool_cidr" "ula" {\n  ipam_pool_id = aws_vpc_ipam_pool.private.id\n'
-                 '  cidr         = "fd12:3456:789a::/48"   # not fd00::/16\n}',
-         fix="none", check=check_vpc_ula, triggers=("ipv6_cidr_block", "aws_vpc_ipam_pool_cidr"), platforms=("aws",),
-         references=(IPAM_PRIVATE_IPV6, EC2_CREATE_VPC), **_hcl, rejected_by="the EC2 API (terraform apply)"),
+RULES = [
+    invalid_ip_family_value,
+    undeclared_variable,
+    variable_type_mismatch,
+    service_ipv6_cidr_set,
+    cni_ipv6_policy_missing,
+    vpc_ipv6_subnets_incomplete,
+    eks_ipv6_vpc_ipv4,
+    private_subnets_without_ipv6_egress,
+    subnet_ipv6_cidr_too_small,
+    vpc_ipv6_ula_refused,
 ]

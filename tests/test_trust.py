@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from fixturelib import fixture_diagnostics
 from v6lint.cli import main
 from v6lint.rules import ALL_RULES, BY_CODE
 
@@ -128,10 +129,10 @@ def test_wildcard_binds_of_go_java_and_unknown_binaries_are_not_reported(tmp_pat
 def test_no_wildcard_fix_writes_an_address_a_host_port_join_breaks():
     """Every NET001 fix in the fixtures rewrites only a flag known to parse a host, and the address it
     writes survives a `host:port` split (bracketed) or is a bare host for a host-only flag."""
-    expected = json.loads((ROOT / "fixtures" / "net" / "NET001" / "expected.json").read_text())
-    fixes = [e["content"] for d in expected if d["fix"] for e in d["fix"]["edits"]]
+    found = fixture_diagnostics(ROOT / "fixtures" / "net" / "NET001")
+    fixes = [e["content"] for d in found if d["fix"] for e in d["fix"]["edits"]]
     assert fixes == ['"[::]:8000"', '"--host=::"']
-    unfixed = [d["message"] for d in expected if d["fix"] is None]
+    unfixed = [d["message"] for d in found if d["fix"] is None]
     assert any("args binds 0.0.0.0" in m for m in unfixed)  # an app's own --metrics-host: no fix
     assert any("env HOST" in m for m in unfixed)  # an env value code may join into "host:port": no fix
 
@@ -164,8 +165,8 @@ def test_loopback_clients_are_fine_unless_the_pod_binds_ipv6_loopback_only(tmp_p
 
 
 def test_lb011_hand_over_keeps_the_scheme():
-    expected = json.loads((ROOT / "fixtures" / "lb" / "LB011" / "expected.json").read_text())
-    schemes = [re.findall(r"aws-load-balancer-scheme: \"?([a-z-]+)", e["content"]) for d in expected
+    found = fixture_diagnostics(ROOT / "fixtures" / "lb" / "LB011")
+    schemes = [re.findall(r"aws-load-balancer-scheme: \"?([a-z-]+)", e["content"]) for d in found
                for e in d["fix"]["edits"]]
     # ingress-nginx (in-tree default: public), ledger-grpc (asked internal), mqtt (already says), grafana
     assert [s for s in schemes if s] == [["internet-facing"], ["internal"], ["internet-facing"]]
