@@ -482,7 +482,8 @@ def _show_settings(path: Path, per_file: dict[Path, tuple]) -> str:
     lines = [f"File: {display_path(path)}", f"Project root: {display_path(profile.root or '.')}", f"Config: {config}",
              "Settings:"]
     for key, value in (("select", s.select), ("extend-select", s.extend_select), ("ignore", s.ignore),
-                       ("per-file-ignores", s.per_file_ignores), ("exclude", s.exclude), ("severity", s.severity),
+                       ("per-file-ignores", s.per_file_ignores), ("exclude", s.exclude),
+                       ("force-exclude", s.force_exclude), ("spark-conf", s.spark_conf), ("severity", s.severity),
                        ("preview", s.preview), ("fix.unsafe", s.unsafe_fixes), ("max-file-size", s.max_file_size)):
         lines.append(f"  {key} = {json.dumps(value)}")
     lines += ["Cluster profile:",

@@ -660,6 +660,7 @@ def test_show_settings_names_every_source(monorepo):
     assert '  exclude = ["*.rendered.yaml"]' in out  # the dev-only pattern does not reach prod
     assert "  ip-family = ipv6 (per clusters/prod/.v6lint.toml:4)" in out
     assert "  platform = aws (per .v6lint.toml:5)" in out
+    assert "  force-exclude = false" in out and "  spark-conf = []" in out
     dev = run("check", "--show-settings", "clusters/dev/legacy/metrics.yaml").output
     assert '  exclude = ["/generated/", "*.rendered.yaml"]' in dev
     assert '  per-file-ignores = {"legacy/**": ["SVC011"]}' in dev
