@@ -178,7 +178,8 @@ def check_selectors(selectors: list[str], rules: list[Rule], where: str, warning
 def _rebase(pattern: str, base: Path, here: Path) -> str | None:
     """A gitignore pattern written relative to `base`, as seen from `here` (a folder at or below it,
     where the extending config is): unanchored patterns match at any depth and stay; anchored ones
-    lose the leading folders that lead to `here`, or are dropped when they point elsewhere."""
+    lose the leading folders that lead to `here`, become `**` (everything) when they name `here` or a
+    folder above it, and are dropped when they point elsewhere."""
     negated, body = (pattern.startswith("!"), pattern[1:] if pattern.startswith("!") else pattern)
     stripped = body.lstrip("/")
     if base == here or ("/" not in body.rstrip("/") and not body.startswith("/")) or stripped.startswith("**/"):
@@ -188,14 +189,16 @@ def _rebase(pattern: str, base: Path, here: Path) -> str | None:
     except ValueError:
         return None  # the base is not above this config: its anchored patterns cannot reach these files
     parts = stripped.split("/")
+    sign = "!" if negated else ""
     for index, folder in enumerate(rel):
-        if index >= len(parts) - 1 and not (index < len(parts) and parts[index] == "**"):
-            return None
+        if index >= len(parts) or not parts[index]:
+            return sign + "**"  # it names a folder above `here`: everything here
         if parts[index] == "**":
-            return ("!" if negated else "") + "/".join(parts[index:])
+            return sign + "/".join(parts[index:])
         if not fnmatch.fnmatchcase(folder, parts[index]):
             return None
-    return ("!" if negated else "") + "/" + "/".join(parts[len(rel):])
+    rest = "/".join(parts[len(rel):])
+    return sign + ("/" + rest if rest.strip("/") else "**")  # `here` itself: everything in it
 
 
 def load_settings(config_path: Path | None, rules: list[Rule], _chain: tuple[Path, ...] = ()) -> Settings:

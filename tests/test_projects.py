@@ -681,7 +681,10 @@ def test_extend_errors_stop_the_run(monorepo):
     ("*.rendered.yaml", "*.rendered.yaml"),  # unanchored: any depth
     ("clusters/dev/generated/", "/generated/"),
     ("clusters/*/generated/", "/generated/"),
-    ("/clusters/dev/", "/"),
+    ("/clusters/dev/", "**"),  # the extending config's own folder: everything in it
+    ("clusters/dev", "**"),
+    ("/clusters/", "**"),  # a folder above it
+    ("!clusters/dev/", "!**"),
     ("clusters/prod/x/", None),  # elsewhere
     ("**/tmp/", "**/tmp/"),
     ("clusters/**/tmp/", "**/tmp/"),
