@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -27,8 +28,6 @@ from v6lint.output import (no_changes_note, printable, render_diff, render_fixes
                            render_ignored, render_json, render_junit, render_sarif, render_statistics, render_text)
 from v6lint.project import (STRENGTH, Project, Projects, build_profile, find_project_root, nested_projects,
                             not_checked_message)
-from dataclasses import replace
-
 from v6lint.rule import IP_FAMILIES, PLATFORMS, Profile
 from v6lint.rules import ALL_RULES, lookup
 
@@ -49,6 +48,21 @@ def _common_root(paths: list[str]) -> Path:
         while common not in (d, *d.parents):
             common = common.parent
     return common
+
+
+def _overridden(chosen: Settings, ip_family: str | None, platform: str | None, preview: bool | None,
+                exclude: tuple[str, ...] = (), extend_exclude: tuple[str, ...] = ()) -> Settings:
+    """A project's settings with the command line's options on top."""
+    if ip_family:
+        chosen.profile = replace(chosen.profile, ip_family=ip_family, source="--ip-family")
+    if platform:
+        chosen.profile = replace(chosen.profile, platform=platform, platform_source="--platform")
+    if preview:
+        chosen.preview = True
+    if exclude:
+        chosen.exclude = _codes(exclude)
+    chosen.exclude = chosen.exclude + _codes(extend_exclude)
+    return chosen
 
 
 def load(config: str | None, paths: list[str]) -> Settings:
@@ -222,16 +236,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
         click.echo(f"v6lint: warning: {warning}", err=True)
 
     def overridden(chosen: Settings) -> Settings:
-        if ip_family:
-            chosen.profile = replace(chosen.profile, ip_family=ip_family, source="--ip-family")
-        if platform:
-            chosen.profile = replace(chosen.profile, platform=platform, platform_source="--platform")
-        if preview:
-            chosen.preview = True
-        if exclude:
-            chosen.exclude = _codes(exclude)
-        chosen.exclude = chosen.exclude + _codes(extend_exclude)
-        return chosen
+        return _overridden(chosen, ip_family, platform, preview, exclude, extend_exclude)
 
     settings = overridden(settings)
     unsafe = settings.unsafe_fixes if unsafe_fixes is None else unsafe_fixes
@@ -407,9 +412,7 @@ def _through_builds(results: list[FileResult], files: list[Path], route, fixing:
         if cache is not None and result.cache_entry is not None:
             # the cache holds the file's own findings; what builds add is computed afresh each run
             cache.put(*result.cache_entry, result.source, result.diagnostics)
-        diagnostics = [d for d in result.diagnostics if built.keep(d)]
-        if result.source is not None and result.source.abspath in built.members:
-            diagnostics = [d for d in diagnostics if d.code.startswith("V6L") and d.code != "V6L901"]
+        diagnostics = built.own(result.source, result.diagnostics)
         extra = built.diagnostics.pop(result.path, [])
         fixed, applied, passes = result.fixed, result.fixes_applied, result.passes
         chosen = choose_fixes(extra, unsafe) if fixing and result.source is not None and fixed is None else []
@@ -589,11 +592,7 @@ def plan_command(paths, target, output_format, output_file, fix, unsafe_fixes, p
         sys.exit(EXIT_ERROR)
 
     def overridden(chosen: Settings) -> Settings:
-        if platform:
-            chosen.profile = replace(chosen.profile, platform=platform, platform_source="--platform")
-        if preview:
-            chosen.preview = True
-        return chosen
+        return _overridden(chosen, None, platform, preview)
 
     settings = overridden(settings)
     found = discover(paths, settings.exclude, settings.root, extra=settings.spark_conf)
