@@ -428,8 +428,10 @@ class _Collector:
                 self.sources.append(source)
 
 
-def not_checked_message(root: str, family_rules: int, platform_rules: int) -> str:
-    """Section 5: what was not checked for want of a cluster profile, and how to give one."""
+def not_checked_message(root: str, family_rules: int, platform_rules: int,
+                        family_how: str = "`--ip-family ipv4|ipv6|dual`", platform_how: str = "`--platform aws|other`") -> str:
+    """Section 5: what was not checked for want of a cluster profile, and how to give one (the
+    command line's flags, or what the caller names instead: the editor's settings)."""
     if not family_rules and not platform_rules:
         return ""
 
@@ -438,10 +440,10 @@ def not_checked_message(root: str, family_rules: int, platform_rules: int) -> st
 
     wants = ([f"the cluster's IP family ({rules(family_rules)})"] if family_rules else []) + \
         ([f"its platform, aws or other ({rules(platform_rules)})"] if platform_rules else [])
-    flags = (["--ip-family ipv4|ipv6|dual"] if family_rules else []) + (["--platform aws|other"] if platform_rules else [])
+    flags = ([family_how] if family_rules else []) + ([platform_how] if platform_rules else [])
     them = "them" if len(flags) > 1 else "it"
     return (f"Not checked in {root}: {rules(family_rules + platform_rules)}, because nothing in the project states "
-            f"{' or '.join(wants)}. Give {them} with {' and '.join(f'`{f}`' for f in flags)}, or write {them} to a "
+            f"{' or '.join(wants)}. Give {them} with {' and '.join(flags)}, or write {them} to a "
             f"config with `v6lint init`.")
 
 

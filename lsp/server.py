@@ -136,12 +136,11 @@ class V6LintServer(LanguageServer):
                                          + (f" per {settings.profile.platform_source}"
                                             if settings.profile.platform_source else ""))
         if root not in self.told:
-            message = not_checked_message(str(root), *linter.wanting_profile())
+            message = not_checked_message(str(root), *linter.wanting_profile(),
+                                          "the `ip-family` setting (or `--ip-family`)", "the `platform` setting")
             if message:
                 self.told.add(root)
-                self.log(types.MessageType.Warning, message.replace("`--ip-family ipv4|ipv6|dual`",
-                                                                    "the `ip-family` setting (or `--ip-family`)")
-                         .replace("`--platform aws|other`", "the `platform` setting"))
+                self.log(types.MessageType.Warning, message)
 
     def log(self, kind: types.MessageType, message: str) -> None:
         self.window_log_message(types.LogMessageParams(type=kind, message=message))
