@@ -19,11 +19,14 @@ import json
 import os
 import stat
 import tempfile
+import time
 from pathlib import Path
 
 from v6lint import __version__
 from v6lint.diagnostics import Diagnostic
 from v6lint.source import SourceFile
+
+SETTLED_NS = 2_000_000_000  # a file's stat vouches for its content once it was last written this long ago
 
 
 def _stable(value) -> str:
@@ -171,18 +174,45 @@ class ResultCache:
     def digest(data: bytes) -> str:
         return hashlib.blake2b(data, digest_size=16).hexdigest()
 
+    @staticmethod
+    def stat_key(path) -> list[int] | None:
+        """What tells, without reading it, that a file is unchanged: size, mtime, ctime, inode and
+        device (as git's index does; no write leaves ctime as it was). None when it cannot be stat'ed
+        or was written too recently to tell (a second write within the file system's clock tick
+        would leave the stat as it is); such a file is judged by its digest."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        if max(st.st_mtime_ns, st.st_ctime_ns) >= time.time_ns() - SETTLED_NS:
+            return None
+        return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+
+    def clean(self, real_path: str, stat: list[int] | None) -> bool:
+        """Whether the file is, by its stat alone, the one a run found nothing in."""
+        entry = self.entries.get(real_path)
+        return stat is not None and isinstance(entry, list) and len(entry) == 3 and entry[1] == [] \
+            and entry[2] == stat
+
     def get(self, real_path: str, digest: str, shown: str) -> list[Diagnostic] | None:
         entry = self.entries.get(real_path)
-        if not (isinstance(entry, list) and len(entry) == 2 and entry[0] == digest and isinstance(entry[1], list)):
+        if not (isinstance(entry, list) and len(entry) in (2, 3) and entry[0] == digest and isinstance(entry[1], list)):
             return None
         try:
             return [_diagnostic(shown, item) for item in entry[1]]
         except ValueError:
             return None
 
-    def put(self, real_path: str, digest: str, source: SourceFile, diagnostics: list[Diagnostic]) -> None:
-        self.entries[real_path] = [digest, [d.to_json(source, offsets=True) for d in diagnostics]]
-        self.dirty = True
+    def put(self, real_path: str, digest: str, stat: list[int] | None, source: SourceFile | None,
+            diagnostics: list[Diagnostic]) -> None:
+        """Store a file's findings (`source`: the file their offsets are in) by its digest and (see
+        stat_key) its stat, taken before it was read."""
+        entry = [digest, [d.to_json(source, offsets=True) for d in diagnostics]]
+        if stat is not None:
+            entry.append(stat)
+        if self.entries.get(real_path) != entry:
+            self.entries[real_path] = entry
+            self.dirty = True
 
     def save(self) -> None:
         if self.dirty and self.file is not None and _private_dir(self.file.parent, False):

@@ -414,6 +414,8 @@ def _through_builds(results: list[FileResult], files: list[Path], route, fixing:
             cache.put(*result.cache_entry, result.source, result.diagnostics)
         diagnostics = built.own(result.source, result.diagnostics)
         extra = built.diagnostics.pop(result.path, [])
+        if extra and result.dropped:
+            result = route(path)[0].reread(path, result)
         fixed, applied, passes = result.fixed, result.fixes_applied, result.passes
         chosen = choose_fixes(extra, unsafe) if fixing and result.source is not None and fixed is None else []
         if chosen:

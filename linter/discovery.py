@@ -397,6 +397,20 @@ def read_regular(path: Path | str, limit: int) -> tuple[int, bytes | None]:
         return st.st_size, handle.read(st.st_size + 1 if st.st_size < limit else limit)
 
 
+def real_path(path: Path | str, real_dirs: dict[str, str]) -> str:
+    """os.path.realpath(path), with each folder resolved once per `real_dirs` (one run's memo, folder ->
+    its real path): a file then costs one lstat, not one per folder above it."""
+    path = os.fspath(path)
+    if ".." in path.replace(os.sep, "/").split("/"):  # realpath resolves links before `..`; abspath would not
+        return os.path.realpath(path)
+    folder, name = os.path.split(os.path.abspath(path))
+    real_folder = real_dirs.get(folder)
+    if real_folder is None:
+        real_folder = real_dirs[folder] = os.path.realpath(folder)
+    full = os.path.join(real_folder, name)
+    return os.path.realpath(full) if os.path.islink(full) else full
+
+
 def is_excluded(path: Path, exclude: list[str], root: Path) -> bool:
     """Whether a config's `exclude` patterns (relative to `root`, its folder) match `path`."""
     if not exclude:
@@ -439,6 +453,7 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
 
     explicit: list[Path] = []
     walked: list[Path] = []
+    reals: dict[Path, str] = {}  # walked file -> its real path, known from its folder's
     missing: list[str] = []
     unsupported: list[Path] = []
     empty: list[str] = []
@@ -472,15 +487,17 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
                     if not wanted(folder, name):
                         continue
                     full = os.path.join(folder, name)
-                    if os.path.islink(full) and os.path.exists(full):
+                    real = os.path.join(real_folder, name)
+                    if os.path.islink(full):
+                        real = os.path.realpath(full)
                         # a link is followed only to a file inside the folder being linted, never out of it
-                        target = os.path.realpath(full)
-                        if os.path.commonpath([target, base]) != base:
+                        if os.path.exists(full) and os.path.commonpath([real, base]) != base:
                             continue
                     candidate = Path(full)
                     if excluded(candidate, False) or (git is not None and git.ignored(real_folder / name, False)):
                         continue
                     walked_here.append(candidate)
+                    reals[candidate] = real
             walked.extend(walked_here)
             if not walked_here:
                 empty.append(raw)
@@ -488,7 +505,7 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
     seen: dict[str, int] = {}
     files: list[Path] = []
     for path in explicit + walked:
-        key = os.path.realpath(path)
+        key = reals.get(path) or os.path.realpath(path)
         at = seen.get(key)
         if at is None:
             seen[key] = len(files)

@@ -447,7 +447,9 @@ def _subchart_values(chart: str, overlay: dict[str, str] | None, leaves: list[Le
     """The values.yaml of each sub-chart folder in `charts/`, as (key in the parent's values, source,
     root); their string leaves join `leaves`, so that a value a sub-chart's defaults set is traced
     there. Helm gives a sub-chart the parent's values under its name (or its alias in the parent's
-    Chart.yaml dependencies); a sub-chart with two aliases is left out (which one set it is unclear)."""
+    Chart.yaml dependencies), over the sub-chart's own values.yaml (helm.sh/docs/chart_template_guide/
+    subcharts_and_globals, "Overriding Values of a Child Chart"; helm.sh/docs/topics/charts, "Alias
+    field in dependencies"); a sub-chart with two aliases is left out (which one set it is unclear)."""
     out = []
     folder = os.path.join(chart, "charts")
     if not os.path.isdir(folder) or os.path.islink(folder):
@@ -703,14 +705,14 @@ def check_charts(files: list[Path], route, use_cache: bool = True,
     `files` by its Chart.yaml, or by a values file or template of it (then only the findings placed
     in the files of `files` are kept). `route(path)` gives the (Linter, cache) of a file's project."""
     out = OverlayResults()
-    named = {f.resolve() for f in files}
+    named = {str(f.resolve()) for f in files}
     charts: dict[Path, bool] = {}  # Chart.yaml -> whether the whole chart was asked for
     for f in files:
         if f.name == "Chart.yaml" and not is_subchart(f.parent):
             charts[f] = True
         else:
             chart = chart_of(f) if f.name != "Chart.yaml" else None
-            if chart is not None and (chart / "Chart.yaml").resolve() not in named:
+            if chart is not None and str((chart / "Chart.yaml").resolve()) not in named:
                 charts.setdefault(chart / "Chart.yaml", False)
     if not charts:
         return out
@@ -751,7 +753,7 @@ def check_charts(files: list[Path], route, use_cache: bool = True,
             out.members.update(os.path.realpath(p) for p in _templates(chart_yaml.parent))
         for placed, set_names in merged.values():
             diag = placed.diag
-            if not whole and os.path.realpath(placed.source.abspath or diag.path) not in {str(n) for n in named}:
+            if not whole and os.path.realpath(placed.source.abspath or diag.path) not in named:
                 continue
             if comment_suppresses(placed.source, diag.code, diag.start):
                 out.used.add((diag.path, diag.code))

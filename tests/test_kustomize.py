@@ -49,6 +49,8 @@ def test_a_patch_that_makes_an_ipv4_only_nlb_is_reported_at_the_patch_line(proje
     (lb013,) = diags
     assert lb013["message"].endswith("(Service shop/checkout in the build of overlays/public-nlb, set by the patch)")
     assert [e["content"] for e in lb013["fix"]["edits"]] == ["dualstack"]
+    # the patch has no findings of its own (its source is not kept): it is read again to place the fix
+    assert lb013["fix"]["edits"][0]["range"] == {"start": {"line": 11, "column": 67}, "end": {"line": 11, "column": 71}}
     # the base alone is a plain ClusterIP Service: fine, and it is not blamed for the patch
     assert found("base") == (0, [])
 
