@@ -19,12 +19,14 @@ import json
 import os
 import stat
 import tempfile
+import time
 from pathlib import Path
 
 from v6lint import __version__
-from v6lint.diagnostics import Diagnostic, Edit, Fix, ProfileRef
+from v6lint.diagnostics import Diagnostic
+from v6lint.source import SourceFile
 
-_SEVERITIES = ("error", "warning", "info")
+SETTLED_NS = 2_000_000_000  # a file's stat vouches for its content once it was last written this long ago
 
 
 def _stable(value) -> str:
@@ -146,52 +148,16 @@ def _read_json(path: Path):
 
 
 # --- results -----------------------------------------------------------------------------------
-def diag_to_json(d: Diagnostic) -> list:
-    fix = [d.fix.message, d.fix.applicability, [[e.start, e.end, e.content] for e in d.fix.edits]] if d.fix else None
-    profile = [d.profile.ip_family, d.profile.source] if d.profile else None
-    return [d.code, d.name, d.severity, d.message, d.start, d.end, fix, d.url, profile,
-            d.start_line, d.start_column, d.end_line, d.end_column, d.cell]
-
-
-def _is_int(v) -> bool:
-    return type(v) is int and v >= 0
-
-
-def _valid_row(row) -> bool:
-    """The shape diag_to_json writes, naming a rule this version has (under its own name)."""
+def _diagnostic(path: str, item) -> Diagnostic:
+    """A cached finding (Diagnostic.to_json with offsets), shown under `path`; ValueError unless it
+    is of that shape and names a rule this version has, under its own name and URL."""
     from v6lint.rules import BY_CODE
 
-    if not isinstance(row, list) or len(row) != 14:
-        return False
-    code, name, severity, message, start, end, fix, url, profile, *place, cell = row
-    if cell is not None and not (_is_int(cell) and cell > 0):
-        return False
-    rule = BY_CODE.get(code) if isinstance(code, str) else None
-    if rule is None or name != rule.name or severity not in _SEVERITIES or not isinstance(message, str):
-        return False
-    if not (_is_int(start) and _is_int(end) and start <= end and all(_is_int(v) for v in place)):
-        return False
-    if url is not None and url != rule.url:
-        return False
-    if profile is not None and not (isinstance(profile, list) and len(profile) == 2
-                                    and profile[0] in ("ipv4", "ipv6", "dual") and isinstance(profile[1], str)):
-        return False
-    if fix is not None:
-        if not (isinstance(fix, list) and len(fix) == 3 and isinstance(fix[0], str)
-                and fix[1] in ("safe", "unsafe") and isinstance(fix[2], list)):
-            return False
-        for edit in fix[2]:
-            if not (isinstance(edit, list) and len(edit) == 3 and _is_int(edit[0]) and _is_int(edit[1])
-                    and edit[0] <= edit[1] and isinstance(edit[2], str)):
-                return False
-    return True
-
-
-def diag_from_json(path: str, row: list) -> Diagnostic:
-    code, name, severity, message, start, end, fix, url, profile, sl, sc, el, ec, cell = row
-    fix_obj = Fix(fix[0], fix[1], tuple(Edit(*e) for e in fix[2])) if fix else None
-    return Diagnostic(code, name, severity, message, path, start, end, fix_obj, url,
-                      ProfileRef(*profile) if profile else None, sl, sc, el, ec, cell)
+    diag = Diagnostic.from_json(item, path)
+    rule = BY_CODE.get(diag.code)
+    if rule is None or diag.name != rule.name or diag.url not in ("", rule.url):
+        raise ValueError("not a rule of this version")
+    return diag
 
 
 class ResultCache:
@@ -208,16 +174,45 @@ class ResultCache:
     def digest(data: bytes) -> str:
         return hashlib.blake2b(data, digest_size=16).hexdigest()
 
+    @staticmethod
+    def stat_key(path) -> list[int] | None:
+        """What tells, without reading it, that a file is unchanged: size, mtime, ctime, inode and
+        device (as git's index does; no write leaves ctime as it was). None when it cannot be stat'ed
+        or was written too recently to tell (a second write within the file system's clock tick
+        would leave the stat as it is); such a file is judged by its digest."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        if max(st.st_mtime_ns, st.st_ctime_ns) >= time.time_ns() - SETTLED_NS:
+            return None
+        return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+
+    def clean(self, real_path: str, stat: list[int] | None) -> bool:
+        """Whether the file is, by its stat alone, the one a run found nothing in."""
+        entry = self.entries.get(real_path)
+        return stat is not None and isinstance(entry, list) and len(entry) == 3 and entry[1] == [] \
+            and entry[2] == stat
+
     def get(self, real_path: str, digest: str, shown: str) -> list[Diagnostic] | None:
         entry = self.entries.get(real_path)
-        if not (isinstance(entry, list) and len(entry) == 2 and entry[0] == digest and isinstance(entry[1], list)
-                and all(_valid_row(row) for row in entry[1])):
+        if not (isinstance(entry, list) and len(entry) in (2, 3) and entry[0] == digest and isinstance(entry[1], list)):
             return None
-        return [diag_from_json(shown, row) for row in entry[1]]
+        try:
+            return [_diagnostic(shown, item) for item in entry[1]]
+        except ValueError:
+            return None
 
-    def put(self, real_path: str, digest: str, diagnostics: list[Diagnostic]) -> None:
-        self.entries[real_path] = [digest, [diag_to_json(d) for d in diagnostics]]
-        self.dirty = True
+    def put(self, real_path: str, digest: str, stat: list[int] | None, source: SourceFile | None,
+            diagnostics: list[Diagnostic]) -> None:
+        """Store a file's findings (`source`: the file their offsets are in) by its digest and (see
+        stat_key) its stat, taken before it was read."""
+        entry = [digest, [d.to_json(source, offsets=True) for d in diagnostics]]
+        if stat is not None:
+            entry.append(stat)
+        if self.entries.get(real_path) != entry:
+            self.entries[real_path] = entry
+            self.dirty = True
 
     def save(self) -> None:
         if self.dirty and self.file is not None and _private_dir(self.file.parent, False):

@@ -2,16 +2,19 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import sys
+import traceback
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from v6lint import __version__
 from v6lint.config import ConfigError, NearestConfigs, Settings, check_selectors, find_config, load_settings
-from v6lint.discovery import Discovered, discover, display_path
+from v6lint.discovery import READ_FILES, Discovered, discover, display_path
 from v6lint.cache import ResultCache, fingerprint
 from v6lint.cache import clean as clean_cache
 from v6lint.engine import (FileResult, Linter, WriteError, check_files, counts_as_failure, fix_files, judge,
@@ -21,12 +24,10 @@ from v6lint.plan import project_plan, render_after_fix, target_profile, without_
 from v6lint.plan import render_html as render_plan_html
 from v6lint.plan import render_json as render_plan_json
 from v6lint.plan import render_text as render_plan_text
-from v6lint.output import (no_changes_note, render_diff, render_fixes, render_github, render_gitlab,
+from v6lint.output import (no_changes_note, printable, render_diff, render_fixes, render_github, render_gitlab,
                            render_ignored, render_json, render_junit, render_sarif, render_statistics, render_text)
 from v6lint.project import (STRENGTH, Project, Projects, build_profile, find_project_root, nested_projects,
                             not_checked_message)
-from dataclasses import replace
-
 from v6lint.rule import IP_FAMILIES, PLATFORMS, Profile
 from v6lint.rules import ALL_RULES, lookup
 
@@ -47,6 +48,21 @@ def _common_root(paths: list[str]) -> Path:
         while common not in (d, *d.parents):
             common = common.parent
     return common
+
+
+def _overridden(chosen: Settings, ip_family: str | None, platform: str | None, preview: bool | None,
+                exclude: tuple[str, ...] = (), extend_exclude: tuple[str, ...] = ()) -> Settings:
+    """A project's settings with the command line's options on top."""
+    if ip_family:
+        chosen.profile = replace(chosen.profile, ip_family=ip_family, source="--ip-family")
+    if platform:
+        chosen.profile = replace(chosen.profile, platform=platform, platform_source="--platform")
+    if preview:
+        chosen.preview = True
+    if exclude:
+        chosen.exclude = _codes(exclude)
+    chosen.exclude = chosen.exclude + _codes(extend_exclude)
+    return chosen
 
 
 def load(config: str | None, paths: list[str]) -> Settings:
@@ -70,8 +86,24 @@ def _discover(paths: list[str], config: str | None, overridden, force_exclude: b
     return found
 
 
+def _remember_verbose(ctx: click.Context, _param, value: bool) -> None:
+    if value:
+        ctx.meta["v6lint.verbose"] = True  # meta is shared by the group's and the command's contexts
+
+
+def _verbose_option() -> click.Option:
+    return click.Option(["--verbose"], is_flag=True, expose_value=False, callback=_remember_verbose,
+                        help="On an internal error, print its traceback.")
+
+
 class _Main(click.Group):
-    """Ctrl-C exits 130, as shells expect (click would say 1), after the write in progress cleaned up."""
+    """Every command takes --verbose. Ctrl-C exits 130, as shells expect (click would say 1), after the
+    write in progress cleaned up. An internal error (an exception v6lint did not expect) exits 2 with
+    one line on stderr; its traceback only with --verbose."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        cmd.params.append(_verbose_option())
+        super().add_command(cmd, name)
 
     def invoke(self, ctx):
         try:
@@ -79,6 +111,17 @@ class _Main(click.Group):
         except KeyboardInterrupt:
             click.echo("v6lint: interrupted", err=True)
             sys.exit(130)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, EOFError):
+            raise  # click's own: usage errors (exit 2), --help, Ctrl-D
+        except Exception as exc:
+            if isinstance(exc, OSError) and exc.errno == errno.EPIPE:
+                raise  # output piped to a reader that went away: click exits quietly
+            verbose = ctx.meta.get("v6lint.verbose", False)
+            if verbose:
+                click.echo(traceback.format_exc(), err=True, nl=False)
+            click.echo(printable(f"v6lint: internal error: {type(exc).__name__}: {exc}")
+                       + ("" if verbose else " (run with --verbose for the traceback)"), err=True)
+            sys.exit(EXIT_ERROR)
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
@@ -95,6 +138,9 @@ def main() -> None:
       v6lint rule SVC004                   explain a rule
       v6lint plan --to ipv6 .              what breaks if the cluster moves to IPv6
     """
+
+
+main.params.append(_verbose_option())  # `v6lint --verbose check` as well as `v6lint check --verbose`
 
 
 OUTPUT_FORMATS = ["full", "concise", "text", "json", "sarif", "github", "junit", "gitlab"]
@@ -204,16 +250,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
         click.echo(f"v6lint: warning: {warning}", err=True)
 
     def overridden(chosen: Settings) -> Settings:
-        if ip_family:
-            chosen.profile = replace(chosen.profile, ip_family=ip_family, source="--ip-family")
-        if platform:
-            chosen.profile = replace(chosen.profile, platform=platform, platform_source="--platform")
-        if preview:
-            chosen.preview = True
-        if exclude:
-            chosen.exclude = _codes(exclude)
-        chosen.exclude = chosen.exclude + _codes(extend_exclude)
-        return chosen
+        return _overridden(chosen, ip_family, platform, preview, exclude, extend_exclude)
 
     settings = overridden(settings)
     unsafe = settings.unsafe_fixes if unsafe_fixes is None else unsafe_fixes
@@ -280,8 +317,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
     results += [FileResult(missing, None, notices.notice(missing, "V6L908", "no such file or directory"))
                 for missing in found.missing]
     results += [FileResult(display_path(p), None, notices.notice(
-        display_path(p), "V6L907", "v6lint does not read this kind of file (it reads *.yaml, *.yml, *.tf, *.tfvars, "
-                                   "*.tfvars.json, *.py, *.ipynb and Spark *.conf); nothing was checked"))
+        display_path(p), "V6L907", f"v6lint does not read this kind of file (it reads {READ_FILES}); nothing was checked"))
                 for p in found.unsupported]
     applied: list[tuple[str, list]] = []
     diffs: list[str] = []
@@ -289,7 +325,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
     for index, (path, result) in enumerate(zip(found.files, results)):
         linter, cache = per_file[path]
         if cache is not None and result.cache_entry is not None:
-            cache.put(*result.cache_entry, result.diagnostics)
+            cache.put(*result.cache_entry, result.source, result.diagnostics)
         if result.fixed is None:
             continue
         if show_diff:
@@ -373,7 +409,7 @@ def _through_builds(results: list[FileResult], files: list[Path], route, fixing:
     field is written. Fixing, a build's
     fixes are applied to a file that its own fixes left unchanged (the next run sees the rest)."""
     from v6lint.engine import apply_edits, choose_fixes
-    from v6lint.helm import check_charts
+    from v6lint.helm import check_charts, recheck_fixed
     from v6lint.kustomize import check_overlays
     from v6lint.sources import parse_source
 
@@ -390,11 +426,11 @@ def _through_builds(results: list[FileResult], files: list[Path], route, fixing:
         cache = route(path)[1]
         if cache is not None and result.cache_entry is not None:
             # the cache holds the file's own findings; what builds add is computed afresh each run
-            cache.put(*result.cache_entry, result.diagnostics)
-        diagnostics = [d for d in result.diagnostics if built.keep(d)]
-        if result.source is not None and result.source.abspath in built.members:
-            diagnostics = [d for d in diagnostics if d.code.startswith("V6L") and d.code != "V6L901"]
+            cache.put(*result.cache_entry, result.source, result.diagnostics)
+        diagnostics = built.own(result.source, result.diagnostics)
         extra = built.diagnostics.pop(result.path, [])
+        if extra and result.dropped:
+            result = route(path)[0].reread(path, result)
         fixed, applied, passes = result.fixed, result.fixes_applied, result.passes
         chosen = choose_fixes(extra, unsafe) if fixing and result.source is not None and fixed is None else []
         if chosen:
@@ -408,7 +444,7 @@ def _through_builds(results: list[FileResult], files: list[Path], route, fixing:
         out.append(FileResult(result.path, result.source, sorted(diagnostics + extra, key=lambda d: d.sort_key),
                               fixed, applied, None, passes))
     out += [FileResult(path, None, diagnostics) for path, diagnostics in built.diagnostics.items()]
-    return out
+    return recheck_fixed(out, files, route, charts, use_cache) if fixing else out
 
 
 def _stdin_found(path: Path) -> Discovered:
@@ -569,11 +605,7 @@ def plan_command(paths, target, output_format, output_file, fix, unsafe_fixes, p
         sys.exit(EXIT_ERROR)
 
     def overridden(chosen: Settings) -> Settings:
-        if platform:
-            chosen.profile = replace(chosen.profile, platform=platform, platform_source="--platform")
-        if preview:
-            chosen.preview = True
-        return chosen
+        return _overridden(chosen, None, platform, preview)
 
     settings = overridden(settings)
     try:

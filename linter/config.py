@@ -48,7 +48,7 @@ class Settings:
     warnings: list[str] = field(default_factory=list)  # problems that do not stop a run (printed on stderr)
     extends: list[Path] = field(default_factory=list)  # the configs `extend` pulled in, nearest first
     # [helm.charts."PATH"]: chart folder (relative to the config's folder) -> {"values": [files relative
-    # to the chart], "set": ["a.b=c", ...]}
+    # to the chart], "set": ["a.b=c", ...], "sets": {NAME: {"values": [...], "set": [...]}}} (see helm.values_sets)
     helm: dict[str, dict] = field(default_factory=dict)
 
 

@@ -14,20 +14,33 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-LINTED_SUFFIXES = (".yaml", ".yml", ".tf", ".tfvars", ".tfvars.json", ".py", ".ipynb")
+# The files v6lint reads, by the language they are parsed as (sources.language_of): the one list
+# behind walking folders, choosing a parser, finding the profile and telling what is not read.
+SUFFIXES = {
+    "yaml": (".yaml", ".yml"),
+    "hcl": (".tf", ".tfvars"),
+    "tfvars-json": (".tfvars.json",),
+    "python": (".py",),
+    "notebook": (".ipynb",),
+    "spark-conf": (".conf",),  # only spark-defaults.conf when walking folders; any *.conf named explicitly
+}
+# Configuration: what templates wrap and what can hold the cluster profile or a project fact.
+CONFIG_SUFFIXES = SUFFIXES["yaml"] + SUFFIXES["hcl"] + SUFFIXES["tfvars-json"]
+LINTED_SUFFIXES = CONFIG_SUFFIXES + SUFFIXES["python"] + SUFFIXES["notebook"]  # found when walking folders
 LINTED_NAMES = frozenset({"spark-defaults.conf"})  # found by name when walking folders
-# Understood when named on the command line (any *.conf is read as Spark properties).
-EXPLICIT_SUFFIXES = LINTED_SUFFIXES + (".conf",)
+EXPLICIT_SUFFIXES = LINTED_SUFFIXES + SUFFIXES["spark-conf"]  # read when named on the command line
+# What a file named on the command line that v6lint does not read is told.
+READ_FILES = ", ".join(f"*{s}" for s in LINTED_SUFFIXES) + " and Spark " + ", ".join(
+    f"*{s}" for s in SUFFIXES["spark-conf"])
 # Template extensions: `values.yaml.j2` or `main.tf.tpl` is linted as the YAML or HCL it holds
 # when it parses; when it does not, it is an unrendered-template notice, never a silent skip.
 TEMPLATE_SUFFIXES = (".j2", ".jinja", ".jinja2", ".tpl", ".tftpl", ".tmpl", ".template")
-_TEMPLATED = (".yaml", ".yml", ".tf", ".tfvars", ".tfvars.json")
 
 
 def untemplated(name: str) -> str:
     """The name without a template extension when it wraps YAML or HCL (`a.yaml.j2` -> `a.yaml`)."""
     for suffix in TEMPLATE_SUFFIXES:
-        if name.endswith(suffix) and name[:-len(suffix)].endswith(_TEMPLATED):
+        if name.endswith(suffix) and name[:-len(suffix)].endswith(CONFIG_SUFFIXES):
             return name[:-len(suffix)]
     return name
 
@@ -426,6 +439,20 @@ class Judges:
         return self.judge
 
 
+def real_path(path: Path | str, real_dirs: dict[str, str]) -> str:
+    """os.path.realpath(path), with each folder resolved once per `real_dirs` (one run's memo, folder ->
+    its real path): a file then costs one lstat, not one per folder above it."""
+    path = os.fspath(path)
+    if ".." in path.replace(os.sep, "/").split("/"):  # realpath resolves links before `..`; abspath would not
+        return os.path.realpath(path)
+    folder, name = os.path.split(os.path.abspath(path))
+    real_folder = real_dirs.get(folder)
+    if real_folder is None:
+        real_folder = real_dirs[folder] = os.path.realpath(folder)
+    full = os.path.join(real_folder, name)
+    return os.path.realpath(full) if os.path.islink(full) else full
+
+
 def is_excluded(path: Path, exclude: list[str], root: Path) -> bool:
     """Whether a config's `exclude` patterns (relative to `root`, its folder) match `path`."""
     if not exclude:
@@ -466,6 +493,7 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
 
     explicit: list[Path] = []
     walked: list[Path] = []
+    reals: dict[Path, str] = {}  # walked file -> its real path, known from its folder's
     missing: list[str] = []
     unsupported: list[Path] = []
     empty: list[str] = []
@@ -500,7 +528,7 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
                             git is not None and git.ignored(real_folder / d, True)):  # (a virtualenv)
                         continue
                     sub = here / d
-                    judge = judge_of(sub, True)
+                    judge = judges.at(real_folder / d)
                     if (outer is not None and judge is outer) or judge.excludes(sub, True):
                         if not judges.nested:
                             continue
@@ -509,20 +537,22 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
                 dirs[:] = kept
                 if outer is not None:
                     continue
-                judge = judge_of(here, True)
+                judge = judges.at(real_folder)
                 for name in sorted(files):
                     if not wanted(folder, name, judge):
                         continue
                     full = os.path.join(folder, name)
-                    if os.path.islink(full) and os.path.exists(full):
+                    real = os.path.join(real_folder, name)
+                    if os.path.islink(full):
+                        real = os.path.realpath(full)
                         # a link is followed only to a file inside the folder being linted, never out of it
-                        target = os.path.realpath(full)
-                        if os.path.commonpath([target, base]) != base:
+                        if os.path.exists(full) and os.path.commonpath([real, base]) != base:
                             continue
                     candidate = Path(full)
                     if judge.excludes(candidate, False) or (git is not None and git.ignored(real_folder / name, False)):
                         continue
                     walked_here.append(candidate)
+                    reals[candidate] = real
             walked.extend(walked_here)
             if not walked_here:
                 empty.append(raw)
@@ -530,7 +560,7 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
     seen: dict[str, int] = {}
     files: list[Path] = []
     for path in explicit + walked:
-        key = os.path.realpath(path)
+        key = reals.get(path) or os.path.realpath(path)
         at = seen.get(key)
         if at is None:
             seen[key] = len(files)

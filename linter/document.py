@@ -39,10 +39,6 @@ class Node:
 
     # --- scalars -----------------------------------------------------------------
     @property
-    def is_scalar(self) -> bool:
-        return self.kind == SCALAR
-
-    @property
     def text(self) -> str | None:
         """The scalar's string value, or None for collections and nulls."""
         if self.kind != SCALAR or self.is_null:
@@ -52,10 +48,6 @@ class Node:
     @property
     def is_null(self) -> bool:
         return self.kind == SCALAR and self.tag.endswith(":null")
-
-    @property
-    def is_bool(self) -> bool:
-        return self.kind == SCALAR and self.tag.endswith(":bool")
 
     # --- mappings ------------------------------------------------------------------
     def entries(self) -> list[tuple[Node, Node]]:

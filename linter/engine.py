@@ -11,13 +11,12 @@ from typing import Callable
 
 from v6lint.config import Settings, enabled_codes
 from v6lint.diagnostics import Diagnostic, Edit, Finding, Fix, ProfileRef
-from v6lint.discovery import compile_globs, display_path, ignored_by, read_regular
+from v6lint.discovery import compile_globs, display_path, ignored_by, read_regular, real_path
 from v6lint.document import Document
 from v6lint.rule import Rule
 from v6lint.rules import ALL_RULES, BY_CODE, lookup
 from v6lint.source import DecodeError, SourceFile, decode
-from v6lint.suppressions import (ANNOTATION, Spans, Suppression, data_spans, parse_comments, removal_fix,
-                                 suppression_line)
+from v6lint.suppressions import Spans, data_spans, parse_annotations, parse_comments, removal_fix, suppression_line
 from v6lint.sources import language_of, parse_source
 from v6lint.yaml_source import ParsedYaml, ParseProblem
 
@@ -34,8 +33,16 @@ class FileResult:
     diagnostics: list[Diagnostic]
     fixed: SourceFile | None = None  # the fixed text, when --fix/--diff changed something
     fixes_applied: list[Diagnostic] = field(default_factory=list)  # the findings whose fixes were applied
-    cache_entry: tuple[str, str] | None = None  # (real path, digest) to store when freshly linted
+    # (real path, digest, stat key) to store in the result cache when freshly linted
+    cache_entry: tuple[str, str, list[int] | None] | None = None
     passes: list[tuple[str, list[Edit]]] = field(default_factory=list)  # (text before, edits) per fix pass
+    # A checked file with no findings keeps no source (nothing shows it); when a build places findings
+    # there after all, the file is read again (see reread).
+    dropped: bool = False
+
+    def drop_source(self) -> None:
+        if self.source is not None and not self.diagnostics and self.fixed is None:
+            self.source, self.dropped = None, True
 
 
 def judge(source: SourceFile, linters: "list[Linter]") -> list[list[Diagnostic]]:
@@ -136,6 +143,7 @@ class Linter:
         self._by_type: dict[tuple[str, str | None], list[Rule]] = {}
         # Python files get libcst (Spark facts) only when an enabled rule of this profile reads them.
         self._python_rules = {r.code for r in self.document_rules if "python" in r.languages}
+        self._real_dirs: dict[str, str] = {}  # folder -> real path (see discovery.real_path)
 
     def wanting_profile(self) -> tuple[int, int]:
         """(rules needing the IP family, rules needing the platform) that are enabled but do not run
@@ -172,15 +180,14 @@ class Linter:
         language = "spark-conf" if self._spark_conf is not None and ignored_by(
             self._spark_conf, tuple(p for p in self._relative(str(path)).split("/") if p not in ("", ".")), False) \
             else None
-        return SourceFile(shown, text, encoding, bom, os.path.realpath(path), language), [], data
+        return SourceFile(shown, text, encoding, bom, real_path(path, self._real_dirs), language), [], data
 
     def notice(self, path: str, code: str, message: str) -> list[Diagnostic]:
         if code not in self.enabled:
             return []
         rule = BY_CODE[code]
-        diag = Diagnostic(code, rule.name, self._severity.get(code, rule.severity), message, path, 0, 0,
-                          url=rule.url, start_line=1, start_column=1, end_line=1, end_column=1)
-        return [diag]
+        return [Diagnostic(code, rule.name, self._severity.get(code, rule.severity), message, path, 0, 0,
+                           url=rule.url).place(None)]
 
     # --- linting -------------------------------------------------------------------
     def _relative(self, path: str) -> str:
@@ -237,20 +244,12 @@ class Linter:
                                f"(please report this)"), None))
         # Rules that never met a matching document still "ran" for unused-suppression purposes.
         ran |= {r.code for r in self.document_rules if r.code in enabled and not (partial and r.kinds)}
-        diagnostics = self._suppress(source, parsed.documents, raw, enabled, ran)
-        for diag in diagnostics:
-            self._place(source, diag)
+        diagnostics = [d.place(source) for d in self._suppress(source, parsed.documents, raw, enabled, ran)]
         return sorted(diagnostics, key=lambda d: d.sort_key)
 
     def _suppress(self, source: SourceFile, documents: list[Document], raw, enabled: set[str],
                   ran: set[str]) -> list[Diagnostic]:
-        sups = parse_comments(source, documents)
-        for doc in documents:
-            node = doc.annotations.get(ANNOTATION)
-            if node is not None and node.text:
-                sups.append(Suppression("annotation", [c.strip() for c in node.text.split(",") if c.strip()],
-                                        source.position(node.start)[0], node.start, node.end,
-                                        scope=(doc.start, doc.end)))
+        sups = parse_comments(source, documents) + parse_annotations(source, documents)
         out: list[Diagnostic] = []
         spans = Spans(data_spans(source, documents)) if sups else None
         for rule, finding, doc_span in raw:
@@ -291,13 +290,6 @@ class Linter:
             profile = ProfileRef(self.profile.ip_family, self.profile.source or "")
         return Diagnostic(rule.code, rule.name, self._severity.get(rule.code, rule.severity), finding.message,
                           path, finding.start, finding.end, finding.fix, rule.url, profile)
-
-    @staticmethod
-    def _place(source: SourceFile, diag: Diagnostic) -> None:
-        line, col = source.position(diag.start)
-        end_line, end_col = source.position(diag.end)
-        diag.start_line, diag.start_column = line + 1, col + 1
-        diag.end_line, diag.end_column = end_line + 1, end_col + 1
 
     # --- fixing --------------------------------------------------------------------
     def fix_source(self, source: SourceFile, unsafe: bool = False) -> FileResult:
@@ -374,7 +366,13 @@ class Linter:
 
     def check_path(self, path: Path, *, fix: bool = False, unsafe: bool = False, cache=None,
                    ignore_reason: str | None = None, cached_only: bool = False) -> FileResult | None:
-        """The file's result; with `cached_only`, None unless it comes from the result cache as is."""
+        """The file's result; with `cached_only`, None unless it comes from the result cache as is.
+        A file the cache knows had no findings, unchanged by its stat, is not even read."""
+        stat = None
+        if cache is not None and not fix and ignore_reason is None:
+            stat = cache.stat_key(path)
+            if cache.clean(real_path(path, self._real_dirs), stat):
+                return FileResult(display_path(path), None, [], dropped=True)
         source, notices, data = self.read(path)
         if source is None:
             return FileResult(display_path(path), None, notices)
@@ -386,13 +384,23 @@ class Linter:
             digest = cache.digest(data)
             hit = cache.get(source.abspath, digest, source.path)
             if hit is not None:
-                return FileResult(source.path, source, hit)
+                result = FileResult(source.path, source, hit)
+                result.cache_entry = (source.abspath, digest, stat)  # stored again only when its stat is new
+                return result
             if cached_only:
                 return None
             result = FileResult(source.path, source, self.lint_source(source))
-            result.cache_entry = (source.abspath, digest)
+            result.cache_entry = (source.abspath, digest, stat)
             return result
         return FileResult(source.path, source, self.lint_source(source))
+
+    def reread(self, path: Path, result: FileResult) -> FileResult:
+        """A result whose source was dropped, with its source read again: a build placed findings on
+        the file after all (the build read the file itself; its findings are shown on this text)."""
+        source, notices, _data = self.read(path)
+        if source is None:
+            return FileResult(result.path, None, result.diagnostics + notices)
+        return FileResult(source.path, source, result.diagnostics)
 
 
 # --- running many files: one process, or several for large runs ---------------------------------
@@ -405,7 +413,10 @@ Route = Callable[[Path], "tuple[Linter, object]"]
 def _check_in_worker(path: Path) -> FileResult:
     route, fix, unsafe, ignore_reason = _WORKER
     linter, cache = route(path)
-    return linter.check_path(path, fix=fix, unsafe=unsafe, cache=cache, ignore_reason=ignore_reason)
+    result = linter.check_path(path, fix=fix, unsafe=unsafe, cache=cache, ignore_reason=ignore_reason)
+    if not fix and ignore_reason is None:
+        result.drop_source()  # not sent back to the parent
+    return result
 
 
 def _has_entries(route: Route, files: list[Path]) -> bool:
@@ -434,7 +445,10 @@ def check_files(linter: Linter | Route, files: list[Path], *, fix: bool, unsafe:
         found = []
         for path in files:
             one, its_cache = route(path)
-            found.append(one.check_path(path, fix=False, unsafe=unsafe, cache=its_cache, cached_only=True))
+            hit = one.check_path(path, fix=False, unsafe=unsafe, cache=its_cache, cached_only=True)
+            if hit is not None:
+                hit.drop_source()
+            found.append(hit)
         everything, files = files, [path for path, result in zip(files, found) if result is None]
         if progress is not None:
             progress(len(everything) - len(files))
@@ -461,7 +475,10 @@ def check_files(linter: Linter | Route, files: list[Path], *, fix: bool, unsafe:
             return _merged(found, results)
     for path in files:
         one, its_cache = route(path)
-        results.append(one.check_path(path, fix=fix, unsafe=unsafe, cache=its_cache, ignore_reason=ignore_reason))
+        result = one.check_path(path, fix=fix, unsafe=unsafe, cache=its_cache, ignore_reason=ignore_reason)
+        if not fix and ignore_reason is None:
+            result.drop_source()
+        results.append(result)
         if progress is not None:
             progress(1)
     return _merged(found, results)

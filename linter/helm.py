@@ -22,7 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from v6lint.diagnostics import Diagnostic, Edit, Fix
@@ -329,13 +329,99 @@ def _new_value(fix: Fix | None, node: Node) -> tuple[str, str, str] | None:
     return (content, fix.message, fix.applicability) if _plain(content) or content else None
 
 
-def check_chart(chart: str, linter, engine: Backend, cache_root: Path | None,
-                overlay: dict[str, str] | None = None) -> tuple[list[tuple[Diagnostic, SourceFile]], list[str]]:
-    """(findings placed in the chart's files, each with that file; notices as messages). Raises RenderError."""
-    spec = helm_settings(linter.settings).get(os.path.realpath(chart), {})
+@dataclass
+class ValuesSet:
+    """What one render of a chart is given, after its values.yaml: values files (relative to the
+    chart) and `--set` expressions. `name` is None for a chart configured without named sets."""
+
+    name: str | None
+    files: list[str]
+    sets: list[str]
+
+
+def values_sets(spec: dict) -> list[ValuesSet]:
+    """A chart's values sets from its `[helm.charts."PATH"]` table: the chart's `values`/`set` alone,
+    or, with `[helm.charts."PATH".sets.NAME]` tables, each named set after them (one render each)."""
+    files, sets = list(spec.get("values", [])), list(spec.get("set", []))
+    named = spec.get("sets") or {}
+    if not named:
+        return [ValuesSet(None, files, sets)]
+    return [ValuesSet(name, files + list(extra.get("values", [])), sets + list(extra.get("set", [])))
+            for name, extra in named.items()]
+
+
+@dataclass
+class Placed:
+    """A finding of the rendered chart, placed in the file the user edits. Its message is completed
+    (object, values sets, where) by check_charts, which merges the same finding from several sets."""
+
+    diag: Diagnostic  # placed: path, range and fix in `source`; message still the rule's
+    source: SourceFile
+    what: str  # the rendered object: `Service default/x from chart web`
+    where: str  # e.g. `; set by a.b in web/values.yaml`
+
+
+def _overlaid(chart: str, overlay: dict[str, str] | None) -> dict[str, str]:
+    """{path relative to the chart: unsaved text} for the chart's files whose text differs on disk."""
+    inside = os.path.realpath(chart) + os.sep
+    out = {}
+    for path, text in (overlay or {}).items():
+        if not path.startswith(inside):
+            continue
+        try:
+            on_disk = read_regular(path, MAX_CHART_BYTES)[1]
+        except OSError:
+            on_disk = None
+        if on_disk is None or on_disk.decode("utf-8", "replace") != text:
+            out[os.path.relpath(path, inside)] = text
+    return out
+
+
+class _RenderDir:
+    """The folder a render reads: the chart itself, or, when `overlay` holds unsaved text of its
+    files (an editor's buffers, fixes being checked), a private temporary copy with that text
+    written in. The user's files are never written. The chart is checked (chart_digest) first."""
+
+    def __init__(self, chart: str, overlay: dict[str, str] | None, without_schemas: bool = False):
+        self.chart, self.changed, self.copy = chart, _overlaid(chart, overlay), None
+        # The traced render's marked values would fail a chart's values.schema.json (an enum, a
+        # pattern): that render reads a copy without them, as `helm template --skip-schema-validation`.
+        self.schemas = [os.path.relpath(os.path.join(folder, "values.schema.json"), chart)
+                        for folder, _dirs, files in os.walk(chart) if "values.schema.json" in files] \
+            if without_schemas else []
+
+    def __enter__(self) -> str:
+        if not self.changed and not self.schemas:
+            return self.chart
+        chart_digest(self.chart, None, [], "")  # refuses FIFOs, symlinks out, oversized charts
+        self.copy = tempfile.mkdtemp(prefix="v6lint-chart-")
+        target = os.path.join(self.copy, os.path.basename(self.chart))
+        shutil.copytree(self.chart, target, symlinks=True)
+        for relative, text in self.changed.items():
+            destination = os.path.join(target, relative)
+            if not os.path.realpath(destination).startswith(os.path.realpath(target) + os.sep):
+                continue  # never write through a link out of the copy
+            os.makedirs(os.path.dirname(destination), exist_ok=True)  # a new file, not yet saved
+            with open(destination, "w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+        for relative in self.schemas:
+            os.unlink(os.path.join(target, relative))
+        return target
+
+    def __exit__(self, *exc) -> None:
+        if self.copy is not None:
+            shutil.rmtree(self.copy, ignore_errors=True)
+
+
+def check_chart(chart: str, linter, engine: Backend, cache_root: Path | None, overlay: dict[str, str] | None = None,
+                values_set: ValuesSet | None = None) -> list[Placed]:
+    """The findings of one render of `chart` (with `values_set`), placed in the chart's files. Raises
+    RenderError. `overlay` (real path -> text) stands in for files on disk: unsaved editor buffers or
+    fixes being checked."""
+    values_set = values_set or ValuesSet(None, [], [])
     files = [os.path.join(chart, "values.yaml")] if os.path.isfile(os.path.join(chart, "values.yaml")) else []
-    files += [os.path.join(chart, f) for f in spec.get("values", [])]
-    sets = list(spec.get("set", []))
+    files += [os.path.join(chart, f) for f in values_set.files]
+    sets = values_set.sets
     parsed = []
     project = os.path.realpath(linter.profile.root or linter.settings.root) + os.sep
     for path in files:
@@ -346,7 +432,58 @@ def check_chart(chart: str, linter, engine: Backend, cache_root: Path | None,
     values: dict = {}
     for source, root in parsed:
         values = _merge(values, to_python(root, leaves, source) or {})
-    manifests = render_cached(engine, chart, values, sets, cache_root)
+    subcharts = _subchart_values(chart, overlay, leaves)
+    with _RenderDir(chart, overlay) as folder:
+        try:
+            return _place(chart, folder, linter, engine, cache_root, overlay, parsed, leaves, values, sets,
+                          subcharts)
+        except RenderError as exc:
+            if folder == chart:
+                raise
+            raise RenderError(str(exc).replace(os.path.dirname(folder) + os.sep, "")) from None
+
+
+def _subchart_values(chart: str, overlay: dict[str, str] | None, leaves: list[Leaf]) -> list[tuple]:
+    """The values.yaml of each sub-chart folder in `charts/`, as (key in the parent's values, source,
+    root); their string leaves join `leaves`, so that a value a sub-chart's defaults set is traced
+    there. Helm gives a sub-chart the parent's values under its name (or its alias in the parent's
+    Chart.yaml dependencies), over the sub-chart's own values.yaml (helm.sh/docs/chart_template_guide/
+    subcharts_and_globals, "Overriding Values of a Child Chart"; helm.sh/docs/topics/charts, "Alias
+    field in dependencies"); a sub-chart with two aliases is left out (which one set it is unclear)."""
+    out = []
+    folder = os.path.join(chart, "charts")
+    if not os.path.isdir(folder) or os.path.islink(folder):
+        return out
+    try:
+        parent = parse_source(_read_text(os.path.join(chart, "Chart.yaml"), overlay)).documents
+    except (OSError, DecodeError):
+        return out
+    dependencies = parent[0].root.get("dependencies") if parent and parent[0].root is not None and \
+        parent[0].root.kind == MAP else None
+    for entry in sorted(os.listdir(folder)):
+        sub = os.path.join(folder, entry)
+        if os.path.islink(sub) or not os.path.isfile(os.path.join(sub, "Chart.yaml")) or \
+                not os.path.isfile(os.path.join(sub, "values.yaml")):
+            continue
+        try:
+            meta = parse_source(_read_text(os.path.join(sub, "Chart.yaml"), overlay)).documents
+            source, root = read_values(os.path.join(sub, "values.yaml"), overlay)
+        except (OSError, DecodeError, RenderError):
+            continue
+        name = meta[0].root.str_at("name") if meta and meta[0].root is not None and meta[0].root.kind == MAP \
+            else None
+        aliases = [d.str_at("alias") for d in (dependencies.items() if dependencies is not None else [])
+                   if d.kind == MAP and d.str_at("name") == name and d.str_at("alias")]
+        if not name or len(aliases) > 1:
+            continue
+        to_python(root, leaves, source)
+        out.append((aliases[0] if aliases else name, source, root))
+    return out
+
+
+def _place(chart, folder, linter, engine, cache_root, overlay, parsed, leaves, values, sets,
+           subcharts) -> list[Placed]:
+    manifests = render_cached(engine, folder, values, sets, cache_root)
     name = os.path.basename(os.path.realpath(chart))
     rendered = SourceFile(f"{display_path(chart)} (rendered)", stream_of(manifests),
                           abspath=os.path.realpath(os.path.join(chart, "Chart.yaml")))
@@ -354,18 +491,21 @@ def check_chart(chart: str, linter, engine: Backend, cache_root: Path | None,
     names = _names(rendered, documents)
     found = [d for d in linter.lint_source(rendered) if not d.code.startswith("V6L")]
     if not found:
-        return [], []
+        return []
     # One more render with a marker on each string leaf whose value a finding's value holds.
     wanted = {value for d in found for value in _scalars_at(documents, d.start)}
     candidates = [leaf for leaf in leaves if leaf.node.value and any(leaf.node.value in w for w in wanted)]
     marked_docs: dict[tuple, Document] = {}
     if candidates:
         marks = {id(leaf.node): f"v6lm{i}z" for i, leaf in enumerate(candidates)}
-        marked_values: dict = {}
+        # a sub-chart's defaults go in under its key, beneath the parent's values (Helm's precedence):
+        # only in this traced render, so the render judged is exactly Helm's
+        marked_values: dict = {key: to_python(root, None, source, (), marks) or {} for key, source, root in subcharts}
         for source, root in parsed:
             marked_values = _merge(marked_values, to_python(root, None, source, (), marks) or {})
         try:
-            marked = render_cached(engine, chart, marked_values, sets, cache_root)
+            with _RenderDir(folder, None, without_schemas=True) as unchecked:
+                marked = render_cached(engine, unchecked, marked_values, sets, cache_root)
         except RenderError:
             marked = {}
         marked_source = SourceFile("marked", stream_of(marked))
@@ -394,39 +534,40 @@ def check_chart(chart: str, linter, engine: Backend, cache_root: Path | None,
             if len(hit) == 1:
                 target = hit[0].node
             else:
-                target = node_at(_root_of(parsed, source), list(common)) or hit[0].node
+                roots = parsed + [(sub_source, sub_root) for _key, sub_source, sub_root in subcharts]
+                target = node_at(_root_of(roots, source), list(common)) or hit[0].node
             fix = _values_fix(diag.fix, doc, marked_docs[key], candidates)
             out.append(_placed(diag, source, target.start, target.end if target.kind == SCALAR else target.start,
-                               fix, f" ({what}; set by {'.'.join(map(str, common)) or 'the values'} in "
-                                    f"{source.path})"))
+                               fix, what, f"; set by {'.'.join(map(str, common)) or 'the values'} in {source.path}"))
             continue
         path = _template_file(chart, template)
         if path is not None and path not in templates:
             try:
-                templates[path] = _read_text(path)
+                templates[path] = _read_text(path, overlay)
             except (OSError, DecodeError):
                 templates[path] = None
         source = templates.get(path) if path else None
         if source is None:
-            chart_file = _read_text(os.path.join(chart, "Chart.yaml"))
-            out.append(_placed(diag, chart_file, 0, 0, None, f" ({what}, {template}; no fix)"))
+            chart_file = _read_text(os.path.join(chart, "Chart.yaml"), overlay)
+            out.append(_placed(diag, chart_file, 0, 0, None, what, f", {template}; no fix"))
             continue
         # 2. a literal in the template
-        literal = _literal(source, steps, node) if node is not None and node.kind == SCALAR else None
+        literal = None if node is None else _literal(source, steps, node) if node.kind == SCALAR else \
+            _literal_block(source, steps, node)
         if literal is not None:
             start, end = literal
-            change = _new_value(diag.fix, node)
+            change = _new_value(diag.fix, node) if node.kind == SCALAR else None  # a list or map: no fix
             fix = None
             if change is not None:
                 fix = Fix(change[1], change[2], (Edit(start, end, change[0]),))
-            out.append(_placed(diag, source, start, end, fix, f" ({what}; written in this template)"))
+            out.append(_placed(diag, source, start, end, fix, what, "; written in this template"))
             continue
         # 3. the template, at the object's kind
         match = re.search(rf"(?m)^kind:\s*{re.escape(doc.kind or '')}\s*$", source.text)
         start = match.start() if match else 0
-        out.append(_placed(diag, source, start, start, None,
-                           f" ({what}; the value's source in the chart could not be traced: no fix)"))
-    return out, []
+        out.append(_placed(diag, source, start, start, None, what,
+                           "; the value's source in the chart could not be traced: no fix"))
+    return out
 
 
 def _common_prefix(paths: list[tuple]) -> tuple:
@@ -467,7 +608,11 @@ def _values_fix(fix: Fix | None, doc: Document, marked: Document, candidates: li
     return Fix(fix.message, fix.applicability, tuple(e for _, e in edits)) if edits else None
 
 
-def _read_text(path: str) -> SourceFile:
+def _read_text(path: str, overlay: dict[str, str] | None = None) -> SourceFile:
+    """A chart file as the user has it: the editor's unsaved text (or a fix being checked) over the disk."""
+    text = (overlay or {}).get(os.path.realpath(path))
+    if text is not None:
+        return SourceFile(display_path(path), text, abspath=os.path.realpath(path))
     data = read_regular(path, MAX_VALUES_FILE)[1]
     if data is None:
         raise OSError("too large")
@@ -501,15 +646,47 @@ def _literal(source: SourceFile, steps: list, node: Node) -> tuple[int, int] | N
     return matches[0].start("v"), matches[0].end("v")
 
 
-def _placed(diag: Diagnostic, source: SourceFile, start: int, end: int, fix: Fix | None,
-            note: str) -> tuple[Diagnostic, SourceFile]:
-    placed = Diagnostic(diag.code, diag.name, diag.severity, diag.message + note, source.path, start, end, fix,
+def _literal_block(source: SourceFile, steps: list, node: Node) -> tuple[int, int] | None:
+    """The one place the template writes `key:` with a list or map under it (block or flow) as plain
+    text holding every scalar of `node`, outside actions: the span of that text."""
+    if not steps or not isinstance(steps[-1], str):
+        return None
+    key = re.escape(steps[-1])
+    heads = [m for m in re.finditer(rf"(?m)^(?P<indent>[ \t]*)(?:-[ \t]+)?[\"']?{key}[\"']?[ \t]*:(?P<rest>[^\r\n]*)$",
+                                    source.text) if "{{" not in m.group(0)]
+    if len(heads) != 1:
+        return None
+    head = heads[0]
+    rest = head.group("rest").split("#", 1)[0]
+    if rest.strip():  # flow style on the key's line: `ipFamilies: [IPv6, IPv4]`
+        start = head.start("rest") + len(rest) - len(rest.lstrip())
+        end = head.start("rest") + len(rest.rstrip())
+    else:  # the lines under it that are indented deeper, or list items at its indent
+        indent = len(head.group("indent"))
+        start = end = None
+        offset = head.end() + 1
+        for line in source.text[offset:].splitlines(keepends=True):
+            body = line.strip()
+            depth = len(line) - len(line.lstrip(" \t"))
+            if body and not body.startswith("#") and not (depth > indent or (depth == indent and body.startswith("- "))):
+                break
+            if body and not body.startswith("#"):
+                start = offset + depth if start is None else start
+                end = offset + len(re.sub(r"[ \t]+#.*$", "", line.rstrip()))
+            offset += len(line)
+        if start is None:
+            return None
+    text = source.text[start:end]
+    if "{{" in text or not all(n.value in text for n in walk(node) if n.kind == SCALAR and n.value):
+        return None
+    return start, end
+
+
+def _placed(diag: Diagnostic, source: SourceFile, start: int, end: int, fix: Fix | None, what: str,
+            where: str) -> Placed:
+    placed = Diagnostic(diag.code, diag.name, diag.severity, diag.message, source.path, start, end, fix,
                         diag.url, diag.profile)
-    line, col = source.position(start)
-    end_line, end_col = source.position(end)
-    placed.start_line, placed.start_column, placed.end_line, placed.end_column = line + 1, col + 1, end_line + 1, \
-        end_col + 1
-    return placed, source
+    return Placed(placed.place(source), source, what, where)
 
 
 def helm_settings(settings) -> dict[str, dict]:
@@ -524,16 +701,24 @@ def is_subchart(folder: Path) -> bool:
 
 def check_charts(files: list[Path], route, use_cache: bool = True,
                  overlay: dict[str, str] | None = None) -> OverlayResults:
-    """Render every chart among `files` (a Chart.yaml) and place the findings. `route(path)` gives the
-    (Linter, cache) of a file's project."""
+    """Render every chart among `files` once per values set and place the findings. A chart is in
+    `files` by its Chart.yaml, or by a values file or template of it (then only the findings placed
+    in the files of `files` are kept). `route(path)` gives the (Linter, cache) of a file's project."""
     out = OverlayResults()
-    charts = [f for f in files if f.name == "Chart.yaml" and not is_subchart(f.parent)]
+    named = {str(f.resolve()) for f in files}
+    charts: dict[Path, bool] = {}  # Chart.yaml -> whether the whole chart was asked for
+    for f in files:
+        if f.name == "Chart.yaml" and not is_subchart(f.parent):
+            charts[f] = True
+        else:
+            chart = chart_of(f) if f.name != "Chart.yaml" else None
+            if chart is not None and str((chart / "Chart.yaml").resolve()) not in named:
+                charts.setdefault(chart / "Chart.yaml", False)
     if not charts:
         return out
     engine = backend()
-    seen: set[tuple] = set()
-    for chart_yaml in charts:
-        linter = route(chart_yaml)[0]
+    for chart_yaml, whole in charts.items():
+        linter = route(chart_yaml if whole else next(f for f in files if chart_of(f) == chart_yaml.parent))[0]
         shown = display_path(chart_yaml)
         folder = display_path(chart_yaml.parent)
 
@@ -544,24 +729,39 @@ def check_charts(files: list[Path], route, use_cache: bool = True,
             notice(f"chart {folder} not rendered: {ENABLE}; its templates were skipped")
             continue
         root = Path(linter.profile.root or linter.settings.root) if use_cache else None
-        try:
-            found, _ = check_chart(os.path.realpath(chart_yaml.parent), linter, engine, root, overlay)
-        except RenderError as exc:
-            message = str(exc)
-            named = re.search(r"([\w.-]+/templates/[^:\s()]+):(\d+)", message)
-            path = _template_file(str(chart_yaml.parent), named.group(1)) if named else None
-            notice(f"chart {folder} not rendered ({engine.name}): {message}",
-                   display_path(path) if path else shown)
-            continue
-        out.members.update(os.path.realpath(p) for p in _templates(chart_yaml.parent))
-        for diag, source in found:
-            if comment_suppresses(source, diag.code, diag.start):
+        real = os.path.realpath(chart_yaml.parent)
+        merged: dict[tuple, tuple[Placed, list[str]]] = {}  # one finding from several values sets is one
+        rendered = False
+        for values_set in values_sets(helm_settings(linter.settings).get(real, {})):
+            label = f" with values set {values_set.name}" if values_set.name else ""
+            try:
+                found = check_chart(real, linter, engine, root, overlay, values_set)
+            except RenderError as exc:
+                message = " ".join(str(exc).split())  # Helm's messages span lines
+                out.failed[real] = message
+                named_file = re.search(r"([\w.-]+/templates/[^:\s()]+):(\d+)", message)
+                path = _template_file(str(chart_yaml.parent), named_file.group(1)) if named_file else None
+                notice(f"chart {folder}{label} not rendered ({engine.name}): {message}",
+                       display_path(path) if path else shown)
+                continue
+            rendered = True
+            for placed in found:
+                diag = placed.diag
+                key = (diag.path, diag.code, diag.start, diag.end, diag.message, placed.what, placed.where)
+                merged.setdefault(key, (placed, []))[1].append(values_set.name)
+        if rendered:
+            out.members.update(os.path.realpath(p) for p in _templates(chart_yaml.parent))
+        for placed, set_names in merged.values():
+            diag = placed.diag
+            if not whole and os.path.realpath(placed.source.abspath or diag.path) not in named:
+                continue
+            if comment_suppresses(placed.source, diag.code, diag.start):
                 out.used.add((diag.path, diag.code))
                 continue
-            key = (diag.path, diag.code, diag.start, diag.message)
-            if key not in seen:
-                seen.add(key)
-                out.diagnostics.setdefault(diag.path, []).append(diag)
+            sets = [n for n in set_names if n]
+            label = f" with values set{'s' if len(sets) > 1 else ''} {', '.join(sets)}" if sets else ""
+            diag.message = f"{diag.message} ({placed.what}{label}{placed.where})"
+            out.diagnostics.setdefault(diag.path, []).append(diag)
     return out
 
 
@@ -571,11 +771,11 @@ def chart_of(path: Path) -> Path | None:
     folder = path.parent
     for _ in range(8):
         if (folder / "Chart.yaml").is_file():
+            relative = path.relative_to(folder).parts  # within the chart or sub-chart that holds it
+            member = "templates" in relative or (len(relative) == 1 and relative[0].startswith("values"))
             while is_subchart(folder):
                 folder = folder.parent.parent
-            relative = path.relative_to(folder).parts
-            return folder if "templates" in relative or (len(relative) == 1 and relative[0].startswith("values")) \
-                else None
+            return folder if member else None
         if folder.parent == folder:
             return None
         folder = folder.parent
@@ -584,3 +784,56 @@ def chart_of(path: Path) -> Path | None:
 
 def _templates(chart: Path) -> list[Path]:
     return [p for p in chart.rglob("*") if "templates" in p.relative_to(chart).parts and p.is_file()]
+
+
+def recheck_fixed(results: list, files: list[Path], route, before: OverlayResults, use_cache: bool = True) -> list:
+    """Fixes in a chart's values files and templates are checked by rendering the chart again with the
+    fixed text (from a private copy: nothing is written yet). When it renders, the chart's findings are
+    those of the new render, what is left after the fixes. When a values set no longer renders, no fix
+    in that chart's files is applied, and each of them gets a V6L906 notice with Helm's message.
+    `before` holds the chart findings the results were made with."""
+    from v6lint.engine import FileResult
+
+    def chart_for(path: str | None) -> str | None:
+        if not path:
+            return None
+        found = chart_of(Path(path)) or (Path(path).parent if Path(path).name == "Chart.yaml" else None)
+        return os.path.realpath(found) if found is not None else None
+
+    def chart_of_result(result) -> str | None:
+        return chart_for(result.source.abspath if result.source is not None else result.path)
+
+    fixed = {r.source.abspath: r.fixed.text for r in results if r.fixed is not None and chart_of_result(r)}
+    if not fixed:
+        return results
+    charts = {chart_of_result(r) for r in results if r.source is not None and r.source.abspath in fixed}
+    again = check_charts([f for f in files if chart_for(str(f)) in charts], route, use_cache, overlay=fixed)
+    old = {id(d) for diagnostics in before.diagnostics.values() for d in diagnostics}
+    out = []
+    for result in results:
+        chart = chart_of_result(result)
+        if chart not in charts:
+            out.append(result)
+            continue
+        failed = again.failed.get(chart)
+        if failed is None:
+            kept = [d for d in result.diagnostics if id(d) not in old]
+            out.append(FileResult(result.path, result.source,
+                                  sorted(kept + again.diagnostics.pop(result.path, []), key=lambda d: d.sort_key),
+                                  result.fixed, result.fixes_applied, None, result.passes))
+        elif result.fixed is not None:
+            linter = route(next(f for f in files if str(f.resolve()) == result.source.abspath))[0]
+            own = linter.lint_source(result.source)
+            if result.source.abspath in before.members:
+                own = [d for d in own if d.code.startswith("V6L") and d.code != "V6L901"]
+            notice = linter.notice(result.path, "V6L906", f"fixes not applied: with them, chart "
+                                   f"{display_path(chart)} no longer renders ({failed})")
+            breaking = {id(d) for d in result.fixes_applied}  # not offered again: they break the render
+            placed = [replace(d, fix=None) if id(d) in breaking else d for d in before.diagnostics.get(result.path, [])]
+            out.append(FileResult(result.path, result.source, sorted(own + placed + notice, key=lambda d: d.sort_key)))
+        else:
+            out.append(result)
+    for path, diagnostics in again.diagnostics.items():
+        if chart_for(path) not in again.failed and not any(result.path == path for result in out):
+            out.append(FileResult(path, None, diagnostics))
+    return out

@@ -14,29 +14,10 @@ import re
 import tokenize
 
 from v6lint.diagnostics import Diagnostic, Edit
-from v6lint.document import MAP, SCALAR, walk
+from v6lint.document import SCALAR, walk
 from v6lint.source import SourceFile
-from v6lint.suppressions import ANNOTATION
-from v6lint.yaml_edit import insert_entries
+from v6lint.suppressions import annotation_edit, comment_above_edit, comment_edit, parse_comments
 from v6lint.yaml_source import ParsedYaml
-
-_IGNORE_COMMENT = re.compile(r"(?:^|(?<=\s))#\s*v6lint:\s*ignore\[([^\]]*)\]")
-
-
-def comment_edit(source: SourceFile, line: int, codes: list[str], reason: str = "") -> Edit | None:
-    """`# v6lint: ignore[CODES] reason` at the end of `line`, or the codes added to the v6lint
-    comment already there. None when every code is already listed."""
-    text = source.line_text(line)
-    found = _IGNORE_COMMENT.search(text)
-    if found:
-        present = {c.strip() for c in found.group(1).split(",")}
-        new = [c for c in codes if c not in present]
-        if not new:
-            return None
-        at = source.line_start(line) + found.end() - 1  # the closing bracket
-        return Edit(at, at, (", " if found.group(1).strip() else "") + ", ".join(new))
-    end = source.line_end(line)
-    return Edit(end, end, f"  # v6lint: ignore[{', '.join(codes)}]" + (f" {reason}" if reason else ""))
 
 
 # --- lines where an end-of-line comment cannot go -------------------------------------------------
@@ -119,45 +100,21 @@ def ignore_edits(source: SourceFile, parsed: ParsedYaml, language: str, diagnost
         if diag.code not in codes:
             codes.append(diag.code)
     edits = []
+    sups = parse_comments(source, parsed.documents) if by_line else []
     for line, codes in sorted(by_line.items()):
         codes = sorted(codes)
         if language == "spark-conf":
-            start = source.line_start(line)
-            edit = Edit(start, start, f"# v6lint: ignore[{', '.join(codes)}]" + (f" {reason}" if reason else "")
-                        + source.newline)
+            edit = comment_above_edit(source, line, codes, reason, indent=False)
         else:
-            edit = comment_edit(source, line, codes, reason)
+            edit = comment_edit(source, line, codes, reason, sups)
         if edit is not None:
             edits.append(edit)
     for index, codes in sorted(by_doc.items()):
         codes = sorted(codes)
-        edit = _annotation_edit(source, parsed.documents[index], codes)
+        edit = annotation_edit(source, parsed.documents[index], codes)
         if edit is None:
             left += [d for d in diagnostics if parsed.documents[index].start <= d.start <= parsed.documents[index].end
                      and d.code in codes]
         else:
             edits.append(edit)
     return edits, left
-
-
-def _annotation_edit(source: SourceFile, doc, codes: list[str]) -> Edit | None:
-    node = doc.annotations.get(ANNOTATION)
-    if node is not None:
-        present = [c.strip() for c in (node.text or "").split(",") if c.strip()]
-        new = [c for c in codes if c not in present]
-        if not new:
-            return None
-        if node.style not in (None, '"', "'") or source.position(node.start)[0] != source.position(node.end)[0]:
-            return None
-        at = node.end - (1 if node.style in ('"', "'") else 0)
-        return Edit(at, at, ("," if present else "") + ",".join(new))
-    metadata = doc.root.get("metadata") if doc.root is not None else None
-    if metadata is None or metadata.kind != MAP:
-        return None
-    value = ",".join(codes)
-    annotations = metadata.get("annotations")
-    if annotations is None:
-        return insert_entries(source, metadata, [("annotations", {ANNOTATION: value})], doc.root)
-    if annotations.kind != MAP:
-        return None
-    return insert_entries(source, annotations, [(ANNOTATION, value)], doc.root)

@@ -304,15 +304,11 @@ def map_diagnostic(diag: Diagnostic, built_source: SourceFile, built: Document, 
     end = target.end if origin.node is not None and origin.node.kind == SCALAR else start
     fix = _map_fix(diag.fix, built, origin, sources) if origin.node is not None else None
     where = "the patch" if origin.patch else "the resource"
-    note = (f" (in the build of {origin_name}, set by {where})" if origin.node is not None else
-            f" (in the build of {origin_name}; the field is not written in any of its files)")
-    mapped = Diagnostic(diag.code, diag.name, diag.severity, diag.message + note, origin.source.path, start, end,
-                        fix, diag.url, diag.profile)
-    line, col = origin.source.position(start)
-    end_line, end_col = origin.source.position(end)
-    mapped.start_line, mapped.start_column, mapped.end_line, mapped.end_column = line + 1, col + 1, end_line + 1, \
-        end_col + 1
-    return mapped
+    what = f"{built.object_name} in the build of {origin_name}"
+    note = (f" ({what}, set by {where})" if origin.node is not None else
+            f" ({what}; the field is not written in any of its files)")
+    return Diagnostic(diag.code, diag.name, diag.severity, diag.message + note, origin.source.path, start, end,
+                      fix, diag.url, diag.profile).place(origin.source)
 
 
 def _map_fix(fix: Fix | None, built: Document, origin: Origin, sources: Sources) -> Fix | None:
@@ -340,11 +336,21 @@ class OverlayResults:
     diagnostics: dict[str, list[Diagnostic]] = field(default_factory=dict)  # display path -> findings
     members: set[str] = field(default_factory=set)  # real paths judged through a build
     used: set[tuple[str, str]] = field(default_factory=set)  # (path, code) of suppression comments used
+    failed: dict[str, str] = field(default_factory=dict)  # real folder -> why it did not render or build
 
     def keep(self, diag: Diagnostic) -> bool:
         """False for an "unused suppression" notice on a comment a build's finding used."""
         return not (diag.code == "V6L001" and any(path == diag.path and code in diag.message
                                                   for path, code in self.used))
+
+    def own(self, source: SourceFile | None, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+        """A file's own findings once the builds are judged: no "unused suppression" notice on a
+        comment a build's finding used, and of a file a build read (a chart's template, a patch) only
+        its file notices but V6L901: its objects are judged as built (the command line and the editor)."""
+        kept = [d for d in diagnostics if self.keep(d)]
+        if source is not None and source.abspath in self.members:
+            kept = [d for d in kept if d.code.startswith("V6L") and d.code != "V6L901"]
+        return kept
 
 
 def check_overlays(files: list[Path], route) -> OverlayResults:

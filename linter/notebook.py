@@ -140,15 +140,13 @@ class NotebookView:
         index = max(0, min(offset - seg.vstart, len(seg.text)))
         return _literal_offsets(self.source.text, seg.literal)[index]
 
-    def cell_position(self, offset: int) -> tuple[int, int, int]:
-        """(cell, 0-based line in the cell, 0-based column) of a virtual offset."""
+    def cell_point(self, offset: int) -> tuple[int, int, int]:
+        """(cell, 1-based line in the cell, 1-based column) of a virtual offset (each cell starts a line)."""
+        line, column = self.python.point(offset)
         for cell, start, end in self.cells:
             if start <= offset <= end:
-                line, col = self.python.position(offset)
-                first = self.python.position(start)[0]
-                return cell, line - first, col
-        line, col = self.python.position(offset)
-        return (self.cells[-1][0] if self.cells else 1), line, col
+                return cell, line - self.python.position(start)[0], column
+        return (self.cells[-1][0] if self.cells else 1), line, column
 
     # fixes -----------------------------------------------------------------------------------------
     def map_fix(self, fix: Fix | None) -> Fix | None:
@@ -223,13 +221,12 @@ class NotebookView:
         return Edit(start, end, "")
 
     def map_diagnostic(self, diag: Diagnostic) -> Diagnostic:
-        cell, line, col = self.cell_position(diag.start)
-        _cell, end_line, end_col = self.cell_position(diag.end)
+        cell, line, column = self.cell_point(diag.start)
+        _cell, end_line, end_column = self.cell_point(diag.end)
         start = self.to_file(diag.start, prefer_next=True)
         end = self.to_file(diag.end, prefer_next=False) if diag.end > diag.start else start
         return Diagnostic(diag.code, diag.name, diag.severity, diag.message, self.source.path, start, end,
-                          self.map_fix(diag.fix), diag.url, diag.profile, line + 1, col + 1,
-                          end_line + 1 + 0, end_col + 1, cell=cell)
+                          self.map_fix(diag.fix), diag.url, diag.profile, line, column, end_line, end_column, cell)
 
 
 def _literal_offsets(text: str, literal: JValue) -> list[int]:

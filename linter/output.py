@@ -9,7 +9,7 @@ import urllib.parse
 from pathlib import Path
 
 from v6lint import __version__
-from v6lint.diagnostics import Diagnostic, Fix
+from v6lint.diagnostics import Diagnostic, ProfileRef
 from v6lint.engine import FileResult
 from v6lint.rule import RULES_URL
 from v6lint.rules import ALL_RULES, BY_CODE
@@ -35,64 +35,16 @@ SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 GITHUB_LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
 
 
-def _point(source: SourceFile | None, offset: int) -> dict:
-    if source is None:
-        return {"line": 1, "column": 1}
-    line, col = source.position(offset)
-    return {"line": line + 1, "column": col + 1}
-
-
-def _fix_json(fix: Fix | None, source: SourceFile | None) -> dict | None:
-    if fix is None:
-        return None
-    return {
-        "applicability": fix.applicability,
-        "message": fix.message,
-        "edits": [{"range": {"start": _point(source, e.start), "end": _point(source, e.end)}, "content": e.content}
-                  for e in fix.edits],
-    }
-
-
 def diagnostic_json(diag: Diagnostic, source: SourceFile | None) -> dict:
-    item = {
-        "code": diag.code,
-        "name": diag.name,
-        "severity": diag.severity,
-        "message": diag.message,
-        "path": diag.path,
-        "range": {
-            "start": {"line": diag.start_line, "column": diag.start_column},
-            "end": {"line": diag.end_line, "column": diag.end_column},
-        },
-        "fix": _fix_json(diag.fix, source),
-        "url": diag.url,
-        "profile": {"ip_family": diag.profile.ip_family, "source": diag.profile.source} if diag.profile else None,
-    }
-    if diag.cell is not None:  # a notebook: `range` is within this cell; fix edits are in the .ipynb file
-        item["cell"] = diag.cell
-    return item
+    """One finding as `--output-format json` prints it (see Diagnostic.to_json)."""
+    return diag.to_json(source)
 
 
 def render_json(results: list[FileResult]) -> str:
     """A JSON list, one diagnostic per line (the C encoder only runs without indent)."""
-    items = [json.dumps(diagnostic_json(d, r.fixed or r.source), ensure_ascii=False)
+    items = [json.dumps(d.to_json(r.fixed or r.source), ensure_ascii=False)
              for r in results for d in r.diagnostics]
     return "[\n" + ",\n".join(items) + "\n]\n" if items else "[]\n"
-
-
-_FAMILY_LABEL = {"ipv4": "IPv4", "ipv6": "IPv6", "dual": "dual-stack"}
-
-
-def _profile_phrase(ip_family: str, source: str) -> str:
-    return f"{_FAMILY_LABEL[ip_family]} cluster per {source}"
-
-
-def _profile_note(diag: Diagnostic) -> str:
-    """Where the profile a finding depends on came from: ` (IPv6 cluster per x.tfvars:4)` (machine
-    formats and the editor carry it on each finding; text output states it once in the summary)."""
-    if diag.profile is None:
-        return ""
-    return f" ({_profile_phrase(diag.profile.ip_family, diag.profile.source)})"
 
 
 # --- text: full (source line and caret) and concise ------------------------------------------------
@@ -226,7 +178,7 @@ def render_text(results: list[FileResult], *, unsafe: bool, fixed_count: int, fi
             profiles[key] = profiles.get(key, 0) + 1
     for (family, where), n in profiles.items():
         article = "a" if family == "dual" else "an"
-        lines.append(printable(f"Judged against {article} {_profile_phrase(family, where)} "
+        lines.append(printable(f"Judged against {article} {ProfileRef(family, where).phrase} "
                                f"({_plural(n, 'finding')} depend{'s' if n == 1 else ''} on it; `v6lint profile` "
                                f"shows every source)."))
     safe = sum(1 for d in diags if d.fix and d.fix.applicability == "safe")
@@ -275,9 +227,11 @@ def render_diff(result: FileResult) -> str:
 
 
 # --- SARIF 2.1.0 -----------------------------------------------------------------------------------
-def _region(source: SourceFile | None, start: int, end: int) -> dict:
-    a, b = _point(source, start), _point(source, end)
-    return {"startLine": a["line"], "startColumn": a["column"], "endLine": b["line"], "endColumn": b["column"]}
+def _region(json_range: dict) -> dict:
+    """A SARIF region from a JSON range (both 1-based, columns in characters)."""
+    start, end = json_range["start"], json_range["end"]
+    return {"startLine": start["line"], "startColumn": start["column"], "endLine": end["line"],
+            "endColumn": end["column"]}
 
 
 def fingerprints(results: list[FileResult]) -> dict[int, str]:
@@ -328,15 +282,15 @@ def render_sarif(results: list[FileResult]) -> str:
     for result in results:
         source = result.fixed or result.source
         for d in result.diagnostics:
+            found = d.to_json(source)
             item = {
                 "ruleId": d.code,
                 "ruleIndex": index[d.code],
                 "level": SARIF_LEVEL[d.severity],
-                "message": {"text": d.message + _profile_note(d)},
+                "message": {"text": d.message + d.profile_note},
                 "locations": [{"physicalLocation": {
                     "artifactLocation": _artifact(d.path),
-                    "region": {"startLine": d.start_line, "startColumn": d.start_column,
-                               "endLine": d.end_line, "endColumn": d.end_column},
+                    "region": _region(found["range"]),
                 }}],
                 "partialFingerprints": {"v6lint/v1": prints[id(d)]},
             }
@@ -350,8 +304,8 @@ def render_sarif(results: list[FileResult]) -> str:
                     "description": {"text": f"{d.fix.message} ({d.fix.applicability})"},
                     "artifactChanges": [{
                         "artifactLocation": _artifact(d.path),
-                        "replacements": [{"deletedRegion": _region(source, e.start, e.end),
-                                          "insertedContent": {"text": e.content}} for e in d.fix.edits],
+                        "replacements": [{"deletedRegion": _region(e["range"]),
+                                          "insertedContent": {"text": e["content"]}} for e in found["fix"]["edits"]],
                     }],
                 }]
             out.append(item)
@@ -393,8 +347,8 @@ def render_junit(results: list[FileResult]) -> str:
         for d in result.diagnostics:
             case = ET.SubElement(suite, "testcase", name=f"v6lint.{d.code}", classname=printable(result.path),
                                  line=str(d.start_line), column=str(d.start_column))
-            failure = ET.SubElement(case, "failure", message=printable(d.message + _profile_note(d)), type=d.code)
-            failure.text = printable(f"{_location(d)}: {d.code} [{d.name}] {d.message}{_profile_note(d)}") + f"\n{d.url}"
+            failure = ET.SubElement(case, "failure", message=printable(d.message + d.profile_note), type=d.code)
+            failure.text = printable(f"{_location(d)}: {d.code} [{d.name}] {d.message}{d.profile_note}") + f"\n{d.url}"
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 
@@ -406,7 +360,7 @@ def render_gitlab(results: list[FileResult]) -> str:
     """GitLab's code quality report (a subset of the Code Climate format)."""
     prints = fingerprints(results)
     items = [{
-        "description": f"{d.code} [{d.name}] {d.message}{_profile_note(d)}",
+        "description": f"{d.code} [{d.name}] {d.message}{d.profile_note}",
         "check_name": d.code,
         "fingerprint": hashlib.sha256(prints[id(d)].encode()).hexdigest()[:32],
         "severity": GITLAB_SEVERITY[d.severity],
@@ -431,7 +385,7 @@ def render_github(results: list[FileResult]) -> str:
             props = ",".join(f"{k}={_escape_property(printable(str(v)))}" for k, v in (
                 ("file", d.path), ("line", d.start_line), ("col", d.start_column), ("endLine", d.end_line),
                 ("endColumn", d.end_column), ("title", f"{d.code} {d.name}")))
-            lines.append(f"::{GITHUB_LEVEL[d.severity]} {props}::{_escape_data(printable(d.message + _profile_note(d)))}")
+            lines.append(f"::{GITHUB_LEVEL[d.severity]} {props}::{_escape_data(printable(d.message + d.profile_note))}")
     return "".join(line + "\n" for line in lines)
 
 

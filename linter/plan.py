@@ -19,9 +19,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote
 
-from v6lint.diagnostics import Diagnostic
+from v6lint.diagnostics import FAMILY_LABELS, Diagnostic
 from v6lint.discovery import display_path
 from v6lint.rules import BY_CODE
+from v6lint.sources import language_of
 
 TARGETS = ("ipv6", "dual")
 CLASSES = ("rejected", "breaks", "degrades")
@@ -39,7 +40,6 @@ _PHASE_OF_FAMILY = {"PRF": "switch", "TF": "cluster", "EKS": "cluster", "KADM": 
                     "NODE": "cluster"}
 JSON_VERSION = 1
 _SPARK_JOB = re.compile(r"^kind:[ \t]*[\"']?(?:Scheduled)?SparkApplication\b", re.MULTILINE)
-_LABEL = {"ipv4": "IPv4", "ipv6": "IPv6", "dual": "dual-stack"}
 
 
 def target_profile(profile, target: str):
@@ -92,7 +92,8 @@ def unit_of(relative: str, root: Path, text: str) -> tuple[str, str]:
     parts = relative.split("/")
     folder = "/".join(parts[:-1]) or "."
     name = parts[-1]
-    if name.endswith((".tf", ".tfvars", ".tfvars.json")):
+    language = language_of(name)
+    if language in ("hcl", "tfvars-json"):
         return folder, "terraform stack"
     for depth in range(len(parts) - 1, -1, -1):
         here = root.joinpath(*parts[:depth])
@@ -100,7 +101,7 @@ def unit_of(relative: str, root: Path, text: str) -> tuple[str, str]:
             return "/".join(parts[:depth]) or ".", "chart"
         if (here / "kustomization.yaml").is_file() or (here / "kustomization.yml").is_file():
             return "/".join(parts[:depth]) or ".", "kustomization"
-    if name.endswith((".py", ".ipynb", ".conf")) or _SPARK_JOB.search(text):
+    if language in ("python", "notebook", "spark-conf") or _SPARK_JOB.search(text):
         return relative, "spark job"
     return folder, "manifests"
 
@@ -251,11 +252,11 @@ def _clean(text: str) -> str:
 def render_text(plans: list[ProjectPlan], target: str, fixed: int | None = None) -> str:
     """The plan for a person; `fixed`: the number of fixes `plan --fix` applied (None: not a fix run;
     then what --fix would do ends it, else render_after_fix says what it did)."""
-    label = _LABEL[target]
+    label = FAMILY_LABELS[target]
     out = [f"Plan: moving to {label}" + (f" (after --fix applied {fixed} fixes)" if fixed is not None else "")]
     for plan in plans:
         counts = _counts(plan.items)
-        now = f"{_LABEL.get(plan.current or '', 'unknown')}" + (f" per {plan.current_source}" if plan.current_source
+        now = f"{FAMILY_LABELS.get(plan.current or '', 'unknown')}" + (f" per {plan.current_source}" if plan.current_source
                                                                    else "")
         platform = plan.platform or "unknown"
         out += ["", _clean(f"Project {display_path(plan.root)}: now {now}; platform {platform}"),
@@ -392,13 +393,13 @@ def render_html(plans: list[ProjectPlan], target: str, applied: list[Diagnostic]
     s = data["summary"]
     cards = [("findings", s["findings"]), ("new", s["new"]),
              *((f"class-{c}", s["classes"][c]) for c in CLASSES), *((f"fix-{f}", s["fixes"][f]) for f in FIXES)]
-    titles = {"findings": f"findings under {_LABEL[target]}", "new": "new under the target",
+    titles = {"findings": f"findings under {FAMILY_LABELS[target]}", "new": "new under the target",
               **{f"class-{c}": CLASS_LABEL[c] for c in CLASSES}, **{f"fix-{f}": f"{f} fix" for f in FIXES}}
     out = ['<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
            "img-src data:\">",
-           f"<title>v6lint plan: moving to {_e(_LABEL[target])}</title><style>{_CSS}</style></head><body>",
-           f"<h1>v6lint plan: what changes when moving to {_e(_LABEL[target])}</h1>",
+           f"<title>v6lint plan: moving to {_e(FAMILY_LABELS[target])}</title><style>{_CSS}</style></head><body>",
+           f"<h1>v6lint plan: what changes when moving to {_e(FAMILY_LABELS[target])}</h1>",
            '<section id="summary"><div class="cards">']
     out += [f'<div class="card"><b data-summary="{key}">{value}</b>{_e(titles[key])}</div>' for key, value in cards]
     out.append(f'</div><p>{s["projects"]} project(s), {s["units"]} unit(s). Units are listed in the order to change '
@@ -412,7 +413,7 @@ def render_html(plans: list[ProjectPlan], target: str, applied: list[Diagnostic]
         out.append("</table></section>")
     codes: list[str] = []
     for plan in plans:
-        now = _LABEL.get(plan.current or "", "unknown") + (f" per {plan.current_source}" if plan.current_source else "")
+        now = FAMILY_LABELS.get(plan.current or "", "unknown") + (f" per {plan.current_source}" if plan.current_source else "")
         out.append(f"<h2>Project {_e(display_path(plan.root))}</h2><p>Now {_e(now)}; platform "
                    f"{_e(plan.platform or 'unknown')}. {_e(_line(_counts(plan.items)))}</p>")
         out.append(_chart(plan))

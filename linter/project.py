@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Callable
 
 from v6lint.config import Settings, config_in
-from v6lint.discovery import discover, display_path, read_regular
+from v6lint.discovery import CONFIG_SUFFIXES, SUFFIXES, discover, display_path, read_regular, real_path
 from v6lint.document import MAP, Document, Node
 from v6lint.hcl_source import walk_blocks
 from v6lint.rule import PlatformSource, Profile, ProfileSource
 from v6lint.source import DecodeError, SourceFile, decode
 from v6lint.sources import parse_source
 
-PROFILE_SUFFIXES = (".yaml", ".yml", ".tf", ".tfvars", ".tfvars.json")
+PROFILE_SUFFIXES = CONFIG_SUFFIXES  # the files that can hold a profile source or a cross-file fact
 # Only files that can hold a profile source or a cross-file fact are parsed.
 _HCL_TRIGGERS = ("enable_ipv6", "ip_family", "variable", "AmazonEKS_CNI_IPv6_Policy", "create_cni_ipv6_iam_policy",
                  "aws_eks_", "eks/aws", "eks-blueprints", "terraform-aws-eks", "_kubernetes_cluster", "google_container_cluster",
@@ -37,6 +37,14 @@ _YAML_TRIGGERS = ("ClusterConfig", "ClusterConfiguration", "KubeadmControlPlane"
                   "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "group.name", "ENIConfig", "enable_ipv6", "ip_family",
                   "aws-load-balancer", "cluster.x-k8s.io", "karpenter.k8s.aws", "eks.amazonaws.com/role-arn",
                   "alb.ingress.kubernetes.io")
+# YAML triggers whose files can give nothing but platform evidence of one kind (the kind's other
+# facts have triggers of their own): AWS annotations, Karpenter objects. Only the first
+# _PLATFORM_EVIDENCE_KEPT pieces of a kind (by location) are kept, so once that many are held at
+# locations before a file's path, a file with only these triggers is not parsed (in a monorepo,
+# most load-balanced Services carry an AWS annotation).
+_EVIDENCE_ONLY_TRIGGERS = {"aws-load-balancer": "aws-annotation", "alb.ingress.kubernetes.io": "aws-annotation",
+                           "karpenter.k8s.aws": "karpenter"}
+_EVIDENCE_ONLY_UNLESS = "aws-load-balancer-controller"  # its Deployment or values: a version and its own kind
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml")
 STRENGTH = {"config": 100, "tfvars": 90, "terraform": 80, "variable-default": 70, "eksctl": 60, "kubeadm": 50,
             "kind": 50, "aws-node": 40}
@@ -63,12 +71,19 @@ def _is_marked(folder: Path) -> bool:
     return (folder / ".git").exists() or config_in(folder) is not None
 
 
-def marked_root(start: Path) -> Path | None:
-    """The nearest directory upward holding .git or a v6lint config, or None."""
+def marked_root(start: Path, marked: dict[Path, bool] | None = None) -> Path | None:
+    """The nearest directory upward holding .git or a v6lint config, or None. `marked` (folder ->
+    whether it is marked) spares the stat calls for folders an earlier call of the same run looked at."""
     start = start.resolve()
     directory = start if start.is_dir() else start.parent
     for folder in (directory, *directory.parents):
-        if _is_marked(folder):
+        if marked is None:
+            found = _is_marked(folder)
+        else:
+            found = marked.get(folder)
+            if found is None:
+                found = marked[folder] = _is_marked(folder)
+        if found:
             return folder
     return None
 
@@ -180,7 +195,7 @@ def prefix_delegation_on(text: str) -> int:
 
 
 def _line_ref(source: SourceFile, offset: int) -> str:
-    return f"{source.path}:{source.position(offset)[0] + 1}"
+    return f"{source.path}:{source.point(offset)[0]}"
 
 
 def _truthy(node: Node | None) -> bool | None:
@@ -205,10 +220,37 @@ class _Collector:
         self.platforms: list[PlatformSource] = []
         self.facts = ProjectFacts()
         self._pending_defaults: list[tuple[str, ProfileSource]] = []
+        self._first: dict[tuple[str, str], list[str]] = {}  # (kind, platform) -> its first locations, sorted
 
     def platform(self, platform: str | None, kind: str, source: SourceFile, offset: int, what: str) -> None:
         if platform in ("aws", "other"):
-            self.platforms.append(PlatformSource(platform, kind, _line_ref(source, offset), what))
+            location = _line_ref(source, offset)
+            self.platforms.append(PlatformSource(platform, kind, location, what))
+            first = self._first.setdefault((kind, platform), [])
+            if len(first) < _PLATFORM_EVIDENCE_KEPT or location < first[-1]:
+                first.append(location)
+                first.sort()
+                del first[_PLATFORM_EVIDENCE_KEPT:]
+
+    def nothing_to_add(self, shown: str, text: str) -> bool:
+        """Whether a YAML file (`shown` as in locations) can add nothing that is kept: its only
+        triggers give evidence of kinds that already have their kept pieces, all at locations
+        sorting before any location in this file."""
+        if _EVIDENCE_ONLY_UNLESS in text or ("webhook" in text and "controller" in text):
+            return False
+        prefix = f"{shown}:"
+        kinds = set()
+        for trigger in _YAML_TRIGGERS:
+            if trigger in text:
+                kind = _EVIDENCE_ONLY_TRIGGERS.get(trigger)
+                if kind is None:
+                    return False
+                kinds.add(kind)
+        for kind in kinds:
+            first = self._first.get((kind, "aws"), [])
+            if len(first) < _PLATFORM_EVIDENCE_KEPT or not first[-1] < prefix:
+                return False
+        return True
 
     def add(self, family: str | None, kind: str, source: SourceFile, node: Node, what: str) -> None:
         if family in ("ipv4", "ipv6", "dual"):
@@ -419,8 +461,10 @@ class _Collector:
                 self.sources.append(source)
 
 
-def not_checked_message(root: str, family_rules: int, platform_rules: int) -> str:
-    """Section 5: what was not checked for want of a cluster profile, and how to give one."""
+def not_checked_message(root: str, family_rules: int, platform_rules: int,
+                        family_how: str = "`--ip-family ipv4|ipv6|dual`", platform_how: str = "`--platform aws|other`") -> str:
+    """Section 5: what was not checked for want of a cluster profile, and how to give one (the
+    command line's flags, or what the caller names instead: the editor's settings)."""
     if not family_rules and not platform_rules:
         return ""
 
@@ -429,10 +473,10 @@ def not_checked_message(root: str, family_rules: int, platform_rules: int) -> st
 
     wants = ([f"the cluster's IP family ({rules(family_rules)})"] if family_rules else []) + \
         ([f"its platform, aws or other ({rules(platform_rules)})"] if platform_rules else [])
-    flags = (["--ip-family ipv4|ipv6|dual"] if family_rules else []) + (["--platform aws|other"] if platform_rules else [])
+    flags = ([family_how] if family_rules else []) + ([platform_how] if platform_rules else [])
     them = "them" if len(flags) > 1 else "it"
     return (f"Not checked in {root}: {rules(family_rules + platform_rules)}, because nothing in the project states "
-            f"{' or '.join(wants)}. Give {them} with {' and '.join(f'`{f}`' for f in flags)}, or write {them} to a "
+            f"{' or '.join(wants)}. Give {them} with {' and '.join(flags)}, or write {them} to a "
             f"config with `v6lint init`.")
 
 
@@ -464,12 +508,12 @@ def _kustomize_patches(collector: _Collector, source: SourceFile, root: Node | N
             if not text or "\n" in text or ":" in text:  # an inline patch, not a file
                 continue
             real = os.path.realpath(os.path.join(directory, text))
-            collector.facts.kustomize_patches.setdefault(real, where.format(source.position(node.start)[0] + 1))
+            collector.facts.kustomize_patches.setdefault(real, where.format(source.point(node.start)[0]))
 
 
 def _worth_parsing(path: Path, text: str) -> bool:
     """Whether a file can hold a profile source or a cross-file fact, judged from its name and text."""
-    is_yaml = path.suffix in (".yaml", ".yml")
+    is_yaml = path.name.endswith(SUFFIXES["yaml"])
     if is_yaml and (path.name in KUSTOMIZATION_FILES or ("webhook" in text and "controller" in text)):
         return True  # kustomizations (their patches) and spark-operator Helm values
     return any(trigger in text for trigger in (_YAML_TRIGGERS if is_yaml else _HCL_TRIGGERS))
@@ -492,17 +536,21 @@ def collect(files: list[Path], overlay: dict[str, str] | None = None,
     collector = _Collector()
     overlay = overlay or {}
     kept: dict[tuple[str, str], tuple] = {}
+    key = None
+    real_dirs: dict[str, str] = {}
     for path in files:
         try:
-            real = os.path.realpath(path)
+            real = real_path(path, real_dirs)
             if real in overlay:
-                key = (real, "text:" + hashlib.blake2b(overlay[real].encode("utf-8", "surrogatepass")).hexdigest())
                 data = None
+                if memo is not None:
+                    key = (real, "text:" + hashlib.blake2b(overlay[real].encode("utf-8", "surrogatepass")).hexdigest())
             else:
                 data = read_regular(path, MAX_PROFILE_FILE)[1]  # never blocks on a FIFO
                 if data is None:
                     continue
-                key = (real, "bytes:" + hashlib.blake2b(data).hexdigest())
+                if memo is not None:
+                    key = (real, "bytes:" + hashlib.blake2b(data).hexdigest())
             entry = memo.get(key) if memo is not None else None
             if entry is None:
                 text, encoding, bom = (overlay[real], "utf-8", b"") if data is None else decode(data)
@@ -520,8 +568,13 @@ def collect(files: list[Path], overlay: dict[str, str] | None = None,
         if not _worth_parsing(path, text):
             kept[key] = entry
             continue
+        shown = display_path(path)
+        if parsed is None and path.name.endswith(SUFFIXES["yaml"]) and path.name not in KUSTOMIZATION_FILES \
+                and collector.nothing_to_add(shown, text):
+            kept[key] = entry
+            continue
         if parsed is None:
-            source = SourceFile(display_path(path), text, encoding, bom, real)
+            source = SourceFile(shown, text, encoding, bom, real)
             try:
                 parsed = parse_source(source)
             except Exception:  # the lint pass reports what cannot be parsed
@@ -549,8 +602,9 @@ def build_profile(root: Path, exclude: list[str], configured: Profile,
     With use_cache it is reused while no candidate file changed (path, size, mtime).
     Files of a project nested below `root` (a folder with its own .git or config) are not its."""
     root = root.resolve()
+    marked: dict[str, bool] = {}  # one look per folder, not per file
     files = [f for f in discover([str(root)], exclude, root, PROFILE_SUFFIXES, templates=False).files
-             if _owned_by(root, f, {})]
+             if _owned_by(root, f, marked)]
     key = None
     if use_cache and not overlay:
         from v6lint import cache
@@ -579,22 +633,27 @@ def nested_projects(root: Path, exclude: list[str], judges=None) -> list[Path]:
     their files are judged by their own profiles, never by `root`'s. `judges`: see discovery.discover."""
     root = root.resolve()
     found: set[Path] = set()
+    marked: dict[Path, bool] = {}
     for path in discover([str(root)], exclude, root, judges=judges).files:
-        owner = marked_root(path)
+        owner = marked_root(path, marked)
         if owner is not None and owner != root and root in owner.parents:
             found.add(owner)
     return sorted(found)
 
 
-def _owned_by(root: Path, path: Path, marked: dict[Path, bool]) -> bool:
-    """Whether no folder between `path` and `root` (root excluded) starts a project of its own."""
-    folder = Path(os.path.abspath(path)).parent
-    while folder != root and root in folder.parents:
-        if folder not in marked:
-            marked[folder] = _is_marked(folder)
-        if marked[folder]:
+def _owned_by(root: Path, path: Path, marked: dict[str, bool]) -> bool:
+    """Whether no folder between `path` and `root` (root excluded) starts a project of its own.
+    `marked` (folder -> marked) is shared by the calls of one build: each folder is looked at once."""
+    top = str(root)
+    inside = top.rstrip(os.sep) + os.sep
+    folder = os.path.dirname(os.path.abspath(path))
+    while folder != top and folder.startswith(inside):
+        found = marked.get(folder)
+        if found is None:
+            found = marked[folder] = _is_marked(Path(folder))
+        if found:
             return False
-        folder = folder.parent
+        folder = os.path.dirname(folder)
     return True
 
 
@@ -666,6 +725,7 @@ class Projects:
         self.overlay = overlay
         self.use_cache = use_cache
         self._roots: dict[Path, Path] = {}  # directory -> project root
+        self._marked: dict[Path, bool] = {}  # folder -> holds .git or a config (see marked_root)
         self.by_root: dict[Path, Project] = {}
 
     def root_of(self, path: Path) -> Path:
@@ -673,13 +733,16 @@ class Projects:
         directory = absolute if absolute.is_dir() else absolute.parent
         found = self._roots.get(directory)
         if found is None:
-            found = self._roots[directory] = marked_root(directory) or self.fallback
+            found = self._roots[directory] = marked_root(directory, self._marked) or self.fallback
         return found
 
     def of(self, path: Path) -> Project:
         return self.at(self.root_of(path))
 
     def at(self, root: Path) -> Project:
+        project = self.by_root.get(root)  # a resolved root: no need to resolve it again
+        if project is not None:
+            return project
         root = root.resolve()
         project = self.by_root.get(root)
         if project is None:

@@ -24,11 +24,18 @@ def helm_sources(text: str) -> tuple[list[int], list[str | None]]:
 
 
 def name_sources(text: str, diagnostics: list[Diagnostic]) -> None:
-    """Append `(from TEMPLATE)` to each finding inside a document Helm says it rendered from TEMPLATE."""
+    """Append `(OBJECT, rendered from TEMPLATE)` to each finding inside a document Helm says it
+    rendered from TEMPLATE (`Service default/web, rendered from web/templates/service.yaml`)."""
     if "# Source:" not in text:
         return
+    from v6lint.source import SourceFile
+    from v6lint.sources import parse_source
+
     offsets, names = helm_sources(text)
+    documents = parse_source(SourceFile("-", text)).documents
     for diag in diagnostics:
         index = bisect.bisect_right(offsets, diag.start) - 1
         if index >= 0 and names[index] is not None and not diag.code.startswith("V6L"):
-            diag.message = f"{diag.message} (rendered from {names[index]})"
+            doc = next((d for d in documents if d.start <= diag.start <= d.end and d.kind), None)
+            what = f"{doc.object_name}, " if doc is not None else ""
+            diag.message = f"{diag.message} ({what}rendered from {names[index]})"

@@ -24,13 +24,12 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from v6lint.diagnostics import Finding, Severity
+from v6lint.diagnostics import FAMILY_LABELS, Finding, Severity
 from v6lint.document import Document
 
 RULES_URL = "https://github.com/v6lint/v6lint/blob/main/docs/rules.md"
 IP_FAMILIES = ("ipv4", "ipv6", "dual")
 PLATFORMS = ("aws", "other")  # "aws": EKS or self-managed Kubernetes on EC2; "other": kind, bare metal, GKE...
-MATURITIES = ("stable", "preview")
 
 
 @dataclass(frozen=True)
@@ -89,7 +88,7 @@ class Profile:
 
     @property
     def label(self) -> str:
-        return {"ipv4": "IPv4", "ipv6": "IPv6", "dual": "dual-stack"}.get(self.ip_family or "", "unknown")
+        return FAMILY_LABELS.get(self.ip_family or "", "unknown")
 
     @property
     def service_families(self) -> tuple[str, ...]:

@@ -2,7 +2,9 @@
 
 All ranges inside v6lint are character offsets into `SourceFile.text` (the decoded text
 without its byte-order mark). Writing a fixed file re-encodes with the same encoding and
-BOM, so every byte outside an edit is preserved.
+BOM, so every byte outside an edit is preserved. Offsets become lines and columns only here:
+`position` (0-based, for the engine's own use), `point` (1-based, in characters: what people and
+the JSON/SARIF formats see) and `lsp_point` (0-based, in UTF-16 code units: what an editor wants).
 """
 from __future__ import annotations
 
@@ -70,6 +72,18 @@ class SourceFile:
         offset = max(0, min(offset, len(self.text)))
         line = bisect.bisect_right(self._line_starts, offset) - 1
         return line, offset - self._line_starts[line]
+
+    def point(self, offset: int) -> tuple[int, int]:
+        """1-based (line, column) of a character offset, as people (and the JSON and SARIF output) count."""
+        line, column = self.position(offset)
+        return line + 1, column + 1
+
+    def lsp_point(self, offset: int) -> tuple[int, int]:
+        """0-based (line, character) of an offset, the character in UTF-16 code units (the Language
+        Server Protocol's default position encoding)."""
+        line, column = self.position(offset)
+        start = self._line_starts[line]
+        return line, len(self.text[start:start + column].encode("utf-16-le")) // 2
 
     def offset(self, line: int, column: int) -> int:
         if line >= len(self._line_starts):

@@ -1,35 +1,16 @@
 """Which parser reads which file: YAML, HCL (Terraform), Python, Spark properties or a notebook."""
 from __future__ import annotations
 
-from v6lint.discovery import TEMPLATE_SUFFIXES, untemplated
+from v6lint.discovery import SUFFIXES, TEMPLATE_SUFFIXES, untemplated
 from v6lint.document import Document
 from v6lint.hcl_source import parse_hcl
 from v6lint.source import SourceFile
 from v6lint.yaml_source import ParsedYaml, ParseProblem, parse_yaml
 
-YAML_SUFFIXES = (".yaml", ".yml")
-HCL_SUFFIXES = (".tf", ".tfvars")
-JSON_SUFFIXES = (".tfvars.json",)
-PYTHON_SUFFIXES = (".py",)
-NOTEBOOK_SUFFIXES = (".ipynb",)
-SPARK_CONF_SUFFIXES = (".conf",)  # spark-defaults.conf; any *.conf named on the command line
-ALL_SUFFIXES = YAML_SUFFIXES + HCL_SUFFIXES + JSON_SUFFIXES + PYTHON_SUFFIXES + NOTEBOOK_SUFFIXES
-SPARK_DEFAULTS = "spark-defaults.conf"  # found when walking folders (other .conf files only when named)
-
-
 def language_of(path: str) -> str:
-    path = untemplated(path)
-    if path.endswith(SPARK_CONF_SUFFIXES):
-        return "spark-conf"
-    if path.endswith(NOTEBOOK_SUFFIXES):
-        return "notebook"
-    if path.endswith(HCL_SUFFIXES):
-        return "hcl"
-    if path.endswith(JSON_SUFFIXES):
-        return "tfvars-json"
-    if path.endswith(PYTHON_SUFFIXES):
-        return "python"
-    return "yaml"
+    """The parser a file's name asks for (discovery.SUFFIXES); YAML for any other name."""
+    name = untemplated(path)
+    return next((language for language, suffixes in SUFFIXES.items() if name.endswith(suffixes)), "yaml")
 
 
 def parse_source(source: SourceFile, python_facts: bool = True) -> ParsedYaml:

@@ -1,4 +1,6 @@
-"""`# v6lint: ignore[...]`, `# v6lint: file-ignore[...]` and the `v6lint.io/ignore` annotation."""
+"""`# v6lint: ignore[...]`, `# v6lint: file-ignore[...]` and the `v6lint.io/ignore` annotation: the
+one grammar of suppressions, read here (for the engine) and written here (for `--add-ignore` and the
+editor's "Ignore CODE on this line")."""
 from __future__ import annotations
 
 import bisect
@@ -6,12 +8,22 @@ import re
 from dataclasses import dataclass, field
 
 from v6lint.diagnostics import Edit, Fix
-from v6lint.document import MAP, SCALAR
+from v6lint.document import MAP, SCALAR, Document
 from v6lint.hcl_source import walk_blocks
 from v6lint.source import SourceFile
 
 _COMMENT = re.compile(r"(?:^|(?<=\s))#\s*v6lint:\s*(ignore|file-ignore)\[([^\]]*)\]")
 ANNOTATION = "v6lint.io/ignore"
+
+
+def codes_of(listed: str) -> list[str]:
+    """The codes of a comment's brackets or of the annotation's value: comma-separated."""
+    return [c.strip() for c in listed.split(",") if c.strip()]
+
+
+def comment(codes: list[str], reason: str = "") -> str:
+    """`# v6lint: ignore[A, B] reason`, as `parse_comments` reads it."""
+    return f"# v6lint: ignore[{', '.join(codes)}]" + (f" {reason}" if reason else "")
 
 
 @dataclass
@@ -36,7 +48,7 @@ class Suppression:
 def data_spans(source: SourceFile, documents=None) -> list[tuple[int, int]]:
     """Sorted (start, end) spans of the file that are data, not syntax: YAML/HCL scalars (keys and
     values, block scalars, heredocs) and Python string literals. A `#` inside one is not a comment."""
-    if (source.abspath or source.path).endswith(".py"):
+    if _language(source) == "python":
         return _python_strings(source)
     if documents is None:
         from v6lint.sources import parse_source
@@ -135,11 +147,102 @@ def parse_comments(source: SourceFile, documents=None) -> list[Suppression]:
                 spans = Spans(data_spans(source, documents))
             if base + match.start() in spans:
                 continue
-            codes = [c.strip() for c in match.group(2).split(",") if c.strip()]
-            found.append(Suppression(match.group(1), codes, line_no, base + match.start(), base + len(text),
+            found.append(Suppression(match.group(1), codes_of(match.group(2)), line_no, base + match.start(), base + len(text),
                                      own_line=not text[:match.start()].strip()))
             break
     return found
+
+
+def parse_annotations(source: SourceFile, documents: list[Document]) -> list[Suppression]:
+    """The `v6lint.io/ignore` annotations, each covering its own Kubernetes object."""
+    found = []
+    for doc in documents:
+        node = doc.annotations.get(ANNOTATION)
+        if node is not None and node.text:
+            found.append(Suppression("annotation", codes_of(node.text), source.position(node.start)[0], node.start,
+                                     node.end, scope=(doc.start, doc.end)))
+    return found
+
+
+def _language(source: SourceFile) -> str:
+    from v6lint.sources import language_of
+
+    return source.language or language_of(source.abspath or source.path)
+
+
+# --- writing ------------------------------------------------------------------------------------
+def comment_edit(source: SourceFile, line: int, codes: list[str], reason: str = "",
+                 sups: list[Suppression] | None = None) -> Edit | None:
+    """`# v6lint: ignore[CODES] reason` at the end of `line`, or the codes added to the ignore comment
+    already ending it (`sups`: the file's parsed comments, when the caller has them). None when
+    every code is listed there already."""
+    for sup in parse_comments(source) if sups is None else sups:
+        if sup.line == line and sup.kind == "ignore" and not sup.own_line:
+            new = [c for c in codes if c not in sup.codes]
+            if not new:
+                return None
+            close = source.text.index("]", sup.start)
+            return Edit(close, close, (", " if sup.codes else "") + ", ".join(new))
+    end = source.line_end(line)
+    return Edit(end, end, "  " + comment(codes, reason))
+
+
+def comment_above_edit(source: SourceFile, line: int, codes: list[str], reason: str = "",
+                       indent: bool = True) -> Edit:
+    """The comment on a line of its own above `line` (it covers the line below it), indented like
+    `line` unless not `indent`."""
+    at = source.line_start(line)
+    text = source.line_text(line)
+    lead = text[:len(text) - len(text.lstrip(" \t"))] if indent else ""
+    return Edit(at, at, lead + comment(codes, reason) + source.newline)
+
+
+def ignore_edit(source: SourceFile, code: str, offset: int) -> Edit | None:
+    """A comment that suppresses `code` for a finding at `offset`: at the end of the finding's line
+    (or the code added to the ignore comment there), or, when that line ends inside a value spanning
+    lines (block scalar, multi-line string), on its own line above the line where the value starts;
+    never inside a value. Spark properties take comments only at the start of a line (above it);
+    JSON (.tfvars.json, a notebook's file) takes none: None."""
+    language = _language(source)
+    if language in ("tfvars-json", "notebook"):
+        return None
+    if language == "spark-conf":
+        return comment_above_edit(source, source.position(offset)[0], [code], indent=False)
+    from v6lint.sources import parse_source
+
+    documents = parse_source(source).documents
+    spans = Spans(data_spans(source, documents))
+    line = suppression_line(source, spans, offset)
+    if source.line_end(line) in spans:  # the value goes on past this line: comment above it
+        return comment_above_edit(source, line, [code])
+    return comment_edit(source, line, [code], sups=parse_comments(source, documents))
+
+
+def annotation_edit(source: SourceFile, doc: Document, codes: list[str]) -> Edit | None:
+    """The codes added to the object's `v6lint.io/ignore` annotation (which is added when missing);
+    None when they are all there, or the annotation is not a one-line string this can extend."""
+    from v6lint.yaml_edit import insert_entries
+
+    node = doc.annotations.get(ANNOTATION)
+    if node is not None:
+        present = codes_of(node.text or "")
+        new = [c for c in codes if c not in present]
+        if not new:
+            return None
+        if node.style not in (None, '"', "'") or source.position(node.start)[0] != source.position(node.end)[0]:
+            return None
+        at = node.end - (1 if node.style in ('"', "'") else 0)
+        return Edit(at, at, ("," if present else "") + ",".join(new))
+    metadata = doc.root.get("metadata") if doc.root is not None else None
+    if metadata is None or metadata.kind != MAP:
+        return None
+    value = ",".join(codes)
+    annotations = metadata.get("annotations")
+    if annotations is None:
+        return insert_entries(source, metadata, [("annotations", {ANNOTATION: value})], doc.root)
+    if annotations.kind != MAP:
+        return None
+    return insert_entries(source, annotations, [(ANNOTATION, value)], doc.root)
 
 
 def removal_fix(source: SourceFile, sup: Suppression, unused: list[str]) -> Fix | None:

@@ -24,12 +24,11 @@ from v6lint.project import PROFILE_SUFFIXES, Projects, affects_profile, marked_r
 from v6lint.rule import IP_FAMILIES, PLATFORMS
 from v6lint.rules import ALL_RULES, lookup
 from v6lint.source import SourceFile
-from v6lint.suppressions import Spans, data_spans, parse_comments, suppression_line
+from v6lint.suppressions import ignore_edit
 
 FIX_ALL = "source.fixAll.v6lint"
 SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning,
             "info": types.DiagnosticSeverity.Information}
-_FAMILY_LABEL = {"ipv4": "IPv4", "ipv6": "IPv6", "dual": "dual-stack"}
 
 
 @dataclass
@@ -137,12 +136,11 @@ class V6LintServer(LanguageServer):
                                          + (f" per {settings.profile.platform_source}"
                                             if settings.profile.platform_source else ""))
         if root not in self.told:
-            message = not_checked_message(str(root), *linter.wanting_profile())
+            message = not_checked_message(str(root), *linter.wanting_profile(),
+                                          "the `ip-family` setting (or `--ip-family`)", "the `platform` setting")
             if message:
                 self.told.add(root)
-                self.log(types.MessageType.Warning, message.replace("`--ip-family ipv4|ipv6|dual`",
-                                                                    "the `ip-family` setting (or `--ip-family`)")
-                         .replace("`--platform aws|other`", "the `platform` setting"))
+                self.log(types.MessageType.Warning, message)
 
     def log(self, kind: types.MessageType, message: str) -> None:
         self.window_log_message(types.LogMessageParams(type=kind, message=message))
@@ -173,26 +171,16 @@ class V6LintServer(LanguageServer):
 
     def _through_chart(self, path: Path, source: SourceFile, linter: Linter,
                        diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-        """A chart's values file or template: its findings on the chart as rendered (edits of a values
-        file are rendered unsaved, debounced like any edit; a template's once saved, since Helm reads
-        templates from disk)."""
+        """A chart's values file or template: its findings on the chart as rendered, debounced like any
+        edit. Unsaved text of the chart's open files is rendered as the editor has it (from a private
+        copy of the chart with the buffers written in; the user's files are never written)."""
         from v6lint.helm import chart_of, check_charts
 
         chart = chart_of(path)
         if chart is None:
             return diagnostics
-        is_template = "templates" in path.relative_to(chart).parts
-        try:
-            on_disk = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            on_disk = None
-        if is_template and on_disk != source.text:
-            return diagnostics  # unsaved template: the render would not match this text
         built = check_charts([chart / "Chart.yaml"], lambda _p: (linter, None), overlay=self.overlay())
-        diagnostics = [d for d in diagnostics if built.keep(d)]
-        if source.abspath in built.members:
-            diagnostics = [d for d in diagnostics if d.code.startswith("V6L") and d.code != "V6L901"]
-        return sorted(diagnostics + built.diagnostics.get(source.path, []), key=lambda d: d.sort_key)
+        return sorted(built.own(source, diagnostics) + built.diagnostics.get(source.path, []), key=lambda d: d.sort_key)
 
     def same_chart(self, uri: str) -> list[str]:
         """The other open documents of the chart `uri` is a values file or template of."""
@@ -317,41 +305,21 @@ def _codes(value) -> list[str]:
     return [str(c).strip() for c in items if str(c).strip()]
 
 
-def _utf16(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def lsp_position(source: SourceFile, offset: int) -> types.Position:
-    line, col = source.position(offset)
-    return types.Position(line=line, character=_utf16(source.text[source.line_start(line):source.line_start(line) + col]))
-
-
 def lsp_range(source: SourceFile, start: int, end: int) -> types.Range:
-    return types.Range(start=lsp_position(source, start), end=lsp_position(source, end))
-
-
-def offset_of(source: SourceFile, position: types.Position) -> int:
-    line_start = source.line_start(position.line)
-    line = source.text[line_start:source.line_end(position.line)]
-    units = 0
-    for index, ch in enumerate(line):
-        if units >= position.character:
-            return line_start + index
-        units += 2 if ord(ch) > 0xFFFF else 1
-    return line_start + len(line)
+    """Engine offsets as an LSP range (0-based lines, UTF-16 characters: SourceFile.lsp_point)."""
+    (line, character), (end_line, end_character) = source.lsp_point(start), source.lsp_point(end)
+    return types.Range(start=types.Position(line=line, character=character),
+                       end=types.Position(line=end_line, character=end_character))
 
 
 def to_lsp(diag: Diagnostic, source: SourceFile) -> types.Diagnostic:
-    message = diag.message
-    if diag.profile is not None:
-        message += f" ({_FAMILY_LABEL[diag.profile.ip_family]} cluster per {diag.profile.source})"
     return types.Diagnostic(
         range=lsp_range(source, diag.start, diag.end),
         severity=SEVERITY[diag.severity],
         code=diag.code,
         code_description=types.CodeDescription(href=diag.url) if diag.url else None,
         source="v6lint",
-        message=message,
+        message=diag.message + diag.profile_note,
     )
 
 
@@ -363,26 +331,6 @@ def _overlaps(a: types.Range, b: types.Range) -> bool:
     def key(p):
         return (p.line, p.character)
     return key(a.start) <= key(b.end) and key(b.start) <= key(a.end)
-
-
-def ignore_edit(source: SourceFile, diag: Diagnostic) -> types.TextEdit:
-    """`# v6lint: ignore[CODE]` as a real comment: at the end of the finding's line (or the code added to
-    a suppression there), or, when that line ends inside a value spanning lines (block scalar,
-    multi-line string), on its own line above the line where the value starts. Never inside a value."""
-    spans = Spans(data_spans(source))
-    line = suppression_line(source, spans, diag.start)
-    end = source.line_end(line)
-    if end in spans:  # the value goes on past this line: comment above it
-        at = source.line_start(line)
-        text = source.line_text(line)
-        indent = text[:len(text) - len(text.lstrip(" \t"))]
-        return types.TextEdit(range=lsp_range(source, at, at),
-                              new_text=f"{indent}# v6lint: ignore[{diag.code}]{source.newline}")
-    for sup in parse_comments(source):
-        if sup.line == line and sup.kind == "ignore" and not sup.own_line:
-            close = source.text.index("]", sup.start)
-            return types.TextEdit(range=lsp_range(source, close, close), new_text=f", {diag.code}")
-    return types.TextEdit(range=lsp_range(source, end, end), new_text=f"  # v6lint: ignore[{diag.code}]")
 
 
 server = V6LintServer()
@@ -402,24 +350,28 @@ def did_open(ls: V6LintServer, params: types.DidOpenTextDocumentParams) -> None:
     ls.publish(params.text_document.uri)
 
 
-@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-def did_change(ls: V6LintServer, params: types.DidChangeTextDocumentParams) -> None:
-    uri = params.text_document.uri
+def _edited(ls: V6LintServer, uri: str, *, saved: bool) -> None:
+    """A document changed (linted debounced) or was saved (linted now). The profile is rebuilt when
+    the edit can change it; the chart's other open files are linted again (an edit of a values file
+    or template changes what the chart renders)."""
     ls.refresh_profile_if_needed(uri, ls.workspace.get_text_document(uri).source)
-    ls.schedule(uri)
-    for other in ls.same_chart(uri):  # a values edit changes what the chart's templates render
+    if saved:
+        ls.publish(uri)
+    else:
+        ls.schedule(uri)
+    for other in ls.same_chart(uri):
         ls.results.pop(other, None)
         ls.schedule(other)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: V6LintServer, params: types.DidChangeTextDocumentParams) -> None:
+    _edited(ls, params.text_document.uri, saved=False)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
 def did_save(ls: V6LintServer, params: types.DidSaveTextDocumentParams) -> None:
-    uri = params.text_document.uri
-    ls.refresh_profile_if_needed(uri, ls.workspace.get_text_document(uri).source)
-    ls.publish(uri)
-    for other in ls.same_chart(uri):
-        ls.results.pop(other, None)
-        ls.schedule(other)
+    _edited(ls, params.text_document.uri, saved=True)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
@@ -478,10 +430,11 @@ def code_action(ls: V6LintServer, params: types.CodeActionParams) -> list[types.
                     title=f"{diag.fix.message} ({label})", kind=types.CodeActionKind.QuickFix,
                     diagnostics=[lsp_diag],
                     edit=types.WorkspaceEdit(changes={uri: text_edits(source, diag.fix.edits)}))))
-            if not diag.code.startswith("V6L"):
+            ignore = ignore_edit(source, diag.code, diag.start) if not diag.code.startswith("V6L") else None
+            if ignore is not None:
                 ignores.append(types.CodeAction(
                     title=f"Ignore {diag.code} on this line", kind=types.CodeActionKind.QuickFix,
-                    diagnostics=[lsp_diag], edit=types.WorkspaceEdit(changes={uri: [ignore_edit(source, diag)]})))
+                    diagnostics=[lsp_diag], edit=types.WorkspaceEdit(changes={uri: text_edits(source, [ignore])})))
         # Safe fixes first, the first of them preferred (what "auto fix" applies); unsafe ones after,
         # labelled and never preferred; suppressions last.
         fixes.sort(key=lambda pair: pair[0])

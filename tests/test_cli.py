@@ -239,3 +239,32 @@ def test_udp_dual_stack_with_an_old_controller_says_it_cannot_work(tmp_path, mon
     monkeypatch.chdir(tmp_path)
     (found,) = json.loads(run("check", "--select", "LB007", "--platform", "aws", "--output-format", "json").output)
     assert "Controller is v2.8.1 (lbc-values.yaml:4)" in found["message"] and found["fix"] is None
+
+
+def test_an_internal_error_exits_2_with_one_line_and_the_traceback_only_under_verbose(project, monkeypatch):
+    from test_stdin import _separate_streams
+
+    import v6lint.engine
+
+    def exploded(*_args, **_kwargs):
+        raise RuntimeError("parser exploded \x1b]0;owned\x07")
+
+    runner = _separate_streams()
+    line = "v6lint: internal error: RuntimeError: parser exploded \\x1b]0;owned\\x07"
+    with monkeypatch.context() as patched:
+        patched.setattr(v6lint.engine, "parse_source", exploded)  # the engine raises on every file
+        plain = runner.invoke(main, ["check", "--no-cache", "k8s/svc.yaml"])
+        assert plain.exit_code == 2
+        assert plain.stderr.splitlines() == [line + " (run with --verbose for the traceback)"]
+        assert plain.stdout == ""
+        for args in (["check", "--verbose", "--no-cache", "k8s/svc.yaml"], ["--verbose", "check", "--no-cache", "k8s"]):
+            verbose = runner.invoke(main, args)
+            assert verbose.exit_code == 2
+            assert verbose.stderr.startswith("Traceback (most recent call last):\n")
+            assert "in exploded" in verbose.stderr and "RuntimeError: parser exploded" in verbose.stderr
+            assert verbose.stderr.splitlines()[-1] == line
+    # click's own errors stay usage errors; a run that works is untouched by the handler
+    usage = runner.invoke(main, ["check", "--no-such-flag"])
+    assert usage.exit_code == 2 and "internal error" not in usage.stderr and "No such option" in usage.stderr
+    fine = runner.invoke(main, ["check", "--no-cache", "--verbose", "--output-format", "json", "k8s/svc.yaml"])
+    assert fine.exit_code == 1 and [d["code"] for d in json.loads(fine.stdout)] == ["SVC004", "SVC001"]

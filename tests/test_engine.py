@@ -248,3 +248,50 @@ def test_insertion_after_a_block_scalar_stays_in_its_mapping():
 def test_plain_scalars_have_no_style_whichever_loader_composed_them():
     root = parse_yaml(SourceFile("s.yaml", "a: plain\nb: 'single'\nc: \"double\"\n")).documents[0].root
     assert [v.style for _k, v in root.entries()] == [None, "'", '"']
+
+
+def test_positions_and_the_serialised_form_come_from_one_boundary():
+    from v6lint.diagnostics import Diagnostic, Edit, Fix, ProfileRef
+
+    # one line of astral and BMP characters, one CRLF line: people count characters, the editor UTF-16
+    text = "a: \U0001F600é\U0001F600x\r\nb: y\n"
+    source = SourceFile("s.yaml", text)
+    x = text.index("x")
+    assert source.point(x) == (1, 7) and source.lsp_point(x) == (0, 8)
+    assert source.point(text.index("y")) == (2, 4) and source.lsp_point(len(text)) == (2, 0)
+    fix = Fix("Replace", "unsafe", (Edit(x, x + 1, "X"), Edit(text.index("y"), text.index("y"), "z")))
+    diag = Diagnostic("SVC001", "invalid-ip-family", "error", "m", "s.yaml", x, text.index("b"), fix, "u",
+                      ProfileRef("dual", "t.tfvars:2"), cell=3).place(source)
+    assert (diag.start_line, diag.start_column, diag.end_line, diag.end_column) == (1, 7, 2, 1)
+    assert diag.profile_note == " (dual-stack cluster per t.tfvars:2)"
+    shown = diag.to_json(source)
+    assert list(shown) == ["code", "name", "severity", "message", "path", "range", "fix", "url", "profile", "cell"]
+    assert shown["fix"]["edits"][1] == {"range": {"start": {"line": 2, "column": 4}, "end": {"line": 2, "column": 4}},
+                                        "content": "z"}
+    stored = diag.to_json(source, offsets=True)
+    assert stored["offsets"] == [x, text.index("b")] and stored["fix"]["edits"][0]["offsets"] == [x, x + 1]
+    assert Diagnostic.from_json(stored) == diag
+    assert Diagnostic.from_json(stored, "elsewhere.yaml").path == "elsewhere.yaml"
+    for broken in (shown, {**stored, "severity": "fatal"}, {**stored, "offsets": [5, 1]}, {**stored, "cell": 0},
+                   {**stored, "profile": {"ip_family": "ipx", "source": ""}}, [stored], None):
+        with pytest.raises(ValueError):
+            Diagnostic.from_json(broken)
+
+
+def test_one_writer_for_suppression_comments_knows_where_none_can_go():
+    from v6lint.suppressions import comment_edit, ignore_edit, parse_comments
+
+    conf = SourceFile("spark-defaults.conf", "spark.a  1\n  spark.driver.host  10.0.0.1\n")
+    edit = ignore_edit(conf, "SPK001", conf.text.index("10.0"))
+    assert (edit.start, edit.content) == (conf.line_start(1), "# v6lint: ignore[SPK001]\n")  # never after a value
+    assert ignore_edit(SourceFile("x.tfvars.json", '{"enable_ipv6": false}\n'), "TF001", 2) is None
+    assert ignore_edit(SourceFile("n.ipynb", '{"cells": []}\n'), "SPK001", 2) is None
+    yaml = SourceFile("s.yaml", 'a: "# v6lint: ignore[X1]"  # v6lint: ignore[SVC001]\nb: 1\n')
+    sups = parse_comments(yaml)
+    assert [s.codes for s in sups] == [["SVC001"]]  # the one in the string is data
+    assert comment_edit(yaml, 0, ["SVC001"], sups=sups) is None
+    added = comment_edit(yaml, 0, ["SVC004", "SVC001"], sups=sups)
+    assert yaml.text[:added.start] + added.content + yaml.text[added.end:] == \
+        'a: "# v6lint: ignore[X1]"  # v6lint: ignore[SVC001, SVC004]\nb: 1\n'
+    added = comment_edit(yaml, 1, ["SVC004"], "legacy")
+    assert (added.start, added.content) == (yaml.line_end(1), "  # v6lint: ignore[SVC004] legacy")

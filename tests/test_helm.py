@@ -11,6 +11,8 @@ from click.testing import CliRunner
 from v6lint import helm
 from v6lint.cli import main
 from v6lint.helm import RenderError, backend, split_stream
+from v6lint.source import SourceFile
+from v6lint.sources import parse_source
 
 CHARTS = Path(__file__).resolve().parent / "charts"
 needs_renderer = pytest.mark.skipif(backend() is None, reason="no Helm renderer: install the helm extra "
@@ -135,15 +137,30 @@ def small_chart(repo: Path) -> Path:
 
 
 @needs_renderer
-def test_a_template_literal_is_fixed_in_the_template_and_a_computed_value_is_shown_without_fix(repo):
+def test_a_template_literal_is_fixed_in_the_template_and_a_computed_value_is_shown_without_fix(repo, monkeypatch):
     chart = small_chart(repo)
+    seen = []  # (the folder rendered, its template's text, the user's file's text) per render
+    real = type(backend()).render
+
+    def recording(self, chart_dir, values, sets):
+        seen.append((chart_dir, Path(chart_dir, "templates/service.yaml").read_text(),
+                     (chart / "templates/service.yaml").read_text()))
+        return real(self, chart_dir, values, sets)
+
+    monkeypatch.setattr(type(backend()), "render", recording)
     code, diags = found("--no-cache")
     assert where(diags) == [("LB013", "web/templates/service.yaml", 8, 67),
                             ("SVC009", "web/templates/service.yaml", 2, 1)]
     lb013, svc009 = sorted(diags, key=lambda d: d["code"])
     assert "written in this template" in lb013["message"] and lb013["fix"]["edits"][0]["content"] == "dualstack"
     assert svc009["fix"] is None and "could not be traced: no fix" in svc009["message"]
-    CliRunner().invoke(main, ["check", "--no-cache", "--fix"], catch_exceptions=False)
+    # the fix run renders the fixed template (a private copy: the file is written only after) and
+    # reports what that render leaves: the untraceable SVC009, no LB013
+    seen.clear()
+    fixing = found("--no-cache", "--fix")
+    assert where(fixing[1]) == [("SVC009", "web/templates/service.yaml", 2, 1)]
+    (checked,) = [s for s in seen if "type: dualstack" in s[1]]
+    assert checked[0] != str(chart.resolve()) and "type: ipv4" in checked[2]  # a copy, before the write
     assert (chart / "templates/service.yaml").read_text() == TEMPLATE.replace("type: ipv4", "type: dualstack")
     assert where(found("--no-cache")[1]) == [("SVC009", "web/templates/service.yaml", 2, 1)]
 
@@ -222,3 +239,191 @@ def test_an_ignore_comment_on_the_values_line_suppresses_the_rendered_finding(re
     (chart / "values-prod.yaml").write_text(VALUES_PROD.replace("[IPv4]", "[IPv4]  # v6lint: ignore[SVC009] ok"))
     (repo / ".v6lint.toml").write_text(IPV6_AWS + '[helm.charts."ingress-nginx"]\nvalues = ["values-prod.yaml"]\n')
     assert where(found("--no-cache")[1]) == [("LB013", "ingress-nginx/values-prod.yaml", 6, 69)]
+
+
+SETS_TEMPLATE = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ .Release.Name }}-api
+spec:
+  ipFamilyPolicy: {{ .Values.policy }}
+  ipFamilies:
+  {{- toYaml .Values.families | nindent 4 }}
+  ports:
+    - port: 80
+"""
+
+
+@needs_renderer
+def test_each_values_set_is_rendered_once_and_its_findings_say_which(repo, monkeypatch):
+    chart = repo / "api"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: api\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("policy: SingleStack\nfamilies: [IPv6]\n")
+    (chart / "templates" / "service.yaml").write_text(SETS_TEMPLATE)
+    (chart / "values-prod.yaml").write_text("families: [IPv6, IPv4]\n")
+    (chart / "values-staging.yaml").write_text("families:\n  - IPv4\n  - IPv6\n")
+    (repo / ".v6lint.toml").write_text(
+        '[cluster]\nip-family = "ipv6"\n[helm.charts."api".sets.prod]\nvalues = ["values-prod.yaml"]\n'
+        '[helm.charts."api".sets.staging]\nvalues = ["values-staging.yaml"]\n')
+    renders = []
+    real = type(backend()).render
+
+    def counting(self, chart_dir, values, sets):
+        renders.append("traced" if "v6lm" in json.dumps(values) else values["families"])
+        return real(self, chart_dir, values, sets)
+
+    monkeypatch.setattr(type(backend()), "render", counting)
+    code, diags = found("--no-cache")
+    assert code == 1
+    # each set rendered once (the chart's values.yaml under each), plus one traced render per set
+    # that has findings to place; never once per template file or per finding
+    assert sorted(map(str, renders)) == sorted(map(str, [["IPv6", "IPv4"], ["IPv4", "IPv6"], "traced", "traced"]))
+    by_place = {(d["code"], d["path"], d["range"]["start"]["line"]): d["message"] for d in diags}
+    assert sorted(by_place) == [("SVC004", "api/values.yaml", 1),
+                                ("SVC009", "api/values-prod.yaml", 1),
+                                ("SVC009", "api/values-staging.yaml", 2)]
+    # the same finding from both sets is one diagnostic that names both
+    assert "(Service release-name-api from chart api with values sets prod, staging; set by policy " \
+           "in api/values.yaml)" in by_place[("SVC004", "api/values.yaml", 1)]
+    assert "from chart api with values set prod; set by families in api/values-prod.yaml" \
+        in by_place[("SVC009", "api/values-prod.yaml", 1)]
+    assert "from chart api with values set staging; set by families in api/values-staging.yaml" \
+        in by_place[("SVC009", "api/values-staging.yaml", 2)]
+    # with the cache, a second run renders nothing
+    first = found()
+    renders.clear()
+    assert found() == first and renders == []
+
+
+@needs_renderer
+def test_checking_one_file_of_a_chart_renders_the_chart_and_reports_on_that_file(repo):
+    small_chart(repo)
+    code, diags = found("--no-cache", "web/templates/service.yaml")
+    assert where(diags) == [("LB013", "web/templates/service.yaml", 8, 67),
+                            ("SVC009", "web/templates/service.yaml", 2, 1)]  # rendered, not V6L901
+    assert found("--no-cache", "web/values.yaml") == (0, [])  # the template's findings are not this file's
+
+
+LB_TEMPLATE = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ .Release.Name }}-lb
+  annotations:
+    service.beta.kubernetes.io/aws-load-balancer-type: external
+    service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip
+    service.beta.kubernetes.io/aws-load-balancer-ip-address-type: {{ .Values.service.ipAddressType }}
+spec:
+  type: LoadBalancer
+  ipFamilies: [IPv6]
+  ports:
+    - port: 80
+"""
+# A chart whose schema only allows what its authors tested (Helm validates values against it).
+LB_SCHEMA = '{"properties": {"service": {"properties": {"ipAddressType": {"enum": ["ipv4"]}}}}}\n'
+
+
+def lb_chart(repo: Path) -> Path:
+    chart = repo / "lb"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: lb\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("service:\n  ipAddressType: ipv4\n")
+    (chart / "templates" / "service.yaml").write_text(LB_TEMPLATE)
+    (repo / ".v6lint.toml").write_text(IPV6_AWS)
+    return chart
+
+
+@needs_renderer
+def test_a_values_fix_is_rendered_again_before_it_is_written(repo, monkeypatch):
+    chart = lb_chart(repo)
+    renders = []
+    real = type(backend()).render
+
+    def counting(self, chart_dir, values, sets):
+        renders.append(values["service"]["ipAddressType"])
+        return real(self, chart_dir, values, sets)
+
+    monkeypatch.setattr(type(backend()), "render", counting)
+    assert where(found("--no-cache")[1]) == [("LB013", "lb/values.yaml", 2, 18)]
+    renders.clear()
+    result = CliRunner().invoke(main, ["check", "--no-cache", "--fix", "--unsafe-fixes", "--output-format", "json"],
+                                catch_exceptions=False)
+    # the fix run rendered the chart with the fixed value (and judged that render: nothing left)
+    assert "dualstack" in renders and json.loads(result.stdout) == [] and result.exit_code == 0
+    assert (chart / "values.yaml").read_text() == "service:\n  ipAddressType: dualstack\n"
+    assert found("--no-cache") == (0, [])
+
+
+@needs_renderer
+def test_a_fix_after_which_the_chart_no_longer_renders_is_not_written(repo):
+    chart = lb_chart(repo)
+    (chart / "values.schema.json").write_text(LB_SCHEMA)
+    code, diags = found("--no-cache")
+    assert where(diags) == [("LB013", "lb/values.yaml", 2, 18)] and diags[0]["fix"] is not None
+    code, diags = found("--no-cache", "--fix", "--unsafe-fixes")
+    assert (chart / "values.yaml").read_text() == "service:\n  ipAddressType: ipv4\n"  # not written
+    assert where(diags) == [("LB013", "lb/values.yaml", 2, 18), ("V6L906", "lb/values.yaml", 1, 1)]
+    notice = next(d for d in diags if d["code"] == "V6L906")["message"]
+    assert notice.startswith("fixes not applied: with them, chart lb no longer renders (") and "ipv4" in notice
+
+
+def test_a_list_written_in_the_template_is_found_as_one_block():
+    from v6lint.document import SEQ
+
+    def block(template, families=("IPv6", "IPv4")):
+        text = "apiVersion: v1\nkind: Service\nspec:\n  ipFamilies: [IPv6, IPv4]\n"
+        doc = parse_source(SourceFile("r.yaml", text.replace("[IPv6, IPv4]", "[" + ", ".join(families) + "]"))).documents[0]
+        node = doc.root.get("spec").get("ipFamilies")
+        assert node.kind == SEQ
+        source = SourceFile("t.yaml", template)
+        found = helm._literal_block(source, ["spec", "ipFamilies"], node)
+        return template[found[0]:found[1]] if found else None
+
+    assert block("spec:\n  ipFamilies:\n    - IPv6\n    - IPv4   # both\n  ports: []\n") == "- IPv6\n    - IPv4"
+    assert block("spec:\n  ipFamilies:\n  - IPv6\n  - IPv4\n  ports: []\n") == "- IPv6\n  - IPv4"
+    assert block("spec:\n  ipFamilies: [IPv6, IPv4]  # x\n") == "[IPv6, IPv4]"
+    assert block("spec:\n  ipFamilies:\n  {{- toYaml .Values.f | nindent 4 }}\n") is None  # computed
+    assert block("spec:\n  ipFamilies: [IPv6]\n") is None  # not every value is written there
+    assert block("a:\n  ipFamilies: [IPv6, IPv4]\nb:\n  ipFamilies: [IPv6, IPv4]\n") is None  # not one place
+
+
+SUB_TEMPLATE = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: db
+spec:
+  ipFamilyPolicy: {{ .Values.policy }}
+  ipFamilies:
+  {{- toYaml .Values.families | nindent 4 }}
+"""
+
+
+@needs_renderer
+def test_sub_charts_render_with_the_parent_and_their_defaults_are_traced(repo):
+    import tarfile
+
+    app = repo / "app"
+    (app / "charts" / "db" / "templates").mkdir(parents=True)
+    (app / "Chart.yaml").write_text("apiVersion: v2\nname: app\nversion: 0.1.0\n")
+    (app / "values.yaml").write_text("replicas: 1\n")
+    (app / "charts/db/Chart.yaml").write_text("apiVersion: v2\nname: db\nversion: 0.1.0\n")
+    (app / "charts/db/values.yaml").write_text("policy: SingleStack\nfamilies: [IPv4]\n")
+    (app / "charts/db/templates/svc.yaml").write_text(SUB_TEMPLATE)
+    (repo / ".v6lint.toml").write_text('[cluster]\nip-family = "ipv6"\n')
+    code, diags = found("--no-cache")
+    # the sub-chart's own default is where the value comes from
+    assert where(diags) == [("SVC009", "app/charts/db/values.yaml", 2, 12)]
+    assert "(Service db from chart app; set by families.0 in app/charts/db/values.yaml)" in diags[0]["message"]
+    # the parent's values override it under the sub-chart's name: reported there
+    (app / "values.yaml").write_text("db:\n  families: [IPv6, IPv4]\n")
+    assert where(found("--no-cache")[1]) == [("SVC004", "app/charts/db/values.yaml", 1, 9),
+                                             ("SVC009", "app/values.yaml", 2, 13)]
+    # a packaged sub-chart (.tgz) renders with the parent too
+    with tarfile.open(app / "charts" / "db-0.1.0.tgz", "w:gz") as archive:
+        archive.add(app / "charts" / "db", arcname="db")
+    shutil.rmtree(app / "charts" / "db")
+    assert where(found("--no-cache")[1]) == [("SVC004", "app/Chart.yaml", 1, 1),
+                                             ("SVC009", "app/values.yaml", 2, 13)]

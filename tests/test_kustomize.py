@@ -47,8 +47,10 @@ def test_a_patch_that_makes_an_ipv4_only_nlb_is_reported_at_the_patch_line(proje
     assert code == 1
     assert where(diags) == [("LB013", "overlays/public-nlb/nlb.yaml", 11, 67)]
     (lb013,) = diags
-    assert "in the build of overlays/public-nlb, set by the patch" in lb013["message"]
+    assert lb013["message"].endswith("(Service shop/checkout in the build of overlays/public-nlb, set by the patch)")
     assert [e["content"] for e in lb013["fix"]["edits"]] == ["dualstack"]
+    # the patch has no findings of its own (its source is not kept): it is read again to place the fix
+    assert lb013["fix"]["edits"][0]["range"] == {"start": {"line": 11, "column": 67}, "end": {"line": 11, "column": 71}}
     # the base alone is a plain ClusterIP Service: fine, and it is not blamed for the patch
     assert found("base") == (0, [])
 
@@ -139,3 +141,10 @@ def test_a_warm_result_cache_gives_the_same_findings(project, tmp_path, monkeypa
     runs = [json.loads(CliRunner().invoke(main, ["check", "--output-format", "json"]).stdout) for _ in range(3)]
     assert runs[0] == runs[1] == runs[2]
     assert sorted(d["code"] for d in runs[0]) == ["LB003", "LB004", "LB013", "V6L909"]
+
+
+@needs_builder
+@pytest.mark.parametrize("output_format", ["full", "concise", "json", "sarif", "github", "junit", "gitlab"])
+def test_every_output_format_names_the_built_object(project, output_format):
+    result = check("--output-format", output_format, "overlays/public-nlb")
+    assert "Service shop/checkout in the build of overlays/public-nlb, set by the patch" in result.stdout

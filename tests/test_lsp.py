@@ -405,6 +405,40 @@ async def test_editing_a_charts_values_rerenders_it_and_reports_on_the_values_li
     assert codes(found) == ["SVC009"] and found[0].range.start.line == 0 and found[0].range.start.character == 11
 
 
+@pytest.mark.skipif(__import__("v6lint.helm", fromlist=["backend"]).backend() is None,
+                    reason="no Helm renderer: install the helm extra (helm-python-sdk) or put helm on PATH")
+async def test_editing_a_template_rerenders_the_unsaved_text_and_republishes_the_values_file(
+        client: LanguageClient, workspace):
+    chart = workspace / "web"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 0.1.0\n")
+    values = "policy: SingleStack\n"
+    (chart / "values.yaml").write_text(values)
+    template = ("apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n"
+                "  ipFamilyPolicy: {{ .Values.policy }}\n  ipFamilies:\n    - IPv6\n")
+    (chart / "templates" / "service.yaml").write_text(template)
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+        settings={"v6lint": {"ip-family": "ipv6", "select": "SVC004,SVC009"}}))
+    uri, template_uri = uri_of(workspace, "web/values.yaml"), uri_of(workspace, "web/templates/service.yaml")
+    open_doc(client, uri, values)
+    open_doc(client, template_uri, template)
+    assert codes(await diagnostics_for(client, template_uri)) == []
+    assert codes(await diagnostics_for(client, uri)) == []
+    # Unsaved, in two keystrokes: rendered once settled, from the buffer (the file is not written).
+    change(client, template_uri, template + "    - IPv", 2)
+    change(client, template_uri, template + "    - IPv4\n", 3)
+    found = await diagnostics_for(client, template_uri, lambda ds: bool(ds))
+    assert [(d.code, d.range.start.line, d.range.start.character) for d in found] == [("SVC009", 7, 4)]
+    # the template's edit makes `policy: SingleStack` wrong (two families): the values file is republished
+    on_values = await diagnostics_for(client, uri, lambda ds: bool(ds))
+    assert [(d.code, d.range.start.line, d.range.start.character) for d in on_values] == [("SVC004", 0, 8)]
+    assert "(Service web from chart web; set by policy in web/values.yaml)" in on_values[0].message
+    assert (chart / "templates" / "service.yaml").read_text() == template
+    change(client, template_uri, template, 4)  # undone: both clean again
+    assert codes(await diagnostics_for(client, uri, lambda ds: not ds)) == []
+    assert codes(await diagnostics_for(client, template_uri, lambda ds: not ds)) == []
+
+
 def _ingress(name: str, ip_type: str) -> str:
     return (f"apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: {name}\n  annotations:\n"
             f"    alb.ingress.kubernetes.io/group.name: shop\n"

@@ -18,7 +18,6 @@ from click.testing import CliRunner
 from v6lint import __version__, cache
 from v6lint.cli import main
 from v6lint.config import Settings, _V6LINT_TABLE
-from v6lint.diagnostics import Diagnostic
 from v6lint.discovery import Glob, parse_patterns
 from v6lint.engine import Linter, WriteError, write_atomic
 from v6lint.output import printable
@@ -98,8 +97,11 @@ def test_2_results_from_the_tree_or_naming_unknown_rules_are_never_trusted(proje
     # the real cache, then an entry naming a rule that does not exist and one with a wrong shape
     (results,) = (cache.location(project) / __version__).glob("results-*.json")
     row = json.loads(results.read_text())[str(target.resolve())][1][0]
-    for bad in (["EVIL1", "evil", "error", "injected", 0, 0, None, None, None, 1, 1, 1, 1, None],
-                row[:5], [*row[:3], 5, *row[4:]], [row[0], "renamed", *row[2:]]):
+    assert row["code"] == "SVC001" and row["offsets"][0] < row["offsets"][1]
+    for bad in ({**row, "code": "EVIL1", "name": "evil", "message": "injected"}, dict(list(row.items())[:5]),
+                {**row, "severity": 5}, {**row, "name": "renamed"}, {**row, "offsets": [9, 2]},
+                {**row, "fix": {"applicability": "safe", "message": "injected", "edits": [{"content": "x"}]}},
+                ["EVIL1", "evil", "error", "injected", 0, 0, None, None, None, 1, 1, 1, 1, None]):
         results.write_text(json.dumps({str(target.resolve()): [digest, [bad]]}))
         for fmt in ("json", "sarif", "github", "text"):
             out = run("check", "--output-format", fmt, ".")
@@ -415,15 +417,13 @@ def test_13_suppressions_live_only_in_real_comments(project):
                         abspath="/a.py")
     assert [s.codes for s in parse_comments(source)] == [["NOPE9"]]
     # the editor's ignore action: outside the block scalar, and it suppresses
-    from v6lint.lsp.server import ignore_edit
+    from v6lint.suppressions import ignore_edit
 
     text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  conf: |\n    line one\n    line two\n"
     source = SourceFile("c.yaml", text, abspath="/c.yaml")
-    inside = text.index("line two")
-    diag = Diagnostic("SVC001", "x", "error", "m", "c.yaml", inside, inside + 4)
-    edit = ignore_edit(source, diag)
-    at = source.offset(edit.range.start.line, edit.range.start.character)
-    edited = text[:at] + edit.new_text + text[at:]
+    edit = ignore_edit(source, "SVC001", text.index("line two"))
+    assert edit.start == edit.end
+    edited = text[:edit.start] + edit.content + text[edit.start:]
     assert edited == text.replace("  conf: |", "  # v6lint: ignore[SVC001]\n  conf: |")
     root = parse_source(SourceFile("c.yaml", edited, abspath="/c.yaml")).documents[0].root
     assert root.get("data").get("conf").value == "line one\nline two\n"

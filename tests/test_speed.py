@@ -177,3 +177,73 @@ def test_warm_run_starts_no_pool_and_lints_only_changed_files(project, monkeypat
     assert pools == []  # one changed file: linted here, no pool for it
     _, fresh = run("--no-cache", "--jobs", "2")
     assert changed == fresh != warm and len(pools) == 1  # a cold run still uses workers
+
+
+def test_profile_scan_skips_files_whose_evidence_would_not_be_kept(tmp_path, monkeypatch):
+    """Only the first three pieces of a platform evidence kind are kept (by location), so a file
+    that can give nothing else is not parsed once three are held before it; the profile is the
+    same as when every file is parsed, also when walk order and location order differ."""
+    from v6lint import project as project_module
+    from v6lint.rule import Profile
+
+    service = ("apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n  annotations:\n"
+               "    service.beta.kubernetes.io/aws-load-balancer-type: external\nspec:\n  type: LoadBalancer\n")
+    # os.walk visits `a` before `a-b`, but "a-b/..." sorts before "a/..." as a location
+    for folder in ("a", "a-b", "b"):
+        for i in range(4):
+            path = tmp_path / folder / f"svc{i}.yaml"
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(service.format(name=f"{folder}-{i}"))
+    (tmp_path / "b" / "lbc.yaml").write_text(  # names the controller: its version is a fact of its own
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: aws-load-balancer-controller\n"
+        "  annotations:\n    alb.ingress.kubernetes.io/x: y\nspec:\n  template:\n    spec:\n      containers:\n"
+        "        - name: c\n          image: public.ecr.aws/eks/aws-load-balancer-controller:v2.7.1\n")
+    (tmp_path / ".git").mkdir()
+    monkeypatch.chdir(tmp_path)
+    parsed = []
+    real_parse = project_module.parse_source
+    monkeypatch.setattr(project_module, "parse_source", lambda source: parsed.append(source.path) or real_parse(source))
+    skipping = project_module.build_profile(tmp_path, [], Profile())
+    assert len(parsed) == 7 and "b/lbc.yaml" in parsed  # a: 3, a-b: 3 (they sort first), b: the controller
+    parsed.clear()
+    monkeypatch.setattr(project_module._Collector, "nothing_to_add", lambda *_args: False)
+    everything = project_module.build_profile(tmp_path, [], Profile())
+    assert len(parsed) == 13
+    assert skipping == everything
+    assert [s.location for s in skipping.platform_sources if s.kind == "aws-annotation"] == \
+        ["a-b/svc0.yaml:6", "a-b/svc1.yaml:6", "a-b/svc2.yaml:6"]
+    assert skipping.facts.lbc_version == ("2.7.1", "b/lbc.yaml:12")
+
+
+def test_warm_run_reads_only_the_files_with_findings_or_changes(project, monkeypatch):
+    """A file the cache knows had no findings is judged unchanged by its stat alone (size, mtime,
+    ctime, inode) and never read; a file with findings is read (its text shows them); a changed
+    file is read and linted again. Output is the same as a cold run's."""
+    import os
+
+    from v6lint import engine
+
+    monkeypatch.setattr(cache, "SETTLED_NS", -10**12)  # files written by this test count as settled
+    _, cold = run("--jobs", "1")
+    reads = []
+    real_read = engine.read_regular
+    monkeypatch.setattr(engine, "read_regular", lambda path, limit: reads.append(os.path.relpath(path))
+                        or real_read(path, limit))
+    _, warm = run("--jobs", "1")
+    assert warm == cold
+    with_findings = {d["path"] for d in json.loads(cold)}
+    assert set(reads) <= with_findings and len(reads) > 50
+    clean = next(p for p in sorted((project / "svc").rglob("good.yaml"))
+                 if p.relative_to(project).as_posix() not in with_findings)
+    first = set(reads)
+    reads.clear()
+    clean.write_text(clean.read_text() + "\n")  # same findings (none), new stat
+    _, again = run("--jobs", "1")
+    assert again == cold and set(reads) == first | {clean.relative_to(project).as_posix()}
+
+
+def test_a_file_written_just_now_is_judged_by_its_digest_not_its_stat(tmp_path):
+    target = tmp_path / "svc.yaml"
+    target.write_text("apiVersion: v1\nkind: Service\n")
+    assert cache.ResultCache.stat_key(target) is None  # written within SETTLED_NS: a stat cannot vouch yet
+    assert cache.ResultCache.stat_key(tmp_path / "missing.yaml") is None

@@ -45,7 +45,7 @@ def test_findings_are_named_by_stdin_filename_and_helm_source(cwd):
     assert ("SVC001", 15) in found and ("SVC004", 14) in found
     for diag in json.loads(result.stdout):
         assert diag["path"] == "chart/rendered.yaml"
-        assert diag["message"].endswith("(rendered from web/templates/service.yaml)")
+        assert diag["message"].endswith("(Service web, rendered from web/templates/service.yaml)")
 
 
 def test_stdin_fix_writes_the_fixed_stream_to_stdout_and_the_report_to_stderr(cwd):
