@@ -397,6 +397,48 @@ def read_regular(path: Path | str, limit: int) -> tuple[int, bytes | None]:
         return st.st_size, handle.read(st.st_size + 1 if st.st_size < limit else limit)
 
 
+@dataclass(frozen=True)
+class Judge:
+    """What one config says about the paths it governs: `exclude` and `spark-conf` globs, relative
+    to `base` (the config's folder), and whether excludes hold for files named on the command line."""
+    exclude: tuple[Glob, ...] = ()
+    extra: tuple[Glob, ...] = ()
+    base: Path = Path("/")
+    force_exclude: bool = False
+
+    @classmethod
+    def of(cls, exclude: list[str], base: Path, extra: list[str] = (), force_exclude: bool = False) -> "Judge":
+        return cls(tuple(compile_globs(list(exclude))) if exclude else (),
+                   tuple(compile_globs(list(extra))) if extra else (), Path(os.path.realpath(base)), force_exclude)
+
+    def parts(self, path: Path) -> tuple[str, ...]:
+        try:
+            return Path(os.path.realpath(path)).relative_to(self.base).parts
+        except ValueError:  # outside the config's folder: the path as given
+            return tuple(p for p in path.as_posix().split("/") if p not in ("", "."))
+
+    def excludes(self, path: Path, is_dir: bool) -> bool:
+        return bool(self.exclude) and bool(ignored_by(self.exclude, self.parts(path), is_dir))
+
+    def extra_match(self, path: Path) -> bool:
+        return bool(self.extra) and bool(ignored_by(self.extra, self.parts(path), False))
+
+
+class Judges:
+    """Which config judges a path: here one config for every path. config.NearestConfigs gives each
+    folder its nearest config instead (ruff's "closest config file"), so a nested project's own
+    `exclude` holds inside it and the outer config's does not."""
+
+    nested = False  # whether a folder below another may be judged by another config
+
+    def __init__(self, judge: Judge):
+        self.judge = judge
+
+    def at(self, folder: Path) -> Judge:
+        """The judge of `folder` itself and of the files directly in it."""
+        return self.judge
+
+
 def real_path(path: Path | str, real_dirs: dict[str, str]) -> str:
     """os.path.realpath(path), with each folder resolved once per `real_dirs` (one run's memo, folder ->
     its real path): a file then costs one lstat, not one per folder above it."""
@@ -416,40 +458,38 @@ def is_excluded(path: Path, exclude: list[str], root: Path) -> bool:
     if not exclude:
         return False
     try:
-        parts = path.resolve().relative_to(root.resolve()).parts
+        Path(os.path.realpath(path)).relative_to(os.path.realpath(root))
     except ValueError:
         return False  # outside the config's folder: not its to exclude
-    return bool(ignored_by(compile_globs(exclude), parts, path.is_dir()))
+    return Judge.of(exclude, root).excludes(path, path.is_dir())
 
 
 def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[str, ...] = LINTED_SUFFIXES,
-             templates: bool = True, *, force_exclude: bool = True, extra: list[str] = (),
-             names: frozenset[str] | None = None) -> Discovered:
+             templates: bool = True, *, force_exclude: bool | None = None, extra: list[str] = (),
+             names: frozenset[str] | None = None, judges: Judges | None = None) -> Discovered:
     """Files below `paths` ending in `suffixes` (or named `names`, or matching the `extra` globs,
     relative to root, such as Spark properties files), and (with `templates`) template files wrapping
-    YAML/HCL. Walked folders skip `exclude` and git-ignored files; a file named on the command line
-    is linted unless excluded with `force_exclude` (what pre-commit needs)."""
+    YAML/HCL. Walked folders skip excluded and git-ignored files; a file named on the command line
+    is linted unless excluded with `force_exclude` (what pre-commit needs; None: as its config says,
+    or yes without `judges`).
+    `judges` says which config's `exclude`/`spark-conf` judge each folder (default: `exclude`,
+    `extra` and `root` for all). A folder its config excludes is skipped whole, except a project
+    with a config of its own below it, which only its own config judges."""
     if names is None:
         names = LINTED_NAMES if suffixes == LINTED_SUFFIXES else frozenset()
-    globs = compile_globs(exclude) if exclude else []
-    extra_globs = compile_globs(list(extra)) if extra else []
-    root = root.resolve()
+    if judges is None:
+        judges = Judges(Judge.of(exclude, root, extra, force_exclude is not False))
 
-    def relative(path: Path) -> tuple[str, ...]:
-        try:
-            return path.resolve().relative_to(root).parts
-        except ValueError:
-            return tuple(p for p in path.as_posix().split("/") if p not in ("", "."))
+    def judge_of(path: Path, is_dir: bool) -> Judge:
+        return judges.at(Path(os.path.realpath(path if is_dir else path.parent)))
 
-    def wanted(folder: str, name: str) -> bool:
+    def wanted(folder: str, name: str, judge: Judge) -> bool:
         if name.endswith(suffixes) or name in names or (templates and is_template_file(name)):
             return True
-        return bool(extra_globs) and bool(ignored_by(extra_globs, relative(Path(folder, name)), False))
+        return judge.extra_match(Path(folder, name))
 
-    def excluded(path: Path, is_dir: bool | None = None) -> bool:
-        if not globs:
-            return False
-        return bool(ignored_by(globs, relative(path), path.is_dir() if is_dir is None else is_dir))
+    def excluded(path: Path, is_dir: bool) -> bool:
+        return judge_of(path, is_dir).excludes(path, is_dir)
 
     explicit: list[Path] = []
     walked: list[Path] = []
@@ -463,9 +503,10 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
         if not path.exists():
             missing.append(raw)
         elif path.is_file() or not path.is_dir():
-            if force_exclude and excluded(path):
+            judge = judge_of(path, False)
+            if (judge.force_exclude if force_exclude is None else force_exclude) and judge.excludes(path, False):
                 dropped.append(path)
-            elif path.name.endswith(EXPLICIT_SUFFIXES) or wanted(str(path.parent), path.name):
+            elif path.name.endswith(EXPLICIT_SUFFIXES) or wanted(str(path.parent), path.name, judge):
                 explicit.append(path)
             else:
                 unsupported.append(path)
@@ -474,17 +515,31 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
             base = os.path.realpath(path)
             top = _git_top(Path(base))
             git = GitIgnores(top) if top is not None else None
+            # Folders their config excludes: nothing in them is linted, but with nested configs the
+            # walk goes on below them to find projects with a config of their own.
+            hidden = {path: judge_of(path, True)} if excluded(path, True) else {}
             for folder, dirs, files in os.walk(path):  # followlinks=False: no symlink loops
                 real_folder = Path(os.path.realpath(folder))
-                dirs[:] = sorted(
-                    d for d in dirs
-                    if d not in SKIP_DIRS
-                    and not os.path.exists(os.path.join(folder, d, "pyvenv.cfg"))  # a virtualenv
-                    and not excluded(Path(folder, d), True)
-                    and not (git is not None and git.ignored(real_folder / d, True))
-                )
+                here = Path(folder)
+                outer = hidden.get(here)
+                kept = []
+                for d in sorted(dirs):
+                    if d in SKIP_DIRS or os.path.exists(os.path.join(folder, d, "pyvenv.cfg")) or (
+                            git is not None and git.ignored(real_folder / d, True)):  # (a virtualenv)
+                        continue
+                    sub = here / d
+                    judge = judges.at(real_folder / d)
+                    if (outer is not None and judge is outer) or judge.excludes(sub, True):
+                        if not judges.nested:
+                            continue
+                        hidden[sub] = judge
+                    kept.append(d)
+                dirs[:] = kept
+                if outer is not None:
+                    continue
+                judge = judges.at(real_folder)
                 for name in sorted(files):
-                    if not wanted(folder, name):
+                    if not wanted(folder, name, judge):
                         continue
                     full = os.path.join(folder, name)
                     real = os.path.join(real_folder, name)
@@ -494,7 +549,7 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
                         if os.path.exists(full) and os.path.commonpath([real, base]) != base:
                             continue
                     candidate = Path(full)
-                    if excluded(candidate, False) or (git is not None and git.ignored(real_folder / name, False)):
+                    if judge.excludes(candidate, False) or (git is not None and git.ignored(real_folder / name, False)):
                         continue
                     walked_here.append(candidate)
                     reals[candidate] = real

@@ -343,6 +343,15 @@ class OverlayResults:
         return not (diag.code == "V6L001" and any(path == diag.path and code in diag.message
                                                   for path, code in self.used))
 
+    def own(self, source: SourceFile | None, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+        """A file's own findings once the builds are judged: no "unused suppression" notice on a
+        comment a build's finding used, and of a file a build read (a chart's template, a patch) only
+        its file notices but V6L901: its objects are judged as built (the command line and the editor)."""
+        kept = [d for d in diagnostics if self.keep(d)]
+        if source is not None and source.abspath in self.members:
+            kept = [d for d in kept if d.code.startswith("V6L") and d.code != "V6L901"]
+        return kept
+
 
 def check_overlays(files: list[Path], route) -> OverlayResults:
     """Build every kustomization among `files` and map the findings back. `route(path)` gives the

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from v6lint.config import CONFIG_FILES, Settings
+from v6lint.config import Settings, config_in
 from v6lint.discovery import CONFIG_SUFFIXES, SUFFIXES, discover, display_path, read_regular, real_path
 from v6lint.document import MAP, Document, Node
 from v6lint.hcl_source import walk_blocks
@@ -68,9 +68,7 @@ _AWS_ANNOTATIONS = ("service.beta.kubernetes.io/aws-load-balancer-", "eks.amazon
 
 
 def _is_marked(folder: Path) -> bool:
-    return (folder / ".git").exists() or any(
-        (folder / name).is_file() and (name != "pyproject.toml" or "tool.v6lint" in _read(folder / name))
-        for name in CONFIG_FILES)
+    return (folder / ".git").exists() or config_in(folder) is not None
 
 
 def marked_root(start: Path, marked: dict[Path, bool] | None = None) -> Path | None:
@@ -97,13 +95,6 @@ def find_project_root(start: Path) -> Path:
         return found
     start = start.resolve()
     return start if start.is_dir() else start.parent
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
 
 
 @dataclass
@@ -469,8 +460,10 @@ class _Collector:
                 self.sources.append(source)
 
 
-def not_checked_message(root: str, family_rules: int, platform_rules: int) -> str:
-    """Section 5: what was not checked for want of a cluster profile, and how to give one."""
+def not_checked_message(root: str, family_rules: int, platform_rules: int,
+                        family_how: str = "`--ip-family ipv4|ipv6|dual`", platform_how: str = "`--platform aws|other`") -> str:
+    """Section 5: what was not checked for want of a cluster profile, and how to give one (the
+    command line's flags, or what the caller names instead: the editor's settings)."""
     if not family_rules and not platform_rules:
         return ""
 
@@ -479,10 +472,10 @@ def not_checked_message(root: str, family_rules: int, platform_rules: int) -> st
 
     wants = ([f"the cluster's IP family ({rules(family_rules)})"] if family_rules else []) + \
         ([f"its platform, aws or other ({rules(platform_rules)})"] if platform_rules else [])
-    flags = (["--ip-family ipv4|ipv6|dual"] if family_rules else []) + (["--platform aws|other"] if platform_rules else [])
+    flags = ([family_how] if family_rules else []) + ([platform_how] if platform_rules else [])
     them = "them" if len(flags) > 1 else "it"
     return (f"Not checked in {root}: {rules(family_rules + platform_rules)}, because nothing in the project states "
-            f"{' or '.join(wants)}. Give {them} with {' and '.join(f'`{f}`' for f in flags)}, or write {them} to a "
+            f"{' or '.join(wants)}. Give {them} with {' and '.join(flags)}, or write {them} to a "
             f"config with `v6lint init`.")
 
 
@@ -634,13 +627,13 @@ def build_profile(root: Path, exclude: list[str], configured: Profile,
     return profile
 
 
-def nested_projects(root: Path, exclude: list[str]) -> list[Path]:
+def nested_projects(root: Path, exclude: list[str], judges=None) -> list[Path]:
     """Project roots below `root` (folders with their own .git or config) that hold files v6lint reads:
-    their files are judged by their own profiles, never by `root`'s."""
+    their files are judged by their own profiles, never by `root`'s. `judges`: see discovery.discover."""
     root = root.resolve()
     found: set[Path] = set()
     marked: dict[Path, bool] = {}
-    for path in discover([str(root)], exclude, root).files:
+    for path in discover([str(root)], exclude, root, judges=judges).files:
         owner = marked_root(path, marked)
         if owner is not None and owner != root and root in owner.parents:
             found.add(owner)
