@@ -616,3 +616,28 @@ async def test_a_tfvars_edit_in_a_3000_file_workspace_reads_only_that_file(clien
     traced = [what for _t, kind, what in timeline.events if kind == "trace" and what.startswith(f"profile of {root}:")]
     assert traced[1].startswith(f"profile of {root}: 0 files read, 1 parsed, ")  # only the tfvars' facts
     assert "SPK001" in codes(await diagnostics_for(client, job, lambda ds: "SPK001" in codes(ds)))
+
+
+@pytest.mark.skipif(__import__("v6lint.helm", fromlist=["backend"]).backend() is None,
+                    reason="no Helm renderer: install the helm extra (helm-python-sdk) or put helm on PATH")
+async def test_a_chart_render_does_not_hold_up_requests(client: LanguageClient, workspace):
+    timeline = Timeline(client)
+    chart = workspace / "web"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("families: [IPv6]\n")
+    (chart / "templates" / "service.yaml").write_text(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ipFamilies:\n"
+        "  {{- toYaml .Values.families | nindent 4 }}\n")
+    values, small = uri_of(workspace, "web/values.yaml"), uri_of(workspace, "svc.yaml")
+    open_doc(client, small, SVC)
+    await diagnostics_for(client, small)
+    open_doc(client, values, "families: [IPv6]\n")
+    await diagnostics_for(client, values)
+    change(client, values, "families: [IPv4]\n", 2)
+    started = await timeline.trace(f"lint {values} version 2: start")
+    hover, answered = await _timed(client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=small), position=types.Position(line=6, character=16))))
+    done = await timeline.trace(f"lint {values} version 2: done")
+    assert "SVC001" in hover.contents.value and started < answered < done  # answered during the render
+    await diagnostics_for(client, values, lambda ds: 2 in timeline.published(values))  # then published
