@@ -28,6 +28,8 @@ from v6lint.rules import ALL_RULES, lookup
 from v6lint.source import SourceFile
 from v6lint.suppressions import ignore_edit
 
+from v6lint.lsp.reparse import Reparser
+
 FIX_ALL = "source.fixAll.v6lint"
 SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning,
             "info": types.DiagnosticSeverity.Information}
@@ -59,6 +61,7 @@ class V6LintServer(LanguageServer):
         self.running: dict[str, tuple[tuple, asyncio.Future]] = {}  # uri -> ((version, generation), job)
         # Bumped whenever settings or profiles change: a result linted under an older one is stale.
         self.generation = 0
+        self.reparsers: dict[str, Reparser] = {}  # uri -> its YAML pieces, kept between edits (worker only)
         self.event_loop: asyncio.AbstractEventLoop | None = None  # set at initialize, with its thread
         self.loop_thread: int | None = None
         self.profile_debounce = 0.4  # seconds
@@ -226,8 +229,9 @@ class V6LintServer(LanguageServer):
             if is_excluded(Path(path), linter.settings.exclude, linter.settings.root):
                 diagnostics = []  # the project's config excludes it, as `v6lint check` does
             else:
-                diagnostics = self._through_chart(Path(path).resolve(), source, linter, linter.lint_source(source),
-                                                  overlay)
+                parsed = self.reparsers.setdefault(uri, Reparser()).parse(source)
+                diagnostics = self._through_chart(Path(path).resolve(), source, linter,
+                                                  linter.lint_source(source, parsed), overlay)
         except Exception as exc:  # never drop the connection over one document
             self.log(types.MessageType.Error, f"v6lint failed on {path}: {type(exc).__name__}: {exc}")
             diagnostics = []
@@ -468,6 +472,7 @@ def did_close(ls: V6LintServer, params: types.DidCloseTextDocumentParams) -> Non
     if task is not None:
         task.cancel()
     ls.results.pop(uri, None)  # a lint still running for it is dropped (is_current: not open)
+    ls.reparsers.pop(uri, None)
     ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
 
