@@ -570,10 +570,10 @@ async def test_requests_are_answered_while_a_long_lint_runs(client: LanguageClie
 async def test_a_result_overtaken_by_an_edit_or_a_close_is_never_published(client: LanguageClient, workspace):
     timeline = Timeline(client)
     big = uri_of(workspace, "big.yaml")
-    text = _manifest(300)
+    text = _manifest(500)
     open_doc(client, big, text)
     await diagnostics_for(client, big, lambda ds: bool(ds), timeout=60)
-    change(client, big, text + "# 2\n", 2)
+    change(client, big, "# 2\n" + text, 2)  # every document moves
     await timeline.trace(f"lint {big} version 2: start")
     change(client, big, text + "# 3\n", 3)  # arrives while version 2 is linted
     await timeline.trace(f"lint {big} version 2: done")
