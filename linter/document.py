@@ -131,6 +131,14 @@ class Document:
         return bool(self.api_version and self.kind)
 
     @property
+    def tree(self) -> Node:
+        """`root` where the document must have one: a rule that reads Kubernetes `kinds` (an object
+        has apiVersion and kind, so a root) or a tfvars file. Typed `Node`, not `Node | None`."""
+        if self.root is None:
+            raise ValueError(f"document {self.index} of {self.source.path} has no root node")
+        return self.root
+
+    @property
     def type_key(self) -> str:
         return f"{self.api_version}/{self.kind}"
 

@@ -442,7 +442,9 @@ def code_action(ls: V6LintServer, params: types.CodeActionParams) -> list[types.
             action.is_preferred = True if i == 0 and not unsafe else None
         actions += [action for _unsafe, action in fixes] + ignores
     if wanted(FIX_ALL):
-        linter = ls.linter_for(Path(fs_path(uri)).resolve())
+        path = fs_path(uri)
+        assert path is not None  # (ls.lint lints local files only)
+        linter = ls.linter_for(Path(path).resolve())
         result = linter.fix_source(source, unsafe=linter.settings.unsafe_fixes)
         if result.fixed is not None:
             whole = lsp_range(source, 0, len(source.text))
@@ -463,6 +465,7 @@ def hover(ls: V6LintServer, params: types.HoverParams) -> types.Hover | None:
         lsp_diag = to_lsp(diag, linted.source)
         if _overlaps(lsp_diag.range, at):
             rule = lookup(diag.code)
+            assert rule is not None  # (every finding's code is in the catalog)
             parts.append(f"**{diag.code}** `{diag.name}`\n\n```text\n{rule.explain()}```")
     if not parts:
         return None
