@@ -400,6 +400,10 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
             click.echo(report, nl=False, err=True)
             report = ""
     _emit(report, output_file, color=color)
+    if any(d.code == "V6L999" for r in results for d in r.diagnostics):
+        # A rule crashed: the other findings are reported, but the run is not a verdict on the code, so it
+        # exits as any internal error does (2), whatever --exit-zero says.
+        sys.exit(EXIT_ERROR)
     failing = any(counts_as_failure(d) for r in results for d in r.diagnostics)
     if exit_non_zero_on_fix and applied:
         sys.exit(EXIT_FINDINGS)

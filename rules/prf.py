@@ -1,11 +1,10 @@
 """PRF: the cluster profile itself."""
 from __future__ import annotations
 
-from v6lint.diagnostics import Finding
+from v6lint.diagnostics import FAMILY_LABELS, Finding
 from v6lint.rule import rule
 from v6lint.rules.views import ALLOC, SERVICE, SPARK_APPS, imds_values, ipv6_only, service_spec, spark_jobs
 
-LABELS = {"ipv4": "IPv4", "ipv6": "IPv6", "dual": "dual-stack"}
 
 IMDS = "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE"
 FAMILIES = "spark.kubernetes.driver.service.ipFamilies"
@@ -71,8 +70,8 @@ def conflicting_cluster_profile(doc, profile):
     for source in profile.conflicts_in(doc.source.abspath):
         if doc.start <= source.start <= doc.end:
             yield Finding(source.start, source.end,
-                          f"`{source.what}` says the cluster is {LABELS[source.ip_family]}, but the profile is "
-                          f"{LABELS[profile.ip_family]} per {profile.source}; make the sources agree (or set "
+                          f"`{source.what}` says the cluster is {FAMILY_LABELS[source.ip_family]}, but the profile is "
+                          f"{FAMILY_LABELS[profile.ip_family]} per {profile.source}; make the sources agree (or set "
                           f"cluster.ip-family in the v6lint config)")
 
 

@@ -6,16 +6,22 @@ ValidateServiceClusterIPsRelatedFields) and pkg/registry/core/service/storage/al
 """
 from __future__ import annotations
 
+import ipaddress
 from typing import Iterator
 
 from v6lint.diagnostics import Finding, Fix
 from v6lint.document import SEQ, Document, Node
 from v6lint.rule import Profile, rule
+from v6lint.rules.views import (ALLOC, FAMILIES, POLICIES, SERVICE, canonical, effective_policy, family_of, ipv6_only,
+                                service_spec)
 from v6lint.yaml_edit import delete_entries, delete_entry, delete_item, entry_index, insert_entries, replace_scalar
-from v6lint.rules.views import (ALLOC, FAMILIES, POLICIES, SERVICE, canonical, effective_policy, family_of, ipv6_only, service_spec)
 
 VALIDATION = "https://github.com/kubernetes/kubernetes/blob/master/pkg/apis/core/validation/validation.go"
 DUAL_STACK_DOCS = "https://kubernetes.io/docs/concepts/services-networking/dual-stack/"
+# ValidateService checks every externalIPs entry with ValidateNonSpecialIP (kubernetes/kubernetes@a7264f95ffc8,
+# "used to validate Endpoints, EndpointSlices, and external IPs").
+NON_SPECIAL_IP = ("https://github.com/kubernetes/kubernetes/blob/a7264f95ffc8b56377da16e83461aa59467ebb3e/"
+                  "pkg/apis/core/validation/validation.go")
 EKS_IPV6 = "https://docs.aws.amazon.com/eks/latest/userguide/cni-ipv6.html"
 
 
@@ -462,6 +468,53 @@ def load_balancer_class_wrong_type(doc: Document, profile: Profile) -> Iterator[
                   f"remove it or set `type: LoadBalancer`")
 
 
+
+def _special(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """Why ValidateNonSpecialIP refuses an address (Go's net.IP tests, which read an IPv4-mapped IPv6
+    address as the IPv4 one), or None."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if address.is_unspecified:
+        return "may not be unspecified"
+    if address.is_loopback:
+        return "may not be in the loopback range (127.0.0.0/8, ::1/128)"
+    if address.is_link_local:
+        return "may not be in the link-local range (169.254.0.0/16, fe80::/10)"
+    link_local_multicast = (address in ipaddress.ip_network("224.0.0.0/24") if address.version == 4
+                            else address.is_multicast and address.packed[1] & 0x0F == 0x02)
+    if link_local_multicast:
+        return "may not be in the link-local multicast range (224.0.0.0/24, ff02::/16)"
+    return None
+
+
+@rule("SVC013", "special-external-ip", "error", kinds=SERVICE, references=(NON_SPECIAL_IP,),
+      rejected_by="the API server")
+def special_external_ip(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """A `spec.externalIPs` entry is unspecified, loopback, link-local or link-local multicast.
+
+    Why:
+        The API server checks every external IP with ValidateNonSpecialIP and rejects `0.0.0.0` and `::`,
+        `127.0.0.0/8` and `::1`, `169.254.0.0/16` and `fe80::/10`, and the link-local multicast ranges
+        (IPv4-mapped IPv6 addresses count as their IPv4 address). Moving to IPv6, `::` or an interface's
+        `fe80::` address copied from a node is an easy mistake; the Service is never created.
+
+    Example:
+        externalIPs: ["fe80::1"]           # bad: link-local
+        externalIPs: ["2001:db8:10::20"]   # good
+    """
+    svc = service_spec(doc)
+    entries = svc.spec.get("externalIPs") if svc.spec is not None else None
+    for item in entries.items() if entries is not None and entries.kind == SEQ else []:
+        try:
+            address = ipaddress.ip_address((item.text or "").strip())
+        except ValueError:
+            continue  # not an IP as Python reads it; Go's sloppy parser accepts some of these, so no guess
+        why = _special(address)
+        if why:
+            yield Finding(item.start, item.end, f"{svc.name}: externalIPs entry {item.text!r} {why}; the API "
+                                                f"server rejects the Service")
+
+
 RULES = [
     invalid_ip_family,
     invalid_ip_family_policy,
@@ -475,4 +528,5 @@ RULES = [
     require_dual_stack_on_single_stack,
     removed_ip_family_field,
     load_balancer_class_wrong_type,
+    special_external_ip,
 ]
