@@ -67,7 +67,7 @@ def _overridden(chosen: Settings, ip_family: str | None, platform: str | None, p
 
 def load(config: str | None, paths: list[str]) -> Settings:
     path = Path(config) if config else find_config(_common_root(paths))
-    if config and not path.is_file():
+    if config and not Path(config).is_file():
         raise ConfigError(f"{config}: no such config file")
     return load_settings(path, ALL_RULES)
 
@@ -264,7 +264,11 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
     if not quiet:
         for folder in found.empty:
             click.echo(f"v6lint: no files to check under {folder}", err=True)
-    selection = dict(select=_codes(select) or None, extend_select=_codes(extend_select), ignore=_codes(ignore))
+    selected, extended, ignored = _codes(select) or None, _codes(extend_select), _codes(ignore)
+
+    def linter_of(settings: Settings) -> Linter:
+        return Linter(settings, select=selected, extend_select=extended, ignore=ignored)
+
     fallback = _common_root(paths)
 
     def routes(overlay: dict[str, str] | None, cached: bool) -> tuple[dict[Path, tuple], dict[Path, tuple]]:
@@ -274,7 +278,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
                             use_cache=not no_cache and not overlay)
 
         def make(project: Project) -> tuple:
-            linter = Linter(project.settings, **selection)
+            linter = linter_of(project.settings)
             return linter, _result_cache(project, linter) if cached else None, project
 
         per_file, per_root = _by_project(found.files, projects, make)
@@ -313,7 +317,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
         results = _through_builds(results, found.files, latest[0].__getitem__, fix or show_diff, unsafe,
                                   not no_cache)
     # What v6lint could not look at is reported, never passed silently.
-    notices = Linter(settings, **selection)
+    notices = linter_of(settings)
     results += [FileResult(missing, None, notices.notice(missing, "V6L908", "no such file or directory"))
                 for missing in found.missing]
     results += [FileResult(display_path(p), None, notices.notice(
@@ -326,7 +330,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
         linter, cache = per_file[path]
         if cache is not None and result.cache_entry is not None:
             cache.put(*result.cache_entry, result.source, result.diagnostics)
-        if result.fixed is None:
+        if result.fixed is None or result.source is None:  # (a fixed file was read)
             continue
         if show_diff:
             diffs.append(render_diff(result))
@@ -421,8 +425,8 @@ def _through_builds(results: list[FileResult], files: list[Path], route, fixing:
     charts = check_charts(files, route, use_cache=use_cache)
     built.members |= charts.members
     built.used |= charts.used
-    for path, diagnostics in charts.diagnostics.items():
-        built.diagnostics.setdefault(path, []).extend(diagnostics)
+    for shown, diagnostics in charts.diagnostics.items():
+        built.diagnostics.setdefault(shown, []).extend(diagnostics)
     if not built.diagnostics and not built.members and not built.used:
         return results
     out = []
@@ -437,8 +441,8 @@ def _through_builds(results: list[FileResult], files: list[Path], route, fixing:
             result = route(path)[0].reread(path, result)
         fixed, applied, passes = result.fixed, result.fixes_applied, result.passes
         chosen = choose_fixes(extra, unsafe) if fixing and result.source is not None and fixed is None else []
-        if chosen:
-            edits = [edit for diag in chosen for edit in diag.fix.edits]
+        if chosen and result.source is not None:
+            edits = [edit for diag in chosen if diag.fix is not None for edit in diag.fix.edits]
             candidate = result.source.with_text(apply_edits(result.source.text, edits))
             before, after = parse_source(result.source).problem, parse_source(candidate).problem
             # a template stays a template (V6L901); anything else must still parse
@@ -652,7 +656,7 @@ def plan_command(paths, target, output_format, output_file, fix, unsafe_fixes, p
 
             restore_sigterm = raise_on_sigterm()
             for path, result in zip(files, fix_files(files, rebuild, unsafe=unsafe_fixes)):
-                if result.fixed is None:
+                if result.fixed is None or result.source is None:  # (a fixed file was read)
                     continue
                 try:
                     write_atomic(path, result.source.encode(), result.fixed.encode())
@@ -723,9 +727,9 @@ def profile(path, config, output_format) -> None:
         click.echo(f"Platform: {found.platform} (per {found.platform_source})")
     if found.platform_sources:
         click.echo("Platform evidence, strongest first:")
-        for s in found.platform_sources:
-            mark = "" if s.platform == found.platform else "   <- disagrees"
-            click.echo(f"  {s.platform:<5} {s.kind:<28} {s.location}  {s.what}{mark}")
+        for p in found.platform_sources:
+            mark = "" if p.platform == found.platform else "   <- disagrees"
+            click.echo(f"  {p.platform:<5} {p.kind:<28} {p.location}  {p.what}{mark}")
     if nested:
         click.echo(f"Projects below, judged by their own profiles (`v6lint profile DIR`): {', '.join(nested)}")
 

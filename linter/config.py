@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 
 if sys.version_info >= (3, 11):
@@ -18,6 +18,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+from v6lint.diagnostics import Severity
 from v6lint.discovery import Judge, Judges, display_path
 from v6lint.rule import Profile, Rule
 
@@ -38,7 +39,7 @@ class Settings:
     exclude: list[str] = field(default_factory=list)
     force_exclude: bool = False  # apply exclude to files named on the command line too
     spark_conf: list[str] = field(default_factory=list)  # globs of more files to read as Spark properties
-    severity: dict[str, str] = field(default_factory=dict)
+    severity: dict[str, Severity] = field(default_factory=dict)  # (the schema admits these values only)
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     unsafe_fixes: bool = False
     preview: bool = False
@@ -238,7 +239,7 @@ def load_settings(config_path: Path | None, rules: list[Rule], _chain: tuple[Pat
         location = f"{shown}:{line}" if line else shown
         raise ConfigError(f"{location}: invalid v6lint configuration: {_describe(error, schema)}")
 
-    def where(key: str, within: list[str] = ()) -> str:
+    def where(key: str, within: Sequence[str] = ()) -> str:
         line = _key_line(text, prefix + [*within, key])
         return f"{shown}:{line}" if line else shown
 

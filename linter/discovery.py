@@ -13,6 +13,7 @@ import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Sequence, cast
 
 # The files v6lint reads, by the language they are parsed as (sources.language_of): the one list
 # behind walking folders, choosing a parser, finding the profile and telling what is not read.
@@ -80,6 +81,9 @@ class GlobError(ValueError):
 
 
 _STAR, _DSTAR = "*", "**"
+# A compiled name segment: a string -> whether it matches. Token lists mix these with the wildcard
+# strings above; a token that `is not` a wildcard is a Segment (mypy cannot narrow by identity).
+Segment = Callable[[str], object]
 
 
 def _segment(pattern: str):
@@ -140,7 +144,7 @@ def _segment(pattern: str):
         star, mark = -1, 0
         n = len(compiled)
         while i < len(name):
-            if p < n and compiled[p] is not _STAR and compiled[p](name[i]):
+            if p < n and compiled[p] is not _STAR and cast(Segment, compiled[p])(name[i]):
                 p += 1
                 i += 1
             elif p < n and compiled[p] is _STAR:
@@ -192,7 +196,7 @@ class Glob:
         if not self.anchored:
             if self.single is _DSTAR:
                 return True
-            return any(self.single(part) and (k < n - 1 or is_dir or not self.dir_only) for k, part in enumerate(parts))
+            return any(cast(Segment, self.single)(part) and (k < n - 1 or is_dir or not self.dir_only) for k, part in enumerate(parts))
         states = {0}
         last = len(self.parts) - 1
         for index, part in enumerate(self.parts):
@@ -200,7 +204,7 @@ class Glob:
                 low = min(states) + (1 if index == last else 0)  # a trailing /** needs something inside
                 states = set(range(low, n + 1))
             else:
-                states = {j + 1 for j in states if j < n and part(parts[j])}
+                states = {j + 1 for j in states if j < n and cast(Segment, part)(parts[j])}
             if not states:
                 return False
         return any(0 < k < n or (k == n and (is_dir or not self.dir_only)) for k in states)
@@ -227,7 +231,7 @@ def parse_patterns(lines, strict: bool = False) -> list[Glob]:
     return out
 
 
-def ignored_by(globs: list[Glob], parts: list[str] | tuple[str, ...], is_dir: bool) -> bool | None:
+def ignored_by(globs: Sequence[Glob], parts: list[str] | tuple[str, ...], is_dir: bool) -> bool | None:
     """True (ignored), False (re-included by a `!` pattern) or None: the last matching pattern decides."""
     for glob in reversed(globs):
         if glob.matches(parts, is_dir):
@@ -407,7 +411,7 @@ class Judge:
     force_exclude: bool = False
 
     @classmethod
-    def of(cls, exclude: list[str], base: Path, extra: list[str] = (), force_exclude: bool = False) -> "Judge":
+    def of(cls, exclude: list[str], base: Path, extra: Sequence[str] = (), force_exclude: bool = False) -> "Judge":
         return cls(tuple(compile_globs(list(exclude))) if exclude else (),
                    tuple(compile_globs(list(extra))) if extra else (), Path(os.path.realpath(base)), force_exclude)
 
@@ -465,7 +469,7 @@ def is_excluded(path: Path, exclude: list[str], root: Path) -> bool:
 
 
 def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[str, ...] = LINTED_SUFFIXES,
-             templates: bool = True, *, force_exclude: bool | None = None, extra: list[str] = (),
+             templates: bool = True, *, force_exclude: bool | None = None, extra: Sequence[str] = (),
              names: frozenset[str] | None = None, judges: Judges | None = None) -> Discovered:
     """Files below `paths` ending in `suffixes` (or named `names`, or matching the `extra` globs,
     relative to root, such as Spark properties files), and (with `templates`) template files wrapping
@@ -518,7 +522,7 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
             # Folders their config excludes: nothing in them is linted, but with nested configs the
             # walk goes on below them to find projects with a config of their own.
             hidden = {path: judge_of(path, True)} if excluded(path, True) else {}
-            for folder, dirs, files in os.walk(path):  # followlinks=False: no symlink loops
+            for folder, dirs, names_here in os.walk(path):  # followlinks=False: no symlink loops
                 real_folder = Path(os.path.realpath(folder))
                 here = Path(folder)
                 outer = hidden.get(here)
@@ -538,7 +542,7 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
                 if outer is not None:
                     continue
                 judge = judges.at(real_folder)
-                for name in sorted(files):
+                for name in sorted(names_here):
                     if not wanted(folder, name, judge):
                         continue
                     full = os.path.join(folder, name)

@@ -196,6 +196,7 @@ def project_plan(project, target: str, judged) -> ProjectPlan:
         key = unit_of(_relative(source.abspath or source.path, project.root), project.root, source.text)
         for item in items:
             if item.controller:  # the work is on the controller's pin, before the flip
+                assert pin is not None  # (only a pinned controller's findings are its doing)
                 where = (_relative(pin[1].rsplit(":", 1)[0], project.root), CONTROLLER)
                 units.setdefault(where, Unit(*where, pinned=pin)).items.append(item)
             else:
@@ -299,6 +300,7 @@ def render_text(plans: list[ProjectPlan], target: str, fixed: int | None = None)
 
 
 def _upgrade(unit: Unit) -> str:
+    assert unit.pinned is not None  # (called for controller units only)
     codes = ", ".join(dict.fromkeys(i.diag.code for i in unit.items))
     return (f"upgrade the AWS Load Balancer Controller v{unit.pinned[0]} pinned at {unit.pinned[1]} "
             f"({codes} depend on it)")
@@ -317,7 +319,8 @@ def render_after_fix(plans: list[ProjectPlan], applied: list[Diagnostic], unsafe
         left = [i for i in rest if i.fix == kind]
         if left:
             lines.append(f"{len(left)} {kind} fix(es) {why}:")
-            lines += [_clean(f"  {i.diag.path}:{i.diag.start_line}: {i.diag.code} {i.diag.fix.message}") for i in left]
+            lines += [_clean(f"  {i.diag.path}:{i.diag.start_line}: {i.diag.code} {i.diag.fix.message}")
+                      for i in left if i.diag.fix is not None]  # (all: their fix is safe or unsafe)
     manual = [i for i in rest if i.fix == "manual"]
     if not manual:
         lines.append("Nothing remains to change by hand.")

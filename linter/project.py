@@ -77,6 +77,7 @@ def marked_root(start: Path, marked: dict[Path, bool] | None = None) -> Path | N
     start = start.resolve()
     directory = start if start.is_dir() else start.parent
     for folder in (directory, *directory.parents):
+        found: bool | None
         if marked is None:
             found = _is_marked(folder)
         else:
@@ -261,7 +262,7 @@ class _Collector:
     def hcl(self, doc: Document) -> None:
         source = doc.source
         path = source.abspath or source.path
-        if path.endswith((".tfvars", ".tfvars.json")):
+        if path.endswith((".tfvars", ".tfvars.json")) and doc.root is not None:
             for key, value in doc.root.entries():
                 self.facts.tfvars_set.add(key.value)
                 if key.value == "enable_ipv6":
@@ -364,9 +365,10 @@ class _Collector:
                 self.add(value.text.lower(), "kind", source, value, f"ipFamily: {value.text}")
         elif doc.kind == "DaemonSet" and doc.name == "aws-node":
             for container in (root.path("spec", "template", "spec", "containers") or Node("seq", [], "", None, False, 0, 0)).items():
-                for env in (container.get("env").items() if container.get("env") is not None else []):
-                    if env.str_at("name") == "ENABLE_IPv6" and _truthy(env.get("value")):
-                        self.add("ipv6", "aws-node", source, env.get("value"), "aws-node ENABLE_IPv6=true")
+                for env in (envs.items() if (envs := container.get("env")) is not None else []):
+                    flag = env.get("value")
+                    if env.str_at("name") == "ENABLE_IPv6" and flag is not None and _truthy(flag):
+                        self.add("ipv6", "aws-node", source, flag, "aws-node ENABLE_IPv6=true")
         if doc.kind == "ENIConfig":
             self.facts.eniconfigs += 1
         if doc.kind == "ServiceAccount" and doc.name and doc.annotations.get(IRSA_ANNOTATION) is not None:
@@ -389,9 +391,9 @@ class _Collector:
     def _platform_of(self, doc: Document) -> None:
         """Evidence of where the cluster runs: what defines it, what runs only there, AWS-only annotations."""
         root, source, api = doc.root, doc.source, doc.api_version or ""
-        if not doc.is_kubernetes or root.kind != MAP:
+        if not doc.is_kubernetes or root is None or root.kind != MAP:
             return
-        kind = doc.kind
+        kind = doc.kind or ""
         if kind == "ClusterConfig" and api.startswith("eksctl.io/"):
             self.platform("aws", "eksctl", source, doc.start, "eksctl ClusterConfig")
         elif kind == "Cluster" and api.startswith("kind.x-k8s.io/"):
@@ -431,7 +433,8 @@ class _Collector:
     def _lbc_version(self, doc: Document) -> None:
         """The controller's version from its Deployment image or its chart values (image.tag)."""
         root = doc.root
-        candidates = []
+        assert root is not None  # (yaml() reads only documents with a root)
+        candidates: list[Node | None] = []
         if doc.kind == "Deployment" and "aws-load-balancer-controller" in (doc.name or ""):
             stack = [root.path("spec", "template", "spec", "containers")]
             candidates = [c.get("image") for c in (stack[0].items() if stack[0] is not None else [])]
@@ -440,7 +443,7 @@ class _Collector:
             candidates = [root.path("image", "tag")]
         for node in candidates:
             match = re.search(r"v?(\d+\.\d+\.\d+)", (node.text or "").rsplit(":", 1)[-1]) if node is not None else None
-            if match and self.facts.lbc_version is None:
+            if match and node is not None and self.facts.lbc_version is None:
                 self.facts.lbc_version = (match.group(1), _line_ref(doc.source, node.start))
 
     def values_file(self, doc: Document) -> None:
@@ -501,10 +504,10 @@ def _kustomize_patches(collector: _Collector, source: SourceFile, root: Node | N
     directory = os.path.dirname(source.abspath or "")
     where = f"{source.path}:{{}}"
     for key in ("patchesStrategicMerge", "patchesJson6902", "patches"):
-        for item in (root.get(key).items() if root.get(key) is not None else []):
+        for item in (listed.items() if (listed := root.get(key)) is not None else []):
             node = item if item.kind != MAP else item.get("path")
             text = node.text if node is not None else None
-            if not text or "\n" in text or ":" in text:  # an inline patch, not a file
+            if node is None or not text or "\n" in text or ":" in text:  # an inline patch, not a file
                 continue
             real = os.path.realpath(os.path.join(directory, text))
             collector.facts.kustomize_patches.setdefault(real, where.format(source.point(node.start)[0]))
@@ -563,7 +566,7 @@ def collect(files: list[Path], overlay: dict[str, str] | None = None,
     stats: dict[str, tuple[tuple[int, ...], tuple[str, str]]] = {}
     if memo is not None:
         memo.read = memo.parsed = 0
-    key = None
+    key = ("", "")  # the file's memo key (its real path and content digest) when there is a memo
     real_dirs: dict[str, str] = {}
     for path in files:
         try:
@@ -575,8 +578,8 @@ def collect(files: list[Path], overlay: dict[str, str] | None = None,
             else:
                 signature = _signature(real) if memo is not None else None
                 seen = memo.stats.get(real) if memo is not None else None
-                if signature is not None and seen is not None and seen[0] == signature and seen[1] in memo.entries:
-                    key = seen[1]  # unchanged on disk: not read again
+                if memo is not None and seen is not None and seen[0] == signature and seen[1] in memo.entries:
+                    key = seen[1]  # unchanged on disk (signature None never matches): not read again
                 else:
                     data = read_regular(path, MAX_PROFILE_FILE)[1]  # never blocks on a FIFO
                     if data is None:
@@ -701,7 +704,8 @@ def _choose_platform(collected: list[PlatformSource], configured: Profile) -> tu
     """(evidence kept, platform, its source). The strongest evidence decides; evidence of equal
     strength that disagrees leaves the platform unknown rather than guess."""
     ranked = sorted(collected, key=lambda s: (-PLATFORM_STRENGTH[s.kind], s.location))
-    kept, count = [], {}
+    kept: list[PlatformSource] = []
+    count: dict[tuple[str, str], int] = {}
     for item in ranked:
         key = (item.kind, item.platform)
         count[key] = count.get(key, 0) + 1

@@ -24,6 +24,8 @@ _NEEDS_QUOTES = re.compile(
 class Styled(str):
     """A string value to render with a given quote style (`Styled("-Dx", '"')`)."""
 
+    style: str | None
+
     def __new__(cls, text: str, style: str | None):
         obj = super().__new__(cls, text)
         obj.style = style
@@ -103,7 +105,7 @@ def delete_entries(source: SourceFile, mapping: Node, keys: tuple[str, ...] | li
     spans = [(k.start, v.end) for k, v in entries]
     drop = [i for i, (k, _v) in enumerate(entries) if k.value in keys]
     if len(drop) <= 1:
-        return [delete_entry(source, mapping, entries[i][0].value) for i in drop]
+        return [edit for i in drop if (edit := delete_entry(source, mapping, entries[i][0].value)) is not None]
     if len(drop) == len(entries):
         return [Edit(spans[0][0], spans[-1][1], "" if mapping.flow else "{}")]
     edits = []

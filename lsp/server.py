@@ -21,7 +21,7 @@ from v6lint import __version__
 from v6lint.config import ConfigError, Settings, check_selectors, find_config, load_settings
 from v6lint.diagnostics import Diagnostic, Edit
 from v6lint.discovery import is_excluded, display_path
-from v6lint.engine import Linter
+from v6lint.engine import FileResult, Linter
 from v6lint.project import PROFILE_SUFFIXES, ParseMemo, Projects, affects_profile, marked_root, not_checked_message
 from v6lint.rule import IP_FAMILIES, PLATFORMS
 from v6lint.rules import ALL_RULES, lookup
@@ -204,8 +204,10 @@ class V6LintServer(LanguageServer):
         cached = self.results.get(uri)
         if cached is not None and (cached.version, cached.generation) == key and cached.source.text == doc.source:
             return cached
-        running = self.running.get(uri)
-        if running is None or running[0] != key:
+        found = self.running.get(uri)
+        if found is not None and found[0] == key:
+            running = found
+        else:
             job = asyncio.get_running_loop().run_in_executor(
                 self.worker, self.lint_job, uri, path, doc.version, doc.source, self.overlay(), self.generation)
             running = self.running[uri] = (key, job)
@@ -534,11 +536,13 @@ async def code_action(ls: V6LintServer, params: types.CodeActionParams) -> list[
             action.is_preferred = True if i == 0 and not unsafe else None
         actions += [action for _unsafe, action in fixes] + ignores
     if wanted(FIX_ALL):
-        path, overlay, generation = Path(fs_path(uri)).resolve(), ls.overlay(), ls.generation
-        linter = ls.linters.get(ls.root_of(path))
+        path = fs_path(uri)
+        assert path is not None  # (ls.current lints local files only)
+        resolved, overlay, generation = Path(path).resolve(), ls.overlay(), ls.generation
+        linter = ls.linters.get(ls.root_of(resolved))
 
-        def fix_all(linter: Linter | None):
-            linter = linter or ls.linter_for(path, overlay, generation)
+        def fix_all(linter: Linter | None) -> FileResult:
+            linter = linter or ls.linter_for(resolved, overlay, generation)
             return linter.fix_source(source, unsafe=linter.settings.unsafe_fixes)
 
         result = await asyncio.get_running_loop().run_in_executor(
@@ -567,6 +571,7 @@ async def hover(ls: V6LintServer, params: types.HoverParams) -> types.Hover | No
         lsp_diag = to_lsp(diag, linted.source)
         if _overlaps(lsp_diag.range, at):
             rule = lookup(diag.code)
+            assert rule is not None  # (every finding's code is in the catalog)
             parts.append(f"**{diag.code}** `{diag.name}`\n\n```text\n{rule.explain()}```")
     if not parts:
         return None

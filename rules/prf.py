@@ -31,8 +31,8 @@ def ipv6_config_on_ipv4_cluster(doc, profile):
     where = "in a project whose cluster profile is IPv4; either the profile is wrong or"
     if doc.matches(SERVICE):
         svc = service_spec(doc)
-        if not svc.headless_selectorless and ipv6_only(svc):
-            node = svc.families_node
+        node = svc.families_node
+        if node is not None and not svc.headless_selectorless and ipv6_only(svc):
             yield Finding(node.start, node.end, f"{svc.name}: an IPv6-only Service {where} the API server will "
                                                 f"reject it (\"IPv6 not configured on this cluster\")")
         return
@@ -43,7 +43,9 @@ def ipv6_config_on_ipv4_cluster(doc, profile):
                                                 f"Service will be rejected")
         for node, imds_conf, value in imds_values(job):
             if value.strip().lower() == "ipv6":
-                start, end = (node.start, node.end) if node is not None else (imds_conf.start, imds_conf.end)
+                span = node if node is not None else imds_conf
+                assert span is not None  # (imds_values gives a node or a conf)
+                start, end = span.start, span.end
                 yield Finding(start, end, f"{job.label}: `{IMDS}=IPv6` {where} the SDK cannot reach the IPv6 "
                                           f"IMDS endpoint on IPv4 nodes")
 

@@ -104,7 +104,7 @@ def duplicate_ip_family(doc: Document, profile: Profile) -> Iterator[Finding]:
     seen: set[str | None] = set()
     for index, item in enumerate(svc.families):
         value = item.text
-        if value in seen:
+        if value in seen and svc.families_node is not None:  # (it holds the items)
             yield Finding(item.start, item.end,
                           f"{svc.name}: ipFamilies lists {value!r} twice; each family may appear once",
                           Fix.safe(f"Remove the duplicate `{value}`",
@@ -152,12 +152,14 @@ def single_stack_two_families(doc: Document, profile: Profile) -> Iterator[Findi
     names = " and ".join(what for what, _n in two)
     if not defaulted:
         node = svc.policy_node
+        assert node is not None  # (a policy that is not defaulted is written)
         yield Finding(node.start, node.end,
                       f"{svc.name}: ipFamilyPolicy is `SingleStack` but {names} hold two values; the API server "
                       f"rejects this (it must be `PreferDualStack` or `RequireDualStack`)",
                       Fix.unsafe("Set ipFamilyPolicy to `PreferDualStack`", replace_scalar(node, "PreferDualStack")))
         return
     what, node = two[0]
+    assert node is not None and svc.spec is not None  # (two values are written in the spec)
     at = entry_index(svc.spec, what)
     yield Finding(node.start, node.end,
                   f"{svc.name}: {names} hold two values but no ipFamilyPolicy is set; on create the API server "
@@ -190,14 +192,14 @@ def inconsistent_cluster_ips(doc: Document, profile: Profile) -> Iterator[Findin
     ips = svc.cluster_ips
     single = svc.cluster_ip
     garbage = single not in (None, "", "None") and family_of(single) is None
-    if garbage:
-        node = svc.cluster_ip_node
+    if garbage and (node := svc.cluster_ip_node) is not None:  # (a garbage value is written)
         also = " (nor is clusterIPs[0], the same value)" if ips and ips[0].text == single else ""
         yield Finding(node.start, node.end, f"{svc.name}: clusterIP {single!r} is not an IP address or `None`{also}")
     if not ips:
         return
     values = [n.text for n in ips]
     node = svc.cluster_ips_node
+    assert node is not None  # (it holds the items)
     if svc.cluster_ip_node is None or svc.cluster_ip_node.is_null:
         first = values[0]
         fix = None
@@ -259,9 +261,12 @@ def cluster_ip_family_mismatch(doc: Document, profile: Profile) -> Iterator[Find
         return
     wanted = ip_families[:len(families)] + values[len(ips):]
     fix = None
-    if None not in wanted and sorted(wanted) == sorted(values):
+    # A null entry (SVC001's) leaves nothing to reorder: comparing it with a family raised TypeError here.
+    order = [w for w in wanted if w is not None]
+    known = [v for v in values if v is not None]
+    if len(order) == len(wanted) and len(known) == len(values) and sorted(order) == sorted(known):
         fix = Fix.safe("Reorder ipFamilies to match clusterIPs",
-                   *(replace_scalar(families[i], wanted[i]) for i in range(len(families)) if wanted[i] != values[i]))
+                   *(replace_scalar(families[i], order[i]) for i in range(len(families)) if order[i] != values[i]))
     for i in mismatched:
         yield Finding(families[i].start, families[i].end,
                       f"{svc.name}: ipFamilies[{i}] is {values[i]} but clusterIPs[{i}] ({ips[i].text}) is "
@@ -318,8 +323,8 @@ def headless_exposed_service(doc: Document, profile: Profile) -> Iterator[Findin
         clusterIP: None   # bad: remove clusterIP, or use type ClusterIP
     """
     svc = service_spec(doc)
-    if svc.cluster_ip == "None" and svc.type in ("LoadBalancer", "NodePort"):
-        node = svc.cluster_ip_node
+    node = svc.cluster_ip_node
+    if node is not None and svc.cluster_ip == "None" and svc.type in ("LoadBalancer", "NodePort"):
         yield Finding(node.start, node.end,
                       f"{svc.name}: clusterIP `None` (headless) is not allowed with type {svc.type}; remove "
                       f"clusterIP, or make the Service type ClusterIP")
@@ -353,18 +358,18 @@ def ip_family_not_in_cluster(doc: Document, profile: Profile) -> Iterator[Findin
     values = [canonical(v, FAMILIES) for v in svc.family_values]  # `ipv6` is IPv6 here; SVC001 reports the case
     foreign = [i for i, v in enumerate(values) if v in FAMILIES and v not in served]
     bad_ips = [n for n in svc.cluster_ips if family_of(n.text) not in (None, *served)]
-    if foreign:
+    node = svc.families_node
+    if foreign and node is not None:  # (it holds the entries)
         fix = None
         if not bad_ips:
             keep = [i for i, v in enumerate(values) if v in served]
             if keep:
-                edits = [delete_item(doc.source, svc.families_node, i) for i in foreign]
+                edits = [delete_item(doc.source, node, i) for i in foreign]
                 fix = Fix.unsafe(f"Keep only {', '.join(served)} in ipFamilies", edits) if len(edits) == 1 else None
             else:
                 edits = [replace_scalar(svc.families[i], served[0]) for i in foreign]
                 fix = Fix.unsafe(f"Use the cluster's family `{served[0]}`", edits)
-        node = svc.families_node
-        names = ", ".join(dict.fromkeys(values[i] for i in foreign))
+        names = ", ".join(dict.fromkeys(name for i in foreign if (name := values[i])))
         yield Finding(node.start, node.end,
                       f"{svc.name}: ipFamilies asks for {names}, which this {profile.label} cluster does not "
                       f"serve; the API server rejects it (\"not configured on this cluster\")", fix)
@@ -393,9 +398,9 @@ def require_dual_stack_on_single_stack(doc: Document, profile: Profile) -> Itera
         set `PreferDualStack`
     """
     svc = service_spec(doc)
-    if svc.policy != "RequireDualStack" or svc.headless_selectorless:
-        return
     node = svc.policy_node
+    if node is None or svc.policy != "RequireDualStack" or svc.headless_selectorless:
+        return
     yield Finding(node.start, node.end,
                   f"{svc.name}: `RequireDualStack` on a single-stack {profile.label} cluster is rejected "
                   f"(\"this cluster is not configured for dual-stack services\")",
@@ -420,9 +425,10 @@ def removed_ip_family_field(doc: Document, profile: Profile) -> Iterator[Finding
         replace with `ipFamilies: [X]` and `ipFamilyPolicy: SingleStack`
     """
     svc = service_spec(doc)
-    if svc.spec is None or svc.spec.entry("ipFamily") is None:
+    found = svc.spec.entry("ipFamily") if svc.spec is not None else None
+    if svc.spec is None or found is None:
         return
-    key, value = svc.spec.entry("ipFamily")
+    key, value = found
     family = canonical(value.text, FAMILIES)
     fix = None
     if svc.families_node is not None:

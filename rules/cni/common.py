@@ -50,15 +50,17 @@ EKS_IPV6 = "https://docs.aws.amazon.com/eks/latest/userguide/cni-ipv6.html"
 CUSTOM_NET = "https://docs.aws.amazon.com/eks/latest/userguide/cni-custom-network.html"
 
 
-def _editable(var: EnvVar) -> bool:
-    """A value we can rewrite in place (not JSON inside an eksctl string, not a computed expression)."""
-    return var.value_node is not None and var.value_node is not var.name_node and var.value_node.tag != EXPR
+def _editable(var: EnvVar) -> Node | None:
+    """The value's node when we can rewrite it in place (not JSON inside an eksctl string, not a computed
+    expression), else None."""
+    node = var.value_node
+    return node if node is not None and node is not var.name_node and node.tag != EXPR else None
 
 
 def _set(settings: CniSettings, name: str, value: str) -> list[Edit] | None:
     var = settings.env.get(name)
     if var is not None:
-        return [replace_scalar(var.value_node, value)] if _editable(var) else None
+        return [replace_scalar(node, value)] if (node := _editable(var)) is not None else None
     return settings.add(name, value)
 
 
@@ -100,8 +102,9 @@ def _cni_version(s: CniSettings) -> tuple[Node, tuple[int, int, int]] | None:
     for node in (s.version, s.image):
         text = node.text if node is not None else None
         match = _IMAGE_VERSION.search(text.rsplit(":", 1)[-1]) if text else None
-        if match:
-            return node, tuple(int(g) for g in match.groups())
+        if match and node is not None:  # (a match needs text)
+            major, minor, patch = (int(g) for g in match.groups())
+            return node, (major, minor, patch)
     return None
 
 
@@ -110,7 +113,7 @@ def _dotted(version: tuple[int, ...]) -> str:
 
 
 def _placeholder(text: str | None) -> bool:
-    return bool(text) and ("${" in text or text.startswith("$") or "{{" in text)
+    return text is not None and bool(text) and ("${" in text or text.startswith("$") or "{{" in text)
 
 
 CM_KEYS = ("enable-windows-ipam", "enable-network-policy-controller", "enable-windows-prefix-delegation",

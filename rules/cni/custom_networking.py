@@ -28,13 +28,13 @@ def eniconfig_invalid(doc: Document, profile: Profile) -> Iterator[Finding]:
     Fix:
         drop the namespace
     """
-    root = doc.root
+    root = doc.tree
     spec = root.get("spec")
     subnet = spec.get("subnet") if spec is not None and spec.kind == MAP else None
-    namespace = root.path("metadata", "namespace")
-    if namespace is not None:
-        metadata = root.get("metadata")
-        key = metadata.entry("namespace")[0]
+    metadata = root.get("metadata")
+    found = metadata.entry("namespace") if metadata is not None else None
+    if metadata is not None and found is not None:
+        key, namespace = found
         yield Finding(key.start, namespace.end, f"{doc.object_name}: ENIConfig is cluster-scoped; a namespace is "
                                                 f"ignored by some tools and rejected by others",
                       Fix.safe("Remove the namespace", delete_entry(doc.source, metadata, "namespace")))
@@ -68,7 +68,7 @@ def custom_networking_unused(doc: Document, profile: Profile) -> Iterator[Findin
         if not s.flag("AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG"):
             continue
         # With custom networking the primary ENI carries no pods, so max pods must come down.
-        groups = doc.root.get("managedNodeGroups") if doc.kind == "ClusterConfig" else None
+        groups = doc.tree.get("managedNodeGroups") if doc.kind == "ClusterConfig" else None
         for group in groups.items() if groups is not None and groups.kind == SEQ else []:
             if group.get("maxPodsPerNode") is None:
                 name = group.get("name") or group

@@ -81,7 +81,7 @@ def custom_networking_with_ipv6(doc: Document, profile: Profile) -> Iterator[Fin
         set it false (ENIConfigs: none)
     """
     if doc.kind == "ENIConfig":
-        name = doc.root.path("metadata", "name") or doc.root
+        name = doc.tree.path("metadata", "name") or doc.tree
         yield Finding(name.start, name.end, f"{doc.object_name}: custom networking (ENIConfig) on an IPv6 cluster; "
                                             f"ipamd rejects it in IPv6 mode, and IPv6 removes its reason (IPv4 "
                                             f"exhaustion)")
@@ -114,11 +114,11 @@ def ipv6_env_not_on_init(doc: Document, profile: Profile) -> Iterator[Finding]:
     for s in cni_settings(doc):
         if s.init_env is None:
             continue
-        main, init = s.value("ENABLE_IPv6"), (s.init_env.get("ENABLE_IPv6").value if "ENABLE_IPv6" in s.init_env else None)
+        var = s.init_env.get("ENABLE_IPv6")
+        main, init = s.value("ENABLE_IPv6"), (var.value if var is not None else None)
         if (main or "false").lower() == (init or "false").lower():
             continue
-        var = s.init_env.get("ENABLE_IPv6")
-        edits = [replace_scalar(var.value_node, main or "false")] if var is not None and _editable(var) \
+        edits = [replace_scalar(node, main or "false")] if var is not None and (node := _editable(var)) is not None \
             else s.add_init("ENABLE_IPv6", main or "false")
         where = (var.value_node.start, var.value_node.end) if var is not None and var.value_node is not None else _at(s, "ENABLE_IPv6")
         yield Finding(*where, f"{s.label}: ENABLE_IPv6 is {main or 'unset'} for aws-node but {init or 'unset'} for the "
@@ -151,7 +151,7 @@ def misspelled_cni_env(doc: Document, profile: Profile) -> Iterator[Finding]:
             if not matches:
                 continue
             fix = Fix.safe(f"Rename to {matches[0]}", replace_scalar(var.name_node, matches[0])) \
-                if len(matches) == 1 and _editable(var) else None
+                if len(matches) == 1 and _editable(var) is not None else None
             yield Finding(var.name_node.start, var.name_node.end,
                           f"{s.label}: the VPC CNI does not read `{name}`; did you mean `{matches[0]}`? (env names "
                           f"are case-sensitive: the setting silently has no effect)", fix)
@@ -180,8 +180,8 @@ def invalid_cni_bool(doc: Document, profile: Profile) -> Iterator[Finding]:
             yield Finding(*_at(s, name),
                           f"{s.label}: {name}={var.value!r} is not a boolean Go's ParseBool accepts; the CNI silently "
                           f"uses the default",
-                          Fix.safe(f'Use "{fixed}"', replace_scalar(var.value_node, fixed))
-                          if fixed and _editable(var) else None)
+                          Fix.safe(f'Use "{fixed}"', replace_scalar(node, fixed))
+                          if fixed and (node := _editable(var)) is not None else None)
 
 
 @rule("CNI007", "ignored-warm-targets-ipv6", "warning",

@@ -48,7 +48,7 @@ def linux_keys_in_windows_configmap(doc: Document, profile: Profile) -> Iterator
     """
     if doc.name != "amazon-vpc-cni":
         return
-    data = doc.root.get("data")
+    data = doc.tree.get("data")
     for key, value in data.entries() if data is not None and data.kind == MAP else []:
         if key.text not in CM_KEYS:
             close = [k for k in CM_KEYS if _close(_fold(key.text or ""), _fold(k))]

@@ -90,9 +90,10 @@ def invalid_target_type(doc: Document, profile: Profile) -> Iterator[Finding]:
     """
     for key in (TARGET, ALB_TARGET):
         node = doc.annotations.get(key)
-        if node is None or node.text in (None, "ip", "instance"):
+        text = node.text if node is not None else None
+        if node is None or text is None or text in ("ip", "instance"):
             continue
-        lower = node.text.strip().lower()
+        lower = text.strip().lower()
         fix = Fix.safe(f"Use `{lower}`", replace_scalar(node, lower)) if lower in ("ip", "instance") else None
         yield Finding(node.start, node.end, f"{doc.object_name}: `{key}` is {node.text!r}; only `ip` and `instance` "
                                             f"are understood (anything else is silently treated as instance)", fix)

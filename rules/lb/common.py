@@ -167,7 +167,7 @@ def _where(doc: Document, key: str) -> tuple[int, int]:
     node = doc.annotations.get(key)
     if node is not None:
         return node.start, node.end
-    name = doc.root.path("metadata", "name")
+    name = doc.tree.path("metadata", "name")
     return (name.start, name.end) if name is not None else (doc.start, doc.start)
 
 

@@ -254,7 +254,9 @@ def in_tree_lb_on_ipv6(doc: Document, profile: Profile) -> Iterator[Finding]:
     """
     if owner(doc) != "default":
         return
-    node = _spec(doc).get("type")
+    spec = _spec(doc)
+    node = spec.get("type") if spec is not None else None
+    assert node is not None  # (the owner is "default" for `type: LoadBalancer` only)
     old = _old_controller(profile, WEBHOOK_VERSION)
     if old is not None:
         who = (f"the project's AWS Load Balancer Controller v{old[0]} ({old[1]}) predates the v2.5.0 Service "
@@ -296,6 +298,7 @@ def ingress_group_ip_type_conflict(doc: Document, profile: Profile) -> Iterator[
     mine = ann(doc, ALB_IP_TYPE) or "ipv4"
     others = sorted({f"{w} ({t})" for w, t in members if t != mine})
     node = doc.annotations.get(ALB_GROUP)
+    assert node is not None  # (`group` is its text)
     yield Finding(node.start, node.end,
                   f"{doc.object_name}: Ingress group `{group}` mixes ip-address-types ({mine} here; "
                   f"{', '.join(others)}); the controller fails the group with \"conflicting IPAddressType\"")

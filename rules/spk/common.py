@@ -80,7 +80,7 @@ def _spark_version(spec: Node) -> tuple[Node, tuple[int, int, int]] | None:
         return (declared, found) if found else None
     image = spec.get("image")
     found = _image_version(image.text if image is not None else None)
-    return (image, found) if found else None
+    return (image, found) if found and image is not None else None
 
 
 def _image_version(image: str | None) -> tuple[int, int, int] | None:
@@ -99,8 +99,8 @@ def role_env(job: SparkJob, role: str) -> dict[str, str | None]:
     if node is not None:
         env = node.get("env")
         for item in env.items() if env is not None and env.kind == SEQ else []:
-            if item.str_at("name"):
-                out[item.str_at("name")] = item.str_at("value")
+            if name := item.str_at("name"):
+                out[name] = item.str_at("value")
         env_vars = node.get("envVars")
         for k, v in env_vars.entries() if env_vars is not None and env_vars.kind == MAP else []:
             out[k.value] = v.text

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from v6lint.diagnostics import Finding, Fix
+from v6lint.diagnostics import Edit, Finding, Fix
 from v6lint.document import MAP, Document
 from v6lint.rule import Profile, rule
 from v6lint.yaml_edit import insert_entries, replace_scalar
@@ -55,7 +55,7 @@ def missing_imds_endpoint_mode(doc: Document, profile: Profile) -> Iterator[Find
             node = job.role(role)
             if node is None or IMDS in role_env(job, role):
                 continue
-            key = job.spec.entry(role)[0]
+            key = job.key_of(role)
             yield Finding(key.start, key.end,
                           f"{job.label}: the {role} has no `{IMDS}=IPv6`; the AWS SDK inside Spark then calls IMDS "
                           f"at 169.254.169.254, which IPv6 pods may not reach, and S3 access fails",
@@ -82,8 +82,11 @@ def invalid_imds_endpoint_mode(doc: Document, profile: Profile) -> Iterator[Find
             if value.strip().lower() in ("ipv4", "ipv6"):
                 continue
             fixed = "IPv6" if "6" in value else "IPv4" if "4" in value else None
-            start, end = (node.start, node.end) if node is not None else (conf.start, conf.end)
-            edit = (replace_scalar(node, fixed) if node is not None else conf.replace(doc.source, fixed)) if fixed else None
+            span = node if node is not None else conf
+            assert span is not None  # (imds_values gives a node or a conf)
+            start, end = span.start, span.end
+            edit = None if not fixed else replace_scalar(node, fixed) if node is not None else \
+                conf.replace(doc.source, fixed) if conf is not None else None
             yield Finding(start, end, f"{job.label}: `{IMDS}` is {value!r}; the AWS SDKs accept only IPv4 or IPv6 "
                                       f"and fall back to IPv4", Fix.safe(f"Use `{fixed}`", edit))
 
@@ -109,20 +112,23 @@ def imds_ipv6_not_enabled_on_nodes(doc: Document, profile: Profile) -> Iterator[
     facts = profile.facts
     if facts is None or not facts.imds_ipv6_jobs or doc.root is None:
         return
-    spec = doc.root.get("spec")
-    if spec is None or spec.kind != MAP:
+    spec_entry = doc.root.entry("spec")
+    spec = spec_entry[1] if spec_entry is not None else None
+    if spec_entry is None or spec is None or spec.kind != MAP:
         return
-    options = spec.get("metadataOptions")
+    options_entry = spec.entry("metadataOptions")
+    options = options_entry[1] if options_entry is not None else None
     value = options.get("httpProtocolIPv6") if options is not None and options.kind == MAP else None
     if value is not None and (value.text or "").lower() == "enabled":
         return
+    edits: list[Edit] | None
     if value is not None:
         where, edits = (value.start, value.end), [replace_scalar(value, "enabled")]
-    elif options is not None and options.kind == MAP and options.entries():
-        key = spec.entry("metadataOptions")[0]
+    elif options_entry is not None and options is not None and options.kind == MAP and options.entries():
+        key = options_entry[0]
         where, edits = (key.start, key.end), [insert_entries(doc.source, options, [("httpProtocolIPv6", "enabled")], doc.root)]
     else:
-        key = doc.root.entry("spec")[0]
+        key = spec_entry[0]
         where = (key.start, key.end)
         edits = [insert_entries(doc.source, spec, [("metadataOptions", {"httpProtocolIPv6": "enabled"})], doc.root)] \
             if options is None else None

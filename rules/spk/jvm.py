@@ -46,7 +46,7 @@ def jvm_prefers_ipv4(doc: Document, profile: Profile) -> Iterator[Finding]:
             edits = [insert_entries(doc.source, node, [("javaOptions", Styled(PREFER_V6, '"'))], doc.root)]
         else:
             edits = None
-        key = job.spec.entry(role)[0]
+        key = job.key_of(role)
         yield Finding(key.start, key.end,
                       f"{job.label}: the driver Service puts IPv6 first, but the {role} JVM is not told to prefer "
                       f"IPv6 (`{PREFER_V6}`); on this dual-stack cluster Java then picks the IPv4 address of a "
@@ -79,7 +79,7 @@ def pyspark_prefers_ipv4(doc: Document, profile: Profile) -> Iterator[Finding]:
         if driver is None or (role_env(job, "driver").get("SPARK_PREFER_IPV6") or "").lower() == "true" \
                 or not _wants_ipv6_first(job):
             continue
-        key = job.spec.entry("driver")[0]
+        key = job.key_of("driver")
         yield Finding(key.start, key.end,
                       f"{job.label}: a Python application whose driver lacks `SPARK_PREFER_IPV6=true`; PySpark's "
                       f"gateway then binds and connects over IPv4 on a dual-stack cluster",
@@ -108,7 +108,8 @@ def java_options_overridden(doc: Document, profile: Profile) -> Iterator[Finding
     for job, role, node in _roles(doc):
         java = node.get("javaOptions")
         extra = job.conf.get(JAVA_KEYS[role])
-        if java is None or extra is None or java.text is None:
+        spark_conf = job.spec.get("sparkConf") if job.spec is not None else None
+        if java is None or extra is None or java.text is None or spark_conf is None:  # (extra is in sparkConf)
             continue
         merged = java.text.split() + [t for t in (extra.value or "").split() if t not in java.text.split()]
         yield Finding(extra.entry_start, extra.entry_end,
@@ -116,7 +117,7 @@ def java_options_overridden(doc: Document, profile: Profile) -> Iterator[Finding
                       f"writes javaOptions into the same property and this value is lost",
                       Fix.safe("Merge it into javaOptions",
                            replace_scalar(java, " ".join(merged)),
-                            delete_entry(doc.source, job.spec.get("sparkConf"), JAVA_KEYS[role])))
+                            delete_entry(doc.source, spark_conf, JAVA_KEYS[role])))
 
 
 @rule("SPK012", "operator-jvm-prefers-ipv4", "warning",
@@ -145,14 +146,14 @@ def operator_jvm_prefers_ipv4(doc: Document, profile: Profile) -> Iterator[Findi
     """
     if not _is_operator_values(doc):
         return
-    controller = doc.root.get("controller")
-    if controller.kind != MAP:
+    found = doc.tree.entry("controller")
+    if found is None or found[1].kind != MAP:  # (the values have a controller)
         return
+    key, controller = found
     env = controller.get("env")
     for item in env.items() if env is not None and env.kind == SEQ else []:
         if item.str_at("name") in ("_JAVA_OPTIONS", "JAVA_TOOL_OPTIONS") and PREFER_V6 in (item.str_at("value") or ""):
             return
-    key = doc.root.entry("controller")[0]
     edits = add_env(doc, controller, "JAVA_TOOL_OPTIONS", Styled(PREFER_V6, '"')) if controller.entries() else None
     yield Finding(key.start, key.end,
                   f"spark-operator values: the `spark-submit` JVMs the controller launches do not prefer IPv6 (no "

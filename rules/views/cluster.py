@@ -7,7 +7,7 @@ from v6lint.rule import Profile
 
 def ip_family(doc: Document, profile: Profile) -> str | None:
     """The config's own ipFamily when it has one (eksctl compares case-insensitively), else the profile's."""
-    value = doc.root.str_at("kubernetesNetworkConfig", "ipFamily")
+    value = doc.tree.str_at("kubernetesNetworkConfig", "ipFamily")
     if value:
         return value.strip().lower()
     return profile.ip_family

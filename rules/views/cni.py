@@ -72,7 +72,8 @@ def _daemonset(doc: Document) -> CniSettings | None:
     if main is None:
         return None
     init = next((c for c in containers(doc.root) if c.str_at("name") == "aws-vpc-cni-init"), None)
-    name_node = doc.root.path("metadata", "name")
+    name_node = doc.tree.path("metadata", "name")
+    assert name_node is not None  # (doc.name is "aws-node")
     settings = CniSettings(doc, f"{doc.object_name}", (name_node.start, name_node.end), _list_env(env_items(main)),
                            _list_env(env_items(init)) if init is not None else None, image=main.get("image"))
 
@@ -88,7 +89,8 @@ def _daemonset(doc: Document) -> CniSettings | None:
     def remove(var: EnvVar) -> Edit | None:
         env = main.get("env")
         items = env.items() if env is not None else []
-        return delete_item(doc.source, env, items.index(var.entry)) if var.entry in items and len(items) > 1 else None
+        return delete_item(doc.source, env, items.index(var.entry)) \
+            if env is not None and var.entry in items and len(items) > 1 else None
 
     settings.remove = remove
     return settings
@@ -98,11 +100,12 @@ def _helm_values(doc: Document) -> CniSettings | None:
     root = doc.root
     if doc.is_kubernetes or root is None or root.kind != MAP:
         return None
-    env = root.get("env")
-    if env is None or env.kind != MAP or not any(k.text and k.text.startswith(("AWS_VPC_", "ENABLE_", "WARM_"))
-                                                 for k, _v in env.entries()):
+    env_entry = root.entry("env")
+    env = env_entry[1] if env_entry is not None else None
+    if env_entry is None or env is None or env.kind != MAP or \
+            not any(k.text and k.text.startswith(("AWS_VPC_", "ENABLE_", "WARM_")) for k, _v in env.entries()):
         return None
-    key = root.entry("env")[0]
+    key = env_entry[0]
     init = root.path("init", "env")
     settings = CniSettings(doc, "aws-vpc-cni values", (key.start, key.end), _map_env(env),
                            _map_env(init) if init is not None else None, image=root.path("image", "tag"))

@@ -13,7 +13,7 @@ WORKLOADS = ("v1/Pod", "apps/*/Deployment", "apps/*/StatefulSet", "apps/*/Daemon
 
 def containers(root: Node | None) -> list[Node]:
     """Every container and init container below `root` (pod templates at any depth)."""
-    out = []
+    out: list[Node] = []
     stack = [root] if root is not None else []
     while stack:
         node = stack.pop()

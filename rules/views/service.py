@@ -28,7 +28,7 @@ class ServiceSpec:
         spec = self.spec if self.spec is not None and self.spec.kind == MAP else None
         self.spec = spec
         get = spec.get if spec is not None else (lambda _key: None)
-        self.type = (get("type").text if get("type") is not None else None) or "ClusterIP"
+        self.type = (node.text if (node := get("type")) is not None else None) or "ClusterIP"
         self.families_node = get("ipFamilies")
         self.policy_node = get("ipFamilyPolicy")
         self.cluster_ip_node = get("clusterIP")

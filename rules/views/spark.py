@@ -7,6 +7,7 @@ file already has them commented out, as the data-on-eks examples do).
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
@@ -62,6 +63,13 @@ class SparkJob:
         node = self.spec.get(name) if self.spec is not None else None
         return node if node is not None and node.kind == MAP else None
 
+    def key_of(self, name: str) -> Node:
+        """The key node of an entry the job's spec has (a role `role()` found, for a finding's range)."""
+        entry = self.spec.entry(name) if self.spec is not None else None
+        if entry is None:
+            raise KeyError(name)
+        return entry[0]
+
 
 # --- SparkApplication ---------------------------------------------------------------------------
 def _style_of(mapping: Node) -> tuple[str | None, str | None]:
@@ -79,14 +87,15 @@ def _render_pair(key: str, value: str, styles: tuple[str | None, str | None]) ->
 
 def _app_job(doc: Document) -> SparkJob | None:
     root = doc.root
-    spec = root.get("spec") if root is not None else None
+    spec_entry = root.entry("spec") if root is not None else None
+    spec = spec_entry[1] if spec_entry is not None else None
     if doc.kind == "ScheduledSparkApplication" and spec is not None:
         spec = spec.get("template")
-    if spec is None or spec.kind != MAP:
+    if spec_entry is None or spec is None or spec.kind != MAP:
         return None
     source = doc.source
     spark_conf = spec.get("sparkConf")
-    spec_key = root.entry("spec")[0]
+    spec_key = spec_entry[0]
     job = SparkJob(doc, doc.object_name, (spec_key.start, spec_key.end), True, spec=spec,
                    deploy_mode="client" if spec.str_at("mode") == "client" else "cluster")
     key_entry = spec.entry("sparkConf")
@@ -102,7 +111,7 @@ def _app_job(doc: Document) -> SparkJob | None:
         if spark_conf is not None and spark_conf.kind == MAP and spark_conf.entries():
             edits, missing = [], []
             for key, value in pairs:
-                found = uncomment_edits(source, spark_conf, lambda t, k=key, v=value: _is_setting(t, k, v))
+                found = uncomment_edits(source, spark_conf, functools.partial(_is_setting, key=key, value=value))
                 if found:
                     edits.extend(found[:1])
                 else:
@@ -287,7 +296,8 @@ def _python_job(doc: Document) -> SparkJob | None:
         return None
     source = doc.source
     first = facts.settings[0] if facts.settings else None
-    anchor = (facts.masters[0][1], facts.masters[0][2]) if facts.masters else (first.call_start, first.call_end)
+    anchor = (first.call_start, first.call_end) if first is not None and not facts.masters else \
+        (facts.masters[0][1], facts.masters[0][2])
     # A SparkSession built in code runs its driver in this very process: client mode.
     job = SparkJob(doc, "PySpark session", anchor, facts.on_kubernetes, deploy_mode="client")
     for s in facts.settings:
@@ -332,7 +342,7 @@ def spark_jobs(doc: Document) -> list[SparkJob]:
     return []
 
 
-def imds_values(job: SparkJob) -> Iterator[tuple[Node | None, object, str]]:
+def imds_values(job: SparkJob) -> Iterator[tuple[Node | None, Conf | None, str]]:
     """(yaml node or None, conf or None, value) of every IMDS mode setting of a job."""
     for role in ROLES:
         node = job.role(role)
