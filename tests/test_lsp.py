@@ -548,7 +548,7 @@ async def test_requests_are_answered_while_a_long_lint_runs(client: LanguageClie
     open_doc(client, small, SVC)
     assert "PRF002" in codes(await diagnostics_for(client, big, lambda ds: bool(ds), timeout=60))
     await diagnostics_for(client, small)
-    change(client, big, text.replace("name: web-0\n", "name: web-zero\n", 1), 2)
+    change(client, big, text.replace("namespace: shop", "namespace: store"), 2)  # every document re-parsed
     started = await timeline.trace(f"lint {big} version 2: start")
     svc001 = types.Range(start=types.Position(line=6, character=15), end=types.Position(line=6, character=19))
     hover_small, hover_big, actions = await asyncio.gather(
@@ -573,7 +573,7 @@ async def test_a_result_overtaken_by_an_edit_or_a_close_is_never_published(clien
     text = _manifest(500)
     open_doc(client, big, text)
     await diagnostics_for(client, big, lambda ds: bool(ds), timeout=60)
-    change(client, big, "# 2\n" + text, 2)  # every document moves
+    change(client, big, text.replace("namespace: shop", "namespace: store"), 2)  # every document re-parsed
     await timeline.trace(f"lint {big} version 2: start")
     change(client, big, text + "# 3\n", 3)  # arrives while version 2 is linted
     await timeline.trace(f"lint {big} version 2: done")
