@@ -241,6 +241,24 @@ def test_udp_dual_stack_with_an_old_controller_says_it_cannot_work(tmp_path, mon
     assert "Controller is v2.8.1 (lbc-values.yaml:4)" in found["message"] and found["fix"] is None
 
 
+def test_a_load_balancer_nobody_builds_gets_only_lb006_not_rules_about_how_the_controller_builds_it(
+        tmp_path, monkeypatch):
+    # `external` without a target type: before v2.5.0 no controller takes it (LB006), so LB003 (not
+    # dual-stack) and LB004 (instance targets) would contradict that finding; from v2.5.0 the webhook hands
+    # it to the controller, and then they apply.
+    (tmp_path / "web.yaml").write_text(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  annotations:\n"
+        "    service.beta.kubernetes.io/aws-load-balancer-type: external\n"
+        "spec:\n  type: LoadBalancer\n  ports: [{port: 443}]\n")
+    monkeypatch.chdir(tmp_path)
+    for tag, expected in (("v2.4.7", ["LB006"]), ("v2.8.1", ["LB003", "LB004"])):
+        (tmp_path / "lbc-values.yaml").write_text(
+            f"clusterName: shop\nimage:\n  repository: public.ecr.aws/eks/aws-load-balancer-controller\n  tag: {tag}\n")
+        out = run("check", "--no-cache", "--select", "LB", "--ip-family", "ipv6", "--platform", "aws",
+                  "--output-format", "json", "web.yaml").output
+        assert sorted(d["code"] for d in json.loads(out)) == expected, (tag, out)
+
+
 def test_a_rule_that_crashes_is_reported_with_the_other_findings_and_the_run_exits_2(project, monkeypatch):
     from v6lint.rules import BY_CODE
 

@@ -95,10 +95,12 @@ def owner(doc: Document) -> str | None:
     return "default"
 
 
-def controller_managed(doc: Document) -> bool:
+def controller_managed(doc: Document, profile: Profile) -> bool:
     """The controller (or Auto Mode) builds it: its class or annotations say so, or `external` without a
-    target type, which the v2.5+ Service webhook hands to the controller (LB006 covers older ones)."""
-    return owner(doc) in ("lbc", "webhook")
+    target type, which the v2.5+ Service webhook hands to the controller. Where the project pins an
+    older controller nobody builds that one (LB006 says so), so no other rule judges its load balancer."""
+    who = owner(doc)
+    return who == "lbc" or (who == "webhook" and _old_controller(profile, WEBHOOK_VERSION) is None)
 
 
 def ip_type_key(doc: Document) -> str:
@@ -204,3 +206,11 @@ def near_misses(name: str) -> list[str]:
 
 def _list(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def _old_controller(profile: Profile, minimum: tuple[int, int, int]) -> tuple[str, str] | None:
+    """The project's AWS Load Balancer Controller (version, "path:line") when it is older than `minimum`."""
+    found = profile.facts.lbc_version if profile.facts is not None else None
+    if found and tuple(int(p) for p in found[0].split(".")) < minimum:
+        return found
+    return None

@@ -8,10 +8,11 @@ from v6lint.document import SEQ, Document, Node
 from v6lint.rule import Profile, rule
 from v6lint.yaml_edit import replace_scalar
 from v6lint.rules.lb.common import (ALB_CIDRS, ALB_GROUP, ALB_IP_TYPE, ALB_TARGET, AUTO_MODE_DOCS, AWS,
-    EKS_IPV6_LB, INGRESS, INTERNAL, IPV6_ADDRESSES, IP_TYPE, LBC_CODE, LBC_DOCS, LBC_INGRESS_DOCS, LBC_OWNER,
-    LBC_WEBHOOK, SCHEME, SERVICE, SNAT, SOURCE_RANGES, SUBNETS, TARGET, TYPE, WEBHOOK_VERSION, _list, _spec,
-    _where, ann, controller_managed, ip_type_key, ipv6_backends, is_dualstack, owner, set_annotation,
-    set_annotations)
+                                    EKS_IPV6_LB, INGRESS, INTERNAL, IPV6_ADDRESSES, IP_TYPE, LBC_CODE,
+                                    LBC_DOCS, LBC_INGRESS_DOCS, LBC_OWNER, LBC_WEBHOOK, SCHEME, SERVICE, SNAT,
+                                    SOURCE_RANGES, SUBNETS, TARGET, TYPE, WEBHOOK_VERSION, _list, _spec,
+                                    _old_controller, _where, ann, controller_managed, ip_type_key,
+                                    ipv6_backends, is_dualstack, owner, set_annotation, set_annotations)
 
 
 @rule("LB003", "lb-not-dual-stack", "error",
@@ -29,7 +30,7 @@ def lb_not_dual_stack(doc: Document, profile: Profile) -> Iterator[Finding]:
     Fix:
         add or set `ip-address-type: dualstack`
     """
-    if not controller_managed(doc) or not ipv6_backends(doc, profile) or is_dualstack(doc):
+    if not controller_managed(doc, profile) or not ipv6_backends(doc, profile) or is_dualstack(doc):
         return
     key = ip_type_key(doc)
     if profile.ip_family == "ipv6" and (ann(doc, key) or "") == "ipv4":
@@ -65,7 +66,7 @@ def ipv6_instance_targets(doc: Document, profile: Profile) -> Iterator[Finding]:
     Fix:
         set the target type to `ip`
     """
-    if not controller_managed(doc):
+    if not controller_managed(doc, profile):
         return
     key = _target_key(doc)
     value = ann(doc, key)
@@ -116,14 +117,6 @@ def _udp(doc: Document) -> bool:
     return any((p.str_at("protocol") or "").upper() == "UDP" for p in (ports.items() if ports is not None else []))
 
 
-def _old_controller(profile: Profile, minimum: tuple[int, int, int]) -> tuple[str, str] | None:
-    """The project's AWS Load Balancer Controller (version, "path:line") when it is older than `minimum`."""
-    found = profile.facts.lbc_version if profile.facts is not None else None
-    if found and tuple(int(p) for p in found[0].split(".")) < minimum:
-        return found
-    return None
-
-
 @rule("LB007", "udp-dual-stack-nlb", "error",
       fix="safe", kinds=SERVICE, platforms=AWS, references=(LBC_DOCS,))
 def udp_dual_stack_nlb(doc: Document, profile: Profile) -> Iterator[Finding]:
@@ -140,7 +133,7 @@ def udp_dual_stack_nlb(doc: Document, profile: Profile) -> Iterator[Finding]:
     Fix:
         add the annotation
     """
-    if not controller_managed(doc) or not _udp(doc) or ann(doc, IP_TYPE) != "dualstack" or ann(doc, SNAT) == "on":
+    if not controller_managed(doc, profile) or not _udp(doc) or ann(doc, IP_TYPE) != "dualstack" or ann(doc, SNAT) == "on":
         return
     old = _old_controller(profile, (2, 10, 0))
     if old is not None:
@@ -321,7 +314,7 @@ def ipv4_only_lb_on_ipv6(doc: Document, profile: Profile) -> Iterator[Finding]:
     """
     key = ip_type_key(doc)
     node = doc.annotations.get(key)
-    if node is None or node.text != "ipv4" or not controller_managed(doc):
+    if node is None or node.text != "ipv4" or not controller_managed(doc, profile):
         return
     yield Finding(node.start, node.end,
                   f"{doc.object_name}: `{key}: ipv4` on an IPv6 cluster; the controller cannot register IPv6 "
