@@ -235,11 +235,13 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
 
     settings = overridden(settings)
     unsafe = settings.unsafe_fixes if unsafe_fixes is None else unsafe_fixes
+    walks: dict = {}  # folder walks of this run: the profile scan of a folder linted whole walks it no more
     if stdin:
         found = _stdin_found(stdin_path)
     else:
         found = discover(paths, settings.exclude, settings.root, extra=settings.spark_conf,
-                         force_exclude=settings.force_exclude if force_exclude is None else force_exclude)
+                         force_exclude=settings.force_exclude if force_exclude is None else force_exclude,
+                         walks=walks)
     if not quiet:
         for folder in found.empty:
             click.echo(f"v6lint: no files to check under {folder}", err=True)
@@ -250,7 +252,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
         """Each file's (linter, result cache), and each project root's, for the projects of this run:
         a file is judged by the settings and profile of its own project (profiles never leak)."""
         projects = Projects(lambda root: overridden(load(config, [str(root)])), fallback, overlay=overlay,
-                            use_cache=not no_cache and not overlay)
+                            use_cache=not no_cache and not overlay, walks=walks)
 
         def make(project: Project) -> tuple:
             linter = Linter(project.settings, **selection)

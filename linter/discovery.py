@@ -424,11 +424,15 @@ def is_excluded(path: Path, exclude: list[str], root: Path) -> bool:
 
 def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[str, ...] = LINTED_SUFFIXES,
              templates: bool = True, *, force_exclude: bool = True, extra: list[str] = (),
-             names: frozenset[str] | None = None) -> Discovered:
+             names: frozenset[str] | None = None, walks: dict | None = None) -> Discovered:
     """Files below `paths` ending in `suffixes` (or named `names`, or matching the `extra` globs,
     relative to root, such as Spark properties files), and (with `templates`) template files wrapping
     YAML/HCL. Walked folders skip `exclude` and git-ignored files; a file named on the command line
-    is linted unless excluded with `force_exclude` (what pre-commit needs)."""
+    is linted unless excluded with `force_exclude` (what pre-commit needs).
+
+    `walks` (one run's memo) keeps each folder's walk: a later call for the same folder, `exclude`
+    and `root` that wants a subset of those files (the profile scan after the lint discovery) takes
+    them from it instead of walking again."""
     if names is None:
         names = LINTED_NAMES if suffixes == LINTED_SUFFIXES else frozenset()
     globs = compile_globs(exclude) if exclude else []
@@ -472,6 +476,18 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
         else:
             walked_here: list[Path] = []
             base = os.path.realpath(path)
+            key = (base, tuple(exclude), root if exclude else None)  # root only places the exclude globs
+            done = walks.get(key) if walks is not None else None
+            if done is not None and set(suffixes) <= set(done[0]) and names <= done[1] and not extra \
+                    and (done[2] or not templates):
+                for candidate, real in done[3]:
+                    if wanted("", candidate.name):
+                        walked_here.append(candidate)
+                        reals[candidate] = real
+                walked.extend(walked_here)
+                if not walked_here:
+                    empty.append(raw)
+                continue
             top = _git_top(Path(base))
             git = GitIgnores(top) if top is not None else None
             for folder, dirs, files in os.walk(path):  # followlinks=False: no symlink loops
@@ -498,6 +514,8 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
                         continue
                     walked_here.append(candidate)
                     reals[candidate] = real
+            if walks is not None:
+                walks[key] = (suffixes, names, templates, [(c, reals[c]) for c in walked_here])
             walked.extend(walked_here)
             if not walked_here:
                 empty.append(raw)

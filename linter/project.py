@@ -604,13 +604,13 @@ def collect(files: list[Path], overlay: dict[str, str] | None = None,
 
 def build_profile(root: Path, exclude: list[str], configured: Profile,
                   overlay: dict[str, str] | None = None, use_cache: bool = False,
-                  memo: dict[str, dict] | None = None) -> Profile:
+                  memo: dict[str, dict] | None = None, walks: dict | None = None) -> Profile:
     """The profile of the project at `root`: strongest source wins, the rest are kept for PRF001.
     With use_cache it is reused while no candidate file changed (path, size, mtime).
     Files of a project nested below `root` (a folder with its own .git or config) are not its."""
     root = root.resolve()
     marked: dict[str, bool] = {}  # one look per folder, not per file
-    files = [f for f in discover([str(root)], exclude, root, PROFILE_SUFFIXES, templates=False).files
+    files = [f for f in discover([str(root)], exclude, root, PROFILE_SUFFIXES, templates=False, walks=walks).files
              if _owned_by(root, f, marked)]
     key = None
     if use_cache and not overlay:
@@ -725,22 +725,24 @@ class Projects:
     profile is built here, from that root's files only."""
 
     def __init__(self, settings_for: Callable[[Path], Settings], fallback: Path, *,
-                 overlay: dict[str, str] | None = None, use_cache: bool = False, memo: dict | None = None):
+                 overlay: dict[str, str] | None = None, use_cache: bool = False, memo: dict | None = None,
+                 walks: dict | None = None):
         self._settings_for = settings_for
+        self.walks = walks  # the run's folder walks (see discovery.discover)
         self.memo = memo  # the language server's parse memo (see collect)
         self.fallback = fallback.resolve()
         self.overlay = overlay
         self.use_cache = use_cache
-        self._roots: dict[Path, Path] = {}  # directory -> project root
+        self._roots: dict[str, Path] = {}  # directory -> project root
         self._marked: dict[Path, bool] = {}  # folder -> holds .git or a config (see marked_root)
         self.by_root: dict[Path, Project] = {}
 
     def root_of(self, path: Path) -> Path:
-        absolute = Path(os.path.abspath(path))
-        directory = absolute if absolute.is_dir() else absolute.parent
+        absolute = os.path.abspath(path)
+        directory = absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
         found = self._roots.get(directory)
         if found is None:
-            found = self._roots[directory] = marked_root(directory, self._marked) or self.fallback
+            found = self._roots[directory] = marked_root(Path(directory), self._marked) or self.fallback
         return found
 
     def of(self, path: Path) -> Project:
@@ -755,6 +757,6 @@ class Projects:
         if project is None:
             settings = self._settings_for(root)
             settings.profile = build_profile(root, settings.exclude, settings.profile, self.overlay, self.use_cache,
-                                             self.memo)
+                                             self.memo, self.walks)
             project = self.by_root[root] = Project(root, settings)
         return project
