@@ -247,3 +247,23 @@ def test_a_file_written_just_now_is_judged_by_its_digest_not_its_stat(tmp_path):
     target.write_text("apiVersion: v1\nkind: Service\n")
     assert cache.ResultCache.stat_key(target) is None  # written within SETTLED_NS: a stat cannot vouch yet
     assert cache.ResultCache.stat_key(tmp_path / "missing.yaml") is None
+
+
+def test_bench_corpus_is_a_realistic_mix_and_deterministic(tmp_path):
+    """`python -m v6lint.bench corpus`: the same files for the same seed; most files hold nothing the
+    rules report, a few do (Services, VPCs, Spark jobs), and every file parses."""
+    from v6lint.bench import main as bench
+
+    assert bench(["corpus", str(tmp_path / "a"), "--files", "400", "--seed", "3"]) == 0
+    assert bench(["corpus", str(tmp_path / "b"), "--files", "400", "--seed", "3"]) == 0
+    first = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+    assert len(first) == 400
+    assert first == sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*") if p.is_file())
+    assert all((tmp_path / "a" / p).read_bytes() == (tmp_path / "b" / p).read_bytes() for p in first)
+    result = CliRunner().invoke(main, ["check", "--no-cache", "--exit-zero", "--output-format", "json",
+                                       str(tmp_path / "a")])
+    found = json.loads(result.output)
+    flagged = {d["path"] for d in found}
+    assert 0 < len(flagged) < len(first) // 10  # about 1 file in 20 matters for IPv6
+    assert not [d for d in found if d["code"].startswith("V6L")]  # every generated file parses
+    assert {d["code"] for d in found} <= {"LB003", "SPK001", "TF007", "SVC010", "LB001", "LB002"}
