@@ -267,3 +267,24 @@ def test_bench_corpus_is_a_realistic_mix_and_deterministic(tmp_path):
     assert 0 < len(flagged) < len(first) // 10  # about 1 file in 20 matters for IPv6
     assert not [d for d in found if d["code"].startswith("V6L")]  # every generated file parses
     assert {d["code"] for d in found} <= {"LB003", "SPK001", "TF007", "SVC010", "LB001", "LB002"}
+
+
+def test_the_quick_nesting_check_never_misses_a_deep_file():
+    """may_nest_deeper is the cheap guard before nesting_bound: whenever the bound passes MAX_DEPTH,
+    the guard said it might (deep indentation, `- ` runs, brackets, with blank and comment lines)."""
+    from hypothesis import given, settings, strategies as st
+
+    from v6lint.yaml_source import MAX_DEPTH, may_nest_deeper, nesting_bound
+
+    piece = st.sampled_from([" ", "- ", "? ", "-", "[", "{", "]", "}", "a: ", "#", "\n", "\r\n", "x"])
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.tuples(piece, st.integers(1, 120)), max_size=12))
+    def check(parts):
+        text = "".join(p * n for p, n in parts)
+        if nesting_bound(text) > MAX_DEPTH:
+            assert may_nest_deeper(text)
+
+    check()
+    assert may_nest_deeper("- " * 101 + "x\n") and nesting_bound("- " * 101 + "x\n") > MAX_DEPTH
+    assert not may_nest_deeper("a:\n  b: [1, 2]\n  c: {d: e}\n")
