@@ -288,3 +288,18 @@ def test_the_quick_nesting_check_never_misses_a_deep_file():
     check()
     assert may_nest_deeper("- " * 101 + "x\n") and nesting_bound("- " * 101 + "x\n") > MAX_DEPTH
     assert not may_nest_deeper("a:\n  b: [1, 2]\n  c: {d: e}\n")
+
+
+def test_result_cache_entries_of_a_wrong_shape_are_misses(tmp_path, monkeypatch):
+    """Findings are stored as one JSON string per file, decoded only on use; anything else is a miss."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    results = cache.ResultCache(tmp_path, "k")
+    stat = [1, 2, 3, 4, 5]
+    for findings in ("not json", "{}", "[1]", '[{"code": "SVC001"}]', [], None, "[" * 100_000):
+        results.entries["/p/a.yaml"] = ["d", findings, stat]
+        assert results.get("/p/a.yaml", "d", "a.yaml") is None
+        assert not results.clean("/p/a.yaml", stat)
+    results.entries["/p/a.yaml"] = ["d", "[]", stat]
+    assert results.get("/p/a.yaml", "d", "a.yaml") == [] and results.clean("/p/a.yaml", stat)
+    assert not results.clean("/p/a.yaml", [1, 2, 3, 4, 6]) and not results.clean("/p/a.yaml", None)
+    assert results.get("/p/a.yaml", "other digest", "a.yaml") is None
