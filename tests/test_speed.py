@@ -303,3 +303,31 @@ def test_result_cache_entries_of_a_wrong_shape_are_misses(tmp_path, monkeypatch)
     assert results.get("/p/a.yaml", "d", "a.yaml") == [] and results.clean("/p/a.yaml", stat)
     assert not results.clean("/p/a.yaml", [1, 2, 3, 4, 6]) and not results.clean("/p/a.yaml", None)
     assert results.get("/p/a.yaml", "other digest", "a.yaml") is None
+
+
+def test_the_garbage_collector_waits_while_a_file_is_judged_and_comes_back(monkeypatch):
+    import gc
+
+    from v6lint import engine
+    from v6lint.config import Settings
+    from v6lint.source import SourceFile
+
+    seen = []
+    real = engine._judge
+    monkeypatch.setattr(engine, "_judge", lambda source, linters: seen.append(gc.isenabled()) or real(source, linters))
+    linter = engine.Linter(Settings())
+    assert gc.isenabled()
+    found = linter.lint_source(SourceFile("svc.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n"
+                                                      "spec:\n  ipFamilies: [ipv6]\n"))
+    assert seen == [False] and gc.isenabled() and [d.code for d in found] == ["SVC001"]
+    monkeypatch.setattr(engine, "_judge", lambda source, linters: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        linter.lint_source(SourceFile("svc.yaml", "a: 1\n"))
+    assert gc.isenabled()  # also after an error
+    gc.disable()
+    try:
+        monkeypatch.setattr(engine, "_judge", real)
+        linter.lint_source(SourceFile("svc.yaml", "a: 1\n"))
+        assert not gc.isenabled()  # a caller that turned it off keeps it off
+    finally:
+        gc.enable()
