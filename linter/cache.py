@@ -24,6 +24,7 @@ from pathlib import Path
 
 from v6lint import __version__
 from v6lint.diagnostics import Diagnostic
+from v6lint.document import Node
 from v6lint.source import SourceFile
 
 SETTLED_NS = 2_000_000_000  # a file's stat vouches for its content once it was last written this long ago
@@ -212,7 +213,8 @@ class ResultCache:
             diagnostics: list[Diagnostic]) -> None:
         """Store a file's findings (`source`: the file their offsets are in) by its digest and (see
         stat_key) its stat, taken before it was read."""
-        entry = [digest, json.dumps([d.to_json(source, offsets=True) for d in diagnostics], separators=(",", ":"))]
+        entry: list[object] = [digest, json.dumps([d.to_json(source, offsets=True) for d in diagnostics],
+                                                  separators=(",", ":"))]
         if stat is not None:
             entry.append(stat)
         if self.entries.get(real_path) != entry:
@@ -232,7 +234,7 @@ _PROFILE_MODULES = ("v6lint.rule", "v6lint.project", "v6lint.document", "v6lint.
 class _Classes:
     """Names <-> the classes a cached profile may hold: dataclasses defined in _PROFILE_MODULES, and Node."""
 
-    def get(self, name):
+    def get(self, name: object) -> type | None:
         import importlib
 
         module, _, attr = name.partition(":") if isinstance(name, str) else ("", "", "")
@@ -299,12 +301,14 @@ def _decode(value, classes: _Classes):
             if not cls.__dataclass_fields__[k].init:
                 object.__setattr__(obj, k, v)
         return obj
-    if list(fields) != list(cls.__slots__):
+    if cls is not Node:  # (the one slotted class _Classes gives)
+        raise ValueError("malformed")
+    if list(fields) != list(Node.__slots__):
         raise ValueError("fields differ")
-    obj = cls.__new__(cls)
+    node = Node.__new__(Node)
     for k, v in fields.items():
-        setattr(obj, k, _decode(v, classes))
-    return obj
+        setattr(node, k, _decode(v, classes))
+    return node
 
 
 def load_profile(root: Path, key: str):

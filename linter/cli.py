@@ -7,19 +7,20 @@ import json
 import os
 import sys
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from v6lint import __version__
-from v6lint.config import ConfigError, Settings, check_selectors, find_config, load_settings
-from v6lint.discovery import READ_FILES, discover, display_path, is_excluded
+from v6lint.config import ConfigError, NearestConfigs, Settings, check_selectors, find_config, load_settings
+from v6lint.discovery import READ_FILES, Discovered, discover, display_path
 from v6lint.cache import ResultCache, fingerprint
 from v6lint.cache import clean as clean_cache
 from v6lint.engine import (FileResult, Linter, WriteError, check_files, counts_as_failure, fix_files, judge,
                            raise_on_sigterm, write_atomic)
 from v6lint.plan import TARGETS as PLAN_TARGETS
-from v6lint.plan import project_plan, render_manual, target_profile
+from v6lint.plan import project_plan, render_after_fix, target_profile, without_controller_pin
 from v6lint.plan import render_html as render_plan_html
 from v6lint.plan import render_json as render_plan_json
 from v6lint.plan import render_text as render_plan_text
@@ -27,8 +28,6 @@ from v6lint.output import (no_changes_note, printable, render_diff, render_fixes
                            render_ignored, render_json, render_junit, render_sarif, render_statistics, render_text)
 from v6lint.project import (STRENGTH, Project, Projects, build_profile, find_project_root, nested_projects,
                             not_checked_message)
-from dataclasses import replace
-
 from v6lint.rule import IP_FAMILIES, PLATFORMS, Profile
 from v6lint.rules import ALL_RULES, lookup
 
@@ -51,11 +50,40 @@ def _common_root(paths: list[str]) -> Path:
     return common
 
 
+def _overridden(chosen: Settings, ip_family: str | None, platform: str | None, preview: bool | None,
+                exclude: tuple[str, ...] = (), extend_exclude: tuple[str, ...] = ()) -> Settings:
+    """A project's settings with the command line's options on top."""
+    if ip_family:
+        chosen.profile = replace(chosen.profile, ip_family=ip_family, source="--ip-family")
+    if platform:
+        chosen.profile = replace(chosen.profile, platform=platform, platform_source="--platform")
+    if preview:
+        chosen.preview = True
+    if exclude:
+        chosen.exclude = _codes(exclude)
+    chosen.exclude = chosen.exclude + _codes(extend_exclude)
+    return chosen
+
+
 def load(config: str | None, paths: list[str]) -> Settings:
     path = Path(config) if config else find_config(_common_root(paths))
-    if config and not path.is_file():
+    if config and not Path(config).is_file():
         raise ConfigError(f"{config}: no such config file")
     return load_settings(path, ALL_RULES)
+
+
+def _discover(paths: list[str], config: str | None, overridden, force_exclude: bool | None = None,
+              warned: Path | None = None) -> Discovered:
+    """The files to lint below `paths`, each folder judged by its nearest config (or --config) as
+    the run applies it (`overridden`): a nested project's own excludes hold inside it. The warnings
+    of each config read (but `warned`'s, already printed) go to stderr."""
+    judges = NearestConfigs(lambda path: overridden(load_settings(path, ALL_RULES)), Path(config) if config else None)
+    found = discover(paths, [], Path.cwd(), force_exclude=force_exclude, judges=judges)
+    for path, settings in judges.loaded.items():
+        if path is not None and (warned is None or path.resolve() != warned.resolve()):
+            for warning in settings.warnings:
+                click.echo(f"v6lint: warning: {warning}", err=True)
+    return found
 
 
 def _remember_verbose(ctx: click.Context, _param, value: bool) -> None:
@@ -222,43 +250,38 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
         click.echo(f"v6lint: warning: {warning}", err=True)
 
     def overridden(chosen: Settings) -> Settings:
-        if ip_family:
-            chosen.profile = replace(chosen.profile, ip_family=ip_family, source="--ip-family")
-        if platform:
-            chosen.profile = replace(chosen.profile, platform=platform, platform_source="--platform")
-        if preview:
-            chosen.preview = True
-        if exclude:
-            chosen.exclude = _codes(exclude)
-        chosen.exclude = chosen.exclude + _codes(extend_exclude)
-        return chosen
+        return _overridden(chosen, ip_family, platform, preview, exclude, extend_exclude)
 
     settings = overridden(settings)
     unsafe = settings.unsafe_fixes if unsafe_fixes is None else unsafe_fixes
-    walks: dict = {}  # folder walks of this run: the profile scan of a folder linted whole walks it no more
     if stdin:
         found = _stdin_found(stdin_path)
     else:
-        found = discover(paths, settings.exclude, settings.root, extra=settings.spark_conf,
-                         force_exclude=settings.force_exclude if force_exclude is None else force_exclude,
-                         walks=walks)
+        try:
+            found = _discover(paths, config, overridden, force_exclude, settings.config_path)
+        except ConfigError as exc:
+            refuse(str(exc))
     if not quiet:
         for folder in found.empty:
             click.echo(f"v6lint: no files to check under {folder}", err=True)
-    selection = dict(select=_codes(select) or None, extend_select=_codes(extend_select), ignore=_codes(ignore))
+    selected, extended, ignored = _codes(select) or None, _codes(extend_select), _codes(ignore)
+
+    def linter_of(settings: Settings) -> Linter:
+        return Linter(settings, select=selected, extend_select=extended, ignore=ignored)
+
     fallback = _common_root(paths)
 
     def routes(overlay: dict[str, str] | None, cached: bool) -> tuple[dict[Path, tuple], dict[Path, tuple]]:
         """Each file's (linter, result cache), and each project root's, for the projects of this run:
         a file is judged by the settings and profile of its own project (profiles never leak)."""
         projects = Projects(lambda root: overridden(load(config, [str(root)])), fallback, overlay=overlay,
-                            use_cache=not no_cache and not overlay, walks=walks)
+                            use_cache=not no_cache and not overlay)
 
         def make(project: Project) -> tuple:
-            linter = Linter(project.settings, **selection)
+            linter = linter_of(project.settings)
             return linter, _result_cache(project, linter) if cached else None, project
 
-        per_file, per_root = _by_project(found.files, projects, settings, make, named=stdin)
+        per_file, per_root = _by_project(found.files, projects, make)
         return {path: route[:2] for path, route in per_file.items()}, per_root
 
     latest: list = []  # the routes of the last project build (fix rounds rebuild them)
@@ -273,7 +296,6 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
         if show_settings:
             click.echo(_show_settings(found.files[0] if found.files else Path(paths[0]), latest[0]), nl=False)
             return
-        found.files = [path for path in found.files if path in latest[0]]
         if show_files:
             click.echo("".join(f"{display_path(path)}\n" for path in found.files), nl=False)
             return
@@ -296,7 +318,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
         results = _through_builds(results, found.files, latest[0].__getitem__, fix or show_diff, unsafe,
                                   not no_cache)
     # What v6lint could not look at is reported, never passed silently.
-    notices = Linter(settings, **selection)
+    notices = linter_of(settings)
     results += [FileResult(missing, None, notices.notice(missing, "V6L908", "no such file or directory"))
                 for missing in found.missing]
     results += [FileResult(display_path(p), None, notices.notice(
@@ -309,7 +331,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
         linter, cache = per_file[path]
         if cache is not None and result.cache_entry is not None:
             cache.put(*result.cache_entry, result.source, result.diagnostics)
-        if result.fixed is None:
+        if result.fixed is None or result.source is None:  # (a fixed file was read)
             continue
         if show_diff:
             diffs.append(render_diff(result))
@@ -379,6 +401,10 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
             click.echo(report, nl=False, err=True)
             report = ""
     _emit(report, output_file, color=color)
+    if any(d.code == "V6L999" for r in results for d in r.diagnostics):
+        # A rule crashed: the other findings are reported, but the run is not a verdict on the code, so it
+        # exits as any internal error does (2), whatever --exit-zero says.
+        sys.exit(EXIT_ERROR)
     failing = any(counts_as_failure(d) for r in results for d in r.diagnostics)
     if exit_non_zero_on_fix and applied:
         sys.exit(EXIT_FINDINGS)
@@ -400,8 +426,8 @@ def _through_builds(results: list[FileResult], files: list[Path], route, fixing:
     charts = check_charts(files, route, use_cache=use_cache)
     built.members |= charts.members
     built.used |= charts.used
-    for path, diagnostics in charts.diagnostics.items():
-        built.diagnostics.setdefault(path, []).extend(diagnostics)
+    for shown, diagnostics in charts.diagnostics.items():
+        built.diagnostics.setdefault(shown, []).extend(diagnostics)
     if not built.diagnostics and not built.members and not built.used:
         return results
     out = []
@@ -410,16 +436,14 @@ def _through_builds(results: list[FileResult], files: list[Path], route, fixing:
         if cache is not None and result.cache_entry is not None:
             # the cache holds the file's own findings; what builds add is computed afresh each run
             cache.put(*result.cache_entry, result.source, result.diagnostics)
-        diagnostics = [d for d in result.diagnostics if built.keep(d)]
-        if result.source is not None and result.source.abspath in built.members:
-            diagnostics = [d for d in diagnostics if d.code.startswith("V6L") and d.code != "V6L901"]
+        diagnostics = built.own(result.source, result.diagnostics)
         extra = built.diagnostics.pop(result.path, [])
         if extra and result.dropped:
             result = route(path)[0].reread(path, result)
         fixed, applied, passes = result.fixed, result.fixes_applied, result.passes
         chosen = choose_fixes(extra, unsafe) if fixing and result.source is not None and fixed is None else []
-        if chosen:
-            edits = [edit for diag in chosen for edit in diag.fix.edits]
+        if chosen and result.source is not None:
+            edits = [edit for diag in chosen if diag.fix is not None for edit in diag.fix.edits]
             candidate = result.source.with_text(apply_edits(result.source.text, edits))
             before, after = parse_source(result.source).problem, parse_source(candidate).problem
             # a template stays a template (V6L901); anything else must still parse
@@ -432,9 +456,7 @@ def _through_builds(results: list[FileResult], files: list[Path], route, fixing:
     return recheck_fixed(out, files, route, charts, use_cache) if fixing else out
 
 
-def _stdin_found(path: Path):
-    from v6lint.discovery import Discovered
-
+def _stdin_found(path: Path) -> Discovered:
     return Discovered([Path(os.path.abspath(path))], [])
 
 
@@ -459,19 +481,14 @@ def _check_stdin(linter: Linter, path: Path, fix: bool, unsafe: bool) -> FileRes
     return result
 
 
-def _by_project(files: list[Path], projects: Projects, settings: Settings, make,
-                named: bool = False) -> tuple[dict, dict]:
+def _by_project(files: list[Path], projects: Projects, make) -> tuple[dict, dict]:
     """({file: its project's route}, {project root: route}) with route = make(project), built once
     per project: a file is judged by the settings and profile of its own project (profiles never
-    leak). A file the config nearest to it excludes is left out, unless `named` (standard input
-    named by --stdin-filename is always checked)."""
+    leak). Which files those are, its nearest config decided when they were found (_discover)."""
     per_root: dict[Path, tuple] = {}
     per_file: dict[Path, tuple] = {}
     for path in files:
         project = projects.of(path)
-        own = project.settings
-        if not named and own.config_path != settings.config_path and is_excluded(path, own.exclude, own.root):
-            continue  # excluded by the config nearest to it
         if project.root not in per_root:
             per_root[project.root] = make(project)
         per_file[path] = per_root[project.root]
@@ -510,7 +527,8 @@ def _show_settings(path: Path, per_file: dict[Path, tuple]) -> str:
     lines = [f"File: {display_path(path)}", f"Project root: {display_path(profile.root or '.')}", f"Config: {config}",
              "Settings:"]
     for key, value in (("select", s.select), ("extend-select", s.extend_select), ("ignore", s.ignore),
-                       ("per-file-ignores", s.per_file_ignores), ("exclude", s.exclude), ("severity", s.severity),
+                       ("per-file-ignores", s.per_file_ignores), ("exclude", s.exclude),
+                       ("force-exclude", s.force_exclude), ("spark-conf", s.spark_conf), ("severity", s.severity),
                        ("preview", s.preview), ("fix.unsafe", s.unsafe_fixes), ("max-file-size", s.max_file_size)):
         lines.append(f"  {key} = {json.dumps(value)}")
     lines += ["Cluster profile:",
@@ -578,9 +596,11 @@ def plan_command(paths, target, output_format, output_file, fix, unsafe_fixes, p
     `new` when today's profile does not show it, grouped by project, deployable unit (Terraform stack,
     chart, kustomization, folder of manifests, Spark job) and class: rejected (the API server, eksctl,
     kubeadm or Terraform refuses it), breaks at run time, degrades (warnings); each with its fix
-    coverage (safe, unsafe, manual). Units come in order: the profile switch (the tfvars flag...),
-    what must change before the cluster flips (Terraform, eksctl, kubeadm, VPC CNI, nodes), workloads.
-    --fix makes files right for the target: apply them together with the flip.
+    coverage (safe, unsafe, manual). Units come in order: what must change before the cluster flips
+    (Terraform, eksctl, kubeadm, VPC CNI, nodes, an AWS Load Balancer Controller too old for what the
+    Services ask), the switch (the tfvars flag...), then workloads. --fix makes files right for the
+    target (apply them together with the flip), asks nothing, and prints each fix it applied, the
+    fixes it left (unsafe ones apply only with --unsafe-fixes) and what remains manual.
     Exit codes: 0 the plan was written, 2 bad arguments or configuration.
     """
     if unsafe_fixes and not fix:
@@ -594,49 +614,54 @@ def plan_command(paths, target, output_format, output_file, fix, unsafe_fixes, p
         sys.exit(EXIT_ERROR)
 
     def overridden(chosen: Settings) -> Settings:
-        if platform:
-            chosen.profile = replace(chosen.profile, platform=platform, platform_source="--platform")
-        if preview:
-            chosen.preview = True
-        return chosen
+        return _overridden(chosen, None, platform, preview)
 
     settings = overridden(settings)
-    found = discover(paths, settings.exclude, settings.root, extra=settings.spark_conf)
+    try:
+        found = _discover(paths, config, overridden)
+    except ConfigError as exc:
+        click.echo(f"v6lint: error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
     fallback = _common_root(paths)
 
     def build(overlay: dict[str, str] | None):
-        """Each file's (project, linter by its profile, linter by the target), per project root."""
+        """Each file's (project, linters: by its profile, by the target[, by the target with no
+        controller pin]), per project root."""
         projects = Projects(lambda root: overridden(load(config, [str(root)])), fallback, overlay=overlay)
-        return _by_project(found.files, projects, settings, lambda project: (
-            project, Linter(project.settings),
-            Linter(replace(project.settings, profile=target_profile(project.profile, target)))))
+
+        def linters(project: Project) -> tuple:
+            aimed = target_profile(project.profile, target)
+            unpinned = without_controller_pin(aimed)
+            return project, [Linter(project.settings), *(Linter(replace(project.settings, profile=p))
+                                                         for p in (aimed, unpinned) if p is not None)]
+        return _by_project(found.files, projects, linters)
 
     def make_plans() -> list:
         per_file, per_root = build(None)
         judged: dict[Path, list] = {root: [] for root in per_root}
-        for path, (project, now, aimed) in per_file.items():
-            source, notices, _data = now.read(path)
-            current, under = judge(source, [now, aimed]) if source is not None else (notices, notices)
-            judged[project.root].append((source, current, under))
+        for path, (project, judges) in per_file.items():
+            source, notices, _data = judges[0].read(path)
+            verdicts = judge(source, judges) if source is not None else [notices] * len(judges)
+            judged[project.root].append((source, *verdicts[:2], verdicts[2] if len(verdicts) > 2 else None))
         return [project_plan(per_root[root][0], target, judged[root]) for root in sorted(per_root)]
 
-    fixed = 0
+    applied: list = []  # the findings whose fixes --fix wrote
     try:
         if fix:
             files = list(build(None)[0])
 
             def rebuild(overlay):
                 per_file, per_root = build(overlay or None)
-                key = _facts_key(project for project, _n, _a in per_root.values())
-                return (lambda path: (per_file[path][2], None)), key
+                key = _facts_key(project for project, _judges in per_root.values())
+                return (lambda path: (per_file[path][1][1], None)), key
 
             restore_sigterm = raise_on_sigterm()
             for path, result in zip(files, fix_files(files, rebuild, unsafe=unsafe_fixes)):
-                if result.fixed is None:
+                if result.fixed is None or result.source is None:  # (a fixed file was read)
                     continue
                 try:
                     write_atomic(path, result.source.encode(), result.fixed.encode())
-                    fixed += len(result.fixes_applied)
+                    applied += result.fixes_applied
                 except WriteError as exc:
                     click.echo(f"v6lint: {display_path(path)}: {exc}", err=True)
             restore_sigterm()
@@ -645,13 +670,13 @@ def plan_command(paths, target, output_format, output_file, fix, unsafe_fixes, p
         click.echo(f"v6lint: error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
     if output_format == "json":
-        report = render_plan_json(plans, target)
+        report = render_plan_json(plans, target, applied if fix else None)
     elif output_format == "html":
-        report = render_plan_html(plans, target)
+        report = render_plan_html(plans, target, applied if fix else None)
     else:
-        report = render_plan_text(plans, target, fixed)
+        report = render_plan_text(plans, target, len(applied) if fix else None)
         if fix:
-            report += render_manual(plans)
+            report += render_after_fix(plans, applied, unsafe_fixes)
     _emit(report, output_file, color=False)
 
 
@@ -668,7 +693,12 @@ def profile(path, config, output_format) -> None:
         sys.exit(EXIT_ERROR)
     root = find_project_root(Path(path))
     found = build_profile(root, settings.exclude, settings.profile)
-    nested = [display_path(p) for p in nested_projects(root, settings.exclude)]
+    nearest = NearestConfigs(lambda path: load_settings(path, ALL_RULES), Path(config) if config else None)
+    try:
+        nested = [display_path(p) for p in nested_projects(root, settings.exclude, nearest)]
+    except ConfigError as exc:
+        click.echo(f"v6lint: error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
     if output_format == "json":
         click.echo(json.dumps({
             "root": display_path(root), "ip_family": found.ip_family, "source": found.source,
@@ -698,9 +728,9 @@ def profile(path, config, output_format) -> None:
         click.echo(f"Platform: {found.platform} (per {found.platform_source})")
     if found.platform_sources:
         click.echo("Platform evidence, strongest first:")
-        for s in found.platform_sources:
-            mark = "" if s.platform == found.platform else "   <- disagrees"
-            click.echo(f"  {s.platform:<5} {s.kind:<28} {s.location}  {s.what}{mark}")
+        for p in found.platform_sources:
+            mark = "" if p.platform == found.platform else "   <- disagrees"
+            click.echo(f"  {p.platform:<5} {p.kind:<28} {p.location}  {p.what}{mark}")
     if nested:
         click.echo(f"Projects below, judged by their own profiles (`v6lint profile DIR`): {', '.join(nested)}")
 

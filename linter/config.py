@@ -10,6 +10,7 @@ import sys
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
+from typing import Callable, Sequence
 
 
 if sys.version_info >= (3, 11):
@@ -17,7 +18,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from v6lint.discovery import display_path
+from v6lint.diagnostics import Severity
+from v6lint.discovery import Judge, Judges, display_path
 from v6lint.rule import Profile, Rule
 
 CONFIG_FILES = (".v6lint.toml", "pyproject.toml")
@@ -37,7 +39,7 @@ class Settings:
     exclude: list[str] = field(default_factory=list)
     force_exclude: bool = False  # apply exclude to files named on the command line too
     spark_conf: list[str] = field(default_factory=list)  # globs of more files to read as Spark properties
-    severity: dict[str, str] = field(default_factory=dict)
+    severity: dict[str, Severity] = field(default_factory=dict)  # (the schema admits these values only)
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     unsafe_fixes: bool = False
     preview: bool = False
@@ -60,24 +62,74 @@ def _schema() -> dict:
 _V6LINT_TABLE = re.compile(r'^[ \t]*\[[ \t]*tool[ \t]*\.[ \t]*"?v6lint\b', re.MULTILINE)
 
 
+def config_in(folder: Path) -> Path | None:
+    """The v6lint config in `folder` itself: `.v6lint.toml`, or pyproject.toml with a [tool.v6lint] table."""
+    for name in CONFIG_FILES:
+        candidate = folder / name
+        if not candidate.is_file():
+            continue
+        if name == "pyproject.toml":
+            try:
+                text = candidate.read_bytes().decode("utf-8", "replace")
+            except OSError:
+                continue
+            if not _V6LINT_TABLE.search(text):
+                continue  # (one that is not UTF-8 is still found, and load_settings says so)
+        return candidate
+    return None
+
+
 def find_config(start: Path) -> Path | None:
     """The nearest `.v6lint.toml`, or pyproject.toml with a [tool.v6lint] table, from start upward."""
     start = start.resolve()
     directory = start if start.is_dir() else start.parent
     for folder in (directory, *directory.parents):
-        for name in CONFIG_FILES:
-            candidate = folder / name
-            if not candidate.is_file():
-                continue
-            if name == "pyproject.toml":
-                try:
-                    text = candidate.read_bytes().decode("utf-8", "replace")
-                except OSError:
-                    continue
-                if not _V6LINT_TABLE.search(text):
-                    continue  # (one that is not UTF-8 is still found, and load_settings says so)
-            return candidate
+        found = config_in(folder)
+        if found is not None:
+            return found
     return None
+
+
+class NearestConfigs(Judges):
+    """Each folder judged by the config nearest to it (ruff's "closest config file"): its `exclude`,
+    `spark-conf` and `force-exclude` decide for the files in it, so a nested project's own config
+    holds inside it and the outer config's does not (unless the nested one `extend`s it). `load(path)`
+    gives the settings of a config file (None: no config), as the run applies them; each config is
+    loaded once. With `fixed` (--config), that config judges every folder."""
+
+    def __init__(self, load: Callable[[Path | None], Settings], fixed: Path | None = None):
+        self._load = load
+        self._fixed = fixed
+        self.nested = fixed is None
+        self._nearest: dict[Path, Path | None] = {}
+        self._judges: dict[Path | None, Judge] = {}
+        self.loaded: dict[Path | None, Settings] = {}  # each config read, by path
+
+    def config_of(self, folder: Path) -> Path | None:
+        if self._fixed is not None:
+            return self._fixed
+        chain = []
+        found: Path | None = None
+        for at in (folder, *folder.parents):
+            if at in self._nearest:
+                found = self._nearest[at]
+                break
+            chain.append(at)
+            found = config_in(at)
+            if found is not None:
+                break
+        for at in chain:
+            self._nearest[at] = found
+        return found
+
+    def at(self, folder: Path) -> Judge:
+        config = self.config_of(folder)
+        judge = self._judges.get(config)
+        if judge is None:
+            settings = self.loaded[config] = self._load(config)
+            judge = self._judges[config] = Judge.of(settings.exclude, settings.root, settings.spark_conf,
+                                                    settings.force_exclude)
+        return judge
 
 
 def _key_line(text: str, path: list) -> int | None:
@@ -127,7 +179,8 @@ def check_selectors(selectors: list[str], rules: list[Rule], where: str, warning
 def _rebase(pattern: str, base: Path, here: Path) -> str | None:
     """A gitignore pattern written relative to `base`, as seen from `here` (a folder at or below it,
     where the extending config is): unanchored patterns match at any depth and stay; anchored ones
-    lose the leading folders that lead to `here`, or are dropped when they point elsewhere."""
+    lose the leading folders that lead to `here`, become `**` (everything) when they name `here` or a
+    folder above it, and are dropped when they point elsewhere."""
     negated, body = (pattern.startswith("!"), pattern[1:] if pattern.startswith("!") else pattern)
     stripped = body.lstrip("/")
     if base == here or ("/" not in body.rstrip("/") and not body.startswith("/")) or stripped.startswith("**/"):
@@ -137,14 +190,16 @@ def _rebase(pattern: str, base: Path, here: Path) -> str | None:
     except ValueError:
         return None  # the base is not above this config: its anchored patterns cannot reach these files
     parts = stripped.split("/")
+    sign = "!" if negated else ""
     for index, folder in enumerate(rel):
-        if index >= len(parts) - 1 and not (index < len(parts) and parts[index] == "**"):
-            return None
+        if index >= len(parts) or not parts[index]:
+            return sign + "**"  # it names a folder above `here`: everything here
         if parts[index] == "**":
-            return ("!" if negated else "") + "/".join(parts[index:])
+            return sign + "/".join(parts[index:])
         if not fnmatch.fnmatchcase(folder, parts[index]):
             return None
-    return ("!" if negated else "") + "/" + "/".join(parts[len(rel):])
+    rest = "/".join(parts[len(rel):])
+    return sign + ("/" + rest if rest.strip("/") else "**")  # `here` itself: everything in it
 
 
 def load_settings(config_path: Path | None, rules: list[Rule], _chain: tuple[Path, ...] = ()) -> Settings:
@@ -184,7 +239,7 @@ def load_settings(config_path: Path | None, rules: list[Rule], _chain: tuple[Pat
         location = f"{shown}:{line}" if line else shown
         raise ConfigError(f"{location}: invalid v6lint configuration: {_describe(error, schema)}")
 
-    def where(key: str, within: list[str] = ()) -> str:
+    def where(key: str, within: Sequence[str] = ()) -> str:
         line = _key_line(text, prefix + [*within, key])
         return f"{shown}:{line}" if line else shown
 

@@ -134,13 +134,13 @@ class Diagnostic:
         if self.fix is not None:
             edits = []
             for e in self.fix.edits:
-                edit = {"range": {"start": _json_point(*_point(source, e.start)),
+                edit: dict[str, object] = {"range": {"start": _json_point(*_point(source, e.start)),
                                   "end": _json_point(*_point(source, e.end))}, "content": e.content}
                 if offsets:
                     edit["offsets"] = [e.start, e.end]
                 edits.append(edit)
             fix = {"applicability": self.fix.applicability, "message": self.fix.message, "edits": edits}
-        item = {
+        item: dict[str, object] = {
             "code": self.code,
             "name": self.name,
             "severity": self.severity,

@@ -13,6 +13,7 @@ import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Sequence, cast
 
 # The files v6lint reads, by the language they are parsed as (sources.language_of): the one list
 # behind walking folders, choosing a parser, finding the profile and telling what is not read.
@@ -82,6 +83,9 @@ class GlobError(ValueError):
 
 
 _STAR, _DSTAR = "*", "**"
+# A compiled name segment: a string -> whether it matches. Token lists mix these with the wildcard
+# strings above; a token that `is not` a wildcard is a Segment (mypy cannot narrow by identity).
+Segment = Callable[[str], object]
 
 
 def _segment(pattern: str):
@@ -142,7 +146,7 @@ def _segment(pattern: str):
         star, mark = -1, 0
         n = len(compiled)
         while i < len(name):
-            if p < n and compiled[p] is not _STAR and compiled[p](name[i]):
+            if p < n and compiled[p] is not _STAR and cast(Segment, compiled[p])(name[i]):
                 p += 1
                 i += 1
             elif p < n and compiled[p] is _STAR:
@@ -194,7 +198,7 @@ class Glob:
         if not self.anchored:
             if self.single is _DSTAR:
                 return True
-            return any(self.single(part) and (k < n - 1 or is_dir or not self.dir_only) for k, part in enumerate(parts))
+            return any(cast(Segment, self.single)(part) and (k < n - 1 or is_dir or not self.dir_only) for k, part in enumerate(parts))
         states = {0}
         last = len(self.parts) - 1
         for index, part in enumerate(self.parts):
@@ -202,7 +206,7 @@ class Glob:
                 low = min(states) + (1 if index == last else 0)  # a trailing /** needs something inside
                 states = set(range(low, n + 1))
             else:
-                states = {j + 1 for j in states if j < n and part(parts[j])}
+                states = {j + 1 for j in states if j < n and cast(Segment, part)(parts[j])}
             if not states:
                 return False
         return any(0 < k < n or (k == n and (is_dir or not self.dir_only)) for k in states)
@@ -229,7 +233,7 @@ def parse_patterns(lines, strict: bool = False) -> list[Glob]:
     return out
 
 
-def ignored_by(globs: list[Glob], parts: list[str] | tuple[str, ...], is_dir: bool) -> bool | None:
+def ignored_by(globs: Sequence[Glob], parts: list[str] | tuple[str, ...], is_dir: bool) -> bool | None:
     """True (ignored), False (re-included by a `!` pattern) or None: the last matching pattern decides."""
     for glob in reversed(globs):
         if glob.matches(parts, is_dir):
@@ -399,6 +403,48 @@ def read_regular(path: Path | str, limit: int) -> tuple[int, bytes | None]:
         return st.st_size, handle.read(st.st_size + 1 if st.st_size < limit else limit)
 
 
+@dataclass(frozen=True)
+class Judge:
+    """What one config says about the paths it governs: `exclude` and `spark-conf` globs, relative
+    to `base` (the config's folder), and whether excludes hold for files named on the command line."""
+    exclude: tuple[Glob, ...] = ()
+    extra: tuple[Glob, ...] = ()
+    base: Path = Path("/")
+    force_exclude: bool = False
+
+    @classmethod
+    def of(cls, exclude: list[str], base: Path, extra: Sequence[str] = (), force_exclude: bool = False) -> "Judge":
+        return cls(tuple(compile_globs(list(exclude))) if exclude else (),
+                   tuple(compile_globs(list(extra))) if extra else (), Path(os.path.realpath(base)), force_exclude)
+
+    def parts(self, path: Path) -> tuple[str, ...]:
+        try:
+            return Path(os.path.realpath(path)).relative_to(self.base).parts
+        except ValueError:  # outside the config's folder: the path as given
+            return tuple(p for p in path.as_posix().split("/") if p not in ("", "."))
+
+    def excludes(self, path: Path, is_dir: bool) -> bool:
+        return bool(self.exclude) and bool(ignored_by(self.exclude, self.parts(path), is_dir))
+
+    def extra_match(self, path: Path) -> bool:
+        return bool(self.extra) and bool(ignored_by(self.extra, self.parts(path), False))
+
+
+class Judges:
+    """Which config judges a path: here one config for every path. config.NearestConfigs gives each
+    folder its nearest config instead (ruff's "closest config file"), so a nested project's own
+    `exclude` holds inside it and the outer config's does not."""
+
+    nested = False  # whether a folder below another may be judged by another config
+
+    def __init__(self, judge: Judge):
+        self.judge = judge
+
+    def at(self, folder: Path) -> Judge:
+        """The judge of `folder` itself and of the files directly in it."""
+        return self.judge
+
+
 def real_path(path: Path | str, real_dirs: dict[str, str]) -> str:
     """os.path.realpath(path), with each folder resolved once per `real_dirs` (one run's memo, folder ->
     its real path): a file then costs one lstat, not one per folder above it."""
@@ -418,44 +464,38 @@ def is_excluded(path: Path, exclude: list[str], root: Path) -> bool:
     if not exclude:
         return False
     try:
-        parts = path.resolve().relative_to(root.resolve()).parts
+        Path(os.path.realpath(path)).relative_to(os.path.realpath(root))
     except ValueError:
         return False  # outside the config's folder: not its to exclude
-    return bool(ignored_by(compile_globs(exclude), parts, path.is_dir()))
+    return Judge.of(exclude, root).excludes(path, path.is_dir())
 
 
 def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[str, ...] = LINTED_SUFFIXES,
-             templates: bool = True, *, force_exclude: bool = True, extra: list[str] = (),
-             names: frozenset[str] | None = None, walks: dict | None = None) -> Discovered:
+             templates: bool = True, *, force_exclude: bool | None = None, extra: Sequence[str] = (),
+             names: frozenset[str] | None = None, judges: Judges | None = None) -> Discovered:
     """Files below `paths` ending in `suffixes` (or named `names`, or matching the `extra` globs,
     relative to root, such as Spark properties files), and (with `templates`) template files wrapping
-    YAML/HCL. Walked folders skip `exclude` and git-ignored files; a file named on the command line
-    is linted unless excluded with `force_exclude` (what pre-commit needs).
-
-    `walks` (one run's memo) keeps each folder's walk: a later call for the same folder, `exclude`
-    and `root` that wants a subset of those files (the profile scan after the lint discovery) takes
-    them from it instead of walking again."""
+    YAML/HCL. Walked folders skip excluded and git-ignored files; a file named on the command line
+    is linted unless excluded with `force_exclude` (what pre-commit needs; None: as its config says,
+    or yes without `judges`).
+    `judges` says which config's `exclude`/`spark-conf` judge each folder (default: `exclude`,
+    `extra` and `root` for all). A folder its config excludes is skipped whole, except a project
+    with a config of its own below it, which only its own config judges."""
     if names is None:
         names = LINTED_NAMES if suffixes == LINTED_SUFFIXES else frozenset()
-    globs = compile_globs(exclude) if exclude else []
-    extra_globs = compile_globs(list(extra)) if extra else []
-    root = root.resolve()
+    if judges is None:
+        judges = Judges(Judge.of(exclude, root, extra, force_exclude is not False))
 
-    def relative(path: Path) -> tuple[str, ...]:
-        try:
-            return path.resolve().relative_to(root).parts
-        except ValueError:
-            return tuple(p for p in path.as_posix().split("/") if p not in ("", "."))
+    def judge_of(path: Path, is_dir: bool) -> Judge:
+        return judges.at(Path(os.path.realpath(path if is_dir else path.parent)))
 
-    def wanted(folder: str, name: str) -> bool:
+    def wanted(folder: str, name: str, judge: Judge) -> bool:
         if name.endswith(suffixes) or name in names or (templates and is_template_file(name)):
             return True
-        return bool(extra_globs) and bool(ignored_by(extra_globs, relative(Path(folder, name)), False))
+        return judge.extra_match(Path(folder, name))
 
-    def excluded(path: Path, is_dir: bool | None = None) -> bool:
-        if not globs:
-            return False
-        return bool(ignored_by(globs, relative(path), path.is_dir() if is_dir is None else is_dir))
+    def excluded(path: Path, is_dir: bool) -> bool:
+        return judge_of(path, is_dir).excludes(path, is_dir)
 
     explicit: list[Path] = []
     walked: list[Path] = []
@@ -469,40 +509,43 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
         if not path.exists():
             missing.append(raw)
         elif path.is_file() or not path.is_dir():
-            if force_exclude and excluded(path):
+            judge = judge_of(path, False)
+            if (judge.force_exclude if force_exclude is None else force_exclude) and judge.excludes(path, False):
                 dropped.append(path)
-            elif path.name.endswith(EXPLICIT_SUFFIXES) or wanted(str(path.parent), path.name):
+            elif path.name.endswith(EXPLICIT_SUFFIXES) or wanted(str(path.parent), path.name, judge):
                 explicit.append(path)
             else:
                 unsupported.append(path)
         else:
             walked_here: list[Path] = []
             base = os.path.realpath(path)
-            key = (base, tuple(exclude), root if exclude else None)  # root only places the exclude globs
-            done = walks.get(key) if walks is not None else None
-            if done is not None and set(suffixes) <= set(done[0]) and names <= done[1] and not extra \
-                    and (done[2] or not templates):
-                for candidate, real in done[3]:
-                    if wanted("", candidate.name):
-                        walked_here.append(candidate)
-                        reals[candidate] = real
-                walked.extend(walked_here)
-                if not walked_here:
-                    empty.append(raw)
-                continue
             top = _git_top(Path(base))
             git = GitIgnores(top) if top is not None else None
-            for folder, dirs, files in os.walk(path):  # followlinks=False: no symlink loops
+            # Folders their config excludes: nothing in them is linted, but with nested configs the
+            # walk goes on below them to find projects with a config of their own.
+            hidden = {path: judge_of(path, True)} if excluded(path, True) else {}
+            for folder, dirs, names_here in os.walk(path):  # followlinks=False: no symlink loops
                 real_folder = Path(os.path.realpath(folder))
-                dirs[:] = sorted(
-                    d for d in dirs
-                    if d not in SKIP_DIRS
-                    and not os.path.exists(os.path.join(folder, d, "pyvenv.cfg"))  # a virtualenv
-                    and not excluded(Path(folder, d), True)
-                    and not (git is not None and git.ignored(real_folder / d, True))
-                )
-                for name in sorted(files):
-                    if not wanted(folder, name):
+                here = Path(folder)
+                outer = hidden.get(here)
+                kept = []
+                for d in sorted(dirs):
+                    if d in SKIP_DIRS or os.path.exists(os.path.join(folder, d, "pyvenv.cfg")) or (
+                            git is not None and git.ignored(real_folder / d, True)):  # (a virtualenv)
+                        continue
+                    sub = here / d
+                    judge = judges.at(real_folder / d)
+                    if (outer is not None and judge is outer) or judge.excludes(sub, True):
+                        if not judges.nested:
+                            continue
+                        hidden[sub] = judge
+                    kept.append(d)
+                dirs[:] = kept
+                if outer is not None:
+                    continue
+                judge = judges.at(real_folder)
+                for name in sorted(names_here):
+                    if not wanted(folder, name, judge):
                         continue
                     full = os.path.join(folder, name)
                     real = os.path.join(real_folder, name)
@@ -512,12 +555,10 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
                         if os.path.exists(full) and os.path.commonpath([real, base]) != base:
                             continue
                     candidate = Path(full)
-                    if excluded(candidate, False) or (git is not None and git.ignored(real_folder / name, False)):
+                    if judge.excludes(candidate, False) or (git is not None and git.ignored(real_folder / name, False)):
                         continue
                     walked_here.append(candidate)
                     reals[candidate] = real
-            if walks is not None:
-                walks[key] = (suffixes, names, templates, [(c, reals[c]) for c in walked_here])
             walked.extend(walked_here)
             if not walked_here:
                 empty.append(raw)

@@ -9,9 +9,13 @@ from __future__ import annotations
 import fnmatch
 import functools
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Callable, Iterator, TypeVar
 
 from v6lint.source import SourceFile
+
+if TYPE_CHECKING:  # those modules build Documents (they import this one): type-only imports, no cycle
+    from v6lint.hcl_source import HclBlock
+    from v6lint.python_source import PythonFacts
 
 MAP, SEQ, SCALAR = "map", "seq", "scalar"
 
@@ -118,13 +122,21 @@ class Document:
     kind: str | None = None
     annotations: dict[str, Node] = field(default_factory=dict)
     language: str = "yaml"  # "yaml" | "hcl" | "python"
-    blocks: list = field(default_factory=list)  # HCL: top-level HclBlocks
-    payload: object = None  # Python: the parsed module facts (see python_source)
+    blocks: list[HclBlock] = field(default_factory=list)  # HCL: top-level blocks
+    payload: PythonFacts | None = None  # Python: the parsed module facts (see python_source)
     views: dict = field(default_factory=dict, repr=False, compare=False)  # see per_document
 
     @property
     def is_kubernetes(self) -> bool:
         return bool(self.api_version and self.kind)
+
+    @property
+    def tree(self) -> Node:
+        """`root` where the document must have one: a rule that reads Kubernetes `kinds` (an object
+        has apiVersion and kind, so a root) or a tfvars file. Typed `Node`, not `Node | None`."""
+        if self.root is None:
+            raise ValueError(f"document {self.index} of {self.source.path} has no root node")
+        return self.root
 
     @property
     def type_key(self) -> str:

@@ -8,7 +8,7 @@ import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from v6lint.config import Settings, enabled_codes
 from v6lint.diagnostics import Diagnostic, Edit, Finding, Fix, ProfileRef
@@ -132,14 +132,14 @@ def choose_fixes(diagnostics: list[Diagnostic], unsafe: bool) -> list[Diagnostic
 def _edits(chosen: list[Diagnostic]) -> list[Edit]:
     fixes: list[Fix] = []
     for diag in chosen:
-        if diag.fix not in fixes:
+        if diag.fix is not None and diag.fix not in fixes:  # (chosen findings all have one)
             fixes.append(diag.fix)
     return [e for fix in fixes for e in fix.edits]
 
 
 class Linter:
     def __init__(self, settings: Settings, rules: list[Rule] | None = None,
-                 select: list[str] | None = None, extend_select: list[str] = (), ignore: list[str] = ()):
+                 select: list[str] | None = None, extend_select: Sequence[str] = (), ignore: Sequence[str] = ()):
         self.settings = settings
         self.rules = rules if rules is not None else ALL_RULES
         ignores = [*settings.ignore, *ignore]
@@ -155,7 +155,7 @@ class Linter:
             for pattern, sels in settings.per_file_ignores.items()
         ]
         self._spark_conf = compile_globs(list(settings.spark_conf)) if settings.spark_conf else None
-        self._severity = {lookup(k).code: v for k, v in settings.severity.items() if lookup(k)}
+        self._severity = {rule.code: v for k, v in settings.severity.items() if (rule := lookup(k)) is not None}
         self.document_rules = [r for r in self.rules if r.check is not None and r.applies_to(self.profile)]
         self._by_type: dict[tuple[str, str | None], list[Rule]] = {}
         # Python files get libcst (Spark facts) only when an enabled rule of this profile reads them.
@@ -229,7 +229,7 @@ class Linter:
         `type: LoadBalancer` is not a Service lacking everything else). Judging even its own fields
         needs the base it merges into: that is for a rendered build, not the fragment."""
         facts = self.profile.facts
-        patches = getattr(facts, "kustomize_patches", None)
+        patches = facts.kustomize_patches if facts is not None else {}
         return bool(patches) and (source.abspath or "") in patches
 
     def lint_source(self, source: SourceFile) -> list[Diagnostic]:
@@ -252,6 +252,7 @@ class Linter:
                 if rule.code not in enabled or (partial and rule.kinds):
                     continue
                 ran.add(rule.code)
+                assert rule.check is not None  # (rules_for gives rules with a check only)
                 try:
                     for finding in rule.check(doc, self.profile):
                         raw.append((rule, finding, (doc.start, doc.end)))
@@ -330,7 +331,7 @@ class Linter:
             if parse_source(candidate).problem is not None:
                 return FileResult(source.path, source, self.lint_source(source) + self.notice(
                     source.path, "V6L906", f"fixes not applied: the result would not parse "
-                                           f"({', '.join(sorted({d.fix.message for d in fixes}))})"))
+                                           f"({', '.join(sorted({d.fix.message for d in fixes if d.fix is not None}))})"))
             current = candidate
             applied.extend(fixes)
             diagnostics = self.lint_source(current)
@@ -375,7 +376,7 @@ class Linter:
         candidate = source.with_text(apply_edits(source.text, edits))
         after = self.lint_source(candidate) if parse_source(candidate).problem is None else None
         remaining = None if after is None else [d for d in after if not d.code.startswith("V6L")]
-        if remaining is None or len(remaining) != len(left):
+        if after is None or remaining is None or len(remaining) != len(left):
             return FileResult(source.path, source, diagnostics + self.notice(
                 source.path, "V6L906", "suppressions not added: the result would not parse or still had findings"))
         suppressed = [d for d in targets if d not in left]
@@ -398,6 +399,7 @@ class Linter:
         if fix:
             return self.fix_source(source, unsafe)
         if cache is not None:
+            assert source.abspath is not None  # (read() sets it)
             digest = cache.digest(data)
             hit = cache.get(source.abspath, digest, source.path)
             if hit is not None:
@@ -428,6 +430,7 @@ Route = Callable[[Path], "tuple[Linter, object]"]
 
 
 def _check_in_worker(path: Path) -> FileResult:
+    assert _WORKER is not None  # (set before the workers fork)
     route, fix, unsafe, ignore_reason = _WORKER
     linter, cache = route(path)
     result = linter.check_path(path, fix=fix, unsafe=unsafe, cache=cache, ignore_reason=ignore_reason)
@@ -492,10 +495,11 @@ def check_files(linter: Linter | Route, files: list[Path], *, fix: bool, unsafe:
             return _merged(found, results)
     for path in files:
         one, its_cache = route(path)
-        result = one.check_path(path, fix=fix, unsafe=unsafe, cache=its_cache, ignore_reason=ignore_reason)
+        checked = one.check_path(path, fix=fix, unsafe=unsafe, cache=its_cache, ignore_reason=ignore_reason)
+        assert checked is not None  # (None only with cached_only)
         if not fix and ignore_reason is None:
-            result.drop_source()
-        results.append(result)
+            checked.drop_source()
+        results.append(checked)
         if progress is not None:
             progress(1)
     return _merged(found, results)

@@ -25,7 +25,7 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from v6lint.diagnostics import Diagnostic, Edit, Fix
+from v6lint.diagnostics import Applicability, Diagnostic, Edit, Fix
 from v6lint.discovery import display_path, read_regular
 from v6lint.document import MAP, SCALAR, SEQ, Document, Node, walk
 from v6lint.kustomize import OverlayResults, node_at, path_at
@@ -316,7 +316,7 @@ def _scalar_text(value: str, style: str | None) -> str:
     return value
 
 
-def _new_value(fix: Fix | None, node: Node) -> tuple[str, str, str] | None:
+def _new_value(fix: Fix | None, node: Node) -> tuple[str, str, Applicability] | None:
     """(new value, fix message, applicability) when the fix replaces exactly the scalar `node`."""
     if fix is None or len(fix.edits) != 1:
         return None
@@ -383,7 +383,8 @@ class _RenderDir:
     written in. The user's files are never written. The chart is checked (chart_digest) first."""
 
     def __init__(self, chart: str, overlay: dict[str, str] | None, without_schemas: bool = False):
-        self.chart, self.changed, self.copy = chart, _overlaid(chart, overlay), None
+        self.chart, self.changed = chart, _overlaid(chart, overlay)
+        self.copy: str | None = None
         # The traced render's marked values would fail a chart's values.schema.json (an enum, a
         # pattern): that render reads a copy without them, as `helm template --skip-schema-validation`.
         self.schemas = [os.path.relpath(os.path.join(folder, "values.schema.json"), chart)
@@ -394,8 +395,8 @@ class _RenderDir:
         if not self.changed and not self.schemas:
             return self.chart
         chart_digest(self.chart, None, [], "")  # refuses FIFOs, symlinks out, oversized charts
-        self.copy = tempfile.mkdtemp(prefix="v6lint-chart-")
-        target = os.path.join(self.copy, os.path.basename(self.chart))
+        copy = self.copy = tempfile.mkdtemp(prefix="v6lint-chart-")
+        target = os.path.join(copy, os.path.basename(self.chart))
         shutil.copytree(self.chart, target, symlinks=True)
         for relative, text in self.changed.items():
             destination = os.path.join(target, relative)
@@ -443,12 +444,15 @@ def check_chart(chart: str, linter, engine: Backend, cache_root: Path | None, ov
             raise RenderError(str(exc).replace(os.path.dirname(folder) + os.sep, "")) from None
 
 
-def _subchart_values(chart: str, overlay: dict[str, str] | None, leaves: list[Leaf]) -> list[tuple]:
+def _subchart_values(chart: str, overlay: dict[str, str] | None,
+                     leaves: list[Leaf]) -> list[tuple[str, SourceFile, Node | None]]:
     """The values.yaml of each sub-chart folder in `charts/`, as (key in the parent's values, source,
     root); their string leaves join `leaves`, so that a value a sub-chart's defaults set is traced
     there. Helm gives a sub-chart the parent's values under its name (or its alias in the parent's
-    Chart.yaml dependencies); a sub-chart with two aliases is left out (which one set it is unclear)."""
-    out = []
+    Chart.yaml dependencies), over the sub-chart's own values.yaml (helm.sh/docs/chart_template_guide/
+    subcharts_and_globals, "Overriding Values of a Child Chart"; helm.sh/docs/topics/charts, "Alias
+    field in dependencies"); a sub-chart with two aliases is left out (which one set it is unclear)."""
+    out: list[tuple[str, SourceFile, Node | None]] = []
     folder = os.path.join(chart, "charts")
     if not os.path.isdir(folder) or os.path.islink(folder):
         return out
@@ -470,8 +474,8 @@ def _subchart_values(chart: str, overlay: dict[str, str] | None, leaves: list[Le
             continue
         name = meta[0].root.str_at("name") if meta and meta[0].root is not None and meta[0].root.kind == MAP \
             else None
-        aliases = [d.str_at("alias") for d in (dependencies.items() if dependencies is not None else [])
-                   if d.kind == MAP and d.str_at("name") == name and d.str_at("alias")]
+        aliases = [alias for d in (dependencies.items() if dependencies is not None else [])
+                   if d.kind == MAP and d.str_at("name") == name and (alias := d.str_at("alias"))]
         if not name or len(aliases) > 1:
             continue
         to_python(root, leaves, source)
@@ -509,8 +513,8 @@ def _place(chart, folder, linter, engine, cache_root, overlay, parsed, leaves, v
         marked_source = SourceFile("marked", stream_of(marked))
         marked_documents = parse_source(marked_source).documents
         marked_names = _names(marked_source, marked_documents)
-        for doc in marked_documents:
-            marked_docs[_ordinal(marked_documents, doc, marked_names)] = doc
+        for marked_doc in marked_documents:
+            marked_docs[_ordinal(marked_documents, marked_doc, marked_names)] = marked_doc
     out = []
     templates: dict[str, SourceFile | None] = {}
     for diag in found:
@@ -554,7 +558,7 @@ def _place(chart, folder, linter, engine, cache_root, overlay, parsed, leaves, v
             _literal_block(source, steps, node)
         if literal is not None:
             start, end = literal
-            change = _new_value(diag.fix, node) if node.kind == SCALAR else None  # a list or map: no fix
+            change = _new_value(diag.fix, node) if node is not None and node.kind == SCALAR else None  # a list or map: no fix
             fix = None
             if change is not None:
                 fix = Fix(change[1], change[2], (Edit(start, end, change[0]),))
@@ -586,7 +590,7 @@ def _values_fix(fix: Fix | None, doc: Document, marked: Document, candidates: li
     value (its twin is the leaf's value and marker, nothing else)."""
     if fix is None:
         return None
-    edits = []
+    edits: list[tuple[SourceFile, Edit]] = []
     for edit in fix.edits:
         steps = path_at(doc.root, edit.start)
         node, twin = node_at(doc.root, steps), node_at(marked.root, steps)
@@ -622,7 +626,7 @@ def _scalars_at(documents: list[Document], offset: int, limit: int = 64) -> list
     """The values of the scalars at and under the node a finding points at (not a whole object)."""
     doc = next((d for d in documents if d.start <= offset <= d.end), None)
     steps = path_at(doc.root, offset) if doc is not None else []
-    if not steps:
+    if doc is None or not steps:
         return []
     values = [n.value for n in walk(node_at(doc.root, steps)) if n.kind == SCALAR and n.value]
     return values[:limit]
@@ -656,6 +660,8 @@ def _literal_block(source: SourceFile, steps: list, node: Node) -> tuple[int, in
         return None
     head = heads[0]
     rest = head.group("rest").split("#", 1)[0]
+    start: int | None
+    end: int | None
     if rest.strip():  # flow style on the key's line: `ipFamilies: [IPv6, IPv4]`
         start = head.start("rest") + len(rest) - len(rest.lstrip())
         end = head.start("rest") + len(rest.rstrip())
@@ -672,7 +678,7 @@ def _literal_block(source: SourceFile, steps: list, node: Node) -> tuple[int, in
                 start = offset + depth if start is None else start
                 end = offset + len(re.sub(r"[ \t]+#.*$", "", line.rstrip()))
             offset += len(line)
-        if start is None:
+        if start is None or end is None:
             return None
     text = source.text[start:end]
     if "{{" in text or not all(n.value in text for n in walk(node) if n.kind == SCALAR and n.value):
@@ -703,7 +709,7 @@ def check_charts(files: list[Path], route, use_cache: bool = True,
     `files` by its Chart.yaml, or by a values file or template of it (then only the findings placed
     in the files of `files` are kept). `route(path)` gives the (Linter, cache) of a file's project."""
     out = OverlayResults()
-    named: set[Path] | None = None  # resolved only when some file belongs to a chart
+    named: set[str] | None = None  # resolved only when some file belongs to a chart
     charts: dict[Path, bool] = {}  # Chart.yaml -> whether the whole chart was asked for
     nearest: dict[Path, Path | None] = {}  # folder -> its chart folder: one look-up per folder, not per file
     for f in files:
@@ -712,12 +718,12 @@ def check_charts(files: list[Path], route, use_cache: bool = True,
         else:
             chart = chart_of(f, nearest) if f.name != "Chart.yaml" else None
             if chart is not None:
-                named = named if named is not None else {f.resolve() for f in files}
-                if (chart / "Chart.yaml").resolve() not in named:
+                named = named if named is not None else {str(f.resolve()) for f in files}
+                if str((chart / "Chart.yaml").resolve()) not in named:
                     charts.setdefault(chart / "Chart.yaml", False)
     if not charts:
         return out
-    named = named if named is not None else {f.resolve() for f in files}
+    named = named if named is not None else {str(f.resolve()) for f in files}
     engine = backend()
     for chart_yaml, whole in charts.items():
         linter = route(chart_yaml if whole else next(f for f in files if chart_of(f) == chart_yaml.parent))[0]
@@ -732,7 +738,7 @@ def check_charts(files: list[Path], route, use_cache: bool = True,
             continue
         root = Path(linter.profile.root or linter.settings.root) if use_cache else None
         real = os.path.realpath(chart_yaml.parent)
-        merged: dict[tuple, tuple[Placed, list[str]]] = {}  # one finding from several values sets is one
+        merged: dict[tuple, tuple[Placed, list[str | None]]] = {}  # one finding from several values sets is one
         rendered = False
         for values_set in values_sets(helm_settings(linter.settings).get(real, {})):
             label = f" with values set {values_set.name}" if values_set.name else ""
@@ -755,7 +761,7 @@ def check_charts(files: list[Path], route, use_cache: bool = True,
             out.members.update(os.path.realpath(p) for p in _templates(chart_yaml.parent))
         for placed, set_names in merged.values():
             diag = placed.diag
-            if not whole and os.path.realpath(placed.source.abspath or diag.path) not in {str(n) for n in named}:
+            if not whole and os.path.realpath(placed.source.abspath or diag.path) not in named:
                 continue
             if comment_suppresses(placed.source, diag.code, diag.start):
                 out.used.add((diag.path, diag.code))
@@ -826,7 +832,7 @@ def recheck_fixed(results: list, files: list[Path], route, before: OverlayResult
     out = []
     for result in results:
         chart = chart_of_result(result)
-        if chart not in charts:
+        if chart is None or chart not in charts:
             out.append(result)
             continue
         failed = again.failed.get(chart)

@@ -73,6 +73,7 @@ def ignore_edits(source: SourceFile, parsed: ParsedYaml, language: str, diagnost
     left: list[Diagnostic] = []
     by_line: dict[int, list[str]] = {}
     by_doc: dict[int, list[str]] = {}
+    blocked: set[int] | None  # lines no comment can go on; None: unknown (the code does not tokenize)
     if language == "yaml":
         blocked = _yaml_blocked(source, parsed)
     elif language == "hcl":
@@ -99,7 +100,8 @@ def ignore_edits(source: SourceFile, parsed: ParsedYaml, language: str, diagnost
         codes = by_doc.setdefault(doc, [])
         if diag.code not in codes:
             codes.append(diag.code)
-    edits = []
+    edits: list[Edit] = []
+    edit: Edit | None
     sups = parse_comments(source, parsed.documents) if by_line else []
     for line, codes in sorted(by_line.items()):
         codes = sorted(codes)

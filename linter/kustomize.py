@@ -108,7 +108,7 @@ def read_overlay(directory: str, root: str, _seen: frozenset[str] = frozenset())
     overlay.name_prefix = node.str_at("namePrefix") or ""
     overlay.name_suffix = node.str_at("nameSuffix") or ""
     for key in _PATH_LISTS:
-        for item in node.get(key).items() if node.get(key) is not None else []:
+        for item in listed.items() if (listed := node.get(key)) is not None else []:
             text = item.text
             if item.kind != SCALAR or not text:
                 continue
@@ -125,7 +125,7 @@ def read_overlay(directory: str, root: str, _seen: frozenset[str] = frozenset())
             elif key == "patchesStrategicMerge":
                 overlay.patches.append(real)
     for key in _PATH_ITEMS:
-        for item in node.get(key).items() if node.get(key) is not None else []:
+        for item in listed.items() if (listed := node.get(key)) is not None else []:
             target = item.get("path") if item.kind == MAP else None
             if target is not None and target.text:
                 overlay.patches.append(_inside(target.text, root, "patch", path))
@@ -301,7 +301,7 @@ def map_diagnostic(diag: Diagnostic, built_source: SourceFile, built: Document, 
         return None
     target = origin.node if origin.node is not None else origin.doc.root
     start = target.start if target is not None else origin.doc.start
-    end = target.end if origin.node is not None and origin.node.kind == SCALAR else start
+    end = origin.node.end if origin.node is not None and origin.node.kind == SCALAR else start
     fix = _map_fix(diag.fix, built, origin, sources) if origin.node is not None else None
     where = "the patch" if origin.patch else "the resource"
     what = f"{built.object_name} in the build of {origin_name}"
@@ -342,6 +342,15 @@ class OverlayResults:
         """False for an "unused suppression" notice on a comment a build's finding used."""
         return not (diag.code == "V6L001" and any(path == diag.path and code in diag.message
                                                   for path, code in self.used))
+
+    def own(self, source: SourceFile | None, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+        """A file's own findings once the builds are judged: no "unused suppression" notice on a
+        comment a build's finding used, and of a file a build read (a chart's template, a patch) only
+        its file notices but V6L901: its objects are judged as built (the command line and the editor)."""
+        kept = [d for d in diagnostics if self.keep(d)]
+        if source is not None and source.abspath in self.members:
+            kept = [d for d in kept if d.code.startswith("V6L") and d.code != "V6L901"]
+        return kept
 
 
 def check_overlays(files: list[Path], route) -> OverlayResults:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from json.decoder import scanstring
+from json.decoder import scanstring  # type: ignore[attr-defined]  # CPython has it; typeshed omits it
 
 from v6lint.diagnostics import Diagnostic, Edit, Fix
 from v6lint.source import SourceFile
@@ -41,7 +41,8 @@ _MAX_DEPTH = 200
 
 def _parse_json(text: str) -> JValue:
     def ws(i: int) -> int:
-        return _WS.match(text, i).end()
+        blank = _WS.match(text, i)  # always matches (`*`)
+        return blank.end() if blank else i
 
     def value(i: int, depth: int) -> tuple[JValue, int]:
         if depth > _MAX_DEPTH:
@@ -58,7 +59,9 @@ def _parse_json(text: str) -> JValue:
             return JValue(decoded, i, end), end
         if ch in "{[":
             closing = "}" if ch == "{" else "]"
-            items: dict | list = {} if ch == "{" else []
+            members: dict[str, JValue] = {}
+            elements: list[JValue] = []
+            items = members if ch == "{" else elements
             j = ws(i + 1)
             if j < len(text) and text[j] == closing:
                 return JValue(items, i, j + 1), j + 1
@@ -71,10 +74,10 @@ def _parse_json(text: str) -> JValue:
                     if j >= len(text) or text[j] != ":":
                         raise NotebookError("expected ':' in JSON object", j)
                     item, j = value(j + 1, depth + 1)
-                    items[key.value] = item
+                    members[key.value] = item
                 else:
                     item, j = value(j, depth + 1)
-                    items.append(item)
+                    elements.append(item)
                 j = ws(j)
                 if j < len(text) and text[j] == ",":
                     j = ws(j + 1)
@@ -109,6 +112,7 @@ class Segment:
 
     @property
     def text(self) -> str:
+        assert isinstance(self.literal.value, str)  # segments are made of string literals only
         return self.literal.value
 
 
@@ -255,6 +259,8 @@ def _encoder(text: str, literal: JValue):
     """How this notebook writes strings (Jupyter: json.dumps with ensure_ascii=False), when that
     reproduces the literal exactly; None otherwise (then no fix touches it)."""
     raw = text[literal.start:literal.end]
+    if not isinstance(literal.value, str):  # (segments are string literals: never the case)
+        return None
     for ascii_only in (False, True):
         def encode(value: str, ascii_only=ascii_only) -> str:
             return json.dumps(value, ensure_ascii=ascii_only)

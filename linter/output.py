@@ -106,12 +106,14 @@ def _fix_diff(diag: Diagnostic, source: SourceFile, color: bool, cells=None) -> 
     """The finding's own fix as changed lines, each with its line number; in a notebook (`cells`, its
     view), the lines of the finding's cell before and after the fix's JSON edits."""
     fix = diag.fix
+    assert fix is not None  # (called for findings with a fix)
     from v6lint.engine import apply_edits
 
     before, after = source.text, apply_edits(source.text, list(fix.edits))
     if cells is not None:
         from v6lint.notebook import notebook_view
 
+        assert diag.cell is not None  # (a notebook's findings are in a cell)
         fixed = SourceFile(source.path, after, source.encoding, source.bom, source.abspath)
         before, after = cells.cell_source(diag.cell).text, notebook_view(fixed).cell_source(diag.cell).text
     old, new = before.splitlines(), after.splitlines()
@@ -283,22 +285,23 @@ def render_sarif(results: list[FileResult]) -> str:
         source = result.fixed or result.source
         for d in result.diagnostics:
             found = d.to_json(source)
-            item = {
+            location: dict[str, object] = {
+                "artifactLocation": _artifact(d.path),
+                "region": _region(found["range"]),
+            }
+            item: dict[str, object] = {
                 "ruleId": d.code,
                 "ruleIndex": index[d.code],
                 "level": SARIF_LEVEL[d.severity],
                 "message": {"text": d.message + d.profile_note},
-                "locations": [{"physicalLocation": {
-                    "artifactLocation": _artifact(d.path),
-                    "region": _region(found["range"]),
-                }}],
+                "locations": [{"physicalLocation": location}],
                 "partialFingerprints": {"v6lint/v1": prints[id(d)]},
             }
             if d.cell is not None:
                 item["properties"] = {"cell": d.cell}
-                item["locations"][0]["physicalLocation"].pop("region")
-                item["locations"][0]["physicalLocation"]["region"] = {"charOffset": d.start,
-                                                                      "charLength": max(d.end - d.start, 0)}
+                location.pop("region")
+                location["region"] = {"charOffset": d.start,
+                                      "charLength": max(d.end - d.start, 0)}
             if d.fix is not None and d.cell is None:
                 item["fixes"] = [{
                     "description": {"text": f"{d.fix.message} ({d.fix.applicability})"},

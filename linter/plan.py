@@ -1,11 +1,13 @@
 """`v6lint plan`: what breaks if a project moves to IPv6 or dual-stack.
 
 Each file is parsed once and judged twice (engine.judge): by its project's profile and by the same
-profile with the target family. The plan is every finding under the target, each marked `new` when
-the current profile does not show it. Findings are grouped by project, then deployable unit, then
-class; units come in the order the work must be done (the profile's switch, the cluster, then
-workloads). Everything here is derived: the class from the severity and `Rule.rejected_by`, the fix
-coverage from the finding's fix, the phase from the rule's family.
+profile with the target family; where the project pins an AWS Load Balancer Controller version, a
+third time with no pin (as for a current controller). The plan is every finding under the target,
+each marked `new` when the current profile does not show it. Findings are grouped by project, then
+deployable unit, then class; units come in the order the work must be done (what must change before
+the cluster flips, the switch itself, then workloads). Everything here is derived: the class from
+the severity and `Rule.rejected_by`, the fix coverage from the finding's fix, the phase from the
+rule's family, or "cluster" for a finding the pinned controller causes.
 """
 from __future__ import annotations
 
@@ -26,12 +28,14 @@ TARGETS = ("ipv6", "dual")
 CLASSES = ("rejected", "breaks", "degrades")
 CLASS_LABEL = {"rejected": "rejected", "breaks": "breaks at run time", "degrades": "degrades"}
 FIXES = ("safe", "unsafe", "manual")
-# The order of the work. "switch": the profile sources that say the family (the tfvars switch...),
-# which PRF001 reports once the target disagrees with them. "cluster": the cluster's own
-# configuration (Terraform, eksctl, kubeadm, the VPC CNI, nodes), changed before the cluster flips.
-# "workloads": what runs on it.
-PHASES = ("switch", "cluster", "workloads")
+# The order of the work. "cluster": what must change before the cluster flips: its own configuration
+# (Terraform, eksctl, kubeadm, the VPC CNI, nodes) and the AWS Load Balancer Controller version.
+# "switch": the profile sources that say the family (the tfvars flag...), which PRF001 reports once
+# the target disagrees with them: the flip itself. "workloads": what runs on the cluster, changed
+# with the flip (a fix for the target is wrong for the family the cluster has until then).
+PHASES = ("cluster", "switch", "workloads")
 PHASE_LABEL = {"switch": "the switch", "cluster": "before the cluster flips", "workloads": "workloads"}
+CONTROLLER = "load balancer controller"  # the unit of findings an old pinned controller causes
 _PHASE_OF_FAMILY = {"PRF": "switch", "TF": "cluster", "EKS": "cluster", "KADM": "cluster", "CNI": "cluster",
                     "NODE": "cluster"}
 JSON_VERSION = 1
@@ -41,6 +45,26 @@ _SPARK_JOB = re.compile(r"^kind:[ \t]*[\"']?(?:Scheduled)?SparkApplication\b", r
 def target_profile(profile, target: str):
     """The project's profile (platform, facts, sources) with the target family."""
     return replace(profile, ip_family=target, source=f"plan --to {target}")
+
+
+def without_controller_pin(profile):
+    """The profile with no AWS Load Balancer Controller version pinned (`facts.lbc_version`, read from
+    its Deployment image or Helm values), so that the LB rules judge as for a current controller; None
+    when the project pins none."""
+    facts = profile.facts
+    if facts is None or facts.lbc_version is None:
+        return None
+    return replace(profile, facts=replace(facts, lbc_version=None))
+
+
+def needs_controller(diag: Diagnostic, upgraded: dict[tuple, str] | None) -> bool:
+    """Whether a finding is the pinned controller's doing: upgrading it makes the finding go, or makes
+    possible a fix the old one rules out. `upgraded`: (code, start, end) -> fix coverage of the
+    findings with no pin."""
+    if upgraded is None:
+        return False
+    after = upgraded.get((diag.code, diag.start, diag.end))
+    return after is None or (fix_of(diag) == "manual" and after != "manual")
 
 
 def class_of(diag: Diagnostic) -> str:
@@ -86,6 +110,7 @@ def unit_of(relative: str, root: Path, text: str) -> tuple[str, str]:
 class Item:
     diag: Diagnostic
     new: bool  # only under the target (not under the current profile)
+    controller: bool = False  # caused by the project's old AWS Load Balancer Controller (needs_controller)
 
     @property
     def cls(self) -> str:
@@ -97,7 +122,7 @@ class Item:
 
     @property
     def phase(self) -> str:
-        return phase_of(self.diag.code)
+        return "cluster" if self.controller else phase_of(self.diag.code)
 
     def as_json(self) -> dict:
         d = self.diag
@@ -119,6 +144,7 @@ class Unit:
     path: str
     kind: str
     items: list[Item] = field(default_factory=list)
+    pinned: tuple[str, str] | None = None  # a controller unit: (version, "path:line" of the pin)
 
     @property
     def phase(self) -> str:
@@ -141,28 +167,40 @@ class ProjectPlan:
         return [i for u in self.units for i in u.items]
 
 
+def _relative(path: str, root: Path) -> str:
+    try:
+        return Path(os.path.abspath(path)).relative_to(root).as_posix()
+    except ValueError:
+        return Path(path).as_posix()
+
+
 def project_plan(project, target: str, judged) -> ProjectPlan:
-    """`judged`: (source, current diagnostics, target diagnostics) for each file of the project."""
+    """`judged`: (source, current diagnostics, target diagnostics, target diagnostics with no
+    controller pin or None) for each file of the project."""
     profile = project.profile
     plan = ProjectPlan(project.root, profile.ip_family, profile.source, target, profile.platform,
                        profile.platform_source)
     units: dict[tuple[str, str], Unit] = {}
-    for source, current, under_target in judged:
+    pin = profile.facts.lbc_version if profile.facts is not None else None
+    for source, current, under_target, unpinned in judged:
         if any(d.code in ("V6L900", "V6L902", "V6L904", "V6L905") for d in under_target):
             plan.not_judged.append(source.path if source is not None else "?")
         if source is None:
             continue
         now = {(d.code, d.start, d.end, d.message) for d in current}
-        items = [Item(d, (d.code, d.start, d.end, d.message) not in now)
+        upgraded = None if unpinned is None else {(d.code, d.start, d.end): fix_of(d) for d in unpinned}
+        items = [Item(d, (d.code, d.start, d.end, d.message) not in now, needs_controller(d, upgraded))
                  for d in under_target if not d.code.startswith("V6L")]
         if not items:
             continue
-        try:
-            relative = Path(source.abspath).relative_to(project.root).as_posix()
-        except ValueError:
-            relative = Path(source.path).as_posix()
-        key = unit_of(relative, project.root, source.text)
-        units.setdefault(key, Unit(*key)).items.extend(items)
+        key = unit_of(_relative(source.abspath or source.path, project.root), project.root, source.text)
+        for item in items:
+            if item.controller:  # the work is on the controller's pin, before the flip
+                assert pin is not None  # (only a pinned controller's findings are its doing)
+                where = (_relative(pin[1].rsplit(":", 1)[0], project.root), CONTROLLER)
+                units.setdefault(where, Unit(*where, pinned=pin)).items.append(item)
+            else:
+                units.setdefault(key, Unit(*key)).items.append(item)
     for unit in units.values():
         unit.items.sort(key=lambda i: (PHASES.index(i.phase), CLASSES.index(i.cls), i.diag.path, i.diag.start,
                                        i.diag.code))
@@ -171,8 +209,14 @@ def project_plan(project, target: str, judged) -> ProjectPlan:
 
 
 # --- JSON ---------------------------------------------------------------------------------------
-def as_json(plans: list[ProjectPlan], target: str) -> dict:
-    """The documented shape (docs/plan.md); `version` changes when a field changes meaning."""
+def _applied_json(d: Diagnostic) -> dict:
+    return {"code": d.code, "name": d.name, "path": d.path, "line": d.start_line, "column": d.start_column,
+            "fix": d.fix.message if d.fix else ""}
+
+
+def as_json(plans: list[ProjectPlan], target: str, applied: list[Diagnostic] | None = None) -> dict:
+    """The documented shape (docs/plan.md); `version` changes when a field changes meaning. With
+    `applied` (a `plan --fix` run), the fixes written, and the plans are those made after them."""
     every = [i for p in plans for i in p.items]
     return {
         "version": JSON_VERSION, "target": target,
@@ -182,14 +226,16 @@ def as_json(plans: list[ProjectPlan], target: str) -> dict:
             "target": p.target, "platform": {"platform": p.platform, "source": p.platform_source},
             "summary": _counts(p.items), "not_judged": p.not_judged,
             "units": [{"path": u.path, "kind": u.kind, "phase": u.phase, "step": n,
+                       **({"pinned": {"version": u.pinned[0], "at": u.pinned[1]}} if u.pinned else {}),
                        "summary": _counts(u.items), "findings": [i.as_json() for i in u.items]}
                       for n, u in enumerate(p.units, 1)],
         } for p in plans],
+        **({"applied": [_applied_json(d) for d in applied]} if applied is not None else {}),
     }
 
 
-def render_json(plans: list[ProjectPlan], target: str) -> str:
-    return json.dumps(as_json(plans, target), indent=2) + "\n"
+def render_json(plans: list[ProjectPlan], target: str, applied: list[Diagnostic] | None = None) -> str:
+    return json.dumps(as_json(plans, target, applied), indent=2) + "\n"
 
 
 # --- text ---------------------------------------------------------------------------------------
@@ -204,9 +250,11 @@ def _clean(text: str) -> str:
     return "".join(ch if ch.isprintable() else "?" for ch in text)
 
 
-def render_text(plans: list[ProjectPlan], target: str, fixed: int = 0) -> str:
+def render_text(plans: list[ProjectPlan], target: str, fixed: int | None = None) -> str:
+    """The plan for a person; `fixed`: the number of fixes `plan --fix` applied (None: not a fix run;
+    then what --fix would do ends it, else render_after_fix says what it did)."""
     label = FAMILY_LABELS[target]
-    out = [f"Plan: moving to {label}" + (f" (after --fix applied {fixed} fixes)" if fixed else "")]
+    out = [f"Plan: moving to {label}" + (f" (after --fix applied {fixed} fixes)" if fixed is not None else "")]
     for plan in plans:
         counts = _counts(plan.items)
         now = f"{FAMILY_LABELS.get(plan.current or '', 'unknown')}" + (f" per {plan.current_source}" if plan.current_source
@@ -228,6 +276,7 @@ def render_text(plans: list[ProjectPlan], target: str, fixed: int = 0) -> str:
             items = [i for u in units for i in u.items]
             kinds = ", ".join(dict.fromkeys(u.kind for u in units))
             out.append(_clean(f"  {step}. {PHASE_LABEL[phase]}: {len(units)} unit(s) ({kinds}): {_line(_counts(items))}"))
+            out += [_clean(f"     {_upgrade(u)}") for u in units if u.pinned]
             by_code: dict[str, list[Item]] = {}
             for item in items:
                 by_code.setdefault(item.diag.code, []).append(item)
@@ -242,21 +291,43 @@ def render_text(plans: list[ProjectPlan], target: str, fixed: int = 0) -> str:
                 out.append(_clean(f"     {code} x{len(found)} {CLASS_LABEL[first.cls]}, {fixes}, {new}: {what} ({where})"))
         if plan.not_judged:
             out.append(_clean(f"  not judged (unreadable or not parsed): {', '.join(plan.not_judged[:5])}"))
-    every = [i for p in plans for i in p.items]
-    counts = _counts(every)
-    out += ["", f"{counts['fixes']['safe']} fixable with `v6lint plan --to {target} --fix`, "
-                f"{counts['fixes']['unsafe']} more with --unsafe-fixes, {counts['fixes']['manual']} manual."]
+    counts = _counts([i for p in plans for i in p.items])
+    out.append("")
+    if fixed is None:
+        out.append(f"{counts['fixes']['safe']} fixable with `v6lint plan --to {target} --fix`, "
+                   f"{counts['fixes']['unsafe']} more with --unsafe-fixes, {counts['fixes']['manual']} manual.")
     return "\n".join(out) + "\n"
 
 
-def render_manual(plans: list[ProjectPlan]) -> str:
-    """What remains after `plan --fix`: the findings no fix covered."""
-    rest = [i for p in plans for i in p.items if i.fix == "manual"]
-    if not rest:
-        return "Nothing remains to change by hand.\n"
-    lines = [f"Remains manual ({len(rest)}):"]
-    lines += [_clean(f"  {i.diag.path}:{i.diag.start_line}: {i.diag.code} [{CLASS_LABEL[i.cls]}] {i.diag.message}")
-              for i in rest]
+def _upgrade(unit: Unit) -> str:
+    assert unit.pinned is not None  # (called for controller units only)
+    codes = ", ".join(dict.fromkeys(i.diag.code for i in unit.items))
+    return (f"upgrade the AWS Load Balancer Controller v{unit.pinned[0]} pinned at {unit.pinned[1]} "
+            f"({codes} depend on it)")
+
+
+def render_after_fix(plans: list[ProjectPlan], applied: list[Diagnostic], unsafe: bool) -> str:
+    """What `plan --fix` did and did not do: each fix it applied (positions as before the fixes),
+    the fixes it left (unsafe ones without --unsafe-fixes, or any that could not be written), and
+    what remains manual. `plans`: the plan made again after the fixes."""
+    lines = [f"Applied {len(applied)} fix(es) in {len({d.path for d in applied})} file(s)" + (":" if applied else ".")]
+    lines += [_clean(f"  {d.path}:{d.start_line}: {d.code} {d.fix.message if d.fix else ''}") for d in applied]
+    rest = [i for p in plans for i in p.items]
+    for kind, why in (("safe", "not applied (see the messages above)"),
+                      ("unsafe", "not applied: unsafe fixes change behaviour; review them, then rerun with "
+                                 "--unsafe-fixes" if not unsafe else "not applied (see the messages above)")):
+        left = [i for i in rest if i.fix == kind]
+        if left:
+            lines.append(f"{len(left)} {kind} fix(es) {why}:")
+            lines += [_clean(f"  {i.diag.path}:{i.diag.start_line}: {i.diag.code} {i.diag.fix.message}")
+                      for i in left if i.diag.fix is not None]  # (all: their fix is safe or unsafe)
+    manual = [i for i in rest if i.fix == "manual"]
+    if not manual:
+        lines.append("Nothing remains to change by hand.")
+    else:
+        lines.append(f"Remains manual ({len(manual)}):")
+        lines += [_clean(f"  {i.diag.path}:{i.diag.start_line}: {i.diag.code} [{CLASS_LABEL[i.cls]}] {i.diag.message}")
+                  for i in manual]
     return "\n".join(lines) + "\n"
 
 
@@ -320,8 +391,8 @@ def _file_link(item: Item) -> str:
     return f'<a href="file://{_e(quote(absolute))}">{_e(where)}</a>'
 
 
-def render_html(plans: list[ProjectPlan], target: str) -> str:
-    data = as_json(plans, target)
+def render_html(plans: list[ProjectPlan], target: str, applied: list[Diagnostic] | None = None) -> str:
+    data = as_json(plans, target, applied)
     s = data["summary"]
     cards = [("findings", s["findings"]), ("new", s["new"]),
              *((f"class-{c}", s["classes"][c]) for c in CLASSES), *((f"fix-{f}", s["fixes"][f]) for f in FIXES)]
@@ -335,8 +406,14 @@ def render_html(plans: list[ProjectPlan], target: str) -> str:
            '<section id="summary"><div class="cards">']
     out += [f'<div class="card"><b data-summary="{key}">{value}</b>{_e(titles[key])}</div>' for key, value in cards]
     out.append(f'</div><p>{s["projects"]} project(s), {s["units"]} unit(s). Units are listed in the order to change '
-               f'them: the profile switch, then what must change before the cluster flips, then workloads.</p>'
+               f'them: what must change before the cluster flips, then the switch, then workloads.</p>'
                f'</section>')
+    if applied is not None:
+        out.append(f'<section id="applied"><h2>Applied by --fix: <span data-applied>{len(applied)}</span></h2>'
+                   f'<p>The plan below is what remains.</p><table><tr><th>where</th><th>rule</th><th>fix</th></tr>')
+        out += [f'<tr><td>{_e(a["path"])}:{a["line"]}:{a["column"]}</td><td>{_e(a["code"])} {_e(a["name"])}</td>'
+                f'<td>{_e(a["fix"])}</td></tr>' for a in data["applied"]]
+        out.append("</table></section>")
     codes: list[str] = []
     for plan in plans:
         now = FAMILY_LABELS.get(plan.current or "", "unknown") + (f" per {plan.current_source}" if plan.current_source else "")
@@ -347,6 +424,8 @@ def render_html(plans: list[ProjectPlan], target: str) -> str:
             c = _counts(unit.items)
             out.append(f'<h3>{step}. {_e(unit.path)} <span class="phase">({_e(unit.kind)}; '
                        f'{_e(PHASE_LABEL[unit.phase])})</span></h3><p>{_e(_line(c))}</p>')
+            if unit.pinned:
+                out.append(f"<p>{_e(_upgrade(unit)[0].upper() + _upgrade(unit)[1:])}.</p>")
             out.append("<table><tr><th>where</th><th>rule</th><th>class</th><th>fix</th><th>new</th>"
                        "<th>message</th></tr>")
             for item in unit.items:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from v6lint.config import CONFIG_FILES, Settings
+from v6lint.config import Settings, config_in
 from v6lint.discovery import CONFIG_SUFFIXES, SUFFIXES, discover, display_path, read_regular, real_path
 from v6lint.document import MAP, Document, Node
 from v6lint.hcl_source import walk_blocks
@@ -68,9 +68,7 @@ _AWS_ANNOTATIONS = ("service.beta.kubernetes.io/aws-load-balancer-", "eks.amazon
 
 
 def _is_marked(folder: Path) -> bool:
-    return (folder / ".git").exists() or any(
-        (folder / name).is_file() and (name != "pyproject.toml" or "tool.v6lint" in _read(folder / name))
-        for name in CONFIG_FILES)
+    return (folder / ".git").exists() or config_in(folder) is not None
 
 
 def marked_root(start: Path, marked: dict[Path, bool] | None = None) -> Path | None:
@@ -79,6 +77,7 @@ def marked_root(start: Path, marked: dict[Path, bool] | None = None) -> Path | N
     start = start.resolve()
     directory = start if start.is_dir() else start.parent
     for folder in (directory, *directory.parents):
+        found: bool | None
         if marked is None:
             found = _is_marked(folder)
         else:
@@ -97,13 +96,6 @@ def find_project_root(start: Path) -> Path:
         return found
     start = start.resolve()
     return start if start.is_dir() else start.parent
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
 
 
 @dataclass
@@ -270,7 +262,7 @@ class _Collector:
     def hcl(self, doc: Document) -> None:
         source = doc.source
         path = source.abspath or source.path
-        if path.endswith((".tfvars", ".tfvars.json")):
+        if path.endswith((".tfvars", ".tfvars.json")) and doc.root is not None:
             for key, value in doc.root.entries():
                 self.facts.tfvars_set.add(key.value)
                 if key.value == "enable_ipv6":
@@ -373,9 +365,10 @@ class _Collector:
                 self.add(value.text.lower(), "kind", source, value, f"ipFamily: {value.text}")
         elif doc.kind == "DaemonSet" and doc.name == "aws-node":
             for container in (root.path("spec", "template", "spec", "containers") or Node("seq", [], "", None, False, 0, 0)).items():
-                for env in (container.get("env").items() if container.get("env") is not None else []):
-                    if env.str_at("name") == "ENABLE_IPv6" and _truthy(env.get("value")):
-                        self.add("ipv6", "aws-node", source, env.get("value"), "aws-node ENABLE_IPv6=true")
+                for env in (envs.items() if (envs := container.get("env")) is not None else []):
+                    flag = env.get("value")
+                    if env.str_at("name") == "ENABLE_IPv6" and flag is not None and _truthy(flag):
+                        self.add("ipv6", "aws-node", source, flag, "aws-node ENABLE_IPv6=true")
         if doc.kind == "ENIConfig":
             self.facts.eniconfigs += 1
         if doc.kind == "ServiceAccount" and doc.name and doc.annotations.get(IRSA_ANNOTATION) is not None:
@@ -390,8 +383,7 @@ class _Collector:
                 "SparkApplication", "ScheduledSparkApplication"):
             # Only a job whose driver or executor env really sets the IPv6 endpoint mode (not a
             # commented-out line, not IPv4, not another document of the file).
-            from v6lint.rules.spark_model import spark_jobs
-            from v6lint.rules.spk import uses_ipv6_imds
+            from v6lint.rules.views import spark_jobs, uses_ipv6_imds
 
             if any(uses_ipv6_imds(job) for job in spark_jobs(doc)):
                 self.facts.imds_ipv6_jobs.append(_line_ref(source, doc.start))
@@ -399,9 +391,9 @@ class _Collector:
     def _platform_of(self, doc: Document) -> None:
         """Evidence of where the cluster runs: what defines it, what runs only there, AWS-only annotations."""
         root, source, api = doc.root, doc.source, doc.api_version or ""
-        if not doc.is_kubernetes or root.kind != MAP:
+        if not doc.is_kubernetes or root is None or root.kind != MAP:
             return
-        kind = doc.kind
+        kind = doc.kind or ""
         if kind == "ClusterConfig" and api.startswith("eksctl.io/"):
             self.platform("aws", "eksctl", source, doc.start, "eksctl ClusterConfig")
         elif kind == "Cluster" and api.startswith("kind.x-k8s.io/"):
@@ -441,7 +433,8 @@ class _Collector:
     def _lbc_version(self, doc: Document) -> None:
         """The controller's version from its Deployment image or its chart values (image.tag)."""
         root = doc.root
-        candidates = []
+        assert root is not None  # (yaml() reads only documents with a root)
+        candidates: list[Node | None] = []
         if doc.kind == "Deployment" and "aws-load-balancer-controller" in (doc.name or ""):
             stack = [root.path("spec", "template", "spec", "containers")]
             candidates = [c.get("image") for c in (stack[0].items() if stack[0] is not None else [])]
@@ -450,7 +443,7 @@ class _Collector:
             candidates = [root.path("image", "tag")]
         for node in candidates:
             match = re.search(r"v?(\d+\.\d+\.\d+)", (node.text or "").rsplit(":", 1)[-1]) if node is not None else None
-            if match and self.facts.lbc_version is None:
+            if match and node is not None and self.facts.lbc_version is None:
                 self.facts.lbc_version = (match.group(1), _line_ref(doc.source, node.start))
 
     def values_file(self, doc: Document) -> None:
@@ -470,8 +463,10 @@ class _Collector:
                 self.sources.append(source)
 
 
-def not_checked_message(root: str, family_rules: int, platform_rules: int) -> str:
-    """Section 5: what was not checked for want of a cluster profile, and how to give one."""
+def not_checked_message(root: str, family_rules: int, platform_rules: int,
+                        family_how: str = "`--ip-family ipv4|ipv6|dual`", platform_how: str = "`--platform aws|other`") -> str:
+    """Section 5: what was not checked for want of a cluster profile, and how to give one (the
+    command line's flags, or what the caller names instead: the editor's settings)."""
     if not family_rules and not platform_rules:
         return ""
 
@@ -480,10 +475,10 @@ def not_checked_message(root: str, family_rules: int, platform_rules: int) -> st
 
     wants = ([f"the cluster's IP family ({rules(family_rules)})"] if family_rules else []) + \
         ([f"its platform, aws or other ({rules(platform_rules)})"] if platform_rules else [])
-    flags = (["--ip-family ipv4|ipv6|dual"] if family_rules else []) + (["--platform aws|other"] if platform_rules else [])
+    flags = ([family_how] if family_rules else []) + ([platform_how] if platform_rules else [])
     them = "them" if len(flags) > 1 else "it"
     return (f"Not checked in {root}: {rules(family_rules + platform_rules)}, because nothing in the project states "
-            f"{' or '.join(wants)}. Give {them} with {' and '.join(f'`{f}`' for f in flags)}, or write {them} to a "
+            f"{' or '.join(wants)}. Give {them} with {' and '.join(flags)}, or write {them} to a "
             f"config with `v6lint init`.")
 
 
@@ -509,10 +504,10 @@ def _kustomize_patches(collector: _Collector, source: SourceFile, root: Node | N
     directory = os.path.dirname(source.abspath or "")
     where = f"{source.path}:{{}}"
     for key in ("patchesStrategicMerge", "patchesJson6902", "patches"):
-        for item in (root.get(key).items() if root.get(key) is not None else []):
+        for item in (listed.items() if (listed := root.get(key)) is not None else []):
             node = item if item.kind != MAP else item.get("path")
             text = node.text if node is not None else None
-            if not text or "\n" in text or ":" in text:  # an inline patch, not a file
+            if node is None or not text or "\n" in text or ":" in text:  # an inline patch, not a file
                 continue
             real = os.path.realpath(os.path.join(directory, text))
             collector.facts.kustomize_patches.setdefault(real, where.format(source.point(node.start)[0]))
@@ -543,7 +538,7 @@ def collect(files: list[Path], overlay: dict[str, str] | None = None,
     collector = _Collector()
     overlay = overlay or {}
     kept: dict[tuple[str, str], tuple] = {}
-    key = None
+    key = ("", "")  # the file's memo key (its real path and content digest) when there is a memo
     real_dirs: dict[str, str] = {}
     for path in files:
         try:
@@ -604,13 +599,13 @@ def collect(files: list[Path], overlay: dict[str, str] | None = None,
 
 def build_profile(root: Path, exclude: list[str], configured: Profile,
                   overlay: dict[str, str] | None = None, use_cache: bool = False,
-                  memo: dict[str, dict] | None = None, walks: dict | None = None) -> Profile:
+                  memo: dict[str, dict] | None = None) -> Profile:
     """The profile of the project at `root`: strongest source wins, the rest are kept for PRF001.
     With use_cache it is reused while no candidate file changed (path, size, mtime).
     Files of a project nested below `root` (a folder with its own .git or config) are not its."""
     root = root.resolve()
     marked: dict[str, bool] = {}  # one look per folder, not per file
-    files = [f for f in discover([str(root)], exclude, root, PROFILE_SUFFIXES, templates=False, walks=walks).files
+    files = [f for f in discover([str(root)], exclude, root, PROFILE_SUFFIXES, templates=False).files
              if _owned_by(root, f, marked)]
     key = None
     if use_cache and not overlay:
@@ -635,13 +630,13 @@ def build_profile(root: Path, exclude: list[str], configured: Profile,
     return profile
 
 
-def nested_projects(root: Path, exclude: list[str]) -> list[Path]:
+def nested_projects(root: Path, exclude: list[str], judges=None) -> list[Path]:
     """Project roots below `root` (folders with their own .git or config) that hold files v6lint reads:
-    their files are judged by their own profiles, never by `root`'s."""
+    their files are judged by their own profiles, never by `root`'s. `judges`: see discovery.discover."""
     root = root.resolve()
     found: set[Path] = set()
     marked: dict[Path, bool] = {}
-    for path in discover([str(root)], exclude, root).files:
+    for path in discover([str(root)], exclude, root, judges=judges).files:
         owner = marked_root(path, marked)
         if owner is not None and owner != root and root in owner.parents:
             found.add(owner)
@@ -669,7 +664,8 @@ def _choose_platform(collected: list[PlatformSource], configured: Profile) -> tu
     """(evidence kept, platform, its source). The strongest evidence decides; evidence of equal
     strength that disagrees leaves the platform unknown rather than guess."""
     ranked = sorted(collected, key=lambda s: (-PLATFORM_STRENGTH[s.kind], s.location))
-    kept, count = [], {}
+    kept: list[PlatformSource] = []
+    count: dict[tuple[str, str], int] = {}
     for item in ranked:
         key = (item.kind, item.platform)
         count[key] = count.get(key, 0) + 1
@@ -725,10 +721,8 @@ class Projects:
     profile is built here, from that root's files only."""
 
     def __init__(self, settings_for: Callable[[Path], Settings], fallback: Path, *,
-                 overlay: dict[str, str] | None = None, use_cache: bool = False, memo: dict | None = None,
-                 walks: dict | None = None):
+                 overlay: dict[str, str] | None = None, use_cache: bool = False, memo: dict | None = None):
         self._settings_for = settings_for
-        self.walks = walks  # the run's folder walks (see discovery.discover)
         self.memo = memo  # the language server's parse memo (see collect)
         self.fallback = fallback.resolve()
         self.overlay = overlay
@@ -757,6 +751,6 @@ class Projects:
         if project is None:
             settings = self._settings_for(root)
             settings.profile = build_profile(root, settings.exclude, settings.profile, self.overlay, self.use_cache,
-                                             self.memo, self.walks)
+                                             self.memo)
             project = self.by_root[root] = Project(root, settings)
         return project

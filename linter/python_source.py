@@ -113,8 +113,8 @@ class _Visitor(cst.CSTVisitor):
         elif name == "set" and isinstance(func, cst.Attribute) and len(positional) == 2:
             self._setting(positional[0], positional[1], node, "conf")
         elif name == "setAll" and positional and isinstance(positional[0], (cst.List, cst.Tuple)):
-            for element in positional[0].elements:
-                pair = element.value
+            for item in positional[0].elements:
+                pair = item.value
                 if isinstance(pair, cst.Tuple) and len(pair.elements) == 2:
                     self._setting(pair.elements[0].value, pair.elements[1].value, node, "conf")
         elif name == "master" and positional:
@@ -125,7 +125,7 @@ class _Visitor(cst.CSTVisitor):
 
     def _remember_builder(self, func: cst.Attribute, call: cst.Call) -> None:
         """Where another `.config(...)` can go: before this one when it starts a line, else after it."""
-        dot_start, _ = self.span(func.dot) if hasattr(func, "dot") else (None, None)
+        dot_start, _ = self.span(func.dot)
         start, end = self.span(call)
         line, col = self.source.position(dot_start)
         before = self.source.line_text(line)[:col]

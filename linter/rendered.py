@@ -17,7 +17,7 @@ _SEPARATOR = re.compile(r"^---[ \t]*(?:#[^\r\n]*)?$", re.MULTILINE)
 def helm_sources(text: str) -> tuple[list[int], list[str | None]]:
     """(offsets, names): from each offset on, the document's `# Source:` name (None after a `---`
     that no `# Source:` follows)."""
-    marks = [(m.start(), None) for m in _SEPARATOR.finditer(text)]
+    marks: list[tuple[int, str | None]] = [(m.start(), None) for m in _SEPARATOR.finditer(text)]
     marks += [(m.start(), m.group(1)) for m in _SOURCE.finditer(text)]
     marks.sort(key=lambda mark: mark[0])
     return [offset for offset, _ in marks], [name for _, name in marks]

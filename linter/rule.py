@@ -22,10 +22,13 @@ from __future__ import annotations
 import inspect
 import textwrap
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable, TypedDict
 
 from v6lint.diagnostics import FAMILY_LABELS, Finding, Severity
 from v6lint.document import Document
+
+if TYPE_CHECKING:  # project.py builds Profiles (it imports this module): a type-only import, no cycle
+    from v6lint.project import ProjectFacts
 
 RULES_URL = "https://github.com/v6lint/v6lint/blob/main/docs/rules.md"
 IP_FAMILIES = ("ipv4", "ipv6", "dual")
@@ -62,7 +65,7 @@ class Profile:
     ip_family: str | None = None  # "ipv4" | "ipv6" | "dual" | None (unknown)
     source: str | None = None  # "path:line" or "--ip-family"
     sources: tuple[ProfileSource, ...] = ()
-    facts: object = field(default=None, compare=False)  # project.ProjectFacts
+    facts: ProjectFacts | None = field(default=None, compare=False)
     root: str | None = None
     # Where the cluster runs: "aws", "other" or None (unknown). Rules about AWS components (the VPC
     # CNI, the Load Balancer Controller, EC2 instances, IMDS) run only when it is "aws".
@@ -179,7 +182,16 @@ class Rule:
 SECTIONS = ("Why", "Example", "Fix")
 
 
-def parse_doc(doc: str | None, where: str) -> dict[str, str]:
+class RuleDoc(TypedDict):
+    """The `Rule` fields a docstring gives."""
+
+    summary: str
+    why: str
+    example: str
+    fix_note: str
+
+
+def parse_doc(doc: str | None, where: str) -> RuleDoc:
     """A rule docstring's summary and sections: prose sections are joined into one line each (they
     are wrapped only for the source), the example keeps its lines."""
     parts: dict[str, list[str]] = {"summary": []}

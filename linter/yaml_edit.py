@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Callable
 
 from v6lint.diagnostics import Edit
 from v6lint.document import MAP, SEQ, Node, walk
@@ -22,6 +23,8 @@ _NEEDS_QUOTES = re.compile(
 
 class Styled(str):
     """A string value to render with a given quote style (`Styled("-Dx", '"')`)."""
+
+    style: str | None
 
     def __new__(cls, text: str, style: str | None):
         obj = super().__new__(cls, text)
@@ -102,7 +105,7 @@ def delete_entries(source: SourceFile, mapping: Node, keys: tuple[str, ...] | li
     spans = [(k.start, v.end) for k, v in entries]
     drop = [i for i, (k, _v) in enumerate(entries) if k.value in keys]
     if len(drop) <= 1:
-        return [delete_entry(source, mapping, entries[i][0].value) for i in drop]
+        return [edit for i in drop if (edit := delete_entry(source, mapping, entries[i][0].value)) is not None]
     if len(drop) == len(entries):
         return [Edit(spans[0][0], spans[-1][1], "" if mapping.flow else "{}")]
     edits = []
@@ -254,3 +257,64 @@ def append_item(source: SourceFile, seq: Node, item: dict) -> Edit | None:
     if pos == len(source.text) and not source.text.endswith("\n"):
         text = nl + text[:-len(nl)]
     return Edit(pos, pos, text)
+
+
+# --- commented-out settings ---------------------------------------------------------------------
+def _region_lines(source: SourceFile, mapping: Node) -> range:
+    """Lines that belong to a block mapping, trailing comments included: up to the next line that
+    is indented less than the mapping's keys."""
+    first_line, col = source.position(mapping.start)
+    line = first_line
+    while line + 1 < source.line_count:
+        text = source.line_text(line + 1)
+        stripped = text.strip()
+        if stripped and len(text) - len(text.lstrip()) < col:
+            break
+        line += 1
+    return range(first_line, line + 1)
+
+
+def uncomment_edits(source: SourceFile, mapping: Node, wanted: Callable[[str], bool],
+                    lines: range | None = None) -> list[Edit]:
+    """Edits that uncomment `# ...` lines at the mapping's indentation for which `wanted(text)`."""
+    col = source.position(mapping.start)[1]
+    edits = []
+    for line in lines if lines is not None else _region_lines(source, mapping):
+        text = source.line_text(line)
+        indent = len(text) - len(text.lstrip())
+        body = text.lstrip()
+        if indent != col or not body.startswith("#"):
+            continue
+        uncommented = body[1:].lstrip() if body[1:2] == " " else body[1:]
+        if wanted(uncommented):
+            start = source.line_start(line) + indent
+            edits.append(Edit(start, start + len(body) - len(uncommented), ""))
+    return edits
+
+
+def commented_block(source: SourceFile, mapping: Node, key: str) -> tuple[list[Edit], str] | None:
+    """A commented-out `# key:` entry of `mapping` with its commented children: (edits, text)."""
+    col = source.position(mapping.start)[1]
+    lines = list(_region_lines(source, mapping))
+    for i, line in enumerate(lines):
+        text = source.line_text(line)
+        body = text.lstrip()
+        if len(text) - len(body) != col or not re.match(rf"#\s?{re.escape(key)}:\s*$", body):
+            continue
+        block = [line]
+        for nxt in lines[i + 1:]:
+            t = source.line_text(nxt)
+            b = t.lstrip()
+            if len(t) - len(b) != col or not b.startswith("#") or len(b) < 2 or b[1:2] != " " \
+                    or not b[2:3].isspace():
+                break
+            block.append(nxt)
+        if len(block) < 2:
+            return None
+        edits, texts = [], []
+        for ln in block:
+            start = source.line_start(ln) + col
+            edits.append(Edit(start, start + 2, ""))  # drop "# "
+            texts.append(source.line_text(ln)[col + 2:])
+        return edits, "\n".join(texts)
+    return None

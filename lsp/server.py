@@ -136,12 +136,11 @@ class V6LintServer(LanguageServer):
                                          + (f" per {settings.profile.platform_source}"
                                             if settings.profile.platform_source else ""))
         if root not in self.told:
-            message = not_checked_message(str(root), *linter.wanting_profile())
+            message = not_checked_message(str(root), *linter.wanting_profile(),
+                                          "the `ip-family` setting (or `--ip-family`)", "the `platform` setting")
             if message:
                 self.told.add(root)
-                self.log(types.MessageType.Warning, message.replace("`--ip-family ipv4|ipv6|dual`",
-                                                                    "the `ip-family` setting (or `--ip-family`)")
-                         .replace("`--platform aws|other`", "the `platform` setting"))
+                self.log(types.MessageType.Warning, message)
 
     def log(self, kind: types.MessageType, message: str) -> None:
         self.window_log_message(types.LogMessageParams(type=kind, message=message))
@@ -181,10 +180,7 @@ class V6LintServer(LanguageServer):
         if chart is None:
             return diagnostics
         built = check_charts([chart / "Chart.yaml"], lambda _p: (linter, None), overlay=self.overlay())
-        diagnostics = [d for d in diagnostics if built.keep(d)]
-        if source.abspath in built.members:
-            diagnostics = [d for d in diagnostics if d.code.startswith("V6L") and d.code != "V6L901"]
-        return sorted(diagnostics + built.diagnostics.get(source.path, []), key=lambda d: d.sort_key)
+        return sorted(built.own(source, diagnostics) + built.diagnostics.get(source.path, []), key=lambda d: d.sort_key)
 
     def same_chart(self, uri: str) -> list[str]:
         """The other open documents of the chart `uri` is a values file or template of."""
@@ -354,24 +350,28 @@ def did_open(ls: V6LintServer, params: types.DidOpenTextDocumentParams) -> None:
     ls.publish(params.text_document.uri)
 
 
-@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-def did_change(ls: V6LintServer, params: types.DidChangeTextDocumentParams) -> None:
-    uri = params.text_document.uri
+def _edited(ls: V6LintServer, uri: str, *, saved: bool) -> None:
+    """A document changed (linted debounced) or was saved (linted now). The profile is rebuilt when
+    the edit can change it; the chart's other open files are linted again (an edit of a values file
+    or template changes what the chart renders)."""
     ls.refresh_profile_if_needed(uri, ls.workspace.get_text_document(uri).source)
-    ls.schedule(uri)
-    for other in ls.same_chart(uri):  # an edit of a values file or template changes what the chart renders
+    if saved:
+        ls.publish(uri)
+    else:
+        ls.schedule(uri)
+    for other in ls.same_chart(uri):
         ls.results.pop(other, None)
         ls.schedule(other)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: V6LintServer, params: types.DidChangeTextDocumentParams) -> None:
+    _edited(ls, params.text_document.uri, saved=False)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
 def did_save(ls: V6LintServer, params: types.DidSaveTextDocumentParams) -> None:
-    uri = params.text_document.uri
-    ls.refresh_profile_if_needed(uri, ls.workspace.get_text_document(uri).source)
-    ls.publish(uri)
-    for other in ls.same_chart(uri):
-        ls.results.pop(other, None)
-        ls.schedule(other)
+    _edited(ls, params.text_document.uri, saved=True)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
@@ -442,7 +442,9 @@ def code_action(ls: V6LintServer, params: types.CodeActionParams) -> list[types.
             action.is_preferred = True if i == 0 and not unsafe else None
         actions += [action for _unsafe, action in fixes] + ignores
     if wanted(FIX_ALL):
-        linter = ls.linter_for(Path(fs_path(uri)).resolve())
+        path = fs_path(uri)
+        assert path is not None  # (ls.lint lints local files only)
+        linter = ls.linter_for(Path(path).resolve())
         result = linter.fix_source(source, unsafe=linter.settings.unsafe_fixes)
         if result.fixed is not None:
             whole = lsp_range(source, 0, len(source.text))
@@ -463,6 +465,7 @@ def hover(ls: V6LintServer, params: types.HoverParams) -> types.Hover | None:
         lsp_diag = to_lsp(diag, linted.source)
         if _overlaps(lsp_diag.range, at):
             rule = lookup(diag.code)
+            assert rule is not None  # (every finding's code is in the catalog)
             parts.append(f"**{diag.code}** `{diag.name}`\n\n```text\n{rule.explain()}```")
     if not parts:
         return None

@@ -8,6 +8,7 @@ from v6lint.diagnostics import Finding, Fix
 from v6lint.document import MAP, SEQ, Document, Node
 from v6lint.rule import Profile, rule
 from v6lint.yaml_edit import Literal, append_item, delete_entry, insert_entries, replace_scalar
+from v6lint.rules.views import ip_family
 
 CLUSTER = ("eksctl.io/*/ClusterConfig",)
 EKSCTL_DOCS = "https://eksctl.io/usage/vpc-ip-family/"
@@ -22,27 +23,14 @@ REQUIRED_ADDONS = ("coredns",)
 _CREATE = " Judged from the config's own `kubernetesNetworkConfig.ipFamily` (absent means IPv4), as eksctl does."
 
 
-def ip_family(doc: Document, profile: Profile) -> str | None:
-    """The config's own ipFamily when it has one (eksctl compares case-insensitively), else the profile's."""
-    value = doc.root.str_at("kubernetesNetworkConfig", "ipFamily")
-    if value:
-        return value.strip().lower()
-    return profile.ip_family
-
-
 def creates_ipv6(doc: Document) -> bool:
     """The config itself creates an IPv6 cluster. eksctl's create-time checks (validateKubernetesNetworkConfig)
     read only the config: an absent or empty ipFamily is IPv4, whatever the rest of the project says."""
-    return (doc.root.str_at("kubernetesNetworkConfig", "ipFamily") or "").lower() == "ipv6"
-
-
-def is_ipv6(doc: Document, profile: Profile) -> bool:
-    """An IPv6 cluster: an eksctl config's own ipFamily when it has one, else the profile."""
-    return (ip_family(doc, profile) if doc.kind == "ClusterConfig" else profile.ip_family) == "ipv6"
+    return (doc.tree.str_at("kubernetesNetworkConfig", "ipFamily") or "").lower() == "ipv6"
 
 
 def _addons(doc: Document) -> Node | None:
-    addons = doc.root.get("addons")
+    addons = doc.tree.get("addons")
     return addons if addons is not None and addons.kind == SEQ else None
 
 
@@ -59,7 +47,7 @@ def _true(node: Node | None) -> bool:
 
 def auto_mode(doc: Document) -> bool:
     """`autoModeConfig.enabled: true`: eksctl then skips the IPv6 add-on and credential checks."""
-    return _true(doc.root.path("autoModeConfig", "enabled"))
+    return _true(doc.tree.path("autoModeConfig", "enabled"))
 
 
 def _key(doc: Document, *path: str) -> tuple[int, int]:
@@ -87,7 +75,7 @@ def eksctl_invalid_ip_family(doc: Document, profile: Profile) -> Iterator[Findin
     Fix:
         canonical spelling when the value is IPv4/IPv6 with stray spaces
     """
-    node = doc.root.path("kubernetesNetworkConfig", "ipFamily")
+    node = doc.tree.path("kubernetesNetworkConfig", "ipFamily")
     if node is None or node.text is None or node.text.lower() in ("ipv4", "ipv6", ""):
         return  # eksctl treats an empty ipFamily as IPv4
     fixed = {"ipv4": "IPv4", "ipv6": "IPv6"}.get(node.text.strip().lower())
@@ -115,7 +103,7 @@ def eksctl_unmanaged_nodegroup_ipv6(doc: Document, profile: Profile) -> Iterator
     """
     if ip_family(doc, profile) != "ipv6":
         return
-    groups = doc.root.get("nodeGroups")
+    groups = doc.tree.get("nodeGroups")
     for group in groups.items() if groups is not None and groups.kind == SEQ else []:
         name = group.get("name") or group
         yield Finding(name.start, name.end, f"{doc.object_name}: unmanaged node group {group.str_at('name') or '?'} on "
@@ -153,12 +141,12 @@ def eksctl_ipv6_incompatible_field(doc: Document, profile: Profile) -> Iterator[
     if not creates_ipv6(doc):
         return
     for path, removable, why in INCOMPATIBLE:
-        node = doc.root.path(*path)
+        node = doc.tree.path(*path)
         if node is None or (path[-1] == "autoAllocateIPv6" and (node.text or "").lower() != "true"):
             continue
-        parent = doc.root.path(*path[:-1]) if len(path) > 1 else doc.root
+        parent = doc.tree.path(*path[:-1]) if len(path) > 1 else doc.tree
         fix = Fix.safe(f"Remove `{'.'.join(path)}`", delete_entry(doc.source, parent, path[-1])) \
-            if removable and parent.kind == MAP and len(parent.entries()) > 1 else None
+            if removable and parent is not None and parent.kind == MAP and len(parent.entries()) > 1 else None
         yield Finding(*_key(doc, *path), f"{doc.object_name}: `{'.'.join(path)}` on an IPv6 cluster: {why}", fix)
 
 
@@ -194,8 +182,8 @@ def eksctl_ipv6_missing_addon(doc: Document, profile: Profile) -> Iterator[Findi
         edits = [append_item(doc.source, addons, entry) for entry in entries]
         where = _key(doc, "addons")
     else:
-        edits = [insert_entries(doc.source, doc.root, [("addons", entries)], doc.root)]
-        where = _key(doc, "kubernetesNetworkConfig") if doc.root.get("kubernetesNetworkConfig") is not None \
+        edits = [insert_entries(doc.source, doc.tree, [("addons", entries)], doc.root)]
+        where = _key(doc, "kubernetesNetworkConfig") if doc.tree.get("kubernetesNetworkConfig") is not None \
             else _key(doc, "metadata")
     names = ", ".join(missing)
     yield Finding(*where, f"{doc.object_name}: an IPv6 cluster without the default add-on(s) {names}; eksctl "
@@ -230,7 +218,7 @@ def eksctl_ipv6_oidc(doc: Document, profile: Profile) -> Iterator[Finding]:
     if _addon(doc, "eks-pod-identity-agent") is not None:
         yield from _pod_identity(doc, cni)
         return
-    iam = doc.root.get("iam")
+    iam = doc.tree.get("iam")
     with_oidc = iam.get("withOIDC") if iam is not None and iam.kind == MAP else None
     if _true(with_oidc):
         return
@@ -239,7 +227,7 @@ def eksctl_ipv6_oidc(doc: Document, profile: Profile) -> Iterator[Finding]:
     elif iam is not None and iam.kind == MAP and iam.entries():
         edits, where = (insert_entries(doc.source, iam, [("withOIDC", Literal("true"))], doc.root),), _key(doc, "iam")
     else:
-        edits, where = (insert_entries(doc.source, doc.root, [("iam", {"withOIDC": Literal("true")})], doc.root),), \
+        edits, where = (insert_entries(doc.source, doc.tree, [("iam", {"withOIDC": Literal("true")})], doc.root),), \
             _key(doc, "addons")
     yield Finding(*where, f"{doc.object_name}: the vpc-cni add-on on an IPv6 cluster needs IAM for its service account "
                           f"(OIDC or the pod identity agent), and neither is set up",
@@ -248,7 +236,7 @@ def eksctl_ipv6_oidc(doc: Document, profile: Profile) -> Iterator[Finding]:
 
 def _pod_identity(doc: Document, cni: Node) -> Iterator[Finding]:
     """With the pod identity agent, eksctl wants the vpc-cni add-on to get an association."""
-    if _true(doc.root.path("addonsConfig", "autoApplyPodIdentityAssociations")):
+    if _true(doc.tree.path("addonsConfig", "autoApplyPodIdentityAssociations")):
         return
     associations = cni.get("podIdentityAssociations")
     if _true(cni.get("useDefaultPodIdentityAssociations")) or \
@@ -286,9 +274,9 @@ def eksctl_old_version(doc: Document, profile: Profile) -> Iterator[Finding]:
     """
     if not creates_ipv6(doc):
         return
-    version = doc.root.path("metadata", "version")
+    version = doc.tree.path("metadata", "version")
     found = _version(version.text if version is not None else None)
-    if found is not None and found[:2] < (1, 21):
+    if version is not None and found is not None and found[:2] < (1, 21):
         yield Finding(version.start, version.end, f"{doc.object_name}: Kubernetes {version.text} is older than 1.21, the "
                                                   f"first EKS version with IPv6 clusters")
 

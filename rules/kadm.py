@@ -24,14 +24,14 @@ DUAL_DOCS = "https://kubernetes.io/docs/setup/production-environment/tools/kubea
 
 def cluster_configuration(doc: Document) -> Node | None:
     if doc.kind == "KubeadmControlPlane":
-        return doc.root.path("spec", "kubeadmConfigSpec", "clusterConfiguration")
+        return doc.tree.path("spec", "kubeadmConfigSpec", "clusterConfiguration")
     return doc.root
 
 
-def _cidrs(node: Node | None) -> list[tuple[str, object]]:
+def _cidrs(node: Node | None) -> list[tuple[str, ipaddress.IPv4Network | ipaddress.IPv6Network | None]]:
     """(text, network or None) for each comma-separated CIDR. Like Go's net.ParseCIDR a CIDR needs its
     `/prefix`: a bare address (`2001:db8::1`) is not one, though Python would read it as a /128."""
-    out = []
+    out: list[tuple[str, ipaddress.IPv4Network | ipaddress.IPv6Network | None]] = []
     for part in (node.text or "").split(",") if node is not None else []:
         try:
             out.append((part, ipaddress.ip_network(part.strip(), strict=False) if "/" in part else None))
@@ -55,7 +55,8 @@ def _extra_args(config: Node | None) -> dict[str, Node]:
         return {}
     if args.kind == MAP:
         return {k.text: v for k, v in args.entries() if k.text}
-    return {a.str_at("name"): a.get("value") for a in args.items() if a.kind == MAP and a.str_at("name")}
+    return {name: value for a in args.items()
+            if a.kind == MAP and (name := a.str_at("name")) and (value := a.get("value")) is not None}
 
 
 @rule("KADM001", "invalid-dual-stack-cidrs", "error",
@@ -123,7 +124,7 @@ def service_subnet_too_large(doc: Document, profile: Profile) -> Iterator[Findin
     """
     service = _subnets(doc)[1]
     for _text, net in _cidrs(service):
-        if net is None:
+        if net is None or service is None:  # (no CIDRs without a service subnet)
             continue
         limit = 108 if net.version == 6 else 12
         if net.prefixlen < limit:
@@ -150,7 +151,7 @@ def node_mask_mismatch(doc: Document, profile: Profile) -> Iterator[Finding]:
     pod, _service, config = _subnets(doc)
     args = _extra_args(config)
     for _text, net in _cidrs(pod):
-        if net is None:
+        if net is None or pod is None:  # (no CIDRs without a pod subnet)
             continue
         # kubeadm reads only the suffixed flag (getClusterNodeMask); the unsuffixed one is KADM004's.
         node = args.get(f"node-cidr-mask-size-ipv{net.version}")
@@ -158,12 +159,12 @@ def node_mask_mismatch(doc: Document, profile: Profile) -> Iterator[Finding]:
             mask = int(node.text) if node is not None and node.text else (24 if net.version == 4 else 64)
         except ValueError:
             continue
-        where = (node.start, node.end) if node is not None else (pod.start, pod.end)
+        start, end = (node.start, node.end) if node is not None else (pod.start, pod.end)
         if net.prefixlen > mask:
-            yield Finding(*where, f"{doc.object_name}: pod subnet {net} is smaller than the per-node mask /{mask}; no "
+            yield Finding(start, end, f"{doc.object_name}: pod subnet {net} is smaller than the per-node mask /{mask}; no "
                                   f"node CIDR fits in it")
         elif mask - net.prefixlen > 16:
-            yield Finding(*where, f"{doc.object_name}: per-node mask /{mask} is {mask - net.prefixlen} bits below the pod "
+            yield Finding(start, end, f"{doc.object_name}: per-node mask /{mask} is {mask - net.prefixlen} bits below the pod "
                                   f"subnet {net}; the controller manager allows at most 16")
 
 
@@ -221,7 +222,7 @@ def kube_proxy_cluster_cidr_mismatch(doc: Document, profile: Profile) -> Iterato
         copy podSubnet
     """
     facts = profile.facts
-    node = doc.root.get("clusterCIDR")
+    node = doc.tree.get("clusterCIDR")
     if facts is None or facts.kubeadm_pod_subnet is None or node is None or not node.text:
         return
     pod_subnet, where = facts.kubeadm_pod_subnet
@@ -248,7 +249,7 @@ def family_order_mismatch(doc: Document, profile: Profile) -> Iterator[Finding]:
     pod, service, _config = _subnets(doc)
     pod_families = [n.version for _t, n in _cidrs(pod) if n is not None]
     service_families = [n.version for _t, n in _cidrs(service) if n is not None]
-    if len(pod_families) == 2 and len(service_families) == 2 and pod_families != service_families:
+    if service is not None and len(pod_families) == 2 and len(service_families) == 2 and pod_families != service_families:
         yield Finding(service.start, service.end,
                       f"{doc.object_name}: pod subnets list IPv{pod_families[0]} first but service subnets "
                       f"IPv{service_families[0]}; the first family is each object's primary, so keep the order the same")
@@ -279,7 +280,7 @@ def k8s_version(text: str | None) -> tuple[int, int] | None:
 
 
 def _version_node(doc: Document) -> Node | None:
-    return doc.root.path("spec", "version") if doc.kind == "KubeadmControlPlane" else doc.root.get("kubernetesVersion")
+    return doc.tree.path("spec", "version") if doc.kind == "KubeadmControlPlane" else doc.tree.get("kubernetesVersion")
 
 
 @rule("KADM007", "dual-stack-before-1-21", "error",
@@ -300,7 +301,7 @@ def dual_stack_before_1_21(doc: Document, profile: Profile) -> Iterator[Finding]
     pod, service, config = _subnets(doc)
     node = _version_node(doc)
     version = k8s_version(node.text if node is not None else None)
-    if version is None or version >= DUAL_STACK_ON_BY_DEFAULT:
+    if node is None or version is None or version >= DUAL_STACK_ON_BY_DEFAULT:
         return
     dual = [n for n in (pod, service) if len({net.version for _t, net in _cidrs(n) if net is not None}) == 2]
     gate = config.path("featureGates", "IPv6DualStack") if config is not None else None
@@ -313,7 +314,7 @@ def dual_stack_before_1_21(doc: Document, profile: Profile) -> Iterator[Finding]
 
 def _kubelet_args(doc: Document) -> Iterator[tuple[Node, dict[str, tuple[Node, Node]]]]:
     """(args node, name -> (name node, value node)) for every nodeRegistration.kubeletExtraArgs in the doc."""
-    root = doc.root
+    root = doc.tree
     if doc.kind == "KubeadmControlPlane":
         owners = [root.path("spec", "kubeadmConfigSpec", k) for k in ("initConfiguration", "joinConfiguration")]
     elif doc.kind == "KubeadmConfig":
@@ -329,8 +330,9 @@ def _kubelet_args(doc: Document) -> Iterator[tuple[Node, dict[str, tuple[Node, N
         if args.kind == MAP:  # v1beta3: a map
             yield args, {k.text: (k, v) for k, v in args.entries() if k.text}
         else:  # v1beta4: a list of name/value
-            yield args, {a.str_at("name"): (a.get("name"), a.get("value")) for a in args.items()
-                         if a.kind == MAP and a.str_at("name") and a.get("value") is not None}
+            yield args, {name: (key, value) for a in args.items()
+                         if a.kind == MAP and (name := a.str_at("name")) and (key := a.get("name")) is not None
+                         and (value := a.get("value")) is not None}
 
 
 @rule("KADM008", "single-node-ip-on-dual-stack", "warning",
@@ -382,7 +384,7 @@ def removed_dockershim_kubelet_flag(doc: Document, profile: Profile) -> Iterator
         remove the flag (the kubelet cannot start with it)
     """
     facts = profile.facts
-    own = doc.root.path("spec", "version") if doc.kind == "KubeadmControlPlane" else None
+    own = doc.tree.path("spec", "version") if doc.kind == "KubeadmControlPlane" else None
     declared = facts.kubeadm_versions.get(os.path.dirname(doc.source.abspath or doc.source.path)) \
         if facts is not None else None
     text, where = (own.text, "spec.version") if own is not None and own.text else (declared or (None, None))

@@ -8,8 +8,8 @@ from typing import Iterator
 from v6lint.diagnostics import Finding, Fix
 from v6lint.document import MAP, SCALAR, SEQ, Document, Node, walk
 from v6lint.rule import Profile, rule
-from v6lint.rules.k8s import WORKLOADS, containers, env_items
 from v6lint.yaml_edit import Styled, replace_scalar
+from v6lint.rules.views import WORKLOADS, containers, env_items
 
 _WILDCARD = re.compile(r"(?<![\w.:\[])0\.0\.0\.0(?::(\d+))?(?![\w./])")
 _LOOPBACK = "127.0.0.1"
@@ -103,7 +103,7 @@ def _wildcard_fix(node: Node, previous: Node | None, programs: set[str]) -> Fix 
     new = text
     for match in reversed(list(_WILDCARD.finditer(text))):
         flag = _flag_of(text, match.start(), previous)
-        shapes = {_FIXABLE.get((program, flag)) for program in programs} - {None}
+        shapes = {_FIXABLE.get((program, flag)) for program in programs} - {None} if flag is not None else set()
         if len(shapes) != 1:
             return None
         shape = shapes.pop()
@@ -114,7 +114,7 @@ def _wildcard_fix(node: Node, previous: Node | None, programs: set[str]) -> Fix 
     return _rewrite(node, new)
 
 
-def _rewrite(node: Node, new: str) -> Fix:
+def _rewrite(node: Node, new: str) -> Fix | None:
     # A plain scalar that gains brackets, colons or commas must be quoted (it may sit in a flow list).
     value = Styled(new, '"') if node.style is None and any(c in new for c in "[]{},:") else new
     return Fix.unsafe("Bind to the IPv6 wildcard (`::`, which also takes IPv4 on dual-stack hosts)",
@@ -262,11 +262,11 @@ def ipv4_only_network_policy(doc: Document, profile: Profile) -> Iterator[Findin
     families = set()
     for cidr in blocks:
         try:
-            families.add(ipaddress.ip_network(cidr.text, strict=False).version)
+            families.add(ipaddress.ip_network(cidr.text or "", strict=False).version)  # (None, "": ValueError)
         except ValueError:
             return
     if families == {4}:
-        cidrs = ", ".join(c.text for c in blocks)
+        cidrs = ", ".join(c.text or "" for c in blocks)  # (every one parsed, so has text)
         yield Finding(blocks[0].start, blocks[0].end,
                       f"{doc.object_name}: every ipBlock is IPv4 ({cidrs}); on an {profile.label} cluster the IPv6 "
                       f"traffic these rules mean to allow or deny is not matched (e.g. add `::/0` beside `0.0.0.0/0`)")

@@ -17,8 +17,8 @@ from v6lint.diagnostics import Finding, Fix
 from v6lint.document import MAP, SEQ, Document, Node
 from v6lint.hcl_source import EXPR, walk_blocks
 from v6lint.rule import Profile, rule
-from v6lint.rules.eks import is_ipv6
 from v6lint.yaml_edit import append_item, replace_scalar
+from v6lint.rules.views import is_ipv6
 
 HYPERVISOR = "karpenter.k8s.aws/instance-hypervisor"
 INSTANCE_TYPE = "node.kubernetes.io/instance-type"
@@ -102,7 +102,7 @@ def _hcl_groups(doc: Document) -> list[NodeGroup]:
 def _eksctl_groups(doc: Document) -> list[NodeGroup]:
     groups = []
     for key, managed in (("managedNodeGroups", True), ("nodeGroups", False)):
-        seq = doc.root.get(key)
+        seq = doc.tree.get(key)
         for ng in seq.items() if seq is not None and seq.kind == SEQ else []:
             types = _type_nodes(ng.get("instanceType")) + _type_nodes(ng.get("instanceTypes")) + \
                 _type_nodes(ng.path("instancesDistribution", "instanceTypes"))
@@ -112,7 +112,7 @@ def _eksctl_groups(doc: Document) -> list[NodeGroup]:
 
 
 def _nodepool_group(doc: Document) -> NodeGroup:
-    spec = doc.root.path("spec", "template", "spec")
+    spec = doc.tree.path("spec", "template", "spec")
     requirements = spec.get("requirements") if spec is not None else None
     group = NodeGroup(doc.object_name, requirements=requirements,
                       max_pods=spec.path("kubelet", "maxPods") if spec is not None else None)
@@ -149,7 +149,9 @@ def _pd_or_ipv6(doc: Document, profile: Profile) -> str | None:
         return f"the cluster is IPv6 (per {profile.source})"
     facts = profile.facts
     here = os.path.dirname(os.path.realpath(doc.source.abspath)) if doc.source.abspath else None
-    for directory, where in facts.prefix_delegation_all if facts is not None and here else []:
+    if facts is None or not here:
+        return None
+    for directory, where in facts.prefix_delegation_all:
         if _related(here, directory):
             return f"prefix delegation is on ({where})"
     return None
@@ -198,19 +200,20 @@ def _labels(name: str) -> dict[str, str]:
 
 def _admits(requirement: Node, labels: dict[str, str]) -> bool:
     key, operator = requirement.str_at("key"), requirement.str_at("operator")
+    listed = requirement.get("values")
+    values = listed.scalars() if listed is not None else []
     if key == "kubernetes.io/arch":  # every Xen type is x86_64
-        values = requirement.get("values").scalars() if requirement.get("values") is not None else []
         return not (operator == "In" and values and "amd64" not in values)
     if key not in labels:
         return True
     value = labels[key]
-    values = requirement.get("values").scalars() if requirement.get("values") is not None else []
     if operator == "In":
         return value in values
     if operator == "NotIn":
         return value not in values
-    if operator in ("Gt", "Lt") and value.isdigit() and values and (values[0] or "").isdigit():
-        return int(value) > int(values[0]) if operator == "Gt" else int(value) < int(values[0])
+    first = values[0] if values else None
+    if operator in ("Gt", "Lt") and value.isdigit() and first and first.isdigit():
+        return int(value) > int(first) if operator == "Gt" else int(value) < int(first)
     return True
 
 
@@ -247,7 +250,10 @@ def hypervisor_requirement_missing(doc: Document, profile: Profile) -> Iterator[
     if not xen:
         return  # the other requirements already rule Xen out
     edit = append_item(doc.source, requirements, {"key": HYPERVISOR, "operator": "NotIn", "values": ["xen"]})
-    key = doc.root.path("spec", "template", "spec").entry("requirements")[0]
+    template_spec = doc.tree.path("spec", "template", "spec")
+    found = template_spec.entry("requirements") if template_spec is not None else None
+    assert found is not None  # (the group's requirements are there)
+    key = found[0]
     yield Finding(key.start, key.end,
                   f"{doc.object_name}: the requirements still allow {len(xen)} Xen instance types "
                   f"({', '.join(xen[:3])}, ...), which cannot run IPv6 pods; require `{HYPERVISOR}` NotIn [xen]",
@@ -285,7 +291,7 @@ def max_pods_over_eni_limit(doc: Document, profile: Profile) -> Iterator[Finding
         return
     for group in node_groups(doc):
         wanted = _max_pods(group)
-        if wanted is None:
+        if wanted is None or group.max_pods is None:  # (a number needs its node)
             continue
         for node in group.types:
             inst = _known(node)
@@ -312,7 +318,7 @@ def max_pods_capped(doc: Document, profile: Profile) -> Iterator[Finding]:
     """
     for group in node_groups(doc):
         wanted = _max_pods(group)
-        if wanted is None or not group.managed:
+        if wanted is None or group.max_pods is None or not group.managed:
             continue
         for node in group.types:
             inst = _known(node)
@@ -344,10 +350,11 @@ def karpenter_max_pods_unset(doc: Document, profile: Profile) -> Iterator[Findin
           kubelet:
             maxPods: 110
     """
-    spec = doc.root.get("spec")
-    if spec is None or spec.kind != MAP or spec.path("kubelet", "maxPods") is not None:
+    found = doc.tree.entry("spec")
+    spec = found[1] if found is not None else None
+    if found is None or spec is None or spec.kind != MAP or spec.path("kubelet", "maxPods") is not None:
         return
-    key = doc.root.entry("spec")[0]
+    key = found[0]
     yield Finding(key.start, key.end,
                   f"{doc.object_name}: no `kubelet.maxPods`; Karpenter sizes nodes with the secondary-IP formula, "
                   f"not the much higher prefix-delegation capacity of IPv6 nodes (EKS recommends 110, or 250 on "

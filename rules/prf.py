@@ -1,12 +1,10 @@
 """PRF: the cluster profile itself."""
 from __future__ import annotations
 
-from v6lint.diagnostics import Finding
+from v6lint.diagnostics import FAMILY_LABELS, Finding
 from v6lint.rule import rule
-from v6lint.rules.spark_model import SPARK_APPS, spark_jobs
-from v6lint.rules.svc import ALLOC, SERVICE, _ipv6_only, service_spec
+from v6lint.rules.views import ALLOC, SERVICE, SPARK_APPS, imds_values, ipv6_only, service_spec, spark_jobs
 
-LABELS = {"ipv4": "IPv4", "ipv6": "IPv6", "dual": "dual-stack"}
 
 IMDS = "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE"
 FAMILIES = "spark.kubernetes.driver.service.ipFamilies"
@@ -33,20 +31,21 @@ def ipv6_config_on_ipv4_cluster(doc, profile):
     where = "in a project whose cluster profile is IPv4; either the profile is wrong or"
     if doc.matches(SERVICE):
         svc = service_spec(doc)
-        if not svc.headless_selectorless and _ipv6_only(svc):
-            node = svc.families_node
+        node = svc.families_node
+        if node is not None and not svc.headless_selectorless and ipv6_only(svc):
             yield Finding(node.start, node.end, f"{svc.name}: an IPv6-only Service {where} the API server will "
                                                 f"reject it (\"IPv6 not configured on this cluster\")")
         return
-    from v6lint.rules.spk import _imds_values  # the SPK module owns the env lookups
     for job in spark_jobs(doc):
         conf = job.conf.get(FAMILIES)
         if conf is not None and conf.value == "IPv6":
             yield Finding(conf.start, conf.end, f"{job.label}: an IPv6-only driver Service {where} Spark's driver "
                                                 f"Service will be rejected")
-        for node, imds_conf, value in _imds_values(job):
+        for node, imds_conf, value in imds_values(job):
             if value.strip().lower() == "ipv6":
-                start, end = (node.start, node.end) if node is not None else (imds_conf.start, imds_conf.end)
+                span = node if node is not None else imds_conf
+                assert span is not None  # (imds_values gives a node or a conf)
+                start, end = span.start, span.end
                 yield Finding(start, end, f"{job.label}: `{IMDS}=IPv6` {where} the SDK cannot reach the IPv6 "
                                           f"IMDS endpoint on IPv4 nodes")
 
@@ -71,8 +70,8 @@ def conflicting_cluster_profile(doc, profile):
     for source in profile.conflicts_in(doc.source.abspath):
         if doc.start <= source.start <= doc.end:
             yield Finding(source.start, source.end,
-                          f"`{source.what}` says the cluster is {LABELS[source.ip_family]}, but the profile is "
-                          f"{LABELS[profile.ip_family]} per {profile.source}; make the sources agree (or set "
+                          f"`{source.what}` says the cluster is {FAMILY_LABELS[source.ip_family]}, but the profile is "
+                          f"{FAMILY_LABELS[profile.ip_family]} per {profile.source}; make the sources agree (or set "
                           f"cluster.ip-family in the v6lint config)")
 
 

@@ -10,87 +10,19 @@ import ipaddress
 from typing import Iterator
 
 from v6lint.diagnostics import Finding, Fix
-from v6lint.document import MAP, SEQ, Document, Node, per_document
+from v6lint.document import SEQ, Document, Node
 from v6lint.rule import Profile, rule
+from v6lint.rules.views import (ALLOC, FAMILIES, POLICIES, SERVICE, canonical, effective_policy, family_of, ipv6_only,
+                                service_spec)
 from v6lint.yaml_edit import delete_entries, delete_entry, delete_item, entry_index, insert_entries, replace_scalar
 
-SERVICE = ("v1/Service",)
-FAMILIES = ("IPv4", "IPv6")
-POLICIES = ("SingleStack", "PreferDualStack", "RequireDualStack")
 VALIDATION = "https://github.com/kubernetes/kubernetes/blob/master/pkg/apis/core/validation/validation.go"
-# initIPFamilyFields as read at kubernetes/kubernetes@b0d609f08083d7a8aa3426540d6d5f9090944906
-ALLOC = ("https://github.com/kubernetes/kubernetes/blob/b0d609f08083d7a8aa3426540d6d5f9090944906/"
-         "pkg/registry/core/service/storage/alloc.go")
 DUAL_STACK_DOCS = "https://kubernetes.io/docs/concepts/services-networking/dual-stack/"
+# ValidateService checks every externalIPs entry with ValidateNonSpecialIP (kubernetes/kubernetes@a7264f95ffc8,
+# "used to validate Endpoints, EndpointSlices, and external IPs").
+NON_SPECIAL_IP = ("https://github.com/kubernetes/kubernetes/blob/a7264f95ffc8b56377da16e83461aa59467ebb3e/"
+                  "pkg/apis/core/validation/validation.go")
 EKS_IPV6 = "https://docs.aws.amazon.com/eks/latest/userguide/cni-ipv6.html"
-
-
-class ServiceSpec:
-    """The dual-stack fields of one Service, read once for all SVC rules."""
-
-    def __init__(self, doc: Document):
-        self.doc = doc
-        self.spec: Node | None = doc.root.get("spec") if doc.root is not None else None
-        spec = self.spec if self.spec is not None and self.spec.kind == MAP else None
-        self.spec = spec
-        get = spec.get if spec is not None else (lambda _key: None)
-        self.type = (get("type").text if get("type") is not None else None) or "ClusterIP"
-        self.families_node = get("ipFamilies")
-        self.policy_node = get("ipFamilyPolicy")
-        self.cluster_ip_node = get("clusterIP")
-        self.cluster_ips_node = get("clusterIPs")
-        self.selector = get("selector")
-
-    def seq(self, node: Node | None) -> list[Node]:
-        return node.items() if node is not None and node.kind == SEQ else []
-
-    @property
-    def families(self) -> list[Node]:
-        return self.seq(self.families_node)
-
-    @property
-    def family_values(self) -> list[str | None]:
-        return [n.text for n in self.families]
-
-    @property
-    def cluster_ips(self) -> list[Node]:
-        return self.seq(self.cluster_ips_node)
-
-    @property
-    def policy(self) -> str | None:
-        return self.policy_node.text if self.policy_node is not None else None
-
-    @property
-    def cluster_ip(self) -> str | None:
-        return self.cluster_ip_node.text if self.cluster_ip_node is not None else None
-
-    @property
-    def headless_selectorless(self) -> bool:
-        """alloc.go lets these through before any cluster-family check."""
-        has_selector = self.selector is not None and bool(self.selector.entries())
-        return self.cluster_ip == "None" and not has_selector
-
-    @property
-    def name(self) -> str:
-        return self.doc.object_name
-
-
-service_spec = per_document(ServiceSpec)  # one build per Service for all rules
-
-
-def canonical(value: str | None, choices: tuple[str, ...]) -> str | None:
-    if value is None:
-        return None
-    folded = value.strip().lower()
-    return next((c for c in choices if c.lower() == folded), None)
-
-
-def family_of(address: str | None) -> str | None:
-    try:
-        ip = ipaddress.ip_address(address or "")
-    except ValueError:
-        return None
-    return "IPv4" if ip.version == 4 else "IPv6"
 
 
 def _show(node: Node) -> str:
@@ -172,7 +104,7 @@ def duplicate_ip_family(doc: Document, profile: Profile) -> Iterator[Finding]:
     seen: set[str | None] = set()
     for index, item in enumerate(svc.families):
         value = item.text
-        if value in seen:
+        if value in seen and svc.families_node is not None:  # (it holds the items)
             yield Finding(item.start, item.end,
                           f"{svc.name}: ipFamilies lists {value!r} twice; each family may appear once",
                           Fix.safe(f"Remove the duplicate `{value}`",
@@ -181,17 +113,6 @@ def duplicate_ip_family(doc: Document, profile: Profile) -> Iterator[Finding]:
             yield Finding(item.start, item.end,
                           f"{svc.name}: ipFamilies may hold at most two entries (one per family)")
         seen.add(value)
-
-
-def effective_policy(svc: ServiceSpec) -> tuple[str | None, bool]:
-    """(policy, defaulted): the policy the API server applies on create. alloc.go initIPFamilyFields: an
-    absent policy becomes SingleStack, except on headless selector-less Services (RequireDualStack);
-    ExternalName Services get none."""
-    if svc.policy_node is not None and not svc.policy_node.is_null:
-        return svc.policy, False
-    if svc.type == "ExternalName":
-        return None, True
-    return ("RequireDualStack" if svc.headless_selectorless else "SingleStack"), True
 
 
 @rule("SVC004", "single-stack-two-families", "error",
@@ -231,12 +152,14 @@ def single_stack_two_families(doc: Document, profile: Profile) -> Iterator[Findi
     names = " and ".join(what for what, _n in two)
     if not defaulted:
         node = svc.policy_node
+        assert node is not None  # (a policy that is not defaulted is written)
         yield Finding(node.start, node.end,
                       f"{svc.name}: ipFamilyPolicy is `SingleStack` but {names} hold two values; the API server "
                       f"rejects this (it must be `PreferDualStack` or `RequireDualStack`)",
                       Fix.unsafe("Set ipFamilyPolicy to `PreferDualStack`", replace_scalar(node, "PreferDualStack")))
         return
     what, node = two[0]
+    assert node is not None and svc.spec is not None  # (two values are written in the spec)
     at = entry_index(svc.spec, what)
     yield Finding(node.start, node.end,
                   f"{svc.name}: {names} hold two values but no ipFamilyPolicy is set; on create the API server "
@@ -269,14 +192,14 @@ def inconsistent_cluster_ips(doc: Document, profile: Profile) -> Iterator[Findin
     ips = svc.cluster_ips
     single = svc.cluster_ip
     garbage = single not in (None, "", "None") and family_of(single) is None
-    if garbage:
-        node = svc.cluster_ip_node
+    if garbage and (node := svc.cluster_ip_node) is not None:  # (a garbage value is written)
         also = " (nor is clusterIPs[0], the same value)" if ips and ips[0].text == single else ""
         yield Finding(node.start, node.end, f"{svc.name}: clusterIP {single!r} is not an IP address or `None`{also}")
     if not ips:
         return
     values = [n.text for n in ips]
     node = svc.cluster_ips_node
+    assert node is not None  # (it holds the items)
     if svc.cluster_ip_node is None or svc.cluster_ip_node.is_null:
         first = values[0]
         fix = None
@@ -338,9 +261,12 @@ def cluster_ip_family_mismatch(doc: Document, profile: Profile) -> Iterator[Find
         return
     wanted = ip_families[:len(families)] + values[len(ips):]
     fix = None
-    if None not in wanted and sorted(wanted) == sorted(values):
+    # A null entry (SVC001's) leaves nothing to reorder: comparing it with a family raised TypeError here.
+    order = [w for w in wanted if w is not None]
+    known = [v for v in values if v is not None]
+    if len(order) == len(wanted) and len(known) == len(values) and sorted(order) == sorted(known):
         fix = Fix.safe("Reorder ipFamilies to match clusterIPs",
-                   *(replace_scalar(families[i], wanted[i]) for i in range(len(families)) if wanted[i] != values[i]))
+                   *(replace_scalar(families[i], order[i]) for i in range(len(families)) if order[i] != values[i]))
     for i in mismatched:
         yield Finding(families[i].start, families[i].end,
                       f"{svc.name}: ipFamilies[{i}] is {values[i]} but clusterIPs[{i}] ({ips[i].text}) is "
@@ -397,15 +323,11 @@ def headless_exposed_service(doc: Document, profile: Profile) -> Iterator[Findin
         clusterIP: None   # bad: remove clusterIP, or use type ClusterIP
     """
     svc = service_spec(doc)
-    if svc.cluster_ip == "None" and svc.type in ("LoadBalancer", "NodePort"):
-        node = svc.cluster_ip_node
+    node = svc.cluster_ip_node
+    if node is not None and svc.cluster_ip == "None" and svc.type in ("LoadBalancer", "NodePort"):
         yield Finding(node.start, node.end,
                       f"{svc.name}: clusterIP `None` (headless) is not allowed with type {svc.type}; remove "
                       f"clusterIP, or make the Service type ClusterIP")
-
-
-def _ipv6_only(svc: ServiceSpec) -> bool:
-    return svc.family_values == ["IPv6"] and svc.policy in (None, "SingleStack")
 
 
 @rule("SVC009", "ip-family-not-in-cluster", "error",
@@ -431,23 +353,23 @@ def ip_family_not_in_cluster(doc: Document, profile: Profile) -> Iterator[Findin
     served = profile.service_families
     if svc.headless_selectorless or not served:
         return
-    if profile.ip_family == "ipv4" and _ipv6_only(svc):
+    if profile.ip_family == "ipv4" and ipv6_only(svc):
         return  # an IPv6-only Service in an IPv4 project questions the profile: PRF002
     values = [canonical(v, FAMILIES) for v in svc.family_values]  # `ipv6` is IPv6 here; SVC001 reports the case
     foreign = [i for i, v in enumerate(values) if v in FAMILIES and v not in served]
     bad_ips = [n for n in svc.cluster_ips if family_of(n.text) not in (None, *served)]
-    if foreign:
+    node = svc.families_node
+    if foreign and node is not None:  # (it holds the entries)
         fix = None
         if not bad_ips:
             keep = [i for i, v in enumerate(values) if v in served]
             if keep:
-                edits = [delete_item(doc.source, svc.families_node, i) for i in foreign]
+                edits = [delete_item(doc.source, node, i) for i in foreign]
                 fix = Fix.unsafe(f"Keep only {', '.join(served)} in ipFamilies", edits) if len(edits) == 1 else None
             else:
                 edits = [replace_scalar(svc.families[i], served[0]) for i in foreign]
                 fix = Fix.unsafe(f"Use the cluster's family `{served[0]}`", edits)
-        node = svc.families_node
-        names = ", ".join(dict.fromkeys(values[i] for i in foreign))
+        names = ", ".join(dict.fromkeys(name for i in foreign if (name := values[i])))
         yield Finding(node.start, node.end,
                       f"{svc.name}: ipFamilies asks for {names}, which this {profile.label} cluster does not "
                       f"serve; the API server rejects it (\"not configured on this cluster\")", fix)
@@ -476,9 +398,9 @@ def require_dual_stack_on_single_stack(doc: Document, profile: Profile) -> Itera
         set `PreferDualStack`
     """
     svc = service_spec(doc)
-    if svc.policy != "RequireDualStack" or svc.headless_selectorless:
-        return
     node = svc.policy_node
+    if node is None or svc.policy != "RequireDualStack" or svc.headless_selectorless:
+        return
     yield Finding(node.start, node.end,
                   f"{svc.name}: `RequireDualStack` on a single-stack {profile.label} cluster is rejected "
                   f"(\"this cluster is not configured for dual-stack services\")",
@@ -503,9 +425,10 @@ def removed_ip_family_field(doc: Document, profile: Profile) -> Iterator[Finding
         replace with `ipFamilies: [X]` and `ipFamilyPolicy: SingleStack`
     """
     svc = service_spec(doc)
-    if svc.spec is None or svc.spec.entry("ipFamily") is None:
+    found = svc.spec.entry("ipFamily") if svc.spec is not None else None
+    if svc.spec is None or found is None:
         return
-    key, value = svc.spec.entry("ipFamily")
+    key, value = found
     family = canonical(value.text, FAMILIES)
     fix = None
     if svc.families_node is not None:
@@ -545,6 +468,53 @@ def load_balancer_class_wrong_type(doc: Document, profile: Profile) -> Iterator[
                   f"remove it or set `type: LoadBalancer`")
 
 
+
+def _special(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """Why ValidateNonSpecialIP refuses an address (Go's net.IP tests, which read an IPv4-mapped IPv6
+    address as the IPv4 one), or None."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if address.is_unspecified:
+        return "may not be unspecified"
+    if address.is_loopback:
+        return "may not be in the loopback range (127.0.0.0/8, ::1/128)"
+    if address.is_link_local:
+        return "may not be in the link-local range (169.254.0.0/16, fe80::/10)"
+    link_local_multicast = (address in ipaddress.ip_network("224.0.0.0/24") if address.version == 4
+                            else address.is_multicast and address.packed[1] & 0x0F == 0x02)
+    if link_local_multicast:
+        return "may not be in the link-local multicast range (224.0.0.0/24, ff02::/16)"
+    return None
+
+
+@rule("SVC013", "special-external-ip", "error", kinds=SERVICE, references=(NON_SPECIAL_IP,),
+      rejected_by="the API server")
+def special_external_ip(doc: Document, profile: Profile) -> Iterator[Finding]:
+    """A `spec.externalIPs` entry is unspecified, loopback, link-local or link-local multicast.
+
+    Why:
+        The API server checks every external IP with ValidateNonSpecialIP and rejects `0.0.0.0` and `::`,
+        `127.0.0.0/8` and `::1`, `169.254.0.0/16` and `fe80::/10`, and the link-local multicast ranges
+        (IPv4-mapped IPv6 addresses count as their IPv4 address). Moving to IPv6, `::` or an interface's
+        `fe80::` address copied from a node is an easy mistake; the Service is never created.
+
+    Example:
+        externalIPs: ["fe80::1"]           # bad: link-local
+        externalIPs: ["2001:db8:10::20"]   # good
+    """
+    svc = service_spec(doc)
+    entries = svc.spec.get("externalIPs") if svc.spec is not None else None
+    for item in entries.items() if entries is not None and entries.kind == SEQ else []:
+        try:
+            address = ipaddress.ip_address((item.text or "").strip())
+        except ValueError:
+            continue  # not an IP as Python reads it; Go's sloppy parser accepts some of these, so no guess
+        why = _special(address)
+        if why:
+            yield Finding(item.start, item.end, f"{svc.name}: externalIPs entry {item.text!r} {why}; the API "
+                                                f"server rejects the Service")
+
+
 RULES = [
     invalid_ip_family,
     invalid_ip_family_policy,
@@ -558,4 +528,5 @@ RULES = [
     require_dual_stack_on_single_stack,
     removed_ip_family_field,
     load_balancer_class_wrong_type,
+    special_external_ip,
 ]

@@ -30,7 +30,7 @@ def _is_tfvars(doc: Document) -> bool:
 def _bodies(doc: Document) -> Iterator[tuple[Node, HclBlock | None]]:
     """The tfvars root, or every block body of a .tf file."""
     if _is_tfvars(doc):
-        yield doc.root, None
+        yield doc.tree, None
         return
     for block in walk_blocks(doc.blocks):
         yield block.body, block
@@ -102,7 +102,7 @@ def undeclared_variable(doc: Document, profile: Profile) -> Iterator[Finding]:
     declared = _declared(doc, profile)
     if not _is_tfvars(doc) or not declared:
         return
-    for key, _value in doc.root.entries():
+    for key, _value in doc.tree.entries():
         name = key.value
         if name in declared:
             continue
@@ -132,7 +132,7 @@ def variable_type_mismatch(doc: Document, profile: Profile) -> Iterator[Finding]
     declared = _declared(doc, profile)
     if not _is_tfvars(doc) or not declared:
         return
-    for key, value in doc.root.entries():
+    for key, value in doc.tree.entries():
         decl = declared.get(key.value)
         if decl is None or not decl.type or value.style != '"':
             continue
@@ -384,9 +384,10 @@ def subnet_ipv6_cidr_too_small(doc: Document, profile: Profile) -> Iterator[Find
         else:
             match = _CIDRSUBNET.match(node.text.strip())
             amazon = _amazon_provided_vpcs(doc) if amazon is None and match else amazon
-            prefix = AMAZON_IPV6_PREFIX + int(match.group(2)) if match and match.group(1) in amazon else None
+            prefix = AMAZON_IPV6_PREFIX + int(match.group(2)) \
+                if match and amazon is not None and match.group(1) in amazon else None
             why = (f"cidrsubnet adds {match.group(2)} bits to aws_vpc.{match.group(1)}'s Amazon-provided "
-                   f"/{AMAZON_IPV6_PREFIX}, giving a /{prefix}") if prefix is not None else ""
+                   f"/{AMAZON_IPV6_PREFIX}, giving a /{prefix}") if match and prefix is not None else ""
         if prefix is not None and prefix > SUBNET_IPV6_PREFIX_MAX:
             yield Finding(node.start, node.end,
                           f"subnet IPv6 CIDR smaller than a /{SUBNET_IPV6_PREFIX_MAX}: {why}; EC2 refuses it "
@@ -398,7 +399,7 @@ def subnet_ipv6_cidr_too_small(doc: Document, profile: Profile) -> Iterator[Find
 # "anything under fd00::/8" that does not overlap fd00::/16, which Amazon reserves. So a ULA in fc00::/8,
 # or one touching fd00::/16, is refused; the rest of fd00::/8 is allowed (through IPAM).
 IPAM_PRIVATE_IPV6 = "https://docs.aws.amazon.com/vpc/latest/ipam/enable-prov-ipv6-gua.html"
-ULA_ALLOWED = ipaddress.ip_network("fd00::/8")
+ULA_ALLOWED = ipaddress.IPv6Network("fd00::/8")
 ULA_RESERVED = ipaddress.ip_network("fd00::/16")
 ULA_ALL = ipaddress.ip_network("fc00::/7")
 _VPC_IPV6_ATTRS = {"aws_vpc": "ipv6_cidr_block", "aws_vpc_ipv6_cidr_block_association": "ipv6_cidr_block",
@@ -432,7 +433,7 @@ def vpc_ipv6_ula_refused(doc: Document, profile: Profile) -> Iterator[Finding]:
             net = ipaddress.ip_network(node.text.strip(), strict=False)
         except ValueError:
             continue
-        if net.version != 6 or not net.overlaps(ULA_ALL):
+        if not isinstance(net, ipaddress.IPv6Network) or not net.overlaps(ULA_ALL):
             continue
         if not net.subnet_of(ULA_ALLOWED):
             why = f"{net} is outside fd00::/8, the only ULA space AWS accepts"

@@ -136,6 +136,13 @@ def test_unknown_codes_warn_in_ignore_and_fail_in_select(repo):
     assert "per-file-ignores['legacy/**']: 'GONE9' matches no rule" in result.output
     assert "v6lint: warning: --ignore: 'NOPE1' matches no rule" in result.output
     assert "SVC001" not in result.output.split("warning")[-1].split("\n", 1)[1]
+    # a nested project's config warns too, once, when run from the top (each file gets its own config)
+    (repo / "team" / "svc.yaml").parent.mkdir()
+    (repo / "team" / "svc.yaml").write_text(SVC)
+    (repo / "team" / ".v6lint.toml").write_text('ignore = ["RENAMED7"]\n')
+    result = CliRunner().invoke(main, ["check", "--no-cache", "--output-format", "concise"])
+    assert result.output.count("v6lint: warning: team/.v6lint.toml: ignore: 'RENAMED7' matches no rule") == 1
+    assert result.output.count("v6lint: warning: .v6lint.toml: ignore: 'OLD123' matches no rule") == 1
     (repo / ".v6lint.toml").write_text('select = ["OLD123"]\n')
     assert run("check").exit_code == 2
     assert run("check", "--select", "OLD123").exit_code == 2

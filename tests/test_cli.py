@@ -241,6 +241,23 @@ def test_udp_dual_stack_with_an_old_controller_says_it_cannot_work(tmp_path, mon
     assert "Controller is v2.8.1 (lbc-values.yaml:4)" in found["message"] and found["fix"] is None
 
 
+def test_a_rule_that_crashes_is_reported_with_the_other_findings_and_the_run_exits_2(project, monkeypatch):
+    from v6lint.rules import BY_CODE
+
+    def crashing(doc, profile):
+        raise KeyError("spec")
+        yield  # a generator, as every check is
+
+    # Rules are frozen and worker processes import them afresh: swap the check's code object in place.
+    monkeypatch.setattr(BY_CODE["SVC004"].check, "__code__", crashing.__code__)
+    for args in (["--output-format", "json"], ["--output-format", "json", "--exit-zero"]):
+        result = CliRunner().invoke(main, ["check", "--no-cache", *args, "k8s/svc.yaml"])
+        codes = [d["code"] for d in json.loads(result.output)]
+        assert result.exit_code == 2 and codes == ["V6L999", "SVC001"], (result.exit_code, codes)
+        crash = json.loads(result.output)[0]
+        assert "SVC004" in crash["message"] and "KeyError" in crash["message"]
+
+
 def test_an_internal_error_exits_2_with_one_line_and_the_traceback_only_under_verbose(project, monkeypatch):
     from test_stdin import _separate_streams
 

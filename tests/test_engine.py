@@ -295,3 +295,16 @@ def test_one_writer_for_suppression_comments_knows_where_none_can_go():
         'a: "# v6lint: ignore[X1]"  # v6lint: ignore[SVC001, SVC004]\nb: 1\n'
     added = comment_edit(yaml, 1, ["SVC004"], "legacy")
     assert (added.start, added.content) == (yaml.line_end(1), "  # v6lint: ignore[SVC004] legacy")
+
+
+def test_a_null_ip_family_leaves_svc006_without_a_reorder_fix_instead_of_crashing():
+    # mypy found it: the reorder fix sorted ipFamilies with a null entry beside a family (TypeError).
+    text = ("apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n"
+            "  ipFamilyPolicy: PreferDualStack\n  ipFamilies: [IPv6, ~]\n"
+            "  clusterIP: 10.0.0.1\n  clusterIPs: [10.0.0.1, 'fd00::1']\n  selector: {app: web}\n")
+    _linter, diags = lint(text, select=["SVC006", "V6L999"], ip_family="dual")
+    assert [(d.code, text[d.start:d.end], d.fix) for d in diags] == [("SVC006", "IPv6", None)]
+    assert diags[0].message.startswith("Service web: ipFamilies[0] is IPv6 but clusterIPs[0] (10.0.0.1) is IPv4")
+    # a complete pair is still reordered by the fix
+    _linter, diags = lint(text.replace("[IPv6, ~]", "[IPv6, IPv4]"), select=["SVC006"], ip_family="dual")
+    assert [d.fix.message for d in diags if d.fix] == ["Reorder ipFamilies to match clusterIPs"] * 2

@@ -64,6 +64,19 @@ def test_ci_installs_the_floors_in_a_separate_virtualenv_and_runs_the_tests():
     assert re.search(r"/tmp/v6lint-ci-floors/bin/python -m pytest", ci)
 
 
+def test_ci_type_checks_the_three_packages_after_the_tests():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert ci.index("bash -c \"${commands[1]}\"") < ci.index(".ci/typecheck .venv/bin/python") < ci.index("python3 -m venv /tmp/v6lint-ci-floors")
+    check = (ROOT / ".ci" / "typecheck").read_text()
+    # the folders are checked as the package they install as, so `from v6lint...` imports resolve
+    assert 'ln -s "$repo/rules" "$tree/v6lint/rules"' in check and 'ln -s "$repo/lsp" "$tree/v6lint/lsp"' in check
+    assert "-p v6lint" in check
+    mypy = PYPROJECT["tool"]["mypy"]
+    assert mypy["check_untyped_defs"] is True and mypy["warn_unused_ignores"] is True
+    assert not mypy.get("ignore_missing_imports")  # only named third-party modules, in an override
+    assert "mypy" in _floors()
+
+
 def test_licence_and_changelog():
     assert PYPROJECT["project"]["license"] == "Apache-2.0"
     licence = (ROOT / "LICENSE").read_text()

@@ -1,10 +1,12 @@
 """`v6lint plan`: parse once, judge by the project's profile and by the target, group, order, render."""
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
 import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -59,7 +61,7 @@ def test_spark_on_eks_to_ipv6_field_by_field(stack):
     assert project["summary"] == {k: v for k, v in data["summary"].items() if k not in ("projects", "units")}
     assert project["not_judged"] == []
     units = project["units"]
-    # The switch first: the tfvars flag that says IPv4, then the Spark jobs.
+    # The switch first (nothing must change before it here): the tfvars flag that says IPv4, then the Spark jobs.
     assert [(u["step"], u["path"], u["kind"], u["phase"]) for u in units] == [
         (1, "terraform", "terraform stack", "switch"),
         (2, "examples/pyspark-pi-job.yaml", "spark job", "workloads"),
@@ -157,15 +159,52 @@ def test_two_projects_two_plans_each_against_its_own_profile(tmp_path, monkeypat
 
 
 def test_fix_applies_the_safe_fixes_and_prints_what_remains_manual(stack):
-    code, out = plan("--to", "ipv6", "--fix")
-    assert code == 0
+    result = subprocess.run([str(Path(sys.executable).parent / "v6lint"), "plan", "--to", "ipv6", "--fix"],
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)  # as in CI
+    code, out = result.returncode, result.stdout
+    assert code == 0 and result.stderr == ""
     assert "after --fix applied 3 fixes" in out
-    assert "Remains manual (1):" in out and f"{TFVARS}:4: PRF001 [degrades]" in out
+    # exactly what it changed (positions as before the fixes), then what remains
+    assert out.split("\n\n")[-1].splitlines() == [
+        "Applied 3 fix(es) in 2 file(s):",
+        "  examples/pyspark-pi-job.yaml:15: SPK001 Add `spark.kubernetes.driver.service.ipFamilies: IPv6` and the SingleStack "
+        "policy",
+        "  examples/taxi-trip.yaml:10: SPK001 Add `spark.kubernetes.driver.service.ipFamilies: IPv6` and the SingleStack "
+        "policy",
+        "  examples/taxi-trip.yaml:27: SPK001 Add `spark.kubernetes.driver.service.ipFamilies: IPv6` and the SingleStack "
+        "policy",
+        "Remains manual (1):",
+        f"  {TFVARS}:4: PRF001 [degrades] `enable_ipv6 = false` says the cluster is IPv4, but the profile is IPv6 "
+        f"per plan --to ipv6; make the sources agree (or set cluster.ip-family in the v6lint config)"]
     job = (stack / "examples" / "taxi-trip.yaml").read_text()
     assert job.count("spark.kubernetes.driver.service.ipFamilies") == 2
     assert "enable_ipv6 = false" in (stack / TFVARS).read_text()  # the switch stays the user's
     data = plan_json("--to", "ipv6")
     assert data["summary"]["findings"] == 1 and data["summary"]["fixes"]["manual"] == 1
+
+
+def test_fix_says_what_it_applied_alike_in_text_json_and_html(tmp_path, monkeypatch):
+    said = {}
+    for fmt in ("text", "json", "html"):
+        root = tmp_path / fmt
+        shutil.copytree(STACK, root)
+        git_repo(root)
+        monkeypatch.chdir(root)
+        _code, out = plan("--to", "ipv6", "--fix", "--output-format", fmt)
+        if fmt == "json":
+            data = json.loads(out)
+            said[fmt] = [f"{a['path']}:{a['line']}: {a['code']} {a['fix']}" for a in data["applied"]]
+            assert data["summary"]["findings"] == 1  # the plan is what remains
+        elif fmt == "html":
+            assert re.search(r"<h2>Applied by --fix: <span data-applied>3</span></h2>", out)
+            said[fmt] = [f"{path}:{line}: {code} {html.unescape(fix)}" for path, line, code, fix in re.findall(
+                r"<tr><td>([^<:]+):(\d+):\d+</td><td>(\w+) [\w-]+</td><td>([^<]*)</td></tr>", out)]
+        else:
+            lines = out.splitlines()
+            start = lines.index("Applied 3 fix(es) in 2 file(s):") + 1
+            said[fmt] = [line.strip() for line in lines[start:start + 3]]
+    assert said["text"] == said["json"] == said["html"] and len(said["text"]) == 3
+    assert plan_json("--to", "ipv6").get("applied") is None  # not a --fix run: no such key
 
 
 def test_unsafe_fixes_need_fix(stack):
@@ -295,34 +334,142 @@ def _platform_repo(root: Path) -> Path:
     return root
 
 
-def test_units_classes_and_order_switch_cluster_workloads(tmp_path, monkeypatch):
+def test_units_classes_and_order_cluster_switch_workloads(tmp_path, monkeypatch):
     monkeypatch.chdir(_platform_repo(tmp_path / "repo"))
     data = plan_json("--to", "ipv6", "--platform", "aws")
     units = [(u["step"], u["path"], u["kind"], u["phase"],
               [(f["code"], f["class"], f["fix"], f["rejected_by"], f["line"]) for f in u["findings"]])
              for u in data["projects"][0]["units"]]
     assert units == [
-        (1, "infra", "terraform stack", "switch", [("PRF001", "degrades", "manual", "", 1)]),
-        (2, "infra", "manifests", "cluster", [("EKS002", "rejected", "manual", "eksctl", 7)]),
+        (1, "infra", "manifests", "cluster", [("EKS002", "rejected", "manual", "eksctl", 7)]),
+        (2, "infra", "terraform stack", "switch", [("PRF001", "degrades", "manual", "", 1)]),
         (3, "apps/base", "kustomization", "workloads", [("SVC009", "rejected", "unsafe", "the API server", 6)]),
         (4, "apps/raw", "manifests", "workloads", [("SVC009", "rejected", "unsafe", "the API server", 6)]),
         (5, "charts/web", "chart", "workloads", [("SVC009", "rejected", "unsafe", "the API server", 6)]),
     ]
 
 
+CONTROLLER = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: aws-load-balancer-controller
+  namespace: kube-system
+spec:
+  selector:
+    matchLabels: {app: aws-load-balancer-controller}
+  template:
+    metadata:
+      labels: {app: aws-load-balancer-controller}
+    spec:
+      containers:
+        - name: controller
+          image: public.ecr.aws/eks/aws-load-balancer-controller:{version}
+          args: [--cluster-name=shop]
+"""
+LB_SERVICES = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: orphan
+  annotations:
+    service.beta.kubernetes.io/aws-load-balancer-type: external
+spec:
+  type: LoadBalancer
+  ports: [{port: 443}]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: dns
+  annotations:
+    service.beta.kubernetes.io/aws-load-balancer-type: external
+    service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip
+    service.beta.kubernetes.io/aws-load-balancer-ip-address-type: dualstack
+spec:
+  type: LoadBalancer
+  ports: [{port: 53, protocol: UDP}]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  type: LoadBalancer
+  ports: [{port: 80}]
+"""
+
+
+def _html_units(page: str) -> list[tuple[str, str, str]]:
+    return re.findall(r'<h3>\d+\. (.*?) <span class="phase">\((.*?); (.*?)\)</span>', page)
+
+
+def test_an_old_load_balancer_controller_is_upgraded_before_the_flip(tmp_path, monkeypatch):
+    root = _platform_repo(tmp_path / "repo")
+    (root / "platform").mkdir()
+    (root / "platform/lbc.yaml").write_text(CONTROLLER.replace("{version}", "v2.4.7"))
+    (root / "apps/raw/lb.yaml").write_text(LB_SERVICES)
+    monkeypatch.chdir(root)
+    data = plan_json("--to", "ipv6", "--platform", "aws")
+    units = [(u["path"], u["kind"], u["phase"], u.get("pinned"), [(f["code"], f["path"], f["line"], f["phase"])
+                                                                 for f in u["findings"]])
+             for u in data["projects"][0]["units"]]
+    # Before the flip: the eksctl config, and the controller pin (v2.4.7 predates the v2.5.0 Service
+    # webhook and v2.10.0's UDP on dual-stack NLBs); the Services these findings are on come after.
+    assert units[:2] == [
+        ("infra", "manifests", "cluster", None, [("EKS002", "infra/eksctl.yaml", 7, "cluster")]),
+        ("platform/lbc.yaml", "load balancer controller", "cluster",
+         {"version": "2.4.7", "at": "platform/lbc.yaml:15"},
+         [("LB006", "apps/raw/lb.yaml", 6, "cluster"), ("LB007", "apps/raw/lb.yaml", 18, "cluster")]),
+    ]
+    assert [u[:3] for u in units[2:]] == [("infra", "terraform stack", "switch"), ("apps/base", "kustomization",
+                                          "workloads"), ("apps/raw", "manifests", "workloads"),
+                                         ("charts/web", "chart", "workloads")]
+    workloads = {(f[0], f[2]) for u in units[2:] for f in u[4]}
+    assert ("LB011", 28) in workloads  # its fix (the controller's annotations) works with v2.4.7 too
+    assert not {c for c, _ in workloads} & {"LB006", "LB007"}
+    # the text and the HTML give the same order
+    _code, out = plan("--to", "ipv6", "--platform", "aws")
+    steps = [line.strip().split(":")[0] for line in out.splitlines() if re.match(r"\s+\d+\. ", line)]
+    assert steps == ["1. before the cluster flips", "2. the switch", "3. workloads"]
+    assert ("     upgrade the AWS Load Balancer Controller v2.4.7 pinned at platform/lbc.yaml:15 (LB006, LB007 "
+            "depend on it)") in out.splitlines()
+    assert out.index("LB006 x1") < out.index("2. the switch") < out.index("LB011 x1")
+    _code, page = plan("--to", "ipv6", "--platform", "aws", "--output-format", "html")
+    assert _html_units(page) == [(u[0], u[1], {"cluster": "before the cluster flips", "switch": "the switch",
+                                               "workloads": "workloads"}[u[2]]) for u in units]
+    assert "Upgrade the AWS Load Balancer Controller v2.4.7 pinned at platform/lbc.yaml:15" in page
+    # A current controller causes none of them: no controller step, LB007 is a workload fix.
+    (root / "platform/lbc.yaml").write_text(CONTROLLER.replace("{version}", "v2.11.0"))
+    data = plan_json("--to", "ipv6", "--platform", "aws")
+    kinds = [(u["kind"], u["phase"]) for u in data["projects"][0]["units"]]
+    assert ("load balancer controller", "cluster") not in kinds
+    found = {(f["code"], f["phase"], f["fix"]) for u in data["projects"][0]["units"] for f in u["findings"]}
+    assert ("LB007", "workloads", "safe") in found and not any(c == "LB006" for c, _p, _f in found)
+
+
 def test_fix_with_unsafe_fixes_leaves_only_the_manual_steps(tmp_path, monkeypatch):
     root = _platform_repo(tmp_path / "repo")
     monkeypatch.chdir(root)
+    # unsafe fixes only with --unsafe-fixes, also where the config turns fix.unsafe on for `check`
+    (root / ".v6lint.toml").write_text("[fix]\nunsafe = true\n")
     code, out = plan("--to", "ipv6", "--platform", "aws", "--fix")
-    assert "Remains manual (2):" in out and "ipFamilies: [IPv4]" in (root / "apps/raw/svc.yaml").read_text()
+    assert "ipFamilies: [IPv4]" in (root / "apps/raw/svc.yaml").read_text()
+    assert "Applied 0 fix(es) in 0 file(s).\n3 unsafe fix(es) not applied: unsafe fixes change behaviour; review " \
+           "them, then rerun with --unsafe-fixes:\n" in out
+    assert "Remains manual (2):" in out
     code, out = plan("--to", "ipv6", "--platform", "aws", "--fix", "--unsafe-fixes")
     assert code == 0 and "after --fix applied 3 fixes" in out
-    assert out.endswith("Remains manual (2):\n"
+    assert out.endswith("Applied 3 fix(es) in 3 file(s):\n"
+                        "  apps/base/svc.yaml:6: SVC009 Use the cluster's family `IPv6`\n"
+                        "  apps/raw/svc.yaml:6: SVC009 Use the cluster's family `IPv6`\n"
+                        "  charts/web/templates/svc.yaml:6: SVC009 Use the cluster's family `IPv6`\n"
+                        "Remains manual (2):\n"
+                        "  infra/eksctl.yaml:7: EKS002 [rejected] ClusterConfig c: unmanaged node group ng-1 on an "
+                        "IPv6 cluster; eksctl supports only managed node groups there\n"
                         "  infra/terraform.tfvars:1: PRF001 [degrades] `enable_ipv6 = false` says the cluster is IPv4, "
                         "but the profile is IPv6 per plan --to ipv6; make the sources agree (or set cluster.ip-family "
-                        "in the v6lint config)\n"
-                        "  infra/eksctl.yaml:7: EKS002 [rejected] ClusterConfig c: unmanaged node group ng-1 on an "
-                        "IPv6 cluster; eksctl supports only managed node groups there\n")
+                        "in the v6lint config)\n")
     for name in ("apps/raw/svc.yaml", "apps/base/svc.yaml", "charts/web/templates/svc.yaml"):
         assert "IPv4" not in (root / name).read_text()
 

@@ -577,9 +577,79 @@ def test_each_file_gets_its_nearest_config_extending_the_base(monorepo):
     # the base's excludes hold when run from the folder below it, and a folder's own excludes from the top
     assert run("check", "--show-files", "clusters/dev").output.splitlines() == [
         "clusters/dev/apps/checkout.yaml", "clusters/dev/legacy/metrics.yaml"]
+    # `exclude` in the extending config replaces the base's (as in ruff): *.rendered.yaml is linted in
+    # prod now, from the top as from inside; `extend-exclude` adds to the base's instead
     (monorepo / "clusters/prod/.v6lint.toml").write_text('extend = "../../.v6lint.toml"\nexclude = ["apps/"]\n')
     assert run("check", "--show-files").output.splitlines() == [
+        "clusters/dev/apps/checkout.yaml", "clusters/dev/legacy/metrics.yaml", "clusters/prod/out.rendered.yaml"]
+    assert run("check", "--show-files", "clusters/prod").output.splitlines() == ["clusters/prod/out.rendered.yaml"]
+    (monorepo / "clusters/prod/.v6lint.toml").write_text('extend = "../../.v6lint.toml"\nextend-exclude = ["apps/"]\n')
+    assert run("check", "--show-files").output.splitlines() == [
         "clusters/dev/apps/checkout.yaml", "clusters/dev/legacy/metrics.yaml"]
+
+
+SERVICE_OLD_FIELD = SERVICE_V4 + "  ipFamily: IPv4\n"  # SVC011 on any cluster, SVC009 on an IPv6 one
+
+
+@pytest.fixture
+def two_clusters(tmp_path, monkeypatch):
+    """A monorepo: the root config excludes `legacy/` (any depth), `clusters/dev/` and `*.rendered.yaml`;
+    prod (IPv4) extends it, dev (IPv6) has a config of its own with its own excludes."""
+    repo = git_repo(tmp_path / "mono")
+    write(repo / ".v6lint.toml", 'exclude = ["legacy/", "clusters/dev/", "*.rendered.yaml"]\n\n'
+                                 '[cluster]\nplatform = "aws"\n')
+    write(repo / "clusters/prod/.v6lint.toml", 'extend = "../../.v6lint.toml"\n\n[cluster]\nip-family = "ipv4"\n')
+    write(repo / "clusters/dev/.v6lint.toml", 'exclude = ["generated/"]\nextend-exclude = ["*.tmp.yaml"]\n\n'
+                                              '[cluster]\nip-family = "ipv6"\nplatform = "aws"\n')
+    for name in ("legacy/old.yaml", "top.yaml"):
+        write(repo / name, SERVICE_OLD_FIELD)
+    for cluster in ("prod", "dev"):
+        for name in ("apps/svc.yaml", "legacy/old.yaml", "out.rendered.yaml", "generated/gen.yaml",
+                     "apps/a.tmp.yaml"):
+            write(repo / "clusters" / cluster / name, SERVICE_OLD_FIELD)
+    monkeypatch.chdir(repo)
+    return repo
+
+
+def by_file(found: list[dict]) -> dict[str, list[tuple]]:
+    """Findings per absolute path, with the profile's source as an absolute path (output is cwd-relative)."""
+    out: dict[str, list[tuple]] = {}
+    for d in found:
+        profile = d["profile"] and (d["profile"]["ip_family"], str(Path(d["profile"]["source"]).resolve()))
+        out.setdefault(str(Path(d["path"]).resolve()), []).append(
+            (d["code"], d["range"]["start"]["line"], d["range"]["start"]["column"], profile))
+    return out
+
+
+def test_each_file_is_excluded_by_its_nearest_config_only(two_clusters, monkeypatch):
+    repo = two_clusters
+    linted = ["top.yaml", "clusters/prod/apps/svc.yaml", "clusters/prod/apps/a.tmp.yaml",
+              "clusters/prod/generated/gen.yaml",  # prod extends the root: legacy/ and *.rendered.yaml hold
+              "clusters/dev/apps/svc.yaml", "clusters/dev/legacy/old.yaml", "clusters/dev/out.rendered.yaml"]
+    every = [str(p.relative_to(repo)) for p in sorted(repo.rglob("*.yaml"))]
+    assert sorted(run("check", "--show-files").output.splitlines()) == sorted(linted)
+    top = by_file(check_json())
+    assert sorted(top) == sorted(str(repo / p) for p in linted)
+    dev = top[str(repo / "clusters/dev/legacy/old.yaml")]
+    assert [c for c, *_ in dev] == ["SVC009", "SVC011"]
+    assert dev[0][3] == ("ipv6", str(repo / "clusters/dev/.v6lint.toml:5"))
+    assert [c for c, *_ in top[str(repo / "clusters/prod/apps/svc.yaml")]] == ["SVC011"]  # IPv4: no SVC009
+    # `v6lint profile` lists dev among the nested projects although the root's exclude names its folder
+    assert json.loads(run("profile", "--output-format", "json").output)["nested_projects"] == [
+        "clusters/dev", "clusters/prod"]
+    # from inside each cluster's folder: the same files, the same findings
+    for cluster in ("prod", "dev"):
+        monkeypatch.chdir(repo / "clusters" / cluster)
+        inside = by_file(check_json())
+        assert inside == {f: d for f, d in top.items() if f.startswith(str(repo / "clusters" / cluster) + "/")}
+        shown = {str((repo / "clusters" / cluster / line).resolve()) for line in run("check", "--show-files").output.split()}
+        assert shown == set(inside)
+    # pre-commit: every file named alone, with --force-exclude, from the root
+    monkeypatch.chdir(repo)
+    for path in every:
+        alone = by_file(check_json("--force-exclude", path))
+        assert alone == ({str(repo / path): top[str(repo / path)]} if path in linted else {}), path
+        assert run("check", "--show-files", "--force-exclude", path).output.split() == ([path] if path in linted else [])
 
 
 def test_show_settings_names_every_source(monorepo):
@@ -590,6 +660,7 @@ def test_show_settings_names_every_source(monorepo):
     assert '  exclude = ["*.rendered.yaml"]' in out  # the dev-only pattern does not reach prod
     assert "  ip-family = ipv6 (per clusters/prod/.v6lint.toml:4)" in out
     assert "  platform = aws (per .v6lint.toml:5)" in out
+    assert "  force-exclude = false" in out and "  spark-conf = []" in out
     dev = run("check", "--show-settings", "clusters/dev/legacy/metrics.yaml").output
     assert '  exclude = ["/generated/", "*.rendered.yaml"]' in dev
     assert '  per-file-ignores = {"legacy/**": ["SVC011"]}' in dev
@@ -610,7 +681,10 @@ def test_extend_errors_stop_the_run(monorepo):
     ("*.rendered.yaml", "*.rendered.yaml"),  # unanchored: any depth
     ("clusters/dev/generated/", "/generated/"),
     ("clusters/*/generated/", "/generated/"),
-    ("/clusters/dev/", "/"),
+    ("/clusters/dev/", "**"),  # the extending config's own folder: everything in it
+    ("clusters/dev", "**"),
+    ("/clusters/", "**"),  # a folder above it
+    ("!clusters/dev/", "!**"),
     ("clusters/prod/x/", None),  # elsewhere
     ("**/tmp/", "**/tmp/"),
     ("clusters/**/tmp/", "**/tmp/"),

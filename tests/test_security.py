@@ -22,7 +22,7 @@ from v6lint.discovery import Glob, parse_patterns
 from v6lint.engine import Linter, WriteError, write_atomic
 from v6lint.output import printable
 from v6lint.project import _DECL, prefix_delegation_on
-from v6lint.rules.spark_model import _DEFAULTS_LINE, _is_setting
+from v6lint.rules.views.spark import _DEFAULTS_LINE, _is_setting
 from v6lint.source import SourceFile
 from v6lint.sources import parse_source
 from v6lint.suppressions import parse_comments

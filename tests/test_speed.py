@@ -136,11 +136,11 @@ def test_libcst_only_when_an_enabled_rule_reads_python(tmp_path, monkeypatch):
 
 
 def test_views_are_built_once_per_document_for_all_rules(tmp_path, monkeypatch):
-    from v6lint.rules import svc
+    from v6lint.rules.views import ServiceSpec
 
     built = []
-    real_init = svc.ServiceSpec.__init__
-    monkeypatch.setattr(svc.ServiceSpec, "__init__", lambda self, doc: built.append(doc) or real_init(self, doc))
+    real_init = ServiceSpec.__init__
+    monkeypatch.setattr(ServiceSpec, "__init__", lambda self, doc: built.append(doc) or real_init(self, doc))
     (tmp_path / "svc.yaml").write_text("apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec:\n"
                                        "  ipFamilies: [IPv6, IPv6]\n  ipFamilyPolicy: SingleStack\n---\n"
                                        "apiVersion: v1\nkind: Service\nmetadata: {name: b}\nspec: {}\n")

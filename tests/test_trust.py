@@ -173,7 +173,7 @@ def test_lb011_hand_over_keeps_the_scheme():
 
 
 def test_auto_mode_and_controller_classes_are_the_controller_s():
-    from v6lint.rules.lb import owner
+    from v6lint.rules.lb.common import owner
     from v6lint.source import SourceFile
     from v6lint.sources import parse_source
 

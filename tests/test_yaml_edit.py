@@ -4,7 +4,7 @@ from __future__ import annotations
 import yaml
 
 from v6lint.engine import apply_edits
-from v6lint.rules.lb import IP_TYPE, set_annotations
+from v6lint.rules.lb.common import IP_TYPE, set_annotations
 from v6lint.source import SourceFile
 from v6lint.sources import parse_source
 from v6lint.yaml_edit import delete_entries

@@ -7,15 +7,16 @@ file already has them commented out, as the data-on-eks examples do).
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 from v6lint.diagnostics import Edit
 from v6lint.document import MAP, SEQ, Document, Node, per_document
-from v6lint.rules.k8s import WORKLOADS, containers
+from v6lint.rules.views.kube import WORKLOADS, containers
 from v6lint.source import SourceFile
-from v6lint.yaml_edit import insert_entries, quote, replace_scalar
+from v6lint.yaml_edit import insert_entries, quote, replace_scalar, uncomment_edits
 
 SPARK_APPS = ("sparkoperator.k8s.io/*/SparkApplication", "sparkoperator.k8s.io/*/ScheduledSparkApplication")
 ROLES = ("driver", "executor")
@@ -62,66 +63,12 @@ class SparkJob:
         node = self.spec.get(name) if self.spec is not None else None
         return node if node is not None and node.kind == MAP else None
 
-
-# --- commented-out settings ---------------------------------------------------------------------
-def _region_lines(source: SourceFile, mapping: Node) -> range:
-    """Lines that belong to a block mapping, trailing comments included: up to the next line that
-    is indented less than the mapping's keys."""
-    first_line, col = source.position(mapping.start)
-    line = first_line
-    while line + 1 < source.line_count:
-        text = source.line_text(line + 1)
-        stripped = text.strip()
-        if stripped and len(text) - len(text.lstrip()) < col:
-            break
-        line += 1
-    return range(first_line, line + 1)
-
-
-def uncomment_edits(source: SourceFile, mapping: Node, wanted: Callable[[str], bool],
-                    lines: range | None = None) -> list[Edit]:
-    """Edits that uncomment `# ...` lines at the mapping's indentation for which `wanted(text)`."""
-    col = source.position(mapping.start)[1]
-    edits = []
-    for line in lines if lines is not None else _region_lines(source, mapping):
-        text = source.line_text(line)
-        indent = len(text) - len(text.lstrip())
-        body = text.lstrip()
-        if indent != col or not body.startswith("#"):
-            continue
-        uncommented = body[1:].lstrip() if body[1:2] == " " else body[1:]
-        if wanted(uncommented):
-            start = source.line_start(line) + indent
-            edits.append(Edit(start, start + len(body) - len(uncommented), ""))
-    return edits
-
-
-def commented_block(source: SourceFile, mapping: Node, key: str) -> tuple[list[Edit], str] | None:
-    """A commented-out `# key:` entry of `mapping` with its commented children: (edits, text)."""
-    col = source.position(mapping.start)[1]
-    lines = list(_region_lines(source, mapping))
-    for i, line in enumerate(lines):
-        text = source.line_text(line)
-        body = text.lstrip()
-        if len(text) - len(body) != col or not re.match(rf"#\s?{re.escape(key)}:\s*$", body):
-            continue
-        block = [line]
-        for nxt in lines[i + 1:]:
-            t = source.line_text(nxt)
-            b = t.lstrip()
-            if len(t) - len(b) != col or not b.startswith("#") or len(b) < 2 or b[1:2] != " " \
-                    or not b[2:3].isspace():
-                break
-            block.append(nxt)
-        if len(block) < 2:
-            return None
-        edits, texts = [], []
-        for ln in block:
-            start = source.line_start(ln) + col
-            edits.append(Edit(start, start + 2, ""))  # drop "# "
-            texts.append(source.line_text(ln)[col + 2:])
-        return edits, "\n".join(texts)
-    return None
+    def key_of(self, name: str) -> Node:
+        """The key node of an entry the job's spec has (a role `role()` found, for a finding's range)."""
+        entry = self.spec.entry(name) if self.spec is not None else None
+        if entry is None:
+            raise KeyError(name)
+        return entry[0]
 
 
 # --- SparkApplication ---------------------------------------------------------------------------
@@ -140,14 +87,15 @@ def _render_pair(key: str, value: str, styles: tuple[str | None, str | None]) ->
 
 def _app_job(doc: Document) -> SparkJob | None:
     root = doc.root
-    spec = root.get("spec") if root is not None else None
+    spec_entry = root.entry("spec") if root is not None else None
+    spec = spec_entry[1] if spec_entry is not None else None
     if doc.kind == "ScheduledSparkApplication" and spec is not None:
         spec = spec.get("template")
-    if spec is None or spec.kind != MAP:
+    if spec_entry is None or spec is None or spec.kind != MAP:
         return None
     source = doc.source
     spark_conf = spec.get("sparkConf")
-    spec_key = root.entry("spec")[0]
+    spec_key = spec_entry[0]
     job = SparkJob(doc, doc.object_name, (spec_key.start, spec_key.end), True, spec=spec,
                    deploy_mode="client" if spec.str_at("mode") == "client" else "cluster")
     key_entry = spec.entry("sparkConf")
@@ -163,7 +111,7 @@ def _app_job(doc: Document) -> SparkJob | None:
         if spark_conf is not None and spark_conf.kind == MAP and spark_conf.entries():
             edits, missing = [], []
             for key, value in pairs:
-                found = uncomment_edits(source, spark_conf, lambda t, k=key, v=value: _is_setting(t, k, v))
+                found = uncomment_edits(source, spark_conf, functools.partial(_is_setting, key=key, value=value))
                 if found:
                     edits.extend(found[:1])
                 else:
@@ -348,7 +296,8 @@ def _python_job(doc: Document) -> SparkJob | None:
         return None
     source = doc.source
     first = facts.settings[0] if facts.settings else None
-    anchor = (facts.masters[0][1], facts.masters[0][2]) if facts.masters else (first.call_start, first.call_end)
+    anchor = (first.call_start, first.call_end) if first is not None and not facts.masters else \
+        (facts.masters[0][1], facts.masters[0][2])
     # A SparkSession built in code runs its driver in this very process: client mode.
     job = SparkJob(doc, "PySpark session", anchor, facts.on_kubernetes, deploy_mode="client")
     for s in facts.settings:
@@ -391,3 +340,28 @@ def spark_jobs(doc: Document) -> list[SparkJob]:
     if doc.matches(WORKLOADS):
         return _submit_jobs(doc)
     return []
+
+
+def imds_values(job: SparkJob) -> Iterator[tuple[Node | None, Conf | None, str]]:
+    """(yaml node or None, conf or None, value) of every IMDS mode setting of a job."""
+    for role in ROLES:
+        node = job.role(role)
+        env = node.get("env") if node is not None else None
+        for item in env.items() if env is not None and env.kind == SEQ else []:
+            if item.str_at("name") == IMDS and item.get("value") is not None:
+                yield item.get("value"), None, item.str_at("value") or ""
+        env_vars = node.get("envVars") if node is not None else None
+        if env_vars is not None and env_vars.get(IMDS) is not None:
+            yield env_vars.get(IMDS), None, env_vars.str_at(IMDS) or ""
+    for key, conf in job.conf.items():
+        if key.endswith("." + IMDS):
+            yield None, conf, conf.value or ""
+
+
+def uses_ipv6_imds(job: SparkJob) -> bool:
+    """The job's driver or executor env sets the IPv6 IMDS endpoint mode (the SDKs read it
+    case-insensitively)."""
+    return any(value.strip().lower() == "ipv6" for _node, _conf, value in imds_values(job))
+
+
+IMDS = "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE"
