@@ -232,7 +232,11 @@ class Linter:
         patches = facts.kustomize_patches if facts is not None else {}
         return bool(patches) and (source.abspath or "") in patches
 
-    def lint_source(self, source: SourceFile) -> list[Diagnostic]:
+    def lint_source(self, source: SourceFile, parsed: ParsedYaml | None = None) -> list[Diagnostic]:
+        """`parsed`: the file's parse when the caller has it (the language server re-parses only
+        the edited documents of a YAML file)."""
+        if parsed is not None:
+            return self._lint_parsed(source, parsed)
         return judge(source, [self])[0]
 
     def needs_python_facts(self, source: SourceFile) -> bool:

@@ -530,31 +530,69 @@ def affects_profile(path: Path, text: str) -> bool:
             or _worth_parsing(path, text))
 
 
+class ParseMemo:
+    """The language server's memo of one project's profile-source files, kept between re-profiles
+    (a tfvars keystroke): a file whose stat signature is unchanged is not read again, one whose text
+    is unchanged is not decoded or parsed again. `read` and `parsed` count the last collect's work."""
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple[str, str], tuple] = {}  # (real path, content key) -> (text, encoding, bom, parsed)
+        self.stats: dict[str, tuple[tuple[int, ...], tuple[str, str]]] = {}  # real path -> (stat signature, key)
+        self.read = 0
+        self.parsed = 0
+
+    def forget(self, real: str) -> None:
+        """Drop what is known of a file (the editor said it changed on disk)."""
+        self.stats.pop(real, None)
+
+
+def _signature(real: str) -> tuple[int, ...] | None:
+    try:
+        st = os.stat(real)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
 def collect(files: list[Path], overlay: dict[str, str] | None = None,
-            memo: dict[tuple[str, str], tuple] | None = None) -> _Collector:
+            memo: ParseMemo | None = None) -> _Collector:
     """Facts from `files`; `overlay` maps real paths to unsaved editor text that replaces the disk's.
-    With `memo` (the language server's, per project), a file whose bytes did not change since the
-    last call is not decoded or parsed again; the memo is then replaced by this call's files."""
+    With `memo` (the language server's, per project), a file whose stat signature did not change is
+    not read again and one whose bytes did not change is not decoded or parsed again; the memo then
+    holds this call's files only."""
     collector = _Collector()
     overlay = overlay or {}
     kept: dict[tuple[str, str], tuple] = {}
+    stats: dict[str, tuple[tuple[int, ...], tuple[str, str]]] = {}
+    if memo is not None:
+        memo.read = memo.parsed = 0
     key = ("", "")  # the file's memo key (its real path and content digest) when there is a memo
     real_dirs: dict[str, str] = {}
     for path in files:
         try:
             real = real_path(path, real_dirs)
+            data = entry = None
             if real in overlay:
-                data = None
                 if memo is not None:
                     key = (real, "text:" + hashlib.blake2b(overlay[real].encode("utf-8", "surrogatepass")).hexdigest())
             else:
-                data = read_regular(path, MAX_PROFILE_FILE)[1]  # never blocks on a FIFO
-                if data is None:
-                    continue
-                if memo is not None:
-                    key = (real, "bytes:" + hashlib.blake2b(data).hexdigest())
-            entry = memo.get(key) if memo is not None else None
+                signature = _signature(real) if memo is not None else None
+                seen = memo.stats.get(real) if memo is not None else None
+                if memo is not None and seen is not None and seen[0] == signature and seen[1] in memo.entries:
+                    key = seen[1]  # unchanged on disk (signature None never matches): not read again
+                else:
+                    data = read_regular(path, MAX_PROFILE_FILE)[1]  # never blocks on a FIFO
+                    if data is None:
+                        continue
+                    if memo is not None:
+                        memo.read += 1
+                        key = (real, "bytes:" + hashlib.blake2b(data).hexdigest())
+                if memo is not None and signature is not None:
+                    stats[real] = (signature, key)
+            entry = memo.entries.get(key) if memo is not None else None
             if entry is None:
+                if data is None and real not in overlay:  # pragma: no cover - a reused key always has its entry
+                    continue
                 text, encoding, bom = (overlay[real], "utf-8", b"") if data is None else decode(data)
                 entry = (text, encoding, bom, None)
         except (OSError, DecodeError):
@@ -577,6 +615,8 @@ def collect(files: list[Path], overlay: dict[str, str] | None = None,
             continue
         if parsed is None:
             source = SourceFile(shown, text, encoding, bom, real)
+            if memo is not None:
+                memo.parsed += 1
             try:
                 parsed = parse_source(source)
             except Exception:  # the lint pass reports what cannot be parsed
@@ -591,15 +631,15 @@ def collect(files: list[Path], overlay: dict[str, str] | None = None,
                 if path.name in KUSTOMIZATION_FILES:
                     _kustomize_patches(collector, doc.source, doc.root)
     if memo is not None:
-        memo.clear()
-        memo.update(kept)
+        memo.entries = kept
+        memo.stats = {real: seen for real, seen in stats.items() if seen[1] in kept}
     collector.finish()
     return collector
 
 
 def build_profile(root: Path, exclude: list[str], configured: Profile,
                   overlay: dict[str, str] | None = None, use_cache: bool = False,
-                  memo: dict[str, dict] | None = None) -> Profile:
+                  memo: dict[str, ParseMemo] | None = None) -> Profile:
     """The profile of the project at `root`: strongest source wins, the rest are kept for PRF001.
     With use_cache it is reused while no candidate file changed (path, size, mtime).
     Files of a project nested below `root` (a folder with its own .git or config) are not its."""
@@ -622,7 +662,7 @@ def build_profile(root: Path, exclude: list[str], configured: Profile,
         cached = cache.load_profile(root, key)
         if isinstance(cached, Profile):
             return cached
-    profile = _build(root, files, configured, overlay, memo.setdefault(str(root), {}) if memo is not None else None)
+    profile = _build(root, files, configured, overlay, memo.setdefault(str(root), ParseMemo()) if memo is not None else None)
     if key is not None:
         from v6lint import cache
 
@@ -682,7 +722,7 @@ def _choose_platform(collected: list[PlatformSource], configured: Profile) -> tu
 
 
 def _build(root: Path, files: list[Path], configured: Profile, overlay: dict[str, str] | None,
-           memo: dict | None = None) -> Profile:
+           memo: ParseMemo | None = None) -> Profile:
     collector = collect(files, overlay, memo)
     sources = list(collector.sources)
     if configured.ip_family and configured.source and configured.source != "--ip-family":

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import unquote
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,12 +21,14 @@ from v6lint import __version__
 from v6lint.config import ConfigError, Settings, check_selectors, find_config, load_settings
 from v6lint.diagnostics import Diagnostic, Edit
 from v6lint.discovery import is_excluded, display_path
-from v6lint.engine import Linter
-from v6lint.project import PROFILE_SUFFIXES, Projects, affects_profile, marked_root, not_checked_message
+from v6lint.engine import FileResult, Linter
+from v6lint.project import PROFILE_SUFFIXES, ParseMemo, Projects, affects_profile, marked_root, not_checked_message
 from v6lint.rule import IP_FAMILIES, PLATFORMS
 from v6lint.rules import ALL_RULES, lookup
 from v6lint.source import SourceFile
 from v6lint.suppressions import ignore_edit
+
+from v6lint.lsp.reparse import Reparser
 
 FIX_ALL = "source.fixAll.v6lint"
 SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning,
@@ -36,6 +40,7 @@ class Linted:
     version: int | None
     source: SourceFile
     diagnostics: list[Diagnostic]
+    generation: int = 0  # of the settings and profiles it was linted with (V6LintServer.generation)
 
 
 class V6LintServer(LanguageServer):
@@ -46,13 +51,26 @@ class V6LintServer(LanguageServer):
         self.linters: dict[Path, Linter] = {}  # per project root
         self.pending: dict[str, asyncio.Task] = {}
         self.results: dict[str, Linted] = {}
+        # Lints, chart renders and profile builds run in this one worker thread, never on the event
+        # loop: requests (hover, code actions) are answered while they run. One thread: jobs see the
+        # linters and memos one at a time.
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="v6lint-worker")
+        # A request's own work on a document already linted (fix all) runs beside it, in this thread,
+        # with the project's existing linter: it never queues behind a long lint of another document.
+        self.request_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="v6lint-request")
+        self.running: dict[str, tuple[tuple, asyncio.Future]] = {}  # uri -> ((version, generation), job)
+        # Bumped whenever settings or profiles change: a result linted under an older one is stale.
+        self.generation = 0
+        self.reparsers: dict[str, Reparser] = {}  # uri -> its YAML pieces, kept between edits (worker only)
+        self.event_loop: asyncio.AbstractEventLoop | None = None  # set at initialize, with its thread
+        self.loop_thread: int | None = None
         self.profile_debounce = 0.4  # seconds
         self.profile_task: asyncio.Task | None = None
         self.told: set[Path] = set()  # project roots whose missing profile was logged
         self.config_errors: dict[Path, str] = {}  # found while building (maybe in a thread), logged after
         # Parsed profile-source files per project root, reused while their text is unchanged: a tfvars
         # edit re-reads the workspace but parses only what changed.
-        self.profile_memo: dict[str, dict] = {}
+        self.profile_memo: dict[str, ParseMemo] = {}
 
     # --- settings and profile ----------------------------------------------------------------
     def set_options(self, raw) -> bool:
@@ -66,6 +84,7 @@ class V6LintServer(LanguageServer):
             return False
         self.options = options
         self.linters.clear()
+        self.generation += 1
         return True
 
     def root_of(self, path: Path) -> Path:
@@ -87,11 +106,15 @@ class V6LintServer(LanguageServer):
                 out[os.path.realpath(path)] = doc.source
         return out
 
-    def linter_for(self, path: Path) -> Linter:
+    def linter_for(self, path: Path, overlay: dict[str, str], generation: int) -> Linter:
+        """The project's linter, built (in the worker) when missing. One built under settings that
+        changed meanwhile is used for this stale job but not kept."""
         root = self.root_of(path)
         linter = self.linters.get(root)
         if linter is None:
-            linter = self.linters[root] = self.make_linter(root, self.overlay())
+            linter = self.make_linter(root, overlay)
+            if generation == self.generation:
+                self.linters[root] = linter
             self.log_profile(root, linter)
         return linter
 
@@ -100,6 +123,10 @@ class V6LintServer(LanguageServer):
         snapshot of the open documents), so it also runs in a worker thread; logging is the caller's."""
         family = self.options.get("ip-family")
         settings = Projects(self.settings_for, root, overlay=overlay, memo=self.profile_memo).at(root).settings
+        memo = self.profile_memo.get(str(root.resolve()))
+        if memo is not None:
+            self.trace(f"profile of {root}: {memo.read} files read, {memo.parsed} parsed, "
+                       f"{len(memo.entries)} kept")
         if family in IP_FAMILIES:
             settings.profile = replace(settings.profile, ip_family=family, source="editor setting ip-family")
         select = _codes(self.options.get("select"))
@@ -143,43 +170,87 @@ class V6LintServer(LanguageServer):
                 self.log(types.MessageType.Warning, message)
 
     def log(self, kind: types.MessageType, message: str) -> None:
-        self.window_log_message(types.LogMessageParams(type=kind, message=message))
+        self._on_loop(self.window_log_message, types.LogMessageParams(type=kind, message=message))
+
+    def trace(self, message: str) -> None:
+        """A `$/logTrace` line (what the worker does, and how many files a profile build read), sent
+        only when the client asked for traces."""
+        if self.protocol.trace not in (None, types.TraceValue.Off):
+            self._on_loop(self.log_trace, types.LogTraceParams(message=message))
+
+    def _on_loop(self, send, params) -> None:
+        """Send a notification from the loop's thread: the worker's messages are queued there, in order."""
+        if self.event_loop is None or threading.get_ident() == self.loop_thread:
+            send(params)
+        else:
+            self.event_loop.call_soon_threadsafe(send, params)
 
     # --- linting -------------------------------------------------------------------------------
-    def lint(self, uri: str) -> Linted | None:
-        """Diagnostics of an open document; None for a document that is not open or not a local file."""
+    def is_current(self, uri: str, linted: Linted) -> bool:
+        """Whether `linted` is of the open document's latest version under the latest settings and
+        profiles: only such results are kept and published (a stale one never overwrites a newer)."""
+        doc = self.workspace.text_documents.get(unquote(uri))  # pygls keys are unquoted
+        return doc is not None and doc.version == linted.version and linted.generation == self.generation
+
+    async def current(self, uri: str) -> Linted | None:
+        """Diagnostics of the open document's latest version, linted in the worker (a job already
+        running for that version is awaited, not repeated); None for a document that is not open or
+        not a local file. The result may be stale by the time it is returned (see is_current)."""
         path = fs_path(uri)
-        if path is None or unquote(uri) not in self.workspace.text_documents:  # pygls keys are unquoted
+        if path is None or unquote(uri) not in self.workspace.text_documents:
             return None
         doc = self.workspace.get_text_document(uri)
+        key = (doc.version, self.generation)
         cached = self.results.get(uri)
-        if cached is not None and cached.version == doc.version and cached.source.text == doc.source:
+        if cached is not None and (cached.version, cached.generation) == key and cached.source.text == doc.source:
             return cached
-        source = SourceFile(display_path(path), doc.source, abspath=os.path.realpath(path))
+        found = self.running.get(uri)
+        if found is not None and found[0] == key:
+            running = found
+        else:
+            job = asyncio.get_running_loop().run_in_executor(
+                self.worker, self.lint_job, uri, path, doc.version, doc.source, self.overlay(), self.generation)
+            running = self.running[uri] = (key, job)
         try:
-            linter = self.linter_for(Path(path).resolve())
+            linted = await asyncio.shield(running[1])
+        finally:
+            if self.running.get(uri) is running and running[1].done():
+                del self.running[uri]
+        if self.is_current(uri, linted):
+            self.results[uri] = linted
+        return linted
+
+    def lint_job(self, uri: str, path: str, version: int | None, text: str, overlay: dict[str, str],
+                 generation: int) -> Linted:
+        """The worker's part: lint a snapshot of the document (and render its chart). It reads only
+        its arguments, files, and the linters; messages go through log/trace."""
+        self.trace(f"lint {uri} version {version}: start")
+        source = SourceFile(display_path(path), text, abspath=os.path.realpath(path))
+        try:
+            linter = self.linter_for(Path(path).resolve(), overlay, generation)
             if is_excluded(Path(path), linter.settings.exclude, linter.settings.root):
                 diagnostics = []  # the project's config excludes it, as `v6lint check` does
             else:
-                diagnostics = self._through_chart(Path(path).resolve(), source, linter, linter.lint_source(source))
+                parsed = self.reparsers.setdefault(uri, Reparser()).parse(source)
+                diagnostics = self._through_chart(Path(path).resolve(), source, linter,
+                                                  linter.lint_source(source, parsed), overlay)
         except Exception as exc:  # never drop the connection over one document
             self.log(types.MessageType.Error, f"v6lint failed on {path}: {type(exc).__name__}: {exc}")
             diagnostics = []
-        linted = Linted(doc.version, source, diagnostics)
-        self.results[uri] = linted
-        return linted
+        self.trace(f"lint {uri} version {version}: done")
+        return Linted(version, source, diagnostics, generation)
 
     def _through_chart(self, path: Path, source: SourceFile, linter: Linter,
-                       diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+                       diagnostics: list[Diagnostic], overlay: dict[str, str]) -> list[Diagnostic]:
         """A chart's values file or template: its findings on the chart as rendered, debounced like any
-        edit. Unsaved text of the chart's open files is rendered as the editor has it (from a private
-        copy of the chart with the buffers written in; the user's files are never written)."""
+        edit. Unsaved text of the chart's open files (`overlay`) is rendered as the editor has it (from
+        a private copy of the chart with the buffers written in; the user's files are never written)."""
         from v6lint.helm import chart_of, check_charts
 
         chart = chart_of(path)
         if chart is None:
             return diagnostics
-        built = check_charts([chart / "Chart.yaml"], lambda _p: (linter, None), overlay=self.overlay())
+        built = check_charts([chart / "Chart.yaml"], lambda _p: (linter, None), overlay=overlay)
         return sorted(built.own(source, diagnostics) + built.diagnostics.get(source.path, []), key=lambda d: d.sort_key)
 
     def same_chart(self, uri: str) -> list[str]:
@@ -197,29 +268,43 @@ class V6LintServer(LanguageServer):
                 out.append(other)
         return out
 
-    def publish(self, uri: str) -> None:
-        linted = self.lint(uri)
-        if linted is None:
-            return
+    async def publish(self, uri: str) -> None:
+        linted = await self.current(uri)
+        if linted is None or not self.is_current(uri, linted):
+            return  # closed, edited or re-profiled meanwhile: its newer lint is scheduled
         self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
             uri=uri, version=linted.version, diagnostics=[to_lsp(d, linted.source) for d in linted.diagnostics]))
 
-    def schedule(self, uri: str) -> None:
+    def schedule(self, uri: str, delay: float | None = None) -> None:
+        """Publish the document's diagnostics after `delay` (the debounce unless given); a later call
+        for the same document replaces this one."""
         previous = self.pending.pop(uri, None)
         if previous is not None:
             previous.cancel()
-        self.pending[uri] = asyncio.ensure_future(self._lint_later(uri))
+        self.pending[uri] = asyncio.ensure_future(self._lint_later(uri, self.debounce if delay is None else delay))
 
-    async def _lint_later(self, uri: str) -> None:
-        await asyncio.sleep(self.debounce)
-        self.pending.pop(uri, None)
-        if uri in self.workspace.text_documents:
-            self.publish(uri)
+    async def _lint_later(self, uri: str, delay: float) -> None:
+        if delay:
+            await asyncio.sleep(delay)
+        try:
+            if uri in self.workspace.text_documents:
+                await self.publish(uri)
+        finally:
+            if self.pending.get(uri) is asyncio.current_task():
+                del self.pending[uri]
+
+    def republish_all(self) -> None:
+        """Settings or profiles changed: every open document is linted again (stale results dropped)."""
+        self.generation += 1
+        self.results.clear()
+        for uri in list(self.workspace.text_documents):
+            self.schedule(uri, 0)
 
     def refresh_profile_if_needed(self, uri: str, text: str) -> bool:
         """An edit that may change the cluster profile schedules a rebuild: debounced (a burst of
-        keystrokes rebuilds once), in a worker thread (requests keep being answered meanwhile, with
-        the previous profile), then every open document is linted again."""
+        keystrokes rebuilds once), in the worker (requests keep being answered meanwhile, with
+        the previous profile; unchanged files are not read again), then every open document is
+        linted again."""
         path = fs_path(uri) or ""
         if not affects_profile(Path(path), text):
             return False
@@ -231,16 +316,24 @@ class V6LintServer(LanguageServer):
     async def _rebuild_profiles(self) -> None:
         await asyncio.sleep(self.profile_debounce)
         roots = list(self.linters)
-        overlay = self.overlay()  # a snapshot: the thread never touches the workspace
+        overlay = self.overlay()  # a snapshot: the worker never touches the workspace
+        generation = self.generation
+        self.trace(f"profile rebuild of {len(roots)} project(s): start")
+        fresh = await asyncio.get_running_loop().run_in_executor(self.worker, self._rebuild_job, roots, overlay)
+        self.trace(f"profile rebuild of {len(roots)} project(s): done")
+        if self.profile_task is asyncio.current_task():
+            self.profile_task = None
+        if generation != self.generation:
+            return  # settings changed meanwhile: the linters are rebuilt with them on demand
+        self.linters.update(fresh)
+        self.republish_all()
+
+    def _rebuild_job(self, roots: list[Path], overlay: dict[str, str]) -> dict[Path, Linter]:
         fresh = {}
         for root in roots:
-            fresh[root] = await asyncio.to_thread(self.make_linter, root, overlay)
+            fresh[root] = self.make_linter(root, overlay)
             self.log_profile(root, fresh[root])
-        self.linters.update(fresh)
-        self.results.clear()
-        for other in list(self.workspace.text_documents):
-            self.publish(other)
-        self.profile_task = None
+        return fresh
 
 
 _OPTION_KEYS = ("ip-family", "platform", "select", "ignore", "unsafe-fixes", "preview")
@@ -338,6 +431,9 @@ server = V6LintServer()
 
 @server.feature(types.INITIALIZE)
 def initialize(ls: V6LintServer, params: types.InitializeParams) -> None:
+    ls.event_loop, ls.loop_thread = asyncio.get_running_loop(), threading.get_ident()
+    if params.trace is not None:
+        ls.protocol.trace = params.trace
     ls.set_options(params.initialization_options)
     folders = params.workspace_folders or []
     root = fs_path(folders[0].uri) if folders else fs_path(params.root_uri) if params.root_uri else None
@@ -347,7 +443,7 @@ def initialize(ls: V6LintServer, params: types.InitializeParams) -> None:
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: V6LintServer, params: types.DidOpenTextDocumentParams) -> None:
-    ls.publish(params.text_document.uri)
+    ls.schedule(params.text_document.uri, 0)
 
 
 def _edited(ls: V6LintServer, uri: str, *, saved: bool) -> None:
@@ -355,10 +451,7 @@ def _edited(ls: V6LintServer, uri: str, *, saved: bool) -> None:
     the edit can change it; the chart's other open files are linted again (an edit of a values file
     or template changes what the chart renders)."""
     ls.refresh_profile_if_needed(uri, ls.workspace.get_text_document(uri).source)
-    if saved:
-        ls.publish(uri)
-    else:
-        ls.schedule(uri)
+    ls.schedule(uri, 0 if saved else None)
     for other in ls.same_chart(uri):
         ls.results.pop(other, None)
         ls.schedule(other)
@@ -380,7 +473,8 @@ def did_close(ls: V6LintServer, params: types.DidCloseTextDocumentParams) -> Non
     task = ls.pending.pop(uri, None)
     if task is not None:
         task.cancel()
-    ls.results.pop(uri, None)
+    ls.results.pop(uri, None)  # a lint still running for it is dropped (is_current: not open)
+    ls.reparsers.pop(uri, None)
     ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
 
@@ -388,25 +482,25 @@ def did_close(ls: V6LintServer, params: types.DidCloseTextDocumentParams) -> Non
 def did_change_configuration(ls: V6LintServer, params: types.DidChangeConfigurationParams) -> None:
     if not ls.set_options(params.settings):
         return  # the last good settings stay; the user was told why
-    ls.results.clear()
-    for uri in list(ls.workspace.text_documents):
-        ls.publish(uri)
+    ls.republish_all()
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
 def did_change_watched_files(ls: V6LintServer, params: types.DidChangeWatchedFilesParams) -> None:
-    if any((fs_path(c.uri) or "").endswith(PROFILE_SUFFIXES) for c in params.changes):
+    changed = [path for path in (fs_path(c.uri) for c in params.changes) if path and path.endswith(PROFILE_SUFFIXES)]
+    if changed:
+        for memo in ls.profile_memo.values():
+            for path in changed:
+                memo.forget(os.path.realpath(path))
         ls.linters.clear()
-        ls.results.clear()
-        for uri in list(ls.workspace.text_documents):
-            ls.publish(uri)
+        ls.republish_all()
 
 
 @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(
     code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL]))
-def code_action(ls: V6LintServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+async def code_action(ls: V6LintServer, params: types.CodeActionParams) -> list[types.CodeAction]:
     uri = params.text_document.uri
-    linted = ls.lint(uri)
+    linted = await ls.current(uri)  # in the worker: other requests are answered meanwhile
     if linted is None:
         return []
     only = params.context.only or []
@@ -443,9 +537,16 @@ def code_action(ls: V6LintServer, params: types.CodeActionParams) -> list[types.
         actions += [action for _unsafe, action in fixes] + ignores
     if wanted(FIX_ALL):
         path = fs_path(uri)
-        assert path is not None  # (ls.lint lints local files only)
-        linter = ls.linter_for(Path(path).resolve())
-        result = linter.fix_source(source, unsafe=linter.settings.unsafe_fixes)
+        assert path is not None  # (ls.current lints local files only)
+        resolved, overlay, generation = Path(path).resolve(), ls.overlay(), ls.generation
+        linter = ls.linters.get(ls.root_of(resolved))
+
+        def fix_all(linter: Linter | None) -> FileResult:
+            linter = linter or ls.linter_for(resolved, overlay, generation)
+            return linter.fix_source(source, unsafe=linter.settings.unsafe_fixes)
+
+        result = await asyncio.get_running_loop().run_in_executor(
+            ls.request_worker if linter is not None else ls.worker, fix_all, linter)
         if result.fixed is not None:
             whole = lsp_range(source, 0, len(source.text))
             actions.append(types.CodeAction(
@@ -455,8 +556,13 @@ def code_action(ls: V6LintServer, params: types.CodeActionParams) -> list[types.
 
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)
-def hover(ls: V6LintServer, params: types.HoverParams) -> types.Hover | None:
-    linted = ls.lint(params.text_document.uri)
+async def hover(ls: V6LintServer, params: types.HoverParams) -> types.Hover | None:
+    """From the document's latest diagnostics, also while a newer lint runs (a hover never waits for
+    one); a document with none yet is linted first."""
+    uri = params.text_document.uri
+    linted = ls.results.get(uri) if unquote(uri) in ls.workspace.text_documents else None
+    if linted is None:
+        linted = await ls.current(uri)
     if linted is None:
         return None
     at = types.Range(start=params.position, end=params.position)

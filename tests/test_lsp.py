@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import sys
 from pathlib import Path
 
@@ -484,3 +485,159 @@ async def test_a_file_the_config_excludes_gets_no_diagnostics(client: LanguageCl
     assert "SVC001" in codes(await diagnostics_for(client, own))
     open_doc(client, vendored, SVC)
     assert list(await diagnostics_for(client, vendored)) == []
+
+
+# --- the worker: lints, renders and profile builds never hold up requests ------------------------
+
+def _manifest(services: int) -> str:
+    """Services (IPv6 only: PRF002 on an IPv4 cluster) with their Deployments, as one long file."""
+    return "".join(
+        f"---\napiVersion: v1\nkind: Service\nmetadata:\n  name: web-{i}\n  namespace: shop\nspec:\n"
+        f"  ipFamilyPolicy: SingleStack\n  ipFamilies: [IPv6]\n  selector:\n    app: web-{i}\n  ports:\n"
+        f"    - name: http\n      port: 80\n      targetPort: 8080\n---\napiVersion: apps/v1\nkind: Deployment\n"
+        f"metadata:\n  name: web-{i}\n  namespace: shop\nspec:\n  replicas: 2\n  selector:\n"
+        f"    matchLabels: {{app: web-{i}}}\n  template:\n    metadata:\n      labels: {{app: web-{i}}}\n"
+        f"    spec:\n      containers:\n        - name: main\n          image: registry.example.com/web:{i}\n"
+        f"          args: [\"--listen=[::]:8080\"]\n" for i in range(services))
+
+
+class Timeline:
+    """What the client received, in arrival order: `$/logTrace` lines and publishDiagnostics
+    (uri, version), with the time each arrived; the server traces only when asked (setTrace)."""
+
+    def __init__(self, client: LanguageClient) -> None:
+        self.events: list[tuple[float, str, object]] = []
+        original = client.protocol._handle_notification
+
+        def spy(method, params):
+            now = time.perf_counter()
+            if method == "$/logTrace":
+                self.events.append((now, "trace", params.message))
+            elif method == "textDocument/publishDiagnostics":
+                self.events.append((now, "publish", (params.uri, params.version)))
+            return original(method, params)
+
+        client.protocol._handle_notification = spy
+        client.set_trace(types.SetTraceParams(value=types.TraceValue.Verbose))
+        self.client = client
+
+    def when(self, text: str) -> float | None:
+        return next((t for t, kind, what in self.events if kind == "trace" and what == text), None)
+
+    async def trace(self, text: str, timeout: float = 60) -> float:
+        async def wait():
+            while self.when(text) is None:
+                await asyncio.sleep(0.001)
+            return self.when(text)
+        return await asyncio.wait_for(wait(), timeout)
+
+    def published(self, uri: str) -> list:
+        return [what[1] for _t, kind, what in self.events if kind == "publish" and what[0] == uri]
+
+
+async def _timed(coroutine):
+    result = await coroutine
+    return result, time.perf_counter()
+
+
+async def test_requests_are_answered_while_a_long_lint_runs(client: LanguageClient, workspace):
+    timeline = Timeline(client)
+    big, small = uri_of(workspace, "big.yaml"), uri_of(workspace, "svc.yaml")
+    text = _manifest(500)  # 16,000 lines
+    open_doc(client, big, text)
+    open_doc(client, small, SVC)
+    assert "PRF002" in codes(await diagnostics_for(client, big, lambda ds: bool(ds), timeout=60))
+    await diagnostics_for(client, small)
+    change(client, big, text.replace("namespace: shop", "namespace: store"), 2)  # every document re-parsed
+    started = await timeline.trace(f"lint {big} version 2: start")
+    svc001 = types.Range(start=types.Position(line=6, character=15), end=types.Position(line=6, character=19))
+    hover_small, hover_big, actions = await asyncio.gather(
+        _timed(client.text_document_hover_async(types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=small), position=types.Position(line=6, character=16)))),
+        _timed(client.text_document_hover_async(types.HoverParams(  # from version 1's findings
+            text_document=types.TextDocumentIdentifier(uri=big), position=types.Position(line=8, character=18)))),
+        _timed(client.text_document_code_action_async(types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=small), range=svc001,
+            context=types.CodeActionContext(diagnostics=[])))))
+    done = await timeline.trace(f"lint {big} version 2: done")
+    assert "SVC001" in hover_small[0].contents.value and "PRF002" in hover_big[0].contents.value
+    assert "Replace with `IPv6` (SVC001)" in [a.title for a in actions[0]]
+    # all three answered while the lint of version 2 was still running, in this same run
+    assert started < max(hover_small[1], hover_big[1], actions[1]) < done
+    await diagnostics_for(client, big, lambda ds: timeline.published(big)[-1:] == [2])
+
+
+async def test_a_result_overtaken_by_an_edit_or_a_close_is_never_published(client: LanguageClient, workspace):
+    timeline = Timeline(client)
+    big = uri_of(workspace, "big.yaml")
+    text = _manifest(500)
+    open_doc(client, big, text)
+    await diagnostics_for(client, big, lambda ds: bool(ds), timeout=60)
+    change(client, big, text.replace("namespace: shop", "namespace: store"), 2)  # every document re-parsed
+    await timeline.trace(f"lint {big} version 2: start")
+    change(client, big, text + "# 3\n", 3)  # arrives while version 2 is linted
+    await timeline.trace(f"lint {big} version 2: done")
+    await timeline.trace(f"lint {big} version 3: done")
+    await diagnostics_for(client, big, lambda ds: 3 in timeline.published(big))
+    change(client, big, text + "# 4\n", 4)
+    await timeline.trace(f"lint {big} version 4: start")
+    client.text_document_did_close(types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=big)))
+    await timeline.trace(f"lint {big} version 4: done")
+    await asyncio.sleep(0.3)
+    assert timeline.published(big) == [1, 3, None]  # the close's empty list last; versions 2 and 4 dropped
+    assert list(client.diagnostics[big]) == []
+
+
+async def test_a_tfvars_edit_in_a_3000_file_workspace_reads_only_that_file(client: LanguageClient, workspace):
+    timeline = Timeline(client)
+    for i in range(2900):  # a monorepo: apps, a few of them behind an ALB, and Terraform stacks
+        app = workspace / "apps" / f"app-{i // 10}"
+        app.mkdir(parents=True, exist_ok=True)
+        ingress = i % 10 == 0
+        (app / f"part-{i}.yaml").write_text(_ingress(f"app-{i}", "dualstack") if ingress else
+                                            V4_SERVICE.replace("name: api", f"name: app-{i}"))
+    for i in range(99):
+        stack = workspace / "stacks" / f"s{i // 3}"
+        stack.mkdir(parents=True, exist_ok=True)
+        (stack / f"f{i}.tf").write_text(f'variable "v{i}" {{\n  type = string\n}}\n')
+    job, tfvars = uri_of(workspace, "job.yaml"), uri_of(workspace, "terraform/stack.tfvars")
+    open_doc(client, job, JOB)
+    assert "SPK001" not in codes(await diagnostics_for(client, job, timeout=60))
+    root = workspace.resolve()
+    first = next(what for _t, kind, what in timeline.events if kind == "trace" and what.startswith(f"profile of {root}:"))
+    assert int(first.split(": ")[1].split(" files read")[0]) >= 3000  # the first build reads them all
+    open_doc(client, tfvars, "enable_ipv6 = false\n", "terraform")
+    change(client, tfvars, "enable_ipv6 = true\n", 2)
+    started = await timeline.trace("profile rebuild of 1 project(s): start")
+    hover, answered = await _timed(client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=job), position=types.Position(line=0, character=0))))
+    done = await timeline.trace("profile rebuild of 1 project(s): done")
+    assert hover is None and started < answered < done  # answered while the profile was rebuilt
+    traced = [what for _t, kind, what in timeline.events if kind == "trace" and what.startswith(f"profile of {root}:")]
+    assert traced[1].startswith(f"profile of {root}: 0 files read, 1 parsed, ")  # only the tfvars' facts
+    assert "SPK001" in codes(await diagnostics_for(client, job, lambda ds: "SPK001" in codes(ds)))
+
+
+@pytest.mark.skipif(__import__("v6lint.helm", fromlist=["backend"]).backend() is None,
+                    reason="no Helm renderer: install the helm extra (helm-python-sdk) or put helm on PATH")
+async def test_a_chart_render_does_not_hold_up_requests(client: LanguageClient, workspace):
+    timeline = Timeline(client)
+    chart = workspace / "web"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("families: [IPv6]\n")
+    (chart / "templates" / "service.yaml").write_text(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ipFamilies:\n"
+        "  {{- toYaml .Values.families | nindent 4 }}\n")
+    values, small = uri_of(workspace, "web/values.yaml"), uri_of(workspace, "svc.yaml")
+    open_doc(client, small, SVC)
+    await diagnostics_for(client, small)
+    open_doc(client, values, "families: [IPv6]\n")
+    await diagnostics_for(client, values)
+    change(client, values, "families: [IPv4]\n", 2)
+    started = await timeline.trace(f"lint {values} version 2: start")
+    hover, answered = await _timed(client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=small), position=types.Position(line=6, character=16))))
+    done = await timeline.trace(f"lint {values} version 2: done")
+    assert "SVC001" in hover.contents.value and started < answered < done  # answered during the render
+    await diagnostics_for(client, values, lambda ds: 2 in timeline.published(values))  # then published

@@ -173,17 +173,22 @@ def test_the_editor_memo_parses_only_what_changed(tmp_path, monkeypatch):
     calls = []
     real_parse = project.parse_source
     monkeypatch.setattr(project, "parse_source", lambda source: calls.append(source.path) or real_parse(source))
-    memo: dict = {}
+    memo = project.ParseMemo()
 
     def sources(collector):
         return [(s.ip_family, s.kind, s.what) for s in collector.sources]
 
     first = project.collect(files, memo=memo)
-    assert len(calls) == 3
+    assert len(calls) == 3 and (memo.read, memo.parsed) == (3, 3)
     calls.clear()
     assert sources(project.collect(files, memo=memo)) == sources(first) and calls == []
+    assert (memo.read, memo.parsed) == (0, 0)  # unchanged on disk: not even read
     overlay = {str((tmp_path / "stack.tfvars").resolve()): "enable_ipv6 = true\n"}
     edited = project.collect(files, overlay, memo=memo)
-    assert [Path(c).name for c in calls] == ["stack.tfvars"]
+    assert [Path(c).name for c in calls] == ["stack.tfvars"] and (memo.read, memo.parsed) == (0, 1)
     assert sources(edited) == sources(project.collect(files, overlay))  # same facts as without the memo
     assert ("ipv6", "tfvars", "enable_ipv6 = true") in sources(edited)
+    calls.clear()
+    (tmp_path / "main.tf").write_text('module "eks" {\n  source = "terraform-aws-modules/eks/aws"\n}\n# saved\n')
+    project.collect(files, overlay, memo=memo)  # changed on disk (size and mtime): read and parsed again
+    assert [Path(c).name for c in calls] == ["main.tf"] and (memo.read, memo.parsed) == (1, 1)
