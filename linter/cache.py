@@ -192,23 +192,29 @@ class ResultCache:
     def clean(self, real_path: str, stat: list[int] | None) -> bool:
         """Whether the file is, by its stat alone, the one a run found nothing in."""
         entry = self.entries.get(real_path)
-        return stat is not None and isinstance(entry, list) and len(entry) == 3 and entry[1] == [] \
+        return stat is not None and isinstance(entry, list) and len(entry) == 3 and entry[1] == "[]" \
             and entry[2] == stat
 
     def get(self, real_path: str, digest: str, shown: str) -> list[Diagnostic] | None:
+        # An entry holds its findings as one JSON string, decoded only when used: a run loads the
+        # cache of every file but shows the findings of some.
         entry = self.entries.get(real_path)
-        if not (isinstance(entry, list) and len(entry) in (2, 3) and entry[0] == digest and isinstance(entry[1], list)):
+        if not (isinstance(entry, list) and len(entry) in (2, 3) and entry[0] == digest and isinstance(entry[1], str)):
             return None
         try:
-            return [_diagnostic(shown, item) for item in entry[1]]
-        except ValueError:
+            items = json.loads(entry[1])
+            if not isinstance(items, list):
+                return None
+            return [_diagnostic(shown, item) for item in items]
+        except (ValueError, RecursionError):
             return None
 
     def put(self, real_path: str, digest: str, stat: list[int] | None, source: SourceFile | None,
             diagnostics: list[Diagnostic]) -> None:
         """Store a file's findings (`source`: the file their offsets are in) by its digest and (see
         stat_key) its stat, taken before it was read."""
-        entry: list[object] = [digest, [d.to_json(source, offsets=True) for d in diagnostics]]
+        entry: list[object] = [digest, json.dumps([d.to_json(source, offsets=True) for d in diagnostics],
+                                                  separators=(",", ":"))]
         if stat is not None:
             entry.append(stat)
         if self.entries.get(real_path) != entry:

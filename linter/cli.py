@@ -286,12 +286,13 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
 
     latest: list = []  # the routes of the last project build (fix rounds rebuild them)
 
-    def rebuild(overlay: dict[str, str]):
+    def rebuild(overlay: dict[str, str], keyed: bool = True):
+        """The routes for `overlay`, and (`keyed`: what fix rounds compare) a key of every project's facts."""
         latest[:] = routes(overlay or None, cached=not no_cache and not (fix or show_diff or add_ignore is not None))
-        return latest[0].__getitem__, _facts_key(project for _l, _c, project in latest[1].values())
+        return latest[0].__getitem__, _facts_key(project for _l, _c, project in latest[1].values()) if keyed else None
 
     try:
-        rebuild({})
+        rebuild({}, keyed=False)
         if show_settings:
             click.echo(_show_settings(found.files[0] if found.files else Path(paths[0]), latest[0]), nl=False)
             return

@@ -61,13 +61,15 @@ SKIP_DIRS = frozenset({
 def display_path(path: Path | str) -> str:
     """Paths in output are relative to the working directory when that reads better. Bytes of a
     name that are not UTF-8 are shown as `\\xNN` (output must stay valid text)."""
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:  # another drive on Windows
-        rel = str(path)
-    else:
-        if rel.startswith(".." + os.sep + ".."):
+    rel = os.path.normpath(path) if not os.path.isabs(path) else ""
+    if not rel or rel == os.curdir or rel.startswith(os.pardir):  # else relpath gives the same, only slower
+        try:
+            rel = os.path.relpath(path)
+        except ValueError:  # another drive on Windows
             rel = str(path)
+        else:
+            if rel.startswith(".." + os.sep + ".."):
+                rel = str(path)
     try:
         rel.encode("utf-8")
     except UnicodeEncodeError:
@@ -447,12 +449,12 @@ def real_path(path: Path | str, real_dirs: dict[str, str]) -> str:
     """os.path.realpath(path), with each folder resolved once per `real_dirs` (one run's memo, folder ->
     its real path): a file then costs one lstat, not one per folder above it."""
     path = os.fspath(path)
-    if ".." in path.replace(os.sep, "/").split("/"):  # realpath resolves links before `..`; abspath would not
-        return os.path.realpath(path)
-    folder, name = os.path.split(os.path.abspath(path))
+    folder, name = os.path.split(path)
+    if not name or name in (".", "..") or ".." in folder.replace(os.sep, "/").split("/"):
+        return os.path.realpath(path)  # realpath resolves links before `..`, as a split folder would not
     real_folder = real_dirs.get(folder)
     if real_folder is None:
-        real_folder = real_dirs[folder] = os.path.realpath(folder)
+        real_folder = real_dirs[folder] = os.path.realpath(folder or os.curdir)
     full = os.path.join(real_folder, name)
     return os.path.realpath(full) if os.path.islink(full) else full
 

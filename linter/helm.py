@@ -709,17 +709,21 @@ def check_charts(files: list[Path], route, use_cache: bool = True,
     `files` by its Chart.yaml, or by a values file or template of it (then only the findings placed
     in the files of `files` are kept). `route(path)` gives the (Linter, cache) of a file's project."""
     out = OverlayResults()
-    named = {str(f.resolve()) for f in files}
+    named: set[str] | None = None  # resolved only when some file belongs to a chart
     charts: dict[Path, bool] = {}  # Chart.yaml -> whether the whole chart was asked for
+    nearest: dict[Path, Path | None] = {}  # folder -> its chart folder: one look-up per folder, not per file
     for f in files:
         if f.name == "Chart.yaml" and not is_subchart(f.parent):
             charts[f] = True
         else:
-            chart = chart_of(f) if f.name != "Chart.yaml" else None
-            if chart is not None and str((chart / "Chart.yaml").resolve()) not in named:
-                charts.setdefault(chart / "Chart.yaml", False)
+            chart = chart_of(f, nearest) if f.name != "Chart.yaml" else None
+            if chart is not None:
+                named = named if named is not None else {str(f.resolve()) for f in files}
+                if str((chart / "Chart.yaml").resolve()) not in named:
+                    charts.setdefault(chart / "Chart.yaml", False)
     if not charts:
         return out
+    named = named if named is not None else {str(f.resolve()) for f in files}
     engine = backend()
     for chart_yaml, whole in charts.items():
         linter = route(chart_yaml if whole else next(f for f in files if chart_of(f) == chart_yaml.parent))[0]
@@ -769,21 +773,33 @@ def check_charts(files: list[Path], route, use_cache: bool = True,
     return out
 
 
-def chart_of(path: Path) -> Path | None:
+def chart_of(path: Path, memo: dict[Path, Path | None] | None = None) -> Path | None:
     """The chart (a folder with Chart.yaml, the parent chart for a sub-chart's file) whose values file
-    or template `path` is, or None."""
-    folder = path.parent
-    for _ in range(8):
-        if (folder / "Chart.yaml").is_file():
-            relative = path.relative_to(folder).parts  # within the chart or sub-chart that holds it
-            member = "templates" in relative or (len(relative) == 1 and relative[0].startswith("values"))
-            while is_subchart(folder):
-                folder = folder.parent.parent
-            return folder if member else None
-        if folder.parent == folder:
-            return None
-        folder = folder.parent
-    return None
+    or template `path` is, or None. `memo` (for many calls: folder -> the nearest folder at most 7
+    levels above it holding a Chart.yaml) spares the look-up for the other files of a folder."""
+    start = path.parent
+    if memo is not None and start in memo:
+        folder = memo[start]
+    else:
+        folder = start
+        for _ in range(8):
+            if (folder / "Chart.yaml").is_file():
+                break
+            if folder.parent == folder:
+                folder = None
+                break
+            folder = folder.parent
+        else:
+            folder = None
+        if memo is not None:
+            memo[start] = folder
+    if folder is None:
+        return None
+    relative = path.relative_to(folder).parts  # within the chart or sub-chart that holds it
+    member = "templates" in relative or (len(relative) == 1 and relative[0].startswith("values"))
+    while is_subchart(folder):
+        folder = folder.parent.parent
+    return folder if member else None
 
 
 def _templates(chart: Path) -> list[Path]:

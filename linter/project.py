@@ -767,16 +767,16 @@ class Projects:
         self.fallback = fallback.resolve()
         self.overlay = overlay
         self.use_cache = use_cache
-        self._roots: dict[Path, Path] = {}  # directory -> project root
+        self._roots: dict[str, Path] = {}  # directory -> project root
         self._marked: dict[Path, bool] = {}  # folder -> holds .git or a config (see marked_root)
         self.by_root: dict[Path, Project] = {}
 
     def root_of(self, path: Path) -> Path:
-        absolute = Path(os.path.abspath(path))
-        directory = absolute if absolute.is_dir() else absolute.parent
+        absolute = os.path.abspath(path)
+        directory = absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
         found = self._roots.get(directory)
         if found is None:
-            found = self._roots[directory] = marked_root(directory, self._marked) or self.fallback
+            found = self._roots[directory] = marked_root(Path(directory), self._marked) or self.fallback
         return found
 
     def of(self, path: Path) -> Project:

@@ -223,6 +223,16 @@ MAX_DEPTH = 200
 _BRACKET = re.compile(r"[][{}]")
 
 
+_DEEP_LINE = re.compile(r"^[ ?-]{%d}" % (MAX_DEPTH + 1), re.MULTILINE)
+
+
+def may_nest_deeper(text: str) -> bool:
+    """False when no line starts with more than MAX_DEPTH spaces and `-`/`?` indicators and the file
+    has at most MAX_DEPTH open brackets: then nesting_bound cannot pass MAX_DEPTH (one C scan, where
+    nesting_bound loops over lines in Python)."""
+    return text.count("[") + text.count("{") > MAX_DEPTH or _DEEP_LINE.search(text) is not None
+
+
 def nesting_bound(text: str, limit: int = MAX_DEPTH) -> int:
     """An upper bound on the file's YAML nesting (exact enough to compare with `limit`; it stops once
     past it), in one pass: open flow brackets (counted even in strings and comments, so it may
@@ -278,7 +288,7 @@ def parse_yaml(source: SourceFile) -> ParsedYaml:
     A file is a template only when it is not YAML: it does not parse and has a template marker
     outside quotes, or an unquoted action composed into a mapping key. `{{` inside a quoted or
     plain string (`${{ github.sha }}` in a workflow, Ansible's `"{{ item }}"`) is data."""
-    if nesting_bound(source.text) > MAX_DEPTH:
+    if may_nest_deeper(source.text) and nesting_bound(source.text) > MAX_DEPTH:
         return ParsedYaml([], ParseProblem("V6L900", f"YAML nested more than {MAX_DEPTH} levels deep (or indented "
                                                      f"past column {MAX_DEPTH}); not analysed", 0, 0))
     marker = find_template_marker(source)

@@ -89,20 +89,20 @@ def test_1_a_committed_pickle_cache_is_never_loaded(project):
 def test_2_results_from_the_tree_or_naming_unknown_rules_are_never_trusted(project):
     target = project / "k8s" / "svc.yaml"
     digest = cache.ResultCache.digest(target.read_bytes())
-    forged = {str(target.resolve()): [digest, []]}  # "no findings" for this exact file and content
+    forged = {str(target.resolve()): [digest, "[]"]}  # "no findings" for this exact file and content
     tree_cache = project / ".v6lint_cache" / __version__
     tree_cache.mkdir(parents=True)
     (tree_cache / "results-0.json").write_text(json.dumps(forged))
     assert codes(run("check", "--output-format", "json", ".").stdout) == ["SVC001"]
     # the real cache, then an entry naming a rule that does not exist and one with a wrong shape
     (results,) = (cache.location(project) / __version__).glob("results-*.json")
-    row = json.loads(results.read_text())[str(target.resolve())][1][0]
+    row = json.loads(json.loads(results.read_text())[str(target.resolve())][1])[0]  # findings: one JSON string
     assert row["code"] == "SVC001" and row["offsets"][0] < row["offsets"][1]
     for bad in ({**row, "code": "EVIL1", "name": "evil", "message": "injected"}, dict(list(row.items())[:5]),
                 {**row, "severity": 5}, {**row, "name": "renamed"}, {**row, "offsets": [9, 2]},
                 {**row, "fix": {"applicability": "safe", "message": "injected", "edits": [{"content": "x"}]}},
                 ["EVIL1", "evil", "error", "injected", 0, 0, None, None, None, 1, 1, 1, 1, None]):
-        results.write_text(json.dumps({str(target.resolve()): [digest, [bad]]}))
+        results.write_text(json.dumps({str(target.resolve()): [digest, json.dumps([bad])]}))
         for fmt in ("json", "sarif", "github", "text"):
             out = run("check", "--output-format", fmt, ".")
             assert out.returncode == 1 and b"Traceback" not in out.stderr

@@ -247,3 +247,87 @@ def test_a_file_written_just_now_is_judged_by_its_digest_not_its_stat(tmp_path):
     target.write_text("apiVersion: v1\nkind: Service\n")
     assert cache.ResultCache.stat_key(target) is None  # written within SETTLED_NS: a stat cannot vouch yet
     assert cache.ResultCache.stat_key(tmp_path / "missing.yaml") is None
+
+
+def test_bench_corpus_is_a_realistic_mix_and_deterministic(tmp_path):
+    """`python -m v6lint.bench corpus`: the same files for the same seed; most files hold nothing the
+    rules report, a few do (Services, VPCs, Spark jobs), and every file parses."""
+    from v6lint.bench import main as bench
+
+    assert bench(["corpus", str(tmp_path / "a"), "--files", "400", "--seed", "3"]) == 0
+    assert bench(["corpus", str(tmp_path / "b"), "--files", "400", "--seed", "3"]) == 0
+    first = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+    assert len(first) == 400
+    assert first == sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*") if p.is_file())
+    assert all((tmp_path / "a" / p).read_bytes() == (tmp_path / "b" / p).read_bytes() for p in first)
+    result = CliRunner().invoke(main, ["check", "--no-cache", "--exit-zero", "--output-format", "json",
+                                       str(tmp_path / "a")])
+    found = json.loads(result.output)
+    flagged = {d["path"] for d in found}
+    assert 0 < len(flagged) < len(first) // 10  # about 1 file in 20 matters for IPv6
+    assert not [d for d in found if d["code"].startswith("V6L")]  # every generated file parses
+    assert {d["code"] for d in found} <= {"LB003", "SPK001", "TF007", "SVC010", "LB001", "LB002"}
+
+
+def test_the_quick_nesting_check_never_misses_a_deep_file():
+    """may_nest_deeper is the cheap guard before nesting_bound: whenever the bound passes MAX_DEPTH,
+    the guard said it might (deep indentation, `- ` runs, brackets, with blank and comment lines)."""
+    from hypothesis import given, settings, strategies as st
+
+    from v6lint.yaml_source import MAX_DEPTH, may_nest_deeper, nesting_bound
+
+    piece = st.sampled_from([" ", "- ", "? ", "-", "[", "{", "]", "}", "a: ", "#", "\n", "\r\n", "x"])
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.tuples(piece, st.integers(1, 120)), max_size=12))
+    def check(parts):
+        text = "".join(p * n for p, n in parts)
+        if nesting_bound(text) > MAX_DEPTH:
+            assert may_nest_deeper(text)
+
+    check()
+    assert may_nest_deeper("- " * 101 + "x\n") and nesting_bound("- " * 101 + "x\n") > MAX_DEPTH
+    assert not may_nest_deeper("a:\n  b: [1, 2]\n  c: {d: e}\n")
+
+
+def test_result_cache_entries_of_a_wrong_shape_are_misses(tmp_path, monkeypatch):
+    """Findings are stored as one JSON string per file, decoded only on use; anything else is a miss."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    results = cache.ResultCache(tmp_path, "k")
+    stat = [1, 2, 3, 4, 5]
+    for findings in ("not json", "{}", "[1]", '[{"code": "SVC001"}]', [], None, "[" * 100_000):
+        results.entries["/p/a.yaml"] = ["d", findings, stat]
+        assert results.get("/p/a.yaml", "d", "a.yaml") is None
+        assert not results.clean("/p/a.yaml", stat)
+    results.entries["/p/a.yaml"] = ["d", "[]", stat]
+    assert results.get("/p/a.yaml", "d", "a.yaml") == [] and results.clean("/p/a.yaml", stat)
+    assert not results.clean("/p/a.yaml", [1, 2, 3, 4, 6]) and not results.clean("/p/a.yaml", None)
+    assert results.get("/p/a.yaml", "other digest", "a.yaml") is None
+
+
+def test_the_garbage_collector_waits_while_a_file_is_judged_and_comes_back(monkeypatch):
+    import gc
+
+    from v6lint import engine
+    from v6lint.config import Settings
+    from v6lint.source import SourceFile
+
+    seen = []
+    real = engine._judge
+    monkeypatch.setattr(engine, "_judge", lambda source, linters: seen.append(gc.isenabled()) or real(source, linters))
+    linter = engine.Linter(Settings())
+    assert gc.isenabled()
+    found = linter.lint_source(SourceFile("svc.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n"
+                                                      "spec:\n  ipFamilies: [ipv6]\n"))
+    assert seen == [False] and gc.isenabled() and [d.code for d in found] == ["SVC001"]
+    monkeypatch.setattr(engine, "_judge", lambda source, linters: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        linter.lint_source(SourceFile("svc.yaml", "a: 1\n"))
+    assert gc.isenabled()  # also after an error
+    gc.disable()
+    try:
+        monkeypatch.setattr(engine, "_judge", real)
+        linter.lint_source(SourceFile("svc.yaml", "a: 1\n"))
+        assert not gc.isenabled()  # a caller that turned it off keeps it off
+    finally:
+        gc.enable()
