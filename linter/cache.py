@@ -19,15 +19,14 @@ import json
 import os
 import stat
 import tempfile
-import time
 from pathlib import Path
 
 from v6lint import __version__
 from v6lint.diagnostics import Diagnostic
+from v6lint.discovery import settled_signature
 from v6lint.document import Node
 from v6lint.source import SourceFile
 
-SETTLED_NS = 2_000_000_000  # a file's stat vouches for its content once it was last written this long ago
 
 
 def _stable(value) -> str:
@@ -177,17 +176,9 @@ class ResultCache:
 
     @staticmethod
     def stat_key(path) -> list[int] | None:
-        """What tells, without reading it, that a file is unchanged: size, mtime, ctime, inode and
-        device (as git's index does; no write leaves ctime as it was). None when it cannot be stat'ed
-        or was written too recently to tell (a second write within the file system's clock tick
-        would leave the stat as it is); such a file is judged by its digest."""
-        try:
-            st = os.stat(path)
-        except OSError:
-            return None
-        if max(st.st_mtime_ns, st.st_ctime_ns) >= time.time_ns() - SETTLED_NS:
-            return None
-        return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+        """The file's settled stat signature (discovery.settled_signature) as stored in an entry."""
+        signature = settled_signature(path)
+        return list(signature) if signature is not None else None
 
     def clean(self, real_path: str, stat: list[int] | None) -> bool:
         """Whether the file is, by its stat alone, the one a run found nothing in."""

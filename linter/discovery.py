@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence, cast
@@ -388,6 +389,29 @@ class Discovered:
 
 class NotRegularFile(OSError):
     pass
+
+
+# A file's stat vouches for its content once it was last written this long ago (a second write within
+# the file system's clock tick could leave size and times as they were).
+SETTLED_NS = 2_000_000_000
+
+
+def stat_signature(st: os.stat_result) -> tuple[int, int, int, int, int]:
+    """What tells, without reading it, that a file is unchanged, as git's index does: size, mtime, ctime,
+    inode and device (no write leaves ctime as it was)."""
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+def settled_signature(path: str | Path) -> tuple[int, int, int, int, int] | None:
+    """The stat signature of a file last written long enough ago for it to vouch for the content;
+    None when it cannot be stat'ed or was written too recently (then judge it by its bytes)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if max(st.st_mtime_ns, st.st_ctime_ns) >= time.time_ns() - SETTLED_NS:
+        return None
+    return stat_signature(st)
 
 
 def read_regular(path: Path | str, limit: int) -> tuple[int, bytes | None]:

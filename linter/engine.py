@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 
 from v6lint.config import Settings, enabled_codes
 from v6lint.diagnostics import Diagnostic, Edit, Finding, Fix, ProfileRef
-from v6lint.discovery import compile_globs, display_path, ignored_by, read_regular, real_path
+from v6lint.discovery import compile_globs, display_path, ignored_by, read_regular, real_path, stat_signature
 from v6lint.document import Document
 from v6lint.rule import Rule
 from v6lint.rules import ALL_RULES, BY_CODE, lookup
@@ -694,8 +694,7 @@ def write_atomic(path: Path, original: bytes, data: bytes) -> None:
             _keep_owner(tmp, before)
             _keep_xattrs(fd, tmp)
             now = os.stat(target)
-            if (now.st_dev, now.st_ino, now.st_size, now.st_mtime_ns, now.st_ctime_ns) != \
-                    (before.st_dev, before.st_ino, before.st_size, before.st_mtime_ns, before.st_ctime_ns):
+            if stat_signature(now) != stat_signature(before):
                 raise WriteError("the file changed on disk while the fix was written; not written")
             os.replace(tmp, target)
             tmp = None

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Callable
 
 from v6lint.config import Settings, config_in
-from v6lint.discovery import CONFIG_SUFFIXES, SUFFIXES, discover, display_path, read_regular, real_path
+from v6lint.discovery import (CONFIG_SUFFIXES, SUFFIXES, discover, display_path, read_regular, real_path,
+                              stat_signature)
 from v6lint.document import MAP, Document, Node
 from v6lint.hcl_source import walk_blocks
 from v6lint.rule import PlatformSource, Profile, ProfileSource
@@ -547,11 +548,11 @@ class ParseMemo:
 
 
 def _signature(real: str) -> tuple[int, ...] | None:
+    """The editor memo's test for "unchanged on disk" (watched-file events also drop entries)."""
     try:
-        st = os.stat(real)
+        return stat_signature(os.stat(real))
     except OSError:
         return None
-    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
 def collect(files: list[Path], overlay: dict[str, str] | None = None,

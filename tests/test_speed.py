@@ -221,9 +221,9 @@ def test_warm_run_reads_only_the_files_with_findings_or_changes(project, monkeyp
     file is read and linted again. Output is the same as a cold run's."""
     import os
 
-    from v6lint import engine
+    from v6lint import discovery, engine
 
-    monkeypatch.setattr(cache, "SETTLED_NS", -10**12)  # files written by this test count as settled
+    monkeypatch.setattr(discovery, "SETTLED_NS", -10**12)  # files written by this test count as settled
     _, cold = run("--jobs", "1")
     reads = []
     real_read = engine.read_regular
