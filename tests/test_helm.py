@@ -126,14 +126,19 @@ spec:
 """
 
 
-def small_chart(repo: Path) -> Path:
-    chart = repo / "web"
+def write_chart(repo: Path, name: str, values: str, template: str) -> Path:
+    """A one-template chart `name` in `repo`, judged against an IPv6 cluster on AWS."""
+    chart = repo / name
     (chart / "templates").mkdir(parents=True)
-    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 0.1.0\n")
-    (chart / "values.yaml").write_text("port: 80\n")
-    (chart / "templates" / "service.yaml").write_text(TEMPLATE)
+    (chart / "Chart.yaml").write_text(f"apiVersion: v2\nname: {name}\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text(values)
+    (chart / "templates" / "service.yaml").write_text(template)
     (repo / ".v6lint.toml").write_text(IPV6_AWS)
     return chart
+
+
+def small_chart(repo: Path) -> Path:
+    return write_chart(repo, "web", "port: 80\n", TEMPLATE)
 
 
 @needs_renderer
@@ -326,13 +331,7 @@ LB_SCHEMA = '{"properties": {"service": {"properties": {"ipAddressType": {"enum"
 
 
 def lb_chart(repo: Path) -> Path:
-    chart = repo / "lb"
-    (chart / "templates").mkdir(parents=True)
-    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: lb\nversion: 0.1.0\n")
-    (chart / "values.yaml").write_text("service:\n  ipAddressType: ipv4\n")
-    (chart / "templates" / "service.yaml").write_text(LB_TEMPLATE)
-    (repo / ".v6lint.toml").write_text(IPV6_AWS)
-    return chart
+    return write_chart(repo, "lb", "service:\n  ipAddressType: ipv4\n", LB_TEMPLATE)
 
 
 @needs_renderer
