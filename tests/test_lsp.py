@@ -383,12 +383,22 @@ async def test_security_15_nul_uris_unopened_hover_and_debounced_profile(client:
     assert sum("cluster profile" in m.message for m in client.log_messages) == builds + 1
 
 
-@pytest.mark.skipif(__import__("v6lint.helm", fromlist=["backend"]).backend() is None,
-                    reason="no Helm renderer: install the helm extra (helm-python-sdk) or put helm on PATH")
-async def test_editing_a_charts_values_rerenders_it_and_reports_on_the_values_line(client: LanguageClient, workspace):
+needs_renderer = pytest.mark.skipif(
+    __import__("v6lint.helm", fromlist=["backend"]).backend() is None,
+    reason="no Helm renderer: install the helm extra (helm-python-sdk) or put helm on PATH")
+
+
+def web_chart(workspace: Path) -> Path:
+    """An empty chart `web` (Chart.yaml and templates/); each test writes its values and template."""
     chart = workspace / "web"
     (chart / "templates").mkdir(parents=True)
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 0.1.0\n")
+    return chart
+
+
+@needs_renderer
+async def test_editing_a_charts_values_rerenders_it_and_reports_on_the_values_line(client: LanguageClient, workspace):
+    chart = web_chart(workspace)
     values = "families: [IPv6]\n"
     (chart / "values.yaml").write_text(values)
     template = ("apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ipFamilies:\n"
@@ -406,13 +416,10 @@ async def test_editing_a_charts_values_rerenders_it_and_reports_on_the_values_li
     assert codes(found) == ["SVC009"] and found[0].range.start.line == 0 and found[0].range.start.character == 11
 
 
-@pytest.mark.skipif(__import__("v6lint.helm", fromlist=["backend"]).backend() is None,
-                    reason="no Helm renderer: install the helm extra (helm-python-sdk) or put helm on PATH")
+@needs_renderer
 async def test_editing_a_template_rerenders_the_unsaved_text_and_republishes_the_values_file(
         client: LanguageClient, workspace):
-    chart = workspace / "web"
-    (chart / "templates").mkdir(parents=True)
-    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 0.1.0\n")
+    chart = web_chart(workspace)
     values = "policy: SingleStack\n"
     (chart / "values.yaml").write_text(values)
     template = ("apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n"
@@ -618,13 +625,10 @@ async def test_a_tfvars_edit_in_a_3000_file_workspace_reads_only_that_file(clien
     assert "SPK001" in codes(await diagnostics_for(client, job, lambda ds: "SPK001" in codes(ds)))
 
 
-@pytest.mark.skipif(__import__("v6lint.helm", fromlist=["backend"]).backend() is None,
-                    reason="no Helm renderer: install the helm extra (helm-python-sdk) or put helm on PATH")
+@needs_renderer
 async def test_a_chart_render_does_not_hold_up_requests(client: LanguageClient, workspace):
     timeline = Timeline(client)
-    chart = workspace / "web"
-    (chart / "templates").mkdir(parents=True)
-    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 0.1.0\n")
+    chart = web_chart(workspace)
     (chart / "values.yaml").write_text("families: [IPv6]\n")
     (chart / "templates" / "service.yaml").write_text(
         "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ipFamilies:\n"
