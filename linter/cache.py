@@ -186,12 +186,23 @@ class ResultCache:
         return stat is not None and isinstance(entry, list) and len(entry) == 3 and entry[1] == "[]" \
             and entry[2] == stat
 
+    def fresh(self, real_path: str, stat: list[int] | None) -> bool:
+        """Whether the file is, by its stat alone, the one whose findings the cache holds."""
+        entry = self.entries.get(real_path)
+        return stat is not None and isinstance(entry, list) and len(entry) == 3 and isinstance(entry[1], str) \
+            and entry[2] == stat
+
+    def holds(self, real_path: str, digest: str) -> bool:
+        """Whether the cache holds findings of the file with this digest."""
+        entry = self.entries.get(real_path)
+        return isinstance(entry, list) and len(entry) in (2, 3) and entry[0] == digest and isinstance(entry[1], str)
+
     def get(self, real_path: str, digest: str, shown: str) -> list[Diagnostic] | None:
         # An entry holds its findings as one JSON string, decoded only when used: a run loads the
         # cache of every file but shows the findings of some.
-        entry = self.entries.get(real_path)
-        if not (isinstance(entry, list) and len(entry) in (2, 3) and entry[0] == digest and isinstance(entry[1], str)):
+        if not self.holds(real_path, digest):
             return None
+        entry = self.entries[real_path]
         try:
             items = json.loads(entry[1])
             if not isinstance(items, list):

@@ -9,6 +9,7 @@ import sys
 import traceback
 from dataclasses import replace
 from pathlib import Path
+from typing import Iterator
 
 import click
 
@@ -18,14 +19,15 @@ from v6lint.discovery import READ_FILES, Discovered, discover, display_path
 from v6lint.cache import ResultCache, fingerprint
 from v6lint.cache import clean as clean_cache
 from v6lint.engine import (FileResult, Linter, WriteError, check_files, counts_as_failure, fix_files, judge,
-                           raise_on_sigterm, write_atomic)
+                           raise_on_sigterm, stream_files, write_atomic)
 from v6lint.plan import TARGETS as PLAN_TARGETS
 from v6lint.plan import project_plan, render_after_fix, target_profile, without_controller_pin
 from v6lint.plan import render_html as render_plan_html
 from v6lint.plan import render_json as render_plan_json
 from v6lint.plan import render_text as render_plan_text
-from v6lint.output import (no_changes_note, printable, render_diff, render_fixes, render_github, render_gitlab,
-                           render_ignored, render_json, render_junit, render_sarif, render_statistics, render_text)
+from v6lint.output import (GithubReport, GitlabReport, JsonReport, JunitReport, Report, SarifReport,
+                           StatisticsReport, TextReport, Spool, no_changes_note, printable, render_diff, render_fixes,
+                           render_ignored)
 from v6lint.project import (STRENGTH, Project, Projects, build_profile, find_project_root, nested_projects,
                             not_checked_message)
 from v6lint.rule import IP_FAMILIES, PLATFORMS, Profile
@@ -299,6 +301,10 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
         if show_files:
             click.echo("".join(f"{display_path(path)}\n" for path in found.files), nl=False)
             return
+        if not (stdin or add_ignore is not None or fix or show_diff):
+            _stream_check(found, latest, output_format=output_format, statistics=statistics, unsafe=unsafe,
+                          jobs=jobs, show_fixes=show_fixes, quiet=quiet, output_file=output_file,
+                          exit_zero=exit_zero, use_cache=not no_cache, notices=linter_of(settings))
         with _progress(found.files, output_format) as bar:
             tick = bar.update if bar is not None else None
             if stdin:
@@ -307,30 +313,19 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
             elif add_ignore is not None:
                 results = check_files(latest[0].__getitem__, found.files, fix=False, unsafe=unsafe, jobs=jobs,
                                       progress=tick, ignore_reason=add_ignore)
-            elif fix or show_diff:
-                results = fix_files(found.files, rebuild, unsafe=unsafe, jobs=jobs, progress=tick)
             else:
-                results = check_files(latest[0].__getitem__, found.files, fix=False, unsafe=unsafe, jobs=jobs, progress=tick)
+                results = fix_files(found.files, rebuild, unsafe=unsafe, jobs=jobs, progress=tick)
     except ConfigError as exc:
         refuse(str(exc))
     per_file, per_root = latest
     if not (stdin or add_ignore is not None):
-        results = _through_builds(results, found.files, latest[0].__getitem__, fix or show_diff, unsafe,
-                                  not no_cache)
-    # What v6lint could not look at is reported, never passed silently.
-    notices = linter_of(settings)
-    results += [FileResult(missing, None, notices.notice(missing, "V6L908", "no such file or directory"))
-                for missing in found.missing]
-    results += [FileResult(display_path(p), None, notices.notice(
-        display_path(p), "V6L907", f"v6lint does not read this kind of file (it reads {READ_FILES}); nothing was checked"))
-                for p in found.unsupported]
+        results = _through_builds(results, found.files, latest[0].__getitem__, unsafe, not no_cache)
+    results += _not_read(found, linter_of(settings))
     applied: list[tuple[str, list]] = []
     diffs: list[str] = []
     restore_sigterm = raise_on_sigterm()  # SIGTERM mid-write: the temp file is removed, then exit 143
     for index, (path, result) in enumerate(zip(found.files, results)):
-        linter, cache = per_file[path]
-        if cache is not None and result.cache_entry is not None:
-            cache.put(*result.cache_entry, result.source, result.diagnostics)
+        linter, _cache = per_file[path]
         if result.fixed is None or result.source is None:  # (a fixed file was read)
             continue
         if show_diff:
@@ -346,9 +341,6 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
             results[index] = FileResult(result.path, result.source, linter.lint_source(result.source)
                                         + linter.notice(result.path, "V6L906", f"fixes not applied: {exc}"))
     restore_sigterm()
-    for _linter, cache, _project in per_root.values():
-        if cache is not None:
-            cache.save()
 
     if show_diff:
         click.echo("".join(diffs), nl=False)
@@ -366,31 +358,16 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
         # Only what was fixed, and what stopped a fix, is reported (ruff's --fix-only).
         results = [FileResult(r.path, r.source, [d for d in r.diagnostics if d.code in ("V6L906", "V6L908")],
                               r.fixed) for r in results]
-    color = False
-    if statistics:
-        report = render_statistics(results, unsafe=unsafe, as_json=output_format == "json")
-    elif output_format == "json":
-        report = render_json(results)
-    elif output_format == "sarif":
-        report = render_sarif(results)
-    elif output_format == "github":
-        report = render_github(results)
-    elif output_format == "junit":
-        report = render_junit(results)
-    elif output_format == "gitlab":
-        report = render_gitlab(results)
-    else:
-        color = output_file is None and use_color(sys.stdout)
-        report = render_text(results, unsafe=unsafe, fixed_count=fixed_count, files=len(results),
-                             concise=output_format == "concise", show_fixes=show_fixes, color=color, quiet=quiet,
-                             fix_only=fix_only)
-        if not quiet:
-            report += "".join(_not_checked(project, linter) for linter, _c, project in per_root.values())
-        if show_fixes and not fix and not quiet:
-            report += ("(--show-fixes: each fix is shown under its finding; nothing was changed. "
-                       "Run with --fix to apply the safe ones.)\n")
+    parts: list[str] = []
+    color = not machine and not statistics and output_file is None and use_color(sys.stdout)
     if show_fixes and applied and not machine and not statistics:
-        report = render_fixes(applied) + report
+        parts.append(render_fixes(applied))
+    made = _report(parts.append, output_format, statistics=statistics, unsafe=unsafe, show_fixes=show_fixes,
+                   color=color, quiet=quiet, fix_only=fix_only)
+    for result in results:
+        made.add(result)
+    _finish(made, parts.append, per_root, fixed_count=fixed_count, fixing=fix)
+    report = "".join(parts)
     if stdin and fix:
         # As ruff: the (fixed) stream on stdout, for pipelines; the report on stderr.
         fixed = results[0].fixed or results[0].source
@@ -401,26 +378,131 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
             click.echo(report, nl=False, err=True)
             report = ""
     _emit(report, output_file, color=color)
-    if any(d.code == "V6L999" for r in results for d in r.diagnostics):
+    _exit(made, exit_zero, exit_non_zero_on_fix and bool(applied))
+
+
+def _report(write, output_format: str, *, statistics: bool, unsafe: bool, show_fixes: bool, color: bool,
+            quiet: bool, fix_only: bool = False) -> Report:
+    """The report of this format (see output.Report), writing to `write`."""
+    if statistics:
+        return StatisticsReport(write, unsafe=unsafe, as_json=output_format == "json")
+    machine = {"json": JsonReport, "sarif": SarifReport, "github": GithubReport, "junit": JunitReport,
+               "gitlab": GitlabReport}.get(output_format)
+    if machine is not None:
+        return machine(write)
+    return TextReport(write, unsafe=unsafe, concise=output_format == "concise", show_fixes=show_fixes,
+                      color=color, quiet=quiet, fix_only=fix_only)
+
+
+def _finish(report: Report, write, per_root: dict, *, fixed_count: int = 0, fixing: bool = False) -> None:
+    """The report's end; after a text report, what each project could not check (unless quiet)."""
+    if not isinstance(report, TextReport):
+        report.finish()
+        return
+    report.finish(fixed_count)
+    if not report.quiet:
+        write("".join(_not_checked(project, linter) for linter, _c, project in per_root.values()))
+        if report.show_fixes and not fixing:
+            write("(--show-fixes: each fix is shown under its finding; nothing was changed. "
+                  "Run with --fix to apply the safe ones.)\n")
+
+
+def _exit(report: Report, exit_zero: bool, fixed: bool = False) -> None:
+    if report.crashed:
         # A rule crashed: the other findings are reported, but the run is not a verdict on the code, so it
         # exits as any internal error does (2), whatever --exit-zero says.
         sys.exit(EXIT_ERROR)
-    failing = any(counts_as_failure(d) for r in results for d in r.diagnostics)
-    if exit_non_zero_on_fix and applied:
+    if fixed:
         sys.exit(EXIT_FINDINGS)
-    sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_OK)
+    sys.exit(EXIT_FINDINGS if report.failing and not exit_zero else EXIT_OK)
 
 
-def _through_builds(results: list[FileResult], files: list[Path], route, fixing: bool,
-                    unsafe: bool, use_cache: bool) -> list[FileResult]:
-    """Kustomizations and Helm charts are judged by what they build: the files they read (a chart's
-    templates) lose their own findings on Kubernetes objects, and get the build's, placed where each
-    field is written. Fixing, a build's
-    fixes are applied to a file that its own fixes left unchanged (the next run sees the rest)."""
-    from v6lint.engine import apply_edits, choose_fixes
-    from v6lint.helm import check_charts, recheck_fixed
+def _not_read(found: Discovered, notices: Linter) -> list[FileResult]:
+    """What v6lint could not look at is reported, never passed silently."""
+    return [FileResult(missing, None, notices.notice(missing, "V6L908", "no such file or directory"))
+            for missing in found.missing] + [FileResult(display_path(p), None, notices.notice(
+                display_path(p), "V6L907", f"v6lint does not read this kind of file (it reads {READ_FILES}); "
+                                           f"nothing was checked")) for p in found.unsupported]
+
+
+def _stream_check(found: Discovered, latest: list, *, output_format: str, statistics: bool, unsafe: bool,
+                  jobs: int, show_fixes: bool, quiet: bool, output_file: str | None, exit_zero: bool,
+                  use_cache: bool, notices: Linter) -> None:
+    """`v6lint check` without fixing: each file's part of the report is written as soon as its result
+    is known (and the results before it), then let go; the result caches get each file's entry on
+    the way. Exits."""
+    per_file, per_root = latest
+    route = per_file.__getitem__
+    color = output_format in TEXT_FORMATS and not statistics and output_file is None and use_color(sys.stdout)
+    with _progress(found.files, output_format) as bar:
+        # a progress bar and the report on one terminal would mix: the report then waits for the end
+        sink = _Sink(output_file, color, hold=bar is not None and sys.stdout.isatty())
+        report = _report(sink.write, output_format, statistics=statistics, unsafe=unsafe, show_fixes=show_fixes,
+                         color=color, quiet=quiet)
+        stream = stream_files(route, found.files, fix=False, unsafe=unsafe, jobs=jobs,
+                              progress=bar.update if bar is not None else None)
+        try:
+            for result in _placed(stream, found.files, route, use_cache):
+                report.add(result)
+        finally:
+            stream.close()  # (the worker pool ends now, also on an error)
+    for result in _not_read(found, notices):
+        report.add(result)
+    for _linter, cache, _project in per_root.values():
+        if cache is not None:
+            cache.save()
+    _finish(report, sink.write, per_root)
+    sink.close()
+    _exit(report, exit_zero)
+
+
+class _Sink:
+    """Where a streamed report goes: standard output in pieces of 64 KiB, or (`hold`, or an output
+    file, which is only replaced once the report is whole) a spool written out at the end."""
+
+    PIECE = 1 << 16  # characters written to standard output at once
+
+    def __init__(self, output_file: str | None, color: bool, hold: bool):
+        self.output_file, self.color = output_file, color
+        self.held = Spool() if output_file is not None or hold else None
+        self.pieces: list[str] = []
+        self.size = 0
+
+    def write(self, text: str) -> None:
+        if self.held is not None:
+            self.held.write(text)
+            return
+        self.pieces.append(text)
+        self.size += len(text)
+        if self.size >= self.PIECE:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pieces:
+            click.echo("".join(self.pieces), nl=False, color=self.color)
+            self.pieces, self.size = [], 0
+
+    def close(self) -> None:
+        if self.held is None:
+            self.flush()
+        elif self.output_file is None:
+            self.held.copy_to(self.write_out)
+        else:
+            try:
+                with open(self.output_file, "w", encoding="utf-8") as handle:
+                    self.held.copy_to(handle.write)
+            except OSError as exc:
+                click.echo(f"v6lint: error: {self.output_file}: {exc.strerror}", err=True)
+                sys.exit(EXIT_ERROR)
+
+    def write_out(self, text: str) -> None:
+        click.echo(text, nl=False, color=self.color)
+
+
+def _builds(files: list[Path], route, use_cache: bool):
+    """(what the kustomizations and charts among `files` build, or None when nothing; the charts')."""
+    from v6lint.helm import check_charts
     from v6lint.kustomize import check_overlays
-    from v6lint.sources import parse_source
 
     built = check_overlays(files, route)
     charts = check_charts(files, route, use_cache=use_cache)
@@ -429,31 +511,71 @@ def _through_builds(results: list[FileResult], files: list[Path], route, fixing:
     for shown, diagnostics in charts.diagnostics.items():
         built.diagnostics.setdefault(shown, []).extend(diagnostics)
     if not built.diagnostics and not built.members and not built.used:
-        return results
-    out = []
-    for path, result in zip(files, results):
+        return None, charts
+    return built, charts
+
+
+def _placed(results: Iterator[FileResult], files: list[Path], route, use_cache: bool) -> Iterator[FileResult]:
+    """The results (in file order, one per file) as the builds judge them (see _place), each file's own
+    findings stored in its result cache first; then the builds' findings on files not linted. The
+    builds run once the first result is in: beside the workers, which go on linting."""
+    def ordered(first: FileResult | None) -> Iterator[FileResult]:
+        if first is not None:
+            yield first
+            del first  # (let go once passed on)
+            yield from results
+
+    head = next(results, None)
+    built, _charts = _builds(files, route, use_cache)
+    rest, head = ordered(head), None
+    for result, path in zip(rest, files):
         cache = route(path)[1]
         if cache is not None and result.cache_entry is not None:
             # the cache holds the file's own findings; what builds add is computed afresh each run
             cache.put(*result.cache_entry, result.source, result.diagnostics)
-        diagnostics = built.own(result.source, result.diagnostics)
-        extra = built.diagnostics.pop(result.path, [])
-        if extra and result.dropped:
-            result = route(path)[0].reread(path, result)
-        fixed, applied, passes = result.fixed, result.fixes_applied, result.passes
-        chosen = choose_fixes(extra, unsafe) if fixing and result.source is not None and fixed is None else []
-        if chosen and result.source is not None:
-            edits = [edit for diag in chosen if diag.fix is not None for edit in diag.fix.edits]
-            candidate = result.source.with_text(apply_edits(result.source.text, edits))
-            before, after = parse_source(result.source).problem, parse_source(candidate).problem
-            # a template stays a template (V6L901); anything else must still parse
-            if after is None or (before is not None and before.code == after.code == "V6L901"):
-                fixed, applied, passes = candidate, chosen, [(result.source.text, edits)]
-                extra = [d for d in extra if d not in chosen]
-        out.append(FileResult(result.path, result.source, sorted(diagnostics + extra, key=lambda d: d.sort_key),
-                              fixed, applied, None, passes))
+        yield _place(built, path, result, route, False, False) if built is not None else result
+    if built is not None:
+        yield from (FileResult(path, None, diagnostics) for path, diagnostics in built.diagnostics.items())
+
+
+def _through_builds(results: list[FileResult], files: list[Path], route, unsafe: bool,
+                    use_cache: bool) -> list[FileResult]:
+    """Fixing: the results as the builds judge them (see _place), then the builds' findings on files
+    not linted, and charts whose files were fixed rendered again."""
+    from v6lint.helm import recheck_fixed
+
+    built, charts = _builds(files, route, use_cache)
+    if built is None:
+        return results
+    out = [_place(built, path, result, route, True, unsafe) for path, result in zip(files, results)]
     out += [FileResult(path, None, diagnostics) for path, diagnostics in built.diagnostics.items()]
-    return recheck_fixed(out, files, route, charts, use_cache) if fixing else out
+    return recheck_fixed(out, files, route, charts, use_cache)
+
+
+def _place(built, path: Path, result: FileResult, route, fixing: bool, unsafe: bool) -> FileResult:
+    """Kustomizations and Helm charts are judged by what they build: the files they read (a chart's
+    templates) lose their own findings on Kubernetes objects, and get the build's, placed where each
+    field is written (taken from `built.diagnostics`). Fixing, a build's fixes are applied to a file
+    that its own fixes left unchanged (the next run sees the rest)."""
+    from v6lint.engine import apply_edits, choose_fixes
+    from v6lint.sources import parse_source
+
+    diagnostics = built.own(result.source, result.diagnostics)
+    extra = built.diagnostics.pop(result.path, [])
+    if extra and result.dropped:
+        result = route(path)[0].reread(path, result)
+    fixed, applied, passes = result.fixed, result.fixes_applied, result.passes
+    chosen = choose_fixes(extra, unsafe) if fixing and result.source is not None and fixed is None else []
+    if chosen and result.source is not None:
+        edits = [edit for diag in chosen if diag.fix is not None for edit in diag.fix.edits]
+        candidate = result.source.with_text(apply_edits(result.source.text, edits))
+        before, after = parse_source(result.source).problem, parse_source(candidate).problem
+        # a template stays a template (V6L901); anything else must still parse
+        if after is None or (before is not None and before.code == after.code == "V6L901"):
+            fixed, applied, passes = candidate, chosen, [(result.source.text, edits)]
+            extra = [d for d in extra if d not in chosen]
+    return FileResult(result.path, result.source, sorted(diagnostics + extra, key=lambda d: d.sort_key),
+                      fixed, applied, None, passes)
 
 
 def _stdin_found(path: Path) -> Discovered:

@@ -8,7 +8,7 @@ import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Generator, Sequence
 
 from v6lint.config import Settings, enabled_codes
 from v6lint.diagnostics import Diagnostic, Edit, Finding, Fix, ProfileRef
@@ -386,10 +386,23 @@ class Linter:
         suppressed = [d for d in targets if d not in left]
         return FileResult(source.path, source, after, candidate, suppressed)
 
+    def known(self, path: Path, cache) -> bool:
+        """Whether the result cache holds this file's result: unchanged by its stat, or (a stat that
+        cannot vouch: written just now, touched) by its digest."""
+        real = real_path(path, self._real_dirs)
+        if cache.fresh(real, cache.stat_key(path)):
+            return True
+        if real not in cache.entries:
+            return False
+        try:
+            data = read_regular(path, self.settings.max_file_size)[1]
+        except OSError:
+            return False
+        return data is not None and cache.holds(real, cache.digest(data))
+
     def check_path(self, path: Path, *, fix: bool = False, unsafe: bool = False, cache=None,
-                   ignore_reason: str | None = None, cached_only: bool = False) -> FileResult | None:
-        """The file's result; with `cached_only`, None unless it comes from the result cache as is.
-        A file the cache knows had no findings, unchanged by its stat, is not even read."""
+                   ignore_reason: str | None = None) -> FileResult:
+        """The file's result. A file the cache knows had no findings, unchanged by its stat, is not even read."""
         stat = None
         if cache is not None and not fix and ignore_reason is None:
             stat = cache.stat_key(path)
@@ -410,8 +423,6 @@ class Linter:
                 result = FileResult(source.path, source, hit)
                 result.cache_entry = (source.abspath, digest, stat)  # stored again only when its stat is new
                 return result
-            if cached_only:
-                return None
             result = FileResult(source.path, source, self.lint_source(source))
             result.cache_entry = (source.abspath, digest, stat)
             return result
@@ -450,8 +461,17 @@ def _has_entries(route: Route, files: list[Path]) -> bool:
 
 
 def check_files(linter: Linter | Route, files: list[Path], *, fix: bool, unsafe: bool, cache=None, jobs: int = 0,
-                progress=None, ignore_reason: str | None = None):
-    """FileResults in file order. jobs: 0 = automatic (all cores for large runs), 1 = this process.
+                progress=None, ignore_reason: str | None = None) -> list[FileResult]:
+    """FileResults in file order, as a list (see stream_files)."""
+    return list(stream_files(linter, files, fix=fix, unsafe=unsafe, cache=cache, jobs=jobs, progress=progress,
+                             ignore_reason=ignore_reason))
+
+
+def stream_files(linter: Linter | Route, files: list[Path], *, fix: bool, unsafe: bool, cache=None, jobs: int = 0,
+                 progress=None, ignore_reason: str | None = None) -> Generator[FileResult, None, None]:
+    """FileResults in file order, each as soon as it and those before it are known (the caller
+    writes it out and lets it go: nothing here holds the results of a run).
+    jobs: 0 = automatic (all cores for large runs), 1 = this process.
     `linter` is one Linter (with `cache`) for every file, or a Route giving each file its own.
     `ignore_reason` (not None): --add-ignore instead of linting (see Linter.add_ignores)."""
     global _WORKER
@@ -461,60 +481,58 @@ def check_files(linter: Linter | Route, files: list[Path], *, fix: bool, unsafe:
             remove_stale_temps(directory)
     if jobs == 0:
         jobs = min(os.cpu_count() or 1, 8) if len(files) >= PARALLEL_MIN_FILES else 1
-    results: list[FileResult] = []
-    found: list[FileResult | None] | None = None
+    pooled = files
+    fresh: list[bool] | None = None
     if jobs > 1 and not fix and ignore_reason is None and _has_entries(route, files):
-        # A warm run: results the cache holds are taken here; only the rest go to workers (none
-        # when nothing changed, and then no pool starts).
-        found = []
+        # A warm run: files the cache knows unchanged by their stat are taken here, in order; only
+        # the rest go to workers (none when nothing changed, and then no pool starts).
+        fresh = []
         for path in files:
             one, its_cache = route(path)
-            hit = one.check_path(path, fix=False, unsafe=unsafe, cache=its_cache, cached_only=True)
-            if hit is not None:
-                hit.drop_source()
-            found.append(hit)
-        everything, files = files, [path for path, result in zip(files, found) if result is None]
-        if progress is not None:
-            progress(len(everything) - len(files))
-        if len(files) < PARALLEL_MIN_FILES:
-            jobs = 1
+            fresh.append(its_cache is not None and one.known(path, its_cache))
+        pooled = [path for path, known in zip(files, fresh) if not known]
+        if len(pooled) < PARALLEL_MIN_FILES:
+            jobs, fresh = 1, None
+    context = None
     if jobs > 1:
         import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
 
         try:
             context = multiprocessing.get_context("fork")
         except ValueError:  # no fork on this platform: one process
             context = None
-        if context is not None:
-            _WORKER = (route, fix, unsafe, ignore_reason)
-            try:
-                with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-                    for result in pool.map(_check_in_worker, files, chunksize=32):
-                        results.append(result)
-                        if progress is not None:
-                            progress(1)
-            finally:
-                _WORKER = None
-            return _merged(found, results)
-    for path in files:
-        one, its_cache = route(path)
-        checked = one.check_path(path, fix=fix, unsafe=unsafe, cache=its_cache, ignore_reason=ignore_reason)
-        assert checked is not None  # (None only with cached_only)
-        if not fix and ignore_reason is None:
-            checked.drop_source()
-        results.append(checked)
-        if progress is not None:
-            progress(1)
-    return _merged(found, results)
+    if context is None:
+        for path in files:
+            yield _here(route, path, fix, unsafe, ignore_reason)
+            if progress is not None:
+                progress(1)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    _WORKER = (route, fix, unsafe, ignore_reason)
+    pool = ProcessPoolExecutor(jobs, mp_context=context)
+    finished = False
+    try:
+        linted = pool.map(_check_in_worker, pooled, chunksize=32)
+        for index, path in enumerate(files):
+            yield _here(route, path, fix, unsafe, ignore_reason) if fresh is not None and fresh[index] \
+                else next(linted)
+            if progress is not None:
+                progress(1)
+        finished = True
+    finally:
+        # A reader that stops early (an error, a closed pipe) does not wait for the files left
+        pool.shutdown(wait=finished, cancel_futures=not finished)
+        _WORKER = None
 
 
-def _merged(found: list[FileResult | None] | None, linted: list[FileResult]) -> list[FileResult]:
-    """The cached results with the linted ones in the gaps, in file order."""
-    if found is None:
-        return linted
-    rest = iter(linted)
-    return [result if result is not None else next(rest) for result in found]
+def _here(route: Route, path: Path, fix: bool, unsafe: bool, ignore_reason: str | None) -> FileResult:
+    """A file's result made in this process."""
+    one, its_cache = route(path)
+    checked = one.check_path(path, fix=fix, unsafe=unsafe, cache=its_cache, ignore_reason=ignore_reason)
+    if not fix and ignore_reason is None:
+        checked.drop_source()
+    return checked
 
 
 def fix_files(files: list[Path], rebuild: Callable[[dict[str, str]], tuple[Route, str]], *, unsafe: bool,
@@ -531,8 +549,8 @@ def fix_files(files: list[Path], rebuild: Callable[[dict[str, str]], tuple[Route
     route, key = rebuild(overlay)
     results = check_files(route, files, fix=True, unsafe=unsafe, jobs=jobs, progress=progress)
     for _ in range(MAX_PROJECT_PASSES - 1):
-        changed = {r.source.abspath: r.fixed.text for r in results
-                   if r.fixed is not None and r.source is not None and overlay.get(r.source.abspath) != r.fixed.text}
+        changed = {r.source.abspath: r.fixed.text for r in results if r.fixed is not None and r.source is not None
+                   and r.source.abspath is not None and overlay.get(r.source.abspath) != r.fixed.text}
         if not changed:
             break
         overlay.update(changed)

@@ -5,8 +5,10 @@ import difflib
 import hashlib
 import json
 import os
+import tempfile
 import urllib.parse
 from pathlib import Path
+from typing import Callable
 
 from v6lint import __version__
 from v6lint.diagnostics import Diagnostic, ProfileRef
@@ -40,11 +42,66 @@ def diagnostic_json(diag: Diagnostic, source: SourceFile | None) -> dict:
     return diag.to_json(source)
 
 
-def render_json(results: list[FileResult]) -> str:
+class Report:
+    """A report written as the results come: `add` each file's result, in file order, then `finish`.
+    Nothing of a file is kept once its part is written: the summaries are counts, and a format whose
+    head needs the totals (SARIF, JUnit) spools its body to a temporary file."""
+
+    def __init__(self, write: Callable[[str], None]):
+        self.write = write
+        self.files = 0  # results added
+        self.failing = False  # a finding that fails the run (see engine.counts_as_failure)
+        self.crashed = False  # a rule crashed (V6L999)
+
+    def add(self, result: FileResult) -> None:
+        from v6lint.engine import counts_as_failure
+
+        self.files += 1
+        for d in result.diagnostics:
+            self.failing = self.failing or counts_as_failure(d)
+            self.crashed = self.crashed or d.code == "V6L999"
+        self._add(result)
+
+    def _add(self, result: FileResult) -> None:
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        pass
+
+
+class Spool:
+    """Text kept on disk past a small size (the body of a report whose head comes last)."""
+
+    def __init__(self) -> None:
+        self.file = tempfile.SpooledTemporaryFile(max_size=1 << 20, mode="w+", encoding="utf-8", newline="")
+        self.empty = True
+
+    def write(self, text: str) -> None:
+        self.file.write(text)
+        self.empty = False
+
+    def copy_to(self, write: Callable[[str], object]) -> None:
+        self.file.seek(0)
+        while chunk := self.file.read(1 << 16):
+            write(chunk)
+        self.file.close()
+
+
+class JsonReport(Report):
     """A JSON list, one diagnostic per line (the C encoder only runs without indent)."""
-    items = [json.dumps(d.to_json(r.fixed or r.source), ensure_ascii=False)
-             for r in results for d in r.diagnostics]
-    return "[\n" + ",\n".join(items) + "\n]\n" if items else "[]\n"
+
+    def __init__(self, write: Callable[[str], None]):
+        super().__init__(write)
+        self.any = False
+
+    def _add(self, result: FileResult) -> None:
+        source = result.fixed or result.source
+        for d in result.diagnostics:
+            self.write((",\n" if self.any else "[\n") + json.dumps(d.to_json(source), ensure_ascii=False))
+            self.any = True
+
+    def finish(self) -> None:
+        self.write("\n]\n" if self.any else "[]\n")
 
 
 # --- text: full (source line and caret) and concise ------------------------------------------------
@@ -133,64 +190,87 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def render_text(results: list[FileResult], *, unsafe: bool, fixed_count: int, files: int, concise: bool = False,
-                show_fixes: bool = False, color: bool = False, quiet: bool = False, fix_only: bool = False) -> str:
-    lines = []
-    for result in results:
+class TextReport(Report):
+    """full (each finding with its source lines) or concise, then a summary (unless quiet)."""
+
+    def __init__(self, write: Callable[[str], None], *, unsafe: bool, concise: bool = False,
+                 show_fixes: bool = False, color: bool = False, quiet: bool = False, fix_only: bool = False):
+        super().__init__(write)
+        self.unsafe, self.concise, self.show_fixes, self.color = unsafe, concise, show_fixes, color
+        self.quiet, self.fix_only = quiet, fix_only
+        self.by_severity = {"error": 0, "warning": 0, "info": 0}
+        self.with_findings: set[str] = set()
+        self.profiles: dict[tuple[str, str], int] = {}
+        self.safe = self.unsafe_only = 0
+
+    def _add(self, result: FileResult) -> None:
+        lines = []
         source = result.fixed or result.source
         cells = None
         for d in result.diagnostics:
-            lines.append(text_line(d, unsafe, color))
-            if concise or source is None or d.start_line < 1:
+            lines.append(text_line(d, self.unsafe, self.color))
+            self.by_severity[d.severity] += 1
+            if d.profile is not None:
+                key = (d.profile.ip_family, d.profile.source)
+                self.profiles[key] = self.profiles.get(key, 0) + 1
+            if d.fix is not None:
+                if d.fix.applicability == "safe":
+                    self.safe += 1
+                elif d.fix.applicability == "unsafe":
+                    self.unsafe_only += 1
+            if self.concise or source is None or d.start_line < 1:
                 continue
             if d.cell is not None:  # a notebook: the lines of its cell (positions are in the cell)
                 if cells is None:
                     from v6lint.notebook import notebook_view
 
                     cells = notebook_view(source)
-                lines += _snippet(d, cells.cell_source(d.cell), color)
+                lines += _snippet(d, cells.cell_source(d.cell), self.color)
             else:
-                lines += _snippet(d, source, color)
-            if show_fixes and d.fix is not None:
-                lines += _fix_diff(d, source, color, cells if d.cell is not None else None)
+                lines += _snippet(d, source, self.color)
+            if self.show_fixes and d.fix is not None:
+                lines += _fix_diff(d, source, self.color, cells if d.cell is not None else None)
             lines.append("")
-    if quiet:
-        return "".join(line + "\n" for line in lines)
-    diags = [d for r in results for d in r.diagnostics]
-    if fixed_count:
-        lines.append(f"Fixed {_plural(fixed_count, 'problem')}.")
-    if fix_only:
-        if not fixed_count and not diags:
-            lines.append("Nothing to fix.")
-        return "\n".join(lines) + "\n"
-    if not diags:
-        lines.append(f"No problems found in {_plural(files, 'file')}." if not fixed_count else
-                     f"No problems remain in {_plural(files, 'file')}.")
-        return "\n".join(lines) + "\n"
-    by_severity = {s: sum(d.severity == s for d in diags) for s in ("error", "warning", "info")}
-    detail = ", ".join(_plural(n, s) for s, n in by_severity.items() if n)
-    with_findings = len({r.path for r in results if r.diagnostics})
-    checked = max(files, with_findings)
-    lines.append(f"Found {_plural(len(diags), 'problem')} ({detail}) in {with_findings} of "
-                 f"{_plural(checked, 'file')}.")
-    profiles: dict[tuple[str, str], int] = {}
-    for d in diags:
-        if d.profile is not None:
-            key = (d.profile.ip_family, d.profile.source)
-            profiles[key] = profiles.get(key, 0) + 1
-    for (family, where), n in profiles.items():
-        article = "a" if family == "dual" else "an"
-        lines.append(printable(f"Judged against {article} {ProfileRef(family, where).phrase} "
-                               f"({_plural(n, 'finding')} depend{'s' if n == 1 else ''} on it; `v6lint profile` "
-                               f"shows every source)."))
-    safe = sum(1 for d in diags if d.fix and d.fix.applicability == "safe")
-    unsafe_only = sum(1 for d in diags if d.fix and d.fix.applicability == "unsafe")
-    if safe or (unsafe and unsafe_only):
-        n = safe + (unsafe_only if unsafe else 0)
-        lines.append(f"[*] {n} fixable with `v6lint check --fix{' --unsafe-fixes' if unsafe else ''}`.")
-    if unsafe_only and not unsafe:
-        lines.append(f"{unsafe_only} more fixable with `--fix --unsafe-fixes` (review them: they change behaviour).")
-    return "\n".join(lines) + "\n"
+        if result.diagnostics:
+            self.with_findings.add(result.path)
+        if lines:
+            self.write("".join(line + "\n" for line in lines))
+
+    def finish(self, fixed_count: int = 0) -> None:
+        if self.quiet:
+            return
+        lines = []
+        found = sum(self.by_severity.values())
+        if fixed_count:
+            lines.append(f"Fixed {_plural(fixed_count, 'problem')}.")
+        if self.fix_only:
+            if not fixed_count and not found:
+                lines.append("Nothing to fix.")
+        elif not found:
+            lines.append(f"No problems found in {_plural(self.files, 'file')}." if not fixed_count else
+                         f"No problems remain in {_plural(self.files, 'file')}.")
+        else:
+            lines += self._summary(found)
+        self.write("".join(line + "\n" for line in lines))
+
+    def _summary(self, found: int) -> list[str]:
+        detail = ", ".join(_plural(n, s) for s, n in self.by_severity.items() if n)
+        with_findings = len(self.with_findings)
+        checked = max(self.files, with_findings)
+        lines = [f"Found {_plural(found, 'problem')} ({detail}) in {with_findings} of {_plural(checked, 'file')}."]
+        for (family, where), n in self.profiles.items():
+            article = "a" if family == "dual" else "an"
+            lines.append(printable(f"Judged against {article} {ProfileRef(family, where).phrase} "
+                                   f"({_plural(n, 'finding')} depend{'s' if n == 1 else ''} on it; `v6lint profile` "
+                                   f"shows every source)."))
+        safe, unsafe_only, unsafe = self.safe, self.unsafe_only, self.unsafe
+        if safe or (unsafe and unsafe_only):
+            n = safe + (unsafe_only if unsafe else 0)
+            lines.append(f"[*] {n} fixable with `v6lint check --fix{' --unsafe-fixes' if unsafe else ''}`.")
+        if unsafe_only and not unsafe:
+            lines.append(f"{unsafe_only} more fixable with `--fix --unsafe-fixes` (review them: they change "
+                         f"behaviour).")
+        return lines
 
 
 def no_changes_note(results: list[FileResult], unsafe: bool) -> str:
@@ -236,22 +316,22 @@ def _region(json_range: dict) -> dict:
             "endColumn": end["column"]}
 
 
-def fingerprints(results: list[FileResult]) -> dict[int, str]:
-    """A fingerprint per finding that survives lines moving: the rule, the file, the message and the
-    text the finding points at (not its line number); equal findings are told apart by occurrence."""
+def fingerprints(result: FileResult) -> dict[int, str]:
+    """A fingerprint per finding of a file that survives lines moving: the rule, the file, the message
+    and the text the finding points at (not its line number); equal findings are told apart by
+    occurrence (the file is in the key: a file's findings are all its equals)."""
     out: dict[int, str] = {}
     seen: dict[str, int] = {}
-    for result in results:
-        source = result.fixed or result.source
-        for d in result.diagnostics:
-            text = source.text[d.start:d.end] if source is not None and d.cell is None else ""
-            if source is not None and d.cell is None:
-                line = source.position(d.start)[0]
-                text = source.line_text(line).strip() + "\0" + text
-            digest = hashlib.sha256("\0".join((d.code, d.path.replace("\\", "/"), d.message, text)).encode())
-            key = digest.hexdigest()[:32]
-            seen[key] = seen.get(key, 0) + 1
-            out[id(d)] = f"{key}:{seen[key]}"
+    source = result.fixed or result.source
+    for d in result.diagnostics:
+        text = source.text[d.start:d.end] if source is not None and d.cell is None else ""
+        if source is not None and d.cell is None:
+            line = source.position(d.start)[0]
+            text = source.line_text(line).strip() + "\0" + text
+        digest = hashlib.sha256("\0".join((d.code, d.path.replace("\\", "/"), d.message, text)).encode())
+        key = digest.hexdigest()[:32]
+        seen[key] = seen.get(key, 0) + 1
+        out[id(d)] = f"{key}:{seen[key]}"
     return out
 
 
@@ -263,25 +343,22 @@ def _artifact(path: str) -> dict:
     return {"uri": urllib.parse.quote(posix), "uriBaseId": "%SRCROOT%"}
 
 
-def render_sarif(results: list[FileResult]) -> str:
-    used = sorted({d.code for r in results for d in r.diagnostics} | {r.code for r in ALL_RULES})
-    index = {code: i for i, code in enumerate(used)}
-    rules = []
-    for code in used:
-        rule = BY_CODE[code]
-        rules.append({
-            "id": rule.code,
-            "name": rule.name,
-            "shortDescription": {"text": rule.summary},
-            "fullDescription": {"text": rule.why.strip()},
-            "helpUri": rule.url,
-            "help": {"text": rule.explain()},
-            "defaultConfiguration": {"level": SARIF_LEVEL[rule.severity]},
-            "properties": {"fix": rule.fix, "profiles": list(rule.profiles) or ["any"], "maturity": rule.maturity},
-        })
-    prints = fingerprints(results)
-    out = []
-    for result in results:
+def _nested(item, level: int) -> str:
+    """`item` as json.dumps(..., indent=2) writes it at that depth of a larger document."""
+    return "  " * level + json.dumps(item, indent=2, ensure_ascii=False).replace("\n", "\n" + "  " * level)
+
+
+class SarifReport(Report):
+    """SARIF 2.1.0; its head (whether the run succeeded) comes last, so the results are spooled."""
+
+    def __init__(self, write: Callable[[str], None]):
+        super().__init__(write)
+        self.used = sorted(r.code for r in ALL_RULES)  # every rule, so each finding's index is known now
+        self.index = {code: i for i, code in enumerate(self.used)}
+        self.body = Spool()
+
+    def _add(self, result: FileResult) -> None:
+        prints = fingerprints(result)
         source = result.fixed or result.source
         for d in result.diagnostics:
             found = d.to_json(source)
@@ -291,7 +368,7 @@ def render_sarif(results: list[FileResult]) -> str:
             }
             item: dict[str, object] = {
                 "ruleId": d.code,
-                "ruleIndex": index[d.code],
+                "ruleIndex": self.index[d.code],
                 "level": SARIF_LEVEL[d.severity],
                 "message": {"text": d.message + d.profile_note},
                 "locations": [{"physicalLocation": location}],
@@ -311,65 +388,123 @@ def render_sarif(results: list[FileResult]) -> str:
                                           "insertedContent": {"text": e["content"]}} for e in found["fix"]["edits"]],
                     }],
                 }]
-            out.append(item)
-    cwd = Path.cwd().as_uri().rstrip("/") + "/"
-    sarif = {
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "v6lint", "version": __version__, "informationUri": RULES_URL,
-                                "rules": rules}},
-            "invocations": [{
-                "executionSuccessful": not any(d.code == "V6L999" for r in results for d in r.diagnostics),
-                "workingDirectory": {"uri": cwd},
+            self.body.write(("[\n" if self.body.empty else ",\n") + _nested(item, 4))
+
+    def finish(self) -> None:
+        rules = []
+        for code in self.used:
+            rule = BY_CODE[code]
+            rules.append({
+                "id": rule.code,
+                "name": rule.name,
+                "shortDescription": {"text": rule.summary},
+                "fullDescription": {"text": rule.why.strip()},
+                "helpUri": rule.url,
+                "help": {"text": rule.explain()},
+                "defaultConfiguration": {"level": SARIF_LEVEL[rule.severity]},
+                "properties": {"fix": rule.fix, "profiles": list(rule.profiles) or ["any"], "maturity": rule.maturity},
+            })
+        cwd = Path.cwd().as_uri().rstrip("/") + "/"
+        mark = "\0results"
+        sarif = {
+            "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+            "version": "2.1.0",
+            "runs": [{
+                "tool": {"driver": {"name": "v6lint", "version": __version__, "informationUri": RULES_URL,
+                                    "rules": rules}},
+                "invocations": [{
+                    "executionSuccessful": not self.crashed,
+                    "workingDirectory": {"uri": cwd},
+                }],
+                "originalUriBaseIds": {"%SRCROOT%": {"uri": cwd}},
+                "columnKind": "unicodeCodePoints",
+                "results": mark,
             }],
-            "originalUriBaseIds": {"%SRCROOT%": {"uri": cwd}},
-            "columnKind": "unicodeCodePoints",
-            "results": out,
-        }],
-    }
-    return json.dumps(sarif, indent=2, ensure_ascii=False) + "\n"
+        }
+        head, tail = json.dumps(sarif, indent=2, ensure_ascii=False).split(json.dumps(mark))
+        self.write(head)
+        if self.body.empty:
+            self.write("[]")
+        else:
+            self.body.copy_to(self.write)
+            self.write("\n" + "  " * 3 + "]")
+        self.write(tail + "\n")
 
 
 # --- JUnit XML and GitLab code quality ---------------------------------------------------------------
-def render_junit(results: list[FileResult]) -> str:
-    """One test suite per file with findings, one failed test case per finding (like ruff's junit)."""
+def _element_text(element, level: int) -> str:
+    """An element as ElementTree writes it indented at that depth of a larger document (no tail)."""
     from xml.etree import ElementTree as ET
 
-    diags = [d for r in results for d in r.diagnostics]
-    suites = ET.Element("testsuites", name="v6lint", tests=str(max(len(diags), 1)), failures=str(len(diags)),
-                        errors="0")
-    if not diags:
-        suite = ET.SubElement(suites, "testsuite", name="v6lint", tests="1", failures="0", errors="0")
-        ET.SubElement(suite, "testcase", name="No problems found", classname="v6lint")
-    for result in results:
+    ET.indent(element, level=level)
+    element.tail = None
+    return ET.tostring(element, encoding="unicode")
+
+
+class JunitReport(Report):
+    """One test suite per file with findings, one failed test case per finding (like ruff's junit);
+    the totals head the document, so the suites are spooled."""
+
+    def __init__(self, write: Callable[[str], None]):
+        super().__init__(write)
+        self.count = 0
+        self.body = Spool()
+
+    def _add(self, result: FileResult) -> None:
+        from xml.etree import ElementTree as ET
+
         if not result.diagnostics:
-            continue
-        suite = ET.SubElement(suites, "testsuite", name=printable(result.path), tests=str(len(result.diagnostics)),
-                              failures=str(len(result.diagnostics)), errors="0")
+            return
+        self.count += len(result.diagnostics)
+        suite = ET.Element("testsuite", name=printable(result.path), tests=str(len(result.diagnostics)),
+                           failures=str(len(result.diagnostics)), errors="0")
         for d in result.diagnostics:
             case = ET.SubElement(suite, "testcase", name=f"v6lint.{d.code}", classname=printable(result.path),
                                  line=str(d.start_line), column=str(d.start_column))
             failure = ET.SubElement(case, "failure", message=printable(d.message + d.profile_note), type=d.code)
             failure.text = printable(f"{_location(d)}: {d.code} [{d.name}] {d.message}{d.profile_note}") + f"\n{d.url}"
-    ET.indent(suites)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+        self.body.write("\n  " + _element_text(suite, 1))
+
+    def finish(self) -> None:
+        from xml.etree import ElementTree as ET
+
+        if not self.count:
+            suite = ET.Element("testsuite", name="v6lint", tests="1", failures="0", errors="0")
+            ET.SubElement(suite, "testcase", name="No problems found", classname="v6lint")
+            self.body.write("\n  " + _element_text(suite, 1))
+        head = ET.tostring(ET.Element("testsuites", name="v6lint", tests=str(max(self.count, 1)),
+                                      failures=str(self.count), errors="0"), encoding="unicode")
+        assert head.endswith(" />")
+        self.write('<?xml version="1.0" encoding="UTF-8"?>\n' + head[:-3] + ">")
+        self.body.copy_to(self.write)
+        self.write("\n</testsuites>\n")
 
 
 GITLAB_SEVERITY = {"error": "major", "warning": "minor", "info": "info"}
 
 
-def render_gitlab(results: list[FileResult]) -> str:
+class GitlabReport(Report):
     """GitLab's code quality report (a subset of the Code Climate format)."""
-    prints = fingerprints(results)
-    items = [{
-        "description": f"{d.code} [{d.name}] {d.message}{d.profile_note}",
-        "check_name": d.code,
-        "fingerprint": hashlib.sha256(prints[id(d)].encode()).hexdigest()[:32],
-        "severity": GITLAB_SEVERITY[d.severity],
-        "location": {"path": d.path.replace("\\", "/"), "lines": {"begin": d.start_line, "end": d.end_line}},
-    } for r in results for d in r.diagnostics]
-    return json.dumps(items, indent=2, ensure_ascii=False) + "\n"
+
+    def __init__(self, write: Callable[[str], None]):
+        super().__init__(write)
+        self.any = False
+
+    def _add(self, result: FileResult) -> None:
+        prints = fingerprints(result)
+        for d in result.diagnostics:
+            item = {
+                "description": f"{d.code} [{d.name}] {d.message}{d.profile_note}",
+                "check_name": d.code,
+                "fingerprint": hashlib.sha256(prints[id(d)].encode()).hexdigest()[:32],
+                "severity": GITLAB_SEVERITY[d.severity],
+                "location": {"path": d.path.replace("\\", "/"), "lines": {"begin": d.start_line, "end": d.end_line}},
+            }
+            self.write((",\n" if self.any else "[\n") + _nested(item, 1))
+            self.any = True
+
+    def finish(self) -> None:
+        self.write("\n]\n" if self.any else "[]\n")
 
 
 # --- GitHub Actions workflow commands ---------------------------------------------------------------
@@ -381,32 +516,45 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def render_github(results: list[FileResult]) -> str:
-    lines = []
-    for result in results:
+class GithubReport(Report):
+    """GitHub Actions workflow commands, one per finding."""
+
+    def _add(self, result: FileResult) -> None:
+        lines = []
         for d in result.diagnostics:
             props = ",".join(f"{k}={_escape_property(printable(str(v)))}" for k, v in (
                 ("file", d.path), ("line", d.start_line), ("col", d.start_column), ("endLine", d.end_line),
                 ("endColumn", d.end_column), ("title", f"{d.code} {d.name}")))
-            lines.append(f"::{GITHUB_LEVEL[d.severity]} {props}::{_escape_data(printable(d.message + d.profile_note))}")
-    return "".join(line + "\n" for line in lines)
+            lines.append(f"::{GITHUB_LEVEL[d.severity]} {props}::{_escape_data(printable(d.message + d.profile_note))}\n")
+        if lines:
+            self.write("".join(lines))
 
 
 # --- --statistics and --show-fixes -----------------------------------------------------------------
-def render_statistics(results: list[FileResult], *, unsafe: bool, as_json: bool) -> str:
-    counts: dict[str, list] = {}
-    for d in (d for r in results for d in r.diagnostics):
-        entry = counts.setdefault(d.code, [0, 0])
-        entry[0] += 1
-        if d.fix is not None and (d.fix.applicability == "safe" or unsafe):
-            entry[1] += 1
-    ordered = sorted(counts.items(), key=lambda kv: (-kv[1][0], kv[0]))
-    if as_json:
-        return json.dumps([{"code": code, "name": BY_CODE[code].name, "count": n, "fixable": fixable}
-                           for code, (n, fixable) in ordered], indent=2) + "\n"
-    width = max((len(str(n)) for _c, (n, _f) in ordered), default=1)
-    return "".join(f"{n:>{width}}\t{code}\t{'[*]' if fixable else '   '} {BY_CODE[code].name}\n"
-                   for code, (n, fixable) in ordered)
+class StatisticsReport(Report):
+    """A count per rule (and how many are fixable), most frequent first."""
+
+    def __init__(self, write: Callable[[str], None], *, unsafe: bool, as_json: bool):
+        super().__init__(write)
+        self.unsafe, self.as_json = unsafe, as_json
+        self.counts: dict[str, list[int]] = {}
+
+    def _add(self, result: FileResult) -> None:
+        for d in result.diagnostics:
+            entry = self.counts.setdefault(d.code, [0, 0])
+            entry[0] += 1
+            if d.fix is not None and (d.fix.applicability == "safe" or self.unsafe):
+                entry[1] += 1
+
+    def finish(self) -> None:
+        ordered = sorted(self.counts.items(), key=lambda kv: (-kv[1][0], kv[0]))
+        if self.as_json:
+            self.write(json.dumps([{"code": code, "name": BY_CODE[code].name, "count": n, "fixable": fixable}
+                                   for code, (n, fixable) in ordered], indent=2) + "\n")
+            return
+        width = max((len(str(n)) for _c, (n, _f) in ordered), default=1)
+        self.write("".join(f"{n:>{width}}\t{code}\t{'[*]' if fixable else '   '} {BY_CODE[code].name}\n"
+                           for code, (n, fixable) in ordered))
 
 
 def render_fixes(applied: list[tuple[str, list[Diagnostic]]]) -> str:

@@ -46,9 +46,49 @@ def test_findings_are_identical_with_and_without_cache_and_workers(project):
     assert cold_cache == baseline
     assert warm_cache == baseline
     assert warm_parallel == baseline
-    # text output too (fix marks, summaries)
-    text = CliRunner().invoke(main, ["check", "--exit-zero", "--no-cache"]).output
-    assert CliRunner().invoke(main, ["check", "--exit-zero"]).output == text
+    # every other output format too (fix marks, summaries, fingerprints, totals), warm as cold
+    for form in (["--output-format", "full"], ["--output-format", "concise"], ["--output-format", "sarif"],
+                 ["--output-format", "github"], ["--output-format", "junit"], ["--output-format", "gitlab"],
+                 ["--statistics"], ["--show-fixes"]):
+        cold = CliRunner().invoke(main, ["check", "--exit-zero", "--no-cache", *form])
+        warm = CliRunner().invoke(main, ["check", "--exit-zero", "--jobs", "2", *form])
+        assert cold.exit_code == warm.exit_code == 0 and len(cold.output) > 1000
+        assert warm.output == cold.output, form
+
+
+def test_the_report_is_written_as_the_files_are_checked(project, monkeypatch):
+    """Each file's part of the report is written once it is known, and its result let go: while the
+    last file is checked, the results before it are gone and the report holds their findings."""
+    import gc
+    import sys
+    import weakref
+
+    from v6lint.engine import Linter
+
+    files = sorted(str(p.relative_to(project)) for p in (project / "svc").rglob("*.yaml"))
+    last = files[-1]
+    seen: list = []
+    alive: list[int] = []
+    written: list[int] = []
+    real = Linter.check_path
+
+    def check_path(self, path, **kwargs):
+        result = real(self, path, **kwargs)
+        if str(path).endswith(last):
+            gc.collect()
+            alive.append(sum(ref() is not None for ref in seen))
+            sys.stdout.flush()
+            written.append(sys.stdout.buffer.tell())
+        seen.append(weakref.ref(result))
+        return result
+
+    monkeypatch.setattr(Linter, "check_path", check_path)
+    monkeypatch.setattr("v6lint.cli._Sink.PIECE", 1)  # each piece out at once
+    code, out = run("--no-cache", "--jobs", "1", "svc")
+    assert code == 0 and len(json.loads(out)) > 20
+    assert len(seen) == len(files) > 30
+    assert alive == [1]  # the file before it (on its way out); the last file's own is not yet made
+    assert written and written[0] > len(out) // 2  # most of the report was out before the last file
 
 
 def test_cache_notices_changed_files_settings_and_profile(project):
