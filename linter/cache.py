@@ -202,7 +202,13 @@ class ResultCache:
         # cache of every file but shows the findings of some.
         if not self.holds(real_path, digest):
             return None
-        entry = self.entries[real_path]
+        return self.findings(real_path, shown)
+
+    def findings(self, real_path: str, shown: str) -> list[Diagnostic] | None:
+        """The findings the cache holds for the file (whatever its state: see fresh and holds)."""
+        entry = self.entries.get(real_path)
+        if not (isinstance(entry, list) and len(entry) in (2, 3) and isinstance(entry[1], str)):
+            return None
         try:
             items = json.loads(entry[1])
             if not isinstance(items, list):
@@ -335,14 +341,28 @@ def save_profile(root: Path, key: str, profile) -> None:
         data = json.dumps(_encode(profile, _profile_classes()), separators=(",", ":"))
     except (TypeError, ValueError, RecursionError):
         return  # something not plain data: simply not cached
-    target = directory / f"profile-{key}.json"
-    _write_atomic(target, data.encode())
-    for stale in directory.glob("profile-*.json"):  # only the latest state is worth keeping
-        if stale != target:
-            try:
-                stale.unlink()
-            except OSError:
-                pass
+    _write_atomic(directory / f"profile-{key}.json", data.encode())
+    _keep_newest(directory, "profile-*.json", MAX_PROFILES)
+
+
+def _keep_newest(directory: Path, pattern: str, count: int) -> None:
+    """Delete all but the `count` newest files of `pattern` in the cache directory."""
+    def written(path: Path) -> int:
+        try:
+            return path.stat().st_mtime_ns
+        except OSError:
+            return 0
+
+    for stale in sorted(directory.glob(pattern), key=written)[:-count]:
+        try:
+            stale.unlink()
+        except OSError:
+            pass
+
+
+# Profiles kept per checkout (the newest): two checkouts of different versions, or two sets of options,
+# sharing a project each keep theirs instead of rebuilding it every time the other ran.
+MAX_PROFILES = 4
 
 
 MAX_RENDERS = 64  # chart renders kept per checkout (the newest)
@@ -362,12 +382,7 @@ def save_render(root: Path, key: str, manifests: dict[str, str]) -> None:
     if directory is None:
         return
     _write_atomic(directory / f"render-{key}.json", json.dumps(manifests, separators=(",", ":")).encode())
-    renders = sorted(directory.glob("render-*.json"), key=lambda p: p.stat().st_mtime if p.exists() else 0)
-    for stale in renders[:-MAX_RENDERS]:
-        try:
-            stale.unlink()
-        except OSError:
-            pass
+    _keep_newest(directory, "render-*.json", MAX_RENDERS)
 
 
 def clean(root: Path) -> Path | None:

@@ -439,8 +439,10 @@ def _stream_check(found: Discovered, latest: list, *, output_format: str, statis
         sink = _Sink(output_file, color, hold=bar is not None and sys.stdout.isatty())
         report = _report(sink.write, output_format, statistics=statistics, unsafe=unsafe, show_fixes=show_fixes,
                          color=color, quiet=quiet)
+        # the formats that show source lines or fingerprint the text a finding points at
+        text = not statistics and (output_format in ("full", "text", "sarif", "gitlab") or show_fixes)
         stream = stream_files(route, found.files, fix=False, unsafe=unsafe, jobs=jobs,
-                              progress=bar.update if bar is not None else None)
+                              progress=bar.update if bar is not None else None, text=text)
         try:
             for result in _placed(stream, found.files, route, use_cache):
                 report.add(result)
@@ -560,10 +562,10 @@ def _place(built, path: Path, result: FileResult, route, fixing: bool, unsafe: b
     from v6lint.engine import apply_edits, choose_fixes
     from v6lint.sources import parse_source
 
-    diagnostics = built.own(result.source, result.diagnostics)
     extra = built.diagnostics.pop(result.path, [])
-    if extra and result.dropped:
+    if result.dropped and (extra or (result.diagnostics and result.abspath in built.members)):
         result = route(path)[0].reread(path, result)
+    diagnostics = built.own(result.source, result.diagnostics)
     fixed, applied, passes = result.fixed, result.fixes_applied, result.passes
     chosen = choose_fixes(extra, unsafe) if fixing and result.source is not None and fixed is None else []
     if chosen and result.source is not None:

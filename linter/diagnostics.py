@@ -7,7 +7,7 @@ the one serialised form, shared by the JSON/SARIF output and the result cache; t
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, Literal, Optional, Union, get_args
 
 from v6lint.source import SourceFile
@@ -106,6 +106,9 @@ class Diagnostic:
     end_line: int = 0
     end_column: int = 0
     cell: int | None = None  # notebooks: the 1-based cell; lines and columns are then within the cell
+    # (line, column, end line, end column) of each fix edit, as read back from the result cache: a
+    # finding shown without its file's text (see to_json)
+    edit_points: tuple[tuple[int, int, int, int], ...] | None = field(default=None, compare=False, repr=False)
 
     @property
     def sort_key(self) -> tuple:
@@ -133,9 +136,11 @@ class Diagnostic:
         fix = None
         if self.fix is not None:
             edits = []
-            for e in self.fix.edits:
-                edit: dict[str, object] = {"range": {"start": _json_point(*_point(source, e.start)),
-                                  "end": _json_point(*_point(source, e.end))}, "content": e.content}
+            points = self.edit_points if source is None and self.edit_points is not None else \
+                [(*_point(source, e.start), *_point(source, e.end)) for e in self.fix.edits]
+            for e, (line, column, end_line, end_column) in zip(self.fix.edits, points):
+                edit: dict[str, object] = {"range": {"start": _json_point(line, column),
+                                                     "end": _json_point(end_line, end_column)}, "content": e.content}
                 if offsets:
                     edit["offsets"] = [e.start, e.end]
                 edits.append(edit)
@@ -189,9 +194,11 @@ class Diagnostic:
         severity = item.get("severity")
         need(severity in get_args(Severity))
         fix = item.get("fix")
+        points = None
         if fix is not None:
             need(isinstance(fix, dict) and fix.get("applicability") in get_args(Applicability)
                  and isinstance(fix.get("edits"), list) and all(isinstance(e, dict) for e in fix["edits"]))
+            points = tuple(where(e.get("range")) for e in fix["edits"])
             fix = Fix(text(fix.get("message")), fix["applicability"],
                       tuple(Edit(*span(e.get("offsets")), text(e.get("content"))) for e in fix["edits"]))
         profile = item.get("profile")
@@ -202,4 +209,4 @@ class Diagnostic:
         need(cell is None or (type(cell) is int and cell > 0))
         return cls(text(item.get("code")), text(item.get("name")), severity, text(item.get("message")),
                    path if path is not None else text(item.get("path")), *span(item.get("offsets")), fix,
-                   text(item.get("url")), profile, *where(item.get("range")), cell)
+                   text(item.get("url")), profile, *where(item.get("range")), cell, points)

@@ -40,6 +40,7 @@ class FileResult:
     # A checked file with no findings keeps no source (nothing shows it); when a build places findings
     # there after all, the file is read again (see reread).
     dropped: bool = False
+    abspath: str | None = None  # the real path of a file shown from the result cache without reading it
 
     def drop_source(self) -> None:
         if self.source is not None and not self.diagnostics and self.fixed is None:
@@ -401,13 +402,20 @@ class Linter:
         return data is not None and cache.holds(real, cache.digest(data))
 
     def check_path(self, path: Path, *, fix: bool = False, unsafe: bool = False, cache=None,
-                   ignore_reason: str | None = None) -> FileResult:
-        """The file's result. A file the cache knows had no findings, unchanged by its stat, is not even read."""
+                   ignore_reason: str | None = None, text: bool = True) -> FileResult:
+        """The file's result. A file the cache knows had no findings, unchanged by its stat, is not
+        even read; nor (`text` False: the report shows no source text) one whose findings it holds."""
         stat = None
         if cache is not None and not fix and ignore_reason is None:
             stat = cache.stat_key(path)
-            if cache.clean(real_path(path, self._real_dirs), stat):
+            real = real_path(path, self._real_dirs)
+            if cache.clean(real, stat):
                 return FileResult(display_path(path), None, [], dropped=True)
+            if not text and cache.fresh(real, stat):
+                shown = display_path(path)
+                held = cache.findings(real, shown)
+                if held is not None:
+                    return FileResult(shown, None, held, dropped=True, abspath=real)
         source, notices, data = self.read(path)
         if source is None:
             return FileResult(display_path(path), None, notices)
@@ -468,12 +476,14 @@ def check_files(linter: Linter | Route, files: list[Path], *, fix: bool, unsafe:
 
 
 def stream_files(linter: Linter | Route, files: list[Path], *, fix: bool, unsafe: bool, cache=None, jobs: int = 0,
-                 progress=None, ignore_reason: str | None = None) -> Generator[FileResult, None, None]:
+                 progress=None, ignore_reason: str | None = None,
+                 text: bool = True) -> Generator[FileResult, None, None]:
     """FileResults in file order, each as soon as it and those before it are known (the caller
     writes it out and lets it go: nothing here holds the results of a run).
     jobs: 0 = automatic (all cores for large runs), 1 = this process.
     `linter` is one Linter (with `cache`) for every file, or a Route giving each file its own.
-    `ignore_reason` (not None): --add-ignore instead of linting (see Linter.add_ignores)."""
+    `ignore_reason` (not None): --add-ignore instead of linting (see Linter.add_ignores).
+    `text` False: the results are shown without their source text (see Linter.check_path)."""
     global _WORKER
     route: Route = (lambda _path: (linter, cache)) if isinstance(linter, Linter) else linter
     if fix:  # temp files an earlier, killed --fix left next to these files
@@ -503,7 +513,7 @@ def stream_files(linter: Linter | Route, files: list[Path], *, fix: bool, unsafe
             context = None
     if context is None:
         for path in files:
-            yield _here(route, path, fix, unsafe, ignore_reason)
+            yield _here(route, path, fix, unsafe, ignore_reason, text)
             if progress is not None:
                 progress(1)
         return
@@ -515,7 +525,7 @@ def stream_files(linter: Linter | Route, files: list[Path], *, fix: bool, unsafe
     try:
         linted = pool.map(_check_in_worker, pooled, chunksize=32)
         for index, path in enumerate(files):
-            yield _here(route, path, fix, unsafe, ignore_reason) if fresh is not None and fresh[index] \
+            yield _here(route, path, fix, unsafe, ignore_reason, text) if fresh is not None and fresh[index] \
                 else next(linted)
             if progress is not None:
                 progress(1)
@@ -526,10 +536,10 @@ def stream_files(linter: Linter | Route, files: list[Path], *, fix: bool, unsafe
         _WORKER = None
 
 
-def _here(route: Route, path: Path, fix: bool, unsafe: bool, ignore_reason: str | None) -> FileResult:
+def _here(route: Route, path: Path, fix: bool, unsafe: bool, ignore_reason: str | None, text: bool) -> FileResult:
     """A file's result made in this process."""
     one, its_cache = route(path)
-    checked = one.check_path(path, fix=fix, unsafe=unsafe, cache=its_cache, ignore_reason=ignore_reason)
+    checked = one.check_path(path, fix=fix, unsafe=unsafe, cache=its_cache, ignore_reason=ignore_reason, text=text)
     if not fix and ignore_reason is None:
         checked.drop_source()
     return checked

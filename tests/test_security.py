@@ -98,16 +98,27 @@ def test_2_results_from_the_tree_or_naming_unknown_rules_are_never_trusted(proje
     (results,) = (cache.location(project) / __version__).glob("results-*.json")
     row = json.loads(json.loads(results.read_text())[str(target.resolve())][1])[0]  # findings: one JSON string
     assert row["code"] == "SVC001" and row["offsets"][0] < row["offsets"][1]
-    for bad in ({**row, "code": "EVIL1", "name": "evil", "message": "injected"}, dict(list(row.items())[:5]),
-                {**row, "severity": 5}, {**row, "name": "renamed"}, {**row, "offsets": [9, 2]},
-                {**row, "fix": {"applicability": "safe", "message": "injected", "edits": [{"content": "x"}]}},
-                ["EVIL1", "evil", "error", "injected", 0, 0, None, None, None, 1, 1, 1, 1, None]):
+    forgeries = ({**row, "code": "EVIL1", "name": "evil", "message": "injected"}, dict(list(row.items())[:5]),
+                 {**row, "severity": 5}, {**row, "name": "renamed"}, {**row, "offsets": [9, 2]},
+                 {**row, "fix": {"applicability": "safe", "message": "injected", "edits": [{"content": "x"}]}},
+                 ["EVIL1", "evil", "error", "injected", 0, 0, None, None, None, 1, 1, 1, 1, None])
+    for bad in forgeries:
         results.write_text(json.dumps({str(target.resolve()): [digest, json.dumps([bad])]}))
         for fmt in ("json", "sarif", "github", "text"):
             out = run("check", "--output-format", fmt, ".")
             assert out.returncode == 1 and b"Traceback" not in out.stderr
             assert b"EVIL1" not in out.stdout and b"injected" not in out.stdout
     assert codes(run("check", "--output-format", "json", ".").stdout) == ["SVC001"]
+    # under the file's own stat (the findings are then shown without reading the file) alike
+    time.sleep(2.1)  # (a stat vouches for a file written over 2 s ago)
+    signature = cache.ResultCache.stat_key(target)
+    assert signature is not None
+    for bad in forgeries:
+        results.write_text(json.dumps({str(target.resolve()): [digest, json.dumps([bad]), signature]}))
+        for fmt in ("json", "github", "concise"):
+            out = run("check", "--output-format", fmt, ".")
+            assert out.returncode == 1 and b"Traceback" not in out.stderr
+            assert b"EVIL1" not in out.stdout and b"injected" not in out.stdout and b"SVC001" in out.stdout
 
 
 def test_4_a_symlinked_cache_directory_is_refused(project, tmp_path):

@@ -256,30 +256,37 @@ def test_profile_scan_skips_files_whose_evidence_would_not_be_kept(tmp_path, mon
 
 
 def test_warm_run_reads_only_the_files_with_findings_or_changes(project, monkeypatch):
-    """A file the cache knows had no findings is judged unchanged by its stat alone (size, mtime,
-    ctime, inode) and never read; a file with findings is read (its text shows them); a changed
-    file is read and linted again. Output is the same as a cold run's."""
+    """A file the cache knows, unchanged by its stat alone (size, mtime, ctime, inode), is not read
+    when the report shows no source text (JSON, concise...); the full text format reads the files
+    with findings (it shows their lines); a changed file is read and linted again. Output is the
+    same as a cold run's."""
     import os
 
     from v6lint import discovery, engine
 
     monkeypatch.setattr(discovery, "SETTLED_NS", -10**12)  # files written by this test count as settled
     _, cold = run("--jobs", "1")
+    cold_text = CliRunner().invoke(main, ["check", "--exit-zero", "--no-cache"]).output
     reads = []
     real_read = engine.read_regular
     monkeypatch.setattr(engine, "read_regular", lambda path, limit: reads.append(os.path.relpath(path))
                         or real_read(path, limit))
     _, warm = run("--jobs", "1")
     assert warm == cold
+    # read still: files a kustomization builds (its findings are placed on their text) and files whose
+    # notice says they could not be read or decoded (never cached)
+    notices = {d["path"] for d in json.loads(cold) if d["code"] in ("V6L902", "V6L903", "V6L905")}
+    assert reads and all(path in notices or path.startswith("projects/kustomize") for path in reads), reads
     with_findings = {d["path"] for d in json.loads(cold)}
+    assert CliRunner().invoke(main, ["check", "--exit-zero", "--jobs", "1"]).output == cold_text
     assert set(reads) <= with_findings and len(reads) > 50
     clean = next(p for p in sorted((project / "svc").rglob("good.yaml"))
                  if p.relative_to(project).as_posix() not in with_findings)
     first = set(reads)
     reads.clear()
     clean.write_text(clean.read_text() + "\n")  # same findings (none), new stat
-    _, again = run("--jobs", "1")
-    assert again == cold and set(reads) == first | {clean.relative_to(project).as_posix()}
+    again = CliRunner().invoke(main, ["check", "--exit-zero", "--jobs", "1"]).output
+    assert again == cold_text and set(reads) == first | {clean.relative_to(project).as_posix()}
 
 
 def test_a_file_written_just_now_is_judged_by_its_digest_not_its_stat(tmp_path):
@@ -371,3 +378,22 @@ def test_the_garbage_collector_waits_while_a_file_is_judged_and_comes_back(monke
         assert not gc.isenabled()  # a caller that turned it off keeps it off
     finally:
         gc.enable()
+
+
+def test_profiles_of_other_versions_or_options_are_kept_beside_the_newest(tmp_path):
+    """Two builds (or two sets of options) sharing a checkout each keep their cached profile: saving
+    one deletes only what is beyond the newest few, oldest first."""
+    import os
+    import time
+
+    from v6lint.rule import Profile
+
+    (tmp_path / ".git").mkdir()
+    for n in range(cache.MAX_PROFILES + 2):
+        cache.save_profile(tmp_path, f"k{n}", Profile(f"ipv{4 if n % 2 else 6}"))
+        written = cache.location(tmp_path) / cache.__version__ / f"profile-k{n}.json"
+        stamp = time.time_ns() - (100 - n) * 10**9  # one second apart, in order
+        os.utime(written, ns=(stamp, stamp))
+    kept = sorted(p.name for p in (cache.location(tmp_path) / cache.__version__).glob("profile-*.json"))
+    assert kept == [f"profile-k{n}.json" for n in range(2, cache.MAX_PROFILES + 2)]
+    assert cache.load_profile(tmp_path, "k2") == Profile("ipv6") and cache.load_profile(tmp_path, "k1") is None
