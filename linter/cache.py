@@ -29,8 +29,16 @@ from v6lint.source import SourceFile
 
 
 
+_PLAIN = frozenset((str, int, float, bool, type(None)))
+
+
 def _stable(value) -> str:
     """A deterministic text form of settings and facts (sets sorted) to hash."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return repr(value)
+    if (kind is tuple or kind is list) and all(type(v) in _PLAIN for v in value):
+        return "[" + ",".join(map(repr, value)) + "]"  # (the same text as below, without a call per item)
     if isinstance(value, dict):
         return "{" + ",".join(f"{_stable(k)}:{_stable(v)}" for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))) + "}"
     if isinstance(value, (set, frozenset)):
@@ -232,6 +240,7 @@ class ResultCache:
     def save(self) -> None:
         if self.dirty and self.file is not None and _private_dir(self.file.parent, False):
             _write_atomic(self.file, json.dumps(self.entries, separators=(",", ":")).encode())
+            _keep_newest(self.file.parent, "results-*.json", MAX_PROFILES)  # other settings, versions
 
 
 # --- the profile: dataclasses as tagged JSON, only of the known classes --------------------------

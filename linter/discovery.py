@@ -548,8 +548,10 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
             # Folders their config excludes: nothing in them is linted, but with nested configs the
             # walk goes on below them to find projects with a config of their own.
             hidden = {path: judge_of(path, True)} if excluded(path, True) else {}
+            # os.walk enters no linked folder, so a folder's real path is its parent's and its name
+            real_dirs = {os.fspath(path): Path(base)}
             for folder, dirs, names_here in os.walk(path):  # followlinks=False: no symlink loops
-                real_folder = Path(os.path.realpath(folder))
+                real_folder = real_dirs.pop(folder, None) or Path(os.path.realpath(folder))
                 here = Path(folder)
                 outer = hidden.get(here)
                 kept = []
@@ -564,6 +566,7 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
                             continue
                         hidden[sub] = judge
                     kept.append(d)
+                    real_dirs[os.path.join(folder, d)] = real_folder / d
                 dirs[:] = kept
                 if outer is not None:
                     continue
