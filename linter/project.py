@@ -160,6 +160,34 @@ class ProjectFacts:
             if refs - self._decls.get(directory, set()):
                 self.incomplete_stacks.add(directory)
 
+    def prefix_delegation_near(self, directory: str) -> str | None:
+        """The first place (in prefix_delegation_all order) that turns prefix delegation on in
+        `directory`, in a folder above it or in one below it: one stack or cluster configuration.
+        Indexed once per facts (a memo, not a field: never saved), so each file asking costs the
+        depth of its folder, not the number of places (that was quadratic in corpus size)."""
+        index = self.__dict__.get("_pd_index")
+        if index is None:
+            here: dict[str, int] = {}  # directory -> first place in it
+            below: dict[str, int] = {}  # directory -> first place in a folder below it
+            for number, (place, _where) in enumerate(self.prefix_delegation_all):
+                here.setdefault(place, number)
+                for above in _ancestors(place):
+                    below.setdefault(above, number)
+            index = self.__dict__["_pd_index"] = (here, below)
+        here, below = index
+        found = [n for n in (here.get(directory), below.get(directory), *(here.get(a) for a in _ancestors(directory)))
+                 if n is not None]
+        return self.prefix_delegation_all[min(found)][1] if found else None
+
+
+def _ancestors(directory: str) -> list[str]:
+    """Every `other` with directory.startswith(other + os.sep), as strings (no file system)."""
+    found, at = [], directory.find(os.sep)
+    while at != -1:
+        found.append(directory[:at])
+        at = directory.find(os.sep, at + 1)
+    return found
+
 
 _SUBNET_REF = re.compile(r"\bmodule\.([A-Za-z_][A-Za-z0-9_-]*)\.([a-z]+)_subnets\b")
 _REF = re.compile(r"\b((?:var|module)\.[A-Za-z_][A-Za-z0-9_-]*)")
@@ -238,6 +266,9 @@ class _Collector:
 
     def _keep(self, evidence: PlatformSource) -> None:
         self.platforms.append(evidence)
+        self._note_first(evidence)
+
+    def _note_first(self, evidence: PlatformSource) -> None:
         location = evidence.location
         first = self._first.setdefault((evidence.kind, evidence.platform), [])
         if len(first) < _PLATFORM_EVIDENCE_KEPT or location < first[-1]:
@@ -258,6 +289,10 @@ class _Collector:
             if len(first) < _PLATFORM_EVIDENCE_KEPT or not first[-1] < prefix:
                 return False
         return True
+
+    def adds_nothing(self) -> bool:
+        """Whether merging this share changes nothing (most files' shares: no need to send them)."""
+        return not (self.sources or self.platforms or self._pending_defaults) and self.facts == ProjectFacts()
 
     def merge(self, part: "_Collector") -> None:
         """Fold the next file's share in (files in the project's order): lists extend, the first
@@ -293,8 +328,8 @@ class _Collector:
             mine.eks_subnet_refs.setdefault(directory, set()).update(refs)
         for directory, refs in theirs._refs.items():
             mine._refs.setdefault(directory, set()).update(refs)
-        for directory, decls in theirs._decls.items():
-            mine._decls.setdefault(directory, set()).update(decls)
+        for directory, names in theirs._decls.items():
+            mine._decls.setdefault(directory, set()).update(names)
 
     def add(self, family: str | None, kind: str, source: SourceFile, node: Node, what: str) -> None:
         if family in ("ipv4", "ipv6", "dual"):
@@ -659,13 +694,71 @@ def _signature(real: str) -> tuple[int, ...] | None:
         return None
 
 
+def _share_of(path: Path, real_dirs: dict[str, str], held: _Collector) -> FileFacts | None:
+    """One file's share read from disk (None when it cannot be read or adds nothing); `held`: the
+    evidence this process has seen of the project, for nothing_to_add."""
+    try:
+        data = read_regular(path, MAX_PROFILE_FILE)[1]  # never blocks on a FIFO
+        if data is None:
+            return None
+        text, encoding, bom = decode(data)
+        shown = display_path(path)
+        part, _parsed = file_facts(path, real_path(path, real_dirs), text, encoding, bom,
+                                   lambda kinds: held.nothing_to_add(shown, kinds))
+    except (OSError, DecodeError):
+        return None
+    for evidence in part.platforms:
+        held._note_first(evidence)
+    return None if part.adds_nothing() else part
+
+
+PARALLEL_MIN_FILES = 200  # as engine.PARALLEL_MIN_FILES: fewer are read faster by this process alone
+_HELD: _Collector | None = None  # a worker's evidence seen so far (each pool forks fresh workers)
+
+
+def _shares_in_worker(paths: list[Path]) -> list[FileFacts | None]:
+    global _HELD
+    if _HELD is None:
+        _HELD = _Collector()
+    real_dirs: dict[str, str] = {}
+    return [_share_of(path, real_dirs, _HELD) for path in paths]
+
+
+def _shares_in_workers(files: list[Path], jobs: int) -> list[FileFacts | None] | None:
+    """Every file's share, read and parsed by `jobs` worker processes (None where fork is missing).
+    Each worker skips the evidence-only files its own earlier files make redundant (exact: see
+    nothing_to_add); the parent folds the shares in file order, as one process would."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    try:
+        context = multiprocessing.get_context("fork")
+    except ValueError:
+        return None
+    size = max(16, len(files) // (jobs * 8))
+    chunks = [files[at:at + size] for at in range(0, len(files), size)]
+    with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        return [part for shares in pool.map(_shares_in_worker, chunks) for part in shares]
+
+
 def collect(files: list[Path], overlay: dict[str, str] | None = None,
-            memo: ParseMemo | None = None) -> _Collector:
+            memo: ParseMemo | None = None, jobs: int = 1) -> _Collector:
     """Facts from `files`: each file's share (file_facts) folded in, in this order. `overlay` maps
     real paths to unsaved editor text that replaces the disk's. With `memo` (the language server's,
     per project), a file whose stat signature did not change is not read again and one whose
-    content did not change keeps its share; the memo then holds this call's files only."""
+    content did not change keeps its share; the memo then holds this call's files only. `jobs`
+    worker processes (0: all cores) read 200 files or more when there is no memo or overlay."""
     collector = _Collector()
+    if jobs == 0:
+        jobs = min(os.cpu_count() or 1, 8)
+    parallel = jobs > 1 and len(files) >= PARALLEL_MIN_FILES and memo is None and not overlay
+    shares = _shares_in_workers(files, jobs) if parallel else None
+    if shares is not None:
+        for share in shares:
+            if share is not None:
+                collector.merge(share)
+        collector.finish()
+        return collector
     overlay = overlay or {}
     kept: dict[tuple[str, str], FileFacts] = {}
     stats: dict[str, tuple[tuple[int, ...], tuple[str, str]]] = {}
@@ -726,7 +819,7 @@ def collect(files: list[Path], overlay: dict[str, str] | None = None,
 
 def build_profile(root: Path, exclude: list[str], configured: Profile,
                   overlay: dict[str, str] | None = None, use_cache: bool = False,
-                  memo: dict[str, ParseMemo] | None = None) -> Profile:
+                  memo: dict[str, ParseMemo] | None = None, jobs: int = 1) -> Profile:
     """The profile of the project at `root`: strongest source wins, the rest are kept for PRF001.
     With use_cache it is reused while no candidate file changed (path, size, mtime).
     Files of a project nested below `root` (a folder with its own .git or config) are not its."""
@@ -749,7 +842,8 @@ def build_profile(root: Path, exclude: list[str], configured: Profile,
         cached = cache.load_profile(root, key)
         if isinstance(cached, Profile):
             return cached
-    profile = _build(root, files, configured, overlay, memo.setdefault(str(root), ParseMemo()) if memo is not None else None)
+    profile = _build(root, files, configured, overlay, memo.setdefault(str(root), ParseMemo()) if memo is not None else None,
+                     jobs)
     if key is not None:
         from v6lint import cache
 
@@ -809,8 +903,8 @@ def _choose_platform(collected: list[PlatformSource], configured: Profile) -> tu
 
 
 def _build(root: Path, files: list[Path], configured: Profile, overlay: dict[str, str] | None,
-           memo: ParseMemo | None = None) -> Profile:
-    collector = collect(files, overlay, memo)
+           memo: ParseMemo | None = None, jobs: int = 1) -> Profile:
+    collector = collect(files, overlay, memo, jobs)
     sources = list(collector.sources)
     if configured.ip_family and configured.source and configured.source != "--ip-family":
         sources.append(ProfileSource(configured.ip_family, "config", configured.source, "", 0, 0,
@@ -848,12 +942,14 @@ class Projects:
     profile is built here, from that root's files only."""
 
     def __init__(self, settings_for: Callable[[Path], Settings], fallback: Path, *,
-                 overlay: dict[str, str] | None = None, use_cache: bool = False, memo: dict | None = None):
+                 overlay: dict[str, str] | None = None, use_cache: bool = False, memo: dict | None = None,
+                 jobs: int = 1):
         self._settings_for = settings_for
         self.memo = memo  # the language server's parse memo (see collect)
         self.fallback = fallback.resolve()
         self.overlay = overlay
         self.use_cache = use_cache
+        self.jobs = jobs  # worker processes reading the profile sources (see collect)
         self._roots: dict[str, Path] = {}  # directory -> project root
         self._marked: dict[Path, bool] = {}  # folder -> holds .git or a config (see marked_root)
         self.by_root: dict[Path, Project] = {}
@@ -878,6 +974,6 @@ class Projects:
         if project is None:
             settings = self._settings_for(root)
             settings.profile = build_profile(root, settings.exclude, settings.profile, self.overlay, self.use_cache,
-                                             self.memo)
+                                             self.memo, self.jobs)
             project = self.by_root[root] = Project(root, settings)
         return project
