@@ -120,6 +120,9 @@ class Needles:
     def __or__(self, other: Needles) -> Needles:
         return Needles(self.alternatives + other.alternatives)
 
+    def __and__(self, other: Needles) -> Needles:
+        return Needles(tuple(a + b for a in self.alternatives for b in other.alternatives))
+
 
 def contains(*needles: str) -> Needles:
     """The rule finds nothing in a YAML file that holds none of `needles`."""
@@ -141,6 +144,16 @@ def _kind_needles(kinds: tuple[str, ...]) -> Needles | None:
 
 # A rule's file gate: False only when the rule cannot find anything in the file's YAML documents.
 Gate = Callable[[SourceFile, Profile], bool]
+
+
+@functools.lru_cache(maxsize=None)
+def _gate_of(kinds: tuple[str, ...], own: Gate | None) -> Gate | None:
+    by_kind = _kind_needles(kinds) if kinds else None
+    if by_kind is None:
+        return own
+    if own is None:
+        return by_kind
+    return by_kind & own if isinstance(own, Needles) else own
 
 
 @dataclass(frozen=True)
@@ -166,18 +179,19 @@ class Rule:
     # "Terraform ..."): set only on rules that mirror that tool's own validation. Empty: the object is
     # accepted and the problem shows at run time (an error) or as a degradation (a warning).
     rejected_by: str = ""
-    # A cheap necessary condition for finding anything in a file's YAML documents (see Needles); None:
-    # the kinds' own (`gate`). The engine runs the rule on a YAML file only when it holds, and skips
-    # building documents for a file no enabled rule can find anything in. tests/test_gates.py runs
-    # every rule on every fixture and corpus file and checks that no finding escapes its gate.
+    # A cheap necessary condition for finding anything in a file's YAML documents (Needles: text the
+    # file must hold, e.g. the fields the rule reads; or a function of the file and profile), on top
+    # of the kinds' own (see `gate`). The engine runs the rule on a YAML file only when its gate holds,
+    # and skips building documents for a file no enabled rule can find anything in.
+    # tests/test_gates.py runs every rule on every fixture and corpus file and checks that no finding
+    # escapes its gate.
     yaml_gate: Gate | None = None
 
     @property
     def gate(self) -> Gate | None:
-        """This rule's file gate for YAML documents, or None when it reads every YAML document."""
-        if self.yaml_gate is not None:
-            return self.yaml_gate
-        return _kind_needles(self.kinds) if self.kinds else None
+        """This rule's file gate for YAML documents (its kinds' literal parts and its `yaml_gate`, both
+        must hold), or None when it reads every YAML document."""
+        return _gate_of(self.kinds, self.yaml_gate)
 
     @property
     def family(self) -> str:

@@ -74,12 +74,14 @@ def test_no_rule_finds_anything_in_a_file_its_gate_closes(tmp_path):
 
 def test_gates_are_derived_from_kinds_and_views():
     by_code = {r.code: r for r in ALL_RULES}
-    service = SourceFile("s.yaml", "apiVersion: v1\nkind: Service\n")
-    deployment = SourceFile("d.yaml", "apiVersion: apps/v1\nkind: Deployment\n")
+    service = SourceFile("s.yaml", "apiVersion: v1\nkind: Service\nspec:\n  ipFamilies: [IPv6]\n")
+    cluster_ip = SourceFile("c.yaml", "apiVersion: v1\nkind: Service\nspec:\n  ports: [{port: 80}]\n")
+    deployment = SourceFile("d.yaml", "apiVersion: apps/v1\nkind: Deployment\nspec:\n  ipFamilies: [IPv6]\n")
     escaped = SourceFile("e.yaml", 'apiVersion: v1\nkind: "Serv\\x69ce"\n')
     profile = Profile("ipv6", "--ip-family", platform="aws")
-    svc = by_code["SVC001"].gate
-    assert svc is not None and svc(service, profile) and not svc(deployment, profile)
+    svc = by_code["SVC001"].gate  # the kind's parts and the field it reads
+    assert svc is not None and svc(service, profile)
+    assert not svc(deployment, profile) and not svc(cluster_ip, profile)
     assert svc(escaped, profile)  # an escape can spell the kind: the gate stays open
     assert by_code["CNI012"].kinds == ("*",) and by_code["CNI012"].gate is not None  # its own needles
     assert by_code["V6L900"].gate is None  # a notice: no check, no gate
