@@ -161,6 +161,7 @@ class Linter:
         # Python files get libcst (Spark facts) only when an enabled rule of this profile reads them.
         self._python_rules = {r.code for r in self.document_rules if "python" in r.languages}
         self._real_dirs: dict[str, str] = {}  # folder -> real path (see discovery.real_path)
+        self._ran: dict[bool, set[str]] = {}  # see _ran_anyway
 
     def wanting_profile(self) -> tuple[int, int]:
         """(rules needing the IP family, rules needing the platform) that are enabled but do not run
@@ -265,9 +266,19 @@ class Linter:
                                f"rule {rule.code} failed on {doc.object_name}: {type(exc).__name__}: {exc} "
                                f"(please report this)"), None))
         # Rules that never met a matching document still "ran" for unused-suppression purposes.
-        ran |= {r.code for r in self.document_rules if r.code in enabled and not (partial and r.kinds)}
+        ran |= self._ran_anyway(enabled, partial)
         diagnostics = [d.place(source) for d in self._suppress(source, parsed.documents, raw, enabled, ran)]
         return sorted(diagnostics, key=lambda d: d.sort_key)
+
+    def _ran_anyway(self, enabled: set[str], partial: bool) -> set[str]:
+        """The enabled document rules (for a kustomize patch, those not reading Kubernetes kinds); kept
+        for the linter's own enabled set, which every file without per-file ignores shares."""
+        if enabled is self.enabled and partial in self._ran:
+            return self._ran[partial]
+        ran = {r.code for r in self.document_rules if r.code in enabled and not (partial and r.kinds)}
+        if enabled is self.enabled:
+            self._ran[partial] = ran
+        return ran
 
     def _suppress(self, source: SourceFile, documents: list[Document], raw, enabled: set[str],
                   ran: set[str]) -> list[Diagnostic]:

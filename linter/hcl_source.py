@@ -8,6 +8,8 @@ a scalar tagged `hcl:expr` holding its source text. Blocks keep their type, labe
 """
 from __future__ import annotations
 
+import bisect
+import re
 from dataclasses import dataclass, field
 
 import tree_sitter_hcl
@@ -22,6 +24,9 @@ EXPR = "hcl:expr"
 _TAGS = {"numeric_lit": "tag:yaml.org,2002:float", "bool_lit": "tag:yaml.org,2002:bool",
          "null_lit": "tag:yaml.org,2002:null"}
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
+_ESCAPE = re.compile(r'\\([ntr"\\])')
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_NOT_LINE_BREAK = re.compile(r"[^\r\n]")
 
 
 # Values and blocks nest at most this deep; deeper files become one notice. The tree is built (and
@@ -47,16 +52,10 @@ class HclBlock:
 
 
 def _unescape(raw: str) -> str:
-    out, i = [], 0
-    while i < len(raw):
-        ch = raw[i]
-        if ch == "\\" and i + 1 < len(raw) and raw[i + 1] in _ESCAPES:
-            out.append(_ESCAPES[raw[i + 1]])
-            i += 2
-            continue
-        out.append(ch)
-        i += 1
-    return "".join(out)
+    """A string literal's text with its escapes `\\n \\t \\r \\" \\\\` replaced (others kept as written)."""
+    if "\\" not in raw:
+        return raw
+    return _ESCAPE.sub(lambda match: _ESCAPES[match.group(1)], raw)
 
 
 class _Builder:
@@ -64,20 +63,33 @@ class _Builder:
         self.source = source
         self.data = data
         self.heredocs: list[tuple[int, int]] = []  # content spans, for embedded Kubernetes YAML
-        # tree-sitter speaks bytes; v6lint's offsets are characters.
+        # tree-sitter speaks bytes; v6lint's offsets are characters. Outside ASCII: where each
+        # multi-byte character starts and ends in bytes, its offset, and the extra bytes up to its end.
         self.ascii = len(data) == len(source.text)
-        if not self.ascii:
-            self.char_at = [0] * (len(data) + 1)
-            pos = 0
-            for index, ch in enumerate(source.text):
-                width = len(ch.encode("utf-8"))
-                for k in range(width):
-                    self.char_at[pos + k] = index
-                pos += width
-            self.char_at[pos] = len(source.text)
+        self.wide_at: list[int] = []
+        self.wide_end: list[int] = []
+        self.wide_index: list[int] = []
+        self.wide_extra: list[int] = []
+        extra = 0
+        for match in _NON_ASCII.finditer(source.text) if not self.ascii else ():
+            index = match.start()
+            width = len(match.group().encode("utf-8"))
+            self.wide_at.append(index + extra)
+            self.wide_end.append(index + extra + width)
+            self.wide_index.append(index)
+            extra += width - 1
+            self.wide_extra.append(extra)
 
     def off(self, byte: int) -> int:
-        return byte if self.ascii else self.char_at[byte]
+        """The character offset of a byte offset (of a byte inside a character: that character's)."""
+        if self.ascii:
+            return byte
+        at = bisect.bisect_right(self.wide_at, byte) - 1
+        if at < 0:
+            return byte
+        if byte < self.wide_end[at]:
+            return self.wide_index[at]
+        return byte - self.wide_extra[at]
 
     def raw(self, ts) -> str:
         return self.source.text[self.off(ts.start_byte):self.off(ts.end_byte)]
@@ -222,8 +234,7 @@ def _embedded_manifests(source: SourceFile, spans: list[tuple[int, int]]) -> lis
         body = text[start:end]
         if "apiVersion:" not in body or "kind:" not in body:
             continue
-        blanked = "".join(c if c in "\r\n" else " " for c in text[:start]) + body + \
-            "".join(c if c in "\r\n" else " " for c in text[end:])
+        blanked = _NOT_LINE_BREAK.sub(" ", text[:start]) + body + _NOT_LINE_BREAK.sub(" ", text[end:])
         view = SourceFile(source.path, blanked, source.encoding, source.bom, source.abspath)
         parsed = parse_yaml(view)
         if parsed.problem is None:

@@ -287,14 +287,18 @@ MAX_DEPTH = 200
 _BRACKET = re.compile(r"[][{}]")
 
 
-_DEEP_LINE = re.compile(r"^[ ?-]{%d}" % (MAX_DEPTH + 1), re.MULTILINE)
+# A line starting with more than MAX_DEPTH spaces and indicators (after a line break: a literal
+# prefix the regex engine finds at C speed, where `^` in MULTILINE mode is tried at every offset).
+_DEEP_LINE = re.compile(r"\n[ ?-]{%d}" % (MAX_DEPTH + 1))
+_DEEP_FIRST_LINE = re.compile(r"[ ?-]{%d}" % (MAX_DEPTH + 1))
 
 
 def may_nest_deeper(text: str) -> bool:
     """False when no line starts with more than MAX_DEPTH spaces and `-`/`?` indicators and the file
     has at most MAX_DEPTH open brackets: then nesting_bound cannot pass MAX_DEPTH (one C scan, where
     nesting_bound loops over lines in Python)."""
-    return text.count("[") + text.count("{") > MAX_DEPTH or _DEEP_LINE.search(text) is not None
+    return text.count("[") + text.count("{") > MAX_DEPTH or _DEEP_LINE.search(text) is not None \
+        or _DEEP_FIRST_LINE.match(text) is not None
 
 
 def nesting_bound(text: str, limit: int = MAX_DEPTH) -> int:
