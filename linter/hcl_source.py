@@ -24,9 +24,10 @@ EXPR = "hcl:expr"
 _TAGS = {"numeric_lit": "tag:yaml.org,2002:float", "bool_lit": "tag:yaml.org,2002:bool",
          "null_lit": "tag:yaml.org,2002:null"}
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
+_WRAPPERS = frozenset(("expression", "literal_value", "collection_value"))  # nodes around a single value
 _ESCAPE = re.compile(r'\\([ntr"\\])')
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
-_NOT_LINE_BREAK = re.compile(r"[^\r\n]")
+_NOT_LINE_BREAK = re.compile(r"[^\r\n]+")
 
 
 # Values and blocks nest at most this deep; deeper files become one notice. The tree is built (and
@@ -91,21 +92,29 @@ class _Builder:
             return self.wide_index[at]
         return byte - self.wide_extra[at]
 
+    def span(self, ts) -> tuple[int, int]:
+        """The node's (start, end) in characters."""
+        if self.ascii:
+            return ts.start_byte, ts.end_byte
+        return self.off(ts.start_byte), self.off(ts.end_byte)
+
     def raw(self, ts) -> str:
-        return self.source.text[self.off(ts.start_byte):self.off(ts.end_byte)]
+        start, end = self.span(ts)
+        return self.source.text[start:end]
 
     def scalar(self, ts, value: str, tag: str, style: str | None = None) -> Node:
-        return Node(SCALAR, value, tag, style, False, self.off(ts.start_byte), self.off(ts.end_byte))
+        start, end = self.span(ts)
+        return Node(SCALAR, value, tag, style, False, start, end)
 
     def value(self, ts, depth: int = 0) -> Node:
         """An `expression` (or its single child) -> Node."""
         if depth > MAX_DEPTH:
             raise _TooDeep(self.off(ts.start_byte))
         inner = ts
-        while inner.type in ("expression", "literal_value", "collection_value") and inner.named_child_count == 1 \
-                and inner.child_count == 1:
-            inner = inner.named_children[0]
         kind = inner.type
+        while kind in _WRAPPERS and inner.child_count == 1 and inner.named_child_count == 1:
+            inner = inner.child(0)
+            kind = inner.type
         if kind == "string_lit":
             literal = [c for c in inner.children if c.type == "template_literal"]
             text = _unescape(self.raw(literal[0])) if literal else ""
@@ -156,14 +165,16 @@ class _Builder:
         entries: list[tuple[Node, Node]] = []
         blocks: list[HclBlock] = []
         for child in ts.named_children if ts is not None else []:
-            if child.type == "attribute":
-                ident = child.named_children[0]
-                value = next((c for c in child.named_children[1:] if c.type == "expression"), None)
+            kind = child.type
+            if kind == "attribute":
+                kids = child.named_children
+                ident = kids[0]
+                value = next((c for c in kids[1:] if c.type == "expression"), None)
                 if value is None:
                     continue
                 key = self.scalar(ident, self.raw(ident), "tag:yaml.org,2002:str")
                 entries.append((key, self.value(value, depth + 1)))
-            elif child.type == "block":
+            elif kind == "block":
                 blocks.append(self.block(child, depth + 1))
         node = Node(MAP, entries, "tag:yaml.org,2002:map", None, False, start, end)
         if entries:  # like YAML block maps: from the first key to the last value
@@ -223,6 +234,11 @@ def parse_hcl(source: SourceFile) -> ParsedYaml:
     return ParsedYaml(documents, problem)
 
 
+def _blanked(text: str) -> str:
+    """`text` with every character but line breaks made a space."""
+    return _NOT_LINE_BREAK.sub(lambda run: " " * (run.end() - run.start()), text)
+
+
 def _embedded_manifests(source: SourceFile, spans: list[tuple[int, int]]) -> list[Document]:
     """Kubernetes YAML in heredocs (`kubectl_manifest` `yaml_body = <<-YAML`): parsed from a copy of the
     file blanked outside the heredoc, so every offset is the file's own and fixes edit the .tf file."""
@@ -234,7 +250,7 @@ def _embedded_manifests(source: SourceFile, spans: list[tuple[int, int]]) -> lis
         body = text[start:end]
         if "apiVersion:" not in body or "kind:" not in body:
             continue
-        blanked = _NOT_LINE_BREAK.sub(" ", text[:start]) + body + _NOT_LINE_BREAK.sub(" ", text[end:])
+        blanked = _blanked(text[:start]) + body + _blanked(text[end:])
         view = SourceFile(source.path, blanked, source.encoding, source.bom, source.abspath)
         parsed = parse_yaml(view)
         if parsed.problem is None:
