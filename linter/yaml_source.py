@@ -381,6 +381,8 @@ def parses_clean(source: SourceFile) -> bool:
     text = source.text
     if PURE or (may_nest_deeper(text) and nesting_bound(text) > MAX_DEPTH) or find_template_marker(source) != -1:
         return False
+    if "%25" in text:  # a tag may hold a `%` that does not URI-decode (the composer's ValueError)
+        return False
     parser = CParser(text)
     try:
         if "*" not in text and "&" not in text:

@@ -13,7 +13,7 @@ from v6lint import yaml_source
 from v6lint.document import MAP, SEQ, Node
 from v6lint.source import DecodeError, SourceFile, decode
 from v6lint.sources import language_of
-from v6lint.yaml_source import _parse_yaml
+from v6lint.yaml_source import _parse_yaml, parses_clean
 from yaml_oracle import parse_yaml_oracle
 
 HERE = Path(__file__).resolve().parent
@@ -87,6 +87,7 @@ def test_every_yaml_file_composes_as_before(where):
 ])
 def test_errors_and_bombs_are_reported_as_before(text, problem):
     same_as_oracle(text)
+    assert not parses_clean(SourceFile("x.yaml", text))  # the syntax-only check does not miss them either
     assert (_parse_yaml(SourceFile("x.yaml", text)).problem.message or "").startswith(problem)
 
 
