@@ -23,7 +23,6 @@ from v6lint.yaml_source import ParsedYaml, ParseProblem
 
 TRIGGERS = ("pyspark", "SparkSession", "SparkConf", "spark-submit", "--conf", "gethostbyname", "hostname -")
 _SUBMIT_CONF = re.compile(r"--conf[=\s]+['\"]?([A-Za-z0-9_.\-*]+)=([^\s'\"]*)")
-_PREFIX = re.compile(r"[A-Za-z]*")
 _FSTRING_START = getattr(tokenize, "FSTRING_START", -1)  # Python 3.12+: f-strings are tokens of their own
 _FSTRING_END = getattr(tokenize, "FSTRING_END", -1)
 
@@ -54,8 +53,8 @@ class PythonFacts:
 
 _CALLS = frozenset(("gethostbyname", "config", "set", "setAll", "master"))
 # one string literal (prefix, quotes, body) and what may stand between the parts of a concatenation
-_LITERAL = re.compile(r"""[A-Za-z]{0,2}(?:'''(?:[^\\]|\\.)*?'''|\"\"\"(?:[^\\]|\\.)*?\"\"\"|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")""",
-                      re.DOTALL)
+_LITERAL = re.compile(r"[A-Za-z]{0,2}(?:'''(?:[^\\]|\\.)*?'''|\"\"\"(?:[^\\]|\\.)*?\"\"\""  # triple-quoted
+                      r"""|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")""", re.DOTALL)
 _GAP = re.compile(r"(?:[ \t\f\r\n]|\\\r?\n|\\\r|#[^\r\n]*)*")
 _BEFORE_DOT = re.compile(r"(?:[ \t\f\r\n)]|\\\r?\n|\\\r|#[^\r\n]*)*")
 _LINE_BREAK = re.compile(r"\r\n?|\n")
@@ -177,8 +176,8 @@ class _Extractor:
                 depth += 1
             elif kind == _FSTRING_END:
                 depth -= 1
-            elif kind == tokenize.STRING and depth == 0 and "f" not in _PREFIX.match(string).group().lower():  # type: ignore[union-attr]
-                out.extend(self._scan(at, at + len(string)))
+            elif kind == tokenize.STRING and depth == 0 and "f" not in string[:2].lower().lstrip("rbu")[:1]:
+                out.extend(self._scan(at, at + len(string)))  # (a plain literal, not an f-string)
         for part in out:
             part.value = ast.literal_eval(self.text[part.start:part.end])
         return out

@@ -192,10 +192,11 @@ def valid(text: str) -> bool:
     return True
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(pyspark_file().filter(valid))
 @example('import pyspark\nx = a.config("k", "v")\rfoo.config("k2", "v2")\n')  # lone CR: both count it a line break
 @example('import pyspark\nx = f"{a.config(\'k\', \'v\')} --conf q=r" "--conf s=t"\n')
+@example('import pyspark\nx = (f"{a}" "f --conf k=v"  # c\n     r"--conf b=c" \'--conf é=ü\' f"{\'--conf x=y\'}")\n')
 def test_generated_pyspark_code_gives_the_libcst_facts(text):
     same_as_libcst(text)
 
