@@ -14,12 +14,12 @@ from v6lint.config import Settings, enabled_codes
 from v6lint.diagnostics import Diagnostic, Edit, Finding, Fix, ProfileRef
 from v6lint.discovery import compile_globs, display_path, ignored_by, read_regular, real_path, stat_signature
 from v6lint.document import Document
-from v6lint.rule import Rule
+from v6lint.rule import Gate, Rule
 from v6lint.rules import ALL_RULES, BY_CODE, lookup
 from v6lint.source import DecodeError, SourceFile, decode
 from v6lint.suppressions import Spans, data_spans, parse_annotations, parse_comments, removal_fix, suppression_line
 from v6lint.sources import language_of, parse_source
-from v6lint.yaml_source import ParsedYaml, ParseProblem
+from v6lint.yaml_source import ParsedYaml, ParseProblem, parses_clean
 
 MAX_FIX_PASSES = 10
 MAX_PROJECT_PASSES = 5  # --fix rounds over all files while a round changes the project facts
@@ -66,7 +66,11 @@ def judge(source: SourceFile, linters: "list[Linter]") -> list[list[Diagnostic]]
 
 
 def _judge(source: SourceFile, linters: "list[Linter]") -> list[list[Diagnostic]]:
-    if (source.language or language_of(source.abspath or source.path)) != "notebook":
+    language = source.language or language_of(source.abspath or source.path)
+    if language == "yaml" and all(linter.quiet(source) for linter in linters) and parses_clean(source):
+        # No rule can find anything here and libyaml accepts it: the documents are not built.
+        return [linter._lint_parsed(source, ParsedYaml([])) for linter in linters]
+    if language != "notebook":
         parsed = parse_source(source, any(linter.needs_python_facts(source) for linter in linters))
         return [linter._lint_parsed(source, parsed) for linter in linters]
     from v6lint.notebook import NotebookError, notebook_view
@@ -160,6 +164,16 @@ class Linter:
         self._by_type: dict[tuple[str, str | None], list[Rule]] = {}
         # Python files get their Spark facts read only when an enabled rule of this profile reads them.
         self._python_rules = {r.code for r in self.document_rules if "python" in r.languages}
+        # YAML file gates (Rule.gate): each rule's, and the distinct gates with the codes they close.
+        self._gates: dict[str, Gate | None] = {r.code: r.gate for r in self.document_rules}
+        yaml_rules = [r for r in self.document_rules if "yaml" in r.languages]
+        self._ungated = {r.code for r in yaml_rules if self._gates[r.code] is None}
+        self._gated: dict[Gate, set[str]] = {}
+        for r in yaml_rules:
+            gate = self._gates[r.code]
+            if gate is not None:
+                self._gated.setdefault(gate, set()).add(r.code)
+        self._ran: dict[bool, set[str]] = {}  # see ran_rules
         self._real_dirs: dict[str, str] = {}  # folder -> real path (see discovery.real_path)
 
     def wanting_profile(self) -> tuple[int, int]:
@@ -243,6 +257,28 @@ class Linter:
         """Whether an enabled rule of this profile reads Python facts in this file (else only their syntax is checked)."""
         return bool(self._python_rules & self.enabled_for(source.abspath or source.path))
 
+    def quiet(self, source: SourceFile) -> bool:
+        """Whether no enabled rule can find anything in this YAML file's documents (every rule's gate
+        is closed) and it holds no suppression comment or annotation: then its documents need not be
+        built, only its syntax checked."""
+        if "v6lint" in source.text:
+            return False
+        enabled = self.enabled_for(source.abspath or source.path)
+        if self._ungated & enabled:
+            return False
+        return not any(codes & enabled and gate(source, self.profile) for gate, codes in self._gated.items())
+
+    def ran_rules(self, enabled: set[str], partial: bool) -> set[str]:
+        """The rules that ran on a file, for unused-suppression purposes: every enabled rule of this
+        profile, also those that met no document they read (kinds rules skip partial files)."""
+        if enabled is not self.enabled:
+            return {r.code for r in self.document_rules if r.code in enabled and not (partial and r.kinds)}
+        ran = self._ran.get(partial)
+        if ran is None:
+            ran = self._ran[partial] = {r.code for r in self.document_rules
+                                        if r.code in enabled and not (partial and r.kinds)}
+        return ran
+
     def _lint_parsed(self, source: SourceFile, parsed: ParsedYaml) -> list[Diagnostic]:
         enabled = self.enabled_for(source.abspath or source.path)
         partial = self.is_partial(source)
@@ -250,12 +286,19 @@ class Linter:
         if parsed.problem is not None:
             p = parsed.problem
             raw.append((BY_CODE[p.code], Finding(p.start, p.end, p.message), None))
-        ran: set[str] = set()
+        gates: dict[Gate, bool] = {}  # this file's open gates, each asked once
         for doc in parsed.documents:
+            yaml = doc.language == "yaml"
             for rule in self.rules_for(doc):
                 if rule.code not in enabled or (partial and rule.kinds):
                     continue
-                ran.add(rule.code)
+                gate = self._gates[rule.code] if yaml else None
+                if gate is not None:
+                    is_open = gates.get(gate)
+                    if is_open is None:
+                        is_open = gates[gate] = gate(source, self.profile)
+                    if not is_open:
+                        continue  # the rule cannot find anything in this file
                 assert rule.check is not None  # (rules_for gives rules with a check only)
                 try:
                     for finding in rule.check(doc, self.profile):
@@ -264,8 +307,7 @@ class Linter:
                     raw.append((BY_CODE["V6L999"], Finding(doc.start, doc.start,
                                f"rule {rule.code} failed on {doc.object_name}: {type(exc).__name__}: {exc} "
                                f"(please report this)"), None))
-        # Rules that never met a matching document still "ran" for unused-suppression purposes.
-        ran |= {r.code for r in self.document_rules if r.code in enabled and not (partial and r.kinds)}
+        ran = self.ran_rules(enabled, partial)
         diagnostics = [d.place(source) for d in self._suppress(source, parsed.documents, raw, enabled, ran)]
         return sorted(diagnostics, key=lambda d: d.sort_key)
 

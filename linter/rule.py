@@ -19,6 +19,7 @@ The engine reports a few notices itself; `notice(...)` gives them the same docst
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import textwrap
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, TypedDict
 
 from v6lint.diagnostics import FAMILY_LABELS, Finding, Severity
 from v6lint.document import Document
+from v6lint.source import SourceFile
 
 if TYPE_CHECKING:  # project.py builds Profiles (it imports this module): a type-only import, no cycle
     from v6lint.project import ProjectFacts
@@ -103,6 +105,58 @@ Check = Callable[[Document, Profile], Iterable[Finding]]
 
 
 @dataclass(frozen=True)
+class Needles:
+    """A necessary condition on a file's text for a rule to find anything in its YAML documents: the
+    text holds every string of at least one alternative. A backslash anywhere passes every test: a
+    double-quoted YAML scalar can spell any character with an escape. (Without one, a scalar's
+    non-blank run is written contiguously: folding turns line breaks into spaces, `''` is a quote.)"""
+
+    alternatives: tuple[tuple[str, ...], ...]
+
+    def __call__(self, source: SourceFile, profile: Profile) -> bool:
+        text = source.text
+        return "\\" in text or any(all(part in text for part in alt) for alt in self.alternatives)
+
+    def __or__(self, other: Needles) -> Needles:
+        return Needles(self.alternatives + other.alternatives)
+
+    def __and__(self, other: Needles) -> Needles:
+        return Needles(tuple(a + b for a in self.alternatives for b in other.alternatives))
+
+
+def contains(*needles: str) -> Needles:
+    """The rule finds nothing in a YAML file that holds none of `needles`."""
+    return Needles(tuple((n,) for n in needles))
+
+
+@functools.lru_cache(maxsize=None)
+def _kind_needles(kinds: tuple[str, ...]) -> Needles | None:
+    """A document matches an `apiVersion/kind` pattern only when its text holds each literal part of
+    the pattern (`apps/*/Deployment`: `apps` and `Deployment`); None when a pattern has none (`*`)."""
+    alternatives = []
+    for pattern in kinds:
+        parts = tuple(p for p in pattern.split("/") if p and not any(c in p for c in "*?[]"))
+        if not parts:
+            return None
+        alternatives.append(parts)
+    return Needles(tuple(alternatives))
+
+
+# A rule's file gate: False only when the rule cannot find anything in the file's YAML documents.
+Gate = Callable[[SourceFile, Profile], bool]
+
+
+@functools.lru_cache(maxsize=None)
+def _gate_of(kinds: tuple[str, ...], own: Gate | None) -> Gate | None:
+    by_kind = _kind_needles(kinds) if kinds else None
+    if by_kind is None:
+        return own
+    if own is None:
+        return by_kind
+    return by_kind & own if isinstance(own, Needles) else own
+
+
+@dataclass(frozen=True)
 class Rule:
     code: str
     name: str
@@ -125,6 +179,19 @@ class Rule:
     # "Terraform ..."): set only on rules that mirror that tool's own validation. Empty: the object is
     # accepted and the problem shows at run time (an error) or as a degradation (a warning).
     rejected_by: str = ""
+    # A cheap necessary condition for finding anything in a file's YAML documents (Needles: text the
+    # file must hold, e.g. the fields the rule reads; or a function of the file and profile), on top
+    # of the kinds' own (see `gate`). The engine runs the rule on a YAML file only when its gate holds,
+    # and skips building documents for a file no enabled rule can find anything in.
+    # tests/test_gates.py runs every rule on every fixture and corpus file and checks that no finding
+    # escapes its gate.
+    yaml_gate: Gate | None = None
+
+    @property
+    def gate(self) -> Gate | None:
+        """This rule's file gate for YAML documents (its kinds' literal parts and its `yaml_gate`, both
+        must hold), or None when it reads every YAML document."""
+        return _gate_of(self.kinds, self.yaml_gate)
 
     @property
     def family(self) -> str:

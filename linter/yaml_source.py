@@ -303,6 +303,29 @@ def parse_yaml(source: SourceFile) -> ParsedYaml:
     return parsed
 
 
+def parses_clean(source: SourceFile) -> bool:
+    """True only when parse_yaml finds no problem in the file (False when unsure): libyaml's parser
+    accepts it, it has no anchor or alias (the composer's own errors, undefined and duplicate
+    anchors, and alias bombs need one), no template marker and no deeper nesting than MAX_DEPTH.
+    For a file whose documents no rule needs (engine.Linter.quiet): libyaml's C `raw_parse` makes no
+    Python object; a file with `*` or `&` somewhere (a cron schedule) is parsed to events instead,
+    to see whether one of them is an anchor or alias."""
+    text = source.text
+    if PURE or (may_nest_deeper(text) and nesting_bound(text) > MAX_DEPTH) or find_template_marker(source) != -1:
+        return False
+    parser = _ruamel_yaml.CParser(text)
+    try:
+        if "*" not in text and "&" not in text:
+            parser.raw_parse()
+            return True
+        while parser.check_event():
+            if getattr(parser.get_event(), "anchor", None) is not None:
+                return False
+    except Exception:  # noqa: BLE001 - any error: parse_yaml reports it as it always did
+        return False
+    return True
+
+
 _LOADERS = threading.local()
 
 

@@ -138,12 +138,6 @@ def _known(node: Node):
     return table().get(node.text or "")
 
 
-def _related(directory: str, other: str) -> bool:
-    """The same directory, or one inside the other: one stack or cluster configuration, not a
-    neighbouring example that happens to share the repository."""
-    return directory == other or directory.startswith(other + os.sep) or other.startswith(directory + os.sep)
-
-
 def _pd_or_ipv6(doc: Document, profile: Profile) -> str | None:
     if profile.ip_family == "ipv6":
         return f"the cluster is IPv6 (per {profile.source})"
@@ -151,10 +145,8 @@ def _pd_or_ipv6(doc: Document, profile: Profile) -> str | None:
     here = os.path.dirname(os.path.realpath(doc.source.abspath)) if doc.source.abspath else None
     if facts is None or not here:
         return None
-    for directory, where in facts.prefix_delegation_all:
-        if _related(here, directory):
-            return f"prefix delegation is on ({where})"
-    return None
+    where = facts.prefix_delegation_near(here)
+    return f"prefix delegation is on ({where})" if where is not None else None
 
 
 @rule("NODE001", "non-nitro-instance", "error",

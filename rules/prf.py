@@ -50,7 +50,13 @@ def ipv6_config_on_ipv4_cluster(doc, profile):
                                           f"IMDS endpoint on IPv4 nodes")
 
 
-@rule("PRF001", "conflicting-cluster-profile", "warning", fix="none", languages=("yaml", "hcl"))
+def _holds_conflict(source, profile) -> bool:
+    """PRF001's gate: it reports only the profile's conflicting sources found in this very file."""
+    return bool(profile.conflicts_in(source.abspath))
+
+
+@rule("PRF001", "conflicting-cluster-profile", "warning", fix="none", languages=("yaml", "hcl"),
+      yaml_gate=_holds_conflict)
 def conflicting_cluster_profile(doc, profile):
     """Two sources in one project disagree on the cluster's IP family.
 

@@ -11,7 +11,7 @@ from typing import Iterator
 
 from v6lint.diagnostics import Finding, Fix
 from v6lint.document import SEQ, Document, Node
-from v6lint.rule import Profile, rule
+from v6lint.rule import Needles, Profile, contains, rule
 from v6lint.rules.views import (ALLOC, FAMILIES, POLICIES, SERVICE, canonical, effective_policy, family_of, ipv6_only,
                                 service_spec)
 from v6lint.yaml_edit import delete_entries, delete_entry, delete_item, entry_index, insert_entries, replace_scalar
@@ -30,7 +30,7 @@ def _show(node: Node) -> str:
 
 
 @rule("SVC001", "invalid-ip-family", "error",
-      fix="safe", kinds=SERVICE, rejected_by="the API server", references=(VALIDATION, DUAL_STACK_DOCS))
+      fix="safe", kinds=SERVICE, yaml_gate=contains("ipFamilies"), rejected_by="the API server", references=(VALIDATION, DUAL_STACK_DOCS))
 def invalid_ip_family(doc: Document, profile: Profile) -> Iterator[Finding]:
     """`spec.ipFamilies` entry is not exactly `IPv4` or `IPv6`.
 
@@ -58,7 +58,7 @@ def invalid_ip_family(doc: Document, profile: Profile) -> Iterator[Finding]:
 
 
 @rule("SVC002", "invalid-ip-family-policy", "error",
-      fix="safe", kinds=SERVICE, rejected_by="the API server", references=(VALIDATION, DUAL_STACK_DOCS))
+      fix="safe", kinds=SERVICE, yaml_gate=contains("ipFamilyPolicy"), rejected_by="the API server", references=(VALIDATION, DUAL_STACK_DOCS))
 def invalid_ip_family_policy(doc: Document, profile: Profile) -> Iterator[Finding]:
     """`spec.ipFamilyPolicy` is not exactly `SingleStack`, `PreferDualStack` or `RequireDualStack`.
 
@@ -85,7 +85,7 @@ def invalid_ip_family_policy(doc: Document, profile: Profile) -> Iterator[Findin
 
 
 @rule("SVC003", "duplicate-ip-family", "error",
-      fix="safe", kinds=SERVICE, rejected_by="the API server", references=(VALIDATION, DUAL_STACK_DOCS))
+      fix="safe", kinds=SERVICE, yaml_gate=contains("ipFamilies"), rejected_by="the API server", references=(VALIDATION, DUAL_STACK_DOCS))
 def duplicate_ip_family(doc: Document, profile: Profile) -> Iterator[Finding]:
     """A family is listed twice in `spec.ipFamilies`, or it has more than two entries.
 
@@ -116,7 +116,7 @@ def duplicate_ip_family(doc: Document, profile: Profile) -> Iterator[Finding]:
 
 
 @rule("SVC004", "single-stack-two-families", "error",
-      fix="unsafe", kinds=SERVICE, rejected_by="the API server", references=(ALLOC, DUAL_STACK_DOCS))
+      fix="unsafe", kinds=SERVICE, yaml_gate=contains("ipFamilies", "clusterIPs"), rejected_by="the API server", references=(ALLOC, DUAL_STACK_DOCS))
 def single_stack_two_families(doc: Document, profile: Profile) -> Iterator[Finding]:
     """Two `ipFamilies` or two `clusterIPs` with `ipFamilyPolicy: SingleStack`, or with no policy (which the API
     server defaults to SingleStack).
@@ -171,7 +171,7 @@ def single_stack_two_families(doc: Document, profile: Profile) -> Iterator[Findi
 
 
 @rule("SVC005", "inconsistent-cluster-ips", "error",
-      fix="safe", kinds=SERVICE, rejected_by="the API server", references=(VALIDATION, DUAL_STACK_DOCS))
+      fix="safe", kinds=SERVICE, yaml_gate=contains("clusterIP"), rejected_by="the API server", references=(VALIDATION, DUAL_STACK_DOCS))
 def inconsistent_cluster_ips(doc: Document, profile: Profile) -> Iterator[Finding]:
     """`clusterIPs` disagrees with `clusterIP`, has more than two values, `None` not alone, two IPs of one
     family, or a value that is not an IP.
@@ -234,7 +234,7 @@ def inconsistent_cluster_ips(doc: Document, profile: Profile) -> Iterator[Findin
 
 
 @rule("SVC006", "cluster-ip-family-mismatch", "error",
-      fix="safe", kinds=SERVICE, rejected_by="the API server", references=(VALIDATION, DUAL_STACK_DOCS))
+      fix="safe", kinds=SERVICE, yaml_gate=Needles((("ipFamilies", "clusterIPs"),)), rejected_by="the API server", references=(VALIDATION, DUAL_STACK_DOCS))
 def cluster_ip_family_mismatch(doc: Document, profile: Profile) -> Iterator[Finding]:
     """`clusterIPs[i]` is of another family than `ipFamilies[i]`.
 
@@ -274,7 +274,7 @@ def cluster_ip_family_mismatch(doc: Document, profile: Profile) -> Iterator[Find
 
 
 @rule("SVC007", "external-name-ip-fields", "error",
-      fix="safe", kinds=SERVICE, rejected_by="the API server", references=(VALIDATION, DUAL_STACK_DOCS))
+      fix="safe", kinds=SERVICE, yaml_gate=contains("ExternalName"), rejected_by="the API server", references=(VALIDATION, DUAL_STACK_DOCS))
 def external_name_ip_fields(doc: Document, profile: Profile) -> Iterator[Finding]:
     """`type: ExternalName` with `clusterIP(s)`, `ipFamilies` or `ipFamilyPolicy` (one finding for all of them).
 
@@ -311,7 +311,7 @@ def external_name_ip_fields(doc: Document, profile: Profile) -> Iterator[Finding
 
 
 @rule("SVC008", "headless-exposed-service", "error",
-      fix="none", kinds=SERVICE, rejected_by="the API server", references=(VALIDATION, DUAL_STACK_DOCS))
+      fix="none", kinds=SERVICE, yaml_gate=contains("clusterIP"), rejected_by="the API server", references=(VALIDATION, DUAL_STACK_DOCS))
 def headless_exposed_service(doc: Document, profile: Profile) -> Iterator[Finding]:
     """`clusterIP: None` with type `LoadBalancer` or `NodePort`.
 
@@ -331,7 +331,7 @@ def headless_exposed_service(doc: Document, profile: Profile) -> Iterator[Findin
 
 
 @rule("SVC009", "ip-family-not-in-cluster", "error",
-      fix="unsafe", kinds=SERVICE, profiles=("ipv4", "ipv6"), rejected_by="the API server",
+      fix="unsafe", kinds=SERVICE, yaml_gate=contains("ipFamilies", "clusterIPs"), profiles=("ipv4", "ipv6"), rejected_by="the API server",
       references=(ALLOC, EKS_IPV6))
 def ip_family_not_in_cluster(doc: Document, profile: Profile) -> Iterator[Finding]:
     """`ipFamilies` or a cluster IP names a family the single-stack cluster does not serve.
@@ -380,7 +380,7 @@ def ip_family_not_in_cluster(doc: Document, profile: Profile) -> Iterator[Findin
 
 
 @rule("SVC010", "require-dual-stack-on-single-stack", "error",
-      fix="unsafe", kinds=SERVICE, profiles=("ipv4", "ipv6"), rejected_by="the API server",
+      fix="unsafe", kinds=SERVICE, yaml_gate=contains("RequireDualStack"), profiles=("ipv4", "ipv6"), rejected_by="the API server",
       references=(ALLOC, EKS_IPV6))
 def require_dual_stack_on_single_stack(doc: Document, profile: Profile) -> Iterator[Finding]:
     """`RequireDualStack` on a single-stack cluster.
@@ -408,7 +408,7 @@ def require_dual_stack_on_single_stack(doc: Document, profile: Profile) -> Itera
 
 
 @rule("SVC011", "removed-ip-family-field", "error",
-      fix="safe", kinds=SERVICE, references=(VALIDATION, DUAL_STACK_DOCS))
+      fix="safe", kinds=SERVICE, yaml_gate=contains("ipFamily"), references=(VALIDATION, DUAL_STACK_DOCS))
 def removed_ip_family_field(doc: Document, profile: Profile) -> Iterator[Finding]:
     """`spec.ipFamily` (singular) is set.
 
@@ -448,7 +448,7 @@ def removed_ip_family_field(doc: Document, profile: Profile) -> Iterator[Finding
 
 
 @rule("SVC012", "load-balancer-class-wrong-type", "error",
-      fix="none", kinds=SERVICE, rejected_by="the API server", references=(VALIDATION, DUAL_STACK_DOCS))
+      fix="none", kinds=SERVICE, yaml_gate=contains("loadBalancerClass"), rejected_by="the API server", references=(VALIDATION, DUAL_STACK_DOCS))
 def load_balancer_class_wrong_type(doc: Document, profile: Profile) -> Iterator[Finding]:
     """`spec.loadBalancerClass` on a type other than LoadBalancer.
 
@@ -487,7 +487,7 @@ def _special(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | No
     return None
 
 
-@rule("SVC013", "special-external-ip", "error", kinds=SERVICE, references=(NON_SPECIAL_IP,),
+@rule("SVC013", "special-external-ip", "error", kinds=SERVICE, yaml_gate=contains("externalIPs"), references=(NON_SPECIAL_IP,),
       rejected_by="the API server")
 def special_external_ip(doc: Document, profile: Profile) -> Iterator[Finding]:
     """A `spec.externalIPs` entry is unspecified, loopback, link-local or link-local multicast.

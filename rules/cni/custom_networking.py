@@ -7,7 +7,7 @@ from v6lint.diagnostics import Finding, Fix
 from v6lint.document import MAP, SEQ, Document
 from v6lint.rule import Profile, rule
 from v6lint.yaml_edit import delete_entry
-from v6lint.rules.views import cni_settings
+from v6lint.rules.views import CNI_TEXT, cni_settings
 from v6lint.rules.cni.common import (CUSTOM_NET, _at, _placeholder)
 
 
@@ -52,7 +52,7 @@ def eniconfig_invalid(doc: Document, profile: Profile) -> Iterator[Finding]:
 
 
 @rule("CNI011", "custom-networking-unused", "warning",
-      fix="none", languages=("yaml", "hcl"), profiles=("ipv4",), platforms=("aws",), maturity="preview",
+      fix="none", languages=("yaml", "hcl"), yaml_gate=CNI_TEXT, profiles=("ipv4",), platforms=("aws",), maturity="preview",
       references=(CUSTOM_NET,))
 def custom_networking_unused(doc: Document, profile: Profile) -> Iterator[Finding]:
     """Custom networking on, but no ENIConfig and no ENI_CONFIG_LABEL_DEF/ANNOTATION_DEF in the project.

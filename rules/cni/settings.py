@@ -5,9 +5,9 @@ from typing import Iterator
 
 from v6lint.diagnostics import Finding, Fix
 from v6lint.document import Document
-from v6lint.rule import Profile, rule
+from v6lint.rule import Profile, contains, rule
 from v6lint.yaml_edit import replace_scalar
-from v6lint.rules.views import cni_settings, is_ipv6
+from v6lint.rules.views import CNI_TEXT, cni_settings, is_ipv6
 from v6lint.rules.views import FALSE_VALUES, TRUE_VALUES
 from v6lint.rules.cni.common import (BOOL_ENV, CNI_README, CUSTOM_NET, EKS_IPV6, KNOWN_ENV, MIN_IPV6,
     MIN_PREFIX_DELEGATION, SG_FOR_PODS, WARM, _LOOSE, _at, _close, _cni_version, _dotted, _editable, _fold,
@@ -15,7 +15,7 @@ from v6lint.rules.cni.common import (BOOL_ENV, CNI_README, CUSTOM_NET, EKS_IPV6,
 
 
 @rule("CNI001", "cni-dual-family", "error",
-      fix="safe", languages=("yaml", "hcl"), platforms=("aws",), references=(CNI_README, EKS_IPV6))
+      fix="safe", languages=("yaml", "hcl"), yaml_gate=CNI_TEXT, platforms=("aws",), references=(CNI_README, EKS_IPV6))
 def cni_dual_family(doc: Document, profile: Profile) -> Iterator[Finding]:
     """`ENABLE_IPv6=true` with `ENABLE_IPv4=true`.
 
@@ -41,7 +41,7 @@ def cni_dual_family(doc: Document, profile: Profile) -> Iterator[Finding]:
 
 
 @rule("CNI002", "ipv6-without-prefix-delegation", "error",
-      fix="safe", languages=("yaml", "hcl"), platforms=("aws",), references=(CNI_README, EKS_IPV6))
+      fix="safe", languages=("yaml", "hcl"), yaml_gate=CNI_TEXT, platforms=("aws",), references=(CNI_README, EKS_IPV6))
 def ipv6_without_prefix_delegation(doc: Document, profile: Profile) -> Iterator[Finding]:
     """IPv6 mode without `ENABLE_PREFIX_DELEGATION=true`.
 
@@ -65,7 +65,7 @@ def ipv6_without_prefix_delegation(doc: Document, profile: Profile) -> Iterator[
 
 
 @rule("CNI003", "custom-networking-with-ipv6", "error",
-      fix="unsafe", languages=("yaml", "hcl"), profiles=("ipv6",), platforms=("aws",),
+      fix="unsafe", languages=("yaml", "hcl"), yaml_gate=CNI_TEXT | contains("ENIConfig"), profiles=("ipv6",), platforms=("aws",),
       references=(CUSTOM_NET, EKS_IPV6))
 def custom_networking_with_ipv6(doc: Document, profile: Profile) -> Iterator[Finding]:
     """`AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true`, or ENIConfig objects, on an IPv6 cluster.
@@ -95,7 +95,7 @@ def custom_networking_with_ipv6(doc: Document, profile: Profile) -> Iterator[Fin
 
 
 @rule("CNI004", "ipv6-env-not-on-init", "error",
-      fix="safe", languages=("yaml", "hcl"), platforms=("aws",), references=(CNI_README, EKS_IPV6))
+      fix="safe", languages=("yaml", "hcl"), yaml_gate=CNI_TEXT, platforms=("aws",), references=(CNI_README, EKS_IPV6))
 def ipv6_env_not_on_init(doc: Document, profile: Profile) -> Iterator[Finding]:
     """`ENABLE_IPv6` differs between aws-node and the aws-vpc-cni-init container.
 
@@ -127,7 +127,7 @@ def ipv6_env_not_on_init(doc: Document, profile: Profile) -> Iterator[Finding]:
 
 
 @rule("CNI005", "misspelled-cni-env", "error",
-      fix="safe", languages=("yaml", "hcl"), platforms=("aws",), references=(CNI_README, EKS_IPV6))
+      fix="safe", languages=("yaml", "hcl"), yaml_gate=CNI_TEXT, platforms=("aws",), references=(CNI_README, EKS_IPV6))
 def misspelled_cni_env(doc: Document, profile: Profile) -> Iterator[Finding]:
     """An env name the VPC CNI does not read but that is close to one it does.
 
@@ -158,7 +158,7 @@ def misspelled_cni_env(doc: Document, profile: Profile) -> Iterator[Finding]:
 
 
 @rule("CNI006", "invalid-cni-bool", "error",
-      fix="safe", languages=("yaml", "hcl"), platforms=("aws",), references=(CNI_README, EKS_IPV6))
+      fix="safe", languages=("yaml", "hcl"), yaml_gate=CNI_TEXT, platforms=("aws",), references=(CNI_README, EKS_IPV6))
 def invalid_cni_bool(doc: Document, profile: Profile) -> Iterator[Finding]:
     """A boolean CNI env whose value Go's ParseBool rejects (`yes`, `enabled`).
 
@@ -185,7 +185,7 @@ def invalid_cni_bool(doc: Document, profile: Profile) -> Iterator[Finding]:
 
 
 @rule("CNI007", "ignored-warm-targets-ipv6", "warning",
-      fix="safe", languages=("yaml", "hcl"), profiles=("ipv6",), platforms=("aws",),
+      fix="safe", languages=("yaml", "hcl"), yaml_gate=CNI_TEXT, profiles=("ipv6",), platforms=("aws",),
       references=(CNI_README, EKS_IPV6))
 def ignored_warm_targets_ipv6(doc: Document, profile: Profile) -> Iterator[Finding]:
     """`WARM_*_TARGET`, `MINIMUM_IP_TARGET` or `AWS_VPC_K8S_CNI_EXTERNALSNAT=true` in IPv6 mode.
@@ -213,7 +213,7 @@ def ignored_warm_targets_ipv6(doc: Document, profile: Profile) -> Iterator[Findi
 
 
 @rule("CNI008", "warm-target-conflict", "warning",
-      fix="none", languages=("yaml", "hcl"), platforms=("aws",), references=(CNI_README, EKS_IPV6))
+      fix="none", languages=("yaml", "hcl"), yaml_gate=CNI_TEXT, platforms=("aws",), references=(CNI_README, EKS_IPV6))
 def warm_target_conflict(doc: Document, profile: Profile) -> Iterator[Finding]:
     """Warm targets that override or miss each other (IP targets with WARM_PREFIX_TARGET, MINIMUM_IP_TARGET
     alone, prefix delegation with a zero target).
@@ -240,7 +240,7 @@ def warm_target_conflict(doc: Document, profile: Profile) -> Iterator[Finding]:
 
 
 @rule("CNI009", "cni-version-too-old", "error",
-      fix="none", languages=("yaml", "hcl"), platforms=("aws",), references=(CNI_README, EKS_IPV6))
+      fix="none", languages=("yaml", "hcl"), yaml_gate=CNI_TEXT, platforms=("aws",), references=(CNI_README, EKS_IPV6))
 def cni_version_too_old(doc: Document, profile: Profile) -> Iterator[Finding]:
     """aws-node image or vpc-cni add-on (DaemonSet, Helm values, eksctl, Terraform) older than 1.10.0 with IPv6,
     or than 1.9.0 with prefix delegation.
@@ -268,7 +268,7 @@ def cni_version_too_old(doc: Document, profile: Profile) -> Iterator[Finding]:
 
 
 @rule("CNI014", "pod-sg-standard-mode-snat", "warning",
-      fix="none", languages=("yaml", "hcl"), platforms=("aws",), maturity="preview",
+      fix="none", languages=("yaml", "hcl"), yaml_gate=CNI_TEXT, platforms=("aws",), maturity="preview",
       references=(CNI_README, SG_FOR_PODS))
 def pod_sg_standard_mode_snat(doc: Document, profile: Profile) -> Iterator[Finding]:
     """Security groups for pods in `standard` mode while external SNAT is off.

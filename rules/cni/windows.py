@@ -5,12 +5,13 @@ from typing import Iterator
 
 from v6lint.diagnostics import Edit, Finding, Fix
 from v6lint.document import MAP, Document, walk
-from v6lint.rule import Profile, rule
+from v6lint.rule import Profile, contains, rule
 from v6lint.rules.cni.common import (CM_KEYS, EKS_IPV6, _close, _fold)
 
 
 @rule("CNI012", "windows-on-ipv6", "error",
-      fix="none", kinds=("*",), profiles=("ipv6",), platforms=("aws",), references=(EKS_IPV6,))
+      fix="none", kinds=("*",), profiles=("ipv6",), platforms=("aws",), references=(EKS_IPV6,),
+      yaml_gate=contains("windows", "Windows"))
 def windows_on_ipv6(doc: Document, profile: Profile) -> Iterator[Finding]:
     """Windows nodes or workloads (`kubernetes.io/os: windows`) on an IPv6 cluster.
 
@@ -31,7 +32,7 @@ def windows_on_ipv6(doc: Document, profile: Profile) -> Iterator[Finding]:
 
 
 @rule("CNI013", "linux-keys-in-windows-configmap", "warning",
-      fix="safe", kinds=("v1/ConfigMap",), platforms=("aws",),
+      fix="safe", kinds=("v1/ConfigMap",), platforms=("aws",), yaml_gate=contains("amazon-vpc-cni"),
       references=("https://docs.aws.amazon.com/eks/latest/userguide/windows-support.html",))
 def linux_keys_in_windows_configmap(doc: Document, profile: Profile) -> Iterator[Finding]:
     """`amazon-vpc-cni` ConfigMap keys that are unknown, or boolean keys not the strings "true"/"false".

@@ -6,14 +6,14 @@ from typing import Iterator
 
 from v6lint.diagnostics import Finding, Fix
 from v6lint.document import MAP, Document
-from v6lint.rule import Profile, rule
+from v6lint.rule import Profile, contains, rule
 from v6lint.yaml_edit import replace_scalar
 from v6lint.rules.lb.common import (ALB_TARGET, AWS, INGRESS, IP_TYPE, LBC_DOCS, LBC_INGRESS_DOCS, SERVICE,
                                     SNAT, SNAT_PREFIXES, SUBNETS, TARGET, _list, ann, ip_type_key, near_misses)
 
 
 @rule("LB001", "misspelled-lb-annotation", "warning",
-      fix="safe", kinds=SERVICE + INGRESS, platforms=AWS, references=(LBC_DOCS, LBC_INGRESS_DOCS))
+      yaml_gate=contains("annotations"), fix="safe", kinds=SERVICE + INGRESS, platforms=AWS, references=(LBC_DOCS, LBC_INGRESS_DOCS))
 def misspelled_lb_annotation(doc: Document, profile: Profile) -> Iterator[Finding]:
     """A load balancer annotation no controller reads, within edit distance 2 of a known key.
 
@@ -44,7 +44,7 @@ def misspelled_lb_annotation(doc: Document, profile: Profile) -> Iterator[Findin
 
 # --- LB002 to LB013 -----------------------------------------------------------------------------
 @rule("LB002", "invalid-ip-address-type", "error",
-      fix="safe", kinds=SERVICE + INGRESS, platforms=AWS, references=(LBC_DOCS, LBC_INGRESS_DOCS))
+      yaml_gate=contains("ip-address-type"), fix="safe", kinds=SERVICE + INGRESS, platforms=AWS, references=(LBC_DOCS, LBC_INGRESS_DOCS))
 def invalid_ip_address_type(doc: Document, profile: Profile) -> Iterator[Finding]:
     """`ip-address-type` is not a value the controller accepts.
 
@@ -74,7 +74,7 @@ def invalid_ip_address_type(doc: Document, profile: Profile) -> Iterator[Finding
 
 
 @rule("LB005", "invalid-target-type", "error",
-      fix="safe", kinds=SERVICE + INGRESS, platforms=AWS, references=(LBC_DOCS, LBC_INGRESS_DOCS))
+      yaml_gate=contains("target-type"), fix="safe", kinds=SERVICE + INGRESS, platforms=AWS, references=(LBC_DOCS, LBC_INGRESS_DOCS))
 def invalid_target_type(doc: Document, profile: Profile) -> Iterator[Finding]:
     """`nlb-target-type` / `target-type` is not exactly `ip` or `instance`.
 
@@ -100,7 +100,7 @@ def invalid_target_type(doc: Document, profile: Profile) -> Iterator[Finding]:
 
 
 @rule("LB008", "bad-source-nat-prefixes", "error",
-      fix="none", kinds=SERVICE, platforms=AWS, references=(LBC_DOCS,))
+      yaml_gate=contains("source-nat-ipv6-prefixes"), fix="none", kinds=SERVICE, platforms=AWS, references=(LBC_DOCS,))
 def bad_source_nat_prefixes(doc: Document, profile: Profile) -> Iterator[Finding]:
     """`source-nat-ipv6-prefixes` without source NAT on, on a non-dual-stack NLB, with a bad item, or a count
     differing from the subnets.

@@ -25,7 +25,7 @@ import re
 from v6lint.data.lbc_annotations import IN_TREE, LBC_EXACT, LBC_PATTERNS
 from v6lint.diagnostics import Edit
 from v6lint.document import MAP, Document, Node
-from v6lint.rule import Profile
+from v6lint.rule import Profile, contains
 from v6lint.yaml_edit import Styled, insert_entries, replace_scalar
 
 SVC = "service.beta.kubernetes.io/"
@@ -66,6 +66,11 @@ def ann(doc: Document, key: str) -> str | None:
 def _spec(doc: Document) -> Node | None:
     spec = doc.root.get("spec") if doc.root is not None else None
     return spec if spec is not None and spec.kind == MAP else None
+
+
+# owner() is not None only for a `type: LoadBalancer` Service or an Ingress: the gate of the rules
+# that judge a load balancer someone builds.
+LOAD_BALANCER = contains("LoadBalancer", "Ingress")
 
 
 def owner(doc: Document) -> str | None:

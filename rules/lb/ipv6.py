@@ -5,9 +5,9 @@ from typing import Iterator
 
 from v6lint.diagnostics import Finding, Fix
 from v6lint.document import SEQ, Document, Node
-from v6lint.rule import Profile, rule
+from v6lint.rule import Profile, contains, rule
 from v6lint.yaml_edit import replace_scalar
-from v6lint.rules.lb.common import (ALB_CIDRS, ALB_GROUP, ALB_IP_TYPE, ALB_TARGET, AUTO_MODE_DOCS, AWS,
+from v6lint.rules.lb.common import (ALB_CIDRS, ALB_GROUP, ALB_IP_TYPE, ALB_TARGET, AUTO_MODE_DOCS, AWS, LOAD_BALANCER,
                                     EKS_IPV6_LB, INGRESS, INTERNAL, IPV6_ADDRESSES, IP_TYPE, LBC_CODE,
                                     LBC_DOCS, LBC_INGRESS_DOCS, LBC_OWNER, LBC_WEBHOOK, SCHEME, SERVICE, SNAT,
                                     SOURCE_RANGES, SUBNETS, TARGET, TYPE, WEBHOOK_VERSION, _list, _spec,
@@ -16,7 +16,7 @@ from v6lint.rules.lb.common import (ALB_CIDRS, ALB_GROUP, ALB_IP_TYPE, ALB_TARGE
 
 
 @rule("LB003", "lb-not-dual-stack", "error",
-      fix="safe", kinds=SERVICE + INGRESS, platforms=AWS, references=(LBC_CODE, EKS_IPV6_LB))
+      yaml_gate=LOAD_BALANCER, fix="safe", kinds=SERVICE + INGRESS, platforms=AWS, references=(LBC_CODE, EKS_IPV6_LB))
 def lb_not_dual_stack(doc: Document, profile: Profile) -> Iterator[Finding]:
     """A controller-managed load balancer with IPv6 backends that is not dual-stack.
 
@@ -51,7 +51,7 @@ def _target_key(doc: Document) -> str:
 
 
 @rule("LB004", "ipv6-instance-targets", "error",
-      fix="safe", kinds=SERVICE + INGRESS, profiles=("ipv6",), platforms=AWS,
+      yaml_gate=LOAD_BALANCER, fix="safe", kinds=SERVICE + INGRESS, profiles=("ipv6",), platforms=AWS,
       references=(EKS_IPV6_LB, LBC_DOCS))
 def ipv6_instance_targets(doc: Document, profile: Profile) -> Iterator[Finding]:
     """A controller-managed load balancer on an IPv6 cluster with instance targets.
@@ -79,7 +79,7 @@ def ipv6_instance_targets(doc: Document, profile: Profile) -> Iterator[Finding]:
 
 
 @rule("LB006", "orphan-external-lb", "error",
-      fix="unsafe", kinds=SERVICE, platforms=AWS, references=(LBC_OWNER, LBC_WEBHOOK))
+      yaml_gate=contains("LoadBalancer"), fix="unsafe", kinds=SERVICE, platforms=AWS, references=(LBC_OWNER, LBC_WEBHOOK))
 def orphan_external_lb(doc: Document, profile: Profile) -> Iterator[Finding]:
     """`aws-load-balancer-type: external` without `nlb-target-type` or a loadBalancerClass.
 
@@ -118,7 +118,7 @@ def _udp(doc: Document) -> bool:
 
 
 @rule("LB007", "udp-dual-stack-nlb", "error",
-      fix="safe", kinds=SERVICE, platforms=AWS, references=(LBC_DOCS,))
+      yaml_gate=contains("LoadBalancer"), fix="safe", kinds=SERVICE, platforms=AWS, references=(LBC_DOCS,))
 def udp_dual_stack_nlb(doc: Document, profile: Profile) -> Iterator[Finding]:
     """A UDP Service on a dual-stack NLB without IPv6 source NAT prefixes.
 
@@ -149,7 +149,7 @@ def udp_dual_stack_nlb(doc: Document, profile: Profile) -> Iterator[Finding]:
 
 
 @rule("LB009", "ipv6-addresses-not-dual-stack", "error",
-      fix="none", kinds=SERVICE, platforms=AWS, references=(LBC_DOCS,))
+      yaml_gate=contains("ipv6-addresses"), fix="none", kinds=SERVICE, platforms=AWS, references=(LBC_DOCS,))
 def ipv6_addresses_not_dual_stack(doc: Document, profile: Profile) -> Iterator[Finding]:
     """`aws-load-balancer-ipv6-addresses` on a non-dual-stack NLB, or a count differing from the subnets.
 
@@ -184,7 +184,7 @@ def _ipv6_cidrs(doc: Document) -> Iterator[Node]:
 
 
 @rule("LB010", "ipv6-source-range-not-dual-stack", "error",
-      fix="unsafe", kinds=SERVICE + INGRESS, platforms=AWS, references=(LBC_DOCS, LBC_INGRESS_DOCS))
+      yaml_gate=LOAD_BALANCER, fix="unsafe", kinds=SERVICE + INGRESS, platforms=AWS, references=(LBC_DOCS, LBC_INGRESS_DOCS))
 def ipv6_source_range_not_dual_stack(doc: Document, profile: Profile) -> Iterator[Finding]:
     """An IPv6 CIDR in source ranges / inbound CIDRs of a load balancer that is not dual-stack.
 
@@ -221,7 +221,7 @@ def _scheme_pairs(doc: Document) -> list[tuple[str, str]]:
 
 
 @rule("LB011", "in-tree-lb-on-ipv6", "error",
-      fix="unsafe", kinds=SERVICE, profiles=("ipv6",), platforms=AWS,
+      yaml_gate=contains("LoadBalancer"), fix="unsafe", kinds=SERVICE, profiles=("ipv6",), platforms=AWS,
       references=(EKS_IPV6_LB, LBC_DOCS, LBC_WEBHOOK, LBC_OWNER, AUTO_MODE_DOCS))
 def in_tree_lb_on_ipv6(doc: Document, profile: Profile) -> Iterator[Finding]:
     """A `type: LoadBalancer` Service with no loadBalancerClass and no AWS Load Balancer Controller annotations
@@ -268,7 +268,7 @@ def in_tree_lb_on_ipv6(doc: Document, profile: Profile) -> Iterator[Finding]:
 
 
 @rule("LB012", "ingress-group-ip-type-conflict", "error",
-      fix="none", kinds=INGRESS, platforms=AWS, references=(LBC_INGRESS_DOCS,))
+      yaml_gate=contains("group.name"), fix="none", kinds=INGRESS, platforms=AWS, references=(LBC_INGRESS_DOCS,))
 def ingress_group_ip_type_conflict(doc: Document, profile: Profile) -> Iterator[Finding]:
     """Ingresses of one `group.name` with different `ip-address-type`.
 
@@ -298,7 +298,7 @@ def ingress_group_ip_type_conflict(doc: Document, profile: Profile) -> Iterator[
 
 
 @rule("LB013", "ipv4-only-lb-on-ipv6", "error",
-      fix="safe", kinds=SERVICE + INGRESS, profiles=("ipv6",), platforms=AWS,
+      yaml_gate=contains("ip-address-type"), fix="safe", kinds=SERVICE + INGRESS, profiles=("ipv6",), platforms=AWS,
       references=(LBC_DOCS, LBC_INGRESS_DOCS))
 def ipv4_only_lb_on_ipv6(doc: Document, profile: Profile) -> Iterator[Finding]:
     """An explicit `ip-address-type: ipv4` on an IPv6 cluster.

@@ -10,7 +10,7 @@ import re
 from typing import Iterator
 
 from v6lint.document import MAP, SEQ, Document, Node
-from v6lint.rule import Profile
+from v6lint.rule import Needles, Profile
 from v6lint.rules.views import ROLES, SparkJob, spark_jobs
 
 FAMILIES = "spark.kubernetes.driver.service.ipFamilies"
@@ -171,6 +171,10 @@ def _wants_ipv6_first(job: SparkJob) -> bool:
     """The job's driver Service puts IPv6 first: on a dual-stack cluster it means to use IPv6."""
     families = _families(job.value(FAMILIES))
     return bool(families) and families[0] == "IPv6"
+
+
+# _is_operator_values needs all three root keys written in the file.
+OPERATOR_VALUES_TEXT = Needles((("controller", "webhook", "spark"),))
 
 
 def _is_operator_values(doc: Document) -> bool:

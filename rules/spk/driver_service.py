@@ -6,13 +6,13 @@ from typing import Iterator
 from v6lint.diagnostics import Finding, Fix
 from v6lint.document import Document
 from v6lint.rule import Profile, rule
-from v6lint.rules.views import SPARK_APPS
+from v6lint.rules.views import SPARK_APPS, SPARK_TEXT
 from v6lint.rules.spk.common import (ALLOC, DOE_IPV6, FAMILIES, FAMILY_VALUES, LANGS, POLICY, POLICY_VALUES,
     SPARK_CONFIG, SPARK_K8S_DOCS, _canonical, _families, _jobs, _predates_ip_families, _spark_version)
 
 
 @rule("SPK001", "spark-driver-service-ipv4", "error",
-      fix="safe", languages=LANGS, profiles=("ipv6",), references=(SPARK_K8S_DOCS, DOE_IPV6))
+      fix="safe", languages=LANGS, yaml_gate=SPARK_TEXT, profiles=("ipv6",), references=(SPARK_K8S_DOCS, DOE_IPV6))
 def spark_driver_service_ipv4(doc: Document, profile: Profile) -> Iterator[Finding]:
     """A Spark job on Kubernetes whose driver Service stays IPv4 (`spark.kubernetes.driver.service.ipFamilies`
     absent or containing IPv4).
@@ -51,7 +51,7 @@ def spark_driver_service_ipv4(doc: Document, profile: Profile) -> Iterator[Findi
 
 
 @rule("SPK002", "spark-driver-service-policy", "error",
-      fix="unsafe", languages=LANGS, references=(SPARK_CONFIG, ALLOC))
+      fix="unsafe", languages=LANGS, yaml_gate=SPARK_TEXT, references=(SPARK_CONFIG, ALLOC))
 def spark_driver_service_policy(doc: Document, profile: Profile) -> Iterator[Finding]:
     """Two driver Service families with an effective `SingleStack` policy (set, or Spark's default).
 
@@ -86,7 +86,7 @@ def spark_driver_service_policy(doc: Document, profile: Profile) -> Iterator[Fin
 
 
 @rule("SPK003", "invalid-spark-ip-family-value", "error",
-      fix="safe", languages=LANGS, references=(SPARK_K8S_DOCS, SPARK_CONFIG))
+      fix="safe", languages=LANGS, yaml_gate=SPARK_TEXT, references=(SPARK_K8S_DOCS, SPARK_CONFIG))
 def invalid_spark_ip_family_value(doc: Document, profile: Profile) -> Iterator[Finding]:
     """Driver Service `ipFamilies`/`ipFamilyPolicy` not exactly one of the values Spark accepts.
 

@@ -8,13 +8,13 @@ from v6lint.document import MAP, Document
 from v6lint.rule import Profile, rule
 from v6lint.yaml_edit import insert_entries, replace_scalar
 from v6lint.rules.views import ROLES, add_env, imds_values
-from v6lint.rules.views import IMDS
+from v6lint.rules.views import IMDS, SPARK_TEXT
 from v6lint.rules.spk.common import (DOE_IPV6, EKS_IMDS, ENV_KEYS, LANGS, _jobs, role_env, uses_aws,
     web_identity)
 
 
 @rule("SPK005", "missing-imds-endpoint-mode", "warning",
-      fix="safe", languages=LANGS, profiles=("ipv6",), platforms=("aws",), maturity="preview",
+      fix="safe", languages=LANGS, yaml_gate=SPARK_TEXT, profiles=("ipv6",), platforms=("aws",), maturity="preview",
       references=(EKS_IMDS, DOE_IPV6))
 def missing_imds_endpoint_mode(doc: Document, profile: Profile) -> Iterator[Finding]:
     """Driver or executor without `AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6` on an IPv6 cluster, for a job
@@ -63,7 +63,7 @@ def missing_imds_endpoint_mode(doc: Document, profile: Profile) -> Iterator[Find
 
 
 @rule("SPK006", "invalid-imds-endpoint-mode", "error",
-      fix="safe", languages=LANGS, platforms=("aws",), references=(EKS_IMDS,))
+      fix="safe", languages=LANGS, yaml_gate=SPARK_TEXT, platforms=("aws",), references=(EKS_IMDS,))
 def invalid_imds_endpoint_mode(doc: Document, profile: Profile) -> Iterator[Finding]:
     """`AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE` is neither IPv4 nor IPv6.
 

@@ -7,9 +7,9 @@ from v6lint.diagnostics import Finding, Fix
 from v6lint.document import MAP, SEQ, Document
 from v6lint.rule import Profile, rule
 from v6lint.yaml_edit import Styled, delete_entry, insert_entries, replace_scalar
-from v6lint.rules.views import ROLES, SPARK_APPS, add_env
+from v6lint.rules.views import ROLES, SPARK_APPS, SPARK_TEXT, add_env
 from v6lint.rules.spk.common import (BIND_KEYS, IPV4_STACK, JAVA_KEYS, LANGS, OPERATOR_API, PREFER_V6,
-    SPARK_CONFIG, SPARK_K8S_DOCS, _is_operator_values, _java_options, _jobs, _roles, _wants_ipv6_first,
+    OPERATOR_VALUES_TEXT, SPARK_CONFIG, SPARK_K8S_DOCS, _is_operator_values, _java_options, _jobs, _roles, _wants_ipv6_first,
     role_env)
 
 
@@ -121,7 +121,7 @@ def java_options_overridden(doc: Document, profile: Profile) -> Iterator[Finding
 
 
 @rule("SPK012", "operator-jvm-prefers-ipv4", "warning",
-      fix="safe", profiles=("dual",), maturity="preview",
+      fix="safe", profiles=("dual",), maturity="preview", yaml_gate=OPERATOR_VALUES_TEXT,
       references=("https://github.com/kubeflow/spark-operator/blob/master/charts/spark-operator-chart/values.yaml",))
 def operator_jvm_prefers_ipv4(doc: Document, profile: Profile) -> Iterator[Finding]:
     """spark-operator Helm values without `-Djava.net.preferIPv6Addresses=true` for the `spark-submit` the
@@ -163,7 +163,7 @@ def operator_jvm_prefers_ipv4(doc: Document, profile: Profile) -> Iterator[Findi
 
 
 @rule("SPK014", "ipv4-wildcard-bind", "warning",
-      fix="none", languages=LANGS, profiles=("ipv6", "dual"), maturity="preview",
+      fix="none", languages=LANGS, yaml_gate=SPARK_TEXT, profiles=("ipv6", "dual"), maturity="preview",
       references=(SPARK_K8S_DOCS, SPARK_CONFIG,
                                      "https://github.com/openjdk/jdk/blob/master/src/java.base/unix/native/libnet/net_util_md.c"))
 def ipv4_wildcard_bind(doc: Document, profile: Profile) -> Iterator[Finding]:

@@ -9,6 +9,7 @@ from typing import Callable
 from v6lint.diagnostics import Edit
 from v6lint.document import MAP, SEQ, Document, Node, per_document
 from v6lint.hcl_source import EXPR, walk_blocks
+from v6lint.rule import contains
 from v6lint.rules.views.kube import add_env, containers, env_items
 from v6lint.yaml_edit import delete_entry, delete_item, insert_entries
 
@@ -162,6 +163,11 @@ def _terraform(doc: Document) -> list[CniSettings]:
                 settings.anchor = (config.start, config.end)
             out.append(settings)
     return out
+
+
+# cni_settings finds nothing in a YAML file without one of these: the DaemonSet's name, the chart's
+# env key prefixes, the eksctl add-on's name (the gate of every rule reading it).
+CNI_TEXT = contains("aws-node", "AWS_VPC_", "ENABLE_", "WARM_", "vpc-cni")
 
 
 @per_document

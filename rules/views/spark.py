@@ -14,6 +14,7 @@ from typing import Callable, Iterator
 
 from v6lint.diagnostics import Edit
 from v6lint.document import MAP, SEQ, Document, Node, per_document
+from v6lint.rule import contains
 from v6lint.rules.views.kube import WORKLOADS, containers
 from v6lint.source import SourceFile
 from v6lint.yaml_edit import insert_entries, quote, replace_scalar, uncomment_edits
@@ -318,6 +319,11 @@ def _python_job(doc: Document) -> SparkJob | None:
 
     job.add = add
     return job
+
+
+# spark_jobs finds no job in a YAML file without one of these (the kinds, the ConfigMap key, the
+# container args it reads): the gate of every rule reading it.
+SPARK_TEXT = contains("SparkApplication", "spark-defaults.conf", "spark-submit", "--conf")
 
 
 @per_document
