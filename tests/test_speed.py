@@ -293,6 +293,9 @@ def test_the_quick_nesting_check_never_misses_a_deep_file():
     check()
     assert may_nest_deeper("- " * 101 + "x\n") and nesting_bound("- " * 101 + "x\n") > MAX_DEPTH
     assert not may_nest_deeper("a:\n  b: [1, 2]\n  c: {d: e}\n")
+    deep = " " * MAX_DEPTH + "- x"  # on the first line, after a line break, not after a lone CR
+    assert may_nest_deeper(deep) and may_nest_deeper("a: 1\n" + deep) and not may_nest_deeper("a: 1\r" + deep)
+    assert not may_nest_deeper(" " * MAX_DEPTH + "x") and not may_nest_deeper("a: 1\nb:" + deep)
 
 
 def test_result_cache_entries_of_a_wrong_shape_are_misses(tmp_path, monkeypatch):
