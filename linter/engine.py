@@ -18,7 +18,7 @@ from v6lint.rule import Gate, Rule
 from v6lint.rules import ALL_RULES, BY_CODE, lookup
 from v6lint.source import DecodeError, SourceFile, decode
 from v6lint.suppressions import Spans, data_spans, parse_annotations, parse_comments, removal_fix, suppression_line
-from v6lint.sources import language_of, parse_source
+from v6lint.sources import SHARED, language_of, parse_source
 from v6lint.yaml_source import ParsedYaml, ParseProblem, parses_clean
 
 MAX_FIX_PASSES = 10
@@ -67,6 +67,9 @@ def judge(source: SourceFile, linters: "list[Linter]") -> list[list[Diagnostic]]
 
 def _judge(source: SourceFile, linters: "list[Linter]") -> list[list[Diagnostic]]:
     language = source.language or language_of(source.abspath or source.path)
+    parsed = SHARED.take(source)  # the profile scan's parse of this very text, when it kept it
+    if parsed is not None:
+        return [linter._lint_parsed(source, parsed) for linter in linters]
     if language == "yaml" and all(linter.quiet(source) for linter in linters) and parses_clean(source):
         # No rule can find anything here and libyaml accepts it: the documents are not built.
         return [linter._lint_parsed(source, ParsedYaml([])) for linter in linters]
