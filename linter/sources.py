@@ -43,7 +43,8 @@ class ParseShare:
         self.size = 0
 
 
-SHARED = ParseShare(4_000_000)  # ~40 MB of trees; 6 MB of text are parsed for profiles at 10k bench files
+# ~17 MB of trees (measured: 34 MB for 4M characters); profile sources are ~6M characters at 10k bench files
+SHARED = ParseShare(2_000_000)
 
 
 def language_of(path: str) -> str:
