@@ -275,7 +275,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
         """Each file's (linter, result cache), and each project root's, for the projects of this run:
         a file is judged by the settings and profile of its own project (profiles never leak)."""
         projects = Projects(lambda root: overridden(load(config, [str(root)])), fallback, overlay=overlay,
-                            use_cache=not no_cache and not overlay)
+                            use_cache=not no_cache and not overlay, jobs=jobs)
 
         def make(project: Project) -> tuple:
             linter = linter_of(project.settings)

@@ -8,6 +8,8 @@ a scalar tagged `hcl:expr` holding its source text. Blocks keep their type, labe
 """
 from __future__ import annotations
 
+import bisect
+import re
 from dataclasses import dataclass, field
 
 import tree_sitter_hcl
@@ -22,6 +24,10 @@ EXPR = "hcl:expr"
 _TAGS = {"numeric_lit": "tag:yaml.org,2002:float", "bool_lit": "tag:yaml.org,2002:bool",
          "null_lit": "tag:yaml.org,2002:null"}
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
+_WRAPPERS = frozenset(("expression", "literal_value", "collection_value"))  # nodes around a single value
+_ESCAPE = re.compile(r'\\([ntr"\\])')
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_NOT_LINE_BREAK = re.compile(r"[^\r\n]+")
 
 
 # Values and blocks nest at most this deep; deeper files become one notice. The tree is built (and
@@ -47,16 +53,10 @@ class HclBlock:
 
 
 def _unescape(raw: str) -> str:
-    out, i = [], 0
-    while i < len(raw):
-        ch = raw[i]
-        if ch == "\\" and i + 1 < len(raw) and raw[i + 1] in _ESCAPES:
-            out.append(_ESCAPES[raw[i + 1]])
-            i += 2
-            continue
-        out.append(ch)
-        i += 1
-    return "".join(out)
+    """A string literal's text with its escapes `\\n \\t \\r \\" \\\\` replaced (others kept as written)."""
+    if "\\" not in raw:
+        return raw
+    return _ESCAPE.sub(lambda match: _ESCAPES[match.group(1)], raw)
 
 
 class _Builder:
@@ -64,36 +64,57 @@ class _Builder:
         self.source = source
         self.data = data
         self.heredocs: list[tuple[int, int]] = []  # content spans, for embedded Kubernetes YAML
-        # tree-sitter speaks bytes; v6lint's offsets are characters.
+        # tree-sitter speaks bytes; v6lint's offsets are characters. Outside ASCII: where each
+        # multi-byte character starts and ends in bytes, its offset, and the extra bytes up to its end.
         self.ascii = len(data) == len(source.text)
-        if not self.ascii:
-            self.char_at = [0] * (len(data) + 1)
-            pos = 0
-            for index, ch in enumerate(source.text):
-                width = len(ch.encode("utf-8"))
-                for k in range(width):
-                    self.char_at[pos + k] = index
-                pos += width
-            self.char_at[pos] = len(source.text)
+        self.wide_at: list[int] = []
+        self.wide_end: list[int] = []
+        self.wide_index: list[int] = []
+        self.wide_extra: list[int] = []
+        extra = 0
+        for match in _NON_ASCII.finditer(source.text) if not self.ascii else ():
+            index = match.start()
+            width = len(match.group().encode("utf-8"))
+            self.wide_at.append(index + extra)
+            self.wide_end.append(index + extra + width)
+            self.wide_index.append(index)
+            extra += width - 1
+            self.wide_extra.append(extra)
 
     def off(self, byte: int) -> int:
-        return byte if self.ascii else self.char_at[byte]
+        """The character offset of a byte offset (of a byte inside a character: that character's)."""
+        if self.ascii:
+            return byte
+        at = bisect.bisect_right(self.wide_at, byte) - 1
+        if at < 0:
+            return byte
+        if byte < self.wide_end[at]:
+            return self.wide_index[at]
+        return byte - self.wide_extra[at]
+
+    def span(self, ts) -> tuple[int, int]:
+        """The node's (start, end) in characters."""
+        if self.ascii:
+            return ts.start_byte, ts.end_byte
+        return self.off(ts.start_byte), self.off(ts.end_byte)
 
     def raw(self, ts) -> str:
-        return self.source.text[self.off(ts.start_byte):self.off(ts.end_byte)]
+        start, end = self.span(ts)
+        return self.source.text[start:end]
 
     def scalar(self, ts, value: str, tag: str, style: str | None = None) -> Node:
-        return Node(SCALAR, value, tag, style, False, self.off(ts.start_byte), self.off(ts.end_byte))
+        start, end = self.span(ts)
+        return Node(SCALAR, value, tag, style, False, start, end)
 
     def value(self, ts, depth: int = 0) -> Node:
         """An `expression` (or its single child) -> Node."""
         if depth > MAX_DEPTH:
             raise _TooDeep(self.off(ts.start_byte))
         inner = ts
-        while inner.type in ("expression", "literal_value", "collection_value") and inner.named_child_count == 1 \
-                and inner.child_count == 1:
-            inner = inner.named_children[0]
         kind = inner.type
+        while kind in _WRAPPERS and inner.child_count == 1 and inner.named_child_count == 1:
+            inner = inner.child(0)
+            kind = inner.type
         if kind == "string_lit":
             literal = [c for c in inner.children if c.type == "template_literal"]
             text = _unescape(self.raw(literal[0])) if literal else ""
@@ -144,14 +165,16 @@ class _Builder:
         entries: list[tuple[Node, Node]] = []
         blocks: list[HclBlock] = []
         for child in ts.named_children if ts is not None else []:
-            if child.type == "attribute":
-                ident = child.named_children[0]
-                value = next((c for c in child.named_children[1:] if c.type == "expression"), None)
+            kind = child.type
+            if kind == "attribute":
+                kids = child.named_children
+                ident = kids[0]
+                value = next((c for c in kids[1:] if c.type == "expression"), None)
                 if value is None:
                     continue
                 key = self.scalar(ident, self.raw(ident), "tag:yaml.org,2002:str")
                 entries.append((key, self.value(value, depth + 1)))
-            elif child.type == "block":
+            elif kind == "block":
                 blocks.append(self.block(child, depth + 1))
         node = Node(MAP, entries, "tag:yaml.org,2002:map", None, False, start, end)
         if entries:  # like YAML block maps: from the first key to the last value
@@ -211,6 +234,11 @@ def parse_hcl(source: SourceFile) -> ParsedYaml:
     return ParsedYaml(documents, problem)
 
 
+def _blanked(text: str) -> str:
+    """`text` with every character but line breaks made a space."""
+    return _NOT_LINE_BREAK.sub(lambda run: " " * (run.end() - run.start()), text)
+
+
 def _embedded_manifests(source: SourceFile, spans: list[tuple[int, int]]) -> list[Document]:
     """Kubernetes YAML in heredocs (`kubectl_manifest` `yaml_body = <<-YAML`): parsed from a copy of the
     file blanked outside the heredoc, so every offset is the file's own and fixes edit the .tf file."""
@@ -222,8 +250,7 @@ def _embedded_manifests(source: SourceFile, spans: list[tuple[int, int]]) -> lis
         body = text[start:end]
         if "apiVersion:" not in body or "kind:" not in body:
             continue
-        blanked = "".join(c if c in "\r\n" else " " for c in text[:start]) + body + \
-            "".join(c if c in "\r\n" else " " for c in text[end:])
+        blanked = _blanked(text[:start]) + body + _blanked(text[end:])
         view = SourceFile(source.path, blanked, source.encoding, source.bom, source.abspath)
         parsed = parse_yaml(view)
         if parsed.problem is None:

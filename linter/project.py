@@ -28,6 +28,7 @@ from v6lint.hcl_source import walk_blocks
 from v6lint.rule import PlatformSource, Profile, ProfileSource
 from v6lint.source import DecodeError, SourceFile, decode
 from v6lint.sources import parse_source
+from v6lint.yaml_source import ParsedYaml
 
 PROFILE_SUFFIXES = CONFIG_SUFFIXES  # the files that can hold a profile source or a cross-file fact
 # Only files that can hold a profile source or a cross-file fact are parsed.
@@ -159,6 +160,34 @@ class ProjectFacts:
             if refs - self._decls.get(directory, set()):
                 self.incomplete_stacks.add(directory)
 
+    def prefix_delegation_near(self, directory: str) -> str | None:
+        """The first place (in prefix_delegation_all order) that turns prefix delegation on in
+        `directory`, in a folder above it or in one below it: one stack or cluster configuration.
+        Indexed once per facts (a memo, not a field: never saved), so each file asking costs the
+        depth of its folder, not the number of places (that was quadratic in corpus size)."""
+        index = self.__dict__.get("_pd_index")
+        if index is None:
+            here: dict[str, int] = {}  # directory -> first place in it
+            below: dict[str, int] = {}  # directory -> first place in a folder below it
+            for number, (place, _where) in enumerate(self.prefix_delegation_all):
+                here.setdefault(place, number)
+                for above in _ancestors(place):
+                    below.setdefault(above, number)
+            index = self.__dict__["_pd_index"] = (here, below)
+        here, below = index
+        found = [n for n in (here.get(directory), below.get(directory), *(here.get(a) for a in _ancestors(directory)))
+                 if n is not None]
+        return self.prefix_delegation_all[min(found)][1] if found else None
+
+
+def _ancestors(directory: str) -> list[str]:
+    """Every `other` with directory.startswith(other + os.sep), as strings (no file system)."""
+    found, at = [], directory.find(os.sep)
+    while at != -1:
+        found.append(directory[:at])
+        at = directory.find(os.sep, at + 1)
+    return found
+
 
 _SUBNET_REF = re.compile(r"\bmodule\.([A-Za-z_][A-Za-z0-9_-]*)\.([a-z]+)_subnets\b")
 _REF = re.compile(r"\b((?:var|module)\.[A-Za-z_][A-Za-z0-9_-]*)")
@@ -217,42 +246,90 @@ def _family_of_cidrs(text: str) -> str | None:
 
 
 class _Collector:
+    """Facts of one file (FileFacts: what file_facts gives, small and picklable, so workers can
+    send it), or of a whole project: the files' shares folded in the project's file order by
+    `merge`, which gives exactly what collecting the files one after the other gave."""
+
     def __init__(self) -> None:
         self.sources: list[ProfileSource] = []
         self.platforms: list[PlatformSource] = []
         self.facts = ProjectFacts()
         self._pending_defaults: list[tuple[str, ProfileSource]] = []
         self._first: dict[tuple[str, str], list[str]] = {}  # (kind, platform) -> its first locations, sorted
+        # A file's share only: the evidence kinds of a YAML file whose parse was skipped because it
+        # could add nothing kept (nothing_to_add); its share then holds the facts of its text only.
+        self.skipped: frozenset[str] | None = None
 
     def platform(self, platform: str | None, kind: str, source: SourceFile, offset: int, what: str) -> None:
         if platform in ("aws", "other"):
-            location = _line_ref(source, offset)
-            self.platforms.append(PlatformSource(platform, kind, location, what))
-            first = self._first.setdefault((kind, platform), [])
-            if len(first) < _PLATFORM_EVIDENCE_KEPT or location < first[-1]:
-                first.append(location)
-                first.sort()
-                del first[_PLATFORM_EVIDENCE_KEPT:]
+            self._keep(PlatformSource(platform, kind, _line_ref(source, offset), what))
 
-    def nothing_to_add(self, shown: str, text: str) -> bool:
-        """Whether a YAML file (`shown` as in locations) can add nothing that is kept: its only
-        triggers give evidence of kinds that already have their kept pieces, all at locations
-        sorting before any location in this file."""
-        if _EVIDENCE_ONLY_UNLESS in text or ("webhook" in text and "controller" in text):
+    def _keep(self, evidence: PlatformSource) -> None:
+        self.platforms.append(evidence)
+        self._note_first(evidence)
+
+    def _note_first(self, evidence: PlatformSource) -> None:
+        location = evidence.location
+        first = self._first.setdefault((evidence.kind, evidence.platform), [])
+        if len(first) < _PLATFORM_EVIDENCE_KEPT or location < first[-1]:
+            first.append(location)
+            first.sort()
+            del first[_PLATFORM_EVIDENCE_KEPT:]
+
+    def nothing_to_add(self, shown: str, kinds: frozenset[str] | None) -> bool:
+        """Whether a YAML file (`shown` as in locations) whose only triggers give evidence of `kinds`
+        (evidence_only_kinds) can add nothing that is kept: those kinds already have their kept
+        pieces, all at locations sorting before any location in this file. Exact with any subset
+        of the project's other files collected (a worker's own share of them, too)."""
+        if kinds is None:
             return False
         prefix = f"{shown}:"
-        kinds = set()
-        for trigger in _YAML_TRIGGERS:
-            if trigger in text:
-                kind = _EVIDENCE_ONLY_TRIGGERS.get(trigger)
-                if kind is None:
-                    return False
-                kinds.add(kind)
         for kind in kinds:
             first = self._first.get((kind, "aws"), [])
             if len(first) < _PLATFORM_EVIDENCE_KEPT or not first[-1] < prefix:
                 return False
         return True
+
+    def adds_nothing(self) -> bool:
+        """Whether merging this share changes nothing (most files' shares: no need to send them)."""
+        return not (self.sources or self.platforms or self._pending_defaults) and self.facts == ProjectFacts()
+
+    def merge(self, part: "_Collector") -> None:
+        """Fold the next file's share in (files in the project's order): lists extend, the first
+        value of a first-wins fact stays, the last `webhook.enable: false` wins, as when one
+        collector read the files in turn."""
+        self.sources += part.sources
+        for evidence in part.platforms:
+            self._keep(evidence)
+        self._pending_defaults += part._pending_defaults
+        mine, theirs = self.facts, part.facts
+        for directory, decls in theirs.variables.items():
+            mine.variables.setdefault(directory, {}).update(decls)
+        mine.tfvars_set |= theirs.tfvars_set
+        mine.imds_ipv6_jobs += theirs.imds_ipv6_jobs
+        mine.webhook_disabled = theirs.webhook_disabled or mine.webhook_disabled
+        mine.cni_policy_refs += theirs.cni_policy_refs
+        mine.cni_policy_creators += theirs.cni_policy_creators
+        mine.cni_policy_own += theirs.cni_policy_own
+        for group, members in theirs.ingress_groups.items():
+            mine.ingress_groups.setdefault(group, []).extend(members)
+        mine.eniconfigs += theirs.eniconfigs
+        mine.kubeadm_pod_subnet = mine.kubeadm_pod_subnet or theirs.kubeadm_pod_subnet
+        for directory, version in theirs.kubeadm_versions.items():
+            mine.kubeadm_versions.setdefault(directory, version)
+        mine.lbc_version = mine.lbc_version or theirs.lbc_version
+        mine.prefix_delegation = mine.prefix_delegation or theirs.prefix_delegation
+        mine.prefix_delegation_all += theirs.prefix_delegation_all
+        for name, where in theirs.irsa_service_accounts.items():
+            mine.irsa_service_accounts.setdefault(name, where)
+        for real, where in theirs.kustomize_patches.items():
+            mine.kustomize_patches.setdefault(real, where)
+        for directory, refs in theirs.eks_subnet_refs.items():
+            mine.eks_subnet_refs.setdefault(directory, set()).update(refs)
+        for directory, refs in theirs._refs.items():
+            mine._refs.setdefault(directory, set()).update(refs)
+        for directory, names in theirs._decls.items():
+            mine._decls.setdefault(directory, set()).update(names)
 
     def add(self, family: str | None, kind: str, source: SourceFile, node: Node, what: str) -> None:
         if family in ("ipv4", "ipv6", "dual"):
@@ -522,6 +599,23 @@ def _worth_parsing(path: Path, text: str) -> bool:
     return any(trigger in text for trigger in (_YAML_TRIGGERS if is_yaml else _HCL_TRIGGERS))
 
 
+def evidence_only_kinds(path: Path, text: str) -> frozenset[str] | None:
+    """The platform-evidence kinds of a YAML file (not a kustomization) whose every trigger gives
+    nothing but evidence of one kind (_EVIDENCE_ONLY_TRIGGERS); None for any other file."""
+    if not path.name.endswith(SUFFIXES["yaml"]) or path.name in KUSTOMIZATION_FILES:
+        return None
+    if _EVIDENCE_ONLY_UNLESS in text or ("webhook" in text and "controller" in text):
+        return None
+    kinds = set()
+    for trigger in _YAML_TRIGGERS:
+        if trigger in text:
+            kind = _EVIDENCE_ONLY_TRIGGERS.get(trigger)
+            if kind is None:
+                return None
+            kinds.add(kind)
+    return frozenset(kinds)
+
+
 def affects_profile(path: Path, text: str) -> bool:
     """Whether editing this file can change its project's profile or facts: exactly what collect()
     reads, so the language server re-profiles on every fact the command line uses."""
@@ -531,16 +625,61 @@ def affects_profile(path: Path, text: str) -> bool:
             or _worth_parsing(path, text))
 
 
+FileFacts = _Collector  # one file's share of its project's facts (see _Collector)
+
+
+def _never(_kinds: frozenset[str]) -> bool:
+    return False
+
+
+def file_facts(path: Path, real: str, text: str, encoding: str = "utf-8", bom: bytes = b"",
+               skip: Callable[[frozenset[str]], bool] = _never) -> tuple[FileFacts, ParsedYaml | None]:
+    """What one file (its text as read, `real` its real path) contributes to its project's profile
+    and facts, and its parse when it was parsed. Only a file holding a trigger is parsed;
+    `skip(kinds)` says whether a YAML file with evidence of `kinds` only may be left unparsed
+    (the collector's nothing_to_add)."""
+    part = _Collector()
+    if path.suffix == ".tf":
+        part.facts.note_terraform_text(os.path.dirname(real), text)
+    pd = prefix_delegation_on(text)
+    if pd != -1:
+        where = f"{display_path(path)}:{text.count(chr(10), 0, pd) + 1}"
+        part.facts.prefix_delegation = where
+        part.facts.prefix_delegation_all.append((os.path.dirname(real), where))
+    if not _worth_parsing(path, text):
+        return part, None
+    kinds = evidence_only_kinds(path, text)
+    if kinds is not None and skip(kinds):
+        part.skipped = kinds
+        return part, None
+    try:
+        parsed = parse_source(SourceFile(display_path(path), text, encoding, bom, real))
+    except Exception:  # the lint pass reports what cannot be parsed
+        return part, None
+    for doc in parsed.documents:
+        if doc.language == "hcl":
+            part.hcl(doc)
+        elif doc.language == "yaml":
+            part.yaml(doc)
+            part.values_file(doc)
+            if path.name in KUSTOMIZATION_FILES:
+                _kustomize_patches(part, doc.source, doc.root)
+    return part, parsed
+
+
 class ParseMemo:
     """The language server's memo of one project's profile-source files, kept between re-profiles
-    (a tfvars keystroke): a file whose stat signature is unchanged is not read again, one whose text
-    is unchanged is not decoded or parsed again. `read` and `parsed` count the last collect's work."""
+    (a tfvars keystroke): each file's share of the facts (FileFacts), by its real path and content.
+    A file whose stat signature is unchanged is not read again, one whose text is unchanged is not
+    decoded, parsed or looked at again: only the changed file's facts are recomputed. `read`,
+    `parsed` and `extracted` (files whose facts were computed) count the last collect's work."""
 
     def __init__(self) -> None:
-        self.entries: dict[tuple[str, str], tuple] = {}  # (real path, content key) -> (text, encoding, bom, parsed)
+        self.entries: dict[tuple[str, str], FileFacts] = {}  # (real path, content key) -> its facts
         self.stats: dict[str, tuple[tuple[int, ...], tuple[str, str]]] = {}  # real path -> (stat signature, key)
         self.read = 0
         self.parsed = 0
+        self.extracted = 0
 
     def forget(self, real: str) -> None:
         """Drop what is known of a file (the editor said it changed on disk)."""
@@ -555,92 +694,132 @@ def _signature(real: str) -> tuple[int, ...] | None:
         return None
 
 
+def _share_of(path: Path, real_dirs: dict[str, str], held: _Collector) -> FileFacts | None:
+    """One file's share read from disk (None when it cannot be read or adds nothing); `held`: the
+    evidence this process has seen of the project, for nothing_to_add."""
+    try:
+        data = read_regular(path, MAX_PROFILE_FILE)[1]  # never blocks on a FIFO
+        if data is None:
+            return None
+        text, encoding, bom = decode(data)
+        shown = display_path(path)
+        part, _parsed = file_facts(path, real_path(path, real_dirs), text, encoding, bom,
+                                   lambda kinds: held.nothing_to_add(shown, kinds))
+    except (OSError, DecodeError):
+        return None
+    for evidence in part.platforms:
+        held._note_first(evidence)
+    return None if part.adds_nothing() else part
+
+
+PARALLEL_MIN_FILES = 200  # as engine.PARALLEL_MIN_FILES: fewer are read faster by this process alone
+_HELD: _Collector | None = None  # a worker's evidence seen so far (each pool forks fresh workers)
+
+
+def _shares_in_worker(paths: list[Path]) -> list[FileFacts | None]:
+    global _HELD
+    if _HELD is None:
+        _HELD = _Collector()
+    real_dirs: dict[str, str] = {}
+    return [_share_of(path, real_dirs, _HELD) for path in paths]
+
+
+def _shares_in_workers(files: list[Path], jobs: int) -> list[FileFacts | None] | None:
+    """Every file's share, read and parsed by `jobs` worker processes (None where fork is missing).
+    Each worker skips the evidence-only files its own earlier files make redundant (exact: see
+    nothing_to_add); the parent folds the shares in file order, as one process would."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    try:
+        context = multiprocessing.get_context("fork")
+    except ValueError:
+        return None
+    size = max(16, len(files) // (jobs * 8))
+    chunks = [files[at:at + size] for at in range(0, len(files), size)]
+    with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        return [part for shares in pool.map(_shares_in_worker, chunks) for part in shares]
+
+
 def collect(files: list[Path], overlay: dict[str, str] | None = None,
-            memo: ParseMemo | None = None) -> _Collector:
-    """Facts from `files`; `overlay` maps real paths to unsaved editor text that replaces the disk's.
-    With `memo` (the language server's, per project), a file whose stat signature did not change is
-    not read again and one whose bytes did not change is not decoded or parsed again; the memo then
-    holds this call's files only."""
+            memo: ParseMemo | None = None, jobs: int = 1) -> _Collector:
+    """Facts from `files`: each file's share (file_facts) folded in, in this order. `overlay` maps
+    real paths to unsaved editor text that replaces the disk's. With `memo` (the language server's,
+    per project), a file whose stat signature did not change is not read again and one whose
+    content did not change keeps its share; the memo then holds this call's files only. `jobs`
+    worker processes (0: all cores) read 200 files or more when there is no memo or overlay."""
     collector = _Collector()
+    if jobs == 0:
+        jobs = min(os.cpu_count() or 1, 8)
+    parallel = jobs > 1 and len(files) >= PARALLEL_MIN_FILES and memo is None and not overlay
+    shares = _shares_in_workers(files, jobs) if parallel else None
+    if shares is not None:
+        for share in shares:
+            if share is not None:
+                collector.merge(share)
+        collector.finish()
+        return collector
     overlay = overlay or {}
-    kept: dict[tuple[str, str], tuple] = {}
+    kept: dict[tuple[str, str], FileFacts] = {}
     stats: dict[str, tuple[tuple[int, ...], tuple[str, str]]] = {}
     if memo is not None:
-        memo.read = memo.parsed = 0
-    key = ("", "")  # the file's memo key (its real path and content digest) when there is a memo
+        memo.read = memo.parsed = memo.extracted = 0
     real_dirs: dict[str, str] = {}
     for path in files:
+        shown = display_path(path)
+
+        def skip(kinds: frozenset[str]) -> bool:
+            return collector.nothing_to_add(shown, kinds)
+
+        def usable(part: FileFacts | None) -> FileFacts | None:
+            """A kept share, unless its parse was skipped and now it may add something."""
+            return None if part is None or (part.skipped is not None and not skip(part.skipped)) else part
+
         try:
             real = real_path(path, real_dirs)
-            data = entry = None
-            if real in overlay:
-                if memo is not None:
-                    key = (real, "text:" + hashlib.blake2b(overlay[real].encode("utf-8", "surrogatepass")).hexdigest())
-            else:
-                signature = _signature(real) if memo is not None else None
-                seen = memo.stats.get(real) if memo is not None else None
-                if memo is not None and seen is not None and seen[0] == signature and seen[1] in memo.entries:
-                    key = seen[1]  # unchanged on disk (signature None never matches): not read again
-                else:
+            part = signature = None
+            if memo is not None and real not in overlay:
+                signature = _signature(real)
+                seen = memo.stats.get(real)
+                if seen is not None and seen[0] == signature:  # unchanged on disk (None never matches)
+                    part = usable(memo.entries.get(seen[1]))
+                    key = seen[1]
+            if part is None:
+                data = None
+                if real not in overlay:
                     data = read_regular(path, MAX_PROFILE_FILE)[1]  # never blocks on a FIFO
                     if data is None:
                         continue
-                    if memo is not None:
+                if memo is not None:
+                    if data is None:
+                        key = (real, "text:" + hashlib.blake2b(overlay[real].encode("utf-8", "surrogatepass")).hexdigest())
+                    else:
                         memo.read += 1
                         key = (real, "bytes:" + hashlib.blake2b(data).hexdigest())
-                if memo is not None and signature is not None:
-                    stats[real] = (signature, key)
-            entry = memo.entries.get(key) if memo is not None else None
-            if entry is None:
-                if data is None and real not in overlay:  # pragma: no cover - a reused key always has its entry
-                    continue
-                text, encoding, bom = (overlay[real], "utf-8", b"") if data is None else decode(data)
-                entry = (text, encoding, bom, None)
+                    part = usable(memo.entries.get(key))
+                if part is None:
+                    text, encoding, bom = (overlay[real], "utf-8", b"") if data is None else decode(data)
+                    part, parsed = file_facts(path, real, text, encoding, bom, skip)
+                    if memo is not None:
+                        memo.extracted += 1
+                        memo.parsed += parsed is not None
         except (OSError, DecodeError):
             continue
-        text, encoding, bom, parsed = entry
-        if path.suffix == ".tf":
-            collector.facts.note_terraform_text(os.path.dirname(real), text)
-        pd = prefix_delegation_on(text)
-        if pd != -1:
-            where = f"{display_path(path)}:{text.count(chr(10), 0, pd) + 1}"
-            collector.facts.prefix_delegation = collector.facts.prefix_delegation or where
-            collector.facts.prefix_delegation_all.append((os.path.dirname(real), where))
-        if not _worth_parsing(path, text):
-            kept[key] = entry
-            continue
-        shown = display_path(path)
-        if parsed is None and path.name.endswith(SUFFIXES["yaml"]) and path.name not in KUSTOMIZATION_FILES \
-                and collector.nothing_to_add(shown, text):
-            kept[key] = entry
-            continue
-        if parsed is None:
-            source = SourceFile(shown, text, encoding, bom, real)
-            if memo is not None:
-                memo.parsed += 1
-            try:
-                parsed = parse_source(source)
-            except Exception:  # the lint pass reports what cannot be parsed
-                continue
-        kept[key] = (text, encoding, bom, parsed)
-        for doc in parsed.documents:
-            if doc.language == "hcl":
-                collector.hcl(doc)
-            elif doc.language == "yaml":
-                collector.yaml(doc)
-                collector.values_file(doc)
-                if path.name in KUSTOMIZATION_FILES:
-                    _kustomize_patches(collector, doc.source, doc.root)
+        if memo is not None:
+            kept[key] = part
+            if signature is not None:
+                stats[real] = (signature, key)
+        collector.merge(part)
     if memo is not None:
         memo.entries = kept
-        memo.stats = {real: seen for real, seen in stats.items() if seen[1] in kept}
+        memo.stats = stats
     collector.finish()
     return collector
 
 
 def build_profile(root: Path, exclude: list[str], configured: Profile,
                   overlay: dict[str, str] | None = None, use_cache: bool = False,
-                  memo: dict[str, ParseMemo] | None = None) -> Profile:
+                  memo: dict[str, ParseMemo] | None = None, jobs: int = 1) -> Profile:
     """The profile of the project at `root`: strongest source wins, the rest are kept for PRF001.
     With use_cache it is reused while no candidate file changed (path, size, mtime).
     Files of a project nested below `root` (a folder with its own .git or config) are not its."""
@@ -663,7 +842,8 @@ def build_profile(root: Path, exclude: list[str], configured: Profile,
         cached = cache.load_profile(root, key)
         if isinstance(cached, Profile):
             return cached
-    profile = _build(root, files, configured, overlay, memo.setdefault(str(root), ParseMemo()) if memo is not None else None)
+    profile = _build(root, files, configured, overlay, memo.setdefault(str(root), ParseMemo()) if memo is not None else None,
+                     jobs)
     if key is not None:
         from v6lint import cache
 
@@ -723,8 +903,8 @@ def _choose_platform(collected: list[PlatformSource], configured: Profile) -> tu
 
 
 def _build(root: Path, files: list[Path], configured: Profile, overlay: dict[str, str] | None,
-           memo: ParseMemo | None = None) -> Profile:
-    collector = collect(files, overlay, memo)
+           memo: ParseMemo | None = None, jobs: int = 1) -> Profile:
+    collector = collect(files, overlay, memo, jobs)
     sources = list(collector.sources)
     if configured.ip_family and configured.source and configured.source != "--ip-family":
         sources.append(ProfileSource(configured.ip_family, "config", configured.source, "", 0, 0,
@@ -762,12 +942,14 @@ class Projects:
     profile is built here, from that root's files only."""
 
     def __init__(self, settings_for: Callable[[Path], Settings], fallback: Path, *,
-                 overlay: dict[str, str] | None = None, use_cache: bool = False, memo: dict | None = None):
+                 overlay: dict[str, str] | None = None, use_cache: bool = False, memo: dict | None = None,
+                 jobs: int = 1):
         self._settings_for = settings_for
         self.memo = memo  # the language server's parse memo (see collect)
         self.fallback = fallback.resolve()
         self.overlay = overlay
         self.use_cache = use_cache
+        self.jobs = jobs  # worker processes reading the profile sources (see collect)
         self._roots: dict[str, Path] = {}  # directory -> project root
         self._marked: dict[Path, bool] = {}  # folder -> holds .git or a config (see marked_root)
         self.by_root: dict[Path, Project] = {}
@@ -792,6 +974,6 @@ class Projects:
         if project is None:
             settings = self._settings_for(root)
             settings.profile = build_profile(root, settings.exclude, settings.profile, self.overlay, self.use_cache,
-                                             self.memo)
+                                             self.memo, self.jobs)
             project = self.by_root[root] = Project(root, settings)
         return project

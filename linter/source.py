@@ -54,17 +54,22 @@ class SourceFile:
     abspath: str | None = None
     language: str | None = None  # overrides the language the file name implies (see sources.language_of)
     # Offsets where lines start, as machine integers: 8 bytes a line where a list of ints takes ~36
-    # (the sources of files with findings are kept until output).
-    _line_starts: array = field(default_factory=lambda: array("q"), repr=False)
+    # (the sources of files with findings are kept until output). Built on first use: a file that
+    # is only parsed and yields no finding never needs it.
+    _starts: array | None = field(default=None, init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        starts = [0]
-        find = self.text.find
-        i = find("\n")
-        while i != -1:
-            starts.append(i + 1)
-            i = find("\n", i + 1)
-        self._line_starts = array("q", starts)
+    @property
+    def _line_starts(self) -> array:
+        starts = self._starts
+        if starts is None:
+            found = [0]
+            find = self.text.find
+            i = find("\n")
+            while i != -1:
+                found.append(i + 1)
+                i = find("\n", i + 1)
+            starts = self._starts = array("q", found)
+        return starts
 
     @property
     def line_count(self) -> int:

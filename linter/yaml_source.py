@@ -1,20 +1,22 @@
-"""YAML files -> Documents, on ruamel.yaml's composer.
+"""YAML files -> Documents, from libyaml's parse events (through ruamel.yaml.clib).
 
-Composition never constructs Python objects (tags such as `!!python/object` stay data) and
-never expands aliases: an alias is the same Node object as its anchor. The expanded size is
-still measured so that an alias bomb becomes a notice instead of a hang in a rule.
+Our Node tree is composed straight from the events, as ruamel's composer would compose its nodes:
+composition never constructs Python objects (tags such as `!!python/object` stay data) and never
+expands aliases: an alias is the same Node object as its anchor. The expanded size is still measured
+so that an alias bomb becomes a notice instead of a hang in a rule.
 """
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
+from typing import Callable, Iterator
 
-from ruamel.yaml import YAML
+from ruamel.yaml.composer import ComposerError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from ruamel.yaml.events import AliasEvent, MappingEndEvent, MappingStartEvent, ScalarEvent, SequenceEndEvent
+from ruamel.yaml.events import StreamEndEvent
 from ruamel.yaml.reader import ReaderError
-from ruamel.yaml.resolver import VersionedResolver
+from ruamel.yaml.tag import Tag
 
 from v6lint.document import MAP, SCALAR, SEQ, Document, Node
 from v6lint.source import SourceFile
@@ -22,25 +24,18 @@ from v6lint.source import SourceFile
 # An expanded tree this many times larger than the written one is an alias bomb.
 ALIAS_EXPANSION_LIMIT = 100_000
 
-try:  # libyaml through ruamel.yaml.clib: the same nodes and marks, about 7x faster
-    import _ruamel_yaml  # noqa: F401
+try:  # libyaml through ruamel.yaml.clib: the same events and marks as ruamel's own parser, ~7x faster
+    from _ruamel_yaml import CParser
 
     PURE = False
 except ImportError:  # pragma: no cover - other Python implementations
     PURE = True
 
+STR, SEQ_TAG, MAP_TAG = "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
+# Plain scalars are tagged null, bool or str with one dict lookup. Rules read values as text, so
+# YAML's full implicit resolver (a regex per scalar) buys nothing here.
 _PLAIN_TAGS = {v: "tag:yaml.org,2002:null" for v in ("", "~", "null", "Null", "NULL")}
 _PLAIN_TAGS.update({v: "tag:yaml.org,2002:bool" for v in ("true", "True", "TRUE", "false", "False", "FALSE")})
-
-
-class _PlainResolver(VersionedResolver):
-    """Tags plain scalars as null, bool or str with one dict lookup. Rules read values as text, so
-    the full implicit resolver (a regex per scalar, most of composing time) buys nothing here."""
-
-    def resolve(self, kind, value, implicit):
-        if kind is ScalarNode and implicit[0]:
-            return _PLAIN_TAGS.get(value, "tag:yaml.org,2002:str")
-        return super().resolve(kind, value, implicit)
 
 
 @dataclass
@@ -106,49 +101,118 @@ def find_template_marker(source: SourceFile, pattern: re.Pattern = _TEMPLATE_ACT
     return -1
 
 
-class _Converter:
-    """ruamel nodes -> v6lint Nodes, sharing aliased nodes instead of copying them."""
+def _events(text: str) -> Callable[[], object]:
+    """The next-event function of a parser over `text`."""
+    if not PURE:
+        return CParser(text).get_event
+    from ruamel.yaml import YAML  # pragma: no cover - other Python implementations: ruamel's own parser
+
+    return YAML(typ="safe", pure=True).parse(text).__next__  # pragma: no cover
+
+
+class _Composer:
+    """Parse events -> v6lint Nodes for each document of a stream, exactly as ruamel's C composer
+    composes its nodes (the same tags, marks, anchors and errors): an alias is its anchor's Node.
+    `written` counts the nodes written (aliases not counted), `aliased` says whether an alias occurred."""
 
     def __init__(self, text: str) -> None:
-        self.memo: dict[int, Node] = {}
         self.text = text
-        self.aliased = False  # whether some node was reached twice (an alias)
+        self.next = _events(text)
+        self.anchors: dict[str, Node] = {}
+        self.written = 0
+        self.aliased = False
+        self.failed: ValueError | None = None  # a tag's bad %-escape, raised when its document is whole
 
-    def convert(self, rnode) -> Node:
-        key = id(rnode)
-        done = self.memo.get(key)
-        if done is not None:
-            self.aliased = True
-            return done
-        start = rnode.start_mark.index
-        ctag = rnode.ctag
-        # Resolved tags carry no handle and need no URI decoding (ruamel's str() does it per node).
-        tag = ctag.suffix if ctag.handle is None and "%" not in ctag.suffix else str(ctag)
-        if isinstance(rnode, ScalarNode):
-            end = rnode.end_mark.index
-            if rnode.style in ("|", ">"):
+    def documents(self) -> Iterator[Node]:
+        """Each document's root, once the document has ended (a later syntax error ends the stream)."""
+        next_event = self.next
+        next_event()  # the stream start
+        while next_event().__class__ is not StreamEndEvent:  # a document start
+            self.anchors, self.written, self.aliased, self.failed = {}, 0, False, None
+            root = self.node(next_event())
+            next_event()  # the document end
+            if self.failed is not None:
+                raise self.failed
+            yield root
+
+    def tag(self, written: str | None, default: str) -> str:
+        if written is None or written == "!":
+            return default
+        if written.__class__ is not str:  # pragma: no cover - ruamel's pure parser hands Tag objects
+            written = str(written)
+            if written == "!":
+                return default
+        if "%" not in written:
+            return written
+        try:  # as ruamel's Node does: URI-decode a %-escape libyaml kept (`%25` -> `%`)
+            return str(Tag(suffix=written))
+        except ValueError as exc:
+            self.failed = self.failed or exc
+            return written
+
+    def anchor(self, event, node: Node) -> None:
+        if event.anchor in self.anchors:
+            raise ComposerError("found duplicate anchor; first occurrence", None, "second occurrence",
+                                event.start_mark)
+        self.anchors[event.anchor] = node
+
+    def node(self, event) -> Node:
+        """The node starting with `event`, with everything in it (recursive: MAX_DEPTH bounds the depth)."""
+        kind = event.__class__
+        if kind is ScalarEvent:
+            scalar = event.value
+            tag = event.ctag
+            if tag is None or tag == "!":  # no tag or the non-specific `!`: resolved
+                tag = _PLAIN_TAGS.get(scalar, STR) if event.implicit[0] else STR
+            else:
+                tag = self.tag(tag, STR)
+            style = event.style or None  # libyaml says "" for plain
+            start = event.start_mark.index
+            end = event.end_mark.index
+            if style == "|" or style == ">":
                 # A block scalar's end mark sits past its trailing line breaks, on the next
                 # key's line; its text ends at its last non-blank character.
                 end = start + len(self.text[start:end].rstrip())
-            node = Node(SCALAR, rnode.value, tag, rnode.style or None, False, start, end)  # libyaml says "" for plain
-            self.memo[key] = node
+            node = Node(SCALAR, scalar, tag, style, False, start, end)
+            self.written += 1
+            if event.anchor is not None:
+                self.anchor(event, node)
             return node
-        flow = bool(rnode.flow_style)
-        if isinstance(rnode, SequenceNode):
-            node = Node(SEQ, [], tag, None, flow, start, rnode.end_mark.index)
-            self.memo[key] = node  # before the children: recursive aliases end here
-            node.value = [self.convert(child) for child in rnode.value]
-            last = node.value[-1] if node.value else None
-        elif isinstance(rnode, MappingNode):
-            node = Node(MAP, [], tag, None, flow, start, rnode.end_mark.index)
-            self.memo[key] = node
-            node.value = [(self.convert(k), self.convert(v)) for k, v in rnode.value]
-            last = node.value[-1][1] if node.value else None
-        else:  # pragma: no cover - ruamel has only these three
-            raise TypeError(type(rnode))
+        if kind is AliasEvent:
+            found = self.anchors.get(event.anchor)
+            if found is None:
+                raise ComposerError(None, None, "found undefined alias", event.start_mark)
+            self.aliased = True
+            return found
+        flow = bool(event.flow_style)
+        value: list = []
+        self.written += 1
+        next_event, child = self.next, self.node
+        last = None
+        if kind is MappingStartEvent:
+            node = Node(MAP, value, self.tag(event.ctag, MAP_TAG), None, flow, event.start_mark.index, -1)
+            if event.anchor is not None:
+                self.anchor(event, node)
+            event = next_event()
+            while event.__class__ is not MappingEndEvent:
+                key = child(event)
+                last = child(next_event())
+                value.append((key, last))
+                event = next_event()
+        else:
+            node = Node(SEQ, value, self.tag(event.ctag, SEQ_TAG), None, flow, event.start_mark.index, -1)
+            if event.anchor is not None:
+                self.anchor(event, node)
+            event = next_event()
+            while event.__class__ is not SequenceEndEvent:
+                last = child(event)
+                value.append(last)
+                event = next_event()
+        node.end = event.end_mark.index
         if not flow and last is not None and last is not node:
             # A block collection's end mark sits at the next token, past comments and
-            # blank lines; its real end is its last leaf's.
+            # blank lines; its real end is its last leaf's. (An alias to a collection still
+            # open is recursive: its document is skipped as an alias bomb.)
             node.end = max(last.end, node.start)
         return node
 
@@ -223,14 +287,18 @@ MAX_DEPTH = 200
 _BRACKET = re.compile(r"[][{}]")
 
 
-_DEEP_LINE = re.compile(r"^[ ?-]{%d}" % (MAX_DEPTH + 1), re.MULTILINE)
+# A line starting with more than MAX_DEPTH spaces and indicators (after a line break: a literal
+# prefix the regex engine finds at C speed, where `^` in MULTILINE mode is tried at every offset).
+_DEEP_LINE = re.compile(r"\n[ ?-]{%d}" % (MAX_DEPTH + 1))
+_DEEP_FIRST_LINE = re.compile(r"[ ?-]{%d}" % (MAX_DEPTH + 1))
 
 
 def may_nest_deeper(text: str) -> bool:
     """False when no line starts with more than MAX_DEPTH spaces and `-`/`?` indicators and the file
     has at most MAX_DEPTH open brackets: then nesting_bound cannot pass MAX_DEPTH (one C scan, where
     nesting_bound loops over lines in Python)."""
-    return text.count("[") + text.count("{") > MAX_DEPTH or _DEEP_LINE.search(text) is not None
+    return text.count("[") + text.count("{") > MAX_DEPTH or _DEEP_LINE.search(text) is not None \
+        or _DEEP_FIRST_LINE.match(text) is not None
 
 
 def nesting_bound(text: str, limit: int = MAX_DEPTH) -> int:
@@ -313,7 +381,9 @@ def parses_clean(source: SourceFile) -> bool:
     text = source.text
     if PURE or (may_nest_deeper(text) and nesting_bound(text) > MAX_DEPTH) or find_template_marker(source) != -1:
         return False
-    parser = _ruamel_yaml.CParser(text)
+    if "%25" in text:  # a tag may hold a `%` that does not URI-decode (the composer's ValueError)
+        return False
+    parser = CParser(text)
     try:
         if "*" not in text and "&" not in text:
             parser.raw_parse()
@@ -326,43 +396,18 @@ def parses_clean(source: SourceFile) -> bool:
     return True
 
 
-_LOADERS = threading.local()
-
-
-def loader() -> YAML:
-    """This thread's composing YAML instance. Building one globs ruamel's plug-in folder and makes
-    a loader class; each compose_all call makes its own parser and resets the reader and scanner
-    when it ends (also on an error), so the instance carries nothing from file to file. One per
-    thread: the language server builds profiles in a thread while the loop lints."""
-    made = getattr(_LOADERS, "yaml", None)
-    if made is None:
-        made = _LOADERS.yaml = YAML(typ="safe", pure=PURE)
-        made.Resolver = _PlainResolver
-    infos = getattr(made, "doc_infos", None)  # ruamel.yaml 0.18.x (our floor) has no doc_infos
-    if infos is not None:
-        infos.clear()  # compose_all appends one per call (a %YAML directive's version goes there)
-    return made
-
-
 def _parse_yaml(source: SourceFile) -> ParsedYaml:
     documents: list[Document] = []
     try:
-        for index, rnode in enumerate(loader().compose_all(source.text)):
-            if rnode is None:
-                continue
-            # One converter per document: anchors never cross documents, and its memo keys
-            # (ids of ruamel nodes) are only valid while those nodes are alive.
-            converter = _Converter(source.text)
-            root = converter.convert(rnode)
-            written = len(converter.memo)
-            if not converter.aliased:  # every node written once: nothing to expand
-                documents.extend(_documents_of(source, root, index))
-                continue
-            size = expanded_size(root, max(ALIAS_EXPANSION_LIMIT, 10 * written))
-            if size is None or size > max(ALIAS_EXPANSION_LIMIT, 10 * written):
-                why = "a recursive alias" if size is None else "aliases that expand past the size limit"
-                return ParsedYaml(documents, ParseProblem(
-                    "V6L904", f"document {index + 1} has {why} (alias bomb); skipped", root.start, root.start))
+        composer = _Composer(source.text)
+        for index, root in enumerate(composer.documents()):
+            if composer.aliased:  # else every node is written once: nothing to expand
+                bound = max(ALIAS_EXPANSION_LIMIT, 10 * composer.written)
+                size = expanded_size(root, bound)
+                if size is None or size > bound:
+                    why = "a recursive alias" if size is None else "aliases that expand past the size limit"
+                    return ParsedYaml(documents, ParseProblem(
+                        "V6L904", f"document {index + 1} has {why} (alias bomb); skipped", root.start, root.start))
             documents.extend(_documents_of(source, root, index))
     except (YAMLError, RecursionError, ValueError, TypeError) as exc:
         problem = _problem_from_error(source, exc)

@@ -126,7 +126,7 @@ class V6LintServer(LanguageServer):
         memo = self.profile_memo.get(str(root.resolve()))
         if memo is not None:
             self.trace(f"profile of {root}: {memo.read} files read, {memo.parsed} parsed, "
-                       f"{len(memo.entries)} kept")
+                       f"{memo.extracted} extracted, {len(memo.entries)} kept")
         if family in IP_FAMILIES:
             settings.profile = replace(settings.profile, ip_family=family, source="editor setting ip-family")
         select = _codes(self.options.get("select"))

@@ -140,12 +140,6 @@ def _known(node: Node):
     return table().get(node.text or "")
 
 
-def _related(directory: str, other: str) -> bool:
-    """The same directory, or one inside the other: one stack or cluster configuration, not a
-    neighbouring example that happens to share the repository."""
-    return directory == other or directory.startswith(other + os.sep) or other.startswith(directory + os.sep)
-
-
 @per_document
 def _real_folder(doc: Document) -> str | None:
     """The real folder of the document's file (os.path.realpath walks every component: once per document)."""
@@ -159,10 +153,8 @@ def _pd_or_ipv6(doc: Document, profile: Profile) -> str | None:
     here = _real_folder(doc) if facts is not None else None
     if facts is None or not here:
         return None
-    for directory, where in facts.prefix_delegation_all:
-        if _related(here, directory):
-            return f"prefix delegation is on ({where})"
-    return None
+    where = facts.prefix_delegation_near(here)
+    return f"prefix delegation is on ({where})" if where is not None else None
 
 
 @rule("NODE001", "non-nitro-instance", "error",
@@ -180,18 +172,16 @@ def non_nitro_instance(doc: Document, profile: Profile) -> Iterator[Finding]:
     Example:
         instance_types = ["t3.large"]   # not t2.large
     """
-    why = _pd_or_ipv6(doc, profile)
+    # (a standalone instance, a bastion or NAT box, is not a Kubernetes node)
+    xen = [(group, node, inst) for group in node_groups(doc) if group.eks_node for node in group.types
+           if (inst := _known(node)) is not None and not inst.nitro]
+    why = _pd_or_ipv6(doc, profile) if xen else None  # (asked only where there is a Xen node)
     if why is None:
         return
-    for group in node_groups(doc):
-        if not group.eks_node:
-            continue  # a standalone instance (bastion, NAT box) is not a Kubernetes node
-        for node in group.types:
-            inst = _known(node)
-            if inst is not None and not inst.nitro:
-                yield Finding(node.start, node.end,
-                              f"{group.label}: {inst.name} runs on the {inst.hypervisor} hypervisor, but {why}; "
-                              f"IPv6 and prefix delegation need Nitro instances")
+    for group, node, inst in xen:
+        yield Finding(node.start, node.end,
+                      f"{group.label}: {inst.name} runs on the {inst.hypervisor} hypervisor, but {why}; "
+                      f"IPv6 and prefix delegation need Nitro instances")
 
 
 _FAMILY = re.compile(r"^([a-z]+)(\d+)")

@@ -179,16 +179,76 @@ def test_the_editor_memo_parses_only_what_changed(tmp_path, monkeypatch):
         return [(s.ip_family, s.kind, s.what) for s in collector.sources]
 
     first = project.collect(files, memo=memo)
-    assert len(calls) == 3 and (memo.read, memo.parsed) == (3, 3)
+    assert len(calls) == 3 and (memo.read, memo.parsed, memo.extracted) == (3, 3, 3)
     calls.clear()
     assert sources(project.collect(files, memo=memo)) == sources(first) and calls == []
-    assert (memo.read, memo.parsed) == (0, 0)  # unchanged on disk: not even read
+    assert (memo.read, memo.parsed, memo.extracted) == (0, 0, 0)  # unchanged on disk: not even read
     overlay = {str((tmp_path / "stack.tfvars").resolve()): "enable_ipv6 = true\n"}
     edited = project.collect(files, overlay, memo=memo)
-    assert [Path(c).name for c in calls] == ["stack.tfvars"] and (memo.read, memo.parsed) == (0, 1)
+    # only the edited file's facts are computed again; the others' shares are kept, not their trees
+    assert [Path(c).name for c in calls] == ["stack.tfvars"] and (memo.read, memo.parsed, memo.extracted) == (0, 1, 1)
     assert sources(edited) == sources(project.collect(files, overlay))  # same facts as without the memo
     assert ("ipv6", "tfvars", "enable_ipv6 = true") in sources(edited)
     calls.clear()
     (tmp_path / "main.tf").write_text('module "eks" {\n  source = "terraform-aws-modules/eks/aws"\n}\n# saved\n')
     project.collect(files, overlay, memo=memo)  # changed on disk (size and mtime): read and parsed again
-    assert [Path(c).name for c in calls] == ["main.tf"] and (memo.read, memo.parsed) == (1, 1)
+    assert [Path(c).name for c in calls] == ["main.tf"] and (memo.read, memo.parsed, memo.extracted) == (1, 1, 1)
+
+
+def test_the_editor_memo_parses_a_skipped_file_once_it_may_add_evidence(tmp_path, monkeypatch):
+    """A Service with only an AWS annotation is left unparsed while three earlier pieces of that
+    evidence are held; when an edit takes one of them away, the memo's share of the skipped file
+    is not enough: it is parsed, and the facts equal a fresh scan's."""
+    from v6lint import project
+
+    service = ("apiVersion: v1\nkind: Service\nmetadata:\n  name: s{i}\n  annotations:\n"
+               "    service.beta.kubernetes.io/aws-load-balancer-type: external\nspec:\n  type: LoadBalancer\n")
+    for i in range(4):
+        (tmp_path / f"svc{i}.yaml").write_text(service.format(i=i))
+    files = sorted(tmp_path.iterdir())
+    monkeypatch.chdir(tmp_path)
+    memo = project.ParseMemo()
+
+    def evidence(collector):
+        return [p.location for p in collector.platforms]
+
+    first = project.collect(files, memo=memo)
+    assert (memo.read, memo.parsed, memo.extracted) == (4, 3, 4)  # svc3.yaml: skipped
+    assert evidence(first) == ["svc0.yaml:6", "svc1.yaml:6", "svc2.yaml:6"]
+    overlay = {str((tmp_path / "svc0.yaml").resolve()): "apiVersion: v1\nkind: Service\nmetadata:\n  name: s0\n"}
+    edited = project.collect(files, overlay, memo=memo)
+    # svc0 (the edit: no trigger left, not parsed) and svc3 (read and parsed now)
+    assert (memo.read, memo.parsed, memo.extracted) == (1, 1, 2)
+    assert evidence(edited) == ["svc1.yaml:6", "svc2.yaml:6", "svc3.yaml:6"] == evidence(project.collect(files, overlay))
+
+
+def test_profile_read_by_workers_equals_one_process(tmp_path, monkeypatch):
+    """Each file's share is computed in a worker and the shares are folded in file order: the same
+    profile and facts as one process reading the files in turn (evidence skipping included)."""
+    from v6lint import project
+    from v6lint.rule import Profile
+
+    service = ("apiVersion: v1\nkind: Service\nmetadata:\n  name: s{i}\n  annotations:\n"
+               "    service.beta.kubernetes.io/aws-load-balancer-type: external\nspec:\n  type: LoadBalancer\n")
+    account = ("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: a{i}\n  annotations:\n"
+               "    eks.amazonaws.com/role-arn: arn:aws:iam::1:role/r{i}\n")
+    for i in range(260):  # evidence-only Services (most skipped), IRSA accounts, Terraform stacks
+        folder = tmp_path / f"team-{i % 7}"
+        folder.mkdir(exist_ok=True)
+        if i % 3:
+            (folder / f"svc{i}.yaml").write_text((service if i % 5 else account).format(i=i))
+        else:
+            (folder / f"stack{i}.tf").write_text(f'variable "enable_ipv6" {{\n  default = {str(i % 2 == 0).lower()}\n}}\n'
+                                                 f'module "m{i}" {{\n  source = "./x"\n  v = var.other{i}\n}}\n')
+    (tmp_path / "team-3" / "env.tfvars").write_text("ip_family = \"ipv6\"\n")
+    (tmp_path / "team-5" / "values.yaml").write_text("controller: {}\nwebhook:\n  enable: false\n# spark\n")
+    (tmp_path / ".git").mkdir()
+    monkeypatch.chdir(tmp_path)
+    one = project.build_profile(tmp_path, [], Profile(), jobs=1)
+    workers = project.build_profile(tmp_path, [], Profile(), jobs=2)
+    from v6lint.cache import _stable  # the facts' text form (parse-tree nodes compare by identity)
+
+    assert one == workers and one.platform_sources == workers.platform_sources
+    assert _stable(one.facts) == _stable(workers.facts)
+    assert len(one.sources) > 80 and one.facts.webhook_disabled == "team-5/values.yaml:3"
+    assert len(one.facts.irsa_service_accounts) > 30 and one.facts.incomplete_stacks

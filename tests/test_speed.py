@@ -174,9 +174,11 @@ def test_warm_run_starts_no_pool_and_lints_only_changed_files(project, monkeypat
     target = project / "svc" / "SVC001" / "bad.yaml"
     target.write_text(target.read_text().replace("- ipv6   # lower case is rejected", "- IPv6"))
     _, changed = run("--jobs", "2")
-    assert pools == []  # one changed file: linted here, no pool for it
+    # one changed file: linted here, no pool for it; the profile (its sources' stats changed) is
+    # built again, its files read by workers
+    assert pools == [(2,)]
     _, fresh = run("--no-cache", "--jobs", "2")
-    assert changed == fresh != warm and len(pools) == 1  # a cold run still uses workers
+    assert changed == fresh != warm and len(pools) == 3  # a cold run: workers for the profile, then for linting
 
 
 def test_profile_scan_skips_files_whose_evidence_would_not_be_kept(tmp_path, monkeypatch):
@@ -288,6 +290,9 @@ def test_the_quick_nesting_check_never_misses_a_deep_file():
     check()
     assert may_nest_deeper("- " * 101 + "x\n") and nesting_bound("- " * 101 + "x\n") > MAX_DEPTH
     assert not may_nest_deeper("a:\n  b: [1, 2]\n  c: {d: e}\n")
+    deep = " " * MAX_DEPTH + "- x"  # on the first line, after a line break, not after a lone CR
+    assert may_nest_deeper(deep) and may_nest_deeper("a: 1\n" + deep) and not may_nest_deeper("a: 1\r" + deep)
+    assert not may_nest_deeper(" " * MAX_DEPTH + "x") and not may_nest_deeper("a: 1\nb:" + deep)
 
 
 def test_result_cache_entries_of_a_wrong_shape_are_misses(tmp_path, monkeypatch):
@@ -331,3 +336,45 @@ def test_the_garbage_collector_waits_while_a_file_is_judged_and_comes_back(monke
         assert not gc.isenabled()  # a caller that turned it off keeps it off
     finally:
         gc.enable()
+
+
+def _related(directory: str, other: str) -> bool:  # the rule's old scan, as the reference
+    import os
+
+    return directory == other or directory.startswith(other + os.sep) or other.startswith(directory + os.sep)
+
+
+def test_prefix_delegation_near_is_the_first_related_place_of_the_old_scan():
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from v6lint.project import ProjectFacts
+
+    folders = st.lists(st.sampled_from(["a", "b", "ab", "a-b"]), min_size=0, max_size=4).map(lambda p: "/" + "/".join(p))
+
+    @given(st.lists(folders, max_size=6), folders)
+    def check(places, here):
+        facts = ProjectFacts(prefix_delegation_all=[(p, f"f{i}.yaml:1") for i, p in enumerate(places)])
+        expected = next((where for place, where in facts.prefix_delegation_all if _related(here, place)), None)
+        assert facts.prefix_delegation_near(here) == expected
+
+    check()
+
+
+def test_prefix_delegation_near_costs_the_same_per_file_at_any_corpus_size():
+    """Every node-group document asks for the prefix delegation near it; the old scan went through
+    every place for every document (quadratic). 4x the places and the askers: ~4x the time, not 16x."""
+    import time
+
+    from v6lint.project import ProjectFacts
+
+    def seconds(n: int) -> float:
+        facts = ProjectFacts(prefix_delegation_all=[(f"/repo/team-{i}/stack", f"t{i}.tf:3") for i in range(n)])
+        start = time.process_time()
+        for i in range(n):
+            facts.prefix_delegation_near(f"/repo/other-{i}/nodes")  # none related: the old scan's worst case
+        return time.process_time() - start
+
+    seconds(200)  # warm up
+    small, large = min(seconds(2000) for _ in range(3)), min(seconds(8000) for _ in range(3))
+    assert large < 8 * small, (small, large)

@@ -1,0 +1,155 @@
+"""The YAML front end composes v6lint Nodes from libyaml's events (yaml_source._Composer). It must build
+exactly what the converter over ruamel's composer built (tests/yaml_oracle.py): the same nodes, values,
+tags, styles, flow flags, ranges, shared alias nodes, alias-bomb verdicts and error messages and offsets.
+Checked on every YAML file of the fixtures, ../shared/corpus and ../shared/charts, and on generated text."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from v6lint import yaml_source
+from v6lint.document import MAP, SEQ, Node
+from v6lint.source import DecodeError, SourceFile, decode
+from v6lint.sources import language_of
+from v6lint.yaml_source import _parse_yaml, parses_clean
+from yaml_oracle import parse_yaml_oracle
+
+HERE = Path(__file__).resolve().parent
+SHARED = HERE.parent.parent / "shared"
+
+
+def shape(node: Node | None, numbers: dict[int, int]):
+    """The node as plain data; a node met again (an alias) is its first visit's number."""
+    if node is None:
+        return None
+    if id(node) in numbers:
+        return ("alias", numbers[id(node)])
+    numbers[id(node)] = len(numbers)
+    if node.kind == MAP:
+        value = [(shape(k, numbers), shape(v, numbers)) for k, v in node.value]
+    elif node.kind == SEQ:
+        value = [shape(child, numbers) for child in node.value]
+    else:
+        value = node.value
+    return (node.kind, value, node.tag, node.style, node.flow, node.start, node.end)
+
+
+def described(parsed) -> tuple:
+    docs = []
+    for doc in parsed.documents:
+        numbers: dict[int, int] = {}
+        root = shape(doc.root, numbers)
+        docs.append((doc.index, doc.start, doc.end, doc.api_version, doc.kind, doc.language, root,
+                     sorted((key, shape(value, numbers)) for key, value in doc.annotations.items())))
+    problem = parsed.problem
+    return (None if problem is None else (problem.code, problem.message, problem.start, problem.end)), docs
+
+
+def same_as_oracle(text: str) -> None:
+    source = SourceFile("x.yaml", text)
+    assert described(_parse_yaml(source)) == described(parse_yaml_oracle(source)), text
+
+
+def _yaml_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file() and language_of(str(p)) in ("yaml", "tfvars-json"))
+
+
+@pytest.mark.parametrize("where", ["fixtures", "corpus", "charts"])
+def test_every_yaml_file_composes_as_before(where):
+    root = HERE.parent / "fixtures" if where == "fixtures" else SHARED / where
+    if not root.is_dir():
+        pytest.skip(f"{root} not found")
+    files = _yaml_files(root)
+    assert len(files) > 20
+    checked = problems = 0
+    for path in files:
+        try:
+            text = decode(path.read_bytes())[0]
+        except DecodeError:
+            continue
+        source = SourceFile(str(path), text)
+        new, old = described(_parse_yaml(source)), described(parse_yaml_oracle(source))
+        assert new == old, path
+        checked += 1
+        problems += new[0] is not None
+    assert checked > 20 and problems > 0  # (the folders hold broken files and templates too)
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("a: &x 1\nb: &x 2\n", "YAML syntax error: found duplicate anchor; first occurrence second occurrence"),
+    ("a: *nowhere\n", "YAML syntax error: found undefined alias"),
+    ("a: !e%25zz 1\nb: [\n", "YAML syntax error: while parsing a flow node"),  # the syntax error comes first
+    ("a: !e%25zz 1\n---\nb: [\n", "YAML syntax error: invalid literal for int() with base 16: 'zz'"),
+    ("a: &a [*a]\n", "document 1 has a recursive alias (alias bomb); skipped"),
+    ("a: \x07\n", "YAML syntax error: unacceptable character 7"),
+])
+def test_errors_and_bombs_are_reported_as_before(text, problem):
+    same_as_oracle(text)
+    assert not parses_clean(SourceFile("x.yaml", text))  # the syntax-only check does not miss them either
+    assert (_parse_yaml(SourceFile("x.yaml", text)).problem.message or "").startswith(problem)
+
+
+def test_tags_styles_and_aliases_compose_as_before():
+    text = ("%TAG !e! tag:example.com,2000:\n--- !!map\n"
+            "a: !e!x%41 1\nb: ! 'true'\nc: !!str 2\nd: !<tag:e,1:%2541> x\n"
+            "f: &n2 |+\n  keep\n\ne: &n {x: [1, *n2]}\ng: >-\n  folded\nh: *n2\ni: [*n2, ~, null, True, '']\n<<: *n\n"
+            "---\n- &s [a, b]\n- *s\n- ? complex\n  : key\n")
+    same_as_oracle(text)
+    docs = _parse_yaml(SourceFile("x.yaml", text)).documents
+    root = docs[0].root
+    assert len(docs) == 2 and root.get("d").tag == "tag:e,1:A"
+    assert root.get("a").tag == "tag:example.com,2000:xA" and root.get("b").tag == "tag:yaml.org,2002:bool"
+    assert root.get("h") is root.get("f") and docs[1].root.value[0] is docs[1].root.value[1]
+
+
+_PIECES = ["a", "b: ", "key: ", "- ", "? ", ": ", "&x ", "&y ", "*x", "*y", "!!str ", "!t ", "! ", "!a%25zz ",
+           "!<tag:e,2000:a%41> ", "'q'", "'it''s'", '"d\\n"', "|\n  l\n", ">-\n  f\n\n", "|+\n  k\n\n", "[", "]",
+           "{", "}", ", ", " # c", "\n", "\n  ", "\n    ", "---\n", "--- ", "...\n", "%YAML 1.1\n",
+           "%TAG !e! tag:e,2000:\n", "!e!z ", "<<: *x", "null", "~", "true", "1", "é", "\U0001F600", "\t",
+           "\r\n", "{{ x }}", "${a}", "apiVersion: v1\nkind: List\nitems:\n- ", "kind: Service\n"]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(_PIECES), max_size=40).map("".join))
+def test_generated_fragments_compose_as_before(text):
+    same_as_oracle(text)
+
+
+def _block(value, indent: int) -> str:
+    pad = " " * indent
+    if isinstance(value, dict):
+        return "".join(f"\n{pad}{key}:{_block(item, indent + 2)}" for key, item in value.items()) or " {}"
+    if isinstance(value, list):
+        return "".join(f"\n{pad}-{_block(item, indent + 2)}" for item in value) or " []"
+    return " " + value
+
+
+_SCALARS = st.sampled_from(["x", "'s'", '"d"', "~", "", "true", "1.5", "&a v", "*a", "!!int 3", "[a, *a]",
+                            "{k: v}", "&b {p: q}", "*b", "|\n      lit\n", "# c\n  z"])
+_DATA = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=4)
+                     | st.dictionaries(st.sampled_from(["a", "b", "c", "<<", "'q'"]), inner, max_size=4),
+                     max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_DATA, min_size=1, max_size=3))
+def test_generated_documents_compose_as_before(documents):
+    same_as_oracle("".join(f"---{_block(doc, 0)}\n" for doc in documents))
+
+
+def test_pure_parser_composes_as_before(monkeypatch):
+    """Where ruamel.yaml.clib is missing (other Python implementations) the events come from ruamel's
+    own parser: the same trees as its composer built, for every fixture that parses."""
+    monkeypatch.setattr(yaml_source, "PURE", True)
+    files = _yaml_files(HERE.parent / "fixtures")
+    compared = 0
+    for path in files[:150]:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        source = SourceFile(str(path), text)
+        old = parse_yaml_oracle(source, pure=True)
+        if old.problem is None:
+            assert described(_parse_yaml(source)) == described(old), path
+            compared += 1
+    assert compared > 50
