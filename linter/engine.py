@@ -162,7 +162,7 @@ class Linter:
         self._severity = {rule.code: v for k, v in settings.severity.items() if (rule := lookup(k)) is not None}
         self.document_rules = [r for r in self.rules if r.check is not None and r.applies_to(self.profile)]
         self._by_type: dict[tuple[str, str | None], list[Rule]] = {}
-        # Python files get libcst (Spark facts) only when an enabled rule of this profile reads them.
+        # Python files get their Spark facts read only when an enabled rule of this profile reads them.
         self._python_rules = {r.code for r in self.document_rules if "python" in r.languages}
         # YAML file gates (Rule.gate): each rule's, and the distinct gates with the codes they close.
         self._gates: dict[str, Gate | None] = {r.code: r.gate for r in self.document_rules}
@@ -258,7 +258,7 @@ class Linter:
         return judge(source, [self])[0]
 
     def needs_python_facts(self, source: SourceFile) -> bool:
-        """Whether an enabled rule of this profile reads Python facts in this file (else libcst is skipped)."""
+        """Whether an enabled rule of this profile reads Python facts in this file (else only their syntax is checked)."""
         return bool(self._python_rules & self.enabled_for(source.abspath or source.path))
 
     def quiet(self, source: SourceFile) -> bool:

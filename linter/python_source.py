@@ -1,20 +1,21 @@
-"""PySpark code -> a Document whose payload lists the literal Spark settings in it (libcst).
+"""PySpark code -> a Document whose payload lists the literal Spark settings in it (stdlib `ast`).
 
 Found: `SparkSession.builder....config(k, v)` (also `config(key=, value=)` and `config(map={...})`),
 `SparkConf().set(k, v)` / `.setAll([(k, v), ...])`, `spark.conf.set(k, v)`, `.master(...)`, and
 `--conf k=v` in spark-submit argument lists or strings. Also IPv4-only name resolution
 (`socket.gethostbyname`, `hostname -i/-I`). Files that mention none of these are not parsed at all.
+Where `ast` has no position (a string's quotes and prefix, the parts of an implicit concatenation,
+the dot of `.config`), the text says it.
 """
 from __future__ import annotations
 
 import ast
+import bisect
 import re
-import time
+import tokenize
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-
-import libcst as cst  # noqa: F401  (imported lazily by v6lint.sources; see parse_python)
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from v6lint.document import Document
 from v6lint.source import SourceFile
@@ -22,6 +23,8 @@ from v6lint.yaml_source import ParsedYaml, ParseProblem
 
 TRIGGERS = ("pyspark", "SparkSession", "SparkConf", "spark-submit", "--conf", "gethostbyname", "hostname -")
 _SUBMIT_CONF = re.compile(r"--conf[=\s]+['\"]?([A-Za-z0-9_.\-*]+)=([^\s'\"]*)")
+_FSTRING_START = getattr(tokenize, "FSTRING_START", -1)  # Python 3.12+: f-strings are tokens of their own
+_FSTRING_END = getattr(tokenize, "FSTRING_END", -1)
 
 
 @dataclass
@@ -39,7 +42,7 @@ class PySetting:
 class PythonFacts:
     settings: list[PySetting] = field(default_factory=list)
     masters: list[tuple[str, int, int]] = field(default_factory=list)
-    # where a `.config(k, v)` can be added to a builder chain: (offset, line-leading?, indent)
+    # where a `.config(k, v)` can be added to a builder chain: (offset, indentation before it or "")
     builder_inserts: list[tuple[int, str]] = field(default_factory=list)
     resolution_calls: list[tuple[int, int, str]] = field(default_factory=list)
 
@@ -48,161 +51,324 @@ class PythonFacts:
         return any(m.startswith("k8s://") for m, _s, _e in self.masters)
 
 
-def _string(node) -> tuple[str, int] | None:
-    """(value, quote-prefix length) of a plain string literal, else None."""
-    if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
-        if isinstance(value, bytes):
-            return None
-        return value, len(node.prefix) + len(node.quote)
-    return None
+_CALLS = frozenset(("gethostbyname", "config", "set", "setAll", "master"))
+# one string literal (prefix, quotes, body) and what may stand between the parts of a concatenation
+_LITERAL = re.compile(r"[A-Za-z]{0,2}(?:'''(?:[^\\]|\\.)*?'''|\"\"\"(?:[^\\]|\\.)*?\"\"\""  # triple-quoted
+                      r"""|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")""", re.DOTALL)
+_GAP = re.compile(r"(?:[ \t\f\r\n]|\\\r?\n|\\\r|#[^\r\n]*)*")
+_BEFORE_DOT = re.compile(r"(?:[ \t\f\r\n)]|\\\r?\n|\\\r|#[^\r\n]*)*")
+_LINE_BREAK = re.compile(r"\r\n?|\n")
 
 
-class _Visitor(cst.CSTVisitor):
-    METADATA_DEPENDENCIES = (PositionProvider,)
+@dataclass
+class _Literal:
+    """One string literal token: [start, end) in the text (true character offsets), its value."""
+    start: int
+    end: int
+    opening: int  # prefix + opening quote
+    closing: int  # closing quote
+    value: str | bytes | None = None
+
+
+class _Extractor:
+    """Spark facts from a stdlib `ast` tree. Positions: `ast` gives lines and UTF-8 byte columns; the
+    facts hold character offsets into the text. `ast` counts a lone CR as a line break where
+    SourceFile counts only LF: a position is (line, character column) as the parser counts, placed on
+    SourceFile's lines (`reported`), so such files keep the positions they always had."""
 
     def __init__(self, source: SourceFile):
-        super().__init__()
         self.source = source
-        self.facts = PythonFacts()
-        self.deadline = time.monotonic() + TIME_BUDGET
+        text = self.text = source.text
+        self.ascii = text.isascii()
+        self.lone_cr = "\r" in text and text.count("\r") != text.count("\r\n")
+        self.starts = [0, *(m.end() for m in _LINE_BREAK.finditer(text))] if self.lone_cr else None
+        self.lines: dict[int, bytes] = {}
+        self.literals: dict[int, list[_Literal]] = {}
+        self.in_fstring: set[int] = set()  # the literal text of f-strings (not string literals of their own)
+        self.specs: set[int] = set()  # f-string format specs (part of the f-string around them)
+        self.slices: set[int] = set()  # tuples written as a subscript's bare `a, b` (not a tuple literal)
+        self.events: list[tuple[int, int, int, str, object]] = []
+        self.inserts: list[tuple[int, str]] = []
 
-    def on_visit(self, node) -> bool:
-        if time.monotonic() > self.deadline:
-            raise _OverBudget()
-        return super().on_visit(node)
+    # --- positions ------------------------------------------------------------------------------
+    def _line(self, line: int) -> tuple[int, int]:
+        """Where a line as the parser counts them starts and ends (with its line break)."""
+        if self.starts is not None:
+            starts = self.starts
+            return starts[line], starts[line + 1] if line + 1 < len(starts) else len(self.text)
+        source = self.source
+        return source.line_start(line), source.line_start(line + 1) if line + 1 < source.line_count else len(self.text)
+
+    def true(self, lineno: int, col: int) -> int:
+        """Character offset in the text of an `ast` position (1-based line, UTF-8 byte column)."""
+        start, end = self._line(lineno - 1)
+        if self.ascii or col == 0:
+            return start + col
+        data = self.lines.get(lineno)
+        if data is None:
+            data = self.lines[lineno] = self.text[start:end].encode("utf-8")
+        return start + len(data[:col].decode("utf-8"))
+
+    def reported(self, offset: int) -> int:
+        """A character offset as the facts hold it (the same but in files with a lone CR)."""
+        if self.starts is None:
+            return offset
+        line = bisect.bisect_right(self.starts, offset) - 1
+        return self.source.offset(line, offset - self.starts[line])
+
+    def bounds(self, node) -> tuple[int, int]:
+        return self.true(node.lineno, node.col_offset), self.true(node.end_lineno, node.end_col_offset)
 
     def span(self, node) -> tuple[int, int]:
-        pos = self.get_metadata(PositionProvider, node)
-        return (self.source.offset(pos.start.line - 1, pos.start.column),
-                self.source.offset(pos.end.line - 1, pos.end.column))
+        start, end = self.bounds(node)
+        return self.reported(start), self.reported(end)
 
-    def _setting(self, key_node, value_node, call, via: str) -> None:
-        key = _string(key_node)
+    def spelled(self, name: str, node) -> bool:
+        """Whether the identifier `name` that ends `node` is written so in the text: `ast` normalises
+        identifiers (NFKC), so `ｃｏｎｆｉｇ` is `config` to it, not to libcst, people or Spark."""
+        return self.text.startswith(name, self.bounds(node)[1] - len(name))
+
+    # --- string literals ------------------------------------------------------------------------
+    def parts(self, node: ast.Constant) -> list[_Literal]:
+        """The literal tokens of a string constant (several when implicitly concatenated)."""
+        found = self.literals.get(id(node))
+        if found is None:
+            found = self.literals[id(node)] = self._scan(*self.bounds(node))
+            if len(found) == 1 and isinstance(node.value, (str, bytes)):
+                found[0].value = node.value
+        return found
+
+    def _scan(self, start: int, end: int) -> list[_Literal]:
+        """The string literals in text[start:end], which the parser read as string literals only."""
+        text, out = self.text, []
+        i = start
+        while i < end:
+            token = _LITERAL.match(text, i, end)
+            if token is None:  # (cannot happen)
+                return []
+            raw = token.group()
+            body = raw.lstrip("rRbBuU")
+            quote = 3 if body[:3] in ('"""', "'''") else 1
+            out.append(_Literal(i, token.end(), len(raw) - len(body) + quote, quote))
+            i = _GAP.match(text, token.end(), end).end()  # type: ignore[union-attr]  # (`*` always matches)
+        if len(out) > 1:
+            for part in out:
+                part.value = ast.literal_eval(text[part.start:part.end])
+        return out
+
+    def string(self, node) -> tuple[str, _Literal] | None:
+        """(value, token) of one plain string literal (not bytes, not an f-string, not concatenated)."""
+        if type(node) is not ast.Constant or type(node.value) is not str:
+            return None
+        found = self.parts(node)
+        return (node.value, found[0]) if len(found) == 1 else None
+
+    def fstring_parts(self, node: ast.JoinedStr) -> list[_Literal]:
+        """The plain string literals concatenated with f-strings (`"a" f"{b}"`)."""
+        start, end = self.bounds(node)
+        token = _LITERAL.match(self.text, start, end)
+        if token is not None and token.end() == end:
+            return []  # one f-string
+        # (Python 3.12 lets an f-string's expressions hold its own quotes: the tokenizer knows)
+        out, depth = [], 0
+        for kind, string, at in self._tokens(start, end):
+            if kind == _FSTRING_START:
+                depth += 1
+            elif kind == _FSTRING_END:
+                depth -= 1
+            elif kind == tokenize.STRING and depth == 0 and "f" not in string[:2].lower().lstrip("rbu")[:1]:
+                out.extend(self._scan(at, at + len(string)))  # (a plain literal, not an f-string)
+        for part in out:
+            part.value = ast.literal_eval(self.text[part.start:part.end])
+        return out
+
+    def _tokens(self, start: int, end: int) -> Iterator[tuple[int, str, int]]:
+        """(type, string, offset in the text) of the tokens of text[start:end], read in parentheses
+        (so that line breaks in it are only whitespace)."""
+        segment = "(" + self.text[start:end] + ")"
+        starts = [0, *(m.end() for m in _LINE_BREAK.finditer(segment))]
+        lines = iter([segment[a:b] for a, b in zip(starts, [*starts[1:], len(segment)])])
+        for tok in tokenize.generate_tokens(lambda: next(lines, "")):
+            row, col = tok.start
+            if row <= len(starts):
+                yield tok.type, tok.string, start - 1 + starts[row - 1] + col
+
+    # --- facts ----------------------------------------------------------------------------------
+    def emit(self, at: tuple[int, int], kind: str, fact: object) -> None:
+        """A fact, ordered as a walk of the tree in the order of the text meets it."""
+        self.events.append((at[0], -at[1], len(self.events), kind, fact))
+
+    def setting(self, at, key_node, value_node, call, via: str) -> None:
+        key = self.string(key_node)
         if key is None:
             return
         call_start, call_end = self.span(call)
-        value = _string(value_node) if value_node is not None else None
+        value = self.string(value_node) if value_node is not None else None
         if value is not None:
+            assert value_node is not None
             start, end = self.span(value_node)
-            self.facts.settings.append(PySetting(key[0], value[0], start + value[1], end - len(value_node.quote),
-                                                 call_start, call_end, via))
+            token = value[1]
+            self.emit(at, "setting", PySetting(key[0], value[0], start + token.opening, end - token.closing,
+                                               call_start, call_end, via))
         else:
-            self.facts.settings.append(PySetting(key[0], None, call_start, call_end, call_start, call_end, via))
+            self.emit(at, "setting", PySetting(key[0], None, call_start, call_end, call_start, call_end, via))
 
-    def visit_Call(self, node: cst.Call) -> None:
+    def call(self, node: ast.Call) -> None:
         func = node.func
-        name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
-        args = node.args
-        positional = [a.value for a in args if a.keyword is None]
-        keywords = {a.keyword.value: a.value for a in args if a.keyword is not None}
+        attribute = func if isinstance(func, ast.Attribute) else None
+        name = attribute.attr if attribute is not None else func.id if isinstance(func, ast.Name) else ""
+        if name not in _CALLS or not self.spelled(name, func):
+            return
+        at = self.bounds(node)
+        positional = [a.value if type(a) is ast.Starred else a for a in node.args]
+        positional += [k.value for k in node.keywords if k.arg is None]  # `**x` (after every `*y`)
+        keywords = {k.arg: k.value for k in node.keywords
+                    if k.arg is not None and self.text.startswith(k.arg, self.true(k.lineno, k.col_offset))}
         if name == "gethostbyname":
             start, end = self.span(node)
-            self.facts.resolution_calls.append((start, end, "socket.gethostbyname"))
-        elif name == "config" and isinstance(func, cst.Attribute):
+            self.emit(at, "resolution", (start, end, "socket.gethostbyname"))
+        elif name == "config" and attribute is not None:
             key = positional[0] if positional else keywords.get("key")
             value = positional[1] if len(positional) > 1 else keywords.get("value")
             if key is not None:
-                self._setting(key, value, node, "builder")
-                self._remember_builder(func, node)
+                self.setting(at, key, value, node, "builder")
+                self.builder(attribute, node)
             mapping = keywords.get("map")
-            if isinstance(mapping, cst.Dict):
-                for element in mapping.elements:
-                    if isinstance(element, cst.DictElement):
-                        self._setting(element.key, element.value, node, "builder")
-        elif name == "set" and isinstance(func, cst.Attribute) and len(positional) == 2:
-            self._setting(positional[0], positional[1], node, "conf")
-        elif name == "setAll" and positional and isinstance(positional[0], (cst.List, cst.Tuple)):
-            for item in positional[0].elements:
-                pair = item.value
-                if isinstance(pair, cst.Tuple) and len(pair.elements) == 2:
-                    self._setting(pair.elements[0].value, pair.elements[1].value, node, "conf")
+            if type(mapping) is ast.Dict:
+                for k, v in zip(mapping.keys, mapping.values):
+                    if k is not None:  # (`**x` in the dict)
+                        self.setting(at, k, v, node, "builder")
+        elif name == "set" and attribute is not None and len(positional) == 2:
+            self.setting(at, positional[0], positional[1], node, "conf")
+        elif name == "setAll" and positional and type(positional[0]) in (ast.List, ast.Tuple):
+            for item in positional[0].elts:  # type: ignore[attr-defined]  # (a List or a Tuple)
+                pair = item.value if type(item) is ast.Starred else item
+                if type(pair) is ast.Tuple and len(pair.elts) == 2:
+                    first, second = (e.value if type(e) is ast.Starred else e for e in pair.elts)
+                    self.setting(at, first, second, node, "conf")
         elif name == "master" and positional:
-            master = _string(positional[0])
+            master = self.string(positional[0])
             if master is not None:
                 start, end = self.span(positional[0])
-                self.facts.masters.append((master[0], start, end))
+                self.emit(at, "master", (master[0], start, end))
 
-    def _remember_builder(self, func: cst.Attribute, call: cst.Call) -> None:
+    def builder(self, func: ast.Attribute, call: ast.Call) -> None:
         """Where another `.config(...)` can go: before this one when it starts a line, else after it."""
-        dot_start, _ = self.span(func.dot)
-        start, end = self.span(call)
+        value_end = self.true(func.value.end_lineno, func.value.end_col_offset)  # type: ignore[arg-type]
+        dot_start = self.reported(_BEFORE_DOT.match(self.text, value_end).end())  # type: ignore[union-attr]
+        _start, end = self.span(call)
         line, col = self.source.position(dot_start)
         before = self.source.line_text(line)[:col]
-        if not before.strip():
-            self.facts.builder_inserts.append((dot_start, before))
-        else:
-            self.facts.builder_inserts.append((end, ""))
+        self.inserts.append((dot_start, before) if not before.strip() else (end, ""))
 
-    def visit_SimpleString(self, node: cst.SimpleString) -> None:
-        value = _string(node)
-        if value is None:
+    def literal(self, part: _Literal) -> None:
+        if not isinstance(part.value, str):
             return
-        text = value[0]
-        start, end = self.span(node)
-        raw = self.source.text[start:end]
-        if "hostname -i" in text or "hostname -I" in text:
-            self.facts.resolution_calls.append((start, end, "hostname -i/-I"))
+        start, end = self.reported(part.start), self.reported(part.end)
+        raw = self.text[start:end]
+        at = (part.start, part.end)
+        if "hostname -i" in part.value or "hostname -I" in part.value:
+            self.emit(at, "resolution", (start, end, "hostname -i/-I"))
         for match in _SUBMIT_CONF.finditer(raw):
-            self.facts.settings.append(PySetting(match.group(1), match.group(2), start + match.start(2),
-                                                 start + match.end(2), start + match.start(), start + match.end(),
-                                                 "submit"))
+            self.emit(at, "setting", PySetting(match.group(1), match.group(2), start + match.start(2),
+                                               start + match.end(2), start + match.start(), start + match.end(),
+                                               "submit"))
 
-    def visit_List(self, node: cst.List) -> None:
-        self._submit_pairs(node.elements)
-
-    def visit_Tuple(self, node: cst.Tuple) -> None:
-        self._submit_pairs(node.elements)
-
-    def _submit_pairs(self, elements) -> None:
+    def sequence(self, node: ast.List | ast.Tuple) -> None:
         """["--conf", "k=v"] pairs in an argument list."""
-        values = [e.value for e in elements]
+        values = [e.value if type(e) is ast.Starred else e for e in node.elts]
+        at = self.bounds(node)
+        mark = len(self.events)
         for flag, arg in zip(values, values[1:]):
-            flag_text = (_string(flag) or ("",))[0]
+            if type(flag) is not ast.Constant or flag.value not in ("--conf", "--master"):
+                continue
+            flag_text = (self.string(flag) or ("",))[0]
             if flag_text == "--conf":
-                parsed = _string(arg)
+                parsed = self.string(arg)
                 if parsed and "=" in parsed[0]:
                     key, _, value = parsed[0].partition("=")
                     start, end = self.span(arg)
-                    value_start = start + parsed[1] + len(key) + 1
-                    self.facts.settings.append(PySetting(key, value, value_start, end - len(arg.quote), start, end,
-                                                         "submit"))
+                    value_start = start + parsed[1].opening + len(key) + 1
+                    self.emit(at, "setting", PySetting(key, value, value_start, end - parsed[1].closing, start, end,
+                                                       "submit"))
             elif flag_text == "--master":
-                master = _string(arg)
+                master = self.string(arg)
                 if master:
                     start, end = self.span(arg)
-                    self.facts.masters.append((master[0], start, end))
+                    self.emit(at, "master", (master[0], start, end))
+        if len(self.events) > mark and id(node) in self.slices and not self._parenthesized(*at):
+            del self.events[mark:]  # `x["--conf", "k=v"]`: a subscript's elements, not a tuple
+
+    def _parenthesized(self, start: int, end: int) -> bool:
+        """Whether text[start:end] is one parenthesised expression (`(a, b)`, not `(a), (b)`)."""
+        depth = 0
+        for kind, string, at in self._tokens(start, end):
+            if kind == tokenize.OP and string in "([{":
+                depth += 1
+            elif kind == tokenize.OP and string in ")]}":
+                depth -= 1
+                if depth == 1:  # (the tokens are read inside one more pair of parentheses)
+                    return self.text[start] == "(" and at == end - 1
+        return False
+
+    def visit(self, node: ast.AST) -> None:
+        kind = type(node)
+        if kind is ast.Call:
+            self.call(node)  # type: ignore[arg-type]
+        elif kind is ast.Constant:
+            if id(node) not in self.in_fstring and isinstance(node.value, str):  # type: ignore[attr-defined]
+                for part in self.parts(node):  # type: ignore[arg-type]
+                    self.literal(part)
+        elif kind is ast.List or kind is ast.Tuple:
+            self.sequence(node)  # type: ignore[arg-type]
+        elif kind is ast.JoinedStr:
+            for value in node.values:  # type: ignore[attr-defined]
+                if type(value) is ast.Constant:
+                    self.in_fstring.add(id(value))
+                elif type(value) is ast.FormattedValue and value.format_spec is not None:
+                    self.specs.add(id(value.format_spec))
+            if id(node) not in self.specs:
+                for part in self.fstring_parts(node):  # type: ignore[arg-type]
+                    self.literal(part)
+        elif kind is ast.Subscript and type(node.slice) is ast.Tuple:  # type: ignore[attr-defined]
+            self.slices.add(id(node.slice))  # type: ignore[attr-defined]
+
+    def facts(self) -> PythonFacts:
+        facts = PythonFacts()
+        lists = {"setting": facts.settings, "master": facts.masters, "resolution": facts.resolution_calls}
+        for *_order, kind, fact in sorted(self.events, key=lambda e: e[:3]):
+            lists[kind].append(fact)  # type: ignore[attr-defined]
+        # `--conf` pairs are seen both as a list and as strings: keep one of each.
+        unique = {(s.key, s.value_start): s for s in facts.settings}
+        facts.settings = sorted(unique.values(), key=lambda s: s.value_start)
+        facts.builder_inserts = sorted(self.inserts)
+        return facts
 
 
-# libcst's native parser overflows the C stack on deep nesting (libcst issues #619, #1000: a segfault
-# kills the run and the language server) and its Python visitors hit RecursionError long before;
-# its parse time also grows about cubically in the length of an operator chain. So the stdlib `ast`
-# parser reads every file first (it rejects nesting past its own limits with a clean SyntaxError),
-# and libcst only gets files whose syntax tree is at most MAX_DEPTH deep and has at most MAX_NODES
-# nodes. libcst costs about 40 us and 1.5 KB per node (measured: 400,000 nodes, a 200 KB file of long
-# expressions, took 16 s and 580 MB), so the node cap bounds its native parse to about 2 s and 100 MB;
-# the visit also checks a per-file time budget. Real Spark jobs are far below it (the corpus's largest
-# Python file has about 3,000 nodes).
+# Bounds on what is analysed, from when libcst read these files (its native parser crashed on deep
+# nesting, libcst issues #619 and #1000, and it cost about 40 us and 1.5 KB a node). The facts now come
+# from the `ast` tree the syntax check builds anyway, walked iteratively at about 1 us a node, but the
+# caps stay as they were so a file gets the same notice as before: a syntax tree deeper than MAX_DEPTH
+# is a V6L900 notice, one over MAX_NODES nodes a V6L903 notice (hand-written Spark jobs have a few
+# thousand; the corpus's largest Python file about 3,000).
 MAX_DEPTH = 200
 MAX_NODES = 50_000
-TIME_BUDGET = 10.0  # seconds of visiting per file
 
 
-class _OverBudget(Exception):
-    pass
-
-
-def _shape(tree) -> tuple[int, int]:
+def _walk(tree, extractor: _Extractor | None = None) -> tuple[int, int]:
     """(depth, node count) of an ast tree, iteratively (a recursive walk would itself overflow);
-    stops counting once either is over its cap."""
+    stops counting once either is over its cap. Each node also goes to the extractor, if any."""
     deepest = nodes = 0
     stack = [(tree, 1)]
+    visit = extractor.visit if extractor is not None else None
     while stack:
         node, depth = stack.pop()
         nodes += 1
         deepest = max(deepest, depth)
         if deepest > MAX_DEPTH or nodes > MAX_NODES:
             break
+        if visit is not None:
+            visit(node)
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
     return deepest, nodes
 
@@ -211,48 +377,31 @@ def _problem(message: str, at: int = 0) -> ParsedYaml:
     return ParsedYaml([], ParseProblem("V6L900", message, at, at))
 
 
+def _document(source: SourceFile, facts: PythonFacts) -> ParsedYaml:
+    return ParsedYaml([Document(source, None, 0, 0, len(source.text), language="python", payload=facts)])
+
+
 def parse_python(source: SourceFile, facts: bool = True) -> ParsedYaml:
     """The file as one Document whose payload holds its Spark facts. Without `facts` (no enabled rule
-    reads Python) the syntax is still checked with `ast`, ten times cheaper than libcst."""
+    reads Python) only the syntax is checked."""
     if not any(t in source.text for t in TRIGGERS):
-        return ParsedYaml([Document(source, None, 0, 0, len(source.text), language="python", payload=PythonFacts())])
-    try:
-        with warnings.catch_warnings():  # SyntaxWarning (invalid escapes...) is the file's business
-            warnings.simplefilter("ignore")
+        return _document(source, PythonFacts())
+    extractor = _Extractor(source) if facts else None
+    with warnings.catch_warnings():  # SyntaxWarning (invalid escapes...) is the file's business
+        warnings.simplefilter("ignore")
+        try:
             tree = ast.parse(source.text)
-    except SyntaxError as exc:
-        line = max((exc.lineno or 1) - 1, 0)
-        at = source.offset(line, max((exc.offset or 1) - 1, 0))
-        return _problem(f"Python syntax error (Python 3 expected): {exc.msg}", at)
-    except (RecursionError, MemoryError, ValueError) as exc:
-        return _problem(f"Python could not be parsed: {type(exc).__name__}")
-    depth, nodes = _shape(tree)
+        except SyntaxError as exc:
+            line = max((exc.lineno or 1) - 1, 0)
+            at = source.offset(line, max((exc.offset or 1) - 1, 0))
+            return _problem(f"Python syntax error (Python 3 expected): {exc.msg}", at)
+        except (RecursionError, MemoryError, ValueError) as exc:
+            return _problem(f"Python could not be parsed: {type(exc).__name__}")
+        depth, nodes = _walk(tree, extractor)
     if depth > MAX_DEPTH:
         return _problem(f"Python code nested more than {MAX_DEPTH} levels deep (expressions or blocks); "
                         f"not analysed")
     if nodes > MAX_NODES:  # valid code, too large to analyse in bounded time: skipped, like an oversized file
         return ParsedYaml([], ParseProblem("V6L903", f"Python file with Spark settings over {MAX_NODES:,} syntax "
                                                      f"nodes; its Spark settings are not analysed", 0, 0))
-    if not facts:
-        return ParsedYaml([Document(source, None, 0, 0, len(source.text), language="python", payload=PythonFacts())])
-    try:
-        module = cst.parse_module(source.text)
-    except cst.ParserSyntaxError as exc:
-        line = max(exc.raw_line - 1, 0)
-        at = source.offset(line, max(exc.raw_column, 0))
-        message = str(exc).splitlines()[0] if str(exc) else "invalid syntax"
-        return _problem(f"Python syntax error (Python 3 expected): {message}", at)
-    except (RecursionError, ValueError) as exc:
-        return _problem(f"Python could not be parsed: {exc}")
-    visitor = _Visitor(source)
-    try:
-        MetadataWrapper(module, unsafe_skip_copy=True).visit(visitor)
-    except _OverBudget:
-        return _problem(f"Python file took over {TIME_BUDGET:.0f} s to analyse; not analysed")
-    except RecursionError:
-        return _problem("Python code nested too deeply to analyse")
-    # `--conf` pairs are seen both as a list and as strings: keep one of each.
-    unique = {(s.key, s.value_start): s for s in visitor.facts.settings}
-    visitor.facts.settings = sorted(unique.values(), key=lambda s: s.value_start)
-    visitor.facts.builder_inserts.sort()
-    return ParsedYaml([Document(source, None, 0, 0, len(source.text), language="python", payload=visitor.facts)])
+    return _document(source, extractor.facts() if extractor is not None else PythonFacts())

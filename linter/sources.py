@@ -38,7 +38,7 @@ def _parse(source: SourceFile, python_facts: bool = True) -> ParsedYaml:
     if language == "hcl":
         return parse_hcl(source)
     if language == "python":
-        from v6lint.python_source import parse_python  # libcst is slow to import: only when needed
+        from v6lint.python_source import parse_python  # (imported by the runs that read Python only)
 
         return parse_python(source, python_facts)
     parsed = parse_yaml(source)  # JSON is YAML: .tfvars.json keeps exact positions this way

@@ -109,11 +109,9 @@ def test_bench_floor_parses_each_file_with_its_parser(tmp_path):
     assert all(parts[phase] >= 0 for phase in ("read", "yaml", "hcl", "python"))
 
 
-def test_libcst_only_when_an_enabled_rule_reads_python(tmp_path, monkeypatch):
-    """A Python file meets libcst only when an enabled rule of the profile reads Python facts;
+def test_spark_facts_are_read_only_when_an_enabled_rule_reads_python(tmp_path, monkeypatch):
+    """A Python file's Spark facts are read only when an enabled rule of the profile reads them;
     otherwise `ast` still reports its syntax errors."""
-    import libcst
-
     from v6lint import python_source
 
     job = tmp_path / "job.py"
@@ -123,13 +121,18 @@ def test_libcst_only_when_an_enabled_rule_reads_python(tmp_path, monkeypatch):
     (tmp_path / ".git").mkdir()
     monkeypatch.chdir(tmp_path)
     calls = []
-    real = libcst.parse_module
-    monkeypatch.setattr(python_source.cst, "parse_module", lambda text: calls.append(text) or real(text))
+
+    class Counted(python_source._Extractor):
+        def facts(self):
+            calls.append(self.source.path)
+            return super().facts()
+
+    monkeypatch.setattr(python_source, "_Extractor", Counted)
     _, only_yaml = run("--no-cache", "--select", "SVC001")
     assert calls == []
     assert [(d["code"], d["path"]) for d in json.loads(only_yaml)] == [("V6L900", "bad.py")]
     _, spark = run("--no-cache", "--select", "SPK")
-    assert len(calls) == 1
+    assert calls == ["job.py"]
     found = json.loads(spark)
     assert ("V6L900", "bad.py") in [(d["code"], d["path"]) for d in found]
     assert ("SPK003", "job.py") in [(d["code"], d["path"]) for d in found]
