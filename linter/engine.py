@@ -14,11 +14,11 @@ from v6lint.config import Settings, enabled_codes
 from v6lint.diagnostics import Diagnostic, Edit, Finding, Fix, ProfileRef
 from v6lint.discovery import compile_globs, display_path, ignored_by, read_regular, real_path, stat_signature
 from v6lint.document import Document
-from v6lint.rule import Gate, Rule
+from v6lint.rule import FileGates, Gate, Rule
 from v6lint.rules import ALL_RULES, BY_CODE, lookup
 from v6lint.source import DecodeError, SourceFile, decode
 from v6lint.suppressions import Spans, data_spans, parse_annotations, parse_comments, removal_fix, suppression_line
-from v6lint.sources import language_of, parse_source
+from v6lint.sources import SHARED, language_of, parse_source
 from v6lint.yaml_source import ParsedYaml, ParseProblem, parses_clean
 
 MAX_FIX_PASSES = 10
@@ -68,6 +68,9 @@ def judge(source: SourceFile, linters: "list[Linter]") -> list[list[Diagnostic]]
 
 def _judge(source: SourceFile, linters: "list[Linter]") -> list[list[Diagnostic]]:
     language = source.language or language_of(source.abspath or source.path)
+    parsed = SHARED.take(source)  # the profile scan's parse of this very text, when it kept it
+    if parsed is not None:
+        return [linter._lint_parsed(source, parsed) for linter in linters]
     if language == "yaml" and all(linter.quiet(source) for linter in linters) and parses_clean(source):
         # No rule can find anything here and libyaml accepts it: the documents are not built.
         return [linter._lint_parsed(source, ParsedYaml([])) for linter in linters]
@@ -174,6 +177,10 @@ class Linter:
             gate = self._gates[r.code]
             if gate is not None:
                 self._gated.setdefault(gate, set()).add(r.code)
+        self._quiet_gates: list[Gate] | None = None  # the gates of self.enabled's rules (None: one is ungated)
+        if not self._ungated & self.enabled:
+            self._quiet_gates = [gate for gate, codes in self._gated.items() if codes & self.enabled]
+        self._file_gates: FileGates | None = None  # the last file's (quiet asks, then _lint_parsed)
         self._ran: dict[bool, set[str]] = {}  # see ran_rules
         self._real_dirs: dict[str, str] = {}  # folder -> real path (see discovery.real_path)
 
@@ -265,9 +272,21 @@ class Linter:
         if "v6lint" in source.text:
             return False
         enabled = self.enabled_for(source.abspath or source.path)
-        if self._ungated & enabled:
+        if enabled is self.enabled:
+            gates = self._quiet_gates
+        else:
+            gates = None if self._ungated & enabled else [g for g, codes in self._gated.items() if codes & enabled]
+        if gates is None:
             return False
-        return not any(codes & enabled and gate(source, self.profile) for gate, codes in self._gated.items())
+        answers = self.gates_of(source)
+        return not any(answers.open(gate) for gate in gates)
+
+    def gates_of(self, source: SourceFile) -> FileGates:
+        """The file's gate answers (kept for the last file: `quiet` and `_lint_parsed` share them)."""
+        found = self._file_gates
+        if found is None or found.source is not source or found.profile is not self.profile:
+            found = self._file_gates = FileGates(source, self.profile)
+        return found
 
     def ran_rules(self, enabled: set[str], partial: bool) -> set[str]:
         """The rules that ran on a file, for unused-suppression purposes: every enabled rule of this
@@ -287,19 +306,16 @@ class Linter:
         if parsed.problem is not None:
             p = parsed.problem
             raw.append((BY_CODE[p.code], Finding(p.start, p.end, p.message), None))
-        gates: dict[Gate, bool] = {}  # this file's open gates, each asked once
+        gate_of = self._gates
+        answers = self.gates_of(source) if parsed.documents else None
         for doc in parsed.documents:
             yaml = doc.language == "yaml"
             for rule in self.rules_for(doc):
                 if rule.code not in enabled or (partial and rule.kinds):
                     continue
-                gate = self._gates[rule.code] if yaml else None
-                if gate is not None:
-                    is_open = gates.get(gate)
-                    if is_open is None:
-                        is_open = gates[gate] = gate(source, self.profile)
-                    if not is_open:
-                        continue  # the rule cannot find anything in this file
+                gate = gate_of[rule.code] if yaml else None
+                if gate is not None and answers is not None and not answers.open(gate):
+                    continue  # the rule cannot find anything in this file
                 assert rule.check is not None  # (rules_for gives rules with a check only)
                 try:
                     for finding in rule.check(doc, self.profile):

@@ -27,7 +27,7 @@ from v6lint.document import MAP, Document, Node
 from v6lint.hcl_source import walk_blocks
 from v6lint.rule import PlatformSource, Profile, ProfileSource
 from v6lint.source import DecodeError, SourceFile, decode
-from v6lint.sources import parse_source
+from v6lint.sources import SHARED, parse_source
 from v6lint.yaml_source import ParsedYaml
 
 PROFILE_SUFFIXES = CONFIG_SUFFIXES  # the files that can hold a profile source or a cross-file fact
@@ -633,11 +633,12 @@ def _never(_kinds: frozenset[str]) -> bool:
 
 
 def file_facts(path: Path, real: str, text: str, encoding: str = "utf-8", bom: bytes = b"",
-               skip: Callable[[frozenset[str]], bool] = _never) -> tuple[FileFacts, ParsedYaml | None]:
+               skip: Callable[[frozenset[str]], bool] = _never, share: bool = False) -> tuple[FileFacts, ParsedYaml | None]:
     """What one file (its text as read, `real` its real path) contributes to its project's profile
     and facts, and its parse when it was parsed. Only a file holding a trigger is parsed;
     `skip(kinds)` says whether a YAML file with evidence of `kinds` only may be left unparsed
-    (the collector's nothing_to_add)."""
+    (the collector's nothing_to_add). `share`: offer the parse to this process's lint pass
+    (sources.SHARED), so the file is not parsed again there."""
     part = _Collector()
     if path.suffix == ".tf":
         part.facts.note_terraform_text(os.path.dirname(real), text)
@@ -652,10 +653,13 @@ def file_facts(path: Path, real: str, text: str, encoding: str = "utf-8", bom: b
     if kinds is not None and skip(kinds):
         part.skipped = kinds
         return part, None
+    source = SourceFile(display_path(path), text, encoding, bom, real)
     try:
-        parsed = parse_source(SourceFile(display_path(path), text, encoding, bom, real))
+        parsed = parse_source(source)
     except Exception:  # the lint pass reports what cannot be parsed
         return part, None
+    if share:
+        SHARED.offer(source, parsed)
     for doc in parsed.documents:
         if doc.language == "hcl":
             part.hcl(doc)
@@ -799,7 +803,7 @@ def collect(files: list[Path], overlay: dict[str, str] | None = None,
                     part = usable(memo.entries.get(key))
                 if part is None:
                     text, encoding, bom = (overlay[real], "utf-8", b"") if data is None else decode(data)
-                    part, parsed = file_facts(path, real, text, encoding, bom, skip)
+                    part, parsed = file_facts(path, real, text, encoding, bom, skip, memo is None and not overlay)
                     if memo is not None:
                         memo.extracted += 1
                         memo.parsed += parsed is not None
@@ -953,6 +957,7 @@ class Projects:
         self._roots: dict[str, Path] = {}  # directory -> project root
         self._marked: dict[Path, bool] = {}  # folder -> holds .git or a config (see marked_root)
         self.by_root: dict[Path, Project] = {}
+        SHARED.clear()  # a new run (or fix round): parses an earlier one kept are not for it
 
     def root_of(self, path: Path) -> Path:
         absolute = os.path.abspath(path)

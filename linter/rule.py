@@ -114,8 +114,17 @@ class Needles:
     alternatives: tuple[tuple[str, ...], ...]
 
     def __call__(self, source: SourceFile, profile: Profile) -> bool:
-        text = source.text
-        return "\\" in text or any(all(part in text for part in alt) for alt in self.alternatives)
+        return FileGates(source, profile).open(self)
+
+    def holds(self, has: Callable[[str], bool]) -> bool:
+        """Whether every needle of some alternative is there, as `has` tells (escapes aside)."""
+        for alternative in self.alternatives:
+            for needle in alternative:
+                if not has(needle):
+                    break
+            else:
+                return True
+        return False
 
     def __or__(self, other: Needles) -> Needles:
         return Needles(self.alternatives + other.alternatives)
@@ -127,6 +136,15 @@ class Needles:
 def contains(*needles: str) -> Needles:
     """The rule finds nothing in a YAML file that holds none of `needles`."""
     return Needles(tuple((n,) for n in needles))
+
+
+def any_case(word: str) -> Needles:
+    """The rule finds nothing in a YAML file without `word` in some mix of upper and lower case (it
+    compares values case-insensitively)."""
+    variants = [""]
+    for ch in word:
+        variants = [v + c for v in variants for c in dict.fromkeys((ch.lower(), ch.upper()))]
+    return contains(*variants)
 
 
 @functools.lru_cache(maxsize=None)
@@ -144,6 +162,34 @@ def _kind_needles(kinds: tuple[str, ...]) -> Needles | None:
 
 # A rule's file gate: False only when the rule cannot find anything in the file's YAML documents.
 Gate = Callable[[SourceFile, Profile], bool]
+
+
+class FileGates:
+    """One file's gate answers: each gate asked once, each needle searched for once."""
+
+    __slots__ = ("source", "profile", "escaped", "_found", "_answers")
+
+    def __init__(self, source: SourceFile, profile: Profile):
+        self.source, self.profile = source, profile
+        self.escaped = "\\" in source.text  # see Needles
+        self._found: dict[str, bool] = {}
+        self._answers: dict[int, bool] = {}  # by id: gates live as long as the rules
+
+    def has(self, needle: str) -> bool:
+        found = self._found.get(needle)
+        if found is None:
+            found = self._found[needle] = needle in self.source.text
+        return found
+
+    def open(self, gate: Gate) -> bool:
+        answer = self._answers.get(id(gate))
+        if answer is None:
+            if isinstance(gate, Needles):
+                answer = self.escaped or gate.holds(self.has)
+            else:
+                answer = bool(gate(self.source, self.profile))
+            self._answers[id(gate)] = answer
+        return answer
 
 
 @functools.lru_cache(maxsize=None)

@@ -14,7 +14,7 @@ from typing import Iterator
 
 from v6lint.data.instances import table
 from v6lint.diagnostics import Finding, Fix
-from v6lint.document import MAP, SEQ, Document, Node
+from v6lint.document import MAP, SEQ, Document, Node, per_document
 from v6lint.hcl_source import EXPR, walk_blocks
 from v6lint.rule import Profile, rule
 from v6lint.yaml_edit import append_item, replace_scalar
@@ -122,7 +122,9 @@ def _nodepool_group(doc: Document) -> NodeGroup:
     return group
 
 
+@per_document
 def node_groups(doc: Document) -> list[NodeGroup]:
+    """The document's node groups, built once for every NODE rule (read-only)."""
     if doc.language == "hcl":
         return _hcl_groups(doc)
     if doc.root is None:
@@ -138,11 +140,17 @@ def _known(node: Node):
     return table().get(node.text or "")
 
 
+@per_document
+def _real_folder(doc: Document) -> str | None:
+    """The real folder of the document's file (os.path.realpath walks every component: once per document)."""
+    return os.path.dirname(os.path.realpath(doc.source.abspath)) if doc.source.abspath else None
+
+
 def _pd_or_ipv6(doc: Document, profile: Profile) -> str | None:
     if profile.ip_family == "ipv6":
         return f"the cluster is IPv6 (per {profile.source})"
     facts = profile.facts
-    here = os.path.dirname(os.path.realpath(doc.source.abspath)) if doc.source.abspath else None
+    here = _real_folder(doc) if facts is not None else None
     if facts is None or not here:
         return None
     where = facts.prefix_delegation_near(here)
@@ -164,18 +172,16 @@ def non_nitro_instance(doc: Document, profile: Profile) -> Iterator[Finding]:
     Example:
         instance_types = ["t3.large"]   # not t2.large
     """
-    why = _pd_or_ipv6(doc, profile)
+    # (a standalone instance, a bastion or NAT box, is not a Kubernetes node)
+    xen = [(group, node, inst) for group in node_groups(doc) if group.eks_node for node in group.types
+           if (inst := _known(node)) is not None and not inst.nitro]
+    why = _pd_or_ipv6(doc, profile) if xen else None  # (asked only where there is a Xen node)
     if why is None:
         return
-    for group in node_groups(doc):
-        if not group.eks_node:
-            continue  # a standalone instance (bastion, NAT box) is not a Kubernetes node
-        for node in group.types:
-            inst = _known(node)
-            if inst is not None and not inst.nitro:
-                yield Finding(node.start, node.end,
-                              f"{group.label}: {inst.name} runs on the {inst.hypervisor} hypervisor, but {why}; "
-                              f"IPv6 and prefix delegation need Nitro instances")
+    for group, node, inst in xen:
+        yield Finding(node.start, node.end,
+                      f"{group.label}: {inst.name} runs on the {inst.hypervisor} hypervisor, but {why}; "
+                      f"IPv6 and prefix delegation need Nitro instances")
 
 
 _FAMILY = re.compile(r"^([a-z]+)(\d+)")
@@ -368,13 +374,12 @@ def unknown_instance_type(doc: Document, profile: Profile) -> Iterator[Finding]:
     Fix:
         when exactly one type is close
     """
-    names = list(table())
     for group in node_groups(doc):
         for node in group.types:
             text = node.text or ""
             if not _TYPE_NAME.match(text) or text in table():
                 continue
-            close = difflib.get_close_matches(text, names, n=3, cutoff=0.85)
+            close = difflib.get_close_matches(text, list(table()), n=3, cutoff=0.85)
             same_family = [c for c in close if c.split(".")[0] == text.split(".")[0]]
             close = same_family if len(same_family) == 1 else close[:2]  # `m5.lage` is m5.large, not m5n.large
             fix = Fix.safe(f"Use `{close[0]}`", replace_scalar(node, close[0])) if len(close) == 1 else None

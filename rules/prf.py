@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from v6lint.diagnostics import FAMILY_LABELS, Finding
-from v6lint.rule import rule
+from v6lint.rule import any_case, rule
 from v6lint.rules.views import ALLOC, SERVICE, SPARK_APPS, imds_values, ipv6_only, service_spec, spark_jobs
 
 
@@ -12,7 +12,8 @@ FAMILIES = "spark.kubernetes.driver.service.ipFamilies"
 
 @rule("PRF002", "ipv6-config-on-ipv4-cluster", "error",
       fix="none", kinds=SERVICE + SPARK_APPS + ("v1/ConfigMap",), languages=("yaml", "python"),
-      profiles=("ipv4",), rejected_by="the API server", references=(ALLOC,))
+      profiles=("ipv4",), rejected_by="the API server", references=(ALLOC,),
+      yaml_gate=any_case("ipv6"))  # each finding is at an `IPv6` value (IMDS modes in any case)
 def ipv6_config_on_ipv4_cluster(doc, profile):
     """IPv6-only settings (a SingleStack IPv6 Service, Spark `IPv6`, IMDS mode IPv6) in a project whose cluster
     profile is IPv4.

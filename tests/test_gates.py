@@ -155,7 +155,8 @@ def test_a_quiet_file_is_only_syntax_checked(monkeypatch):
 _YAMLISH = st.lists(st.sampled_from(
     ["a", "b: ", "- ", "\n", "  ", "[", "]", "{", "}", ",", "&x ", "*x", "*y", "!t ", "!!str ", "'", '"', "#", "|",
      ">", "? ", ":", "---\n", "...\n", "%YAML 1.2\n", "%TAG ! tag:x,2000:\n", "\t", "{{ x }}", "\\", "\ufeff", "@",
-     "`", "1 3 * * *", "&", "*", "kind: Service\n"]), max_size=40).map("".join)
+     "`", "1 3 * * *", "&", "*", "kind: Service\n", "!a%25b ", "!a%zz ", "!<tag:x%41> ", "%", "!e!x "]),
+    max_size=40).map("".join)
 
 
 @settings(max_examples=1500, deadline=None)

@@ -447,3 +447,53 @@ def test_prefix_delegation_near_costs_the_same_per_file_at_any_corpus_size():
     seconds(200)  # warm up
     small, large = min(seconds(2000) for _ in range(3)), min(seconds(8000) for _ in range(3))
     assert large < 8 * small, (small, large)
+
+
+def test_each_file_is_parsed_once_per_run_and_findings_are_the_same(tmp_path, monkeypatch):
+    """The profile scan keeps its parses (within a budget) for the lint pass of the same process:
+    a file holding a profile source or a fact is parsed once, not twice; with no budget it is
+    parsed twice and the findings are the same."""
+    import os
+    from collections import Counter
+
+    from v6lint import sources
+
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "prod.tfvars").write_text("enable_ipv6 = true\n")
+    (tmp_path / "cluster.yaml").write_text("apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\n"
+                                           "metadata: {name: c, region: us-east-1}\nkubernetesNetworkConfig:\n"
+                                           "  ipFamily: IPv4\n")
+    (tmp_path / "svc.yaml").write_text("apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  annotations:\n"
+                                       "    service.beta.kubernetes.io/aws-load-balancer-type: external\n"
+                                       "spec:\n  type: LoadBalancer\n  ipFamilies: [IPv4]\n")
+    (tmp_path / "plain.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n")
+    monkeypatch.chdir(tmp_path)
+    parsed: Counter = Counter()
+    real_parse = sources._parse
+    monkeypatch.setattr(sources, "_parse", lambda source, *a: parsed.update([os.path.basename(source.abspath or "")])
+                        or real_parse(source, *a))
+    _, once = run("--no-cache", "--jobs", "1")
+    # (plain.yaml: no rule can find anything in it, only syntax-checked; see test_gates)
+    assert parsed == Counter({"prod.tfvars": 1, "cluster.yaml": 1, "svc.yaml": 1})
+    assert "PRF001" in once and "SVC009" in once
+    parsed.clear()
+    monkeypatch.setattr(sources.SHARED, "budget", 0)
+    _, twice = run("--no-cache", "--jobs", "1")
+    assert parsed == Counter({"prod.tfvars": 2, "cluster.yaml": 2, "svc.yaml": 2})
+    assert twice == once
+
+
+def test_a_kept_parse_serves_only_an_equal_source_and_the_budget_holds():
+    from v6lint.source import SourceFile
+    from v6lint.sources import ParseShare, parse_source
+
+    share = ParseShare(budget=30)
+    first = SourceFile("a.yaml", "kind: ConfigMap\n", abspath="/r/a.yaml")
+    share.offer(first, parse_source(first))
+    share.offer(SourceFile("b.yaml", "x" * 20, abspath="/r/b.yaml"), parse_source(first))  # over the budget
+    assert list(share.kept) == ["/r/a.yaml"] and share.size == len(first.text)
+    assert share.take(SourceFile("a.yaml", "kind: Secret\n", abspath="/r/a.yaml")) is None  # changed meanwhile
+    assert share.size == 0 and share.take(first) is None  # taken (and dropped) once
+    share.offer(first, parsed := parse_source(first))
+    assert share.take(SourceFile("a.yaml", "kind: ConfigMap\n", abspath="/r/a.yaml")) is parsed
+    assert share.take(SourceFile("a.yaml", "kind: ConfigMap\n", abspath="/r/a.yaml", language="spark-conf")) is None
