@@ -550,7 +550,7 @@ async def _timed(coroutine):
 async def test_requests_are_answered_while_a_long_lint_runs(client: LanguageClient, workspace):
     timeline = Timeline(client)
     big, small = uri_of(workspace, "big.yaml"), uri_of(workspace, "svc.yaml")
-    text = _manifest(500)  # 16,000 lines
+    text = _manifest(1000)  # 32,000 lines: the lint must outlast the three requests (CI on a loaded machine)
     open_doc(client, big, text)
     open_doc(client, small, SVC)
     assert "PRF002" in codes(await diagnostics_for(client, big, lambda ds: bool(ds), timeout=60))
@@ -577,7 +577,7 @@ async def test_requests_are_answered_while_a_long_lint_runs(client: LanguageClie
 async def test_a_result_overtaken_by_an_edit_or_a_close_is_never_published(client: LanguageClient, workspace):
     timeline = Timeline(client)
     big = uri_of(workspace, "big.yaml")
-    text = _manifest(500)
+    text = _manifest(1000)  # (as above: version 3 must arrive while version 2 is linted)
     open_doc(client, big, text)
     await diagnostics_for(client, big, lambda ds: bool(ds), timeout=60)
     change(client, big, text.replace("namespace: shop", "namespace: store"), 2)  # every document re-parsed

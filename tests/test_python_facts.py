@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -50,7 +51,7 @@ def python_texts() -> list[tuple[str, str]]:
             ast.parse(text)
         except SyntaxError:
             continue  # (a V6L900 fixture: no facts either way)
-        out.append((str(path.relative_to(ROOT.parent)), text))
+        out.append((os.path.relpath(path, ROOT.parent), text))  # (../shared may be a link: no resolving)
     return out
 
 
