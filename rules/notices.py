@@ -47,9 +47,8 @@ RULES = [
 
     Why:
         Very large generated files would dominate run time; raise `max-file-size` in the config to lint them.
-        Python files with Spark settings are analysed with libcst, whose cost grows with the syntax tree
-        (about 40 us and 1.5 KB a node): over 50,000 nodes (hand-written jobs have a few thousand) they are
-        skipped, whatever the size setting. Info notices do not change the exit code.
+        Python files with Spark settings over 50,000 syntax nodes (hand-written jobs have a few thousand)
+        are not analysed, whatever the size setting. Info notices do not change the exit code.
 
     Example:
         max-file-size = 8388608  # in [tool.v6lint]
