@@ -410,12 +410,17 @@ def _parse_yaml(source: SourceFile) -> ParsedYaml:
                         "V6L904", f"document {index + 1} has {why} (alias bomb); skipped", root.start, root.start))
             documents.extend(_documents_of(source, root, index))
     except (YAMLError, RecursionError, ValueError, TypeError) as exc:
-        problem = _problem_from_error(source, exc)
-        if _INTERPOLATION.search(source.text) and find_template_marker(source, _INTERPOLATION) != -1:
-            problem = ParseProblem(
-                "V6L901",
-                f"template, not YAML until rendered (`${{ }}` placeholders): {problem.message}",
-                problem.start, problem.end,
-            )
-        return ParsedYaml(documents, problem)
+        return ParsedYaml(documents, parse_failure(source, exc))
     return ParsedYaml(documents)
+
+
+def parse_failure(source: SourceFile, exc: Exception) -> ParseProblem:
+    """The notice for a file libyaml (or the composer) refused: a syntax error, or a `${ }` template."""
+    problem = _problem_from_error(source, exc)
+    if _INTERPOLATION.search(source.text) and find_template_marker(source, _INTERPOLATION) != -1:
+        problem = ParseProblem(
+            "V6L901",
+            f"template, not YAML until rendered (`${{ }}` placeholders): {problem.message}",
+            problem.start, problem.end,
+        )
+    return problem

@@ -14,8 +14,8 @@ from ruamel.yaml.tag import Tag
 
 from v6lint.document import MAP, SCALAR, SEQ, Document, Node
 from v6lint.source import SourceFile
-from v6lint.yaml_source import (_INTERPOLATION, _PLAIN_TAGS, ALIAS_EXPANSION_LIMIT, ParsedYaml, ParseProblem,
-                                 _documents_of, _problem_from_error, expanded_size, find_template_marker)
+from v6lint.yaml_source import (_PLAIN_TAGS, ALIAS_EXPANSION_LIMIT, ParsedYaml, ParseProblem, _documents_of,
+                                 expanded_size, parse_failure)
 
 
 class _PlainResolver(VersionedResolver):
@@ -110,12 +110,5 @@ def parse_yaml_oracle(source: SourceFile, pure: bool = False) -> ParsedYaml:
                     "V6L904", f"document {index + 1} has {why} (alias bomb); skipped", root.start, root.start))
             documents.extend(_documents_of(source, root, index))
     except (YAMLError, RecursionError, ValueError, TypeError) as exc:
-        problem = _problem_from_error(source, exc)
-        if _INTERPOLATION.search(source.text) and find_template_marker(source, _INTERPOLATION) != -1:
-            problem = ParseProblem(
-                "V6L901",
-                f"template, not YAML until rendered (`${{ }}` placeholders): {problem.message}",
-                problem.start, problem.end,
-            )
-        return ParsedYaml(documents, problem)
+        return ParsedYaml(documents, parse_failure(source, exc))
     return ParsedYaml(documents)
