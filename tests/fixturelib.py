@@ -21,6 +21,16 @@ from v6lint.rules import ALL_RULES
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
+
+
+def shared(*parts: str) -> Path:
+    """A path under `../shared` (the corpus, the charts, the data files), resolved. The tests need it:
+    CI puts it beside the checkout. When it is missing the test module fails to load, saying so,
+    instead of its tests skipping or passing on an empty corpus."""
+    path = ROOT.parent.joinpath("shared", *parts)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: the tests need ../shared beside the checkout")
+    return path.resolve()
 SNAPSHOT = "expected.snap"
 REGENERATE = "cd tests && ../.venv/bin/python regen_fixtures.py"
 # Reported by the engine, not reachable from a file in a folder: covered by tests in test_engine.py.

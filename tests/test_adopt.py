@@ -14,11 +14,12 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
+from fixturelib import shared
 from terminal import EXE, run_in_terminal
 from v6lint.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-SARIF_SCHEMA = (ROOT.parent / "shared" / "data" / "sarif-schema-2.1.0.json").resolve()
+SARIF_SCHEMA = shared("data", "sarif-schema-2.1.0.json")
 
 SVC = """\
 apiVersion: v1
@@ -361,7 +362,6 @@ def test_impossible_combinations_are_refused(repo):
         assert f"--statistics prints a count per rule, which --output-format {fmt} cannot hold" in result.output
 
 
-@pytest.mark.skipif(not SARIF_SCHEMA.is_file(), reason=f"SARIF schema not found at {SARIF_SCHEMA}")
 def test_sarif_fingerprints_survive_line_shifts_and_the_run_says_where_it_ran(repo):
     (repo / "svc.yaml").write_text(SVC)
     (repo / "etl.ipynb").write_text(NOTEBOOK)

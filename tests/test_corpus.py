@@ -11,9 +11,9 @@ from v6lint.engine import Linter
 from v6lint.rule import Profile
 from v6lint.source import SourceFile
 from v6lint.sources import parse_source
+from fixturelib import shared
 
-CORPUS = (Path(__file__).resolve().parent.parent.parent / "shared" / "corpus").resolve()
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"shared corpus not found at {CORPUS}")
+CORPUS = shared("corpus")
 
 
 @pytest.fixture(scope="module")

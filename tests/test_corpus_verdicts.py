@@ -16,13 +16,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from fixturelib import shared
 
 HERE = Path(__file__).resolve().parent
-CORPUS = (HERE.parent.parent / "shared" / "corpus").resolve()
+CORPUS = shared("corpus")
 VERDICTS = HERE / "corpus_verdicts.tsv"
 PROFILES = ("ipv6", "dual")
 
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"shared corpus not found at {CORPUS}")
 
 Key = tuple[str, int, str, str]  # path relative to the corpus, line, code, profile
 

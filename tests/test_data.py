@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
-
-import pytest
 
 from v6lint.data.instances import table
 from v6lint.data.lbc_annotations import LBC_EXACT, LBC_PATTERNS
+from fixturelib import shared
 
-SHARED = (Path(__file__).resolve().parent.parent.parent / "shared" / "data").resolve()
+SHARED = shared("data")
 
 
 def test_instance_table_has_every_row():
@@ -18,7 +16,6 @@ def test_instance_table_has_every_row():
     assert table()["m5.metal"].nitro and table()["m5.large"].nitro
 
 
-@pytest.mark.skipif(not (SHARED / "eni-max-pods.txt").is_file(), reason=f"shared data not found at {SHARED}")
 def test_secondary_ip_formula_reproduces_eni_max_pods_for_every_type():
     expected = {}
     for line in (SHARED / "eni-max-pods.txt").read_text().splitlines():
@@ -36,7 +33,6 @@ def test_size_classes_for_the_managed_node_group_cap():
     assert table()["m5.metal"].vcpus_at_most_30 is None
 
 
-@pytest.mark.skipif(not (SHARED / "lbc-annotations.csv").is_file(), reason=f"shared data not found at {SHARED}")
 def test_annotation_keys_match_the_shared_csv():
     import csv
     rows = list(csv.DictReader((SHARED / "lbc-annotations.csv").open()))

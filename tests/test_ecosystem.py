@@ -16,10 +16,11 @@ from click.testing import CliRunner
 from terminal import EXE, run_in_terminal
 from v6lint.cli import main
 from v6lint.rules import ALL_RULES
+from fixturelib import shared
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "fixtures" / "demo"
-SARIF_SCHEMA = (ROOT.parent / "shared" / "data" / "sarif-schema-2.1.0.json").resolve()
+SARIF_SCHEMA = shared("data", "sarif-schema-2.1.0.json")
 
 
 @pytest.fixture
@@ -33,7 +34,6 @@ def run(*args):
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
-@pytest.mark.skipif(not SARIF_SCHEMA.is_file(), reason=f"SARIF schema not found at {SARIF_SCHEMA}")
 def test_sarif_is_valid_against_the_published_schema_and_carries_fixes(demo):
     result = run("check", "--output-format", "sarif")
     assert result.exit_code == 1

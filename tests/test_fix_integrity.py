@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import difflib
-from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from v6lint.config import Settings
@@ -14,8 +12,9 @@ from v6lint.engine import Linter
 from v6lint.rule import Profile
 from v6lint.source import SourceFile
 from v6lint.sources import parse_source
+from fixturelib import shared
 
-CORPUS = (Path(__file__).resolve().parent.parent.parent / "shared" / "corpus").resolve()
+CORPUS = shared("corpus")
 
 
 def hunks_inside_edits(before: str, after: str, edits) -> list[str]:
@@ -122,7 +121,6 @@ def data_changes_only_where_touched(original: SourceFile, fixed: SourceFile, tou
     return problems
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"shared corpus not found at {CORPUS}")
 def test_corpus_fixes_touch_only_their_edits():
     # Every rule, preview and AWS ones included, so that every fix meets real files.
     linter = Linter(Settings(profile=Profile("ipv6", "--ip-family", platform="aws"), preview=True))

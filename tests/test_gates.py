@@ -15,16 +15,16 @@ from v6lint import engine
 from v6lint.bench import realistic_corpus
 from v6lint.cli import main
 from v6lint.config import Settings
-from v6lint.discovery import discover
 from v6lint.engine import Linter
 from v6lint.rule import Profile, Rule
 from v6lint.rules import ALL_RULES
 from v6lint.source import SourceFile, decode
 from v6lint.sources import language_of, parse_source
 from v6lint.yaml_source import parse_yaml, parses_clean
+from fixturelib import shared
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = (ROOT.parent / "shared" / "corpus").resolve()
+CORPUS = shared("corpus")
 YAML_RULES = [r for r in ALL_RULES if r.check is not None and "yaml" in r.languages]
 PROFILES = [Profile(family, "--ip-family", platform=platform)
             for family in ("ipv4", "ipv6", "dual", None) for platform in ("aws", None)]
@@ -34,7 +34,7 @@ def _sources(tmp_path: Path) -> list[SourceFile]:
     """Every YAML file of the fixtures, the test charts, the shared corpus and a generated realistic corpus."""
     generated = tmp_path / "generated"
     realistic_corpus(generated, 400)
-    roots = [ROOT / "fixtures", ROOT / "tests" / "charts", generated] + ([CORPUS] if CORPUS.is_dir() else [])
+    roots = [ROOT / "fixtures", ROOT / "tests" / "charts", generated] + [CORPUS]
     out = []
     for root in roots:
         for path in sorted(root.rglob("*")):
@@ -94,8 +94,7 @@ def _project(tmp_path: Path) -> Path:
     root = tmp_path / "project"
     shutil.copytree(ROOT / "fixtures", root)
     realistic_corpus(root / "realistic", 600)
-    if CORPUS.is_dir():
-        shutil.copytree(CORPUS, root / "corpus")
+    shutil.copytree(CORPUS, root / "corpus")
     (root / ".git").mkdir()
     return root
 

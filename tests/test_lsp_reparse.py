@@ -2,8 +2,6 @@
 documents, nodes and ranges, and so the same findings, on the shared corpus and after edits."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from v6lint.config import Settings
@@ -13,8 +11,9 @@ from v6lint.lsp.reparse import Reparser
 from v6lint.rule import Profile
 from v6lint.source import SourceFile
 from v6lint.yaml_source import parse_yaml
+from fixturelib import shared
 
-CORPUS = (Path(__file__).resolve().parent.parent.parent / "shared" / "corpus").resolve()
+CORPUS = shared("corpus")
 
 
 def shape(node: Node | None, seen=None):
@@ -106,7 +105,6 @@ def test_what_only_the_whole_parse_can_judge_is_left_to_it(text):
     assert Reparser().parse(SourceFile("m.tf", "a = 1\n", abspath="/w/m.tf")) is None  # not YAML
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"shared corpus not found at {CORPUS}")
 def test_the_corpus_reparses_as_parsed_whole_and_gives_the_same_findings():
     linter = Linter(Settings(profile=Profile("ipv4", "--ip-family")))
     checked = 0

@@ -12,16 +12,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 from libcst_oracle import libcst_facts
 
 from v6lint.notebook import notebook_view
 from v6lint.python_source import TRIGGERS, PySetting, PythonFacts, parse_python
 from v6lint.source import SourceFile, decode
+from fixturelib import shared
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = (ROOT.parent / "shared" / "corpus").resolve()
+CORPUS = shared("corpus")
 
 
 def facts(text: str) -> PythonFacts:
