@@ -12,6 +12,8 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from v6lint.config import load_settings
 from v6lint.diagnostics import Diagnostic
 from v6lint.engine import FileResult, Linter, apply_edits
@@ -31,6 +33,17 @@ def shared(*parts: str) -> Path:
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: the tests need ../shared beside the checkout")
     return path.resolve()
+
+
+def _no_renderer() -> bool:
+    from v6lint.helm import backend
+
+    return backend() is None
+
+
+# Tests that render a chart: the README's test command installs the helm extra (helm-python-sdk).
+needs_renderer = pytest.mark.skipif(_no_renderer(), reason="no Helm renderer: install the helm extra "
+                                                           "(helm-python-sdk) or put helm on PATH")
 SNAPSHOT = "expected.snap"
 REGENERATE = "cd tests && ../.venv/bin/python regen_fixtures.py"
 # Reported by the engine, not reachable from a file in a folder: covered by tests in test_engine.py.

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from fixturelib import needs_renderer
+
 from v6lint import helm
 from v6lint.cli import main
 from v6lint.helm import RenderError, backend, split_stream
@@ -15,8 +17,6 @@ from v6lint.source import SourceFile
 from v6lint.sources import parse_source
 
 CHARTS = Path(__file__).resolve().parent / "charts"
-needs_renderer = pytest.mark.skipif(backend() is None, reason="no Helm renderer: install the helm extra "
-                                                              "(helm-python-sdk) or put helm on PATH")
 IPV6_AWS = '[cluster]\nip-family = "ipv6"\nplatform = "aws"\n'
 # An internet-facing NLB for ingress-nginx on an IPv6 EKS cluster, written as a user would, but
 # IPv4-only twice over: the load balancer's address type and the Service's families.

@@ -12,6 +12,8 @@ from lsprotocol import types
 from pygls.uris import from_fs_path
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
+from fixturelib import needs_renderer
+
 ROOT = Path(__file__).resolve().parent.parent
 SVC = """\
 apiVersion: v1
@@ -383,9 +385,6 @@ async def test_security_15_nul_uris_unopened_hover_and_debounced_profile(client:
     assert sum("cluster profile" in m.message for m in client.log_messages) == builds + 1
 
 
-needs_renderer = pytest.mark.skipif(
-    __import__("v6lint.helm", fromlist=["backend"]).backend() is None,
-    reason="no Helm renderer: install the helm extra (helm-python-sdk) or put helm on PATH")
 
 
 def web_chart(workspace: Path) -> Path:
