@@ -33,10 +33,17 @@ def run(*args) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_findings_are_identical_with_and_without_cache_and_workers(project):
+def test_findings_are_identical_with_and_without_cache_and_workers(project, monkeypatch):
+    from v6lint import sources
+
     _, baseline = run("--no-cache", "--jobs", "1")
     assert len(json.loads(baseline)) > 100
+    # (800+ profile candidates: the workers read them, then lint the files whose parses they kept)
     _, parallel = run("--no-cache", "--jobs", "2")
+    with monkeypatch.context() as patched:
+        patched.setattr(sources.SHARED, "budget", 0)  # nothing kept: every candidate parsed again
+        _, reparsed = run("--no-cache", "--jobs", "2")
+    assert reparsed == parallel
     _, cold_cache = run("--jobs", "1")
     assert list(cache.location(project).rglob("results-*.json"))  # outside the work tree
     assert not (project / ".v6lint_cache").exists()
