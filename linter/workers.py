@@ -72,10 +72,10 @@ class Workers:
             self._lint_reals = {real_path(path, dirs) for path in self._lintable}
         for index in range(self.jobs):
             mine, theirs = context.Pipe()
+            self._conns.append(mine)  # (before the fork: the worker closes it, see _serve)
             process = context.Process(target=_serve, args=(theirs, self), daemon=True)
             process.start()
             theirs.close()
-            self._conns.append(mine)
             self._procs.append(process)
 
     def _receive(self, index: int):
@@ -249,7 +249,7 @@ def _serve(conn, workers: Workers) -> None:
     (until their file is linted; each collection walked all of them: ~4% of a 10k-file run). A
     kept document whose views (cycles) were built is then freed when the worker ends: memory stays
     within the budget of SHARED."""
-    for other in workers._conns:  # the parent's ends of the workers forked before this one
+    for other in workers._conns:  # the parent's ends (its own: else the parent's death is no EOF here)
         other.close()
     gc.freeze()
     route = None

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -601,3 +602,54 @@ def test_a_kept_parse_serves_only_an_equal_source_and_the_budget_holds():
     share.offer(first, parsed := parse_source(first))
     assert share.take(SourceFile("a.yaml", "kind: ConfigMap\n", abspath="/r/a.yaml")) is parsed
     assert share.take(SourceFile("a.yaml", "kind: ConfigMap\n", abspath="/r/a.yaml", language="spark-conf")) is None
+
+
+def _group(pgid: int) -> list[int]:
+    """The processes of a process group that are still running (zombies are done)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_an_interrupted_run_with_workers_leaves_no_process_behind(tmp_path, how):
+    """Ctrl-C (SIGINT to the whole process group) mid-run exits 130 as in one process; a SIGTERM to
+    the parent alone ends it, and its workers end as soon as they find their parent gone."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = tmp_path / "many"
+    for i in range(3000):
+        folder = root / f"d{i % 30}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"s{i}.yaml").write_text("apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  annotations:\n"
+                                           "    service.beta.kubernetes.io/aws-load-balancer-type: external\n"
+                                           "spec:\n  ipFamilies: [IPv4, IPv4]\n  ipFamilyPolicy: SingleStack\n")
+    (root / ".git").mkdir()
+    exe = str(Path(sys.executable).parent / "v6lint")
+    proc = subprocess.Popen([exe, "check", "--no-cache", "--jobs", "2", "."], cwd=root, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None and len(_group(proc.pid)) < 3:
+        time.sleep(0.01)
+    assert proc.poll() is None and len(_group(proc.pid)) == 3  # the parent and its two workers, at work
+    if how == "ctrl-c":
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(timeout=60) == 130
+        assert proc.stderr is not None and b"v6lint: interrupted" in proc.stderr.read()
+    else:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == -signal.SIGTERM
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and _group(proc.pid):
+        time.sleep(0.05)
+    assert _group(proc.pid) == []
