@@ -153,8 +153,11 @@ class Workers:
             finally:
                 _INHERITED = None
         elif not self._routed:
+            from multiprocessing.reduction import ForkingPickler
+
+            message = ForkingPickler.dumps(("route", (self.given, fix, unsafe, ignore_reason)))  # (pickled once)
             for conn in self._conns:
-                conn.send(("route", (self.given, fix, unsafe, ignore_reason)))
+                conn.send_bytes(message)
             for index in range(self.jobs):
                 self._receive(index)
         self._routed = True

@@ -653,3 +653,25 @@ def test_an_interrupted_run_with_workers_leaves_no_process_behind(tmp_path, how)
     while time.monotonic() < deadline and _group(proc.pid):
         time.sleep(0.05)
     assert _group(proc.pid) == []
+
+
+def test_nodes_survive_pickling_whole_with_shared_and_cyclic_nodes():
+    """Worker processes send nodes (profile facts) pickled as one tuple each: every field comes
+    back, a node shared by two parents (a YAML alias) stays one node, and a cycle loads."""
+    import pickle
+
+    from v6lint.document import Node, walk
+    from v6lint.source import SourceFile
+    from v6lint.sources import parse_source
+
+    text = "base: &b {port: 80, tags: [a, 'b']}\none: *b\ntwo: *b\nnull_value: ~\nblock: |\n  x\n"
+    root = parse_source(SourceFile("a.yaml", text)).documents[0].root
+    again = pickle.loads(pickle.dumps(root))
+    fields = Node.__slots__[:1] + Node.__slots__[2:]
+    assert [[getattr(n, f) for f in fields] for n in walk(again)] == [[getattr(n, f) for f in fields] for n in walk(root)]
+    one, two = again.get("one"), again.get("two")
+    assert one is two and one is again.get("base") and one.str_at("tags") is None and one.get("port").text == "80"
+    cyclic = Node("seq", [], "", None, False, 0, 4)
+    cyclic.value.append(cyclic)
+    loaded = pickle.loads(pickle.dumps(cyclic))
+    assert loaded.value[0] is loaded and (loaded.kind, loaded.start, loaded.end) == ("seq", 0, 4)
