@@ -701,7 +701,7 @@ def _signature(real: str) -> tuple[int, ...] | None:
 def _share_of(path: Path, real_dirs: dict[str, str], held: _Collector, keep=()) -> FileFacts | None:
     """One file's share read from disk (None when it cannot be read or adds nothing); `held`: the
     evidence this process has seen of the project, for nothing_to_add. The parse of a file whose
-    real path is in `keep` (the lint pass reads it) is offered to this process's lint pass."""
+    real path's hash is in `keep` (the lint pass reads it) is offered to this process's lint pass."""
     try:
         data = read_regular(path, MAX_PROFILE_FILE)[1]  # never blocks on a FIFO
         if data is None:
@@ -710,7 +710,7 @@ def _share_of(path: Path, real_dirs: dict[str, str], held: _Collector, keep=()) 
         shown = display_path(path)
         real = real_path(path, real_dirs)
         part, _parsed = file_facts(path, real, text, encoding, bom,
-                                   lambda kinds: held.nothing_to_add(shown, kinds), real in keep)
+                                   lambda kinds: held.nothing_to_add(shown, kinds), hash(real) in keep)
     except (OSError, DecodeError):
         return None
     for evidence in part.platforms:

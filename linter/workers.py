@@ -49,7 +49,7 @@ class Workers:
         self.factory = factory  # given -> Route, called in a worker forked before the routes existed
         self.given: object = None  # what factory builds the routes from (set by the owner before linting)
         self._lintable = lintable  # the files the lint pass reads: the scan keeps their parses only
-        self._lint_reals: set[str] | None = None
+        self._lint_reals: set[int] | None = None  # hashes of their real paths
         self._conns: list = []
         self._procs: list = []
         self._holder: dict[str, int] = {}  # real path -> the worker keeping its parse
@@ -69,7 +69,9 @@ class Workers:
             raise RuntimeError("no fork on this platform")  # (callers check fork_context first)
         if self._lintable is not None and self._lint_reals is None:
             dirs: dict[str, str] = {}
-            self._lint_reals = {real_path(path, dirs) for path in self._lintable}
+            # hashes, not paths (~8 bytes a file; the workers' own string hashes: they fork from here)
+            self._lint_reals = {hash(real_path(path, dirs)) for path in self._lintable}
+            self._lintable = None
         for index in range(self.jobs):
             mine, theirs = context.Pipe()
             self._conns.append(mine)  # (before the fork: the worker closes it, see _serve)
@@ -77,6 +79,7 @@ class Workers:
             process.start()
             theirs.close()
             self._procs.append(process)
+        self._lint_reals = None  # (the workers have theirs)
 
     def _receive(self, index: int):
         try:
@@ -113,24 +116,25 @@ class Workers:
 
     # --- the profile scan ---------------------------------------------------------------
     def shares(self, files: list[Path]) -> list:
-        """Each file's share of its project's facts (project._share_of), in file order; the files
-        go out in chunks to whichever worker is free."""
+        """The files' shares of their project's facts (project._share_of), each chunk's folded
+        into one (None: it adds nothing), in file order: folded in turn, they give what the files'
+        shares give (merge is associative). The chunks go out to whichever worker is free."""
         if not self.started:
             self._start()
         self._scans += 1
         size = max(16, len(files) // (self.jobs * 8))
         chunks = deque(range(0, len(files), size))
-        out: list = [None] * len(files)
+        out: list = [None] * len(chunks)
 
         def batch_for(_index: int):
             if not chunks:
                 return None
+            number = len(out) - len(chunks)
             at = chunks.popleft()
-            return at, ("scan", (self._scans, files[at:at + size]))
+            return number, ("scan", (self._scans, files[at:at + size]))
 
-        def done(index: int, at, reply) -> None:
-            parts, kept = reply
-            out[at:at + len(parts)] = parts
+        def done(index: int, number, reply) -> None:
+            out[number], kept = reply
             for real in kept:
                 self._holder[real] = index
 
@@ -252,9 +256,12 @@ def _serve(conn, workers: Workers) -> None:
     (until their file is linted; each collection walked all of them: ~4% of a 10k-file run). A
     kept document whose views (cycles) were built is then freed when the worker ends: memory stays
     within the budget of SHARED."""
+    from v6lint.sources import SHARED
+
     for other in workers._conns:  # the parent's ends (its own: else the parent's death is no EOF here)
         other.close()
     gc.freeze()
+    SHARED.budget //= workers.jobs  # the run's budget of kept parses, shared out: memory as with one process
     route = None
     reply: object = None
     seen, evidence = 0, None  # the profile scan in progress, and this worker's evidence of it
@@ -300,9 +307,10 @@ def _sendable(exc: BaseException) -> BaseException:
         return RuntimeError(f"{type(exc).__name__}: {exc}\n{''.join(traceback.format_exception(exc))}")
 
 
-def _scan(files: list[Path], lint_reals: set[str] | None, evidence) -> tuple[tuple[list, list[str]], object]:
-    """The files' shares, the real paths of the parses kept for the lint pass, and this worker's
-    evidence of the project so far (see nothing_to_add: exact with any subset of the files)."""
+def _scan(files: list[Path], lint_reals: set[int] | None, evidence) -> tuple[tuple[object, list[str]], object]:
+    """The files' shares folded into one (None when they add nothing), the real paths of the
+    parses kept for the lint pass, and this worker's evidence of the project so far (see
+    nothing_to_add: exact with any subset of the files)."""
     from itertools import islice
 
     from v6lint.project import _Collector, _share_of
@@ -312,8 +320,14 @@ def _scan(files: list[Path], lint_reals: set[str] | None, evidence) -> tuple[tup
         evidence = _Collector()
     before = len(SHARED.kept)
     dirs: dict[str, str] = {}
-    parts = [_share_of(path, dirs, evidence, lint_reals or ()) for path in files]
-    return (parts, list(islice(SHARED.kept, before, None))), evidence
+    folded = None
+    for path in files:
+        part = _share_of(path, dirs, evidence, lint_reals or ())
+        if part is not None:
+            if folded is None:
+                folded = _Collector()
+            folded.merge(part)
+    return (folded, list(islice(SHARED.kept, before, None))), evidence
 
 
 def _lint(path: Path, route, fix: bool, unsafe: bool, ignore_reason: str | None):
