@@ -506,7 +506,7 @@ def _builds(files: list[Path], route, use_cache: bool):
     from v6lint.helm import check_charts
     from v6lint.kustomize import check_overlays
 
-    built = check_overlays(files, route)
+    built = check_overlays(files, route, use_cache)
     charts = check_charts(files, route, use_cache=use_cache)
     built.members |= charts.members
     built.used |= charts.used
