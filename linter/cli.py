@@ -273,7 +273,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
 
     fallback = _common_root(paths)
 
-    def routes(overlay: dict[str, str] | None, cached: bool) -> tuple[dict[Path, tuple], dict[Path, tuple]]:
+    def routes(overlay: dict[str, str] | None, cached: bool) -> tuple[_Routes, dict[Path, tuple]]:
         """Each file's (linter, result cache), and each project root's, for the projects of this run:
         a file is judged by the settings and profile of its own project (profiles never leak)."""
         projects = Projects(lambda root: overridden(load(config, [str(root)])), fallback, overlay=overlay,
@@ -284,7 +284,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
             return linter, _result_cache(project, linter) if cached else None, project
 
         per_file, per_root = _by_project(found.files, projects, make)
-        return {path: route[:2] for path, route in per_file.items()}, per_root
+        return per_file.cut(2), per_root
 
     latest: list = []  # the routes of the last project build (fix rounds rebuild them)
 
@@ -605,17 +605,42 @@ def _check_stdin(linter: Linter, path: Path, fix: bool, unsafe: bool) -> FileRes
     return result
 
 
-def _by_project(files: list[Path], projects: Projects, make) -> tuple[dict, dict]:
-    """({file: its project's route}, {project root: route}) with route = make(project), built once
-    per project: a file is judged by the settings and profile of its own project (profiles never
+class _Routes:
+    """Each file's route (its project's linter, result cache...), held per folder: a file's project
+    is its folder's (Projects.root_of), so the table grows with the folders of a run, not its files."""
+
+    __slots__ = ("_by_folder",)
+
+    def __init__(self, by_folder: dict[str, tuple] | None = None) -> None:
+        self._by_folder: dict[str, tuple] = by_folder if by_folder is not None else {}
+
+    def __getitem__(self, path: Path) -> tuple:
+        return self._by_folder[os.path.dirname(path)]
+
+    def __contains__(self, path: Path) -> bool:
+        return os.path.dirname(path) in self._by_folder
+
+    def add(self, path: Path, route: tuple) -> None:
+        self._by_folder.setdefault(os.path.dirname(path), route)
+
+    def cut(self, size: int) -> "_Routes":
+        """The same routes, each holding only its first `size` items."""
+        return _Routes({folder: route[:size] for folder, route in self._by_folder.items()})
+
+
+def _by_project(files: list[Path], projects: Projects, make) -> tuple[_Routes, dict]:
+    """(each file's route, {project root: route}) with route = make(project), built once per
+    project: a file is judged by the settings and profile of its own project (profiles never
     leak). Which files those are, its nearest config decided when they were found (_discover)."""
     per_root: dict[Path, tuple] = {}
-    per_file: dict[Path, tuple] = {}
+    per_file = _Routes()
     for path in files:
+        if path in per_file:  # (a folder whose project is known)
+            continue
         project = projects.of(path)
         if project.root not in per_root:
             per_root[project.root] = make(project)
-        per_file[path] = per_root[project.root]
+        per_file.add(path, per_root[project.root])
     return per_file, per_root
 
 
@@ -639,7 +664,7 @@ def use_color(stream) -> bool:
     return hasattr(stream, "isatty") and stream.isatty() and os.environ.get("TERM") != "dumb"
 
 
-def _show_settings(path: Path, per_file: dict[Path, tuple]) -> str:
+def _show_settings(path: Path, per_file: _Routes) -> str:
     """What `--show-settings` prints: the file's project, config chain, settings and profile."""
     if path not in per_file:
         return f"{display_path(path)}: not linted (excluded by its config, or not a file v6lint reads)\n"
@@ -763,7 +788,8 @@ def plan_command(paths, target, output_format, output_file, fix, unsafe_fixes, p
     def make_plans() -> list:
         per_file, per_root = build(None)
         judged: dict[Path, list] = {root: [] for root in per_root}
-        for path, (project, judges) in per_file.items():
+        for path in found.files:
+            project, judges = per_file[path]
             source, notices, _data = judges[0].read(path)
             verdicts = judge(source, judges) if source is not None else [notices] * len(judges)
             judged[project.root].append((source, *verdicts[:2], verdicts[2] if len(verdicts) > 2 else None))
@@ -772,7 +798,7 @@ def plan_command(paths, target, output_format, output_file, fix, unsafe_fixes, p
     applied: list = []  # the findings whose fixes --fix wrote
     try:
         if fix:
-            files = list(build(None)[0])
+            files = list(found.files)
 
             def rebuild(overlay):
                 per_file, per_root = build(overlay or None)
