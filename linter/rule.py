@@ -117,16 +117,6 @@ class Needles:
     def __call__(self, source: SourceFile, profile: Profile) -> bool:
         return FileGates(source, profile).open(self)
 
-    def holds(self, has: Callable[[str], bool]) -> bool:
-        """Whether every needle of some alternative is there, as `has` tells (escapes aside)."""
-        for alternative in self.alternatives:
-            for needle in alternative:
-                if not has(needle):
-                    break
-            else:
-                return True
-        return False
-
     def __or__(self, other: Needles) -> Needles:
         return Needles(self.alternatives + other.alternatives)
 
@@ -176,24 +166,18 @@ class FileGates:
         self._found: dict[str, bool] = {}
         self._answers: dict[int, bool] = {}  # by id: gates live as long as the rules
 
-    def has(self, needle: str) -> bool:
-        found = self._found.get(needle)
-        if found is None:
-            found = self._found[needle] = needle in self.source.text
-        return found
-
     def open(self, gate: Gate) -> bool:
         answer = self._answers.get(id(gate))
         if answer is None:
             if gate.__class__ is Needles:
-                answer = self.escaped or self._holds(gate.alternatives)  # type: ignore[union-attr]
+                answer = self.escaped or self.holds(gate.alternatives)
             else:
                 answer = bool(gate(self.source, self.profile))
             self._answers[id(gate)] = answer
         return answer
 
-    def _holds(self, alternatives: tuple[tuple[str, ...], ...]) -> bool:
-        """Needles.holds with `has` inlined (a gate is asked of every file)."""
+    def holds(self, alternatives: tuple[tuple[str, ...], ...]) -> bool:
+        """Whether the text holds every needle of some alternative (escapes aside)."""
         found, text = self._found, self.source.text
         for alternative in alternatives:
             for needle in alternative:
@@ -232,7 +216,7 @@ class AnyGate:
         self.others = tuple(gate for gate in gates if not isinstance(gate, Needles))
 
     def open(self, answers: FileGates) -> bool:
-        if self.alternatives and (answers.escaped or answers._holds(self.alternatives)):
+        if self.alternatives and (answers.escaped or answers.holds(self.alternatives)):
             return True
         return any(answers.open(gate) for gate in self.others)
 
