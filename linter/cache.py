@@ -20,6 +20,7 @@ import os
 import stat
 import tempfile
 from pathlib import Path
+from typing import NamedTuple
 
 from v6lint import __version__
 from v6lint.diagnostics import Diagnostic
@@ -168,79 +169,213 @@ def _diagnostic(path: str, item) -> Diagnostic:
     return diag
 
 
+class Entry(NamedTuple):
+    """A file's row in the result cache: the digest of the bytes its findings are of, the findings as
+    one JSON string (decoded only when shown), and its settled stat (see stat_key) or None."""
+    digest: str
+    findings: str
+    stat: str | None
+
+    def fresh(self, stat: str | None) -> bool:
+        """Whether the file is, by its stat alone, the one whose findings this row holds."""
+        return stat is not None and self.stat == stat
+
+
+NO_FINDINGS = "[]"
+_TABLE = "CREATE TABLE results (path TEXT PRIMARY KEY NOT NULL, digest TEXT NOT NULL, findings TEXT NOT NULL, " \
+         "stat TEXT) WITHOUT ROWID"
+_ABANDONED: list = []  # connections a forked process inherited: never used (nor closed) there
+
+
 class ResultCache:
+    """One project's findings per file, keyed by everything they depend on (`key`): an SQLite file
+    in the cache directory, one row per file, looked up file by file (a run never loads the whole
+    cache) and written in batches as results come in (a run never holds it either).
+
+    The file is trusted no more than the JSON it replaced: it must be a regular file of this user in
+    the private cache directory, hold exactly the one table this version creates (no trigger, view or
+    index: nothing of it runs), and every row is validated when read. A file that is not so, or that
+    SQLite finds corrupt, is removed and the run goes on without it. Writes are transactions (a
+    killed run leaves the rows of its last whole batch); concurrent runs wait for each other's
+    batches a moment, then a run that cannot write just stores nothing. Forked workers open their
+    own connection (read only)."""
+
+    BATCH = 1000  # rows per write
+
     def __init__(self, root: Path, key: str):
         self.directory = _prepare(root)
-        self.file = self.directory / f"results-{key}.json" if self.directory else None
-        self.entries: dict[str, list] = {}
-        self.dirty = False
-        loaded = _read_json(self.file) if self.file is not None else None
-        if isinstance(loaded, dict):
-            self.entries = loaded
+        self.file = self.directory / f"results-{key}.sqlite" if self.directory else None
+        self._db = None
+        self._pid = 0
+        self._pending: list[tuple[str, str, str, str | None]] = []
+        self._writable = self.file is not None
+        self.has_entries = self._connect(create=False) is not None and self._first_row()
 
+    # -- the database ---------------------------------------------------------------------------
+    def _connect(self, create: bool):
+        """This process's connection, opened (or with `create`, the file created) on first need; None
+        when there is no usable cache file."""
+        if self._pid == os.getpid():
+            if self._db is not None or not create or not self._writable:
+                return self._db
+        elif self._db is not None:  # inherited across fork: SQLite forbids using it here
+            _ABANDONED.append(self._db)
+            self._db, self._writable = None, False  # (a worker only reads)
+        self._pid = os.getpid()
+        if self.file is None:
+            return None
+        try:
+            import sqlite3
+        except ImportError:  # a Python built without it: no result cache
+            self._writable = False
+            return None
+        try:
+            st = os.lstat(self.file)
+        except FileNotFoundError:
+            if not create:
+                return None
+            st = None
+        except OSError:
+            return None
+        if st is not None and (not stat.S_ISREG(st.st_mode) or (hasattr(os, "getuid") and st.st_uid != os.getuid())):
+            self._writable = False
+            return None  # never through a symlink, never another user's file
+        try:
+            db = sqlite3.connect(self.file, timeout=2.0, isolation_level=None, check_same_thread=False)
+            try:
+                tables = db.execute("SELECT type, name, sql FROM sqlite_master").fetchall()
+                if not tables and create:
+                    db.execute(_TABLE)
+                    os.chmod(self.file, 0o600)
+                elif tables != [("table", "results", _TABLE)]:
+                    raise sqlite3.DatabaseError("not a v6lint result cache")
+            except sqlite3.Error:
+                db.close()
+                raise
+        except sqlite3.OperationalError:  # locked, read only, ...: this run goes without
+            self._writable = False
+            return None
+        except (sqlite3.Error, OSError):  # corrupt, or not ours: removed (this run's results make a new one)
+            self._remove()
+            return None
+        self._db = db
+        return db
+
+    def _remove(self) -> None:
+        if self.file is not None and _private_dir(self.file.parent, False):
+            for path in (self.file, self.file.with_name(self.file.name + "-journal")):
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+
+    def _failed(self, error: Exception) -> None:
+        """A database error while reading or writing: no more cache this run; a corrupt file is removed."""
+        import sqlite3
+
+        if self._db is not None and self._pid == os.getpid():
+            try:
+                self._db.close()
+            except sqlite3.Error:
+                pass
+        self._db, self._writable = None, False
+        if not isinstance(error, sqlite3.OperationalError):
+            self._remove()
+        self.file = None
+
+    def _first_row(self) -> bool:
+        import sqlite3
+
+        try:
+            return self._db.execute("SELECT 1 FROM results LIMIT 1").fetchone() is not None
+        except sqlite3.Error as exc:
+            self._failed(exc)
+            return False
+
+    # -- reading --------------------------------------------------------------------------------
     @staticmethod
     def digest(data: bytes) -> str:
         return hashlib.blake2b(data, digest_size=16).hexdigest()
 
     @staticmethod
-    def stat_key(path) -> list[int] | None:
+    def stat_key(path) -> str | None:
         """The file's settled stat signature (discovery.settled_signature) as stored in an entry."""
         signature = settled_signature(path)
-        return list(signature) if signature is not None else None
+        return ",".join(map(str, signature)) if signature is not None else None
 
-    def clean(self, real_path: str, stat: list[int] | None) -> bool:
-        """Whether the file is, by its stat alone, the one a run found nothing in."""
-        entry = self.entries.get(real_path)
-        return stat is not None and isinstance(entry, list) and len(entry) == 3 and entry[1] == "[]" \
-            and entry[2] == stat
-
-    def fresh(self, real_path: str, stat: list[int] | None) -> bool:
-        """Whether the file is, by its stat alone, the one whose findings the cache holds."""
-        entry = self.entries.get(real_path)
-        return stat is not None and isinstance(entry, list) and len(entry) == 3 and isinstance(entry[1], str) \
-            and entry[2] == stat
-
-    def holds(self, real_path: str, digest: str) -> bool:
-        """Whether the cache holds findings of the file with this digest."""
-        entry = self.entries.get(real_path)
-        return isinstance(entry, list) and len(entry) in (2, 3) and entry[0] == digest and isinstance(entry[1], str)
-
-    def get(self, real_path: str, digest: str, shown: str) -> list[Diagnostic] | None:
-        # An entry holds its findings as one JSON string, decoded only when used: a run loads the
-        # cache of every file but shows the findings of some.
-        if not self.holds(real_path, digest):
+    def entry(self, real_path: str) -> Entry | None:
+        """The file's row (one look-up), or None: none, or not of the shape this version writes."""
+        db = self._connect(create=False)
+        if db is None:
             return None
-        return self.findings(real_path, shown)
+        import sqlite3
 
-    def findings(self, real_path: str, shown: str) -> list[Diagnostic] | None:
-        """The findings the cache holds for the file (whatever its state: see fresh and holds)."""
-        entry = self.entries.get(real_path)
-        if not (isinstance(entry, list) and len(entry) in (2, 3) and isinstance(entry[1], str)):
-            return None
         try:
-            items = json.loads(entry[1])
+            row = db.execute("SELECT digest, findings, stat FROM results WHERE path = ?", (real_path,)).fetchone()
+        except sqlite3.Error as exc:
+            self._failed(exc)
+            return None
+        if row is None or type(row[0]) is not str or type(row[1]) is not str or not (
+                row[2] is None or type(row[2]) is str):
+            return None
+        return Entry(*row)
+
+    @staticmethod
+    def findings(entry: Entry, shown: str) -> list[Diagnostic] | None:
+        """The findings a row holds, shown under `shown`; None when they are not what this version writes."""
+        if entry.findings == NO_FINDINGS:
+            return []
+        try:
+            items = json.loads(entry.findings)
             if not isinstance(items, list):
                 return None
             return [_diagnostic(shown, item) for item in items]
         except (ValueError, RecursionError):
             return None
 
-    def put(self, real_path: str, digest: str, stat: list[int] | None, source: SourceFile | None,
+    # -- writing --------------------------------------------------------------------------------
+    def put(self, real_path: str, digest: str, stat: str | None, source: SourceFile | None,
             diagnostics: list[Diagnostic]) -> None:
         """Store a file's findings (`source`: the file their offsets are in) by its digest and (see
         stat_key) its stat, taken before it was read."""
-        entry: list[object] = [digest, json.dumps([d.to_json(source, offsets=True) for d in diagnostics],
-                                                  separators=(",", ":"))]
-        if stat is not None:
-            entry.append(stat)
-        if self.entries.get(real_path) != entry:
-            self.entries[real_path] = entry
-            self.dirty = True
+        if not self._writable:
+            return
+        findings = json.dumps([d.to_json(source, offsets=True) for d in diagnostics], separators=(",", ":"))
+        self._pending.append((real_path, digest, findings, stat))
+        if len(self._pending) >= self.BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        rows, self._pending = self._pending, []
+        if not rows or not self._writable:
+            return
+        db = self._connect(create=True)
+        if db is None:
+            return
+        import sqlite3
+
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?)", rows)
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            self._failed(exc)
+            return
+        self.has_entries = True
 
     def save(self) -> None:
-        if self.dirty and self.file is not None and _private_dir(self.file.parent, False):
-            _write_atomic(self.file, json.dumps(self.entries, separators=(",", ":")).encode())
-            _keep_newest(self.file.parent, "results-*.json", MAX_PROFILES)  # other settings, versions
+        """Write what is left, and keep only the newest caches of other settings and versions."""
+        if not self._pending:
+            return
+        self._flush()
+        if self.file is not None and _private_dir(self.file.parent, False):
+            _keep_newest(self.file.parent, "results-*.sqlite", MAX_PROFILES, also=("-journal",))
+            _keep_newest(self.file.parent, "results-*.json", 0)  # (the format of earlier versions)
 
 
 # --- the profile: dataclasses as tagged JSON, only of the known classes --------------------------
@@ -354,19 +489,22 @@ def save_profile(root: Path, key: str, profile) -> None:
     _keep_newest(directory, "profile-*.json", MAX_PROFILES)
 
 
-def _keep_newest(directory: Path, pattern: str, count: int) -> None:
-    """Delete all but the `count` newest files of `pattern` in the cache directory."""
+def _keep_newest(directory: Path, pattern: str, count: int, also: tuple[str, ...] = ()) -> None:
+    """Delete all but the `count` newest files of `pattern` in the cache directory (and, for each
+    deleted file, the files named like it with a suffix of `also`)."""
     def written(path: Path) -> int:
         try:
             return path.stat().st_mtime_ns
         except OSError:
             return 0
 
-    for stale in sorted(directory.glob(pattern), key=written)[:-count]:
-        try:
-            stale.unlink()
-        except OSError:
-            pass
+    found = sorted(directory.glob(pattern), key=written)
+    for stale in found[:max(0, len(found) - count)]:
+        for path in (stale, *(stale.with_name(stale.name + suffix) for suffix in also)):
+            try:
+                path.unlink()
+            except OSError:
+                pass
 
 
 # Profiles kept per checkout (the newest): two checkouts of different versions, or two sets of options,

@@ -38,7 +38,7 @@ def test_findings_are_identical_with_and_without_cache_and_workers(project):
     assert len(json.loads(baseline)) > 100
     _, parallel = run("--no-cache", "--jobs", "2")
     _, cold_cache = run("--jobs", "1")
-    assert list(cache.location(project).rglob("results-*.json"))  # outside the work tree
+    assert list(cache.location(project).rglob("results-*.sqlite"))  # outside the work tree
     assert not (project / ".v6lint_cache").exists()
     _, warm_cache = run("--jobs", "1")
     _, warm_parallel = run("--jobs", "2")
@@ -347,17 +347,54 @@ def test_the_quick_nesting_check_never_misses_a_deep_file():
 
 def test_result_cache_entries_of_a_wrong_shape_are_misses(tmp_path, monkeypatch):
     """Findings are stored as one JSON string per file, decoded only on use; anything else is a miss."""
+    import sqlite3
+
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     results = cache.ResultCache(tmp_path, "k")
-    stat = [1, 2, 3, 4, 5]
-    for findings in ("not json", "{}", "[1]", '[{"code": "SVC001"}]', [], None, "[" * 100_000):
-        results.entries["/p/a.yaml"] = ["d", findings, stat]
-        assert results.get("/p/a.yaml", "d", "a.yaml") is None
-        assert not results.clean("/p/a.yaml", stat)
-    results.entries["/p/a.yaml"] = ["d", "[]", stat]
-    assert results.get("/p/a.yaml", "d", "a.yaml") == [] and results.clean("/p/a.yaml", stat)
-    assert not results.clean("/p/a.yaml", [1, 2, 3, 4, 6]) and not results.clean("/p/a.yaml", None)
-    assert results.get("/p/a.yaml", "other digest", "a.yaml") is None
+    assert results.entry("/p/a.yaml") is None and not results.has_entries
+    results.put("/p/b.yaml", "d", None, None, [])
+    results.save()
+    stat = "1,2,3,4,5"
+
+    def row(*values) -> None:
+        with sqlite3.connect(results.file) as db:
+            db.execute("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?)", ("/p/a.yaml", *values))
+
+    for findings in ("not json", "{}", "[1]", '[{"code": "SVC001"}]', "[" * 100_000):
+        row("d", findings, stat)
+        entry = results.entry("/p/a.yaml")
+        assert entry is not None and entry.fresh(stat) and results.findings(entry, "a.yaml") is None
+    for values in ((b"d", "[]", stat), ("d", b"[]", stat), ("d", "[]", b"1,2,3,4,5")):  # SQLite keeps any type
+        row(*values)
+        assert results.entry("/p/a.yaml") is None
+    row("d", "[]", stat)
+    entry = results.entry("/p/a.yaml")
+    assert entry == ("d", "[]", stat) and results.findings(entry, "a.yaml") == [] and entry.fresh(stat)
+    assert not entry.fresh("1,2,3,4,6") and not entry.fresh(None)
+
+
+def test_the_result_cache_is_read_row_by_row_and_written_in_batches(tmp_path, monkeypatch):
+    """A run never holds the whole cache: rows are looked up one file at a time, and written every
+    BATCH results (a killed run keeps what it wrote); other settings' caches beyond the newest few
+    and the whole-JSON caches of earlier versions are removed."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(cache.ResultCache, "BATCH", 3)
+    home = cache.location(tmp_path) / cache.__version__
+    for n in range(cache.MAX_PROFILES + 1):
+        other = cache.ResultCache(tmp_path, f"other{n}")
+        other.put("/p/0.yaml", "d", None, None, [])
+        other.save()
+    (home / "results-old.json").write_text("{}")
+    results = cache.ResultCache(tmp_path, "k")
+    for n in range(7):
+        results.put(f"/p/{n}.yaml", f"d{n}", None, None, [])
+        assert (home / "results-k.sqlite").exists() == (n >= 2)
+    assert cache.ResultCache(tmp_path, "k").entry("/p/5.yaml") == ("d5", "[]", None)  # (another reader)
+    assert cache.ResultCache(tmp_path, "k").entry("/p/6.yaml") is None  # not yet written
+    results.save()
+    assert cache.ResultCache(tmp_path, "k").entry("/p/6.yaml") == ("d6", "[]", None)
+    assert len(list(home.glob("results-*.sqlite"))) == cache.MAX_PROFILES
+    assert not list(home.glob("*.json")) and (home / "results-k.sqlite").exists()
 
 
 def test_the_garbage_collector_waits_while_a_file_is_judged_and_comes_back(monkeypatch):
