@@ -612,7 +612,7 @@ def _by_project(files: list[Path], projects: Projects, make) -> tuple[dict, dict
     per_root: dict[Path, tuple] = {}
     per_file: dict[Path, tuple] = {}
     for path in files:
-        project = projects.of(path)
+        project = projects.of(path, is_file=True)  # (discovered: never a folder)
         if project.root not in per_root:
             per_root[project.root] = make(project)
         per_file[path] = per_root[project.root]

@@ -13,7 +13,8 @@ from typing import Callable, Generator, Sequence
 from v6lint.cache import NO_FINDINGS, Entry
 from v6lint.config import Settings, enabled_codes
 from v6lint.diagnostics import Diagnostic, Edit, Finding, Fix, ProfileRef
-from v6lint.discovery import compile_globs, display_path, ignored_by, read_regular, real_path, stat_signature
+from v6lint.discovery import (compile_globs, display_path, ignored_by, read_regular, real_path, settled_and_real,
+                              stat_signature)
 from v6lint.document import Document
 from v6lint.rule import FileGates, Gate, Rule
 from v6lint.rules import ALL_RULES, BY_CODE, lookup
@@ -467,9 +468,8 @@ class Linter:
 
     def _cached(self, path: Path, cache) -> tuple[str | None, str, Entry | None]:
         """(the file's settled stat, its real path, its row in the result cache): one stat, one look-up."""
-        stat = cache.stat_key(path)
-        real = real_path(path, self._real_dirs)
-        return stat, real, cache.entry(real)
+        signature, real = settled_and_real(path, self._real_dirs)
+        return cache.stat_text(signature), real, cache.entry(real)
 
     def check_path(self, path: Path, *, fix: bool = False, unsafe: bool = False, cache=None,
                    ignore_reason: str | None = None, text: bool = True) -> FileResult:

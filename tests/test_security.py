@@ -89,14 +89,14 @@ def test_1_a_committed_pickle_cache_is_never_loaded(project):
 
 def _rows(results: Path) -> dict[str, tuple]:
     with sqlite3.connect(results) as db:
-        return {row[0]: row[1:] for row in db.execute("SELECT path, digest, findings, stat FROM results")}
+        return {os.fsdecode(row[0]): row[1:] for row in db.execute("SELECT path, digest, findings, stat FROM results")}
 
 
 def _forge(results: Path, path: str, *row) -> None:
     db = sqlite3.connect(results)
     with db:
         db.execute("DELETE FROM results")
-        db.execute("INSERT INTO results VALUES (?, ?, ?, ?)", (path, *row))
+        db.execute("INSERT INTO results VALUES (?, ?, ?, ?)", (os.fsencode(path), *row))
     db.close()
 
 
@@ -109,7 +109,7 @@ def test_2_results_from_the_tree_or_naming_unknown_rules_are_never_trusted(proje
     (tree_cache / "results-0.json").write_text(json.dumps(forged))
     with sqlite3.connect(tree_cache / "results-0.sqlite") as db:
         db.execute(cache._TABLE)
-        db.execute("INSERT INTO results VALUES (?, ?, '[]', NULL)", (str(target.resolve()), digest))
+        db.execute("INSERT INTO results VALUES (?, ?, '[]', NULL)", (os.fsencode(target.resolve()), digest))
     assert codes(run("check", "--output-format", "json", ".").stdout) == ["SVC001"]
     # the real cache, then an entry naming a rule that does not exist and one with a wrong shape
     (results,) = (cache.location(project) / __version__).glob("results-*.sqlite")
