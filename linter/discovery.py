@@ -459,14 +459,15 @@ class Judge:
         return cls(tuple(compile_globs(list(exclude))) if exclude else (),
                    tuple(compile_globs(list(extra))) if extra else (), Path(os.path.realpath(base)), force_exclude)
 
-    def parts(self, path: Path) -> tuple[str, ...]:
+    def parts(self, path: Path, real: str | None = None) -> tuple[str, ...]:
+        """`real`: the path's real path when the caller knows it."""
         try:
-            return Path(os.path.realpath(path)).relative_to(self.base).parts
+            return Path(real or os.path.realpath(path)).relative_to(self.base).parts
         except ValueError:  # outside the config's folder: the path as given
             return tuple(p for p in path.as_posix().split("/") if p not in ("", "."))
 
-    def excludes(self, path: Path, is_dir: bool) -> bool:
-        return bool(self.exclude) and bool(ignored_by(self.exclude, self.parts(path), is_dir))
+    def excludes(self, path: Path, is_dir: bool, real: str | None = None) -> bool:
+        return bool(self.exclude) and bool(ignored_by(self.exclude, self.parts(path, real), is_dir))
 
     def extra_match(self, path: Path) -> bool:
         return bool(self.extra) and bool(ignored_by(self.extra, self.parts(path), False))
@@ -590,14 +591,13 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
     def wanted(folder: str, name: str, judge: Judge) -> bool:
         if name.endswith(suffixes) or name in names or (templates and is_template_file(name)):
             return True
-        return judge.extra_match(Path(folder, name))
+        return bool(judge.extra) and judge.extra_match(Path(folder, name))
 
     def excluded(path: Path, is_dir: bool) -> bool:
         return judge_of(path, is_dir).excludes(path, is_dir)
 
     explicit: list[Path] = []
-    walked: list[Path] = []
-    reals: dict[Path, str] = {}  # walked file -> its real path, known from its folder's
+    walked: list[tuple[Path, str]] = []  # (walked file, its real path, known from its folder's)
     missing: list[str] = []
     unsupported: list[Path] = []
     empty: list[str] = []
@@ -615,7 +615,7 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
             else:
                 unsupported.append(path)
         else:
-            walked_here: list[Path] = []
+            walked_here: list[tuple[Path, str]] = []
             base = os.path.realpath(path)
             top = _git_top(Path(base))
             git = GitIgnores(top) if top is not None else None
@@ -655,19 +655,19 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
                         # a link is followed only to a file inside the folder being linted, never out of it
                         if os.path.exists(full) and os.path.commonpath([real, base]) != base:
                             continue
-                    candidate = Path(full)
-                    if judge.excludes(candidate, False) or (git is not None and git.ignored(real_folder / name, False)):
+                    candidate = here / name  # (= Path(full): only the name is parsed)
+                    if judge.excludes(candidate, False, real) or (
+                            git is not None and git.ignored(real_folder / name, False)):
                         continue
-                    walked_here.append(candidate)
-                    reals[candidate] = real
+                    walked_here.append((candidate, real))
             walked.extend(walked_here)
             if not walked_here:
                 empty.append(raw)
     # One file is linted once, whatever number of names (symlinks) it has here; a plain name wins.
     seen: dict[str, int] = {}
     files: list[Path] = []
-    for path in explicit + walked:
-        key = reals.get(path) or os.path.realpath(path)
+    for path, real in [*((path, None) for path in explicit), *walked]:
+        key = real or os.path.realpath(path)
         at = seen.get(key)
         if at is None:
             seen[key] = len(files)

@@ -837,11 +837,12 @@ def build_profile(root: Path, exclude: list[str], configured: Profile,
 
         stats = []
         for path in files:
+            name = str(path)
             try:
-                st = path.stat()
-                stats.append((str(path), st.st_size, st.st_mtime_ns))
+                st = os.stat(name)
+                stats.append((name, st.st_size, st.st_mtime_ns))
             except OSError:
-                stats.append((str(path), -1, -1))
+                stats.append((name, -1, -1))
         key = cache.fingerprint(stats, configured, exclude)
         cached = cache.load_profile(root, key)
         if isinstance(cached, Profile):
