@@ -75,11 +75,12 @@ def load(config: str | None, paths: list[str]) -> Settings:
 
 
 def _discover(paths: list[str], config: str | None, overridden, force_exclude: bool | None = None,
-              warned: Path | None = None) -> Discovered:
+              warned: Path | None = None, configs: dict[str, Path | None] | None = None) -> Discovered:
     """The files to lint below `paths`, each folder judged by its nearest config (or --config) as
     the run applies it (`overridden`): a nested project's own excludes hold inside it. The warnings
     of each config read (but `warned`'s, already printed) go to stderr."""
-    judges = NearestConfigs(lambda path: overridden(load_settings(path, ALL_RULES)), Path(config) if config else None)
+    judges = NearestConfigs(lambda path: overridden(load_settings(path, ALL_RULES)), Path(config) if config else None,
+                            configs)
     found = discover(paths, [], Path.cwd(), force_exclude=force_exclude, judges=judges)
     for path, settings in judges.loaded.items():
         if path is not None and (warned is None or path.resolve() != warned.resolve()):
@@ -239,6 +240,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
     if stdin_filename is not None and not stdin:
         refuse("--stdin-filename names standard input: give `-` as the path")
     stdin_path = Path(stdin_filename or "stdin.yaml")
+    configs: dict[str, Path | None] = {}  # folder -> its v6lint config: looked at once per run (config.config_in)
     if stdin:
         paths = [os.path.dirname(os.path.abspath(stdin_path))]
     try:
@@ -260,7 +262,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
         found = _stdin_found(stdin_path)
     else:
         try:
-            found = _discover(paths, config, overridden, force_exclude, settings.config_path)
+            found = _discover(paths, config, overridden, force_exclude, settings.config_path, configs)
         except ConfigError as exc:
             refuse(str(exc))
     if not quiet:
@@ -277,7 +279,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
         """Each file's (linter, result cache), and each project root's, for the projects of this run:
         a file is judged by the settings and profile of its own project (profiles never leak)."""
         projects = Projects(lambda root: overridden(load(config, [str(root)])), fallback, overlay=overlay,
-                            use_cache=not no_cache and not overlay, jobs=jobs)
+                            use_cache=not no_cache and not overlay, jobs=jobs, configs=configs)
 
         def make(project: Project) -> tuple:
             linter = linter_of(project.settings)

@@ -510,7 +510,7 @@ def real_folder(folder: str, memo: dict[str, str]) -> str:
 
 def real_path(path: Path | str, real_dirs: dict[str, str]) -> str:
     """os.path.realpath(path), with each folder resolved once per `real_dirs` (one run's memo, folder ->
-    its real path): a file then costs one lstat, not one per folder above it."""
+    its real path, see real_folder): a file then costs one lstat, not one per folder above it."""
     path = os.fspath(path)
     full = _in_real_folder(path, real_dirs)
     if full is None:
@@ -523,10 +523,10 @@ def _in_real_folder(path: str, real_dirs: dict[str, str]) -> str | None:
     folder, name = os.path.split(path)
     if not name or name in (".", "..") or ".." in folder.replace(os.sep, "/").split("/"):
         return None
-    real_folder = real_dirs.get(folder)
-    if real_folder is None:
-        real_folder = real_dirs[folder] = os.path.realpath(folder or os.curdir)
-    return os.path.join(real_folder, name)
+    real = real_dirs.get(folder)
+    if real is None:
+        real = real_dirs[folder] = real_folder(os.path.abspath(folder or os.curdir), real_dirs)
+    return os.path.join(real, name)
 
 
 def is_excluded(path: Path, exclude: list[str], root: Path) -> bool:

@@ -69,8 +69,9 @@ _AWS_ANNOTATIONS = ("service.beta.kubernetes.io/aws-load-balancer-", "eks.amazon
                     "alb.ingress.kubernetes.io/")
 
 
-def _is_marked(folder: Path) -> bool:
-    return (folder / ".git").exists() or config_in(folder) is not None
+def _is_marked(folder: Path, configs: dict[str, Path | None] | None = None) -> bool:
+    """Whether the folder holds .git or a v6lint config (`configs`: see config.config_in)."""
+    return (folder / ".git").exists() or config_in(folder, configs) is not None
 
 
 def marked_root(start: Path, marked: dict[Path, bool] | None = None) -> Path | None:
@@ -823,14 +824,15 @@ def collect(files: list[Path], overlay: dict[str, str] | None = None,
 
 def build_profile(root: Path, exclude: list[str], configured: Profile,
                   overlay: dict[str, str] | None = None, use_cache: bool = False,
-                  memo: dict[str, ParseMemo] | None = None, jobs: int = 1) -> Profile:
+                  memo: dict[str, ParseMemo] | None = None, jobs: int = 1,
+                  configs: dict[str, Path | None] | None = None) -> Profile:
     """The profile of the project at `root`: strongest source wins, the rest are kept for PRF001.
     With use_cache it is reused while no candidate file changed (path, size, mtime).
     Files of a project nested below `root` (a folder with its own .git or config) are not its."""
     root = root.resolve()
     owned: dict[str, bool] = {}  # one look per folder, not per file
     files = [f for f in discover([str(root)], exclude, root, PROFILE_SUFFIXES, templates=False).files
-             if _owned_by(root, f, owned)]
+             if _owned_by(root, f, owned, configs)]
     key = None
     if use_cache and not overlay:
         from v6lint import cache
@@ -869,7 +871,7 @@ def nested_projects(root: Path, exclude: list[str], judges=None) -> list[Path]:
     return sorted(found)
 
 
-def _owned_by(root: Path, path: Path, owned: dict[str, bool]) -> bool:
+def _owned_by(root: Path, path: Path, owned: dict[str, bool], configs: dict[str, Path | None] | None = None) -> bool:
     """Whether no folder between `path` and `root` (root excluded) starts a project of its own.
     `owned` (folder -> that answer for the files in it) is shared by the calls of one build: each
     folder is looked at once."""
@@ -884,7 +886,7 @@ def _owned_by(root: Path, path: Path, owned: dict[str, bool]) -> bool:
             answer = known
             break
         chain.append(folder)
-        if _is_marked(Path(folder)):
+        if _is_marked(Path(folder), configs):
             answer = False
             break
         folder = os.path.dirname(folder)
@@ -956,13 +958,14 @@ class Projects:
 
     def __init__(self, settings_for: Callable[[Path], Settings], fallback: Path, *,
                  overlay: dict[str, str] | None = None, use_cache: bool = False, memo: dict | None = None,
-                 jobs: int = 1):
+                 jobs: int = 1, configs: dict[str, Path | None] | None = None):
         self._settings_for = settings_for
         self.memo = memo  # the language server's parse memo (see collect)
         self.fallback = fallback.resolve()
         self.overlay = overlay
         self.use_cache = use_cache
         self.jobs = jobs  # worker processes reading the profile sources (see collect)
+        self.configs = configs  # folder -> its v6lint config, for this run (see config.config_in)
         self._roots: dict[str, Path] = {}  # directory -> project root
         self._marked: dict[str, Path | None] = {}  # real folder -> its marked_root
         self._reals: dict[str, str] = {}  # folder -> its real path (see discovery.real_folder)
@@ -984,7 +987,7 @@ class Projects:
         at = real
         while at not in self._marked:
             chain.append(at)
-            if _is_marked(Path(at)):
+            if _is_marked(Path(at), self.configs):
                 self._marked[at] = Path(at)
                 chain.pop()
                 break
@@ -1011,6 +1014,6 @@ class Projects:
         if project is None:
             settings = self._settings_for(root)
             settings.profile = build_profile(root, settings.exclude, settings.profile, self.overlay, self.use_cache,
-                                             self.memo, self.jobs)
+                                             self.memo, self.jobs, self.configs)
             project = self.by_root[root] = Project(root, settings)
         return project
