@@ -72,6 +72,18 @@ def fingerprint(*parts) -> str:
     return hashlib.sha256((_code() + _stable(parts)).encode()).hexdigest()[:24]
 
 
+_FACTS: dict[int, tuple[object, str]] = {}  # id -> (project facts of a loaded profile, their digest)
+
+
+def facts_digest(facts) -> str:
+    """A digest of a profile's project facts, for keys (they can be large: a loaded profile's comes
+    from its file, computed when it was saved, not recomputed every run)."""
+    known = _FACTS.get(id(facts))
+    if known is not None and known[0] is facts:
+        return known[1]
+    return hashlib.sha256(_stable(facts).encode()).hexdigest()
+
+
 # --- where -------------------------------------------------------------------------------------
 def user_cache_home() -> Path:
     base = os.environ.get("XDG_CACHE_HOME")
@@ -491,15 +503,18 @@ def _decode(value, classes: _Classes):
 def load_profile(root: Path, key: str):
     directory = _prepare(root, create=False)
     data = _read_json(directory / f"profile-{key}.json") if directory is not None else None
-    if data is None:
+    if not isinstance(data, dict) or set(data) != {"profile", "facts"} or not isinstance(data["facts"], str):
         return None
     from v6lint.rule import Profile
 
     try:
-        profile = _decode(data, _profile_classes())
+        profile = _decode(data["profile"], _profile_classes())
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return None
-    return profile if isinstance(profile, Profile) else None
+    if not isinstance(profile, Profile):
+        return None
+    _FACTS[id(profile.facts)] = (profile.facts, data["facts"])
+    return profile
 
 
 def save_profile(root: Path, key: str, profile) -> None:
@@ -507,7 +522,8 @@ def save_profile(root: Path, key: str, profile) -> None:
     if directory is None:
         return
     try:
-        data = json.dumps(_encode(profile, _profile_classes()), separators=(",", ":"))
+        data = json.dumps({"profile": _encode(profile, _profile_classes()), "facts": facts_digest(profile.facts)},
+                          separators=(",", ":"))
     except (TypeError, ValueError, RecursionError):
         return  # something not plain data: simply not cached
     _write_atomic(directory / f"profile-{key}.json", data.encode())

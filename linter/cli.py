@@ -16,7 +16,7 @@ import click
 from v6lint import __version__
 from v6lint.config import ConfigError, NearestConfigs, Settings, check_selectors, find_config, load_settings
 from v6lint.discovery import READ_FILES, Discovered, discover, display_path
-from v6lint.cache import ResultCache, fingerprint
+from v6lint.cache import ResultCache, facts_digest, fingerprint
 from v6lint.cache import clean as clean_cache
 from v6lint.engine import (FileResult, Linter, WriteError, check_files, counts_as_failure, fix_files, judge,
                            raise_on_sigterm, stream_files, write_atomic)
@@ -671,7 +671,7 @@ def _result_cache(project: Project, linter: Linter) -> ResultCache:
     settings, profile = project.settings, project.profile
     return ResultCache(project.root, fingerprint(
         sorted(linter.enabled), settings.severity, settings.per_file_ignores, settings.max_file_size,
-        profile.ip_family, profile.source, profile.platform, profile.facts, settings.spark_conf,
+        profile.ip_family, profile.source, profile.platform, facts_digest(profile.facts), settings.spark_conf,
         [r.code for r in ALL_RULES]))
 
 

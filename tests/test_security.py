@@ -79,7 +79,7 @@ def test_1_a_committed_pickle_cache_is_never_loaded(project):
     # the real cache: JSON outside the tree (the profile too); a pickle there is a malformed entry, a miss
     home = cache.location(project) / __version__
     (profile,) = home.glob("profile-*.json")
-    assert json.loads(profile.read_text())["c"] == "v6lint.rule:Profile"
+    assert json.loads(profile.read_text())["profile"]["c"] == "v6lint.rule:Profile"
     for entry in [*home.glob("*.json"), *home.glob("*.sqlite")]:
         entry.write_bytes(payload)
     result = run("check", "--output-format", "json", ".")
