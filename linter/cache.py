@@ -72,6 +72,15 @@ def fingerprint(*parts) -> str:
     return hashlib.sha256((_code() + _stable(parts)).encode()).hexdigest()[:24]
 
 
+def fingerprint_of(items, *parts) -> str:
+    """fingerprint(parts) with each of `items` (plain values) hashed as it comes: no list of them,
+    nor one text of them all, is held."""
+    digest = hashlib.sha256((_code() + _stable(parts)).encode())
+    for item in items:
+        digest.update(b"\0" + _stable(item).encode())
+    return digest.hexdigest()[:24]
+
+
 _FACTS: dict[int, tuple[object, str]] = {}  # id -> (project facts of a loaded profile, their digest)
 
 

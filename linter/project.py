@@ -837,15 +837,16 @@ def build_profile(root: Path, exclude: list[str], configured: Profile,
     if use_cache and not overlay:
         from v6lint import cache
 
-        stats = []
-        for path in files:
-            name = str(path)
-            try:
-                st = os.stat(name)
-                stats.append((name, st.st_size, st.st_mtime_ns))
-            except OSError:
-                stats.append((name, -1, -1))
-        key = cache.fingerprint(stats, configured, exclude)
+        def stats():
+            for path in files:
+                name = str(path)
+                try:
+                    st = os.stat(name)
+                    yield name, st.st_size, st.st_mtime_ns
+                except OSError:
+                    yield name, -1, -1
+
+        key = cache.fingerprint_of(stats(), configured, exclude)
         cached = cache.load_profile(root, key)
         if isinstance(cached, Profile):
             return cached
