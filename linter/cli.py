@@ -67,8 +67,9 @@ def _overridden(chosen: Settings, ip_family: str | None, platform: str | None, p
     return chosen
 
 
-def load(config: str | None, paths: list[str]) -> Settings:
-    path = Path(config) if config else find_config(_common_root(paths))
+def load(config: str | None, paths: list[str], configs: dict[str, Path | None] | None = None) -> Settings:
+    """The settings of `config`, or of the config nearest to `paths` (`configs`: see config.config_in)."""
+    path = Path(config) if config else find_config(_common_root(paths), configs)
     if config and not Path(config).is_file():
         raise ConfigError(f"{config}: no such config file")
     return load_settings(path, ALL_RULES)
@@ -244,7 +245,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
     if stdin:
         paths = [os.path.dirname(os.path.abspath(stdin_path))]
     try:
-        settings = load(config, paths)
+        settings = load(config, paths, configs)
         for flag, values in (("--select", select), ("--extend-select", extend_select)):
             check_selectors(_codes(values), ALL_RULES, flag)
         check_selectors(_codes(ignore), ALL_RULES, "--ignore", settings.warnings)
@@ -278,7 +279,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
     def routes(overlay: dict[str, str] | None, cached: bool) -> tuple[dict[Path, tuple], dict[Path, tuple]]:
         """Each file's (linter, result cache), and each project root's, for the projects of this run:
         a file is judged by the settings and profile of its own project (profiles never leak)."""
-        projects = Projects(lambda root: overridden(load(config, [str(root)])), fallback, overlay=overlay,
+        projects = Projects(lambda root: overridden(load(config, [str(root)], configs)), fallback, overlay=overlay,
                             use_cache=not no_cache and not overlay, jobs=jobs, configs=configs)
 
         def make(project: Project) -> tuple:

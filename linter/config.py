@@ -90,12 +90,13 @@ def _config_in(folder: Path) -> Path | None:
     return None
 
 
-def find_config(start: Path) -> Path | None:
-    """The nearest `.v6lint.toml`, or pyproject.toml with a [tool.v6lint] table, from start upward."""
+def find_config(start: Path, memo: dict[str, Path | None] | None = None) -> Path | None:
+    """The nearest `.v6lint.toml`, or pyproject.toml with a [tool.v6lint] table, from start upward
+    (`memo`: see config_in)."""
     start = start.resolve()
     directory = start if start.is_dir() else start.parent
     for folder in (directory, *directory.parents):
-        found = config_in(folder)
+        found = config_in(folder, memo)
         if found is not None:
             return found
     return None

@@ -49,7 +49,7 @@ def test_findings_are_identical_with_and_without_cache_and_workers(project):
     # every other output format too (fix marks, summaries, fingerprints, totals), warm as cold
     for form in (["--output-format", "full"], ["--output-format", "concise"], ["--output-format", "sarif"],
                  ["--output-format", "github"], ["--output-format", "junit"], ["--output-format", "gitlab"],
-                 ["--statistics"], ["--show-fixes"]):
+                 ["--statistics"], ["--show-fixes"], ["--diff"]):
         cold = CliRunner().invoke(main, ["check", "--exit-zero", "--no-cache", *form])
         warm = CliRunner().invoke(main, ["check", "--exit-zero", "--jobs", "2", *form])
         assert cold.exit_code == warm.exit_code == 0 and len(cold.output) > 1000
@@ -292,6 +292,83 @@ def test_warm_run_reads_only_the_files_with_findings_or_changes(project, monkeyp
     clean.write_text(clean.read_text() + "\n")  # same findings (none), new stat
     again = CliRunner().invoke(main, ["check", "--exit-zero", "--jobs", "1"]).output
     assert again == cold_text and set(reads) == first | {clean.relative_to(project).as_posix()}
+
+
+def test_a_warm_run_looks_at_each_file_once_by_its_stat(project, monkeypatch):
+    """Nothing changed: a profile source is stat'ed once for the profile's key and once by the lint
+    pass (its settled stat and real path from one lstat); none is read, and each folder is looked at
+    once for a config (by the walk, project roots, settings and the profile together)."""
+    import os
+
+    from v6lint import discovery, engine
+
+    monkeypatch.setattr(discovery, "SETTLED_NS", -10**12)  # files written by this test count as settled
+    _, cold = run("--jobs", "1")
+    looks: dict[str, int] = {}
+    configs: dict[str, int] = {}
+    for module, name in ((os, "stat"), (os, "lstat")):
+        real = getattr(module, name)
+
+        def counted(path, *args, _real=real, **kwargs):
+            key = os.fspath(path)
+            if isinstance(key, str) and key.endswith((".yaml", ".tf", ".py")):
+                key = os.path.basename(os.path.dirname(key)) + "/" + os.path.basename(key)
+                looks[key] = looks.get(key, 0) + 1
+            return _real(path, *args, **kwargs)
+
+        monkeypatch.setattr(module, name, counted)
+    from v6lint import config
+
+    real_config_in = config._config_in
+
+    def config_in(folder):
+        configs[str(folder)] = configs.get(str(folder), 0) + 1
+        return real_config_in(folder)
+
+    monkeypatch.setattr(config, "_config_in", config_in)
+    reads = []
+    real_read = engine.read_regular
+    monkeypatch.setattr(engine, "read_regular", lambda path, limit: reads.append(str(path)) or real_read(path, limit))
+    _, warm = run("--jobs", "1")
+    assert warm == cold
+    assert looks["SVC001/bad.yaml"] == 2 and looks["SVC009/good.yaml"] == 2, looks
+    in_svc = {os.path.basename(os.path.dirname(p)) + "/" + os.path.basename(p) for p in
+              map(str, (project / "svc").rglob("*.yaml"))}
+    assert len(in_svc) > 30 and all(looks[name] == 2 for name in in_svc)
+    assert not [path for path in reads if path.startswith("svc")]
+    assert configs and max(configs.values()) == 1
+
+
+def test_the_walk_and_real_paths_match_os_walk_and_realpath(tmp_path):
+    """discovery._walk is os.walk (top-down, no linked folder entered, an unreadable folder skipped)
+    that also names the symlinks it listed; real_folder and real_path are os.path.realpath."""
+    import os
+
+    from v6lint.discovery import _walk, real_folder, real_path
+
+    (tmp_path / "a" / "b" / "c").mkdir(parents=True)
+    (tmp_path / "z").mkdir()
+    (tmp_path / "a" / "f.yaml").write_text("x: 1\n")
+    (tmp_path / "z" / "g.yaml").write_text("x: 1\n")
+    (tmp_path / "a" / "to-z").symlink_to(tmp_path / "z")  # a linked folder: listed, not entered
+    (tmp_path / "a" / "b" / "link.yaml").symlink_to(tmp_path / "a" / "f.yaml")
+    (tmp_path / "a" / "b" / "broken.yaml").symlink_to(tmp_path / "nowhere")
+    (tmp_path / "a" / "b" / "up").symlink_to(tmp_path / "a")  # a loop, never followed
+    (tmp_path / "locked").mkdir()
+    os.chmod(tmp_path / "locked", 0)
+    try:
+        ours = [(folder, sorted(dirs), sorted(names), sorted(links)) for folder, dirs, names, links
+                in _walk(str(tmp_path))]
+        theirs = [(folder, sorted(dirs), sorted(names)) for folder, dirs, names in os.walk(str(tmp_path))]
+    finally:
+        os.chmod(tmp_path / "locked", 0o700)
+    assert [row[:3] for row in ours] == theirs
+    assert {row[0]: row[3] for row in ours}[str(tmp_path / "a" / "b")] == ["broken.yaml", "link.yaml", "up"]
+    memo: dict[str, str] = {}
+    for folder in (tmp_path / "a" / "to-z", tmp_path / "a" / "b" / "up" / "b", tmp_path / "a" / "b" / "c", tmp_path):
+        assert real_folder(str(folder), memo) == os.path.realpath(folder)
+    for path in ("a/b/link.yaml", "a/b/up/f.yaml", "a/to-z/g.yaml", "a/b/broken.yaml", "a/b/../f.yaml"):
+        assert real_path(tmp_path / path, memo) == os.path.realpath(tmp_path / path), path
 
 
 def test_a_file_written_just_now_is_judged_by_its_digest_not_its_stat(tmp_path):
