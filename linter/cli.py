@@ -18,8 +18,8 @@ from v6lint.config import ConfigError, NearestConfigs, Settings, check_selectors
 from v6lint.discovery import READ_FILES, Discovered, discover, display_path
 from v6lint.cache import ResultCache, facts_digest, fingerprint
 from v6lint.cache import clean as clean_cache
-from v6lint.engine import (FileResult, Linter, WriteError, check_files, counts_as_failure, fix_files, judge,
-                           raise_on_sigterm, stream_files, write_atomic)
+from v6lint.engine import (PARALLEL_MIN_FILES, FileResult, Linter, WriteError, check_files, counts_as_failure,
+                           fix_files, judge, raise_on_sigterm, stream_files, write_atomic)
 from v6lint.plan import TARGETS as PLAN_TARGETS
 from v6lint.plan import project_plan, render_after_fix, target_profile, without_controller_pin
 from v6lint.plan import render_html as render_plan_html
@@ -32,6 +32,7 @@ from v6lint.project import (STRENGTH, Project, Projects, build_profile, find_pro
                             not_checked_message)
 from v6lint.rule import IP_FAMILIES, PLATFORMS, Profile
 from v6lint.rules import ALL_RULES, lookup
+from v6lint.workers import Workers, fork_context
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -276,18 +277,36 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
 
     fallback = _common_root(paths)
 
-    def routes(overlay: dict[str, str] | None, cached: bool) -> tuple[dict[Path, tuple], dict[Path, tuple]]:
+    plain = not (stdin or add_ignore is not None or fix or show_diff or show_settings or show_files)
+    workers = None
+    if plain and jobs != 1 and (jobs > 1 or len(found.files) >= PARALLEL_MIN_FILES) and fork_context() is not None:
+        # One set of worker processes for the profile scan and the lint pass: a worker lints the
+        # files whose parse it kept from the scan (see workers.Workers); forked before the routes
+        # exist, they build theirs from what the profile scan found (`given`, see routes).
+        workers = Workers(jobs or min(os.cpu_count() or 1, 8), lintable=found.files,
+                          factory=lambda given: routes(None, not no_cache, given)[0].__getitem__)
+
+    def routes(overlay: dict[str, str] | None, cached: bool,
+               given: tuple | None = None) -> tuple[dict[Path, tuple], dict[Path, tuple]]:
         """Each file's (linter, result cache), and each project root's, for the projects of this run:
-        a file is judged by the settings and profile of its own project (profiles never leak)."""
+        a file is judged by the settings and profile of its own project (profiles never leak).
+        `given`: in a worker process, what its parent found: (each project's profile by its root,
+        and the number of each file's project in that order)."""
         projects = Projects(lambda root: overridden(load(config, [str(root)], configs)), fallback, overlay=overlay,
-                            use_cache=not no_cache and not overlay, jobs=jobs, configs=configs)
+                            use_cache=not no_cache and not overlay, jobs=jobs,
+                            workers=workers if given is None else None, given=given[0] if given else None,
+                            configs=configs)
 
         def make(project: Project) -> tuple:
             linter = linter_of(project.settings)
             return linter, _result_cache(project, linter) if cached else None, project
 
-        per_file, per_root = _by_project(found.files, projects, make)
-        return {path: route[:2] for path, route in per_file.items()}, per_root
+        if given is None:
+            per_file, per_root = _by_project(found.files, projects, make)
+            return {path: route[:2] for path, route in per_file.items()}, per_root
+        profiles, owners = given
+        made = [make(projects.at(root))[:2] for root in profiles]
+        return dict(zip(found.files, (made[number] for number in owners))), {}
 
     latest: list = []  # the routes of the last project build (fix rounds rebuild them)
 
@@ -298,6 +317,10 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
 
     try:
         rebuild({}, keyed=False)
+        if workers is not None and workers.started:  # (forked for the profile scan)
+            number = {id(linter): n for n, (linter, _c, _p) in enumerate(latest[1].values())}
+            workers.given = ({root: project.profile for root, (_l, _c, project) in latest[1].items()},
+                             [number[id(latest[0][path][0])] for path in found.files])
         if show_settings:
             click.echo(_show_settings(found.files[0] if found.files else Path(paths[0]), latest[0]), nl=False)
             return
@@ -307,7 +330,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
         if not (stdin or add_ignore is not None or fix or show_diff):
             _stream_check(found, latest, output_format=output_format, statistics=statistics, unsafe=unsafe,
                           jobs=jobs, show_fixes=show_fixes, quiet=quiet, output_file=output_file,
-                          exit_zero=exit_zero, use_cache=not no_cache, notices=linter_of(settings))
+                          exit_zero=exit_zero, use_cache=not no_cache, notices=linter_of(settings), workers=workers)
         with _progress(found.files, output_format) as bar:
             tick = bar.update if bar is not None else None
             if stdin:
@@ -320,6 +343,9 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
                 results = fix_files(found.files, rebuild, unsafe=unsafe, jobs=jobs, progress=tick)
     except ConfigError as exc:
         refuse(str(exc))
+    finally:
+        if workers is not None:
+            workers.close(wait=False)  # (the lint pass ends them when done; here: it did not run, or failed)
     per_file, per_root = latest
     if not (stdin or add_ignore is not None):
         results = _through_builds(results, found.files, latest[0].__getitem__, unsafe, not no_cache)
@@ -430,7 +456,7 @@ def _not_read(found: Discovered, notices: Linter) -> list[FileResult]:
 
 def _stream_check(found: Discovered, latest: list, *, output_format: str, statistics: bool, unsafe: bool,
                   jobs: int, show_fixes: bool, quiet: bool, output_file: str | None, exit_zero: bool,
-                  use_cache: bool, notices: Linter) -> None:
+                  use_cache: bool, notices: Linter, workers=None) -> None:
     """`v6lint check` without fixing: each file's part of the report is written as soon as its result
     is known (and the results before it), then let go; the result caches get each file's entry on
     the way. Exits."""
@@ -445,7 +471,7 @@ def _stream_check(found: Discovered, latest: list, *, output_format: str, statis
         # the formats that show source lines or fingerprint the text a finding points at
         text = not statistics and (output_format in ("full", "text", "sarif", "gitlab") or show_fixes)
         stream = stream_files(route, found.files, fix=False, unsafe=unsafe, jobs=jobs,
-                              progress=bar.update if bar is not None else None, text=text)
+                              progress=bar.update if bar is not None else None, text=text, workers=workers)
         try:
             for result in _placed(stream, found.files, route, use_cache):
                 report.add(result)

@@ -518,19 +518,8 @@ class Linter:
 
 # --- running many files: one process, or several for large runs ---------------------------------
 PARALLEL_MIN_FILES = 200
-_WORKER: tuple | None = None  # (route, fix, unsafe, ignore_reason), inherited by forked workers
 # A file's linter (its project's settings and profile) and result cache (or None).
 Route = Callable[[Path], "tuple[Linter, object]"]
-
-
-def _check_in_worker(path: Path) -> FileResult:
-    assert _WORKER is not None  # (set before the workers fork)
-    route, fix, unsafe, ignore_reason = _WORKER
-    linter, cache = route(path)
-    result = linter.check_path(path, fix=fix, unsafe=unsafe, cache=cache, ignore_reason=ignore_reason)
-    if not fix and ignore_reason is None:
-        result.drop_source()  # not sent back to the parent
-    return result
 
 
 def _has_entries(route: Route, files: list[Path]) -> bool:
@@ -547,15 +536,18 @@ def check_files(linter: Linter | Route, files: list[Path], *, fix: bool, unsafe:
 
 
 def stream_files(linter: Linter | Route, files: list[Path], *, fix: bool, unsafe: bool, cache=None, jobs: int = 0,
-                 progress=None, ignore_reason: str | None = None,
-                 text: bool = True) -> Generator[FileResult, None, None]:
+                 progress=None, ignore_reason: str | None = None, text: bool = True,
+                 workers=None) -> Generator[FileResult, None, None]:
     """FileResults in file order, each as soon as it and those before it are known (the caller
     writes it out and lets it go: nothing here holds the results of a run).
     jobs: 0 = automatic (all cores for large runs), 1 = this process.
     `linter` is one Linter (with `cache`) for every file, or a Route giving each file its own.
     `ignore_reason` (not None): --add-ignore instead of linting (see Linter.add_ignores).
-    `text` False: the results are shown without their source text (see Linter.check_path)."""
-    global _WORKER
+    `text` False: the results are shown without their source text (see Linter.check_path).
+    `workers`: the run's worker processes (workers.Workers; they may keep the profile scan's parses),
+    used and ended here when this run lints in workers; else workers of this pass alone."""
+    from v6lint.workers import Workers, fork_context
+
     route: Route = (lambda _path: (linter, cache)) if isinstance(linter, Linter) else linter
     if fix:  # temp files an earlier, killed --fix left next to these files
         for directory in sorted({os.path.dirname(os.path.realpath(p)) for p in files}):
@@ -576,28 +568,17 @@ def stream_files(linter: Linter | Route, files: list[Path], *, fix: bool, unsafe
         pooled = [path for path, state in zip(files, known) if not state]
         if len(pooled) < PARALLEL_MIN_FILES:
             jobs = 1
-    context = None
-    if jobs > 1:
-        import multiprocessing
-
-        try:
-            context = multiprocessing.get_context("fork")
-        except ValueError:  # no fork on this platform: one process
-            context = None
-    if context is None:
+    if jobs <= 1 or fork_context() is None:  # (no fork on this platform: one process)
         for index, path in enumerate(files):
             yield _here(route, path, fix, unsafe, ignore_reason, text, known[index] if known is not None else 0)
             if progress is not None:
                 progress(1)
         return
-    from concurrent.futures import ProcessPoolExecutor
-
-    assert known is not None or pooled is files
-    _WORKER = (route, fix, unsafe, ignore_reason)
-    pool = ProcessPoolExecutor(jobs, mp_context=context)
+    if workers is None or workers.closed:
+        workers = Workers(jobs)
     finished = False
     try:
-        linted = pool.map(_check_in_worker, pooled, chunksize=32)
+        linted = workers.map(pooled, route, fix, unsafe, ignore_reason)
         for index, path in enumerate(files):
             state = known[index] if known is not None else 0
             yield _here(route, path, fix, unsafe, ignore_reason, text, state) if state else next(linted)
@@ -606,8 +587,7 @@ def stream_files(linter: Linter | Route, files: list[Path], *, fix: bool, unsafe
         finished = True
     finally:
         # A reader that stops early (an error, a closed pipe) does not wait for the files left
-        pool.shutdown(wait=finished, cancel_futures=not finished)
-        _WORKER = None
+        workers.close(wait=finished)
 
 
 def _here(route: Route, path: Path, fix: bool, unsafe: bool, ignore_reason: str | None, text: bool,

@@ -699,17 +699,19 @@ def _signature(real: str) -> tuple[int, ...] | None:
         return None
 
 
-def _share_of(path: Path, real_dirs: dict[str, str], held: _Collector) -> FileFacts | None:
+def _share_of(path: Path, real_dirs: dict[str, str], held: _Collector, keep=()) -> FileFacts | None:
     """One file's share read from disk (None when it cannot be read or adds nothing); `held`: the
-    evidence this process has seen of the project, for nothing_to_add."""
+    evidence this process has seen of the project, for nothing_to_add. The parse of a file whose
+    real path is in `keep` (the lint pass reads it) is offered to this process's lint pass."""
     try:
         data = read_regular(path, MAX_PROFILE_FILE)[1]  # never blocks on a FIFO
         if data is None:
             return None
         text, encoding, bom = decode(data)
         shown = display_path(path)
-        part, _parsed = file_facts(path, real_path(path, real_dirs), text, encoding, bom,
-                                   lambda kinds: held.nothing_to_add(shown, kinds))
+        real = real_path(path, real_dirs)
+        part, _parsed = file_facts(path, real, text, encoding, bom,
+                                   lambda kinds: held.nothing_to_add(shown, kinds), real in keep)
     except (OSError, DecodeError):
         return None
     for evidence in part.platforms:
@@ -718,46 +720,35 @@ def _share_of(path: Path, real_dirs: dict[str, str], held: _Collector) -> FileFa
 
 
 PARALLEL_MIN_FILES = 200  # as engine.PARALLEL_MIN_FILES: fewer are read faster by this process alone
-_HELD: _Collector | None = None  # a worker's evidence seen so far (each pool forks fresh workers)
-
-
-def _shares_in_worker(paths: list[Path]) -> list[FileFacts | None]:
-    global _HELD
-    if _HELD is None:
-        _HELD = _Collector()
-    real_dirs: dict[str, str] = {}
-    return [_share_of(path, real_dirs, _HELD) for path in paths]
-
-
-def _shares_in_workers(files: list[Path], jobs: int) -> list[FileFacts | None] | None:
-    """Every file's share, read and parsed by `jobs` worker processes (None where fork is missing).
-    Each worker skips the evidence-only files its own earlier files make redundant (exact: see
-    nothing_to_add); the parent folds the shares in file order, as one process would."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    try:
-        context = multiprocessing.get_context("fork")
-    except ValueError:
-        return None
-    size = max(16, len(files) // (jobs * 8))
-    chunks = [files[at:at + size] for at in range(0, len(files), size)]
-    with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-        return [part for shares in pool.map(_shares_in_worker, chunks) for part in shares]
 
 
 def collect(files: list[Path], overlay: dict[str, str] | None = None,
-            memo: ParseMemo | None = None, jobs: int = 1) -> _Collector:
+            memo: ParseMemo | None = None, jobs: int = 1, workers=None) -> _Collector:
     """Facts from `files`: each file's share (file_facts) folded in, in this order. `overlay` maps
     real paths to unsaved editor text that replaces the disk's. With `memo` (the language server's,
     per project), a file whose stat signature did not change is not read again and one whose
     content did not change keeps its share; the memo then holds this call's files only. `jobs`
-    worker processes (0: all cores) read 200 files or more when there is no memo or overlay."""
+    worker processes (0: all cores) read 200 files or more when there is no memo or overlay:
+    the run's `workers` (workers.Workers, which then keep the parses for their lint pass), or
+    workers of this scan alone. Each worker skips the evidence-only files its own earlier files
+    make redundant (exact: see nothing_to_add); the shares are folded in file order, as one
+    process would."""
+    from v6lint.workers import Workers, fork_context
+
     collector = _Collector()
     if jobs == 0:
         jobs = min(os.cpu_count() or 1, 8)
-    parallel = jobs > 1 and len(files) >= PARALLEL_MIN_FILES and memo is None and not overlay
-    shares = _shares_in_workers(files, jobs) if parallel else None
+    parallel = jobs > 1 and len(files) >= PARALLEL_MIN_FILES and memo is None and not overlay \
+        and fork_context() is not None
+    shares = None
+    if parallel and workers is not None and not workers.closed:
+        shares = workers.shares(files)
+    elif parallel:
+        own = Workers(jobs)
+        try:
+            shares = own.shares(files)
+        finally:
+            own.close()
     if shares is not None:
         for share in shares:
             if share is not None:
@@ -824,7 +815,7 @@ def collect(files: list[Path], overlay: dict[str, str] | None = None,
 
 def build_profile(root: Path, exclude: list[str], configured: Profile,
                   overlay: dict[str, str] | None = None, use_cache: bool = False,
-                  memo: dict[str, ParseMemo] | None = None, jobs: int = 1,
+                  memo: dict[str, ParseMemo] | None = None, jobs: int = 1, workers=None,
                   configs: dict[str, Path | None] | None = None) -> Profile:
     """The profile of the project at `root`: strongest source wins, the rest are kept for PRF001.
     With use_cache it is reused while no candidate file changed (path, size, mtime).
@@ -851,7 +842,7 @@ def build_profile(root: Path, exclude: list[str], configured: Profile,
         if isinstance(cached, Profile):
             return cached
     profile = _build(root, files, configured, overlay, memo.setdefault(str(root), ParseMemo()) if memo is not None else None,
-                     jobs)
+                     jobs, workers)
     if key is not None:
         from v6lint import cache
 
@@ -919,8 +910,8 @@ def _choose_platform(collected: list[PlatformSource], configured: Profile) -> tu
 
 
 def _build(root: Path, files: list[Path], configured: Profile, overlay: dict[str, str] | None,
-           memo: ParseMemo | None = None, jobs: int = 1) -> Profile:
-    collector = collect(files, overlay, memo, jobs)
+           memo: ParseMemo | None = None, jobs: int = 1, workers=None) -> Profile:
+    collector = collect(files, overlay, memo, jobs, workers)
     sources = list(collector.sources)
     if configured.ip_family and configured.source and configured.source != "--ip-family":
         sources.append(ProfileSource(configured.ip_family, "config", configured.source, "", 0, 0,
@@ -955,23 +946,28 @@ class Projects:
     A file belongs to the nearest folder upward holding .git or a v6lint config; a file with none
     above it belongs to `fallback` (the common folder of the paths given). `settings_for(root)`
     returns fresh settings for a root (its config, with command-line overrides applied); the
-    profile is built here, from that root's files only."""
+    profile is built here, from that root's files only, unless `given` holds it (root -> Profile:
+    a worker process judging files by the profiles its parent built; see workers.Workers)."""
 
     def __init__(self, settings_for: Callable[[Path], Settings], fallback: Path, *,
                  overlay: dict[str, str] | None = None, use_cache: bool = False, memo: dict | None = None,
-                 jobs: int = 1, configs: dict[str, Path | None] | None = None):
+                 jobs: int = 1, workers=None, given: dict[Path, Profile] | None = None,
+                 configs: dict[str, Path | None] | None = None):
         self._settings_for = settings_for
         self.memo = memo  # the language server's parse memo (see collect)
         self.fallback = fallback.resolve()
         self.overlay = overlay
         self.use_cache = use_cache
         self.jobs = jobs  # worker processes reading the profile sources (see collect)
+        self.workers = workers  # the run's worker processes (workers.Workers), or None
+        self.given = given
         self.configs = configs  # folder -> its v6lint config, for this run (see config.config_in)
         self._roots: dict[str, Path] = {}  # directory -> project root
         self._marked: dict[str, Path | None] = {}  # real folder -> its marked_root
         self._reals: dict[str, str] = {}  # folder -> its real path (see discovery.real_folder)
         self.by_root: dict[Path, Project] = {}
-        SHARED.clear()  # a new run (or fix round): parses an earlier one kept are not for it
+        if given is None:
+            SHARED.clear()  # a new run (or fix round): parses an earlier one kept are not for it
 
     def root_of(self, path: Path, is_file: bool = False) -> Path:
         """The project root of `path` (`is_file`: the caller knows it is a file, not a folder)."""
@@ -1014,7 +1010,9 @@ class Projects:
         project = self.by_root.get(root)
         if project is None:
             settings = self._settings_for(root)
-            settings.profile = build_profile(root, settings.exclude, settings.profile, self.overlay, self.use_cache,
-                                             self.memo, self.jobs, self.configs)
+            given = self.given.get(root) if self.given is not None else None
+            settings.profile = given if given is not None else build_profile(
+                root, settings.exclude, settings.profile, self.overlay, self.use_cache, self.memo, self.jobs,
+                self.workers, self.configs)
             project = self.by_root[root] = Project(root, settings)
         return project

@@ -73,15 +73,14 @@ class _Literal:
 class _Extractor:
     """Spark facts from a stdlib `ast` tree. Positions: `ast` gives lines and UTF-8 byte columns; the
     facts hold character offsets into the text. `ast` counts a lone CR as a line break where
-    SourceFile counts only LF: a position is (line, character column) as the parser counts, placed on
-    SourceFile's lines (`reported`), so such files keep the positions they always had."""
+    SourceFile counts only LF, so lines are counted as the parser counts them (`starts`)."""
 
     def __init__(self, source: SourceFile):
         self.source = source
         text = self.text = source.text
         self.ascii = text.isascii()
-        self.lone_cr = "\r" in text and text.count("\r") != text.count("\r\n")
-        self.starts = [0, *(m.end() for m in _LINE_BREAK.finditer(text))] if self.lone_cr else None
+        lone_cr = "\r" in text and text.count("\r") != text.count("\r\n")
+        self.starts = [0, *(m.end() for m in _LINE_BREAK.finditer(text))] if lone_cr else None
         self.lines: dict[int, bytes] = {}
         self.literals: dict[int, list[_Literal]] = {}
         self.in_fstring: set[int] = set()  # the literal text of f-strings (not string literals of their own)
@@ -109,19 +108,8 @@ class _Extractor:
             data = self.lines[lineno] = self.text[start:end].encode("utf-8")
         return start + len(data[:col].decode("utf-8"))
 
-    def reported(self, offset: int) -> int:
-        """A character offset as the facts hold it (the same but in files with a lone CR)."""
-        if self.starts is None:
-            return offset
-        line = bisect.bisect_right(self.starts, offset) - 1
-        return self.source.offset(line, offset - self.starts[line])
-
     def bounds(self, node) -> tuple[int, int]:
         return self.true(node.lineno, node.col_offset), self.true(node.end_lineno, node.end_col_offset)
-
-    def span(self, node) -> tuple[int, int]:
-        start, end = self.bounds(node)
-        return self.reported(start), self.reported(end)
 
     def spelled(self, name: str, node) -> bool:
         """Whether the identifier `name` that ends `node` is written so in the text: `ast` normalises
@@ -202,11 +190,11 @@ class _Extractor:
         key = self.string(key_node)
         if key is None:
             return
-        call_start, call_end = self.span(call)
+        call_start, call_end = self.bounds(call)
         value = self.string(value_node) if value_node is not None else None
         if value is not None:
             assert value_node is not None
-            start, end = self.span(value_node)
+            start, end = self.bounds(value_node)
             token = value[1]
             self.emit(at, "setting", PySetting(key[0], value[0], start + token.opening, end - token.closing,
                                                call_start, call_end, via))
@@ -225,7 +213,7 @@ class _Extractor:
         keywords = {k.arg: k.value for k in node.keywords
                     if k.arg is not None and self.text.startswith(k.arg, self.true(k.lineno, k.col_offset))}
         if name == "gethostbyname":
-            start, end = self.span(node)
+            start, end = self.bounds(node)
             self.emit(at, "resolution", (start, end, "socket.gethostbyname"))
         elif name == "config" and attribute is not None:
             key = positional[0] if positional else keywords.get("key")
@@ -249,22 +237,25 @@ class _Extractor:
         elif name == "master" and positional:
             master = self.string(positional[0])
             if master is not None:
-                start, end = self.span(positional[0])
+                start, end = self.bounds(positional[0])
                 self.emit(at, "master", (master[0], start, end))
 
     def builder(self, func: ast.Attribute, call: ast.Call) -> None:
         """Where another `.config(...)` can go: before this one when it starts a line, else after it."""
         value_end = self.true(func.value.end_lineno, func.value.end_col_offset)  # type: ignore[arg-type]
-        dot_start = self.reported(_BEFORE_DOT.match(self.text, value_end).end())  # type: ignore[union-attr]
-        _start, end = self.span(call)
-        line, col = self.source.position(dot_start)
-        before = self.source.line_text(line)[:col]
+        dot_start = _BEFORE_DOT.match(self.text, value_end).end()  # type: ignore[union-attr]
+        _start, end = self.bounds(call)
+        if self.starts is None:
+            line_start = self.source.line_start(self.source.position(dot_start)[0])
+        else:  # (the line as the parser counts it)
+            line_start = self.starts[bisect.bisect_right(self.starts, dot_start) - 1]
+        before = self.text[line_start:dot_start]
         self.inserts.append((dot_start, before) if not before.strip() else (end, ""))
 
     def literal(self, part: _Literal) -> None:
         if not isinstance(part.value, str):
             return
-        start, end = self.reported(part.start), self.reported(part.end)
+        start, end = part.start, part.end
         raw = self.text[start:end]
         at = (part.start, part.end)
         if "hostname -i" in part.value or "hostname -I" in part.value:
@@ -287,14 +278,14 @@ class _Extractor:
                 parsed = self.string(arg)
                 if parsed and "=" in parsed[0]:
                     key, _, value = parsed[0].partition("=")
-                    start, end = self.span(arg)
+                    start, end = self.bounds(arg)
                     value_start = start + parsed[1].opening + len(key) + 1
                     self.emit(at, "setting", PySetting(key, value, value_start, end - parsed[1].closing, start, end,
                                                        "submit"))
             elif flag_text == "--master":
                 master = self.string(arg)
                 if master:
-                    start, end = self.span(arg)
+                    start, end = self.bounds(arg)
                     self.emit(at, "master", (master[0], start, end))
         if len(self.events) > mark and id(node) in self.slices and not self._parenthesized(*at):
             del self.events[mark:]  # `x["--conf", "k=v"]`: a subscript's elements, not a tuple

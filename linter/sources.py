@@ -12,7 +12,10 @@ class ParseShare:
     the same run so that a file is parsed once: at most `budget` characters of text (a tree takes
     about ten bytes a character: memory stays bounded whatever the corpus size), each taken once.
     A parse is a function of the SourceFile's fields only, so a kept one serves only a source
-    equal to it in every field (a file changed in between is parsed again)."""
+    equal to it in every field (a file changed in between is parsed again) but its shown path:
+    kept by real path, it also serves the file reached another way (through a symlinked folder),
+    its documents then made the lint pass's source's (and their views, which may hold the shown
+    path, built again)."""
 
     def __init__(self, budget: int) -> None:
         self.budget = budget
@@ -32,9 +35,13 @@ class ParseShare:
             return None
         kept, parsed = found
         self.size -= len(kept.text)
-        if (kept.path, kept.text, kept.encoding, kept.bom, kept.language) != \
-                (source.path, source.text, source.encoding, source.bom, source.language):
+        if (kept.text, kept.encoding, kept.bom, kept.language) != \
+                (source.text, source.encoding, source.bom, source.language):
             return None
+        if kept.path != source.path:
+            for doc in parsed.documents:
+                doc.source = source
+                doc.views.clear()
         self.taken += 1
         return parsed
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,11 +32,13 @@ def facts(text: str) -> PythonFacts:
 
 
 def same_as_libcst(text: str) -> PythonFacts:
-    """The `ast` reader's facts, asserted equal to libcst's on the same text."""
+    """The `ast` reader's facts, asserted equal to libcst's on the same text. A lone CR is a line
+    break to both parsers but not to SourceFile, whose lines the oracle's positions are counted on:
+    it reads the text with each lone CR made an LF (same length, same offsets, same program)."""
     if not any(t in text for t in TRIGGERS):
         text += "\n# pyspark\n"  # (past every fact: the gate passes and no offset moves)
     found = facts(text)
-    assert found == libcst_facts(SourceFile("job.py", text)), text
+    assert found == libcst_facts(SourceFile("job.py", re.sub(r"\r(?!\n)", "\n", text))), text
     return found
 
 
@@ -292,3 +295,23 @@ def test_linting_python_never_imports_libcst(tmp_path):
             "print(json.dumps([[d['code'] for d in json.loads(out)], [m for m in sys.modules if 'libcst' in m]]))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
     assert json.loads(done.stdout) == [["SPK003"], []]
+
+
+def test_a_job_with_classic_mac_line_breaks_is_found_and_fixed_at_the_value(tmp_path):
+    """A lone CR ends a line for Python but not for SourceFile: the finding must still cover the value
+    and its fix change exactly it (it once landed past the end of the file and changed nothing)."""
+    from click.testing import CliRunner
+    from v6lint.cli import main
+
+    text = ('from pyspark import SparkConf\r\rconf = (SparkConf()\r    .set("spark.kubernetes.driver.service.ipFamilies",'
+            ' "IPV6"))\r')
+    job = tmp_path / "job.py"
+    job.write_bytes(text.encode())
+    out = CliRunner().invoke(main, ["check", "--no-cache", "--output-format", "json", str(job)]).output
+    [found] = json.loads(out)
+    column = text.index("IPV6") + 1  # (one line to SourceFile)
+    assert (found["code"], found["range"]) == ("SPK003", {"start": {"line": 1, "column": column},
+                                                            "end": {"line": 1, "column": column + 4}})
+    CliRunner().invoke(main, ["check", "--no-cache", "--fix", str(job)])
+    assert job.read_bytes() == text.replace("IPV6", "IPv6").encode()
+    compile(job.read_bytes(), "job.py", "exec")

@@ -33,10 +33,17 @@ def run(*args) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_findings_are_identical_with_and_without_cache_and_workers(project):
+def test_findings_are_identical_with_and_without_cache_and_workers(project, monkeypatch):
+    from v6lint import sources
+
     _, baseline = run("--no-cache", "--jobs", "1")
     assert len(json.loads(baseline)) > 100
+    # (800+ profile candidates: the workers read them, then lint the files whose parses they kept)
     _, parallel = run("--no-cache", "--jobs", "2")
+    with monkeypatch.context() as patched:
+        patched.setattr(sources.SHARED, "budget", 0)  # nothing kept: every candidate parsed again
+        _, reparsed = run("--no-cache", "--jobs", "2")
+    assert reparsed == parallel
     _, cold_cache = run("--jobs", "1")
     assert list(cache.location(project).rglob("results-*.sqlite"))  # outside the work tree
     assert not (project / ".v6lint_cache").exists()
@@ -206,12 +213,12 @@ def test_conflicts_in_is_the_files_share_of_conflicts():
 
 
 def test_warm_run_starts_no_pool_and_lints_only_changed_files(project, monkeypatch):
-    import concurrent.futures
+    from v6lint.workers import Workers
 
     _, cold = run("--jobs", "2")
-    real_pool = concurrent.futures.ProcessPoolExecutor
+    real_start = Workers._start
     pools = []
-    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", lambda *a, **k: pools.append(a) or real_pool(*a, **k))
+    monkeypatch.setattr(Workers, "_start", lambda self: pools.append(self.jobs) or real_start(self))
     _, warm = run("--jobs", "2")
     assert warm == cold and pools == []
     target = project / "svc" / "SVC001" / "bad.yaml"
@@ -219,9 +226,10 @@ def test_warm_run_starts_no_pool_and_lints_only_changed_files(project, monkeypat
     _, changed = run("--jobs", "2")
     # one changed file: linted here, no pool for it; the profile (its sources' stats changed) is
     # built again, its files read by workers
-    assert pools == [(2,)]
+    assert pools == [2]
     _, fresh = run("--no-cache", "--jobs", "2")
-    assert changed == fresh != warm and len(pools) == 3  # a cold run: workers for the profile, then for linting
+    # a cold run: one set of workers reads the profile sources, then lints
+    assert changed == fresh != warm and pools == [2, 2]
 
 
 def test_profile_scan_skips_files_whose_evidence_would_not_be_kept(tmp_path, monkeypatch):
@@ -596,6 +604,102 @@ def test_each_file_is_parsed_once_per_run_and_findings_are_the_same(tmp_path, mo
     _, twice = run("--no-cache", "--jobs", "1")
     assert parsed == Counter({"prod.tfvars": 2, "cluster.yaml": 2, "svc.yaml": 2})
     assert twice == once
+
+
+def _parse_log(monkeypatch, log: Path):
+    """Each parse's real path appended to `log` (worker processes inherit the wrapper and write there)."""
+    from v6lint import sources
+
+    real_parse = sources._parse
+
+    def counted(source, *args):
+        with open(log, "a") as handle:
+            handle.write(f"{source.abspath}\n")
+        return real_parse(source, *args)
+
+    monkeypatch.setattr(sources, "_parse", counted)
+
+    def counts():
+        from collections import Counter
+
+        found = Counter(log.read_text().splitlines()) if log.exists() else Counter()
+        log.unlink(missing_ok=True)
+        return found
+
+    return counts
+
+
+def test_each_file_is_parsed_once_with_worker_processes_also_through_a_symlink(tmp_path, monkeypatch):
+    """With --jobs 2 the profile scan and the lint pass run in the same worker processes: a worker
+    lints the files whose parse it kept from the scan, so every file is parsed once, also when the
+    project is reached through a symlinked folder (the scan shows its files by the real path, the
+    lint pass by the link). With no budget the scan's files are parsed twice; the findings are the
+    same each way, and as one process finds them."""
+    from v6lint import sources
+
+    project = tmp_path / "real" / "project"
+    (project / ".git").mkdir(parents=True)
+    (project / "prod.tfvars").write_text("enable_ipv6 = true\n")
+    (project / "cluster.yaml").write_text("apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\n"
+                                          "metadata: {name: c, region: us-east-1}\nkubernetesNetworkConfig:\n"
+                                          "  ipFamily: IPv4\n")
+    for i in range(120):  # profile candidates: Terraform stacks and IRSA service accounts
+        (project / f"stack{i}").mkdir()
+        (project / f"stack{i}" / "main.tf").write_text(
+            f'variable "region{i}" {{\n  default = "us-east-1"\n}}\n'
+            f'resource "aws_vpc" "v{i}" {{\n  cidr_block = "10.{i}.0.0/16"\n}}\n')
+        (project / f"stack{i}" / "sa.yaml").write_text(
+            f"apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: app{i}\n  annotations:\n"
+            f"    eks.amazonaws.com/role-arn: arn:aws:iam::1:role/app{i}\n")
+        (project / f"stack{i}" / "svc.yaml").write_text(
+            f"apiVersion: v1\nkind: Service\nmetadata:\n  name: web{i}\nspec:\n  ipFamilies: [IPv4]\n"
+            f"  ipFamilyPolicy: SingleStack\n")
+    (tmp_path / "via").symlink_to(project)
+    monkeypatch.chdir(tmp_path)
+    counts = _parse_log(monkeypatch, tmp_path / "parses.log")
+    _, one = run("--no-cache", "--jobs", "1", "via")
+    assert counts()[str(project.resolve() / "prod.tfvars")] == 1  # --jobs 1: through the link as well
+    _, once = run("--no-cache", "--jobs", "2", "via")
+    parsed = counts()
+    candidates = {str(project.resolve() / name) for name in ("prod.tfvars", "cluster.yaml")} | {
+        str(project.resolve() / f"stack{i}" / name) for i in range(120) for name in ("main.tf", "sa.yaml")}
+    assert set(parsed) >= candidates and max(parsed.values()) == 1
+    findings = json.loads(once)
+    assert {d["code"] for d in findings} >= {"PRF001", "SVC009"}
+    assert all(d["path"].startswith("via/") for d in findings)
+    assert "real/project/prod.tfvars:1" in once  # the profile's sources by their real path, as before
+    monkeypatch.setattr(sources.SHARED, "budget", 0)
+    _, twice = run("--no-cache", "--jobs", "2", "via")
+    assert [n for path, n in counts().items() if path in candidates] == [2] * len(candidates)
+    assert once == twice == one
+
+
+@pytest.mark.parametrize("failure", ["raises", "dies"])
+def test_a_worker_that_fails_ends_the_run_as_an_internal_error(project, monkeypatch, failure):
+    """An exception in a worker is the run's internal error, as in one process; a worker that dies
+    (killed, out of memory) ends the run the same way, in the profile scan or the lint pass."""
+    import os
+
+    from v6lint import engine, project as project_module
+
+    def failing(real):
+        def fail(path, *args, **kwargs):
+            if str(path).endswith(("SVC001/bad.yaml", ".tfvars")) and os.getpid() != parent:
+                if failure == "dies":
+                    os._exit(3)
+                raise RuntimeError(f"failed on {os.path.basename(path)}")
+            return real(path, *args, **kwargs)
+        return fail
+
+    parent = os.getpid()
+    for phase, module, name in (("lint", engine, "read_regular"), ("scan", project_module, "read_regular")):
+        with monkeypatch.context() as patched:
+            patched.setattr(project_module, "PARALLEL_MIN_FILES", 1)  # the profile scan in workers too
+            patched.setattr(module, name, failing(getattr(module, name)))
+            result = CliRunner().invoke(main, ["check", "--no-cache", "--jobs", "2", "--output-format", "json"])
+        assert result.exit_code == 2, (phase, result.output)
+        expected = "RuntimeError: failed on" if failure == "raises" else "BrokenProcessPool"
+        assert f"v6lint: internal error: {expected}" in result.output, (phase, result.output)
 
 
 def test_a_kept_parse_serves_only_an_equal_source_and_the_budget_holds():

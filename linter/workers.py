@@ -1,0 +1,321 @@
+"""Worker processes that serve one run: the profile scan (project.collect), then the lint pass
+(engine.stream_files), forked once, so a file the scan parsed is linted by the worker that keeps
+its parse (sources.SHARED) and is parsed once per run.
+
+The scan hands a project's profile candidates out in chunks to whichever worker is free; each
+worker keeps the parses of the files the lint pass will read (within SHARED's budget, per process)
+and sends back their facts, which the parent folds in file order as one process would, and which
+parses it kept. The lint pass then hands out files in order, a batch at a time to whichever worker
+is free, except that a file whose parse a worker keeps goes to that worker.
+
+A worker forked before the run's routes exist (for the scan) builds them with `factory`, inherited
+when it forked, from what the parent found (`given`: the profiles and each file's project, small
+and picklable, where a route holds Linter objects and closures that are not). A worker forked by
+the lint pass inherits its route. Fork only: where it is missing, nothing here is used and the
+caller works in one process. A worker that raises ends the run with its exception, one that dies
+with BrokenProcessPool, as concurrent.futures did."""
+from __future__ import annotations
+
+import gc
+import threading
+import traceback
+from collections import deque
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Callable, Iterator
+
+BATCH = 16  # files per message of the lint pass
+IN_FLIGHT = 2  # batches a worker holds at once (the next is there when one is done)
+_ABRUPT = "A process in the process pool was terminated abruptly while the future was running or pending."
+# What a worker forked by the lint pass itself inherits: (route, fix, unsafe, ignore_reason).
+_INHERITED: tuple | None = None
+
+
+def fork_context():
+    """The fork context, or None where the platform has none."""
+    import multiprocessing
+
+    try:
+        return multiprocessing.get_context("fork")
+    except ValueError:
+        return None
+
+
+class Workers:
+    """`jobs` worker processes, forked on first use and ended by `close` (see the module's note)."""
+
+    def __init__(self, jobs: int, factory: Callable | None = None, lintable: list[Path] | None = None) -> None:
+        self.jobs = jobs
+        self.factory = factory  # given -> Route, called in a worker forked before the routes existed
+        self.given: object = None  # what factory builds the routes from (set by the owner before linting)
+        self._lintable = lintable  # the files the lint pass reads: the scan keeps their parses only
+        self._lint_reals: set[str] | None = None
+        self._conns: list = []
+        self._procs: list = []
+        self._holder: dict[str, int] = {}  # real path -> the worker keeping its parse
+        self._routed = False
+        self._scans = 0  # profile scans so far (a worker's own evidence is of one project)
+        self.closed = False
+
+    @property
+    def started(self) -> bool:
+        return bool(self._procs)
+
+    def _start(self) -> None:
+        from v6lint.discovery import real_path
+
+        context = fork_context()
+        if context is None:
+            raise RuntimeError("no fork on this platform")  # (callers check fork_context first)
+        if self._lintable is not None and self._lint_reals is None:
+            dirs: dict[str, str] = {}
+            self._lint_reals = {real_path(path, dirs) for path in self._lintable}
+        for index in range(self.jobs):
+            mine, theirs = context.Pipe()
+            process = context.Process(target=_serve, args=(theirs, self), daemon=True)
+            process.start()
+            theirs.close()
+            self._conns.append(mine)
+            self._procs.append(process)
+
+    def _receive(self, index: int):
+        try:
+            status, body = self._conns[index].recv()
+        except (EOFError, OSError):
+            raise BrokenProcessPool(_ABRUPT) from None
+        if status == "error":
+            raise body
+        return body
+
+    def _dispatch(self, batch_for: Callable[[int], "tuple[object, tuple] | None"],
+                  done: Callable[[int, object, object], None], stopping: Callable[[], bool] = lambda: False) -> None:
+        """Keep every worker IN_FLIGHT messages ahead until there is no more work: `batch_for(worker)`
+        gives (key, message) or None, `done(worker, key, reply)` takes each reply (a worker answers
+        its messages in turn)."""
+        from multiprocessing.connection import wait
+
+        sent: list[deque] = [deque() for _ in range(self.jobs)]
+
+        def send(index: int) -> None:
+            item = batch_for(index)
+            if item is not None:
+                self._conns[index].send(item[1])
+                sent[index].append(item[0])
+
+        for index in range(self.jobs):
+            for _ in range(IN_FLIGHT):
+                send(index)
+        while any(sent) and not stopping():
+            for conn in wait([self._conns[i] for i in range(self.jobs) if sent[i]]):
+                index = self._conns.index(conn)
+                done(index, sent[index].popleft(), self._receive(index))
+                send(index)
+
+    # --- the profile scan ---------------------------------------------------------------
+    def shares(self, files: list[Path]) -> list:
+        """Each file's share of its project's facts (project._share_of), in file order; the files
+        go out in chunks to whichever worker is free."""
+        if not self.started:
+            self._start()
+        self._scans += 1
+        size = max(16, len(files) // (self.jobs * 8))
+        chunks = deque(range(0, len(files), size))
+        out: list = [None] * len(files)
+
+        def batch_for(_index: int):
+            if not chunks:
+                return None
+            at = chunks.popleft()
+            return at, ("scan", (self._scans, files[at:at + size]))
+
+        def done(index: int, at, reply) -> None:
+            parts, kept = reply
+            out[at:at + len(parts)] = parts
+            for real in kept:
+                self._holder[real] = index
+
+        self._dispatch(batch_for, done)
+        return out
+
+    # --- the lint pass ------------------------------------------------------------------
+    def map(self, paths: list[Path], route, fix: bool, unsafe: bool, ignore_reason: str | None) -> Iterator:
+        """Each path's FileResult (Linter.check_path's, its source dropped when nothing shows it),
+        in order. Workers forked now inherit `route`; workers forked for the scan build it from
+        `given`."""
+        global _INHERITED
+        if self.started and not self._routed and (self.factory is None or self.given is None):
+            self.close()  # forked for a scan alone: workers forked now inherit the route
+            self._conns, self._procs, self._holder, self.closed = [], [], {}, False
+        if not self.started:
+            _INHERITED = (route, fix, unsafe, ignore_reason)
+            try:
+                self._start()
+            finally:
+                _INHERITED = None
+        elif not self._routed:
+            for conn in self._conns:
+                conn.send(("route", (self.given, fix, unsafe, ignore_reason)))
+            for index in range(self.jobs):
+                self._receive(index)
+        self._routed = True
+        held: list[deque[int]] = [deque() for _ in range(self.jobs)]
+        common: deque[int] = deque()
+        if self._holder:
+            from v6lint.discovery import real_path
+
+            dirs: dict[str, str] = {}
+            for number, path in enumerate(paths):
+                holder = self._holder.pop(real_path(path, dirs), None)
+                (held[holder] if holder is not None else common).append(number)
+        else:
+            common.extend(range(len(paths)))
+        feeder = _Feeder(self, paths, held, common)
+        feeder.start()
+        try:
+            for number in range(len(paths)):
+                yield feeder.result(number)
+        finally:
+            feeder.stopping = True
+
+    def close(self, wait: bool = True) -> None:
+        """End the workers: after their work (wait), or at once (an error, an interruption)."""
+        if self.closed:
+            return
+        self.closed = True
+        for conn in self._conns:
+            try:
+                if wait:
+                    conn.send(("stop", None))
+            except OSError:
+                pass
+        for process in self._procs:
+            if wait:
+                process.join(10)
+            if process.is_alive():
+                process.terminate()
+                process.join()
+        for conn in self._conns:
+            conn.close()
+
+
+class _Feeder(threading.Thread):
+    """The lint pass's batches handed out and their results taken beside the reader of the
+    results (which writes the report and runs the builds meanwhile): the workers never wait for it.
+    A batch is up to BATCH files in order, of the worker's kept parses and the files no worker keeps."""
+
+    def __init__(self, workers: Workers, paths: list[Path], held: list[deque[int]], common: deque[int]) -> None:
+        super().__init__(daemon=True)
+        self.workers, self.paths, self.held, self.common = workers, paths, held, common
+        self.results: dict[int, object] = {}
+        self.failure: BaseException | None = None
+        self.ready = threading.Condition()
+        self.stopping = False
+
+    def _batch_for(self, index: int):
+        mine, common = self.held[index], self.common
+        batch: list[int] = []
+        while len(batch) < BATCH and (mine or common):
+            batch.append(mine.popleft() if mine and (not common or mine[0] < common[0]) else common.popleft())
+        return (batch, ("lint", [self.paths[n] for n in batch])) if batch else None
+
+    def _done(self, _index: int, batch, results) -> None:
+        with self.ready:
+            self.results.update(zip(batch, results))
+            self.ready.notify_all()
+
+    def run(self) -> None:
+        try:
+            self.workers._dispatch(self._batch_for, self._done, lambda: self.stopping)
+        except BaseException as exc:  # given to the reader of the results
+            with self.ready:
+                self.failure = exc
+                self.ready.notify_all()
+
+    def result(self, number: int):
+        with self.ready:
+            while number not in self.results:
+                if self.failure is not None:
+                    raise self.failure
+                self.ready.wait()
+            return self.results.pop(number)
+
+
+# --- in a worker ----------------------------------------------------------------------------
+def _serve(conn, workers: Workers) -> None:
+    """A worker's loop: a message, its reply, until "stop" or the parent is gone.
+
+    The cyclic garbage collector leaves alone what the worker holds for the whole run (gc.freeze):
+    what it inherited from its parent, and the parses the profile scan keeps for the lint pass
+    (until their file is linted; each collection walked all of them: ~4% of a 10k-file run). A
+    kept document whose views (cycles) were built is then freed when the worker ends: memory stays
+    within the budget of SHARED."""
+    for other in workers._conns:  # the parent's ends of the workers forked before this one
+        other.close()
+    gc.freeze()
+    route = None
+    reply: object = None
+    seen, evidence = 0, None  # the profile scan in progress, and this worker's evidence of it
+    task = _INHERITED
+    if task is not None:
+        route = task[0]
+    while True:
+        try:
+            kind, body = conn.recv()
+            if kind == "stop":
+                return
+            if kind == "scan":
+                scan, files = body
+                if scan != seen:
+                    seen, evidence = scan, None
+                reply, evidence = _scan(files, workers._lint_reals, evidence)
+                gc.collect()  # (the scan's garbage)
+                gc.freeze()  # the kept parses: see _serve
+            elif kind == "route":
+                given, *rest = body
+                route = workers.factory(given) if workers.factory is not None else None
+                task, reply = (route, *rest), None
+            else:
+                assert task is not None and route is not None
+                reply = [_lint(path, route, *task[1:]) for path in body]
+            conn.send(("ok", reply))
+        except (EOFError, OSError, KeyboardInterrupt, SystemExit):
+            return  # the parent is gone, or the run interrupted (the parent reports it)
+        except BaseException as exc:
+            try:
+                conn.send(("error", _sendable(exc)))
+            except Exception:
+                return
+
+
+def _sendable(exc: BaseException) -> BaseException:
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}\n{''.join(traceback.format_exception(exc))}")
+
+
+def _scan(files: list[Path], lint_reals: set[str] | None, evidence) -> tuple[tuple[list, list[str]], object]:
+    """The files' shares, the real paths of the parses kept for the lint pass, and this worker's
+    evidence of the project so far (see nothing_to_add: exact with any subset of the files)."""
+    from itertools import islice
+
+    from v6lint.project import _Collector, _share_of
+    from v6lint.sources import SHARED
+
+    if evidence is None:
+        evidence = _Collector()
+    before = len(SHARED.kept)
+    dirs: dict[str, str] = {}
+    parts = [_share_of(path, dirs, evidence, lint_reals or ()) for path in files]
+    return (parts, list(islice(SHARED.kept, before, None))), evidence
+
+
+def _lint(path: Path, route, fix: bool, unsafe: bool, ignore_reason: str | None):
+    linter, cache = route(path)
+    result = linter.check_path(path, fix=fix, unsafe=unsafe, cache=cache, ignore_reason=ignore_reason)
+    if not fix and ignore_reason is None:
+        result.drop_source()  # not sent back to the parent
+    return result
