@@ -19,6 +19,7 @@ import json
 import os
 import stat
 import tempfile
+import weakref
 from pathlib import Path
 from typing import NamedTuple
 
@@ -207,6 +208,21 @@ _TABLE = "CREATE TABLE results (path BLOB PRIMARY KEY NOT NULL, digest TEXT NOT 
          "stat TEXT) WITHOUT ROWID"
 _BESIDE = ("-journal", "-wal", "-shm")  # the files SQLite keeps beside a database
 _ABANDONED: list = []  # connections a forked process inherited: never used (nor closed) there
+_OPEN: "weakref.WeakSet[ResultCache]" = weakref.WeakSet()  # result caches with a connection in this process
+
+
+def _forget_connections() -> None:
+    """In a forked child: the parent's connections are kept aside, never used or closed here (SQLite
+    forbids carrying a connection across fork: https://www.sqlite.org/howtocorrupt.html, 2.6)."""
+    for results in list(_OPEN):
+        if results._db is not None:
+            _ABANDONED.append(results._db)
+            results._db, results._writable = None, False
+    _OPEN.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_connections)
 
 
 class ResultCache:
@@ -284,6 +300,7 @@ class ResultCache:
             self._remove()
             return None
         self._db = db
+        _OPEN.add(self)
         return db
 
     def _remove(self) -> None:

@@ -483,6 +483,30 @@ def test_the_result_cache_is_read_row_by_row_and_written_in_batches(tmp_path, mo
     assert not list(home.glob("*.json")) and (home / "results-k.sqlite").exists()
 
 
+def test_a_forked_worker_never_uses_its_parents_cache_connection(tmp_path, monkeypatch):
+    """SQLite forbids carrying a connection across fork: a child sets the parent's aside (neither
+    used nor closed there) and reads through its own; the parent's goes on working."""
+    import os
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    results = cache.ResultCache(tmp_path, "k")
+    results.put("/p/a.yaml", "d", None, None, [])
+    results.save()
+    inherited = results._db
+    assert inherited is not None and results.entry("/p/a.yaml") == ("d", "[]", None)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        ok = results._db is None and inherited in cache._ABANDONED and results.entry("/p/a.yaml") == ("d", "[]", None) \
+            and results._db is not inherited
+        os.write(write, b"1" if ok else b"0")
+        os._exit(0)
+    os.close(write)
+    assert os.read(read, 1) == b"1"
+    os.waitpid(pid, 0)
+    assert results._db is inherited and results.entry("/p/a.yaml") == ("d", "[]", None)
+
+
 def test_the_garbage_collector_waits_while_a_file_is_judged_and_comes_back(monkeypatch):
     import gc
 
