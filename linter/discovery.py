@@ -8,6 +8,7 @@ pattern length times path length: no pattern can make matching backtrack exponen
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
@@ -64,8 +65,18 @@ def display_path(path: Path | str) -> str:
     name that are not UTF-8 are shown as `\\xNN` (output must stay valid text)."""
     rel = os.path.normpath(path) if not os.path.isabs(path) else ""
     if not rel or rel == os.curdir or rel.startswith(os.pardir):  # else relpath gives the same, only slower
+        folder, name = os.path.split(path)
         try:
-            rel = os.path.relpath(path)
+            if name in ("", os.curdir, os.pardir):
+                rel = os.path.relpath(path)
+            else:  # relpath(folder/name) is relpath(folder)/name: the folder's is worked out once
+                inside = _relative_folder(os.getcwd(), folder)
+                if inside == os.curdir:
+                    rel = name
+                elif set(inside.split(os.sep)) == {os.pardir}:  # a folder above this one: so may `path` be
+                    rel = os.path.relpath(path)
+                else:
+                    rel = os.path.join(inside, name)
         except ValueError:  # another drive on Windows
             rel = str(path)
         else:
@@ -76,6 +87,12 @@ def display_path(path: Path | str) -> str:
     except UnicodeEncodeError:
         rel = os.fsencode(rel).decode("utf-8", "backslashreplace")
     return rel
+
+
+@functools.lru_cache(maxsize=4096)
+def _relative_folder(cwd: str, folder: str) -> str:
+    """os.path.relpath(folder) from `cwd` (the files of one folder are shown one after another)."""
+    return os.path.relpath(folder or os.curdir, cwd)
 
 
 # --- gitignore-syntax globs ---------------------------------------------------------------------
@@ -435,14 +452,21 @@ def settled_and_real(path: Path | str, real_dirs: dict[str, str]) -> tuple[tuple
 def read_regular(path: Path | str, limit: int) -> tuple[int, bytes | None]:
     """(size, bytes) of a regular file; bytes is None when it is over `limit`. A FIFO, socket or device
     raises NotRegularFile instead of blocking (it is opened non-blocking and checked before reading)."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    with open(fd, "rb") as handle:
-        st = os.fstat(handle.fileno())
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:  # os.read on the descriptor: no file object per file
+        st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise NotRegularFile("not a regular file")
         if st.st_size > limit:
             return st.st_size, None
-        return st.st_size, handle.read(st.st_size + 1 if st.st_size < limit else limit)
+        want = st.st_size + 1 if st.st_size < limit else limit
+        chunks = []
+        while want > 0 and (chunk := os.read(fd, want)):
+            chunks.append(chunk)
+            want -= len(chunk)
+        return st.st_size, chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from v6lint.diagnostics import Diagnostic, Edit, Finding, Fix, ProfileRef
 from v6lint.discovery import (compile_globs, display_path, ignored_by, read_regular, real_path, settled_and_real,
                               stat_signature)
 from v6lint.document import Document
-from v6lint.rule import FileGates, Gate, Rule
+from v6lint.rule import AnyGate, FileGates, Gate, Rule
 from v6lint.rules import ALL_RULES, BY_CODE, lookup
 from v6lint.source import DecodeError, SourceFile, decode
 from v6lint.suppressions import Spans, data_spans, parse_annotations, parse_comments, removal_fix, suppression_line
@@ -171,20 +171,21 @@ class Linter:
         self._severity = {rule.code: v for k, v in settings.severity.items() if (rule := lookup(k)) is not None}
         self.document_rules = [r for r in self.rules if r.check is not None and r.applies_to(self.profile)]
         self._by_type: dict[tuple[str, str | None], list[Rule]] = {}
+        self._runs_on: dict[tuple[str, str | None], list[tuple[Rule, Gate | None]]] = {}  # see runs_on
         # Python files get their Spark facts read only when an enabled rule of this profile reads them.
         self._python_rules = {r.code for r in self.document_rules if "python" in r.languages}
         # YAML file gates (Rule.gate): each rule's, and the distinct gates with the codes they close.
-        self._gates: dict[str, Gate | None] = {r.code: r.gate for r in self.document_rules}
+        gates: dict[str, Gate | None] = {r.code: r.gate for r in self.document_rules}
         yaml_rules = [r for r in self.document_rules if "yaml" in r.languages]
-        self._ungated = {r.code for r in yaml_rules if self._gates[r.code] is None}
+        self._ungated = {r.code for r in yaml_rules if gates[r.code] is None}
         self._gated: dict[Gate, set[str]] = {}
         for r in yaml_rules:
-            gate = self._gates[r.code]
+            gate = gates[r.code]
             if gate is not None:
                 self._gated.setdefault(gate, set()).add(r.code)
-        self._quiet_gates: list[Gate] | None = None  # the gates of self.enabled's rules (None: one is ungated)
+        self._quiet_gates: AnyGate | None = None  # the gates of self.enabled's rules (None: one is ungated)
         if not self._ungated & self.enabled:
-            self._quiet_gates = [gate for gate, codes in self._gated.items() if codes & self.enabled]
+            self._quiet_gates = AnyGate(gate for gate, codes in self._gated.items() if codes & self.enabled)
         self._file_gates: FileGates | None = None  # the last file's (quiet asks, then _lint_parsed)
         self._ran: dict[bool, set[str]] = {}  # see ran_rules
         self._real_dirs: dict[str, str] = {}  # folder -> real path (see discovery.real_path)
@@ -204,6 +205,15 @@ class Linter:
         found = self._by_type.get(key)
         if found is None:
             found = self._by_type[key] = [r for r in self.document_rules if r.reads(doc)]
+        return found
+
+    def runs_on(self, doc: Document) -> list[tuple[Rule, Gate | None]]:
+        """rules_for(doc), each with the gate left to ask of the file (Rule.matched_gate; YAML only)."""
+        key = (doc.language, doc.type_key if doc.is_kubernetes else None)
+        found = self._runs_on.get(key)
+        if found is None:
+            yaml = doc.language == "yaml"
+            found = self._runs_on[key] = [(r, r.matched_gate if yaml else None) for r in self.rules_for(doc)]
         return found
 
     # --- reading -------------------------------------------------------------------
@@ -281,11 +291,10 @@ class Linter:
         if enabled is self.enabled:
             gates = self._quiet_gates
         else:
-            gates = None if self._ungated & enabled else [g for g, codes in self._gated.items() if codes & enabled]
+            gates = None if self._ungated & enabled else AnyGate(g for g, codes in self._gated.items() if codes & enabled)
         if gates is None:
             return False
-        answers = self.gates_of(source)
-        return not any(answers.open(gate) for gate in gates)
+        return not gates.open(self.gates_of(source))
 
     def gates_of(self, source: SourceFile) -> FileGates:
         """The file's gate answers (kept for the last file: `quiet` and `_lint_parsed` share them)."""
@@ -312,14 +321,11 @@ class Linter:
         if parsed.problem is not None:
             p = parsed.problem
             raw.append((BY_CODE[p.code], Finding(p.start, p.end, p.message), None))
-        gate_of = self._gates
         answers = self.gates_of(source) if parsed.documents else None
         for doc in parsed.documents:
-            yaml = doc.language == "yaml"
-            for rule in self.rules_for(doc):
+            for rule, gate in self.runs_on(doc):
                 if rule.code not in enabled or (partial and rule.kinds):
                     continue
-                gate = gate_of[rule.code] if yaml else None
                 if gate is not None and answers is not None and not answers.open(gate):
                     continue  # the rule cannot find anything in this file
                 assert rule.check is not None  # (rules_for gives rules with a check only)

@@ -19,6 +19,7 @@ The engine reports a few notices itself; `notice(...)` gives them the same docst
 """
 from __future__ import annotations
 
+import collections
 import functools
 import inspect
 import textwrap
@@ -116,16 +117,6 @@ class Needles:
     def __call__(self, source: SourceFile, profile: Profile) -> bool:
         return FileGates(source, profile).open(self)
 
-    def holds(self, has: Callable[[str], bool]) -> bool:
-        """Whether every needle of some alternative is there, as `has` tells (escapes aside)."""
-        for alternative in self.alternatives:
-            for needle in alternative:
-                if not has(needle):
-                    break
-            else:
-                return True
-        return False
-
     def __or__(self, other: Needles) -> Needles:
         return Needles(self.alternatives + other.alternatives)
 
@@ -175,21 +166,59 @@ class FileGates:
         self._found: dict[str, bool] = {}
         self._answers: dict[int, bool] = {}  # by id: gates live as long as the rules
 
-    def has(self, needle: str) -> bool:
-        found = self._found.get(needle)
-        if found is None:
-            found = self._found[needle] = needle in self.source.text
-        return found
-
     def open(self, gate: Gate) -> bool:
         answer = self._answers.get(id(gate))
         if answer is None:
-            if isinstance(gate, Needles):
-                answer = self.escaped or gate.holds(self.has)
+            if gate.__class__ is Needles:
+                answer = self.escaped or self.holds(gate.alternatives)
             else:
                 answer = bool(gate(self.source, self.profile))
             self._answers[id(gate)] = answer
         return answer
+
+    def holds(self, alternatives: tuple[tuple[str, ...], ...]) -> bool:
+        """Whether the text holds every needle of some alternative (escapes aside)."""
+        found, text = self._found, self.source.text
+        for alternative in alternatives:
+            for needle in alternative:
+                there = found.get(needle)
+                if there is None:
+                    there = found[needle] = needle in text
+                if not there:
+                    break
+            else:
+                return True
+        return False
+
+
+class AnyGate:
+    """Whether any of some gates is open in a file, asked of every YAML file (engine.Linter.quiet). The
+    Needles gates are asked as one: their alternatives pooled, less one where another asks for less
+    (each of whose needles is part of one of its needles: that one holds wherever it does), and each
+    asks first for the needles most alternatives share, so that one search ends many of them."""
+
+    def __init__(self, gates: Iterable[Gate]):
+        gates = tuple(gates)
+        pooled = {frozenset(alternative) for gate in gates if isinstance(gate, Needles)
+                  for alternative in gate.alternatives}
+        kept: list[frozenset[str]] = []
+        for a in sorted(pooled, key=lambda a: (len(a), sum(map(len, a)), sorted(a))):  # the smaller first
+            if not any(all(any(n in m for m in a) for n in b) for b in kept):  # b holds wherever a does
+                kept.append(a)
+        shared = collections.Counter(n for a in kept for n in a)
+
+        def order(alternative):
+            return sorted(alternative, key=lambda n: (-shared[n], -len(n), n))
+
+        # The most shared needles first, alternatives sharing them next to each other.
+        self.alternatives = tuple(sorted((tuple(order(a)) for a in kept),
+                                         key=lambda a: ([-shared[n] for n in a], a)))
+        self.others = tuple(gate for gate in gates if not isinstance(gate, Needles))
+
+    def open(self, answers: FileGates) -> bool:
+        if self.alternatives and (answers.escaped or answers.holds(self.alternatives)):
+            return True
+        return any(answers.open(gate) for gate in self.others)
 
 
 @functools.lru_cache(maxsize=None)
@@ -238,6 +267,13 @@ class Rule:
         """This rule's file gate for YAML documents (its kinds' literal parts and its `yaml_gate`, both
         must hold), or None when it reads every YAML document."""
         return _gate_of(self.kinds, self.yaml_gate)
+
+    @property
+    def matched_gate(self) -> Gate | None:
+        """The gate left for a document that matched the rule's kinds: the match puts the kinds'
+        literal parts in the file's text (a backslash opens every gate anyway), so only `yaml_gate` is
+        left to ask; None when `gate` is."""
+        return self.yaml_gate if self.gate is not None else None
 
     @property
     def family(self) -> str:

@@ -89,15 +89,18 @@ def _unquoted_marker(line: str, pattern: re.Pattern) -> int:
 def find_template_marker(source: SourceFile, pattern: re.Pattern = _TEMPLATE_ACTION) -> int:
     """Offset of the first template marker that is not inside a quoted string, or -1."""
     text = source.text
-    if not pattern.search(text):
-        return -1
-    for line_no in range(source.line_count):
-        line = source.line_text(line_no)
-        if not pattern.search(line):
-            continue
-        col = _unquoted_marker(line, pattern)
+    match = pattern.search(text)
+    while match is not None:  # each line holding a match, as SourceFile.line_text cuts it
+        start = text.rfind("\n", 0, match.start()) + 1
+        end = text.find("\n", match.end())
+        if end == -1:
+            end = len(text)
+        elif text[end - 1] == "\r":
+            end -= 1
+        col = _unquoted_marker(text[start:end], pattern)
         if col != -1:
-            return source.line_start(line_no) + col
+            return start + col
+        match = pattern.search(text, end)
     return -1
 
 

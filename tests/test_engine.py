@@ -5,9 +5,11 @@ import os
 import stat
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from v6lint.config import Settings
 from v6lint.diagnostics import Finding
+from v6lint.discovery import display_path
 from v6lint.engine import Linter, WriteError, write_atomic
 from v6lint.rule import Profile, Rule
 from v6lint.rules import ALL_RULES
@@ -308,3 +310,35 @@ def test_a_null_ip_family_leaves_svc006_without_a_reorder_fix_instead_of_crashin
     # a complete pair is still reordered by the fix
     _linter, diags = lint(text.replace("[IPv6, ~]", "[IPv6, IPv4]"), select=["SVC006"], ip_family="dual")
     assert [d.fix.message for d in diags if d.fix] == ["Reorder ipFamilies to match clusterIPs"] * 2
+
+
+_PARTS = st.lists(st.sampled_from(["a", "b", "c", "..", ".", "", "..c", "f.yaml"]), max_size=6)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_PARTS, st.sampled_from(["", "a", "a/b", "a/b/c", "a/..c"]), st.sampled_from(["rel", "abs", "abs/", "//"]))
+def test_display_path_is_the_path_from_the_working_directory(tmp_path_factory, parts, cwd, form):
+    """display_path works out each folder's relative path once (discovery._relative_folder); what it
+    shows is still os.path.relpath of the path from the working directory, or the path as given when
+    that climbs two folders or more, also for a path that is a folder above the working directory."""
+    root = tmp_path_factory.getbasetemp() / "display"
+    (root / "a" / "b" / "c").mkdir(parents=True, exist_ok=True)
+    (root / "a" / "..c").mkdir(exist_ok=True)
+    path = os.path.join(*parts) if parts else ""
+    if form != "rel":
+        path = os.path.join(str(root), path) + ("/" if form == "abs/" else "")
+        path = path.replace("/", "//") if form == "//" else path
+    here = os.getcwd()
+    os.chdir(root / cwd)
+    try:
+        shown = display_path(path)
+        if not os.path.isabs(path) and os.path.normpath(path) != "." and not os.path.normpath(path).startswith(".."):
+            assert shown == os.path.normpath(path)
+        else:
+            try:
+                expected = os.path.relpath(path)
+            except ValueError:  # no path at all
+                expected = path
+            assert shown == (path if expected.startswith("../..") else expected)
+    finally:
+        os.chdir(here)

@@ -16,7 +16,7 @@ from v6lint.bench import realistic_corpus
 from v6lint.cli import main
 from v6lint.config import Settings
 from v6lint.engine import Linter
-from v6lint.rule import Profile, Rule
+from v6lint.rule import AnyGate, FileGates, Needles, Profile, Rule, contains
 from v6lint.rules import ALL_RULES
 from v6lint.source import SourceFile, decode
 from v6lint.sources import language_of, parse_source
@@ -88,6 +88,41 @@ def test_gates_are_derived_from_kinds_and_views():
     spk = by_code["SPK001"].gate
     assert spk is not None and spk(SourceFile("c.yaml", "args: [spark-submit]\n"), profile)
     assert not spk(deployment, profile)
+
+
+_LINTERS = list({tuple(map(id, linter._gated)): linter for linter in (
+    Linter(Settings(profile=profile, preview=preview)) for profile in PROFILES for preview in (False, True))}.values())
+
+
+_NEEDLES = sorted({n for r in YAML_RULES if isinstance(r.gate, Needles) for a in r.gate.alternatives for n in a})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_NEEDLES + ["\n", " ", "x", "\\", "v6lint", "Servic", "ipFamil"]), max_size=12).map("".join),
+       st.data())
+def test_any_gate_answers_as_each_gate_asked_in_turn(text, data):
+    """AnyGate (Linter.quiet's one question: is any enabled rule's gate open?) pools and trims the
+    gates' alternatives; it answers exactly as asking every gate in turn would, on texts made of the
+    rules' needles and parts of them (a part alone opens nothing), under every profile."""
+    source = SourceFile("x.yaml", text)
+    for linter in _LINTERS:
+        gates = [g for g, codes in linter._gated.items() if codes & linter.enabled]
+        some = data.draw(st.lists(st.sampled_from(gates), unique_by=id)) if gates else []
+        for chosen in (gates, some):
+            expected = any(FileGates(source, linter.profile).open(g) for g in chosen)
+            assert AnyGate(chosen).open(FileGates(source, linter.profile)) is expected, (text, chosen)
+
+
+def test_any_gate_keeps_one_of_two_alternatives_that_hold_together():
+    """An alternative is dropped only for another one that holds wherever it does, never both of two
+    that hold exactly together; a needle that is part of another's makes that one redundant."""
+    both = AnyGate([contains("ab"), Needles((("ab", "a"),))])
+    assert both.alternatives == (("ab",),)
+    assert both.open(FileGates(SourceFile("x.yaml", "ab"), Profile()))
+    assert not both.open(FileGates(SourceFile("x.yaml", "a b"), Profile()))
+    assert AnyGate([contains("clusterIPs"), contains("clusterIP")]).alternatives == (("clusterIP",),)
+    assert len(AnyGate([contains("ipFamily"), contains("ipFamilies")]).alternatives) == 2  # -y, -ies
+    assert AnyGate([]).open(FileGates(SourceFile("x.yaml", "\\"), Profile())) is False
 
 
 def _project(tmp_path: Path) -> Path:

@@ -151,3 +151,24 @@ def test_pure_parser_composes_as_before(monkeypatch):
             assert described(_parse_yaml(source)) == described(old), path
             compared += 1
     assert compared > 50
+
+
+def _marker_line_by_line(source: SourceFile, pattern) -> int:
+    """find_template_marker's definition: the first line whose first match outside quotes and comments
+    is at some column (SourceFile's lines: split at LF, a CR before it dropped)."""
+    for line_no in range(source.line_count):
+        col = yaml_source._unquoted_marker(source.line_text(line_no), pattern)
+        if col != -1:
+            return source.line_start(line_no) + col
+    return -1
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(["{{", "{%", "{#", "%{", "${", "{", "%", "$", "#", " #", "'", '"', "''", "\\\"",
+                                 "\\", "\n", "\r\n", "\r", " ", "a", ": ", "- ", "[", ","]), max_size=30).map("".join))
+def test_template_markers_are_found_as_line_by_line(text):
+    """find_template_marker searches the whole text and cuts only the lines holding a match (it once
+    walked every line of the file): the same offset as the line-by-line definition, for both patterns."""
+    source = SourceFile("x.yaml", text)
+    for pattern in (yaml_source._TEMPLATE_ACTION, yaml_source._INTERPOLATION):
+        assert yaml_source.find_template_marker(source, pattern) == _marker_line_by_line(source, pattern)
