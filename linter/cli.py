@@ -287,7 +287,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
                           factory=lambda given: routes(None, not no_cache, given)[0].__getitem__)
 
     def routes(overlay: dict[str, str] | None, cached: bool,
-               given: tuple | None = None) -> tuple[dict[Path, tuple], dict[Path, tuple]]:
+               given: tuple | None = None) -> tuple[_Routes, dict[Path, tuple]]:
         """Each file's (linter, result cache), and each project root's, for the projects of this run:
         a file is judged by the settings and profile of its own project (profiles never leak).
         `given`: in a worker process, what its parent found: (each project's profile by its root,
@@ -303,10 +303,13 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
 
         if given is None:
             per_file, per_root = _by_project(found.files, projects, make)
-            return {path: route[:2] for path, route in per_file.items()}, per_root
+            return per_file.cut(2), per_root
         profiles, owners = given
         made = [make(projects.at(root))[:2] for root in profiles]
-        return dict(zip(found.files, (made[number] for number in owners))), {}
+        table = _Routes()
+        for path, number in zip(found.files, owners):
+            table.add(path, made[number])
+        return table, {}
 
     latest: list = []  # the routes of the last project build (fix rounds rebuild them)
 
@@ -535,7 +538,7 @@ def _builds(files: list[Path], route, use_cache: bool):
     from v6lint.helm import check_charts
     from v6lint.kustomize import check_overlays
 
-    built = check_overlays(files, route)
+    built = check_overlays(files, route, use_cache)
     charts = check_charts(files, route, use_cache=use_cache)
     built.members |= charts.members
     built.used |= charts.used
@@ -634,17 +637,42 @@ def _check_stdin(linter: Linter, path: Path, fix: bool, unsafe: bool) -> FileRes
     return result
 
 
-def _by_project(files: list[Path], projects: Projects, make) -> tuple[dict, dict]:
-    """({file: its project's route}, {project root: route}) with route = make(project), built once
-    per project: a file is judged by the settings and profile of its own project (profiles never
+class _Routes:
+    """Each file's route (its project's linter, result cache...), held per folder: a file's project
+    is its folder's (Projects.root_of), so the table grows with the folders of a run, not its files."""
+
+    __slots__ = ("_by_folder",)
+
+    def __init__(self, by_folder: dict[str, tuple] | None = None) -> None:
+        self._by_folder: dict[str, tuple] = by_folder if by_folder is not None else {}
+
+    def __getitem__(self, path: Path) -> tuple:
+        return self._by_folder[os.path.dirname(path)]
+
+    def __contains__(self, path: Path) -> bool:
+        return os.path.dirname(path) in self._by_folder
+
+    def add(self, path: Path, route: tuple) -> None:
+        self._by_folder.setdefault(os.path.dirname(path), route)
+
+    def cut(self, size: int) -> "_Routes":
+        """The same routes, each holding only its first `size` items."""
+        return _Routes({folder: route[:size] for folder, route in self._by_folder.items()})
+
+
+def _by_project(files: list[Path], projects: Projects, make) -> tuple[_Routes, dict]:
+    """(each file's route, {project root: route}) with route = make(project), built once per
+    project: a file is judged by the settings and profile of its own project (profiles never
     leak). Which files those are, its nearest config decided when they were found (_discover)."""
     per_root: dict[Path, tuple] = {}
-    per_file: dict[Path, tuple] = {}
+    per_file = _Routes()
     for path in files:
+        if path in per_file:  # (a folder whose project is known)
+            continue
         project = projects.of(path, is_file=True)  # (discovered: never a folder)
         if project.root not in per_root:
             per_root[project.root] = make(project)
-        per_file[path] = per_root[project.root]
+        per_file.add(path, per_root[project.root])
     return per_file, per_root
 
 
@@ -668,7 +696,7 @@ def use_color(stream) -> bool:
     return hasattr(stream, "isatty") and stream.isatty() and os.environ.get("TERM") != "dumb"
 
 
-def _show_settings(path: Path, per_file: dict[Path, tuple]) -> str:
+def _show_settings(path: Path, per_file: _Routes) -> str:
     """What `--show-settings` prints: the file's project, config chain, settings and profile."""
     if path not in per_file:
         return f"{display_path(path)}: not linted (excluded by its config, or not a file v6lint reads)\n"
@@ -792,7 +820,8 @@ def plan_command(paths, target, output_format, output_file, fix, unsafe_fixes, p
     def make_plans() -> list:
         per_file, per_root = build(None)
         judged: dict[Path, list] = {root: [] for root in per_root}
-        for path, (project, judges) in per_file.items():
+        for path in found.files:
+            project, judges = per_file[path]
             source, notices, _data = judges[0].read(path)
             verdicts = judge(source, judges) if source is not None else [notices] * len(judges)
             judged[project.root].append((source, *verdicts[:2], verdicts[2] if len(verdicts) > 2 else None))
@@ -801,7 +830,7 @@ def plan_command(paths, target, output_format, output_file, fix, unsafe_fixes, p
     applied: list = []  # the findings whose fixes --fix wrote
     try:
         if fix:
-            files = list(build(None)[0])
+            files = list(found.files)
 
             def rebuild(overlay):
                 per_file, per_root = build(overlay or None)

@@ -9,9 +9,18 @@ The kustomization is hostile input: before anything runs, every path it names (r
 components, patches, generators...) is resolved and must stay inside the project root, and remote
 resources (URLs, git references) are refused; the build runs with a timeout, a cap on its output,
 no kubeconfig and proxies that lead nowhere, so nothing is fetched.
+
+A successful build is kept in the cache (as Helm renders are) under a key of everything it reads:
+each kustomization file (and which kustomization names its folder holds), every file it names
+(resources, patches, components, CRDs, configurations, OpenAPI schema, replacements, the files and
+env files of configMapGenerator and secretGenerator), by path and content, and the builder and its
+version. An overlay that reads something the key cannot hold (generator, transformer or validator
+plugins, a generator folder, a file outside the project) is built every time.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -20,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from v6lint.diagnostics import Diagnostic, Edit, Fix
-from v6lint.discovery import display_path, read_regular
+from v6lint.discovery import display_path, read_regular, stat_signature
 from v6lint.document import MAP, SCALAR, SEQ, Document, Node
 from v6lint.source import DecodeError, SourceFile, decode
 from v6lint.sources import parse_source
@@ -35,6 +44,12 @@ _PATH_LISTS = ("resources", "bases", "components", "patchesStrategicMerge", "crd
                "generators", "transformers", "validators")
 _PATH_ITEMS = ("patches", "patchesJson6902")  # entries with a `path:` (or inline patches)
 _REFUSED = ("helmCharts", "helmChartInflationGenerator", "helmGlobals")  # would run helm
+# What the build reads besides the lists above (kustomize api/types/kustomization.go, kvpairsources.go
+# and replacementfield.go at 12f9e63): generator inputs, the OpenAPI schema, replacement files.
+_GENERATORS = ("configMapGenerator", "secretGenerator")
+# Plugin configs: what they read is theirs to say, so an overlay using them is never cached.
+_PLUGINS = ("generators", "transformers", "validators")
+MAX_KEYED = 16 * 1024 * 1024  # bytes of files read to key one build; more: not cached
 
 
 class Refused(Exception):
@@ -51,6 +66,9 @@ class Overlay:
     kustomizations: list[str] = field(default_factory=list)  # every kustomization file read
     name_prefix: str = ""
     name_suffix: str = ""
+    # every other file the build reads (generator inputs, CRDs...), as kustomize names them; None
+    # when the build may read something not listed here (see the module note): then never cached
+    inputs: list[str] | None = field(default_factory=list)
 
 
 def kustomization_in(directory: str) -> str | None:
@@ -120,16 +138,127 @@ def read_overlay(directory: str, root: str, _seen: frozenset[str] = frozenset())
                 overlay.resources += inner.resources
                 overlay.patches += inner.patches
                 overlay.kustomizations += inner.kustomizations
+                overlay.inputs = None if inner.inputs is None or overlay.inputs is None \
+                    else overlay.inputs + inner.inputs
             elif key == "resources":
                 overlay.resources.append(real)
             elif key == "patchesStrategicMerge":
                 overlay.patches.append(real)
+            elif key in ("crds", "configurations") and overlay.inputs is not None:
+                overlay.inputs.append(real)
     for key in _PATH_ITEMS:
         for item in listed.items() if (listed := node.get(key)) is not None else []:
             target = item.get("path") if item.kind == MAP else None
             if target is not None and target.text:
                 overlay.patches.append(_inside(target.text, root, "patch", path))
+    if overlay.inputs is not None:
+        inputs = _named_inputs(node)
+        overlay.inputs = None if inputs is None else overlay.inputs + [
+            os.path.realpath(os.path.join(directory, name)) for name in inputs]
     return overlay
+
+
+def _named_inputs(node: Node) -> list[str] | None:
+    """The other files a kustomization names for the build to read, as written (relative to its
+    folder), or None when one is not a plain local path or plugins may read more."""
+    if any(node.get(key) is not None for key in _PLUGINS):
+        return None
+    names: list[tuple[Node | None, bool]] = []  # (node, whether it is a generator's file source)
+    for key in _GENERATORS:
+        for generator in listed.items() if (listed := node.get(key)) is not None else []:
+            if generator.kind != MAP:
+                continue
+            for field_name in ("files", "envs"):
+                sources = generator.get(field_name)
+                names += [(item, field_name == "files") for item in (sources.items() if sources is not None else [])]
+            names.append((generator.get("env"), False))
+    openapi = node.get("openapi")
+    names.append((openapi.get("path") if openapi is not None and openapi.kind == MAP else None, False))
+    for item in listed.items() if (listed := node.get("replacements")) is not None else []:
+        names.append((item.get("path") if item.kind == MAP else None, False))
+    found = []
+    for name, file_source in names:
+        if name is None:
+            continue
+        text = name.value if name.kind == SCALAR and isinstance(name.value, str) else None
+        if not text or "://" in text or text.startswith(("git@", "github.com/")):
+            return None
+        # a generator's file source is [key=]path (kustomize generators.ParseFileSource; with more
+        # than one `=` the build fails)
+        found.append(text.split("=", 1)[1] if file_source and "=" in text else text)
+    return found
+
+
+def build_key(overlay: Overlay, command: list[str], root: str) -> str | None:
+    """The cache key of the overlay's build: every file it reads, by path (relative to the overlay)
+    and content, the kustomization names each folder holds, and the builder with its version. None
+    when the build may read something the key does not hold, or a file it reads is not a regular
+    file inside `root` (kustomize tells what is wrong with it: such a build is not cached)."""
+    if overlay.inputs is None:
+        return None
+    version = builder_version(command)
+    if version is None:
+        return None
+    root = os.path.realpath(root).rstrip(os.sep) + os.sep
+    digest = hashlib.sha256(json.dumps(["kustomize", command, version]).encode())
+    total = 0
+    read = [*overlay.kustomizations, *overlay.resources, *overlay.patches, *overlay.inputs]
+    for path in dict.fromkeys(read):
+        if not path.startswith(root):
+            return None
+        try:
+            size, data = read_regular(path, MAX_KEYED - total)
+        except OSError:
+            return None
+        if data is None:
+            return None
+        total += size
+        digest.update(os.path.relpath(path, overlay.directory).encode() + b"\0" + hashlib.sha256(data).digest())
+    for folder in dict.fromkeys(os.path.dirname(k) for k in overlay.kustomizations):
+        names = [name for name in KUSTOMIZATION_FILES if os.path.lexists(os.path.join(folder, name))]
+        digest.update(json.dumps([os.path.relpath(folder, overlay.directory), names]).encode())
+    return "k" + digest.hexdigest()[:31]
+
+
+_VERSIONS: dict[tuple, str | None] = {}  # (command, the binary's stat signature) -> its version
+
+
+def builder_version(command: list[str]) -> str | None:
+    """What the builder says of its version (`kubectl version --client -o json`, `kustomize
+    version`), asked once per process and binary; None when it cannot tell."""
+    try:
+        signature = stat_signature(os.stat(command[0]))
+    except OSError:
+        return None
+    memo = (tuple(command), signature)
+    if memo not in _VERSIONS:
+        asked = [command[0], "version", "--client", "-o", "json"] if command[1:] == ["kustomize"] else \
+            [command[0], "version"]
+        try:
+            done = subprocess.run(asked, stdin=subprocess.DEVNULL, capture_output=True, env=_quiet_env(),
+                                  timeout=BUILD_TIMEOUT, check=False)
+            _VERSIONS[memo] = done.stdout.decode("utf-8", "replace") if done.returncode == 0 and done.stdout \
+                else None
+        except (OSError, subprocess.SubprocessError):
+            _VERSIONS[memo] = None
+    return _VERSIONS[memo]
+
+
+def build_cached(overlay: Overlay, command: list[str], root: str, cache_root: Path | None) -> str:
+    """The overlay's build, from the cache when an identical build was kept (see build_key)."""
+    from v6lint import cache
+
+    key = build_key(overlay, command, root) if cache_root is not None else None
+    if key is not None:
+        assert cache_root is not None
+        hit = cache.load_render(cache_root, key)
+        if hit is not None and isinstance(hit.get("built"), str):
+            return hit["built"]
+    text = build(overlay.directory, command)
+    if key is not None:
+        assert cache_root is not None
+        cache.save_render(cache_root, key, {"built": text})
+    return text
 
 
 def builder() -> list[str] | None:
@@ -145,14 +274,17 @@ class BuildError(Exception):
     pass
 
 
+def _quiet_env() -> dict[str, str]:
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent", "KUBECONFIG": os.devnull,
+            "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": "",
+            "GIT_TERMINAL_PROMPT": "0", "GIT_ALLOW_PROTOCOL": "file", "LANG": "C"}
+
+
 def build(directory: str, command: list[str]) -> str:
     """The built YAML stream. Raises BuildError with the builder's message."""
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent", "KUBECONFIG": os.devnull,
-           "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": "",
-           "GIT_TERMINAL_PROMPT": "0", "GIT_ALLOW_PROTOCOL": "file", "LANG": "C"}
     try:
         with subprocess.Popen([*command, directory], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, env=env, cwd=directory) as process:
+                              stderr=subprocess.PIPE, env=_quiet_env(), cwd=directory) as process:
             try:
                 out, err = process.communicate(timeout=BUILD_TIMEOUT)
             except subprocess.TimeoutExpired:
@@ -353,9 +485,10 @@ class OverlayResults:
         return kept
 
 
-def check_overlays(files: list[Path], route) -> OverlayResults:
+def check_overlays(files: list[Path], route, use_cache: bool = True) -> OverlayResults:
     """Build every kustomization among `files` and map the findings back. `route(path)` gives the
-    (Linter, cache) of a file's project."""
+    (Linter, cache) of a file's project. `use_cache`: builds are kept in the project's cache (see
+    build_cached)."""
     out = OverlayResults()
     kustomizations = [f for f in files if f.name in KUSTOMIZATION_FILES]
     if not kustomizations:
@@ -378,7 +511,7 @@ def check_overlays(files: list[Path], route) -> OverlayResults:
         root = str(linter.profile.root or linter.settings.root or path.parent)
         try:
             overlay = read_overlay(str(path.parent), root)
-            text = build(overlay.directory, command)
+            text = build_cached(overlay, command, root, Path(root) if use_cache else None)
         except (Refused, BuildError, OSError) as exc:
             notice(f"{folder} not built: {exc}; its files were checked one by one")
             continue

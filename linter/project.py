@@ -101,13 +101,13 @@ def find_project_root(start: Path) -> Path:
     return start if start.is_dir() else start.parent
 
 
-@dataclass
+@dataclass(slots=True)
 class VariableDecl:
+    """A `variable` block as the rules see it (TF002/TF003): its name and type. The facts hold one
+    per declaration of the project, so nothing else is kept (its default is read where it is
+    found, for the profile)."""
     name: str
     type: str | None  # the type expression's text: "bool", "string", "list(string)"...
-    default: Node | None
-    path: str
-    directory: str
 
 
 @dataclass
@@ -157,9 +157,13 @@ class ProjectFacts:
             f"{kind}.{name}" for kind, name in _DECL.findall(text))
 
     def settle(self) -> None:
+        """The facts of a whole project are known: the stacks using what they do not declare are
+        noted, and the references and declarations behind that let go (one per `var.`/`module.`
+        use of the project: they are no fact a rule reads)."""
         for directory, refs in self._refs.items():
             if refs - self._decls.get(directory, set()):
                 self.incomplete_stacks.add(directory)
+        self._refs, self._decls = {}, {}
 
     def prefix_delegation_near(self, directory: str) -> str | None:
         """The first place (in prefix_delegation_all order) that turns prefix delegation on in
@@ -357,7 +361,7 @@ class _Collector:
                 name = block.labels[0]
                 type_node, default = block.body.get("type"), block.body.get("default")
                 self.facts.variables.setdefault(directory, {})[name] = VariableDecl(
-                    name, type_node.value if type_node is not None else None, default, source.path, directory)
+                    name, type_node.value if type_node is not None else None)
                 if name in _FAMILY_VARS and default is not None:
                     flag = _truthy(default) if name == "enable_ipv6" else None
                     family = ("ipv6" if flag else "ipv4") if flag is not None else (default.text or "").lower()

@@ -148,3 +148,88 @@ def test_a_warm_result_cache_gives_the_same_findings(project, tmp_path, monkeypa
 def test_every_output_format_names_the_built_object(project, output_format):
     result = check("--output-format", output_format, "overlays/public-nlb")
     assert "Service shop/checkout in the build of overlays/public-nlb, set by the patch" in result.stdout
+
+
+def test_the_files_a_build_reads_are_listed_for_its_cache_key(project):
+    overlay = project / "overlays/public-nlb"
+    (overlay / "kustomization.yaml").write_text(
+        "resources:\n  - ../../base\npatches:\n  - path: nlb.yaml\ncrds:\n  - crd.yaml\n"
+        "configMapGenerator:\n  - name: settings\n    files:\n      - app.properties\n      - other=conf/x.ini\n"
+        "    envs:\n      - a.env\n  - name: legacy\n    env: old.env\n"
+        "secretGenerator:\n  - name: creds\n    files:\n      - token\n"
+        "openapi:\n  path: schema.json\nreplacements:\n  - path: repl.yaml\n  - source: {kind: Service}\n")
+    read = read_overlay(str(overlay), str(project))
+    real = lambda name: str((overlay / name).resolve())
+    assert read.inputs == [real(n) for n in ("crd.yaml", "app.properties", "conf/x.ini", "a.env", "old.env", "token",
+                                             "schema.json", "repl.yaml")]
+    assert read.kustomizations == [real("kustomization.yaml"), str((project / "base/kustomization.yaml").resolve())]
+    # a plugin may read anything: such an overlay (or one that includes it) has no list, and is never cached
+    (project / "base/kustomization.yaml").write_text(
+        (project / "base/kustomization.yaml").read_text() + "transformers:\n  - labels.yaml\n")
+    assert read_overlay(str(overlay), str(project)).inputs is None
+
+
+@needs_builder
+def test_an_unchanged_overlay_is_built_once_and_a_generator_edit_builds_it_again(project, tmp_path, monkeypatch):
+    import v6lint.kustomize as kustomize
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    overlay = project / "overlays/public-nlb"
+    (overlay / "kustomization.yaml").write_text(
+        (overlay / "kustomization.yaml").read_text()
+        + "configMapGenerator:\n  - name: checkout\n    namespace: shop\n    files:\n      - conf=app.properties\n"
+        + "    envs:\n      - app.env\n")
+    (overlay / "app.properties").write_text("listen=0.0.0.0\n")
+    (overlay / "app.env").write_text("MODE=ipv4\n")
+    built: list[str] = []
+    real_build = kustomize.build
+
+    def counted(directory, command):
+        text = real_build(directory, command)
+        if directory.endswith("public-nlb"):  # (the base is a kustomization too, built on its own)
+            built.append(text)
+        return text
+
+    monkeypatch.setattr(kustomize, "build", counted)
+
+    def cached_run():
+        result = CliRunner().invoke(main, ["check", "--output-format", "json", "overlays/public-nlb", "base"],
+                                    catch_exceptions=False)
+        return json.loads(result.stdout)
+
+    cold = found("overlays/public-nlb", "base")[1]  # --no-cache: built, nothing kept
+    assert where(cold) == [("LB013", "overlays/public-nlb/nlb.yaml", 11, 67)]
+    assert "MODE: ipv4" in built[0] and "listen=0.0.0.0" in built[0]
+    assert cached_run() == cold and len(built) == 2  # the first cached run builds and keeps the build
+    assert cached_run() == cold and len(built) == 2  # unchanged: not built again
+    (overlay / "app.env").write_text("MODE=ipv6\n")  # a generator's env file
+    assert cached_run() == cold and len(built) == 3 and "MODE: ipv6" in built[-1]
+    assert cached_run() == cold and len(built) == 3
+    (overlay / "app.properties").write_text("listen=[::]\n")  # a generator's file source
+    assert cached_run() == cold and len(built) == 4 and "listen=[::]" in built[-1]
+    (project / "base/service.yaml").write_text((project / "base/service.yaml").read_text() + "\n")  # a resource
+    assert cached_run() == cold and len(built) == 5
+    # another builder version is another build
+    monkeypatch.setattr(kustomize, "builder_version", lambda command: "v0.0.0-other")
+    assert cached_run() == cold and len(built) == 6
+    assert cached_run() == cold and len(built) == 6
+
+
+@needs_builder
+def test_an_overlay_with_a_plugin_is_built_every_time(project, tmp_path, monkeypatch):
+    import v6lint.kustomize as kustomize
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    overlay = project / "overlays/public-nlb"
+    (overlay / "kustomization.yaml").write_text((overlay / "kustomization.yaml").read_text()
+                                                + "transformers:\n  - labels.yaml\n")
+    (overlay / "labels.yaml").write_text("apiVersion: builtin\nkind: LabelTransformer\nmetadata:\n  name: l\n"
+                                         "labels:\n  team: shop\nfieldSpecs:\n  - path: metadata/labels\n"
+                                         "    create: true\n")
+    calls = []
+    real_build = kustomize.build
+    monkeypatch.setattr(kustomize, "build", lambda d, c: calls.append(d) or real_build(d, c))
+    runs = [json.loads(CliRunner().invoke(main, ["check", "--output-format", "json", "overlays/public-nlb", "base"],
+                                          catch_exceptions=False).stdout) for _ in range(2)]
+    assert runs[0] == runs[1] and where(runs[0]) == [("LB013", "overlays/public-nlb/nlb.yaml", 11, 67)]
+    assert [c.endswith("public-nlb") for c in calls] == [True, False, True]  # the base is cached
