@@ -21,7 +21,7 @@ import stat
 import tempfile
 import weakref
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from v6lint import __version__
 from v6lint.diagnostics import Diagnostic
@@ -244,7 +244,7 @@ class ResultCache:
     def __init__(self, root: Path, key: str):
         self.directory = _prepare(root)
         self.file = self.directory / f"results-{key}.sqlite" if self.directory else None
-        self._db = None
+        self._db: Any = None  # (a sqlite3.Connection: sqlite3 is imported on first need)
         self._pid = 0
         self._pending: list[tuple[bytes, str, str, str | None]] = []
         self._reads = 0

@@ -690,8 +690,9 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
     # One file is linted once, whatever number of names (symlinks) it has here; a plain name wins.
     seen: dict[str, int] = {}
     files: list[Path] = []
-    for path, real in [*((path, None) for path in explicit), *walked]:
-        key = real or os.path.realpath(path)
+    named: list[tuple[Path, str | None]] = [(path, None) for path in explicit]
+    for path, known in [*named, *walked]:
+        key = known or os.path.realpath(path)
         at = seen.get(key)
         if at is None:
             seen[key] = len(files)

@@ -40,7 +40,7 @@ class FileResult:
     fixed: SourceFile | None = None  # the fixed text, when --fix/--diff changed something
     fixes_applied: list[Diagnostic] = field(default_factory=list)  # the findings whose fixes were applied
     # (real path, digest, stat key) to store in the result cache when freshly linted
-    cache_entry: tuple[str, str, list[int] | None] | None = None
+    cache_entry: tuple[str, str, str | None] | None = None
     passes: list[tuple[str, list[Edit]]] = field(default_factory=list)  # (text before, edits) per fix pass
     # A checked file with no findings keeps no source (nothing shows it); when a build places findings
     # there after all, the file is read again (see reread).
