@@ -20,7 +20,6 @@ import gc
 import threading
 import traceback
 from collections import deque
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -85,6 +84,8 @@ class Workers:
         try:
             status, body = self._conns[index].recv()
         except (EOFError, OSError):
+            from concurrent.futures.process import BrokenProcessPool  # (imported when needed: a warm run forks none)
+
             raise BrokenProcessPool(_ABRUPT) from None
         if status == "error":
             raise body
