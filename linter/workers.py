@@ -95,25 +95,45 @@ class Workers:
                   done: Callable[[int, object, object], None], stopping: Callable[[], bool] = lambda: False) -> None:
         """Keep every worker IN_FLIGHT messages ahead until there is no more work: `batch_for(worker)`
         gives (key, message) or None, `done(worker, key, reply)` takes each reply (a worker answers
-        its messages in turn)."""
+        its messages in turn).
+
+        The messages are written by a thread of their own: a worker writing a reply larger than
+        the pipe holds waits for it to be read, and a write to that worker (its next message
+        queued behind the one it works on) may wait for the worker to read: written here, the
+        two would wait for each other (it happened with the 100k-file corpus's scan chunks)."""
+        import queue
         from multiprocessing.connection import wait
 
         sent: list[deque] = [deque() for _ in range(self.jobs)]
+        outbox: queue.SimpleQueue = queue.SimpleQueue()
+
+        def write() -> None:
+            while (item := outbox.get()) is not None:
+                try:
+                    self._conns[item[0]].send(item[1])
+                except (OSError, ValueError):
+                    return  # a worker that died: its reader gets EOF (BrokenProcessPool)
+
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
 
         def send(index: int) -> None:
             item = batch_for(index)
             if item is not None:
-                self._conns[index].send(item[1])
+                outbox.put((index, item[1]))
                 sent[index].append(item[0])
 
-        for index in range(self.jobs):
-            for _ in range(IN_FLIGHT):
-                send(index)
-        while any(sent) and not stopping():
-            for conn in wait([self._conns[i] for i in range(self.jobs) if sent[i]]):
-                index = self._conns.index(conn)
-                done(index, sent[index].popleft(), self._receive(index))
-                send(index)
+        try:
+            for index in range(self.jobs):
+                for _ in range(IN_FLIGHT):
+                    send(index)
+            while any(sent) and not stopping():
+                for conn in wait([self._conns[i] for i in range(self.jobs) if sent[i]]):
+                    index = self._conns.index(conn)
+                    done(index, sent[index].popleft(), self._receive(index))
+                    send(index)
+        finally:
+            outbox.put(None)  # (the writer has written everything once every message is answered)
 
     # --- the profile scan ---------------------------------------------------------------
     def shares(self, files: list[Path]) -> list:

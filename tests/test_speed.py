@@ -814,3 +814,56 @@ def test_nodes_survive_pickling_whole_with_shared_and_cyclic_nodes():
     cyclic.value.append(cyclic)
     loaded = pickle.loads(pickle.dumps(cyclic))
     assert loaded.value[0] is loaded and (loaded.kind, loaded.start, loaded.end) == ("seq", 0, 4)
+
+
+_SMALL_PIPES = """
+import os, socket, sys
+from v6lint import workers
+from v6lint.cli import main
+
+fork = workers.fork_context
+
+
+class Small:  # the fork context, its pipes holding as little as the system allows (a few KiB)
+    def __getattr__(self, name):
+        return getattr(fork(), name)
+
+    def Pipe(self):
+        ends = fork().Pipe()
+        for end in ends:
+            sock = socket.socket(fileno=os.dup(end.fileno()))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1024)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+            sock.close()
+        return ends
+
+
+workers.fork_context = Small
+main(sys.argv[1:])
+"""
+
+
+def test_workers_never_wait_for_each_other_whatever_the_pipe_holds(tmp_path):
+    """Messages and replies larger than the pipes between the processes hold (here the smallest
+    the system allows: scan chunks of ~190 paths, replies holding their variables): a worker
+    writing a reply waits for it to be read while the next message for it is written; both sides
+    waiting for each other hung the run (with these pipes, and with the 100k-file corpus's chunks
+    on the usual ones). Same findings as one process."""
+    import subprocess
+    import sys
+
+    root = tmp_path / "deep" / ("folder-with-a-long-name-" * 4) / "project"
+    zones = ", ".join(f'"zone-{k}"' for k in range(30))
+    for i in range(3000):
+        stack = root / f"stack-{i:04d}"
+        stack.mkdir(parents=True)
+        (stack / "main.tf").write_text(f'variable "enable_ipv6" {{\n  default = {str(i % 2 == 0).lower()}\n}}\n'
+                                       f'variable "zones" {{\n  default = [{zones}]\n}}\n')
+    (root / ".git").mkdir()
+    args = ["check", "--no-cache", "--exit-zero", "--output-format", "json", str(root)]
+    small = subprocess.run([sys.executable, "-c", _SMALL_PIPES, *args, "--jobs", "2"], capture_output=True,
+                           timeout=120, cwd=tmp_path)
+    one = subprocess.run([sys.executable, "-c", _SMALL_PIPES, *args, "--jobs", "1"], capture_output=True,
+                         timeout=120, cwd=tmp_path)
+    assert small.returncode == one.returncode == 0, small.stderr[-2000:]
+    assert small.stdout == one.stdout and len(json.loads(small.stdout)) >= 1500
