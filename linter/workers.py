@@ -113,14 +113,16 @@ class Workers:
 
     # --- the profile scan ---------------------------------------------------------------
     def shares(self, files: list[Path]) -> list:
-        """Each file's share of its project's facts (project._share_of), in file order; the files
-        go out in chunks to whichever worker is free."""
+        """The files' shares of their project's facts (project._share_of), folded per chunk (None
+        for a chunk adding nothing), in file order; the files go out in chunks to whichever
+        worker is free. (Folding is associative: merging the chunks' folds in order gives what
+        merging every file's share in order gives, and no share per file is held.)"""
         if not self.started:
             self._start()
         self._scans += 1
         size = max(16, len(files) // (self.jobs * 8))
         chunks = deque(range(0, len(files), size))
-        out: list = [None] * len(files)
+        out: dict[int, object] = {}  # chunk start -> its fold
 
         def batch_for(_index: int):
             if not chunks:
@@ -129,13 +131,12 @@ class Workers:
             return at, ("scan", (self._scans, files[at:at + size]))
 
         def done(index: int, at, reply) -> None:
-            parts, kept = reply
-            out[at:at + len(parts)] = parts
+            out[at], kept = reply
             for real in kept:
                 self._holder[real] = index
 
         self._dispatch(batch_for, done)
-        return out
+        return [out[at] for at in sorted(out)]
 
     # --- the lint pass ------------------------------------------------------------------
     def map(self, paths: list[Path], route, fix: bool, unsafe: bool, ignore_reason: str | None) -> Iterator:
@@ -297,9 +298,10 @@ def _sendable(exc: BaseException) -> BaseException:
         return RuntimeError(f"{type(exc).__name__}: {exc}\n{''.join(traceback.format_exception(exc))}")
 
 
-def _scan(files: list[Path], lint_reals: set[str] | None, evidence) -> tuple[tuple[list, list[str]], object]:
-    """The files' shares, the real paths of the parses kept for the lint pass, and this worker's
-    evidence of the project so far (see nothing_to_add: exact with any subset of the files)."""
+def _scan(files: list[Path], lint_reals: set[str] | None, evidence) -> tuple[tuple[object, list[str]], object]:
+    """The files' shares folded in order (None when none adds anything), the real paths of the
+    parses kept for the lint pass, and this worker's evidence of the project so far (see
+    nothing_to_add: exact with any subset of the files)."""
     from itertools import islice
 
     from v6lint.project import _Collector, _share_of
@@ -309,8 +311,14 @@ def _scan(files: list[Path], lint_reals: set[str] | None, evidence) -> tuple[tup
         evidence = _Collector()
     before = len(SHARED.kept)
     dirs: dict[str, str] = {}
-    parts = [_share_of(path, dirs, evidence, lint_reals or ()) for path in files]
-    return (parts, list(islice(SHARED.kept, before, None))), evidence
+    folded = None
+    for path in files:
+        part = _share_of(path, dirs, evidence, lint_reals or ())
+        if part is not None:
+            if folded is None:
+                folded = _Collector()
+            folded.merge(part)
+    return (folded, list(islice(SHARED.kept, before, None))), evidence
 
 
 def _lint(path: Path, route, fix: bool, unsafe: bool, ignore_reason: str | None):
