@@ -88,10 +88,12 @@ class Workers:
         return body
 
     def _dispatch(self, batch_for: Callable[[int], "tuple[object, tuple] | None"],
-                  done: Callable[[int, object, object], None], stopping: Callable[[], bool] = lambda: False) -> None:
-        """Keep every worker IN_FLIGHT messages ahead until there is no more work: `batch_for(worker)`
+                  done: Callable[[int, object, object], None], stopping: Callable[[], bool] = lambda: False,
+                  ahead: int = IN_FLIGHT) -> None:
+        """Keep every worker `ahead` messages ahead until there is no more work: `batch_for(worker)`
         gives (key, message) or None, `done(worker, key, reply)` takes each reply (a worker answers
-        its messages in turn)."""
+        its messages in turn). Messages larger than a pipe's buffer go one at a time (ahead=1):
+        a send blocked on a worker that is itself blocked sending its last reply never ends."""
         from multiprocessing.connection import wait
 
         sent: list[deque] = [deque() for _ in range(self.jobs)]
@@ -103,7 +105,7 @@ class Workers:
                 sent[index].append(item[0])
 
         for index in range(self.jobs):
-            for _ in range(IN_FLIGHT):
+            for _ in range(ahead):
                 send(index)
         while any(sent) and not stopping():
             for conn in wait([self._conns[i] for i in range(self.jobs) if sent[i]]):
@@ -135,7 +137,7 @@ class Workers:
             for real in kept:
                 self._holder[real] = index
 
-        self._dispatch(batch_for, done)
+        self._dispatch(batch_for, done, ahead=1)  # (a chunk of a large project is far over a pipe's buffer)
         return [out[at] for at in sorted(out)]
 
     # --- the lint pass ------------------------------------------------------------------
