@@ -19,7 +19,9 @@ import json
 import os
 import stat
 import tempfile
+import weakref
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from v6lint import __version__
 from v6lint.diagnostics import Diagnostic
@@ -69,6 +71,27 @@ def _code() -> str:
 
 def fingerprint(*parts) -> str:
     return hashlib.sha256((_code() + _stable(parts)).encode()).hexdigest()[:24]
+
+
+def fingerprint_of(items, *parts) -> str:
+    """fingerprint(parts) with each of `items` (plain values) hashed as it comes: no list of them,
+    nor one text of them all, is held."""
+    digest = hashlib.sha256((_code() + _stable(parts)).encode())
+    for item in items:
+        digest.update(b"\0" + _stable(item).encode())
+    return digest.hexdigest()[:24]
+
+
+_FACTS: dict[int, tuple[object, str]] = {}  # id -> (project facts of a loaded profile, their digest)
+
+
+def facts_digest(facts) -> str:
+    """A digest of a profile's project facts, for keys (they can be large: a loaded profile's comes
+    from its file, computed when it was saved, not recomputed every run)."""
+    known = _FACTS.get(id(facts))
+    if known is not None and known[0] is facts:
+        return known[1]
+    return hashlib.sha256(_stable(facts).encode()).hexdigest()
 
 
 # --- where -------------------------------------------------------------------------------------
@@ -168,79 +191,254 @@ def _diagnostic(path: str, item) -> Diagnostic:
     return diag
 
 
+class Entry(NamedTuple):
+    """A file's row in the result cache: the digest of the bytes its findings are of, the findings as
+    one JSON string (decoded only when shown), and its settled stat (see stat_key) or None."""
+    digest: str
+    findings: str
+    stat: str | None
+
+    def fresh(self, stat: str | None) -> bool:
+        """Whether the file is, by its stat alone, the one whose findings this row holds."""
+        return stat is not None and self.stat == stat
+
+
+NO_FINDINGS = "[]"
+_TABLE = "CREATE TABLE results (path BLOB PRIMARY KEY NOT NULL, digest TEXT NOT NULL, findings TEXT NOT NULL, " \
+         "stat TEXT) WITHOUT ROWID"
+_BESIDE = ("-journal", "-wal", "-shm")  # the files SQLite keeps beside a database
+_ABANDONED: list = []  # connections a forked process inherited: never used (nor closed) there
+_OPEN: "weakref.WeakSet[ResultCache]" = weakref.WeakSet()  # result caches with a connection in this process
+
+
+def _forget_connections() -> None:
+    """In a forked child: the parent's connections are kept aside, never used or closed here (SQLite
+    forbids carrying a connection across fork: https://www.sqlite.org/howtocorrupt.html, 2.6)."""
+    for results in list(_OPEN):
+        if results._db is not None:
+            _ABANDONED.append(results._db)
+            results._db, results._writable = None, False
+    _OPEN.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_connections)
+
+
 class ResultCache:
+    """One project's findings per file, keyed by everything they depend on (`key`): an SQLite file
+    in the cache directory, one row per file, looked up file by file (a run never loads the whole
+    cache) and written in batches as results come in (a run never holds it either).
+
+    The file is trusted no more than the JSON it replaced: it must be a regular file of this user in
+    the private cache directory, hold exactly the one table this version creates (no trigger, view or
+    index: nothing of it runs), and every row is validated when read. A file that is not so, or that
+    SQLite finds corrupt, is removed and the run goes on without it. Writes are transactions (a
+    killed run leaves the rows of its last whole batch); concurrent runs wait for each other's
+    batches a moment, then a run that cannot write just stores nothing. Forked workers open their
+    own connection (read only)."""
+
+    BATCH = 1000  # rows per write
+    READS = 1000  # look-ups per read transaction
+
     def __init__(self, root: Path, key: str):
         self.directory = _prepare(root)
-        self.file = self.directory / f"results-{key}.json" if self.directory else None
-        self.entries: dict[str, list] = {}
-        self.dirty = False
-        loaded = _read_json(self.file) if self.file is not None else None
-        if isinstance(loaded, dict):
-            self.entries = loaded
+        self.file = self.directory / f"results-{key}.sqlite" if self.directory else None
+        self._db: Any = None  # (a sqlite3.Connection: sqlite3 is imported on first need)
+        self._pid = 0
+        self._pending: list[tuple[bytes, str, str, str | None]] = []
+        self._reads = 0
+        self._writable = self.file is not None
+        self.has_entries = self._connect(create=False) is not None and self._first_row()
 
+    # -- the database ---------------------------------------------------------------------------
+    def _connect(self, create: bool):
+        """This process's connection, opened (or with `create`, the file created) on first need; None
+        when there is no usable cache file."""
+        if self._pid == os.getpid():
+            if self._db is not None or not create or not self._writable:
+                return self._db
+        elif self._db is not None:  # inherited across fork: SQLite forbids using it here
+            _ABANDONED.append(self._db)
+            self._db, self._writable = None, False  # (a worker only reads)
+        self._pid = os.getpid()
+        if self.file is None:
+            return None
+        try:
+            import sqlite3
+        except ImportError:  # a Python built without it: no result cache
+            self._writable = False
+            return None
+        try:
+            st = os.lstat(self.file)
+        except FileNotFoundError:
+            if not create:
+                return None
+            st = None
+        except OSError:
+            return None
+        if st is not None and (not stat.S_ISREG(st.st_mode) or (hasattr(os, "getuid") and st.st_uid != os.getuid())):
+            self._writable = False
+            return None  # never through a symlink, never another user's file
+        try:
+            db = sqlite3.connect(self.file, timeout=2.0, isolation_level=None, check_same_thread=False)
+            try:
+                tables = db.execute("SELECT type, name, sql FROM sqlite_master").fetchall()
+                if not tables and create:
+                    db.execute(_TABLE)
+                    db.execute("PRAGMA journal_mode=WAL")  # (kept in the file) readers never block a writer
+                    os.chmod(self.file, 0o600)
+                elif tables != [("table", "results", _TABLE)]:
+                    raise sqlite3.DatabaseError("not a v6lint result cache")
+            except sqlite3.Error:
+                db.close()
+                raise
+        except sqlite3.OperationalError:  # locked, read only, ...: this run goes without
+            self._writable = False
+            return None
+        except (sqlite3.Error, OSError):  # corrupt, or not ours: removed (this run's results make a new one)
+            self._remove()
+            return None
+        self._db = db
+        _OPEN.add(self)
+        return db
+
+    def _remove(self) -> None:
+        if self.file is not None and _private_dir(self.file.parent, False):
+            for path in (self.file, *(self.file.with_name(self.file.name + suffix) for suffix in _BESIDE)):
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+
+    def _failed(self, error: Exception) -> None:
+        """A database error while reading or writing: no more cache this run; a corrupt file is removed."""
+        import sqlite3
+
+        if self._db is not None and self._pid == os.getpid():
+            try:
+                self._db.close()
+            except sqlite3.Error:
+                pass
+        self._db, self._writable = None, False
+        if not isinstance(error, sqlite3.OperationalError):
+            self._remove()
+        self.file = None
+
+    def _first_row(self) -> bool:
+        import sqlite3
+
+        try:
+            return self._db.execute("SELECT 1 FROM results LIMIT 1").fetchone() is not None
+        except sqlite3.Error as exc:
+            self._failed(exc)
+            return False
+
+    # -- reading --------------------------------------------------------------------------------
     @staticmethod
     def digest(data: bytes) -> str:
         return hashlib.blake2b(data, digest_size=16).hexdigest()
 
     @staticmethod
-    def stat_key(path) -> list[int] | None:
+    def stat_key(path) -> str | None:
         """The file's settled stat signature (discovery.settled_signature) as stored in an entry."""
-        signature = settled_signature(path)
-        return list(signature) if signature is not None else None
+        return ResultCache.stat_text(settled_signature(path))
 
-    def clean(self, real_path: str, stat: list[int] | None) -> bool:
-        """Whether the file is, by its stat alone, the one a run found nothing in."""
-        entry = self.entries.get(real_path)
-        return stat is not None and isinstance(entry, list) and len(entry) == 3 and entry[1] == "[]" \
-            and entry[2] == stat
+    @staticmethod
+    def stat_text(signature: tuple[int, ...] | None) -> str | None:
+        return ",".join(map(str, signature)) if signature is not None else None
 
-    def fresh(self, real_path: str, stat: list[int] | None) -> bool:
-        """Whether the file is, by its stat alone, the one whose findings the cache holds."""
-        entry = self.entries.get(real_path)
-        return stat is not None and isinstance(entry, list) and len(entry) == 3 and isinstance(entry[1], str) \
-            and entry[2] == stat
-
-    def holds(self, real_path: str, digest: str) -> bool:
-        """Whether the cache holds findings of the file with this digest."""
-        entry = self.entries.get(real_path)
-        return isinstance(entry, list) and len(entry) in (2, 3) and entry[0] == digest and isinstance(entry[1], str)
-
-    def get(self, real_path: str, digest: str, shown: str) -> list[Diagnostic] | None:
-        # An entry holds its findings as one JSON string, decoded only when used: a run loads the
-        # cache of every file but shows the findings of some.
-        if not self.holds(real_path, digest):
+    def entry(self, real_path: str) -> Entry | None:
+        """The file's row (one look-up), or None: none, or not of the shape this version writes."""
+        db = self._connect(create=False)
+        if db is None:
             return None
-        return self.findings(real_path, shown)
+        import sqlite3
 
-    def findings(self, real_path: str, shown: str) -> list[Diagnostic] | None:
-        """The findings the cache holds for the file (whatever its state: see fresh and holds)."""
-        entry = self.entries.get(real_path)
-        if not (isinstance(entry, list) and len(entry) in (2, 3) and isinstance(entry[1], str)):
-            return None
         try:
-            items = json.loads(entry[1])
+            # Look-ups share a read transaction (a look-up alone costs about four times as much); it
+            # ends every READS look-ups (a reader holds the log of another run's writes back).
+            if not db.in_transaction:
+                db.execute("BEGIN")
+                self._reads = 0
+            row = db.execute("SELECT digest, findings, stat FROM results WHERE path = ?",
+                             (os.fsencode(real_path),)).fetchone()  # (a name need not be UTF-8)
+            self._reads += 1
+            if self._reads >= self.READS:
+                db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._failed(exc)
+            return None
+        if row is None or type(row[0]) is not str or type(row[1]) is not str or not (
+                row[2] is None or type(row[2]) is str):
+            return None
+        return Entry(*row)
+
+    @staticmethod
+    def findings(entry: Entry, shown: str) -> list[Diagnostic] | None:
+        """The findings a row holds, shown under `shown`; None when they are not what this version writes."""
+        if entry.findings == NO_FINDINGS:
+            return []
+        try:
+            items = json.loads(entry.findings)
             if not isinstance(items, list):
                 return None
             return [_diagnostic(shown, item) for item in items]
         except (ValueError, RecursionError):
             return None
 
-    def put(self, real_path: str, digest: str, stat: list[int] | None, source: SourceFile | None,
+    # -- writing --------------------------------------------------------------------------------
+    def put(self, real_path: str, digest: str, stat: str | None, source: SourceFile | None,
             diagnostics: list[Diagnostic]) -> None:
         """Store a file's findings (`source`: the file their offsets are in) by its digest and (see
         stat_key) its stat, taken before it was read."""
-        entry: list[object] = [digest, json.dumps([d.to_json(source, offsets=True) for d in diagnostics],
-                                                  separators=(",", ":"))]
-        if stat is not None:
-            entry.append(stat)
-        if self.entries.get(real_path) != entry:
-            self.entries[real_path] = entry
-            self.dirty = True
+        if not self._writable:
+            return
+        findings = json.dumps([d.to_json(source, offsets=True) for d in diagnostics], separators=(",", ":"))
+        self._pending.append((os.fsencode(real_path), digest, findings, stat))
+        if len(self._pending) >= self.BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        rows, self._pending = self._pending, []
+        if not rows or not self._writable:
+            return
+        db = self._connect(create=True)
+        if db is None:
+            return
+        import sqlite3
+
+        try:
+            if db.in_transaction:  # (a read transaction)
+                db.execute("COMMIT")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?)", rows)
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            self._failed(exc)
+            return
+        self.has_entries = True
 
     def save(self) -> None:
-        if self.dirty and self.file is not None and _private_dir(self.file.parent, False):
-            _write_atomic(self.file, json.dumps(self.entries, separators=(",", ":")).encode())
-            _keep_newest(self.file.parent, "results-*.json", MAX_PROFILES)  # other settings, versions
+        """Write what is left, and keep only the newest caches of other settings and versions."""
+        if not self._pending:
+            if self._db is not None and self._pid == os.getpid() and self._db.in_transaction:
+                import sqlite3
+
+                try:
+                    self._db.execute("COMMIT")  # (a read transaction)
+                except sqlite3.Error:
+                    pass
+            return
+        self._flush()
+        if self.file is not None and _private_dir(self.file.parent, False):
+            _keep_newest(self.file.parent, "results-*.sqlite", MAX_PROFILES, also=_BESIDE)
+            _keep_newest(self.file.parent, "results-*.json", 0)  # (the format of earlier versions)
 
 
 # --- the profile: dataclasses as tagged JSON, only of the known classes --------------------------
@@ -331,15 +529,18 @@ def _decode(value, classes: _Classes):
 def load_profile(root: Path, key: str):
     directory = _prepare(root, create=False)
     data = _read_json(directory / f"profile-{key}.json") if directory is not None else None
-    if data is None:
+    if not isinstance(data, dict) or set(data) != {"profile", "facts"} or not isinstance(data["facts"], str):
         return None
     from v6lint.rule import Profile
 
     try:
-        profile = _decode(data, _profile_classes())
+        profile = _decode(data["profile"], _profile_classes())
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return None
-    return profile if isinstance(profile, Profile) else None
+    if not isinstance(profile, Profile):
+        return None
+    _FACTS[id(profile.facts)] = (profile.facts, data["facts"])
+    return profile
 
 
 def save_profile(root: Path, key: str, profile) -> None:
@@ -347,26 +548,30 @@ def save_profile(root: Path, key: str, profile) -> None:
     if directory is None:
         return
     try:
-        data = json.dumps(_encode(profile, _profile_classes()), separators=(",", ":"))
+        data = json.dumps({"profile": _encode(profile, _profile_classes()), "facts": facts_digest(profile.facts)},
+                          separators=(",", ":"))
     except (TypeError, ValueError, RecursionError):
         return  # something not plain data: simply not cached
     _write_atomic(directory / f"profile-{key}.json", data.encode())
     _keep_newest(directory, "profile-*.json", MAX_PROFILES)
 
 
-def _keep_newest(directory: Path, pattern: str, count: int) -> None:
-    """Delete all but the `count` newest files of `pattern` in the cache directory."""
+def _keep_newest(directory: Path, pattern: str, count: int, also: tuple[str, ...] = ()) -> None:
+    """Delete all but the `count` newest files of `pattern` in the cache directory (and, for each
+    deleted file, the files named like it with a suffix of `also`)."""
     def written(path: Path) -> int:
         try:
             return path.stat().st_mtime_ns
         except OSError:
             return 0
 
-    for stale in sorted(directory.glob(pattern), key=written)[:-count]:
-        try:
-            stale.unlink()
-        except OSError:
-            pass
+    found = sorted(directory.glob(pattern), key=written)
+    for stale in found[:max(0, len(found) - count)]:
+        for path in (stale, *(stale.with_name(stale.name + suffix) for suffix in also)):
+            try:
+                path.unlink()
+            except OSError:
+                pass
 
 
 # Profiles kept per checkout (the newest): two checkouts of different versions, or two sets of options,

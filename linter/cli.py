@@ -16,7 +16,7 @@ import click
 from v6lint import __version__
 from v6lint.config import ConfigError, NearestConfigs, Settings, check_selectors, find_config, load_settings
 from v6lint.discovery import READ_FILES, Discovered, discover, display_path
-from v6lint.cache import ResultCache, fingerprint
+from v6lint.cache import ResultCache, facts_digest, fingerprint
 from v6lint.cache import clean as clean_cache
 from v6lint.engine import (PARALLEL_MIN_FILES, FileResult, Linter, WriteError, check_files, counts_as_failure,
                            fix_files, judge, raise_on_sigterm, stream_files, write_atomic)
@@ -68,19 +68,21 @@ def _overridden(chosen: Settings, ip_family: str | None, platform: str | None, p
     return chosen
 
 
-def load(config: str | None, paths: list[str]) -> Settings:
-    path = Path(config) if config else find_config(_common_root(paths))
+def load(config: str | None, paths: list[str], configs: dict[str, Path | None] | None = None) -> Settings:
+    """The settings of `config`, or of the config nearest to `paths` (`configs`: see config.config_in)."""
+    path = Path(config) if config else find_config(_common_root(paths), configs)
     if config and not Path(config).is_file():
         raise ConfigError(f"{config}: no such config file")
     return load_settings(path, ALL_RULES)
 
 
 def _discover(paths: list[str], config: str | None, overridden, force_exclude: bool | None = None,
-              warned: Path | None = None) -> Discovered:
+              warned: Path | None = None, configs: dict[str, Path | None] | None = None) -> Discovered:
     """The files to lint below `paths`, each folder judged by its nearest config (or --config) as
     the run applies it (`overridden`): a nested project's own excludes hold inside it. The warnings
     of each config read (but `warned`'s, already printed) go to stderr."""
-    judges = NearestConfigs(lambda path: overridden(load_settings(path, ALL_RULES)), Path(config) if config else None)
+    judges = NearestConfigs(lambda path: overridden(load_settings(path, ALL_RULES)), Path(config) if config else None,
+                            configs)
     found = discover(paths, [], Path.cwd(), force_exclude=force_exclude, judges=judges)
     for path, settings in judges.loaded.items():
         if path is not None and (warned is None or path.resolve() != warned.resolve()):
@@ -240,10 +242,11 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
     if stdin_filename is not None and not stdin:
         refuse("--stdin-filename names standard input: give `-` as the path")
     stdin_path = Path(stdin_filename or "stdin.yaml")
+    configs: dict[str, Path | None] = {}  # folder -> its v6lint config: looked at once per run (config.config_in)
     if stdin:
         paths = [os.path.dirname(os.path.abspath(stdin_path))]
     try:
-        settings = load(config, paths)
+        settings = load(config, paths, configs)
         for flag, values in (("--select", select), ("--extend-select", extend_select)):
             check_selectors(_codes(values), ALL_RULES, flag)
         check_selectors(_codes(ignore), ALL_RULES, "--ignore", settings.warnings)
@@ -261,7 +264,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
         found = _stdin_found(stdin_path)
     else:
         try:
-            found = _discover(paths, config, overridden, force_exclude, settings.config_path)
+            found = _discover(paths, config, overridden, force_exclude, settings.config_path, configs)
         except ConfigError as exc:
             refuse(str(exc))
     if not quiet:
@@ -289,9 +292,10 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
         a file is judged by the settings and profile of its own project (profiles never leak).
         `given`: in a worker process, what its parent found: (each project's profile by its root,
         and the number of each file's project in that order)."""
-        projects = Projects(lambda root: overridden(load(config, [str(root)])), fallback, overlay=overlay,
+        projects = Projects(lambda root: overridden(load(config, [str(root)], configs)), fallback, overlay=overlay,
                             use_cache=not no_cache and not overlay, jobs=jobs,
-                            workers=workers if given is None else None, given=given[0] if given else None)
+                            workers=workers if given is None else None, given=given[0] if given else None,
+                            configs=configs)
 
         def make(project: Project) -> tuple:
             linter = linter_of(project.settings)
@@ -665,7 +669,7 @@ def _by_project(files: list[Path], projects: Projects, make) -> tuple[_Routes, d
     for path in files:
         if path in per_file:  # (a folder whose project is known)
             continue
-        project = projects.of(path)
+        project = projects.of(path, is_file=True)  # (discovered: never a folder)
         if project.root not in per_root:
             per_root[project.root] = make(project)
         per_file.add(path, per_root[project.root])
@@ -722,7 +726,7 @@ def _result_cache(project: Project, linter: Linter) -> ResultCache:
     settings, profile = project.settings, project.profile
     return ResultCache(project.root, fingerprint(
         sorted(linter.enabled), settings.severity, settings.per_file_ignores, settings.max_file_size,
-        profile.ip_family, profile.source, profile.platform, profile.facts, settings.spark_conf,
+        profile.ip_family, profile.source, profile.platform, facts_digest(profile.facts), settings.spark_conf,
         [r.code for r in ALL_RULES]))
 
 

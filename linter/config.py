@@ -62,8 +62,19 @@ def _schema() -> dict:
 _V6LINT_TABLE = re.compile(r'^[ \t]*\[[ \t]*tool[ \t]*\.[ \t]*"?v6lint\b', re.MULTILINE)
 
 
-def config_in(folder: Path) -> Path | None:
-    """The v6lint config in `folder` itself: `.v6lint.toml`, or pyproject.toml with a [tool.v6lint] table."""
+def config_in(folder: Path, memo: dict[str, Path | None] | None = None) -> Path | None:
+    """The v6lint config in `folder` itself: `.v6lint.toml`, or pyproject.toml with a [tool.v6lint] table.
+    `memo` (one run's: folder -> its config) spares the look for a folder another step of the run
+    (the walk, project roots, the profile) already looked at."""
+    if memo is None:
+        return _config_in(folder)
+    key = os.fspath(folder)
+    if key not in memo:
+        memo[key] = _config_in(folder)
+    return memo[key]
+
+
+def _config_in(folder: Path) -> Path | None:
     for name in CONFIG_FILES:
         candidate = folder / name
         if not candidate.is_file():
@@ -79,12 +90,13 @@ def config_in(folder: Path) -> Path | None:
     return None
 
 
-def find_config(start: Path) -> Path | None:
-    """The nearest `.v6lint.toml`, or pyproject.toml with a [tool.v6lint] table, from start upward."""
+def find_config(start: Path, memo: dict[str, Path | None] | None = None) -> Path | None:
+    """The nearest `.v6lint.toml`, or pyproject.toml with a [tool.v6lint] table, from start upward
+    (`memo`: see config_in)."""
     start = start.resolve()
     directory = start if start.is_dir() else start.parent
     for folder in (directory, *directory.parents):
-        found = config_in(folder)
+        found = config_in(folder, memo)
         if found is not None:
             return found
     return None
@@ -97,8 +109,10 @@ class NearestConfigs(Judges):
     gives the settings of a config file (None: no config), as the run applies them; each config is
     loaded once. With `fixed` (--config), that config judges every folder."""
 
-    def __init__(self, load: Callable[[Path | None], Settings], fixed: Path | None = None):
+    def __init__(self, load: Callable[[Path | None], Settings], fixed: Path | None = None,
+                 configs: dict[str, Path | None] | None = None):
         self._load = load
+        self._configs = configs  # see config_in
         self._fixed = fixed
         self.nested = fixed is None
         self._nearest: dict[Path, Path | None] = {}
@@ -115,7 +129,7 @@ class NearestConfigs(Judges):
                 found = self._nearest[at]
                 break
             chain.append(at)
-            found = config_in(at)
+            found = config_in(at, self._configs)
             if found is not None:
                 break
         for at in chain:

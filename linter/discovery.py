@@ -426,9 +426,27 @@ def settled_signature(path: str | Path) -> tuple[int, int, int, int, int] | None
         st = os.stat(path)
     except OSError:
         return None
+    return _settled(st)
+
+
+def _settled(st: os.stat_result) -> tuple[int, int, int, int, int] | None:
     if max(st.st_mtime_ns, st.st_ctime_ns) >= time.time_ns() - SETTLED_NS:
         return None
     return stat_signature(st)
+
+
+def settled_and_real(path: Path | str, real_dirs: dict[str, str]) -> tuple[tuple[int, int, int, int, int] | None, str]:
+    """(settled_signature(path), real_path(path, real_dirs)): one lstat for a file that is not a symlink."""
+    full = _in_real_folder(os.fspath(path), real_dirs)
+    if full is None:
+        return settled_signature(path), real_path(path, real_dirs)
+    try:
+        st = os.lstat(full)
+    except OSError:
+        return None, full
+    if stat.S_ISLNK(st.st_mode):
+        return settled_signature(path), os.path.realpath(full)
+    return _settled(st), full
 
 
 def read_regular(path: Path | str, limit: int) -> tuple[int, bytes | None]:
@@ -465,14 +483,15 @@ class Judge:
         return cls(tuple(compile_globs(list(exclude))) if exclude else (),
                    tuple(compile_globs(list(extra))) if extra else (), Path(os.path.realpath(base)), force_exclude)
 
-    def parts(self, path: Path) -> tuple[str, ...]:
+    def parts(self, path: Path, real: str | None = None) -> tuple[str, ...]:
+        """`real`: the path's real path when the caller knows it."""
         try:
-            return Path(os.path.realpath(path)).relative_to(self.base).parts
+            return Path(real or os.path.realpath(path)).relative_to(self.base).parts
         except ValueError:  # outside the config's folder: the path as given
             return tuple(p for p in path.as_posix().split("/") if p not in ("", "."))
 
-    def excludes(self, path: Path, is_dir: bool) -> bool:
-        return bool(self.exclude) and bool(ignored_by(self.exclude, self.parts(path), is_dir))
+    def excludes(self, path: Path, is_dir: bool, real: str | None = None) -> bool:
+        return bool(self.exclude) and bool(ignored_by(self.exclude, self.parts(path, real), is_dir))
 
     def extra_match(self, path: Path) -> bool:
         return bool(self.extra) and bool(ignored_by(self.extra, self.parts(path), False))
@@ -493,18 +512,45 @@ class Judges:
         return self.judge
 
 
+def real_folder(folder: str, memo: dict[str, str]) -> str:
+    """os.path.realpath of an absolute, normalised folder (as os.path.abspath gives), each folder
+    above it resolved once per `memo` (one run's: folder -> its real path): a new folder costs one
+    lstat, not one per folder above it."""
+    chain: list[tuple[str, str]] = []
+    at = folder
+    while at not in memo:
+        parent, name = os.path.split(at)
+        if not name or parent == at:  # the file system's root
+            memo[at] = os.path.realpath(at)
+            break
+        chain.append((at, name))
+        at = parent
+    real = memo[at]
+    for at, name in reversed(chain):
+        joined = os.path.join(real, name)
+        real = memo[at] = os.path.realpath(joined) if os.path.islink(joined) else joined
+    return real
+
+
 def real_path(path: Path | str, real_dirs: dict[str, str]) -> str:
     """os.path.realpath(path), with each folder resolved once per `real_dirs` (one run's memo, folder ->
-    its real path): a file then costs one lstat, not one per folder above it."""
+    its real path, see real_folder): a file then costs one lstat, not one per folder above it."""
     path = os.fspath(path)
+    full = _in_real_folder(path, real_dirs)
+    if full is None:
+        return os.path.realpath(path)  # realpath resolves links before `..`, as a split folder would not
+    return os.path.realpath(full) if os.path.islink(full) else full
+
+
+def _in_real_folder(path: str, real_dirs: dict[str, str]) -> str | None:
+    """The path's name in its folder's real path (see real_path), or None when it cannot be split so."""
     folder, name = os.path.split(path)
     if not name or name in (".", "..") or ".." in folder.replace(os.sep, "/").split("/"):
-        return os.path.realpath(path)  # realpath resolves links before `..`, as a split folder would not
-    real_folder = real_dirs.get(folder)
-    if real_folder is None:
-        real_folder = real_dirs[folder] = os.path.realpath(folder or os.curdir)
-    full = os.path.join(real_folder, name)
-    return os.path.realpath(full) if os.path.islink(full) else full
+        return None
+    real = real_dirs.get(folder)
+    if real is None:
+        real = real_dirs[folder] = real_folder(os.path.abspath(folder or os.curdir), real_dirs)
+    return os.path.join(real, name)
 
 
 def is_excluded(path: Path, exclude: list[str], root: Path) -> bool:
@@ -516,6 +562,35 @@ def is_excluded(path: Path, exclude: list[str], root: Path) -> bool:
     except ValueError:
         return False  # outside the config's folder: not its to exclude
     return Judge.of(exclude, root).excludes(path, path.is_dir())
+
+
+def _walk(top: str):
+    """os.walk(top) (top-down, in the order of each `dirs` list as the caller leaves it, no linked
+    folder entered, a folder that cannot be listed skipped), also giving the names in each folder
+    that are symlinks: known from the listing, so a file costs no lstat."""
+    stack = [top]
+    while stack:
+        folder = stack.pop()
+        dirs: list[str] = []
+        names: list[str] = []
+        links: set[str] = set()
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    try:
+                        is_dir = entry.is_dir()
+                    except OSError:
+                        is_dir = False
+                    (dirs if is_dir else names).append(entry.name)
+                    try:
+                        if entry.is_symlink():
+                            links.add(entry.name)
+                    except OSError:
+                        pass
+        except OSError:
+            continue
+        yield folder, dirs, names, links
+        stack.extend(os.path.join(folder, d) for d in reversed(dirs) if d not in links)
 
 
 def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[str, ...] = LINTED_SUFFIXES,
@@ -540,14 +615,13 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
     def wanted(folder: str, name: str, judge: Judge) -> bool:
         if name.endswith(suffixes) or name in names or (templates and is_template_file(name)):
             return True
-        return judge.extra_match(Path(folder, name))
+        return bool(judge.extra) and judge.extra_match(Path(folder, name))
 
     def excluded(path: Path, is_dir: bool) -> bool:
         return judge_of(path, is_dir).excludes(path, is_dir)
 
     explicit: list[Path] = []
-    walked: list[Path] = []
-    reals: dict[Path, str] = {}  # walked file -> its real path, known from its folder's
+    walked: list[tuple[Path, str]] = []  # (walked file, its real path, known from its folder's)
     missing: list[str] = []
     unsupported: list[Path] = []
     empty: list[str] = []
@@ -565,7 +639,7 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
             else:
                 unsupported.append(path)
         else:
-            walked_here: list[Path] = []
+            walked_here: list[tuple[Path, str]] = []
             base = os.path.realpath(path)
             top = _git_top(Path(base))
             git = GitIgnores(top) if top is not None else None
@@ -574,7 +648,7 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
             hidden = {path: judge_of(path, True)} if excluded(path, True) else {}
             # os.walk enters no linked folder, so a folder's real path is its parent's and its name
             real_dirs = {os.fspath(path): Path(base)}
-            for folder, dirs, names_here in os.walk(path):  # followlinks=False: no symlink loops
+            for folder, dirs, names_here, links in _walk(os.fspath(path)):  # no linked folder entered: no loops
                 real_folder = real_dirs.pop(folder, None) or Path(os.path.realpath(folder))
                 here = Path(folder)
                 outer = hidden.get(here)
@@ -600,24 +674,25 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
                         continue
                     full = os.path.join(folder, name)
                     real = os.path.join(real_folder, name)
-                    if os.path.islink(full):
+                    if name in links:
                         real = os.path.realpath(full)
                         # a link is followed only to a file inside the folder being linted, never out of it
                         if os.path.exists(full) and os.path.commonpath([real, base]) != base:
                             continue
-                    candidate = Path(full)
-                    if judge.excludes(candidate, False) or (git is not None and git.ignored(real_folder / name, False)):
+                    candidate = here / name  # (= Path(full): only the name is parsed)
+                    if judge.excludes(candidate, False, real) or (
+                            git is not None and git.ignored(real_folder / name, False)):
                         continue
-                    walked_here.append(candidate)
-                    reals[candidate] = real
+                    walked_here.append((candidate, real))
             walked.extend(walked_here)
             if not walked_here:
                 empty.append(raw)
     # One file is linted once, whatever number of names (symlinks) it has here; a plain name wins.
     seen: dict[str, int] = {}
     files: list[Path] = []
-    for path in explicit + walked:
-        key = reals.get(path) or os.path.realpath(path)
+    named: list[tuple[Path, str | None]] = [(path, None) for path in explicit]
+    for path, known in [*named, *walked]:
+        key = known or os.path.realpath(path)
         at = seen.get(key)
         if at is None:
             seen[key] = len(files)

@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Generator, Sequence
 
+from v6lint.cache import NO_FINDINGS, Entry
 from v6lint.config import Settings, enabled_codes
 from v6lint.diagnostics import Diagnostic, Edit, Finding, Fix, ProfileRef
-from v6lint.discovery import compile_globs, display_path, ignored_by, read_regular, real_path, stat_signature
+from v6lint.discovery import (compile_globs, display_path, ignored_by, read_regular, real_path, settled_and_real,
+                              stat_signature)
 from v6lint.document import Document
 from v6lint.rule import AnyGate, FileGates, Gate, Rule
 from v6lint.rules import ALL_RULES, BY_CODE, lookup
@@ -23,6 +25,9 @@ from v6lint.yaml_source import ParsedYaml, ParseProblem, parses_clean
 
 MAX_FIX_PASSES = 10
 MAX_PROJECT_PASSES = 5  # --fix rounds over all files while a round changes the project facts
+# What a warm run's probe knows of a file (Linter.known): nothing, unchanged by its stat with no
+# findings or with findings held, or the same bytes (read, as its stat could not vouch).
+KNOWN_CLEAN, KNOWN_HELD, KNOWN_READ = 1, 2, 3
 # Notices that say a file was skipped on purpose; they never fail a run.
 _SKIP_NOTICES = {"V6L901", "V6L903", "V6L909"}
 
@@ -35,7 +40,7 @@ class FileResult:
     fixed: SourceFile | None = None  # the fixed text, when --fix/--diff changed something
     fixes_applied: list[Diagnostic] = field(default_factory=list)  # the findings whose fixes were applied
     # (real path, digest, stat key) to store in the result cache when freshly linted
-    cache_entry: tuple[str, str, list[int] | None] | None = None
+    cache_entry: tuple[str, str, str | None] | None = None
     passes: list[tuple[str, list[Edit]]] = field(default_factory=list)  # (text before, edits) per fix pass
     # A checked file with no findings keeps no source (nothing shows it); when a build places findings
     # there after all, the file is read again (see reread).
@@ -212,8 +217,9 @@ class Linter:
         return found
 
     # --- reading -------------------------------------------------------------------
-    def read(self, path: Path) -> tuple[SourceFile | None, list[Diagnostic], bytes | None]:
-        """(source, notices, raw bytes): the bytes also key the result cache."""
+    def read(self, path: Path, real: str | None = None) -> tuple[SourceFile | None, list[Diagnostic], bytes | None]:
+        """(source, notices, raw bytes): the bytes also key the result cache. `real`: the file's real
+        path when the caller knows it."""
         shown = display_path(path)
         try:
             size, data = read_regular(path, self.settings.max_file_size)
@@ -229,7 +235,7 @@ class Linter:
         language = "spark-conf" if self._spark_conf is not None and ignored_by(
             self._spark_conf, tuple(p for p in self._relative(str(path)).split("/") if p not in ("", ".")), False) \
             else None
-        return SourceFile(shown, text, encoding, bom, real_path(path, self._real_dirs), language), [], data
+        return SourceFile(shown, text, encoding, bom, real or real_path(path, self._real_dirs), language), [], data
 
     def notice(self, path: str, code: str, message: str) -> list[Diagnostic]:
         if code not in self.enabled:
@@ -451,36 +457,42 @@ class Linter:
         suppressed = [d for d in targets if d not in left]
         return FileResult(source.path, source, after, candidate, suppressed)
 
-    def known(self, path: Path, cache) -> bool:
-        """Whether the result cache holds this file's result: unchanged by its stat, or (a stat that
-        cannot vouch: written just now, touched) by its digest."""
-        real = real_path(path, self._real_dirs)
-        if cache.fresh(real, cache.stat_key(path)):
-            return True
-        if real not in cache.entries:
-            return False
+    def known(self, path: Path, cache) -> int:
+        """Whether the result cache holds this file's result: KNOWN_CLEAN or KNOWN_HELD when its stat
+        says it is unchanged (clean: with no findings), KNOWN_READ when a stat that cannot vouch
+        (written just now, touched) left its digest to tell, else 0."""
+        stat, real, entry = self._cached(path, cache)
+        if entry is None:
+            return 0
+        if entry.fresh(stat):
+            return KNOWN_CLEAN if entry.findings == NO_FINDINGS else KNOWN_HELD
         try:
             data = read_regular(path, self.settings.max_file_size)[1]
         except OSError:
-            return False
-        return data is not None and cache.holds(real, cache.digest(data))
+            return 0
+        return KNOWN_READ if data is not None and entry.digest == cache.digest(data) else 0
+
+    def _cached(self, path: Path, cache) -> tuple[str | None, str, Entry | None]:
+        """(the file's settled stat, its real path, its row in the result cache): one stat, one look-up."""
+        signature, real = settled_and_real(path, self._real_dirs)
+        return cache.stat_text(signature), real, cache.entry(real)
 
     def check_path(self, path: Path, *, fix: bool = False, unsafe: bool = False, cache=None,
                    ignore_reason: str | None = None, text: bool = True) -> FileResult:
         """The file's result. A file the cache knows had no findings, unchanged by its stat, is not
         even read; nor (`text` False: the report shows no source text) one whose findings it holds."""
-        stat = None
+        stat = entry = real = None
         if cache is not None and not fix and ignore_reason is None:
-            stat = cache.stat_key(path)
-            real = real_path(path, self._real_dirs)
-            if cache.clean(real, stat):
-                return FileResult(display_path(path), None, [], dropped=True)
-            if not text and cache.fresh(real, stat):
-                shown = display_path(path)
-                held = cache.findings(real, shown)
-                if held is not None:
-                    return FileResult(shown, None, held, dropped=True, abspath=real)
-        source, notices, data = self.read(path)
+            stat, real, entry = self._cached(path, cache)
+            if entry is not None and entry.fresh(stat):
+                if entry.findings == NO_FINDINGS:
+                    return FileResult(display_path(path), None, [], dropped=True)
+                if not text:
+                    shown = display_path(path)
+                    held = cache.findings(entry, shown)
+                    if held is not None:
+                        return FileResult(shown, None, held, dropped=True, abspath=real)
+        source, notices, data = self.read(path, real)
         if source is None:
             return FileResult(display_path(path), None, notices)
         if ignore_reason is not None:
@@ -490,10 +502,11 @@ class Linter:
         if cache is not None:
             assert source.abspath is not None  # (read() sets it)
             digest = cache.digest(data)
-            hit = cache.get(source.abspath, digest, source.path)
+            hit = cache.findings(entry, source.path) if entry is not None and entry.digest == digest else None
             if hit is not None:
                 result = FileResult(source.path, source, hit)
-                result.cache_entry = (source.abspath, digest, stat)  # stored again only when its stat is new
+                if entry is not None and entry.stat != stat:  # stored again only when its stat is new
+                    result.cache_entry = (source.abspath, digest, stat)
                 return result
             result = FileResult(source.path, source, self.lint_source(source))
             result.cache_entry = (source.abspath, digest, stat)
@@ -518,7 +531,7 @@ Route = Callable[[Path], "tuple[Linter, object]"]
 def _has_entries(route: Route, files: list[Path]) -> bool:
     """Whether a result cache of these files holds anything (a cold run skips the probe pass)."""
     caches = {id(c): c for c in (route(path)[1] for path in files) if c is not None}
-    return any(getattr(c, "entries", None) for c in caches.values())
+    return any(getattr(c, "has_entries", False) for c in caches.values())
 
 
 def check_files(linter: Linter | Route, files: list[Path], *, fix: bool, unsafe: bool, cache=None, jobs: int = 0,
@@ -548,20 +561,22 @@ def stream_files(linter: Linter | Route, files: list[Path], *, fix: bool, unsafe
     if jobs == 0:
         jobs = min(os.cpu_count() or 1, 8) if len(files) >= PARALLEL_MIN_FILES else 1
     pooled = files
-    fresh: list[bool] | None = None
+    known: bytearray | None = None
     if jobs > 1 and not fix and ignore_reason is None and _has_entries(route, files):
-        # A warm run: files the cache knows unchanged by their stat are taken here, in order; only
-        # the rest go to workers (none when nothing changed, and then no pool starts).
-        fresh = []
-        for path in files:
+        # A warm run: files the cache knows are taken here, in order (those unchanged by their stat
+        # with no findings without another look); only the rest go to workers (none when nothing
+        # changed, and then no pool starts).
+        known = bytearray(len(files))
+        for index, path in enumerate(files):
             one, its_cache = route(path)
-            fresh.append(its_cache is not None and one.known(path, its_cache))
-        pooled = [path for path, known in zip(files, fresh) if not known]
+            if its_cache is not None:
+                known[index] = one.known(path, its_cache)
+        pooled = [path for path, state in zip(files, known) if not state]
         if len(pooled) < PARALLEL_MIN_FILES:
-            jobs, fresh = 1, None
+            jobs = 1
     if jobs <= 1 or fork_context() is None:  # (no fork on this platform: one process)
-        for path in files:
-            yield _here(route, path, fix, unsafe, ignore_reason, text)
+        for index, path in enumerate(files):
+            yield _here(route, path, fix, unsafe, ignore_reason, text, known[index] if known is not None else 0)
             if progress is not None:
                 progress(1)
         return
@@ -571,8 +586,8 @@ def stream_files(linter: Linter | Route, files: list[Path], *, fix: bool, unsafe
     try:
         linted = workers.map(pooled, route, fix, unsafe, ignore_reason)
         for index, path in enumerate(files):
-            yield _here(route, path, fix, unsafe, ignore_reason, text) if fresh is not None and fresh[index] \
-                else next(linted)
+            state = known[index] if known is not None else 0
+            yield _here(route, path, fix, unsafe, ignore_reason, text, state) if state else next(linted)
             if progress is not None:
                 progress(1)
         finished = True
@@ -581,8 +596,11 @@ def stream_files(linter: Linter | Route, files: list[Path], *, fix: bool, unsafe
         workers.close(wait=finished)
 
 
-def _here(route: Route, path: Path, fix: bool, unsafe: bool, ignore_reason: str | None, text: bool) -> FileResult:
-    """A file's result made in this process."""
+def _here(route: Route, path: Path, fix: bool, unsafe: bool, ignore_reason: str | None, text: bool,
+          known: int = 0) -> FileResult:
+    """A file's result made in this process (`known`: what the warm probe found, see Linter.known)."""
+    if known == KNOWN_CLEAN:
+        return FileResult(display_path(path), None, [], dropped=True)
     one, its_cache = route(path)
     checked = one.check_path(path, fix=fix, unsafe=unsafe, cache=its_cache, ignore_reason=ignore_reason, text=text)
     if not fix and ignore_reason is None:

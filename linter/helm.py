@@ -711,7 +711,7 @@ def check_charts(files: list[Path], route, use_cache: bool = True,
     out = OverlayResults()
     named: set[str] | None = None  # resolved only when some file belongs to a chart
     charts: dict[Path, bool] = {}  # Chart.yaml -> whether the whole chart was asked for
-    nearest: dict[Path, Path | None] = {}  # folder -> its chart folder: one look-up per folder, not per file
+    nearest: dict[Path, tuple[Path, int] | None] = {}  # folder -> its chart folder (see chart_of)
     for f in files:
         if f.name == "Chart.yaml" and not is_subchart(f.parent):
             charts[f] = True
@@ -773,33 +773,42 @@ def check_charts(files: list[Path], route, use_cache: bool = True,
     return out
 
 
-def chart_of(path: Path, memo: dict[Path, Path | None] | None = None) -> Path | None:
+def chart_of(path: Path, memo: dict[Path, tuple[Path, int] | None] | None = None) -> Path | None:
     """The chart (a folder with Chart.yaml, the parent chart for a sub-chart's file) whose values file
-    or template `path` is, or None. `memo` (for many calls: folder -> the nearest folder at most 7
-    levels above it holding a Chart.yaml) spares the look-up for the other files of a folder."""
-    start = path.parent
-    if memo is not None and start in memo:
-        folder = memo[start]
-    else:
-        folder = start
-        for _ in range(8):
-            if (folder / "Chart.yaml").is_file():
-                break
-            if folder.parent == folder:
-                folder = None
-                break
-            folder = folder.parent
-        else:
-            folder = None
-        if memo is not None:
-            memo[start] = folder
-    if folder is None:
+    or template `path` is, or None. `memo` (for many calls: folder -> the nearest folder above it
+    holding a Chart.yaml, and how many levels up) spares the look-ups for the other files of a
+    folder and for the folders above it."""
+    found = _chart_above(path.parent, memo if memo is not None else {})
+    if found is None or found[1] > 7:  # at most 7 levels above the file's folder
         return None
+    folder = found[0]
     relative = path.relative_to(folder).parts  # within the chart or sub-chart that holds it
     member = "templates" in relative or (len(relative) == 1 and relative[0].startswith("values"))
     while is_subchart(folder):
         folder = folder.parent.parent
     return folder if member else None
+
+
+def _chart_above(start: Path, memo: dict[Path, tuple[Path, int] | None]) -> tuple[Path, int] | None:
+    """(the nearest folder from `start` upward holding a Chart.yaml, levels up), or None; each folder
+    is looked at once per `memo`."""
+    chain = []
+    at = start
+    while at not in memo:
+        if (at / "Chart.yaml").is_file():
+            memo[at] = (at, 0)
+            break
+        chain.append(at)
+        parent = at.parent
+        if parent == at:
+            memo[at] = None
+            chain.pop()
+            break
+        at = parent
+    found = memo[at]
+    for levels, below in enumerate(reversed(chain), 1):
+        memo[below] = None if found is None else (found[0], found[1] + levels)
+    return memo[start]
 
 
 def _templates(chart: Path) -> list[Path]:

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Callable
 
 from v6lint.config import Settings, config_in
-from v6lint.discovery import (CONFIG_SUFFIXES, SUFFIXES, discover, display_path, read_regular, real_path,
-                              stat_signature)
+from v6lint.discovery import (CONFIG_SUFFIXES, SUFFIXES, discover, display_path, read_regular, real_folder,
+                              real_path, stat_signature)
 from v6lint.document import MAP, Document, Node
 from v6lint.hcl_source import walk_blocks
 from v6lint.rule import PlatformSource, Profile, ProfileSource
@@ -69,8 +69,9 @@ _AWS_ANNOTATIONS = ("service.beta.kubernetes.io/aws-load-balancer-", "eks.amazon
                     "alb.ingress.kubernetes.io/")
 
 
-def _is_marked(folder: Path) -> bool:
-    return (folder / ".git").exists() or config_in(folder) is not None
+def _is_marked(folder: Path, configs: dict[str, Path | None] | None = None) -> bool:
+    """Whether the folder holds .git or a v6lint config (`configs`: see config.config_in)."""
+    return (folder / ".git").exists() or config_in(folder, configs) is not None
 
 
 def marked_root(start: Path, marked: dict[Path, bool] | None = None) -> Path | None:
@@ -705,7 +706,7 @@ def _signature(real: str) -> tuple[int, ...] | None:
 def _share_of(path: Path, real_dirs: dict[str, str], held: _Collector, keep=()) -> FileFacts | None:
     """One file's share read from disk (None when it cannot be read or adds nothing); `held`: the
     evidence this process has seen of the project, for nothing_to_add. The parse of a file whose
-    real path is in `keep` (the lint pass reads it) is offered to this process's lint pass."""
+    real path's hash is in `keep` (the lint pass reads it) is offered to this process's lint pass."""
     try:
         data = read_regular(path, MAX_PROFILE_FILE)[1]  # never blocks on a FIFO
         if data is None:
@@ -714,7 +715,7 @@ def _share_of(path: Path, real_dirs: dict[str, str], held: _Collector, keep=()) 
         shown = display_path(path)
         real = real_path(path, real_dirs)
         part, _parsed = file_facts(path, real, text, encoding, bom,
-                                   lambda kinds: held.nothing_to_add(shown, kinds), real in keep)
+                                   lambda kinds: held.nothing_to_add(shown, kinds), hash(real) in keep)
     except (OSError, DecodeError):
         return None
     for evidence in part.platforms:
@@ -818,26 +819,29 @@ def collect(files: list[Path], overlay: dict[str, str] | None = None,
 
 def build_profile(root: Path, exclude: list[str], configured: Profile,
                   overlay: dict[str, str] | None = None, use_cache: bool = False,
-                  memo: dict[str, ParseMemo] | None = None, jobs: int = 1, workers=None) -> Profile:
+                  memo: dict[str, ParseMemo] | None = None, jobs: int = 1, workers=None,
+                  configs: dict[str, Path | None] | None = None) -> Profile:
     """The profile of the project at `root`: strongest source wins, the rest are kept for PRF001.
     With use_cache it is reused while no candidate file changed (path, size, mtime).
     Files of a project nested below `root` (a folder with its own .git or config) are not its."""
     root = root.resolve()
-    marked: dict[str, bool] = {}  # one look per folder, not per file
+    owned: dict[str, bool] = {}  # one look per folder, not per file
     files = [f for f in discover([str(root)], exclude, root, PROFILE_SUFFIXES, templates=False).files
-             if _owned_by(root, f, marked)]
+             if _owned_by(root, f, owned, configs)]
     key = None
     if use_cache and not overlay:
         from v6lint import cache
 
-        stats = []
-        for path in files:
-            try:
-                st = path.stat()
-                stats.append((str(path), st.st_size, st.st_mtime_ns))
-            except OSError:
-                stats.append((str(path), -1, -1))
-        key = cache.fingerprint(stats, configured, exclude)
+        def stats():
+            for path in files:
+                name = str(path)
+                try:
+                    st = os.stat(name)
+                    yield name, st.st_size, st.st_mtime_ns
+                except OSError:
+                    yield name, -1, -1
+
+        key = cache.fingerprint_of(stats(), configured, exclude)
         cached = cache.load_profile(root, key)
         if isinstance(cached, Profile):
             return cached
@@ -863,20 +867,28 @@ def nested_projects(root: Path, exclude: list[str], judges=None) -> list[Path]:
     return sorted(found)
 
 
-def _owned_by(root: Path, path: Path, marked: dict[str, bool]) -> bool:
+def _owned_by(root: Path, path: Path, owned: dict[str, bool], configs: dict[str, Path | None] | None = None) -> bool:
     """Whether no folder between `path` and `root` (root excluded) starts a project of its own.
-    `marked` (folder -> marked) is shared by the calls of one build: each folder is looked at once."""
+    `owned` (folder -> that answer for the files in it) is shared by the calls of one build: each
+    folder is looked at once."""
     top = str(root)
     inside = top.rstrip(os.sep) + os.sep
     folder = os.path.dirname(os.path.abspath(path))
+    chain = []
+    answer = True
     while folder != top and folder.startswith(inside):
-        found = marked.get(folder)
-        if found is None:
-            found = marked[folder] = _is_marked(Path(folder))
-        if found:
-            return False
+        known = owned.get(folder)
+        if known is not None:
+            answer = known
+            break
+        chain.append(folder)
+        if _is_marked(Path(folder), configs):
+            answer = False
+            break
         folder = os.path.dirname(folder)
-    return True
+    for below in chain:
+        owned[below] = answer
+    return answer
 
 
 def _choose_platform(collected: list[PlatformSource], configured: Profile) -> tuple[tuple[PlatformSource, ...],
@@ -943,7 +955,8 @@ class Projects:
 
     def __init__(self, settings_for: Callable[[Path], Settings], fallback: Path, *,
                  overlay: dict[str, str] | None = None, use_cache: bool = False, memo: dict | None = None,
-                 jobs: int = 1, workers=None, given: dict[Path, Profile] | None = None):
+                 jobs: int = 1, workers=None, given: dict[Path, Profile] | None = None,
+                 configs: dict[str, Path | None] | None = None):
         self._settings_for = settings_for
         self.memo = memo  # the language server's parse memo (see collect)
         self.fallback = fallback.resolve()
@@ -952,22 +965,46 @@ class Projects:
         self.jobs = jobs  # worker processes reading the profile sources (see collect)
         self.workers = workers  # the run's worker processes (workers.Workers), or None
         self.given = given
+        self.configs = configs  # folder -> its v6lint config, for this run (see config.config_in)
         self._roots: dict[str, Path] = {}  # directory -> project root
-        self._marked: dict[Path, bool] = {}  # folder -> holds .git or a config (see marked_root)
+        self._marked: dict[str, Path | None] = {}  # real folder -> its marked_root
+        self._reals: dict[str, str] = {}  # folder -> its real path (see discovery.real_folder)
         self.by_root: dict[Path, Project] = {}
         if given is None:
             SHARED.clear()  # a new run (or fix round): parses an earlier one kept are not for it
 
-    def root_of(self, path: Path) -> Path:
+    def root_of(self, path: Path, is_file: bool = False) -> Path:
+        """The project root of `path` (`is_file`: the caller knows it is a file, not a folder)."""
         absolute = os.path.abspath(path)
-        directory = absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
+        directory = os.path.dirname(absolute) if is_file or not os.path.isdir(absolute) else absolute
         found = self._roots.get(directory)
         if found is None:
-            found = self._roots[directory] = marked_root(Path(directory), self._marked) or self.fallback
+            found = self._roots[directory] = self._marked_above(real_folder(directory, self._reals)) or self.fallback
         return found
 
-    def of(self, path: Path) -> Project:
-        return self.at(self.root_of(path))
+    def _marked_above(self, real: str) -> Path | None:
+        """marked_root of a real folder, each folder looked at once per run."""
+        chain = []
+        at = real
+        while at not in self._marked:
+            chain.append(at)
+            if _is_marked(Path(at), self.configs):
+                self._marked[at] = Path(at)
+                chain.pop()
+                break
+            parent = os.path.dirname(at)
+            if parent == at:
+                self._marked[at] = None
+                chain.pop()
+                break
+            at = parent
+        found = self._marked[at]
+        for below in chain:
+            self._marked[below] = found
+        return found
+
+    def of(self, path: Path, is_file: bool = False) -> Project:
+        return self.at(self.root_of(path, is_file))
 
     def at(self, root: Path) -> Project:
         project = self.by_root.get(root)  # a resolved root: no need to resolve it again
@@ -980,6 +1017,6 @@ class Projects:
             given = self.given.get(root) if self.given is not None else None
             settings.profile = given if given is not None else build_profile(
                 root, settings.exclude, settings.profile, self.overlay, self.use_cache, self.memo, self.jobs,
-                self.workers)
+                self.workers, self.configs)
             project = self.by_root[root] = Project(root, settings)
         return project

@@ -20,7 +20,6 @@ import gc
 import threading
 import traceback
 from collections import deque
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -49,7 +48,7 @@ class Workers:
         self.factory = factory  # given -> Route, called in a worker forked before the routes existed
         self.given: object = None  # what factory builds the routes from (set by the owner before linting)
         self._lintable = lintable  # the files the lint pass reads: the scan keeps their parses only
-        self._lint_reals: set[str] | None = None
+        self._lint_reals: set[int] | None = None  # hashes of their real paths
         self._conns: list = []
         self._procs: list = []
         self._holder: dict[str, int] = {}  # real path -> the worker keeping its parse
@@ -69,19 +68,24 @@ class Workers:
             raise RuntimeError("no fork on this platform")  # (callers check fork_context first)
         if self._lintable is not None and self._lint_reals is None:
             dirs: dict[str, str] = {}
-            self._lint_reals = {real_path(path, dirs) for path in self._lintable}
+            # hashes, not paths (~8 bytes a file; the workers' own string hashes: they fork from here)
+            self._lint_reals = {hash(real_path(path, dirs)) for path in self._lintable}
+            self._lintable = None
         for index in range(self.jobs):
             mine, theirs = context.Pipe()
+            self._conns.append(mine)  # (before the fork: the worker closes it, see _serve)
             process = context.Process(target=_serve, args=(theirs, self), daemon=True)
             process.start()
             theirs.close()
-            self._conns.append(mine)
             self._procs.append(process)
+        self._lint_reals = None  # (the workers have theirs)
 
     def _receive(self, index: int):
         try:
             status, body = self._conns[index].recv()
         except (EOFError, OSError):
+            from concurrent.futures.process import BrokenProcessPool  # (imported when needed: a warm run forks none)
+
             raise BrokenProcessPool(_ABRUPT) from None
         if status == "error":
             raise body
@@ -115,30 +119,30 @@ class Workers:
 
     # --- the profile scan ---------------------------------------------------------------
     def shares(self, files: list[Path]) -> list:
-        """The files' shares of their project's facts (project._share_of), folded per chunk (None
-        for a chunk adding nothing), in file order; the files go out in chunks to whichever
-        worker is free. (Folding is associative: merging the chunks' folds in order gives what
-        merging every file's share in order gives, and no share per file is held.)"""
+        """The files' shares of their project's facts (project._share_of), each chunk's folded
+        into one (None: it adds nothing), in file order: folded in turn, they give what the files'
+        shares give (merge is associative). The chunks go out to whichever worker is free."""
         if not self.started:
             self._start()
         self._scans += 1
         size = max(16, len(files) // (self.jobs * 8))
         chunks = deque(range(0, len(files), size))
-        out: dict[int, object] = {}  # chunk start -> its fold
+        out: list = [None] * len(chunks)
 
         def batch_for(_index: int):
             if not chunks:
                 return None
+            number = len(out) - len(chunks)
             at = chunks.popleft()
-            return at, ("scan", (self._scans, files[at:at + size]))
+            return number, ("scan", (self._scans, files[at:at + size]))
 
-        def done(index: int, at, reply) -> None:
-            out[at], kept = reply
+        def done(index: int, number, reply) -> None:
+            out[number], kept = reply
             for real in kept:
                 self._holder[real] = index
 
         self._dispatch(batch_for, done, ahead=1)  # (a chunk of a large project is far over a pipe's buffer)
-        return [out[at] for at in sorted(out)]
+        return out
 
     # --- the lint pass ------------------------------------------------------------------
     def map(self, paths: list[Path], route, fix: bool, unsafe: bool, ignore_reason: str | None) -> Iterator:
@@ -156,8 +160,11 @@ class Workers:
             finally:
                 _INHERITED = None
         elif not self._routed:
+            from multiprocessing.reduction import ForkingPickler
+
+            message = ForkingPickler.dumps(("route", (self.given, fix, unsafe, ignore_reason)))  # (pickled once)
             for conn in self._conns:
-                conn.send(("route", (self.given, fix, unsafe, ignore_reason)))
+                conn.send_bytes(message)
             for index in range(self.jobs):
                 self._receive(index)
         self._routed = True
@@ -252,9 +259,12 @@ def _serve(conn, workers: Workers) -> None:
     (until their file is linted; each collection walked all of them: ~4% of a 10k-file run). A
     kept document whose views (cycles) were built is then freed when the worker ends: memory stays
     within the budget of SHARED."""
-    for other in workers._conns:  # the parent's ends of the workers forked before this one
+    from v6lint.sources import SHARED
+
+    for other in workers._conns:  # the parent's ends (its own: else the parent's death is no EOF here)
         other.close()
     gc.freeze()
+    SHARED.budget //= workers.jobs  # the run's budget of kept parses, shared out: memory as with one process
     route = None
     reply: object = None
     seen, evidence = 0, None  # the profile scan in progress, and this worker's evidence of it
@@ -300,8 +310,8 @@ def _sendable(exc: BaseException) -> BaseException:
         return RuntimeError(f"{type(exc).__name__}: {exc}\n{''.join(traceback.format_exception(exc))}")
 
 
-def _scan(files: list[Path], lint_reals: set[str] | None, evidence) -> tuple[tuple[object, list[str]], object]:
-    """The files' shares folded in order (None when none adds anything), the real paths of the
+def _scan(files: list[Path], lint_reals: set[int] | None, evidence) -> tuple[tuple[object, list[str]], object]:
+    """The files' shares folded into one (None when they add nothing), the real paths of the
     parses kept for the lint pass, and this worker's evidence of the project so far (see
     nothing_to_add: exact with any subset of the files)."""
     from itertools import islice

@@ -250,6 +250,12 @@ def test_two_concurrent_fix_runs_corrupt_nothing(tmp_path):
     assert outputs[0] == outputs[1]
     from v6lint import cache
 
-    cache_files = list(cache.location(runs[1]).rglob("results-*.json"))
-    assert cache_files and all(json.loads(f.read_text()) for f in cache_files)
+    import sqlite3
+
+    cache_files = list(cache.location(runs[1]).rglob("results-*.sqlite"))
+    for file in cache_files:
+        with sqlite3.connect(file) as db:
+            assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+            assert db.execute("SELECT count(*) FROM results").fetchone()[0] > 0
+    assert cache_files
     assert subprocess.run(check, cwd=runs[1], capture_output=True).stdout == outputs[0]

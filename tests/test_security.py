@@ -6,6 +6,7 @@ import json
 import os
 import pickle
 import signal
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -78,12 +79,25 @@ def test_1_a_committed_pickle_cache_is_never_loaded(project):
     # the real cache: JSON outside the tree (the profile too); a pickle there is a malformed entry, a miss
     home = cache.location(project) / __version__
     (profile,) = home.glob("profile-*.json")
-    assert json.loads(profile.read_text())["c"] == "v6lint.rule:Profile"
-    for entry in home.glob("*.json"):
+    assert json.loads(profile.read_text())["profile"]["c"] == "v6lint.rule:Profile"
+    for entry in [*home.glob("*.json"), *home.glob("*.sqlite")]:
         entry.write_bytes(payload)
     result = run("check", "--output-format", "json", ".")
     assert codes(result.stdout) == ["SVC001"] and not marker.exists()
     assert "pickle" not in Path(cache.__file__).read_text()
+
+
+def _rows(results: Path) -> dict[str, tuple]:
+    with sqlite3.connect(results) as db:
+        return {os.fsdecode(row[0]): row[1:] for row in db.execute("SELECT path, digest, findings, stat FROM results")}
+
+
+def _forge(results: Path, path: str, *row) -> None:
+    db = sqlite3.connect(results)
+    with db:
+        db.execute("DELETE FROM results")
+        db.execute("INSERT INTO results VALUES (?, ?, ?, ?)", (os.fsencode(path), *row))
+    db.close()
 
 
 def test_2_results_from_the_tree_or_naming_unknown_rules_are_never_trusted(project):
@@ -93,17 +107,20 @@ def test_2_results_from_the_tree_or_naming_unknown_rules_are_never_trusted(proje
     tree_cache = project / ".v6lint_cache" / __version__
     tree_cache.mkdir(parents=True)
     (tree_cache / "results-0.json").write_text(json.dumps(forged))
+    with sqlite3.connect(tree_cache / "results-0.sqlite") as db:
+        db.execute(cache._TABLE)
+        db.execute("INSERT INTO results VALUES (?, ?, '[]', NULL)", (os.fsencode(target.resolve()), digest))
     assert codes(run("check", "--output-format", "json", ".").stdout) == ["SVC001"]
     # the real cache, then an entry naming a rule that does not exist and one with a wrong shape
-    (results,) = (cache.location(project) / __version__).glob("results-*.json")
-    row = json.loads(json.loads(results.read_text())[str(target.resolve())][1])[0]  # findings: one JSON string
+    (results,) = (cache.location(project) / __version__).glob("results-*.sqlite")
+    row = json.loads(_rows(results)[str(target.resolve())][1])[0]  # findings: one JSON string
     assert row["code"] == "SVC001" and row["offsets"][0] < row["offsets"][1]
     forgeries = ({**row, "code": "EVIL1", "name": "evil", "message": "injected"}, dict(list(row.items())[:5]),
                  {**row, "severity": 5}, {**row, "name": "renamed"}, {**row, "offsets": [9, 2]},
                  {**row, "fix": {"applicability": "safe", "message": "injected", "edits": [{"content": "x"}]}},
                  ["EVIL1", "evil", "error", "injected", 0, 0, None, None, None, 1, 1, 1, 1, None])
     for bad in forgeries:
-        results.write_text(json.dumps({str(target.resolve()): [digest, json.dumps([bad])]}))
+        _forge(results, str(target.resolve()), digest, json.dumps([bad]), None)
         for fmt in ("json", "sarif", "github", "text"):
             out = run("check", "--output-format", fmt, ".")
             assert out.returncode == 1 and b"Traceback" not in out.stderr
@@ -114,11 +131,42 @@ def test_2_results_from_the_tree_or_naming_unknown_rules_are_never_trusted(proje
     signature = cache.ResultCache.stat_key(target)
     assert signature is not None
     for bad in forgeries:
-        results.write_text(json.dumps({str(target.resolve()): [digest, json.dumps([bad]), signature]}))
+        _forge(results, str(target.resolve()), digest, json.dumps([bad]), signature)
         for fmt in ("json", "github", "concise"):
             out = run("check", "--output-format", fmt, ".")
             assert out.returncode == 1 and b"Traceback" not in out.stderr
             assert b"EVIL1" not in out.stdout and b"injected" not in out.stdout and b"SVC001" in out.stdout
+    # a row of another type than this version writes (SQLite keeps what it is given) is a miss
+    for forged_row in ((digest, b"[]", signature), (digest, "[]", b"1,2")):
+        _forge(results, str(target.resolve()), *forged_row)
+        assert codes(run("check", "--output-format", "json", ".").stdout) == ["SVC001"]
+
+
+def test_2_a_result_cache_file_that_is_not_ours_is_removed_never_run(project):
+    """The result cache is an SQLite file: one that is not (garbage), that holds anything but the one
+    table v6lint creates (a trigger would run on v6lint's own writes), or that is a symlink, is never
+    used: the findings are the same, a file of the wrong content is removed, a symlink left alone."""
+    assert codes(run("check", "--output-format", "json", ".").stdout) == ["SVC001"]
+    (results,) = (cache.location(project) / __version__).glob("results-*.sqlite")
+    assert stat.S_IMODE(results.stat().st_mode) == 0o600
+    results.write_bytes(b"SQLite format 3\0" + b"\xff" * 5000)
+    assert codes(run("check", "--output-format", "json", ".").stdout) == ["SVC001"]
+    assert _rows(results)  # removed, and written afresh
+    marker = project.parent / "PWNED"
+    with sqlite3.connect(results) as db:
+        db.execute("CREATE TABLE pwned (x)")
+        db.execute("CREATE TRIGGER evil AFTER INSERT ON results BEGIN INSERT INTO pwned VALUES (1); END")
+        db.execute("DELETE FROM results")
+    (project / "k8s" / "svc.yaml").write_text(BAD_SVC + "# changed\n")  # a miss: the run writes a row
+    assert codes(run("check", "--output-format", "json", ".").stdout) == ["SVC001"]
+    with sqlite3.connect(results) as db:
+        assert [row[0] for row in db.execute("SELECT name FROM sqlite_master")] == ["results"]
+    outside = project.parent / "elsewhere.sqlite"
+    results.rename(outside)
+    results.symlink_to(outside)
+    before = outside.read_bytes()
+    assert codes(run("check", "--output-format", "json", ".").stdout) == ["SVC001"]
+    assert results.is_symlink() and outside.read_bytes() == before and not marker.exists()
 
 
 def test_4_a_symlinked_cache_directory_is_refused(project, tmp_path):
@@ -158,7 +206,8 @@ def test_10_a_bad_environment_is_a_message_not_a_traceback(project, tmp_path, mo
                                 env={**os.environ, "XDG_CACHE_HOME": str(foreign)})
         assert codes(result.stdout) == ["SVC001"] and list((foreign / "v6lint").iterdir()) == []
     run("check", ".")
-    for entry in (cache.location(project) / __version__).glob("*.json"):
+    for entry in [*(cache.location(project) / __version__).glob("*.json"),
+                  *(cache.location(project) / __version__).glob("*.sqlite")]:
         entry.write_text('[1, {"a": [2]}]')
     assert codes(run("check", "--output-format", "json", ".").stdout) == ["SVC001"]
     # bad configuration: exit 2 with a message

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def test_findings_are_identical_with_and_without_cache_and_workers(project, monk
         _, reparsed = run("--no-cache", "--jobs", "2")
     assert reparsed == parallel
     _, cold_cache = run("--jobs", "1")
-    assert list(cache.location(project).rglob("results-*.json"))  # outside the work tree
+    assert list(cache.location(project).rglob("results-*.sqlite"))  # outside the work tree
     assert not (project / ".v6lint_cache").exists()
     _, warm_cache = run("--jobs", "1")
     _, warm_parallel = run("--jobs", "2")
@@ -56,7 +57,7 @@ def test_findings_are_identical_with_and_without_cache_and_workers(project, monk
     # every other output format too (fix marks, summaries, fingerprints, totals), warm as cold
     for form in (["--output-format", "full"], ["--output-format", "concise"], ["--output-format", "sarif"],
                  ["--output-format", "github"], ["--output-format", "junit"], ["--output-format", "gitlab"],
-                 ["--statistics"], ["--show-fixes"]):
+                 ["--statistics"], ["--show-fixes"], ["--diff"]):
         cold = CliRunner().invoke(main, ["check", "--exit-zero", "--no-cache", *form])
         warm = CliRunner().invoke(main, ["check", "--exit-zero", "--jobs", "2", *form])
         assert cold.exit_code == warm.exit_code == 0 and len(cold.output) > 1000
@@ -302,6 +303,83 @@ def test_warm_run_reads_only_the_files_with_findings_or_changes(project, monkeyp
     assert again == cold_text and set(reads) == first | {clean.relative_to(project).as_posix()}
 
 
+def test_a_warm_run_looks_at_each_file_once_by_its_stat(project, monkeypatch):
+    """Nothing changed: a profile source is stat'ed once for the profile's key and once by the lint
+    pass (its settled stat and real path from one lstat); none is read, and each folder is looked at
+    once for a config (by the walk, project roots, settings and the profile together)."""
+    import os
+
+    from v6lint import discovery, engine
+
+    monkeypatch.setattr(discovery, "SETTLED_NS", -10**12)  # files written by this test count as settled
+    _, cold = run("--jobs", "1")
+    looks: dict[str, int] = {}
+    configs: dict[str, int] = {}
+    for module, name in ((os, "stat"), (os, "lstat")):
+        real = getattr(module, name)
+
+        def counted(path, *args, _real=real, **kwargs):
+            key = os.fspath(path)
+            if isinstance(key, str) and key.endswith((".yaml", ".tf", ".py")):
+                key = os.path.basename(os.path.dirname(key)) + "/" + os.path.basename(key)
+                looks[key] = looks.get(key, 0) + 1
+            return _real(path, *args, **kwargs)
+
+        monkeypatch.setattr(module, name, counted)
+    from v6lint import config
+
+    real_config_in = config._config_in
+
+    def config_in(folder):
+        configs[str(folder)] = configs.get(str(folder), 0) + 1
+        return real_config_in(folder)
+
+    monkeypatch.setattr(config, "_config_in", config_in)
+    reads = []
+    real_read = engine.read_regular
+    monkeypatch.setattr(engine, "read_regular", lambda path, limit: reads.append(str(path)) or real_read(path, limit))
+    _, warm = run("--jobs", "1")
+    assert warm == cold
+    assert looks["SVC001/bad.yaml"] == 2 and looks["SVC009/good.yaml"] == 2, looks
+    in_svc = {os.path.basename(os.path.dirname(p)) + "/" + os.path.basename(p) for p in
+              map(str, (project / "svc").rglob("*.yaml"))}
+    assert len(in_svc) > 30 and all(looks[name] == 2 for name in in_svc)
+    assert not [path for path in reads if path.startswith("svc")]
+    assert configs and max(configs.values()) == 1
+
+
+def test_the_walk_and_real_paths_match_os_walk_and_realpath(tmp_path):
+    """discovery._walk is os.walk (top-down, no linked folder entered, an unreadable folder skipped)
+    that also names the symlinks it listed; real_folder and real_path are os.path.realpath."""
+    import os
+
+    from v6lint.discovery import _walk, real_folder, real_path
+
+    (tmp_path / "a" / "b" / "c").mkdir(parents=True)
+    (tmp_path / "z").mkdir()
+    (tmp_path / "a" / "f.yaml").write_text("x: 1\n")
+    (tmp_path / "z" / "g.yaml").write_text("x: 1\n")
+    (tmp_path / "a" / "to-z").symlink_to(tmp_path / "z")  # a linked folder: listed, not entered
+    (tmp_path / "a" / "b" / "link.yaml").symlink_to(tmp_path / "a" / "f.yaml")
+    (tmp_path / "a" / "b" / "broken.yaml").symlink_to(tmp_path / "nowhere")
+    (tmp_path / "a" / "b" / "up").symlink_to(tmp_path / "a")  # a loop, never followed
+    (tmp_path / "locked").mkdir()
+    os.chmod(tmp_path / "locked", 0)
+    try:
+        ours = [(folder, sorted(dirs), sorted(names), sorted(links)) for folder, dirs, names, links
+                in _walk(str(tmp_path))]
+        theirs = [(folder, sorted(dirs), sorted(names)) for folder, dirs, names in os.walk(str(tmp_path))]
+    finally:
+        os.chmod(tmp_path / "locked", 0o700)
+    assert [row[:3] for row in ours] == theirs
+    assert {row[0]: row[3] for row in ours}[str(tmp_path / "a" / "b")] == ["broken.yaml", "link.yaml", "up"]
+    memo: dict[str, str] = {}
+    for folder in (tmp_path / "a" / "to-z", tmp_path / "a" / "b" / "up" / "b", tmp_path / "a" / "b" / "c", tmp_path):
+        assert real_folder(str(folder), memo) == os.path.realpath(folder)
+    for path in ("a/b/link.yaml", "a/b/up/f.yaml", "a/to-z/g.yaml", "a/b/broken.yaml", "a/b/../f.yaml"):
+        assert real_path(tmp_path / path, memo) == os.path.realpath(tmp_path / path), path
+
+
 def test_a_file_written_just_now_is_judged_by_its_digest_not_its_stat(tmp_path):
     target = tmp_path / "svc.yaml"
     target.write_text("apiVersion: v1\nkind: Service\n")
@@ -355,17 +433,79 @@ def test_the_quick_nesting_check_never_misses_a_deep_file():
 
 def test_result_cache_entries_of_a_wrong_shape_are_misses(tmp_path, monkeypatch):
     """Findings are stored as one JSON string per file, decoded only on use; anything else is a miss."""
+    import sqlite3
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(cache.ResultCache, "READS", 1)  # (each look-up sees the rows written before it)
+    results = cache.ResultCache(tmp_path, "k")
+    assert results.entry("/p/a.yaml") is None and not results.has_entries
+    results.put("/p/b.yaml", "d", None, None, [])
+    results.save()
+    stat = "1,2,3,4,5"
+
+    def row(*values) -> None:
+        with sqlite3.connect(results.file) as db:
+            db.execute("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?)", (b"/p/a.yaml", *values))
+
+    for findings in ("not json", "{}", "[1]", '[{"code": "SVC001"}]', "[" * 100_000):
+        row("d", findings, stat)
+        entry = results.entry("/p/a.yaml")
+        assert entry is not None and entry.fresh(stat) and results.findings(entry, "a.yaml") is None
+    for values in ((b"d", "[]", stat), ("d", b"[]", stat), ("d", "[]", b"1,2,3,4,5")):  # SQLite keeps any type
+        row(*values)
+        assert results.entry("/p/a.yaml") is None
+    row("d", "[]", stat)
+    entry = results.entry("/p/a.yaml")
+    assert entry == ("d", "[]", stat) and results.findings(entry, "a.yaml") == [] and entry.fresh(stat)
+    assert not entry.fresh("1,2,3,4,6") and not entry.fresh(None)
+
+
+def test_the_result_cache_is_read_row_by_row_and_written_in_batches(tmp_path, monkeypatch):
+    """A run never holds the whole cache: rows are looked up one file at a time, and written every
+    BATCH results (a killed run keeps what it wrote); other settings' caches beyond the newest few
+    and the whole-JSON caches of earlier versions are removed."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(cache.ResultCache, "BATCH", 3)
+    home = cache.location(tmp_path) / cache.__version__
+    for n in range(cache.MAX_PROFILES + 1):
+        other = cache.ResultCache(tmp_path, f"other{n}")
+        other.put("/p/0.yaml", "d", None, None, [])
+        other.save()
+    (home / "results-old.json").write_text("{}")
+    results = cache.ResultCache(tmp_path, "k")
+    for n in range(7):
+        results.put(f"/p/{n}.yaml", f"d{n}", None, None, [])
+        assert (home / "results-k.sqlite").exists() == (n >= 2)
+    assert cache.ResultCache(tmp_path, "k").entry("/p/5.yaml") == ("d5", "[]", None)  # (another reader)
+    assert cache.ResultCache(tmp_path, "k").entry("/p/6.yaml") is None  # not yet written
+    results.save()
+    assert cache.ResultCache(tmp_path, "k").entry("/p/6.yaml") == ("d6", "[]", None)
+    assert len(list(home.glob("results-*.sqlite"))) == cache.MAX_PROFILES
+    assert not list(home.glob("*.json")) and (home / "results-k.sqlite").exists()
+
+
+def test_a_forked_worker_never_uses_its_parents_cache_connection(tmp_path, monkeypatch):
+    """SQLite forbids carrying a connection across fork: a child sets the parent's aside (neither
+    used nor closed there) and reads through its own; the parent's goes on working."""
+    import os
+
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     results = cache.ResultCache(tmp_path, "k")
-    stat = [1, 2, 3, 4, 5]
-    for findings in ("not json", "{}", "[1]", '[{"code": "SVC001"}]', [], None, "[" * 100_000):
-        results.entries["/p/a.yaml"] = ["d", findings, stat]
-        assert results.get("/p/a.yaml", "d", "a.yaml") is None
-        assert not results.clean("/p/a.yaml", stat)
-    results.entries["/p/a.yaml"] = ["d", "[]", stat]
-    assert results.get("/p/a.yaml", "d", "a.yaml") == [] and results.clean("/p/a.yaml", stat)
-    assert not results.clean("/p/a.yaml", [1, 2, 3, 4, 6]) and not results.clean("/p/a.yaml", None)
-    assert results.get("/p/a.yaml", "other digest", "a.yaml") is None
+    results.put("/p/a.yaml", "d", None, None, [])
+    results.save()
+    inherited = results._db
+    assert inherited is not None and results.entry("/p/a.yaml") == ("d", "[]", None)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        ok = results._db is None and inherited in cache._ABANDONED and results.entry("/p/a.yaml") == ("d", "[]", None) \
+            and results._db is not inherited
+        os.write(write, b"1" if ok else b"0")
+        os._exit(0)
+    os.close(write)
+    assert os.read(read, 1) == b"1"
+    os.waitpid(pid, 0)
+    assert results._db is inherited and results.entry("/p/a.yaml") == ("d", "[]", None)
 
 
 def test_the_garbage_collector_waits_while_a_file_is_judged_and_comes_back(monkeypatch):
@@ -601,3 +741,76 @@ def test_a_kept_parse_serves_only_an_equal_source_and_the_budget_holds():
     share.offer(first, parsed := parse_source(first))
     assert share.take(SourceFile("a.yaml", "kind: ConfigMap\n", abspath="/r/a.yaml")) is parsed
     assert share.take(SourceFile("a.yaml", "kind: ConfigMap\n", abspath="/r/a.yaml", language="spark-conf")) is None
+
+
+def _group(pgid: int) -> list[int]:
+    """The processes of a process group that are still running (zombies are done)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_an_interrupted_run_with_workers_leaves_no_process_behind(tmp_path, how):
+    """Ctrl-C (SIGINT to the whole process group) mid-run exits 130 as in one process; a SIGTERM to
+    the parent alone ends it, and its workers end as soon as they find their parent gone."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = tmp_path / "many"
+    for i in range(3000):
+        folder = root / f"d{i % 30}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"s{i}.yaml").write_text("apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  annotations:\n"
+                                           "    service.beta.kubernetes.io/aws-load-balancer-type: external\n"
+                                           "spec:\n  ipFamilies: [IPv4, IPv4]\n  ipFamilyPolicy: SingleStack\n")
+    (root / ".git").mkdir()
+    exe = str(Path(sys.executable).parent / "v6lint")
+    proc = subprocess.Popen([exe, "check", "--no-cache", "--jobs", "2", "."], cwd=root, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None and len(_group(proc.pid)) < 3:
+        time.sleep(0.01)
+    assert proc.poll() is None and len(_group(proc.pid)) == 3  # the parent and its two workers, at work
+    if how == "ctrl-c":
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(timeout=60) == 130
+        assert proc.stderr is not None and b"v6lint: interrupted" in proc.stderr.read()
+    else:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == -signal.SIGTERM
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and _group(proc.pid):
+        time.sleep(0.05)
+    assert _group(proc.pid) == []
+
+
+def test_nodes_survive_pickling_whole_with_shared_and_cyclic_nodes():
+    """Worker processes send nodes (profile facts) pickled as one tuple each: every field comes
+    back, a node shared by two parents (a YAML alias) stays one node, and a cycle loads."""
+    import pickle
+
+    from v6lint.document import Node, walk
+    from v6lint.source import SourceFile
+    from v6lint.sources import parse_source
+
+    text = "base: &b {port: 80, tags: [a, 'b']}\none: *b\ntwo: *b\nnull_value: ~\nblock: |\n  x\n"
+    root = parse_source(SourceFile("a.yaml", text)).documents[0].root
+    again = pickle.loads(pickle.dumps(root))
+    fields = Node.__slots__[:1] + Node.__slots__[2:]
+    assert [[getattr(n, f) for f in fields] for n in walk(again)] == [[getattr(n, f) for f in fields] for n in walk(root)]
+    one, two = again.get("one"), again.get("two")
+    assert one is two and one is again.get("base") and one.str_at("tags") is None and one.get("port").text == "80"
+    cyclic = Node("seq", [], "", None, False, 0, 4)
+    cyclic.value.append(cyclic)
+    loaded = pickle.loads(pickle.dumps(cyclic))
+    assert loaded.value[0] is loaded and (loaded.kind, loaded.start, loaded.end) == ("seq", 0, 4)
