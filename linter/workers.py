@@ -92,15 +92,17 @@ class Workers:
         return body
 
     def _dispatch(self, batch_for: Callable[[int], "tuple[object, tuple] | None"],
-                  done: Callable[[int, object, object], None], stopping: Callable[[], bool] = lambda: False) -> None:
-        """Keep every worker IN_FLIGHT messages ahead until there is no more work: `batch_for(worker)`
+                  done: Callable[[int, object, object], None], stopping: Callable[[], bool] = lambda: False,
+                  ahead: int = IN_FLIGHT) -> None:
+        """Keep every worker `ahead` messages ahead until there is no more work: `batch_for(worker)`
         gives (key, message) or None, `done(worker, key, reply)` takes each reply (a worker answers
         its messages in turn).
 
         The messages are written by a thread of their own: a worker writing a reply larger than
         the pipe holds waits for it to be read, and a write to that worker (its next message
         queued behind the one it works on) may wait for the worker to read: written here, the
-        two would wait for each other (it happened with the 100k-file corpus's scan chunks)."""
+        two would wait for each other (it happened with the 100k-file corpus's scan chunks).
+        `ahead` 1: one message at a time (the scan's chunks, each large)."""
         import queue
         from multiprocessing.connection import wait
 
@@ -125,7 +127,7 @@ class Workers:
 
         try:
             for index in range(self.jobs):
-                for _ in range(IN_FLIGHT):
+                for _ in range(ahead):
                     send(index)
             while any(sent) and not stopping():
                 for conn in wait([self._conns[i] for i in range(self.jobs) if sent[i]]):
@@ -159,7 +161,7 @@ class Workers:
             for real in kept:
                 self._holder[real] = index
 
-        self._dispatch(batch_for, done)
+        self._dispatch(batch_for, done, ahead=1)  # (a chunk of a large project is far over a pipe's buffer)
         return out
 
     # --- the lint pass ------------------------------------------------------------------

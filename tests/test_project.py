@@ -252,3 +252,62 @@ def test_profile_read_by_workers_equals_one_process(tmp_path, monkeypatch):
     assert _stable(one.facts) == _stable(workers.facts)
     assert len(one.sources) > 80 and one.facts.webhook_disabled == "team-5/values.yaml:3"
     assert len(one.facts.irsa_service_accounts) > 30 and one.facts.incomplete_stacks
+
+
+def test_shares_folded_per_chunk_equal_shares_folded_per_file(tmp_path):
+    """Workers fold their chunk's shares before sending them (workers._scan): merging is associative,
+    so the project's facts are the same for any cut into chunks, first-wins and last-wins facts included."""
+    from itertools import combinations
+
+    from v6lint import project
+    from v6lint.cache import _stable
+
+    texts = {
+        "a/kubeadm.yaml": "apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\nkubernetesVersion: v1.29.0\n"
+                          "networking:\n  podSubnet: 10.0.0.0/16\n",
+        "b/kubeadm.yaml": "apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\nkubernetesVersion: v1.30.0\n"
+                          "networking:\n  podSubnet: fd00::/56\n",
+        "a/values.yaml": "controller: {}\nwebhook:\n  enable: false\n# spark\n",
+        "c/values.yaml": "controller: {}\nwebhook:\n  enable: false\n# spark\n",
+        "a/main.tf": 'variable "enable_ipv6" {\n  type = bool\n  default = true\n}\nmodule "m" {\n  source = "./x"\n'
+                     '  v = var.other\n}\n',
+        "a/more.tf": 'variable "enable_ipv6" {\n  type = string\n}\nvariable "other" {}\n',
+        "a/aws-node.yaml": "kind: DaemonSet\napiVersion: apps/v1\nmetadata:\n  name: aws-node\nspec:\n  template:\n"
+                           "    spec:\n      containers:\n        - name: aws-node\n          env:\n"
+                           "            - name: ENABLE_PREFIX_DELEGATION\n              value: \"true\"\n",
+        "b/sa.yaml": "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: s\n  annotations:\n"
+                     "    eks.amazonaws.com/role-arn: arn:aws:iam::1:role/a\n",
+        "c/sa.yaml": "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: s\n  annotations:\n"
+                     "    eks.amazonaws.com/role-arn: arn:aws:iam::1:role/b\n",
+        "c/ing.yaml": "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: i\n  annotations:\n"
+                      "    alb.ingress.kubernetes.io/group.name: g\n    alb.ingress.kubernetes.io/ip-address-type: dualstack\n",
+    }
+    shares = []
+    for name, text in texts.items():
+        path = tmp_path / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text)
+        shares.append(project.file_facts(path, str(path), text)[0])
+
+    def folded(chunks):
+        whole = project._Collector()
+        for chunk in chunks:
+            fold = project._Collector()
+            for share in chunk:
+                fold.merge(share)
+            whole.merge(fold)
+        whole.finish()
+        return _stable([whole.sources, whole.platforms, whole.facts])
+
+    one = folded([[share] for share in shares])
+    whole = project._Collector()
+    for share in shares:
+        whole.merge(share)
+    whole.finish()
+    facts = whole.facts
+    assert facts.kubeadm_pod_subnet[0] == "10.0.0.0/16" and facts.webhook_disabled.endswith("c/values.yaml:3")
+    assert facts.irsa_service_accounts["s"].endswith("b/sa.yaml:1") and facts.prefix_delegation
+    assert facts.variables[str(tmp_path / "a")]["enable_ipv6"].type == "string" and facts.ingress_groups["g"]
+    for cuts in [c for k in (1, 2, 3) for c in combinations(range(1, len(shares)), k)]:
+        bounds = [0, *cuts, len(shares)]
+        assert folded([shares[a:b] for a, b in zip(bounds, bounds[1:])]) == one, cuts
