@@ -405,16 +405,24 @@ def _parse_yaml(source: SourceFile) -> ParsedYaml:
         composer = _Composer(source.text)
         for index, root in enumerate(composer.documents()):
             if composer.aliased:  # else every node is written once: nothing to expand
-                bound = max(ALIAS_EXPANSION_LIMIT, 10 * composer.written)
-                size = expanded_size(root, bound)
-                if size is None or size > bound:
-                    why = "a recursive alias" if size is None else "aliases that expand past the size limit"
-                    return ParsedYaml(documents, ParseProblem(
-                        "V6L904", f"document {index + 1} has {why} (alias bomb); skipped", root.start, root.start))
+                bomb = alias_bomb(root, index, composer.written)
+                if bomb is not None:
+                    return ParsedYaml(documents, bomb)
             documents.extend(_documents_of(source, root, index))
     except (YAMLError, RecursionError, ValueError, TypeError) as exc:
         return ParsedYaml(documents, parse_failure(source, exc))
     return ParsedYaml(documents)
+
+
+def alias_bomb(root: Node, index: int, written: int) -> ParseProblem | None:
+    """The V6L904 notice for document `index` when its aliases expand it past the bound (`written`:
+    the nodes its text writes), or recursively; None when it is fine."""
+    bound = max(ALIAS_EXPANSION_LIMIT, 10 * written)
+    size = expanded_size(root, bound)
+    if size is not None and size <= bound:
+        return None
+    why = "a recursive alias" if size is None else "aliases that expand past the size limit"
+    return ParseProblem("V6L904", f"document {index + 1} has {why} (alias bomb); skipped", root.start, root.start)
 
 
 def parse_failure(source: SourceFile, exc: Exception) -> ParseProblem:

@@ -14,8 +14,7 @@ from ruamel.yaml.tag import Tag
 
 from v6lint.document import MAP, SCALAR, SEQ, Document, Node
 from v6lint.source import SourceFile
-from v6lint.yaml_source import (_PLAIN_TAGS, ALIAS_EXPANSION_LIMIT, ParsedYaml, ParseProblem, _documents_of,
-                                 expanded_size, parse_failure)
+from v6lint.yaml_source import _PLAIN_TAGS, ParsedYaml, _documents_of, alias_bomb, parse_failure
 
 
 class _PlainResolver(VersionedResolver):
@@ -103,11 +102,9 @@ def parse_yaml_oracle(source: SourceFile, pure: bool = False) -> ParsedYaml:
             if not converter.aliased:
                 documents.extend(_documents_of(source, root, index))
                 continue
-            size = expanded_size(root, max(ALIAS_EXPANSION_LIMIT, 10 * written))
-            if size is None or size > max(ALIAS_EXPANSION_LIMIT, 10 * written):
-                why = "a recursive alias" if size is None else "aliases that expand past the size limit"
-                return ParsedYaml(documents, ParseProblem(
-                    "V6L904", f"document {index + 1} has {why} (alias bomb); skipped", root.start, root.start))
+            bomb = alias_bomb(root, index, written)
+            if bomb is not None:
+                return ParsedYaml(documents, bomb)
             documents.extend(_documents_of(source, root, index))
     except (YAMLError, RecursionError, ValueError, TypeError) as exc:
         return ParsedYaml(documents, parse_failure(source, exc))
