@@ -403,27 +403,26 @@ class Files(Sequence[str]):
     profile scan's) when it forks its workers, and each worker inherits them."""
 
     __slots__ = ("_folders", "_names", "_starts", "_at")
+    _folders: list[str]  # each folder's part of its files' paths
+    _names: str  # the names of the files, NUL-separated
+    _starts: array  # where each file's name starts in _names, and one more
+    _at: array  # each file's folder (its number in _folders)
 
     def __init__(self, entries: Iterable[tuple[str, str]] = ()) -> None:
         """`entries`: (folder, name) of each file in order; folder + name is the path (the folder
         ends with a separator, or is "" for the working folder)."""
-        folders: list[str] = []
-        number: dict[str, int] = {}
+        add = _FilesBuilder()
+        folder = ""
         names: list[str] = []
-        at = array("I")
-        for folder, name in entries:
-            index = number.get(folder)
-            if index is None:
-                index = number[folder] = len(folders)
-                folders.append(folder)
-            at.append(index)
-            names.append(name)
-        self._folders = folders
-        self._at = at
-        self._names = "\0".join(names)  # (no file name holds a NUL)
-        starts = self._starts = array("I", [0])
-        for name in names:
-            starts.append(starts[-1] + len(name) + 1)
+        for entry in entries:
+            if entry[0] != folder and names:
+                add(folder, names)
+                names = []
+            folder = entry[0]
+            names.append(entry[1])
+        if names:
+            add(folder, names)
+        add.into(self)
 
     @classmethod
     def of(cls, paths: Iterable[Path | str]) -> "Files":
@@ -461,6 +460,35 @@ class Files(Sequence[str]):
 
     def __repr__(self) -> str:
         return f"Files({list(self)!r})"
+
+
+class _FilesBuilder:
+    """A Files made folder by folder (`add(folder, names)`, then `into(files)`): each folder's names
+    are joined as they come, so a walk never holds a string per file (the many small strings a
+    large walk left behind kept the heap it had grown to)."""
+
+    def __init__(self) -> None:
+        self.folders: list[str] = []
+        self.number: dict[str, int] = {}
+        self.at = array("I")
+        self.starts = array("I", [0])
+        self.chunks: list[str] = []
+
+    def __call__(self, folder: str, names: list[str]) -> None:
+        index = self.number.get(folder)
+        if index is None:
+            index = self.number[folder] = len(self.folders)
+            self.folders.append(folder)
+        starts = self.starts
+        for name in names:
+            self.at.append(index)
+            starts.append(starts[-1] + len(name) + 1)
+        self.chunks.append("\0".join(names))  # (no file name holds a NUL)
+
+    def into(self, files: Files) -> Files:
+        files._folders, files._at, files._starts = self.folders, self.at, self.starts
+        files._names = "\0".join(self.chunks)
+        return files
 
 
 def split_path(path: Path | str) -> tuple[str, str]:
@@ -696,9 +724,9 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
         return judge_of(path, is_dir).excludes(path, is_dir)
 
     explicit: list[Path] = []
-    # Each walked folder with files kept: (its folder as in their paths, its real path, the names kept,
-    # the real path of each of those names that is a symlink)
-    walked: list[tuple[str, str, list[str], dict[str, str]]] = []
+    walk = _FilesBuilder()  # the files walked, folder by folder
+    # Each walked folder with files kept: (its real path, how many, the real path of each that is a symlink)
+    walked: list[tuple[str, int, dict[str, str] | None]] = []
     roots = 0  # folders given (walked)
     missing: list[str] = []
     unsupported: list[Path] = []
@@ -767,35 +795,39 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
                     if name in links:
                         linked[name] = real
                 if kept_names:  # (str(here / name) is this folder's part and the name)
-                    walked.append((str(here / "_")[:-1], os.fspath(real_folder), kept_names, linked))
+                    walk(str(here / "_")[:-1], kept_names)
+                    walked.append((os.fspath(real_folder), len(kept_names), linked or None))
             if len(walked) == before:
                 empty.append(raw)
-    return Discovered(_once(explicit, walked, roots), missing, unsupported, empty, dropped)
+    return Discovered(_once(explicit, walk.into(Files()), walked, roots), missing, unsupported, empty, dropped)
 
 
-def _once(explicit: list[Path], walked: list[tuple[str, str, list[str], dict[str, str]]], roots: int) -> Files:
-    """The files found, named on the command line then walked: one file is linted once, whatever
-    number of names (symlinks) it has here; a plain name wins. One folder walked with no symlinked
-    file in it holds each real path once (no linked folder is entered): nothing to look up then."""
+def _once(explicit: list[Path], files: Files, walked: list[tuple[str, int, dict[str, str] | None]],
+          roots: int) -> Files:
+    """The files found, named on the command line then walked (`files`, and what `walked` says of
+    each folder of theirs): one file is linted once, whatever number of names (symlinks) it has
+    here; a plain name wins. One folder walked with no symlinked file in it holds each real path
+    once (no linked folder is entered): nothing to look up then."""
     if len(explicit) + roots <= 1 and not any(linked for *_, linked in walked):
-        return Files.of(explicit) if explicit else Files(
-            (folder, name) for folder, _real, names, _linked in walked for name in names)
+        return Files.of(explicit) if explicit else files
 
     def found():
         for path in explicit:
             yield split_path(path), os.path.realpath(path)
-        for folder, real, names, linked in walked:
-            for name in names:
-                yield (folder, name), linked.get(name) or os.path.join(real, name)
+        entries = files.entries()
+        for real, count, linked in walked:
+            for _ in range(count):
+                entry = next(entries)
+                yield entry, (linked.get(entry[1]) if linked else None) or os.path.join(real, entry[1])
 
     named = {str(path) for path in explicit}
     seen: dict[str, int] = {}
-    files: list[tuple[str, str]] = []
+    kept: list[tuple[str, str]] = []
     for entry, key in found():
         at = seen.get(key)
         if at is None:
-            seen[key] = len(files)
-            files.append(entry)
-        elif os.path.islink("".join(files[at])) and not os.path.islink(path := "".join(entry)) and path not in named:
-            files[at] = entry
-    return Files(files)
+            seen[key] = len(kept)
+            kept.append(entry)
+        elif os.path.islink("".join(kept[at])) and not os.path.islink(path := "".join(entry)) and path not in named:
+            kept[at] = entry
+    return Files(kept)
