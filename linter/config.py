@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import itertools
 import json
 import os
 import re
@@ -115,7 +116,7 @@ class NearestConfigs(Judges):
         self._configs = configs  # see config_in
         self._fixed = fixed
         self.nested = fixed is None
-        self._nearest: dict[Path, Path | None] = {}
+        self._nearest: dict[str, Path | None] = {}  # folder -> its nearest config (str keys: a Path each took ~5x)
         self._judges: dict[Path | None, Judge] = {}
         self.loaded: dict[Path | None, Settings] = {}  # each config read, by path
 
@@ -124,16 +125,17 @@ class NearestConfigs(Judges):
             return self._fixed
         chain = []
         found: Path | None = None
-        for at in (folder, *folder.parents):
-            if at in self._nearest:
-                found = self._nearest[at]
+        for at in itertools.chain((folder,), folder.parents):  # (the parents made one by one, as asked)
+            key = os.fspath(at)
+            if key in self._nearest:
+                found = self._nearest[key]
                 break
-            chain.append(at)
+            chain.append(key)
             found = config_in(at, self._configs)
             if found is not None:
                 break
-        for at in chain:
-            self._nearest[at] = found
+        for key in chain:
+            self._nearest[key] = found
         return found
 
     def at(self, folder: Path) -> Judge:
