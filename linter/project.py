@@ -16,6 +16,7 @@ import hashlib
 import ipaddress
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -99,6 +100,12 @@ def find_project_root(start: Path) -> Path:
         return found
     start = start.resolve()
     return start if start.is_dir() else start.parent
+
+
+def _shared(text):
+    """One string object for equal names and types of variables (the facts hold one per declaration of
+    the project, most of them repeated: `region`, `string`): sys.intern's, kept as pickling keeps them."""
+    return sys.intern(text) if type(text) is str else text
 
 
 @dataclass(slots=True)
@@ -361,7 +368,7 @@ class _Collector:
                 name = block.labels[0]
                 type_node, default = block.body.get("type"), block.body.get("default")
                 self.facts.variables.setdefault(directory, {})[name] = VariableDecl(
-                    name, type_node.value if type_node is not None else None)
+                    _shared(name), _shared(type_node.value) if type_node is not None else None)
                 if name in _FAMILY_VARS and default is not None:
                     flag = _truthy(default) if name == "enable_ipv6" else None
                     family = ("ipv6" if flag else "ipv4") if flag is not None else (default.text or "").lower()
