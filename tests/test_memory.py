@@ -107,3 +107,23 @@ def test_discovered_files_take_a_few_dozen_bytes_each(tmp_path):
         tracemalloc.stop()
     assert len(found.files) == 3000
     assert held / 3000 < 60, f"{held / 3000:.0f} bytes a file"
+
+
+def test_variable_names_and_types_are_held_once_however_many_stacks_declare_them(tmp_path):
+    """The profile's facts keep every `variable` declaration of the project (TF002/TF003 read them);
+    a name or type declared in many stacks is one string, also in a worker that unpickled the profile."""
+    import pickle
+
+    from v6lint.project import build_profile
+    from v6lint.rule import Profile
+
+    for n in range(3):
+        stack = tmp_path / f"stack-{n}"
+        stack.mkdir()
+        (stack / "variables.tf").write_text('variable "region" {\n  type = string\n}\n'
+                                            'variable "enable_ipv6" {\n  type = bool\n}\n')
+    profile = build_profile(tmp_path, [], Profile())
+    for facts in (profile.facts, pickle.loads(pickle.dumps(profile)).facts):
+        decls = [d for stack in facts.variables.values() for d in stack.values()]
+        assert len(decls) == 6 and {(d.name, d.type) for d in decls} == {("region", "string"), ("enable_ipv6", "bool")}
+        assert len({id(d.name) for d in decls}) == 2 and len({id(d.type) for d in decls}) == 2
