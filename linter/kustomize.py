@@ -28,6 +28,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from v6lint import replay
 from v6lint.diagnostics import Diagnostic, Edit, Fix
 from v6lint.discovery import display_path, read_regular, stat_signature
 from v6lint.document import MAP, SCALAR, SEQ, Document, Node
@@ -493,6 +494,8 @@ def check_overlays(files: list[Path], route, use_cache: bool = True) -> OverlayR
     kustomizations = [f for f in files if f.name in KUSTOMIZATION_FILES]
     if not kustomizations:
         return out
+    if replay.WITNESS is not None:
+        replay.WITNESS.refuse("a kustomization is built")  # (a build may read files the walk never saw)
     command = builder()
     sources = Sources()
     seen: set[tuple[str, str, int, int, str]] = set()
