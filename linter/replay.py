@@ -18,7 +18,8 @@ or colour, or writes the report to a file.
 
 Like the result cache, a witness is kept in the user cache directory, never in the work tree, and
 read as hostile input: a private directory of this user, a regular file never read through a
-symlink, JSON of exactly the expected shape, and the output checked against its digest.
+symlink, a header of exactly the expected shape and entries of the expected form (anything else: the
+run is made in full), and the output checked against its digest before a byte of it is written.
 """
 from __future__ import annotations
 
@@ -102,8 +103,8 @@ _CODE: list[str] = []
 
 
 def code_digest() -> str:
-    """A digest of v6lint's own source (linter and rules): an editable install, or another branch's
-    checkout, changes rules and facts without a version bump."""
+    """A digest of v6lint's own source and data (linter and rules, sub-packages included): an editable
+    install, or another branch's checkout, changes rules and facts without a version bump."""
     if not _CODE:
         import importlib.util
 
@@ -112,10 +113,12 @@ def code_digest() -> str:
         folders = [os.path.dirname(os.path.abspath(__file__))]
         if rules is not None and rules.origin:
             folders.append(os.path.dirname(rules.origin))
-        for folder in folders:
-            for name in sorted(n for n in os.listdir(folder) if n.endswith(".py")):
-                with open(os.path.join(folder, name), "rb") as handle:
-                    digest.update(name.encode() + b"\0" + handle.read())
+        for folder in folders:  # (with their sub-packages and data: rule views, tables, the config schema)
+            for at, subfolders, names in os.walk(folder):
+                subfolders[:] = sorted(d for d in subfolders if d != "__pycache__")
+                for name in sorted(n for n in names if n.endswith((".py", ".json", ".csv"))):
+                    with open(os.path.join(at, name), "rb") as handle:
+                        digest.update(os.path.relpath(os.path.join(at, name), folder).encode() + b"\0" + handle.read())
         _CODE.append(digest.hexdigest())
     return _CODE[0]
 
@@ -169,11 +172,17 @@ class Witness:
         self.void: str | None = None
         self.now = time.time_ns()
         self.size = 0
+        try:
+            self.cwd = os.getcwd()
+        except OSError:  # (the working folder is gone)
+            self.cwd, self.void = "", "no working folder"
         self._out: Any = None  # the output's spill file (a binary file), from the first piece
         self._spill = ""
         self._digest = hashlib.sha256()
 
     def _look(self, kind: str, path: str) -> None:
+        if not os.path.isabs(path):  # (one entry for a file named relatively by the walk, absolutely by the profile)
+            path = os.path.join(self.cwd, path)
         looked = self.looked[kind == "k"]
         if path in looked or self.void is not None:
             return  # (the first look, before any read, is the one that vouches)
