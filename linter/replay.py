@@ -38,6 +38,9 @@ KEPT = 32  # witnesses kept (the newest): one per command line and folder it was
 _ENVIRONMENT = ("NO_COLOR", "FORCE_COLOR", "TERM", "CI", "HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME",
                 "PYTHONIOENCODING")
 
+# The libraries whose versions can change findings (parsers, schemas) or output (click).
+_LIBRARIES = ("ruamel.yaml", "tree_sitter", "tree_sitter_hcl", "jsonschema", "click")
+
 ARGV: list[str] | None = None  # the command line, when this process was started as `v6lint` (see main)
 WITNESS: "Witness | None" = None  # the running check's witness, while it records one
 
@@ -176,6 +179,23 @@ class Witness:
             self.cwd = os.getcwd()
         except OSError:  # (the working folder is gone)
             self.cwd, self.void = "", "no working folder"
+        self._installed()
+
+    def _installed(self) -> None:
+        """The folders the parsers and other libraries findings depend on are installed in: a package
+        installed, upgraded or removed there renames or removes a name in them."""
+        import importlib.util
+
+        for name in _LIBRARIES:
+            try:
+                spec = importlib.util.find_spec(name)
+            except (ImportError, ValueError):
+                spec = None
+            if spec is None or not spec.origin:
+                self.refuse(f"{name} is not found")
+                return
+            package = os.path.dirname(spec.origin)
+            self.listed(os.path.dirname(package) if spec.submodule_search_locations else package)
         self._out: Any = None  # the output's spill file (a binary file), from the first piece
         self._spill = ""
         self._digest = hashlib.sha256()

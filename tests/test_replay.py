@@ -221,3 +221,18 @@ def test_a_witness_is_hostile_input(repo, tmp_path, monkeypatch, capsysbinary):
     assert v6lint(monkeypatch, capsysbinary, "k8s")[2]
     assert CliRunner().invoke(main, ["clean"]).exit_code == 0
     assert records(tmp_path) == [] and not v6lint(monkeypatch, capsysbinary, "k8s")[2]
+
+
+def test_a_library_installed_or_upgraded_is_another_run(repo, tmp_path, monkeypatch, capsysbinary):
+    """A parser upgrade can change findings: the folders the libraries are installed in are listed in
+    the witness (pip renames a dist-info folder there, or replaces the package)."""
+    site = tmp_path / "site"
+    (site / "fakeparser").mkdir(parents=True)
+    (site / "fakeparser" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setattr(replay, "_LIBRARIES", (*replay._LIBRARIES, "fakeparser"))
+    v6lint(monkeypatch, capsysbinary, "k8s")
+    assert v6lint(monkeypatch, capsysbinary, "k8s")[2]
+    (site / "fakeparser-2.0.dist-info").mkdir()  # (what an upgrade leaves beside the package)
+    assert not v6lint(monkeypatch, capsysbinary, "k8s")[2]
+    assert v6lint(monkeypatch, capsysbinary, "k8s")[2]
