@@ -179,6 +179,9 @@ class Witness:
             self.cwd = os.getcwd()
         except OSError:  # (the working folder is gone)
             self.cwd, self.void = "", "no working folder"
+        self._out: Any = None  # the output's spill file (a binary file), from the first piece
+        self._spill = ""
+        self._digest = hashlib.sha256()
         self._installed()
 
     def _installed(self) -> None:
@@ -196,9 +199,6 @@ class Witness:
                 return
             package = os.path.dirname(spec.origin)
             self.listed(os.path.dirname(package) if spec.submodule_search_locations else package)
-        self._out: Any = None  # the output's spill file (a binary file), from the first piece
-        self._spill = ""
-        self._digest = hashlib.sha256()
 
     def _look(self, kind: str, path: str) -> None:
         if not os.path.isabs(path):  # (one entry for a file named relatively by the walk, absolutely by the profile)

@@ -236,3 +236,17 @@ def test_a_library_installed_or_upgraded_is_another_run(repo, tmp_path, monkeypa
     (site / "fakeparser-2.0.dist-info").mkdir()  # (what an upgrade leaves beside the package)
     assert not v6lint(monkeypatch, capsysbinary, "k8s")[2]
     assert v6lint(monkeypatch, capsysbinary, "k8s")[2]
+
+
+def test_a_library_folder_written_just_now_keeps_no_witness(tmp_path, monkeypatch):
+    """(pre-commit runs v6lint from a virtualenv it has just made: nothing there is settled yet.)"""
+    site = tmp_path / "fresh"
+    (site / "fakeparser").mkdir(parents=True)
+    (site / "fakeparser" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setattr(replay, "_LIBRARIES", ("fakeparser",))
+    witness = replay.Witness(["check"])
+    assert witness.void and "just now" in witness.void
+    witness.keep("ignored")
+    witness.save(0)  # (nothing kept, no error)
+    assert not list(tmp_path.rglob("*.run"))
