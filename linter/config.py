@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-import itertools
 import json
 import os
 import re
@@ -11,7 +10,7 @@ import sys
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Sequence, cast
 
 
 if sys.version_info >= (3, 11):
@@ -19,6 +18,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+from v6lint import replay
 from v6lint.diagnostics import Severity
 from v6lint.discovery import Judge, Judges, display_path
 from v6lint.rule import Profile, Rule
@@ -78,6 +78,8 @@ def config_in(folder: Path, memo: dict[str, Path | None] | None = None) -> Path 
 def _config_in(folder: Path) -> Path | None:
     for name in CONFIG_FILES:
         candidate = folder / name
+        if replay.WITNESS is not None:
+            replay.WITNESS.read(candidate)
         if not candidate.is_file():
             continue
         if name == "pyproject.toml":
@@ -103,6 +105,9 @@ def find_config(start: Path, memo: dict[str, Path | None] | None = None) -> Path
     return None
 
 
+_UNKNOWN = object()
+
+
 class NearestConfigs(Judges):
     """Each folder judged by the config nearest to it (ruff's "closest config file"): its `exclude`,
     `spark-conf` and `force-exclude` decide for the files in it, so a nested project's own config
@@ -124,16 +129,18 @@ class NearestConfigs(Judges):
         if self._fixed is not None:
             return self._fixed
         chain = []
-        found: Path | None = None
-        for at in itertools.chain((folder,), folder.parents):  # (the parents made one by one, as asked)
+        at = folder
+        while True:  # upward one folder at a time (not all parents made for each): one is usually known
             key = os.fspath(at)
-            if key in self._nearest:
-                found = self._nearest[key]
+            known = self._nearest.get(key, _UNKNOWN)
+            if known is not _UNKNOWN:
+                found = cast("Path | None", known)
                 break
             chain.append(key)
             found = config_in(at, self._configs)
-            if found is not None:
+            if found is not None or at.parent == at:
                 break
+            at = at.parent
         for key in chain:
             self._nearest[key] = found
         return found
@@ -226,6 +233,8 @@ def load_settings(config_path: Path | None, rules: list[Rule], _chain: tuple[Pat
     if config_path is None:
         return settings
     shown = display_path(config_path)
+    if replay.WITNESS is not None:
+        replay.WITNESS.read(config_path)
     try:
         text = config_path.read_text(encoding="utf-8")
         data = tomllib.loads(text)
