@@ -341,7 +341,9 @@ def karpenter_max_pods_unset(doc: Document, profile: Profile) -> Iterator[Findin
         Without kubelet.maxPods Karpenter computes max pods from the secondary-IP formula for AMI families
         with ENI-limited pod density, else 110 (aws/karpenter-provider-aws@1d927085
         pkg/providers/instancetype/types.go, pods()), ignoring prefix delegation; IPv6 nodes can run more
-        pods, so set kubelet.maxPods explicitly. Preview: an efficiency hint, nothing fails without it.
+        pods, so set kubelet.maxPods explicitly. Windows families (`amiFamily: Windows*` or a `windows*`
+        AMI alias) get 110 (windows.go: no ENI-limited density) and are CNI012's on IPv6: not reported.
+        Preview: an efficiency hint, nothing fails without it.
 
     Example:
         spec:
@@ -352,6 +354,11 @@ def karpenter_max_pods_unset(doc: Document, profile: Profile) -> Iterator[Findin
     spec = found[1] if found is not None else None
     if found is None or spec is None or spec.kind != MAP or spec.path("kubelet", "maxPods") is not None:
         return
+    terms = spec.get("amiSelectorTerms")
+    aliases = [t.str_at("alias") or "" for t in terms.items()] if terms is not None and terms.kind == SEQ else []
+    if (spec.str_at("amiFamily") or "").lower().startswith("windows") or \
+            any(a.lower().startswith("windows") for a in aliases):
+        return  # Karpenter's Windows families default to 110 pods, and EKS IPv6 has no Windows (CNI012)
     key = found[0]
     yield Finding(key.start, key.end,
                   f"{doc.object_name}: no `kubelet.maxPods`; Karpenter sizes nodes with the secondary-IP formula, "
