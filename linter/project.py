@@ -27,7 +27,7 @@ from typing import Callable, Iterator, Sequence
 from v6lint.config import Settings, config_in
 from v6lint.discovery import (CONFIG_SUFFIXES, SUFFIXES, Files, discover, display_path, read_regular, real_folder,
                               real_path, stat_signature)
-from v6lint.document import MAP, Document, Node
+from v6lint.document import MAP, Document, Node, release
 from v6lint.hcl_source import walk_blocks
 from v6lint.rule import PlatformSource, Profile, ProfileSource
 from v6lint.source import DecodeError, SourceFile, decode
@@ -729,8 +729,7 @@ def file_facts(path: Path | str, real: str, text: str, encoding: str = "utf-8", 
         parsed = parse_source(source)
     except Exception:  # the lint pass reports what cannot be parsed
         return part, None
-    if share:
-        SHARED.offer(source, parsed)
+    kept = share and SHARED.offer(source, parsed)
     for doc in parsed.documents:
         if doc.language == "hcl":
             part.hcl(doc)
@@ -739,6 +738,8 @@ def file_facts(path: Path | str, real: str, text: str, encoding: str = "utf-8", 
             part.values_file(doc)
             if name in KUSTOMIZATION_FILES:
                 _kustomize_patches(part, doc.source, doc.root)
+    if not kept:
+        release(parsed.documents)  # read: the lint pass parses the file again (see document.release)
     return part, parsed
 
 

@@ -23,11 +23,14 @@ class ParseShare:
         self.size = 0
         self.taken = 0  # parses the lint pass did not repeat
 
-    def offer(self, source: SourceFile, parsed: ParsedYaml) -> None:
+    def offer(self, source: SourceFile, parsed: ParsedYaml) -> bool:
+        """Whether the parse is kept."""
         size = len(source.text)
         if source.abspath and source.abspath not in self.kept and self.size + size <= self.budget:
             self.kept[source.abspath] = (source, parsed)
             self.size += size
+            return True
+        return False
 
     def take(self, source: SourceFile) -> ParsedYaml | None:
         found = self.kept.pop(source.abspath, None) if self.kept and source.abspath else None
