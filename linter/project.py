@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
+from v6lint import replay
 from v6lint.config import Settings, config_in
 from v6lint.discovery import (CONFIG_SUFFIXES, SUFFIXES, Files, discover, display_path, read_regular, real_folder,
                               real_path, stat_signature)
@@ -75,6 +76,8 @@ _AWS_ANNOTATIONS = ("service.beta.kubernetes.io/aws-load-balancer-", "eks.amazon
 
 def _is_marked(folder: Path, configs: dict[str, Path | None] | None = None) -> bool:
     """Whether the folder holds .git or a v6lint config (`configs`: see config.config_in)."""
+    if replay.WITNESS is not None:
+        replay.WITNESS.looked_for(folder / ".git")
     return (folder / ".git").exists() or config_in(folder, configs) is not None
 
 
@@ -898,15 +901,19 @@ def build_profile(root: Path, exclude: list[str], configured: Profile,
         from v6lint import cache
 
         def stats():
+            witness = replay.WITNESS
             for path in files:
                 name = str(path)
+                if witness is not None:
+                    witness.read(name)
                 try:
                     st = os.stat(name)
                     yield name, st.st_size, st.st_mtime_ns
                 except OSError:
                     yield name, -1, -1
 
-        key = cache.fingerprint_of(stats(), configured, exclude)
+        # (with the working folder: the sources' locations are shown relative to it)
+        key = cache.fingerprint_of(stats(), configured, exclude, os.getcwd())
         cached = cache.load_profile(root, key)
         if isinstance(cached, Profile):
             return cached
