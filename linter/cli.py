@@ -27,7 +27,7 @@ from v6lint.plan import render_json as render_plan_json
 from v6lint.plan import render_text as render_plan_text
 from v6lint.output import (GithubReport, GitlabReport, JsonReport, JunitReport, Report, SarifReport,
                            StatisticsReport, TextReport, Spool, no_changes_note, printable, render_diff, render_fixes,
-                           render_ignored)
+                           reads, render_ignored)
 from v6lint.project import (STRENGTH, Project, Projects, build_profile, find_project_root, nested_projects,
                             not_checked_message)
 from v6lint.rule import IP_FAMILIES, PLATFORMS, Profile
@@ -471,10 +471,9 @@ def _stream_check(found: Discovered, latest: list, *, output_format: str, statis
         sink = _Sink(output_file, color, hold=bar is not None and sys.stdout.isatty())
         report = _report(sink.write, output_format, statistics=statistics, unsafe=unsafe, show_fixes=show_fixes,
                          color=color, quiet=quiet)
-        # the formats that show source lines or fingerprint the text a finding points at
-        text = not statistics and (output_format in ("full", "text", "sarif", "gitlab") or show_fixes)
         stream = stream_files(route, found.files, fix=False, unsafe=unsafe, jobs=jobs,
-                              progress=bar.update if bar is not None else None, text=text, workers=workers)
+                              progress=bar.update if bar is not None else None, workers=workers,
+                              shows=reads(output_format, statistics=statistics, show_fixes=show_fixes))
         try:
             for result in _placed(stream, found.files, route, use_cache):
                 report.add(result)

@@ -26,7 +26,7 @@ from typing import Callable, Iterator
 BATCH = 16  # files per message of the lint pass
 IN_FLIGHT = 2  # batches a worker holds at once (the next is there when one is done)
 _ABRUPT = "A process in the process pool was terminated abruptly while the future was running or pending."
-# What a worker forked by the lint pass itself inherits: (route, fix, unsafe, ignore_reason).
+# What a worker forked by the lint pass itself inherits: (route, fix, unsafe, ignore_reason, shows).
 _INHERITED: tuple | None = None
 
 
@@ -165,16 +165,17 @@ class Workers:
         return out
 
     # --- the lint pass ------------------------------------------------------------------
-    def map(self, paths: list[Path], route, fix: bool, unsafe: bool, ignore_reason: str | None) -> Iterator:
-        """Each path's FileResult (Linter.check_path's, its source dropped when nothing shows it),
-        in order. Workers forked now inherit `route`; workers forked for the scan build it from
-        `given`."""
+    def map(self, paths: list[Path], route, fix: bool, unsafe: bool, ignore_reason: str | None,
+            shows: frozenset[str] | None = None) -> Iterator:
+        """Each path's FileResult (engine._here's: with no text when the report reads none of it
+        or its findings keep what it reads, see FileResult.drop_source), in order. Workers forked
+        now inherit `route`; workers forked for the scan build it from `given`."""
         global _INHERITED
         if self.started and not self._routed and (self.factory is None or self.given is None):
             self.close()  # forked for a scan alone: workers forked now inherit the route
             self._conns, self._procs, self._holder, self.closed = [], [], {}, False
         if not self.started:
-            _INHERITED = (route, fix, unsafe, ignore_reason)
+            _INHERITED = (route, fix, unsafe, ignore_reason, shows)
             try:
                 self._start()
             finally:
@@ -182,7 +183,7 @@ class Workers:
         elif not self._routed:
             from multiprocessing.reduction import ForkingPickler
 
-            message = ForkingPickler.dumps(("route", (self.given, fix, unsafe, ignore_reason)))  # (pickled once)
+            message = ForkingPickler.dumps(("route", (self.given, fix, unsafe, ignore_reason, shows)))  # (pickled once)
             for conn in self._conns:
                 conn.send_bytes(message)
             for index in range(self.jobs):
@@ -279,6 +280,7 @@ def _serve(conn, workers: Workers) -> None:
     (until their file is linted; each collection walked all of them: ~4% of a 10k-file run). A
     kept document whose views (cycles) were built is then freed when the worker ends: memory stays
     within the budget of SHARED."""
+    from v6lint.engine import _here
     from v6lint.sources import SHARED
 
     for other in workers._conns:  # the parent's ends (its own: else the parent's death is no EOF here)
@@ -309,7 +311,7 @@ def _serve(conn, workers: Workers) -> None:
                 task, reply = (route, *rest), None
             else:
                 assert task is not None and route is not None
-                reply = [_lint(path, route, *task[1:]) for path in body]
+                reply = [_here(route, path, *task[1:]) for path in body]
             conn.send(("ok", reply))
         except (EOFError, OSError, KeyboardInterrupt, SystemExit):
             return  # the parent is gone, or the run interrupted (the parent reports it)
@@ -352,10 +354,3 @@ def _scan(files: list[Path], lint_reals: set[int] | None, evidence) -> tuple[tup
             folded.merge(part)
     return (folded, list(islice(SHARED.kept, before, None))), evidence
 
-
-def _lint(path: Path, route, fix: bool, unsafe: bool, ignore_reason: str | None):
-    linter, cache = route(path)
-    result = linter.check_path(path, fix=fix, unsafe=unsafe, cache=cache, ignore_reason=ignore_reason)
-    if not fix and ignore_reason is None:
-        result.drop_source()  # not sent back to the parent
-    return result
