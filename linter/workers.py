@@ -3,9 +3,10 @@
 its parse (sources.SHARED) and is parsed once per run.
 
 The scan hands a project's profile candidates out in chunks to whichever worker is free; each
-worker keeps the parses of the files the lint pass will read (within SHARED's budget, per process)
+worker keeps the parses of the files the lint pass will read (within SHARED's budget: each worker
+has the whole of it, ~17 MB at most, as parsing a file twice costs more than that memory saves)
 and sends back their facts, which the parent folds in file order as one process would, and which
-parses it kept. The lint pass then hands out files in order, a batch at a time to whichever worker
+parses it kept (and let go). The lint pass then hands out files in order, a batch at a time to whichever worker
 is free, except that a file whose parse a worker keeps goes to that worker.
 
 A worker forked before the run's routes exist (for the scan) builds them with `factory`, inherited
@@ -48,7 +49,7 @@ class Workers:
         self.factory = factory  # given -> Route, called in a worker forked before the routes existed
         self.given: object = None  # what factory builds the routes from (set by the owner before linting)
         self._lintable = lintable  # the files the lint pass reads: the scan keeps their parses only
-        self._lint_reals: set[int] | None = None  # hashes of their real paths
+        self._lint_reals: _Hashes | None = None  # their real paths' hashes
         self._conns: list = []
         self._procs: list = []
         self._holder: dict[str, int] = {}  # real path -> the worker keeping its parse
@@ -61,15 +62,11 @@ class Workers:
         return bool(self._procs)
 
     def _start(self) -> None:
-        from v6lint.discovery import real_path
-
         context = fork_context()
         if context is None:
             raise RuntimeError("no fork on this platform")  # (callers check fork_context first)
         if self._lintable is not None and self._lint_reals is None:
-            dirs: dict[str, str] = {}
-            # hashes, not paths (~8 bytes a file; the workers' own string hashes: they fork from here)
-            self._lint_reals = {hash(real_path(path, dirs)) for path in self._lintable}
+            self._lint_reals = _Hashes(self._lintable)
             self._lintable = None
         for index in range(self.jobs):
             mine, theirs = context.Pipe()
@@ -157,7 +154,10 @@ class Workers:
             return number, ("scan", (self._scans, files[at:at + size]))
 
         def done(index: int, number, reply) -> None:
-            out[number], kept = reply
+            out[number], kept, dropped = reply
+            for real in dropped:
+                if self._holder.get(real) == index:
+                    del self._holder[real]
             for real in kept:
                 self._holder[real] = index
 
@@ -229,6 +229,25 @@ class Workers:
             conn.close()
 
 
+class _Hashes:
+    """The hashes of files' real paths (the workers' own string hashes: they fork from the
+    process that takes them), as a sorted array: 8 bytes a file, which every worker inherits."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        from array import array
+
+        from v6lint.discovery import real_path
+
+        dirs: dict[str, str] = {}
+        self.hashes = array("q", sorted(hash(real_path(path, dirs)) for path in paths))
+
+    def __contains__(self, value: int) -> bool:
+        from bisect import bisect_left
+
+        at = bisect_left(self.hashes, value)
+        return at < len(self.hashes) and self.hashes[at] == value
+
+
 class _Feeder(threading.Thread):
     """The lint pass's batches handed out and their results taken beside the reader of the
     results (which writes the report and runs the builds meanwhile): the workers never wait for it.
@@ -279,14 +298,12 @@ def _serve(conn, workers: Workers) -> None:
     what it inherited from its parent, and the parses the profile scan keeps for the lint pass
     (until their file is linted; each collection walked all of them: ~4% of a 10k-file run). A
     kept document whose views (cycles) were built is then freed when the worker ends: memory stays
-    within the budget of SHARED."""
+    within the budget of SHARED (one let go in the scan loses its views, see ParseShare.offer)."""
     from v6lint.engine import _here
-    from v6lint.sources import SHARED
 
     for other in workers._conns:  # the parent's ends (its own: else the parent's death is no EOF here)
         other.close()
     gc.freeze()
-    SHARED.budget //= workers.jobs  # the run's budget of kept parses, shared out: memory as with one process
     route = None
     reply: object = None
     seen, evidence = 0, None  # the profile scan in progress, and this worker's evidence of it
@@ -332,18 +349,18 @@ def _sendable(exc: BaseException) -> BaseException:
         return RuntimeError(f"{type(exc).__name__}: {exc}\n{''.join(traceback.format_exception(exc))}")
 
 
-def _scan(files: list[Path], lint_reals: set[int] | None, evidence) -> tuple[tuple[object, list[str]], object]:
+def _scan(files: list[Path], lint_reals: _Hashes | None,
+          evidence) -> tuple[tuple[object, list[str], list[str]], object]:
     """The files' shares folded into one (None when they add nothing), the real paths of the
-    parses kept for the lint pass, and this worker's evidence of the project so far (see
-    nothing_to_add: exact with any subset of the files)."""
-    from itertools import islice
-
+    parses kept for the lint pass and of those let go (to keep others: see sources.ParseShare),
+    and this worker's evidence of the project so far (see nothing_to_add: exact with any subset
+    of the files)."""
     from v6lint.project import _Collector, _share_of
     from v6lint.sources import SHARED
 
     if evidence is None:
         evidence = _Collector()
-    before = len(SHARED.kept)
+    before = set(SHARED.kept)
     dirs: dict[str, str] = {}
     folded = None
     for path in files:
@@ -352,5 +369,6 @@ def _scan(files: list[Path], lint_reals: set[int] | None, evidence) -> tuple[tup
             if folded is None:
                 folded = _Collector()
             folded.merge(part)
-    return (folded, list(islice(SHARED.kept, before, None))), evidence
+    kept = [real for real in SHARED.kept if real not in before]
+    return (folded, kept, [real for real in before if real not in SHARED.kept]), evidence
 

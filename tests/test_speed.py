@@ -743,6 +743,29 @@ def test_a_kept_parse_serves_only_an_equal_source_and_the_budget_holds():
     assert share.take(SourceFile("a.yaml", "kind: ConfigMap\n", abspath="/r/a.yaml", language="spark-conf")) is None
 
 
+def test_a_full_budget_keeps_terraform_parses_in_place_of_yaml_ones():
+    """Terraform parses cost ~3.5x YAML ones to build again for about the same memory: when the
+    budget is full, a Terraform parse takes the place of the YAML parses kept last (their views,
+    which may refer to their document, dropped with them), never of other Terraform ones."""
+    from v6lint.source import SourceFile
+    from v6lint.sources import ParseShare, parse_source
+
+    share = ParseShare(budget=55)
+    a, b = (SourceFile(f"{n}.yaml", "kind: ConfigMap\n", abspath=f"/r/{n}.yaml") for n in "ab")
+    share.offer(a, parse_source(a))
+    share.offer(b, dropped := parse_source(b))
+    dropped.documents[0].views["view"] = dropped.documents[0]
+    main_tf = SourceFile("main.tf", 'variable "v" {\n  default = 1\n}\n', abspath="/r/main.tf")
+    share.offer(main_tf, parse_source(main_tf))  # 31 characters: b (16) makes room, a stays
+    assert list(share.kept) == ["/r/a.yaml", "/r/main.tf"] and share.size == 16 + 31
+    assert dropped.documents[0].views == {}
+    big_tf = SourceFile("big.tf", 'variable "w" {\n  default = 1\n}\n' * 2, abspath="/r/big.tf")
+    share.offer(big_tf, parse_source(big_tf))  # not even with a's room: nothing let go for it
+    share.offer(c := SourceFile("c.yaml", "kind: Secret\n", abspath="/r/c.yaml"), parse_source(c))  # no room
+    assert list(share.kept) == ["/r/a.yaml", "/r/main.tf"] and share.size == 16 + 31
+    assert share.take(main_tf) is not None and share.take(a) is not None and share.size == 0
+
+
 def _group(pgid: int) -> list[int]:
     """The processes of a process group that are still running (zombies are done)."""
     found = []
