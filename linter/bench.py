@@ -32,7 +32,7 @@ from pathlib import Path
 def _files(corpus: Path) -> list[Path]:
     from v6lint.discovery import discover
 
-    return list(discover([str(corpus)], [], corpus.resolve()).files)
+    return [Path(path) for path in discover([str(corpus)], [], corpus.resolve()).files]
 
 
 def _yaml_composer():

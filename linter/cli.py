@@ -9,13 +9,13 @@ import sys
 import traceback
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import click
 
 from v6lint import __version__
 from v6lint.config import ConfigError, NearestConfigs, Settings, check_selectors, find_config, load_settings
-from v6lint.discovery import READ_FILES, Discovered, discover, display_path
+from v6lint.discovery import READ_FILES, Discovered, Files, discover, display_path
 from v6lint.cache import ResultCache, facts_digest, fingerprint
 from v6lint.cache import clean as clean_cache
 from v6lint.engine import (PARALLEL_MIN_FILES, FileResult, Linter, WriteError, check_files, counts_as_failure,
@@ -532,7 +532,7 @@ class _Sink:
         click.echo(text, nl=False, color=self.color)
 
 
-def _builds(files: list[Path], route, use_cache: bool):
+def _builds(files: Sequence[Path | str], route, use_cache: bool):
     """(what the kustomizations and charts among `files` build, or None when nothing; the charts')."""
     from v6lint.helm import check_charts
     from v6lint.kustomize import check_overlays
@@ -548,7 +548,7 @@ def _builds(files: list[Path], route, use_cache: bool):
     return built, charts
 
 
-def _placed(results: Iterator[FileResult], files: list[Path], route, use_cache: bool) -> Iterator[FileResult]:
+def _placed(results: Iterator[FileResult], files: Sequence[Path | str], route, use_cache: bool) -> Iterator[FileResult]:
     """The results (in file order, one per file) as the builds judge them (see _place), each file's own
     findings stored in its result cache first; then the builds' findings on files not linted. The
     builds run once the first result is in: beside the workers, which go on linting."""
@@ -571,7 +571,7 @@ def _placed(results: Iterator[FileResult], files: list[Path], route, use_cache: 
         yield from (FileResult(path, None, diagnostics) for path, diagnostics in built.diagnostics.items())
 
 
-def _through_builds(results: list[FileResult], files: list[Path], route, unsafe: bool,
+def _through_builds(results: list[FileResult], files: Sequence[Path | str], route, unsafe: bool,
                     use_cache: bool) -> list[FileResult]:
     """Fixing: the results as the builds judge them (see _place), then the builds' findings on files
     not linted, and charts whose files were fixed rendered again."""
@@ -585,7 +585,7 @@ def _through_builds(results: list[FileResult], files: list[Path], route, unsafe:
     return recheck_fixed(out, files, route, charts, use_cache)
 
 
-def _place(built, path: Path, result: FileResult, route, fixing: bool, unsafe: bool) -> FileResult:
+def _place(built, path: Path | str, result: FileResult, route, fixing: bool, unsafe: bool) -> FileResult:
     """Kustomizations and Helm charts are judged by what they build: the files they read (a chart's
     templates) lose their own findings on Kubernetes objects, and get the build's, placed where each
     field is written (taken from `built.diagnostics`). Fixing, a build's fixes are applied to a file
@@ -612,10 +612,10 @@ def _place(built, path: Path, result: FileResult, route, fixing: bool, unsafe: b
 
 
 def _stdin_found(path: Path) -> Discovered:
-    return Discovered([Path(os.path.abspath(path))], [])
+    return Discovered(Files.of([os.path.abspath(path)]), [])
 
 
-def _check_stdin(linter: Linter, path: Path, fix: bool, unsafe: bool) -> FileResult:
+def _check_stdin(linter: Linter, path: Path | str, fix: bool, unsafe: bool) -> FileResult:
     """The stream on standard input, read like a file named `path` (never read from disk)."""
     from v6lint.rendered import name_sources
     from v6lint.source import DecodeError, SourceFile, decode
@@ -645,13 +645,13 @@ class _Routes:
     def __init__(self, by_folder: dict[str, tuple] | None = None) -> None:
         self._by_folder: dict[str, tuple] = by_folder if by_folder is not None else {}
 
-    def __getitem__(self, path: Path) -> tuple:
+    def __getitem__(self, path: Path | str) -> tuple:
         return self._by_folder[os.path.dirname(path)]
 
-    def __contains__(self, path: Path) -> bool:
+    def __contains__(self, path: Path | str) -> bool:
         return os.path.dirname(path) in self._by_folder
 
-    def add(self, path: Path, route: tuple) -> None:
+    def add(self, path: Path | str, route: tuple) -> None:
         self._by_folder.setdefault(os.path.dirname(path), route)
 
     def cut(self, size: int) -> "_Routes":
@@ -659,7 +659,7 @@ class _Routes:
         return _Routes({folder: route[:size] for folder, route in self._by_folder.items()})
 
 
-def _by_project(files: list[Path], projects: Projects, make) -> tuple[_Routes, dict]:
+def _by_project(files: Sequence[Path | str], projects: Projects, make) -> tuple[_Routes, dict]:
     """(each file's route, {project root: route}) with route = make(project), built once per
     project: a file is judged by the settings and profile of its own project (profiles never
     leak). Which files those are, its nearest config decided when they were found (_discover)."""
@@ -695,7 +695,7 @@ def use_color(stream) -> bool:
     return hasattr(stream, "isatty") and stream.isatty() and os.environ.get("TERM") != "dumb"
 
 
-def _show_settings(path: Path, per_file: _Routes) -> str:
+def _show_settings(path: Path | str, per_file: _Routes) -> str:
     """What `--show-settings` prints: the file's project, config chain, settings and profile."""
     if path not in per_file:
         return f"{display_path(path)}: not linted (excluded by its config, or not a file v6lint reads)\n"
@@ -743,7 +743,7 @@ def _not_checked(project: Project, linter: Linter) -> str:
 PROGRESS_MIN_FILES = 50
 
 
-def _progress(files: list[Path], output_format: str):
+def _progress(files: Sequence[Path | str], output_format: str):
     """A progress bar on stderr for long runs in a terminal; never in pipes, CI or machine formats."""
     show = (output_format in TEXT_FORMATS and len(files) >= PROGRESS_MIN_FILES and sys.stderr.isatty()
             and not os.environ.get("CI"))

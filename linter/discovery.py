@@ -13,9 +13,10 @@ import os
 import re
 import stat
 import time
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence, cast
+from typing import Callable, Iterable, Iterator, Sequence, cast, overload
 
 # The files v6lint reads, by the language they are parsed as (sources.language_of): the one list
 # behind walking folders, choosing a parser, finding the profile and telling what is not read.
@@ -395,9 +396,83 @@ class GitIgnores:
         return key in self._tracked[1 if is_dir else 0]
 
 
+class Files(Sequence[str]):
+    """The files of a run, in order: each a path string, spelled as str(Path) spells it. Held per
+    folder (each folder's string once, every name in one string, two arrays of numbers): ~30 bytes a
+    file, where a list of Paths took ~340. A large run holds two such lists at once (its own and the
+    profile scan's) when it forks its workers, and each worker inherits them."""
+
+    __slots__ = ("_folders", "_names", "_starts", "_at")
+
+    def __init__(self, entries: Iterable[tuple[str, str]] = ()) -> None:
+        """`entries`: (folder, name) of each file in order; folder + name is the path (the folder
+        ends with a separator, or is "" for the working folder)."""
+        folders: list[str] = []
+        number: dict[str, int] = {}
+        names: list[str] = []
+        at = array("I")
+        for folder, name in entries:
+            index = number.get(folder)
+            if index is None:
+                index = number[folder] = len(folders)
+                folders.append(folder)
+            at.append(index)
+            names.append(name)
+        self._folders = folders
+        self._at = at
+        self._names = "\0".join(names)  # (no file name holds a NUL)
+        starts = self._starts = array("I", [0])
+        for name in names:
+            starts.append(starts[-1] + len(name) + 1)
+
+    @classmethod
+    def of(cls, paths: Iterable[Path | str]) -> "Files":
+        return cls(split_path(path) for path in paths)
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("Files index out of range")
+        starts = self._starts
+        return self._folders[self._at[index]] + self._names[starts[index]:starts[index + 1] - 1]
+
+    def __iter__(self) -> Iterator[str]:
+        folders, names, starts = self._folders, self._names, self._starts
+        for index, (folder, start) in enumerate(zip(self._at, starts)):
+            yield folders[folder] + names[start:starts[index + 1] - 1]
+
+    def entries(self) -> Iterator[tuple[str, str]]:
+        """(folder, name) of each file, in order (see __init__)."""
+        folders, names, starts = self._folders, self._names, self._starts
+        for index, (folder, start) in enumerate(zip(self._at, starts)):
+            yield folders[folder], names[start:starts[index + 1] - 1]
+
+    def __repr__(self) -> str:
+        return f"Files({list(self)!r})"
+
+
+def split_path(path: Path | str) -> tuple[str, str]:
+    """(folder, name) of a file's path: folder + name is str(Path(path))."""
+    path = Path(path)
+    text = str(path)
+    return text[:len(text) - len(path.name)], path.name
+
+
 @dataclass
 class Discovered:
-    files: list[Path]
+    files: Files
     missing: list[str]  # command-line paths that do not exist
     unsupported: list[Path] = field(default_factory=list)  # files named on the command line v6lint cannot read
     empty: list[str] = field(default_factory=list)  # command-line folders with nothing to check below them
@@ -483,14 +558,14 @@ class Judge:
         return cls(tuple(compile_globs(list(exclude))) if exclude else (),
                    tuple(compile_globs(list(extra))) if extra else (), Path(os.path.realpath(base)), force_exclude)
 
-    def parts(self, path: Path, real: str | None = None) -> tuple[str, ...]:
+    def parts(self, path: Path | str, real: str | None = None) -> tuple[str, ...]:
         """`real`: the path's real path when the caller knows it."""
         try:
             return Path(real or os.path.realpath(path)).relative_to(self.base).parts
         except ValueError:  # outside the config's folder: the path as given
-            return tuple(p for p in path.as_posix().split("/") if p not in ("", "."))
+            return tuple(p for p in Path(path).as_posix().split("/") if p not in ("", "."))
 
-    def excludes(self, path: Path, is_dir: bool, real: str | None = None) -> bool:
+    def excludes(self, path: Path | str, is_dir: bool, real: str | None = None) -> bool:
         return bool(self.exclude) and bool(ignored_by(self.exclude, self.parts(path, real), is_dir))
 
     def extra_match(self, path: Path) -> bool:
@@ -621,7 +696,10 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
         return judge_of(path, is_dir).excludes(path, is_dir)
 
     explicit: list[Path] = []
-    walked: list[tuple[Path, str]] = []  # (walked file, its real path, known from its folder's)
+    # Each walked folder with files kept: (its folder as in their paths, its real path, the names kept,
+    # the real path of each of those names that is a symlink)
+    walked: list[tuple[str, str, list[str], dict[str, str]]] = []
+    roots = 0  # folders given (walked)
     missing: list[str] = []
     unsupported: list[Path] = []
     empty: list[str] = []
@@ -639,7 +717,8 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
             else:
                 unsupported.append(path)
         else:
-            walked_here: list[tuple[Path, str]] = []
+            roots += 1
+            before = len(walked)
             base = os.path.realpath(path)
             top = _git_top(Path(base))
             git = GitIgnores(top) if top is not None else None
@@ -669,6 +748,8 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
                 if outer is not None:
                     continue
                 judge = judges.at(real_folder)
+                kept_names: list[str] = []
+                linked: dict[str, str] = {}
                 for name in sorted(names_here):
                     if not wanted(folder, name, judge):
                         continue
@@ -679,24 +760,42 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
                         # a link is followed only to a file inside the folder being linted, never out of it
                         if os.path.exists(full) and os.path.commonpath([real, base]) != base:
                             continue
-                    candidate = here / name  # (= Path(full): only the name is parsed)
-                    if judge.excludes(candidate, False, real) or (
+                    if judge.excludes(full, False, real) or (
                             git is not None and git.ignored(real_folder / name, False)):
                         continue
-                    walked_here.append((candidate, real))
-            walked.extend(walked_here)
-            if not walked_here:
+                    kept_names.append(name)
+                    if name in links:
+                        linked[name] = real
+                if kept_names:  # (str(here / name) is this folder's part and the name)
+                    walked.append((str(here / "_")[:-1], os.fspath(real_folder), kept_names, linked))
+            if len(walked) == before:
                 empty.append(raw)
-    # One file is linted once, whatever number of names (symlinks) it has here; a plain name wins.
+    return Discovered(_once(explicit, walked, roots), missing, unsupported, empty, dropped)
+
+
+def _once(explicit: list[Path], walked: list[tuple[str, str, list[str], dict[str, str]]], roots: int) -> Files:
+    """The files found, named on the command line then walked: one file is linted once, whatever
+    number of names (symlinks) it has here; a plain name wins. One folder walked with no symlinked
+    file in it holds each real path once (no linked folder is entered): nothing to look up then."""
+    if len(explicit) + roots <= 1 and not any(linked for *_, linked in walked):
+        return Files.of(explicit) if explicit else Files(
+            (folder, name) for folder, _real, names, _linked in walked for name in names)
+
+    def found():
+        for path in explicit:
+            yield split_path(path), os.path.realpath(path)
+        for folder, real, names, linked in walked:
+            for name in names:
+                yield (folder, name), linked.get(name) or os.path.join(real, name)
+
+    named = {str(path) for path in explicit}
     seen: dict[str, int] = {}
-    files: list[Path] = []
-    named: list[tuple[Path, str | None]] = [(path, None) for path in explicit]
-    for path, known in [*named, *walked]:
-        key = known or os.path.realpath(path)
+    files: list[tuple[str, str]] = []
+    for entry, key in found():
         at = seen.get(key)
         if at is None:
             seen[key] = len(files)
-            files.append(path)
-        elif os.path.islink(files[at]) and not os.path.islink(path) and path not in explicit:
-            files[at] = path
-    return Discovered(files, missing, unsupported, empty, dropped)
+            files.append(entry)
+        elif os.path.islink("".join(files[at])) and not os.path.islink(path := "".join(entry)) and path not in named:
+            files[at] = entry
+    return Files(files)

@@ -227,7 +227,7 @@ class Linter:
         return found
 
     # --- reading -------------------------------------------------------------------
-    def read(self, path: Path, real: str | None = None) -> tuple[SourceFile | None, list[Diagnostic], bytes | None]:
+    def read(self, path: Path | str, real: str | None = None) -> tuple[SourceFile | None, list[Diagnostic], bytes | None]:
         """(source, notices, raw bytes): the bytes also key the result cache. `real`: the file's real
         path when the caller knows it."""
         shown = display_path(path)
@@ -467,7 +467,7 @@ class Linter:
         suppressed = [d for d in targets if d not in left]
         return FileResult(source.path, source, after, candidate, suppressed)
 
-    def known(self, path: Path, cache) -> int:
+    def known(self, path: Path | str, cache) -> int:
         """Whether the result cache holds this file's result: KNOWN_CLEAN or KNOWN_HELD when its stat
         says it is unchanged (clean: with no findings), KNOWN_READ when a stat that cannot vouch
         (written just now, touched) left its digest to tell, else 0."""
@@ -482,12 +482,12 @@ class Linter:
             return 0
         return KNOWN_READ if data is not None and entry.digest == cache.digest(data) else 0
 
-    def _cached(self, path: Path, cache) -> tuple[str | None, str, Entry | None]:
+    def _cached(self, path: Path | str, cache) -> tuple[str | None, str, Entry | None]:
         """(the file's settled stat, its real path, its row in the result cache): one stat, one look-up."""
         signature, real = settled_and_real(path, self._real_dirs)
         return cache.stat_text(signature), real, cache.entry(real)
 
-    def check_path(self, path: Path, *, fix: bool = False, unsafe: bool = False, cache=None,
+    def check_path(self, path: Path | str, *, fix: bool = False, unsafe: bool = False, cache=None,
                    ignore_reason: str | None = None, text: bool = True) -> FileResult:
         """The file's result. A file the cache knows had no findings, unchanged by its stat, is not
         even read; nor (`text` False: the report shows no source text) one whose findings it holds."""
@@ -523,7 +523,7 @@ class Linter:
             return result
         return FileResult(source.path, source, self.lint_source(source))
 
-    def reread(self, path: Path, result: FileResult) -> FileResult:
+    def reread(self, path: Path | str, result: FileResult) -> FileResult:
         """A result whose source was dropped, with its source read again: a build placed findings on
         the file after all (the build read the file itself; its findings are shown on this text)."""
         source, notices, _data = self.read(path)
@@ -535,23 +535,23 @@ class Linter:
 # --- running many files: one process, or several for large runs ---------------------------------
 PARALLEL_MIN_FILES = 200
 # A file's linter (its project's settings and profile) and result cache (or None).
-Route = Callable[[Path], "tuple[Linter, object]"]
+Route = Callable[[Path | str], "tuple[Linter, object]"]
 
 
-def _has_entries(route: Route, files: list[Path]) -> bool:
+def _has_entries(route: Route, files: Sequence[Path | str]) -> bool:
     """Whether a result cache of these files holds anything (a cold run skips the probe pass)."""
     caches = {id(c): c for c in (route(path)[1] for path in files) if c is not None}
     return any(getattr(c, "has_entries", False) for c in caches.values())
 
 
-def check_files(linter: Linter | Route, files: list[Path], *, fix: bool, unsafe: bool, cache=None, jobs: int = 0,
+def check_files(linter: Linter | Route, files: Sequence[Path | str], *, fix: bool, unsafe: bool, cache=None, jobs: int = 0,
                 progress=None, ignore_reason: str | None = None) -> list[FileResult]:
     """FileResults in file order, as a list (see stream_files)."""
     return list(stream_files(linter, files, fix=fix, unsafe=unsafe, cache=cache, jobs=jobs, progress=progress,
                              ignore_reason=ignore_reason))
 
 
-def stream_files(linter: Linter | Route, files: list[Path], *, fix: bool, unsafe: bool, cache=None, jobs: int = 0,
+def stream_files(linter: Linter | Route, files: Sequence[Path | str], *, fix: bool, unsafe: bool, cache=None, jobs: int = 0,
                  progress=None, ignore_reason: str | None = None, shows: frozenset[str] | None = None,
                  workers=None) -> Generator[FileResult, None, None]:
     """FileResults in file order, each as soon as it and those before it are known (the caller
@@ -607,7 +607,8 @@ def stream_files(linter: Linter | Route, files: list[Path], *, fix: bool, unsafe
         workers.close(wait=finished)
 
 
-def _here(route: Route, path: Path, fix: bool, unsafe: bool, ignore_reason: str | None, shows: frozenset[str] | None,
+def _here(route: Route, path: Path | str, fix: bool, unsafe: bool, ignore_reason: str | None,
+          shows: frozenset[str] | None,
           known: int = 0) -> FileResult:
     """A file's result made in this process, a worker's or the run's (`known`: what the warm probe
     found, see Linter.known; `shows`: see stream_files)."""
@@ -621,7 +622,7 @@ def _here(route: Route, path: Path, fix: bool, unsafe: bool, ignore_reason: str 
     return checked
 
 
-def fix_files(files: list[Path], rebuild: Callable[[dict[str, str]], tuple[Route, str]], *, unsafe: bool,
+def fix_files(files: Sequence[Path | str], rebuild: Callable[[dict[str, str]], tuple[Route, str]], *, unsafe: bool,
               jobs: int = 0, progress=None) -> list[FileResult]:
     """--fix (and --diff) across files. A fix in one file can change the project facts another file
     is judged by (an IMDS mode set on a job makes the node class need IPv6 IMDS), so after each round
@@ -756,7 +757,7 @@ def _release(held) -> None:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
-def write_atomic(path: Path, original: bytes, data: bytes) -> None:
+def write_atomic(path: Path | str, original: bytes, data: bytes) -> None:
     """Replace the file's content via a temp file + rename, keeping mode, owner, group and extended
     attributes; refuse a read-only file, a file with several hard links (a rename would split them;
     writing in place would give up atomicity), and a file that changed on disk since it was read.

@@ -24,6 +24,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Sequence
 
 from v6lint.diagnostics import Applicability, Diagnostic, Edit, Fix
 from v6lint.discovery import display_path, read_regular
@@ -703,7 +704,7 @@ def is_subchart(folder: Path) -> bool:
     return folder.parent.name == "charts" and (folder.parent.parent / "Chart.yaml").is_file()
 
 
-def check_charts(files: list[Path], route, use_cache: bool = True,
+def check_charts(files: Sequence[Path | str], route, use_cache: bool = True,
                  overlay: dict[str, str] | None = None) -> OverlayResults:
     """Render every chart among `files` once per values set and place the findings. A chart is in
     `files` by its Chart.yaml, or by a values file or template of it (then only the findings placed
@@ -712,21 +713,28 @@ def check_charts(files: list[Path], route, use_cache: bool = True,
     named: set[str] | None = None  # resolved only when some file belongs to a chart
     charts: dict[Path, bool] = {}  # Chart.yaml -> whether the whole chart was asked for
     nearest: dict[Path, tuple[Path, int] | None] = {}  # folder -> its chart folder (see chart_of)
+    chartless = None  # the last folder with no Chart.yaml in it or above it: its files need no look
     for f in files:
-        if f.name == "Chart.yaml" and not is_subchart(f.parent):
-            charts[f] = True
+        folder, name = os.path.split(f)
+        if folder == chartless and name != "Chart.yaml":
+            continue
+        file = Path(f)
+        if name == "Chart.yaml" and not is_subchart(file.parent):
+            charts[file] = True
         else:
-            chart = chart_of(f, nearest) if f.name != "Chart.yaml" else None
+            chart = chart_of(file, nearest) if name != "Chart.yaml" else None
+            if chart is None and nearest.get(file.parent, 0) is None:
+                chartless = folder
             if chart is not None:
-                named = named if named is not None else {str(f.resolve()) for f in files}
+                named = named if named is not None else {os.path.realpath(f) for f in files}
                 if str((chart / "Chart.yaml").resolve()) not in named:
                     charts.setdefault(chart / "Chart.yaml", False)
     if not charts:
         return out
-    named = named if named is not None else {str(f.resolve()) for f in files}
+    named = named if named is not None else {os.path.realpath(f) for f in files}
     engine = backend()
     for chart_yaml, whole in charts.items():
-        linter = route(chart_yaml if whole else next(f for f in files if chart_of(f) == chart_yaml.parent))[0]
+        linter = route(chart_yaml if whole else next(f for f in files if chart_of(Path(f)) == chart_yaml.parent))[0]
         shown = display_path(chart_yaml)
         folder = display_path(chart_yaml.parent)
 
@@ -815,7 +823,8 @@ def _templates(chart: Path) -> list[Path]:
     return [p for p in chart.rglob("*") if "templates" in p.relative_to(chart).parts and p.is_file()]
 
 
-def recheck_fixed(results: list, files: list[Path], route, before: OverlayResults, use_cache: bool = True) -> list:
+def recheck_fixed(results: list, files: Sequence[Path | str], route, before: OverlayResults,
+                  use_cache: bool = True) -> list:
     """Fixes in a chart's values files and templates are checked by rendering the chart again with the
     fixed text (from a private copy: nothing is written yet). When it renders, the chart's findings are
     those of the new render, what is left after the fixes. When a values set no longer renders, no fix
@@ -851,7 +860,7 @@ def recheck_fixed(results: list, files: list[Path], route, before: OverlayResult
                                   sorted(kept + again.diagnostics.pop(result.path, []), key=lambda d: d.sort_key),
                                   result.fixed, result.fixes_applied, None, result.passes))
         elif result.fixed is not None:
-            linter = route(next(f for f in files if str(f.resolve()) == result.source.abspath))[0]
+            linter = route(next(f for f in files if os.path.realpath(f) == result.source.abspath))[0]
             own = linter.lint_source(result.source)
             if result.source.abspath in before.members:
                 own = [d for d in own if d.code.startswith("V6L") and d.code != "V6L901"]

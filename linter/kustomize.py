@@ -27,6 +27,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 from v6lint.diagnostics import Diagnostic, Edit, Fix
 from v6lint.discovery import display_path, read_regular, stat_signature
@@ -485,12 +486,12 @@ class OverlayResults:
         return kept
 
 
-def check_overlays(files: list[Path], route, use_cache: bool = True) -> OverlayResults:
+def check_overlays(files: Sequence[Path | str], route, use_cache: bool = True) -> OverlayResults:
     """Build every kustomization among `files` and map the findings back. `route(path)` gives the
     (Linter, cache) of a file's project. `use_cache`: builds are kept in the project's cache (see
     build_cached)."""
     out = OverlayResults()
-    kustomizations = [f for f in files if f.name in KUSTOMIZATION_FILES]
+    kustomizations = [Path(f) for f in files if os.path.basename(f) in KUSTOMIZATION_FILES]
     if not kustomizations:
         return out
     command = builder()

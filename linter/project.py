@@ -18,10 +18,10 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator, Sequence
 
 from v6lint.config import Settings, config_in
-from v6lint.discovery import (CONFIG_SUFFIXES, SUFFIXES, discover, display_path, read_regular, real_folder,
+from v6lint.discovery import (CONFIG_SUFFIXES, SUFFIXES, Files, discover, display_path, read_regular, real_folder,
                               real_path, stat_signature)
 from v6lint.document import MAP, Document, Node
 from v6lint.hcl_source import walk_blocks
@@ -596,18 +596,25 @@ def _kustomize_patches(collector: _Collector, source: SourceFile, root: Node | N
             collector.facts.kustomize_patches.setdefault(real, where.format(source.point(node.start)[0]))
 
 
-def _worth_parsing(path: Path, text: str) -> bool:
+def _is_tf(name: str) -> bool:
+    """Whether a file's name has the suffix .tf (as Path.suffix says: `.tf` alone has none)."""
+    return name.endswith(".tf") and len(name) > 3
+
+
+def _worth_parsing(path: Path | str, text: str) -> bool:
     """Whether a file can hold a profile source or a cross-file fact, judged from its name and text."""
-    is_yaml = path.name.endswith(SUFFIXES["yaml"])
-    if is_yaml and (path.name in KUSTOMIZATION_FILES or ("webhook" in text and "controller" in text)):
+    name = os.path.basename(path)
+    is_yaml = name.endswith(SUFFIXES["yaml"])
+    if is_yaml and (name in KUSTOMIZATION_FILES or ("webhook" in text and "controller" in text)):
         return True  # kustomizations (their patches) and spark-operator Helm values
     return any(trigger in text for trigger in (_YAML_TRIGGERS if is_yaml else _HCL_TRIGGERS))
 
 
-def evidence_only_kinds(path: Path, text: str) -> frozenset[str] | None:
+def evidence_only_kinds(path: Path | str, text: str) -> frozenset[str] | None:
     """The platform-evidence kinds of a YAML file (not a kustomization) whose every trigger gives
     nothing but evidence of one kind (_EVIDENCE_ONLY_TRIGGERS); None for any other file."""
-    if not path.name.endswith(SUFFIXES["yaml"]) or path.name in KUSTOMIZATION_FILES:
+    name = os.path.basename(path)
+    if not name.endswith(SUFFIXES["yaml"]) or name in KUSTOMIZATION_FILES:
         return None
     if _EVIDENCE_ONLY_UNLESS in text or ("webhook" in text and "controller" in text):
         return None
@@ -621,12 +628,13 @@ def evidence_only_kinds(path: Path, text: str) -> frozenset[str] | None:
     return frozenset(kinds)
 
 
-def affects_profile(path: Path, text: str) -> bool:
+def affects_profile(path: Path | str, text: str) -> bool:
     """Whether editing this file can change its project's profile or facts: exactly what collect()
     reads, so the language server re-profiles on every fact the command line uses."""
-    if not path.name.endswith(PROFILE_SUFFIXES):
+    name = os.path.basename(path)
+    if not name.endswith(PROFILE_SUFFIXES):
         return False
-    return (path.suffix == ".tf" or prefix_delegation_on(text) != -1 or path.name in KUSTOMIZATION_FILES
+    return (_is_tf(name) or prefix_delegation_on(text) != -1 or name in KUSTOMIZATION_FILES
             or _worth_parsing(path, text))
 
 
@@ -637,7 +645,7 @@ def _never(_kinds: frozenset[str]) -> bool:
     return False
 
 
-def file_facts(path: Path, real: str, text: str, encoding: str = "utf-8", bom: bytes = b"",
+def file_facts(path: Path | str, real: str, text: str, encoding: str = "utf-8", bom: bytes = b"",
                skip: Callable[[frozenset[str]], bool] = _never, share: bool = False) -> tuple[FileFacts, ParsedYaml | None]:
     """What one file (its text as read, `real` its real path) contributes to its project's profile
     and facts, and its parse when it was parsed. Only a file holding a trigger is parsed;
@@ -645,7 +653,8 @@ def file_facts(path: Path, real: str, text: str, encoding: str = "utf-8", bom: b
     (the collector's nothing_to_add). `share`: offer the parse to this process's lint pass
     (sources.SHARED), so the file is not parsed again there."""
     part = _Collector()
-    if path.suffix == ".tf":
+    name = os.path.basename(path)
+    if _is_tf(name):
         part.facts.note_terraform_text(os.path.dirname(real), text)
     pd = prefix_delegation_on(text)
     if pd != -1:
@@ -671,7 +680,7 @@ def file_facts(path: Path, real: str, text: str, encoding: str = "utf-8", bom: b
         elif doc.language == "yaml":
             part.yaml(doc)
             part.values_file(doc)
-            if path.name in KUSTOMIZATION_FILES:
+            if name in KUSTOMIZATION_FILES:
                 _kustomize_patches(part, doc.source, doc.root)
     return part, parsed
 
@@ -703,7 +712,7 @@ def _signature(real: str) -> tuple[int, ...] | None:
         return None
 
 
-def _share_of(path: Path, real_dirs: dict[str, str], held: _Collector, keep=()) -> FileFacts | None:
+def _share_of(path: Path | str, real_dirs: dict[str, str], held: _Collector, keep=()) -> FileFacts | None:
     """One file's share read from disk (None when it cannot be read or adds nothing); `held`: the
     evidence this process has seen of the project, for nothing_to_add. The parse of a file whose
     real path's hash is in `keep` (the lint pass reads it) is offered to this process's lint pass."""
@@ -726,7 +735,7 @@ def _share_of(path: Path, real_dirs: dict[str, str], held: _Collector, keep=()) 
 PARALLEL_MIN_FILES = 200  # as engine.PARALLEL_MIN_FILES: fewer are read faster by this process alone
 
 
-def collect(files: list[Path], overlay: dict[str, str] | None = None,
+def collect(files: Sequence[Path | str], overlay: dict[str, str] | None = None,
             memo: ParseMemo | None = None, jobs: int = 1, workers=None) -> _Collector:
     """Facts from `files`: each file's share (file_facts) folded in, in this order. `overlay` maps
     real paths to unsaved editor text that replaces the disk's. With `memo` (the language server's,
@@ -825,9 +834,7 @@ def build_profile(root: Path, exclude: list[str], configured: Profile,
     With use_cache it is reused while no candidate file changed (path, size, mtime).
     Files of a project nested below `root` (a folder with its own .git or config) are not its."""
     root = root.resolve()
-    owned: dict[str, bool] = {}  # one look per folder, not per file
-    files = [f for f in discover([str(root)], exclude, root, PROFILE_SUFFIXES, templates=False).files
-             if _owned_by(root, f, owned, configs)]
+    files = _owned_files(root, discover([str(root)], exclude, root, PROFILE_SUFFIXES, templates=False).files, configs)
     key = None
     if use_cache and not overlay:
         from v6lint import cache
@@ -854,6 +861,22 @@ def build_profile(root: Path, exclude: list[str], configured: Profile,
     return profile
 
 
+def _owned_files(root: Path, found: Files, configs: dict[str, Path | None] | None) -> Files:
+    """The files of `found` (below `root`) that no project nested below `root` owns (see _owned_by),
+    each folder asked once."""
+    owned: dict[str, bool] = {}  # folder -> its answer, and for the folders between it and root
+
+    def mine() -> Iterator[tuple[str, str]]:
+        folder, answer = None, True
+        for entry in found.entries():
+            if entry[0] != folder:
+                folder, answer = entry[0], _owned_by(root, "".join(entry), owned, configs)
+            if answer:
+                yield entry
+
+    return Files(mine())
+
+
 def nested_projects(root: Path, exclude: list[str], judges=None) -> list[Path]:
     """Project roots below `root` (folders with their own .git or config) that hold files v6lint reads:
     their files are judged by their own profiles, never by `root`'s. `judges`: see discovery.discover."""
@@ -861,13 +884,13 @@ def nested_projects(root: Path, exclude: list[str], judges=None) -> list[Path]:
     found: set[Path] = set()
     marked: dict[Path, bool] = {}
     for path in discover([str(root)], exclude, root, judges=judges).files:
-        owner = marked_root(path, marked)
+        owner = marked_root(Path(path), marked)
         if owner is not None and owner != root and root in owner.parents:
             found.add(owner)
     return sorted(found)
 
 
-def _owned_by(root: Path, path: Path, owned: dict[str, bool], configs: dict[str, Path | None] | None = None) -> bool:
+def _owned_by(root: Path, path: Path | str, owned: dict[str, bool], configs: dict[str, Path | None] | None = None) -> bool:
     """Whether no folder between `path` and `root` (root excluded) starts a project of its own.
     `owned` (folder -> that answer for the files in it) is shared by the calls of one build: each
     folder is looked at once."""
@@ -913,7 +936,7 @@ def _choose_platform(collected: list[PlatformSource], configured: Profile) -> tu
     return tuple(kept), kept[0].platform, kept[0].location
 
 
-def _build(root: Path, files: list[Path], configured: Profile, overlay: dict[str, str] | None,
+def _build(root: Path, files: Sequence[Path | str], configured: Profile, overlay: dict[str, str] | None,
            memo: ParseMemo | None = None, jobs: int = 1, workers=None) -> Profile:
     collector = collect(files, overlay, memo, jobs, workers)
     sources = list(collector.sources)
@@ -973,7 +996,7 @@ class Projects:
         if given is None:
             SHARED.clear()  # a new run (or fix round): parses an earlier one kept are not for it
 
-    def root_of(self, path: Path, is_file: bool = False) -> Path:
+    def root_of(self, path: Path | str, is_file: bool = False) -> Path:
         """The project root of `path` (`is_file`: the caller knows it is a file, not a folder)."""
         absolute = os.path.abspath(path)
         directory = os.path.dirname(absolute) if is_file or not os.path.isdir(absolute) else absolute
@@ -1003,7 +1026,7 @@ class Projects:
             self._marked[below] = found
         return found
 
-    def of(self, path: Path, is_file: bool = False) -> Project:
+    def of(self, path: Path | str, is_file: bool = False) -> Project:
         return self.at(self.root_of(path, is_file))
 
     def at(self, root: Path) -> Project:

@@ -22,7 +22,7 @@ import threading
 import traceback
 from collections import deque
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 BATCH = 16  # files per message of the lint pass
 IN_FLIGHT = 2  # batches a worker holds at once (the next is there when one is done)
@@ -44,7 +44,7 @@ def fork_context():
 class Workers:
     """`jobs` worker processes, forked on first use and ended by `close` (see the module's note)."""
 
-    def __init__(self, jobs: int, factory: Callable | None = None, lintable: list[Path] | None = None) -> None:
+    def __init__(self, jobs: int, factory: Callable | None = None, lintable: Sequence[Path | str] | None = None) -> None:
         self.jobs = jobs
         self.factory = factory  # given -> Route, called in a worker forked before the routes existed
         self.given: object = None  # what factory builds the routes from (set by the owner before linting)
@@ -135,7 +135,7 @@ class Workers:
             outbox.put(None)  # (the writer has written everything once every message is answered)
 
     # --- the profile scan ---------------------------------------------------------------
-    def shares(self, files: list[Path]) -> list:
+    def shares(self, files: Sequence[Path | str]) -> list:
         """The files' shares of their project's facts (project._share_of), each chunk's folded
         into one (None: it adds nothing), in file order: folded in turn, they give what the files'
         shares give (merge is associative). The chunks go out to whichever worker is free."""
@@ -165,7 +165,7 @@ class Workers:
         return out
 
     # --- the lint pass ------------------------------------------------------------------
-    def map(self, paths: list[Path], route, fix: bool, unsafe: bool, ignore_reason: str | None,
+    def map(self, paths: Sequence[Path | str], route, fix: bool, unsafe: bool, ignore_reason: str | None,
             shows: frozenset[str] | None = None) -> Iterator:
         """Each path's FileResult (engine._here's: with no text when the report reads none of it
         or its findings keep what it reads, see FileResult.drop_source), in order. Workers forked
@@ -233,7 +233,7 @@ class _Hashes:
     """The hashes of files' real paths (the workers' own string hashes: they fork from the
     process that takes them), as a sorted array: 8 bytes a file, which every worker inherits."""
 
-    def __init__(self, paths: list[Path]) -> None:
+    def __init__(self, paths: Sequence[Path | str]) -> None:
         from array import array
 
         from v6lint.discovery import real_path
@@ -253,7 +253,7 @@ class _Feeder(threading.Thread):
     results (which writes the report and runs the builds meanwhile): the workers never wait for it.
     A batch is up to BATCH files in order, of the worker's kept parses and the files no worker keeps."""
 
-    def __init__(self, workers: Workers, paths: list[Path], held: list[deque[int]], common: deque[int]) -> None:
+    def __init__(self, workers: Workers, paths: Sequence[Path | str], held: list[deque[int]], common: deque[int]) -> None:
         super().__init__(daemon=True)
         self.workers, self.paths, self.held, self.common = workers, paths, held, common
         self.results: dict[int, object] = {}
@@ -349,7 +349,7 @@ def _sendable(exc: BaseException) -> BaseException:
         return RuntimeError(f"{type(exc).__name__}: {exc}\n{''.join(traceback.format_exception(exc))}")
 
 
-def _scan(files: list[Path], lint_reals: _Hashes | None,
+def _scan(files: list[Path | str], lint_reals: _Hashes | None,
           evidence) -> tuple[tuple[object, list[str], list[str]], object]:
     """The files' shares folded into one (None when they add nothing), the real paths of the
     parses kept for the lint pass and of those let go (to keep others: see sources.ParseShare),

@@ -953,7 +953,7 @@ def test_findings_shown_without_their_text_equal_those_shown_from_it(tmp_path, m
 
     def recorded(self, paths, *args):
         for path, result in zip(paths, real_map(self, paths, *args)):
-            sent[path.as_posix()] = pickle.dumps(result)
+            sent[Path(path).as_posix()] = pickle.dumps(result)
             yield result
 
     def out(*args) -> str:
