@@ -1,3 +1,3 @@
-from v6lint.cli import main
+from v6lint.replay import main
 
 main()

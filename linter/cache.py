@@ -18,12 +18,11 @@ import hashlib
 import json
 import os
 import stat
-import tempfile
 import weakref
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from v6lint import __version__
+from v6lint import __version__, replay
 from v6lint.diagnostics import Diagnostic
 from v6lint.discovery import settled_signature
 from v6lint.document import Node
@@ -52,21 +51,11 @@ def _stable(value) -> str:
     return repr(value)
 
 
-_CODE: list[str] = []
-
-
 def _code() -> str:
-    """A digest of v6lint's own source: an editable install (or another branch's checkout sharing a
-    project) changes rules and facts without a version bump, and must not reuse their cache."""
-    if not _CODE:
-        import v6lint.rules
-
-        digest = hashlib.blake2b(digest_size=12)
-        for package in (Path(__file__).parent, Path(v6lint.rules.__file__).parent):
-            for path in sorted(package.glob("*.py")):
-                digest.update(path.name.encode() + b"\0" + path.read_bytes())
-        _CODE.append(digest.hexdigest())
-    return _CODE[0]
+    """A digest of v6lint's own source (see replay.code_digest): an editable install (or another
+    branch's checkout sharing a project) changes rules and facts without a version bump, and must not
+    reuse their cache."""
+    return replay.code_digest()
 
 
 def fingerprint(*parts) -> str:
@@ -96,10 +85,7 @@ def facts_digest(facts) -> str:
 
 # --- where -------------------------------------------------------------------------------------
 def user_cache_home() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME")
-    if not base or not os.path.isabs(base):
-        base = os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "v6lint"
+    return Path(replay.user_cache_home())
 
 
 def location(root: Path) -> Path:
@@ -111,20 +97,7 @@ def location(root: Path) -> Path:
 
 def _private_dir(path: Path, create: bool) -> bool:
     """True when `path` is a real directory owned by this user that nobody else may write."""
-    try:
-        if create:
-            try:
-                os.mkdir(path, 0o700)
-            except FileExistsError:
-                pass
-        st = os.lstat(path)
-    except OSError:
-        return False
-    if not stat.S_ISDIR(st.st_mode):  # a symlink or a file
-        return False
-    if hasattr(os, "getuid") and st.st_uid != os.getuid():
-        return False
-    return not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    return replay.private_dir(os.fspath(path), create)
 
 
 def _prepare(root: Path, create: bool = True) -> Path | None:
@@ -148,33 +121,15 @@ def _prepare(root: Path, create: bool = True) -> Path | None:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+    replay.write_atomic(os.fspath(path), data)
 
 
 def _read_json(path: Path):
     """The JSON in a regular file (never through a symlink), or None."""
+    data = replay.read_private(os.fspath(path))
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
-    except OSError:
-        return None
-    try:
-        with open(fd, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                return None
-            return json.loads(handle.read())
-    except (OSError, ValueError, RecursionError):
+        return json.loads(data) if data is not None else None
+    except (ValueError, RecursionError):
         return None
 
 

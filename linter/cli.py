@@ -13,7 +13,7 @@ from typing import Iterator, Sequence
 
 import click
 
-from v6lint import __version__
+from v6lint import __version__, replay
 from v6lint.config import ConfigError, NearestConfigs, Settings, check_selectors, find_config, load_settings
 from v6lint.discovery import READ_FILES, Discovered, Files, discover, display_path
 from v6lint.cache import ResultCache, facts_digest, fingerprint
@@ -87,6 +87,7 @@ def _discover(paths: list[str], config: str | None, overridden, force_exclude: b
     for path, settings in judges.loaded.items():
         if path is not None and (warned is None or path.resolve() != warned.resolve()):
             for warning in settings.warnings:
+                _unreplayable("a warning was printed")
                 click.echo(f"v6lint: warning: {warning}", err=True)
     return found
 
@@ -245,6 +246,11 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
     configs: dict[str, Path | None] = {}  # folder -> its v6lint config: looked at once per run (config.config_in)
     if stdin:
         paths = [os.path.dirname(os.path.abspath(stdin_path))]
+    # A plain check started as `v6lint` records what its output is made of, to be replayed while
+    # none of it changes (see v6lint.replay).
+    replay.WITNESS = replay.Witness(replay.ARGV) if replay.ARGV is not None and not (
+        stdin or fix or show_diff or add_ignore is not None or show_settings or show_files or no_cache
+        or output_file is not None) else None
     try:
         settings = load(config, paths, configs)
         for flag, values in (("--select", select), ("--extend-select", extend_select)):
@@ -253,6 +259,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
     except ConfigError as exc:
         refuse(str(exc))
     for warning in settings.warnings:
+        _unreplayable("a warning was printed")
         click.echo(f"v6lint: warning: {warning}", err=True)
 
     def overridden(chosen: Settings) -> Settings:
@@ -269,6 +276,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
             refuse(str(exc))
     if not quiet:
         for folder in found.empty:
+            _unreplayable("a note was printed")
             click.echo(f"v6lint: no files to check under {folder}", err=True)
     selected, extended, ignored = _codes(select) or None, _codes(extend_select), _codes(ignore)
 
@@ -347,6 +355,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
     except ConfigError as exc:
         refuse(str(exc))
     finally:
+        replay.WITNESS = None
         if workers is not None:
             workers.close(wait=False)  # (the lint pass ends them when done; here: it did not run, or failed)
     per_file, per_root = latest
@@ -440,13 +449,23 @@ def _finish(report: Report, write, per_root: dict, *, fixed_count: int = 0, fixi
 
 
 def _exit(report: Report, exit_zero: bool, fixed: bool = False) -> None:
+    sys.exit(_exit_code(report, exit_zero, fixed))
+
+
+def _exit_code(report: Report, exit_zero: bool, fixed: bool = False) -> int:
     if report.crashed:
         # A rule crashed: the other findings are reported, but the run is not a verdict on the code, so it
         # exits as any internal error does (2), whatever --exit-zero says.
-        sys.exit(EXIT_ERROR)
+        return EXIT_ERROR
     if fixed:
-        sys.exit(EXIT_FINDINGS)
-    sys.exit(EXIT_FINDINGS if report.failing and not exit_zero else EXIT_OK)
+        return EXIT_FINDINGS
+    return EXIT_FINDINGS if report.failing and not exit_zero else EXIT_OK
+
+
+def _unreplayable(why: str) -> None:
+    """This run's output is not only its report (or depends on what a witness cannot vouch for)."""
+    if replay.WITNESS is not None:
+        replay.WITNESS.refuse(why)
 
 
 def _not_read(found: Discovered, notices: Linter) -> list[FileResult]:
@@ -466,9 +485,17 @@ def _stream_check(found: Discovered, latest: list, *, output_format: str, statis
     per_file, per_root = latest
     route = per_file.__getitem__
     color = output_format in TEXT_FORMATS and not statistics and output_file is None and use_color(sys.stdout)
+    witness = replay.WITNESS
+    if witness is not None:
+        if color or (sys.stdout.encoding or "").lower().replace("-", "") != "utf8":
+            witness.refuse("the report is coloured, or not written as UTF-8")
+        for path in found.files:  # (stat'ed before they are read: a file written since is not vouched for)
+            witness.read(path)
     with _progress(found.files, output_format) as bar:
+        if bar is not None:
+            _unreplayable("a progress bar is shown")
         # a progress bar and the report on one terminal would mix: the report then waits for the end
-        sink = _Sink(output_file, color, hold=bar is not None and sys.stdout.isatty())
+        sink = _Sink(output_file, color, hold=bar is not None and sys.stdout.isatty(), witness=witness)
         report = _report(sink.write, output_format, statistics=statistics, unsafe=unsafe, show_fixes=show_fixes,
                          color=color, quiet=quiet)
         stream = stream_files(route, found.files, fix=False, unsafe=unsafe, jobs=jobs,
@@ -486,7 +513,11 @@ def _stream_check(found: Discovered, latest: list, *, output_format: str, statis
             cache.save()
     _finish(report, sink.write, per_root)
     sink.close()
-    _exit(report, exit_zero)
+    code = _exit_code(report, exit_zero)
+    if witness is not None and code in (EXIT_OK, EXIT_FINDINGS):
+        witness.save(code)
+    replay.WITNESS = None
+    sys.exit(code)
 
 
 class _Sink:
@@ -495,13 +526,16 @@ class _Sink:
 
     PIECE = 1 << 16  # characters written to standard output at once
 
-    def __init__(self, output_file: str | None, color: bool, hold: bool):
+    def __init__(self, output_file: str | None, color: bool, hold: bool, witness: replay.Witness | None = None):
         self.output_file, self.color = output_file, color
         self.held = Spool() if output_file is not None or hold else None
         self.pieces: list[str] = []
         self.size = 0
+        self.witness = witness  # (it keeps what is written, for a replay)
 
     def write(self, text: str) -> None:
+        if self.witness is not None:
+            self.witness.keep(text)
         if self.held is not None:
             self.held.write(text)
             return
@@ -977,6 +1011,7 @@ def init(path) -> None:
 def clean(path) -> None:
     """Delete the result cache of the project at PATH (kept in the user cache directory)."""
     removed = clean_cache(find_project_root(Path(path)))
+    replay.clean()  # (a replayed run would show what the cache held)
     click.echo(f"Removed {removed}" if removed is not None else "No cache to remove")
 
 

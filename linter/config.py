@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Sequence, cast
 
 
 if sys.version_info >= (3, 11):
@@ -18,6 +18,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+from v6lint import replay
 from v6lint.diagnostics import Severity
 from v6lint.discovery import Judge, Judges, display_path
 from v6lint.rule import Profile, Rule
@@ -77,6 +78,8 @@ def config_in(folder: Path, memo: dict[str, Path | None] | None = None) -> Path 
 def _config_in(folder: Path) -> Path | None:
     for name in CONFIG_FILES:
         candidate = folder / name
+        if replay.WITNESS is not None:
+            replay.WITNESS.read(candidate)
         if not candidate.is_file():
             continue
         if name == "pyproject.toml":
@@ -102,6 +105,9 @@ def find_config(start: Path, memo: dict[str, Path | None] | None = None) -> Path
     return None
 
 
+_UNKNOWN = object()
+
+
 class NearestConfigs(Judges):
     """Each folder judged by the config nearest to it (ruff's "closest config file"): its `exclude`,
     `spark-conf` and `force-exclude` decide for the files in it, so a nested project's own config
@@ -123,15 +129,17 @@ class NearestConfigs(Judges):
         if self._fixed is not None:
             return self._fixed
         chain = []
-        found: Path | None = None
-        for at in (folder, *folder.parents):
-            if at in self._nearest:
-                found = self._nearest[at]
+        at = folder
+        while True:  # upward one folder at a time (not all parents made for each): one is usually known
+            known = self._nearest.get(at, _UNKNOWN)
+            if known is not _UNKNOWN:
+                found = cast("Path | None", known)
                 break
             chain.append(at)
             found = config_in(at, self._configs)
-            if found is not None:
+            if found is not None or at.parent == at:
                 break
+            at = at.parent
         for at in chain:
             self._nearest[at] = found
         return found
@@ -224,6 +232,8 @@ def load_settings(config_path: Path | None, rules: list[Rule], _chain: tuple[Pat
     if config_path is None:
         return settings
     shown = display_path(config_path)
+    if replay.WITNESS is not None:
+        replay.WITNESS.read(config_path)
     try:
         text = config_path.read_text(encoding="utf-8")
         data = tomllib.loads(text)

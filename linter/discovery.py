@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence, cast, overload
 
+from v6lint import replay
+
 # The files v6lint reads, by the language they are parsed as (sources.language_of): the one list
 # behind walking folders, choosing a parser, finding the profile and telling what is not read.
 SUFFIXES = {
@@ -267,6 +269,8 @@ def compile_globs(patterns: list[str]) -> list[Glob]:
 # --- git ignore files, read in-process ------------------------------------------------------------
 def _read_ignore_file(path: Path) -> list[Glob]:
     """Patterns of a regular ignore file (never a symlink, FIFO or device: git does not follow them either)."""
+    if replay.WITNESS is not None:
+        replay.WITNESS.read(path)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError:
@@ -283,6 +287,8 @@ def _read_ignore_file(path: Path) -> list[Glob]:
 
 def _git_top(directory: Path) -> Path | None:
     for folder in (directory, *directory.parents):
+        if replay.WITNESS is not None:
+            replay.WITNESS.looked_for(folder / ".git")
         if os.path.lexists(folder / ".git"):
             return folder
     return None
@@ -295,12 +301,19 @@ def tracked_paths(top: Path) -> set[bytes]:
     """Paths (bytes, relative, `/`-separated) that the work tree's index tracks, read from
     `.git/index` (format versions 2-4, SHA-1 or SHA-256 object names). Unreadable or unknown: empty."""
     git = top / ".git"
+    witness = replay.WITNESS
     try:
+        if witness is not None:
+            witness.looked_for(git)
         if git.is_file():  # a linked worktree or submodule: `gitdir: <path>`
+            if witness is not None:
+                witness.read(git)
             line = git.read_text(encoding="utf-8", errors="replace").strip()
             if not line.startswith("gitdir:"):
                 return set()
             git = (top / line[len("gitdir:"):].strip()).resolve()
+        if witness is not None:
+            witness.read(git / "index")
         size, data = read_regular(git / "index", MAX_INDEX)
     except OSError:
         return set()
@@ -649,6 +662,8 @@ def _walk(top: str):
         dirs: list[str] = []
         names: list[str] = []
         links: set[str] = set()
+        if replay.WITNESS is not None:
+            replay.WITNESS.listed(folder)  # (before the listing: its stat vouches for the names)
         try:
             with os.scandir(folder) as entries:
                 for entry in entries:
@@ -704,8 +719,11 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
     unsupported: list[Path] = []
     empty: list[str] = []
     dropped: list[Path] = []
+    witness = replay.WITNESS
     for raw in paths:
         path = Path(raw)
+        if witness is not None:
+            witness.looked_for(raw)
         if not path.exists():
             missing.append(raw)
         elif path.is_file() or not path.is_dir():
@@ -733,8 +751,13 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
                 outer = hidden.get(here)
                 kept = []
                 for d in sorted(dirs):
-                    if d in SKIP_DIRS or os.path.exists(os.path.join(folder, d, "pyvenv.cfg")) or (
-                            git is not None and git.ignored(real_folder / d, True)):  # (a virtualenv)
+                    if d in SKIP_DIRS:
+                        continue
+                    if os.path.exists(os.path.join(folder, d, "pyvenv.cfg")):  # a virtualenv
+                        if witness is not None:
+                            witness.listed(os.path.join(folder, d))  # (it stays one while its names do)
+                        continue
+                    if git is not None and git.ignored(real_folder / d, True):
                         continue
                     sub = here / d
                     judge = judges.at(real_folder / d)
@@ -756,6 +779,8 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
                     full = os.path.join(folder, name)
                     real = os.path.join(real_folder, name)
                     if name in links:
+                        if witness is not None:
+                            witness.refuse(f"{full} is a symlink")
                         real = os.path.realpath(full)
                         # a link is followed only to a file inside the folder being linted, never out of it
                         if os.path.exists(full) and os.path.commonpath([real, base]) != base:

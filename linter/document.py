@@ -118,6 +118,16 @@ def per_document(view: Callable[["Document"], V]) -> Callable[["Document"], V]:
     return memoised
 
 
+def release(documents: "list[Document]") -> None:
+    """Drop the views built on documents nobody reads any more. A view holds its document, so a
+    document with views is a reference cycle: only the cyclic garbage collector would free it, after
+    walking every node of it again (most of the collections of a lint run, ~5% of its CPU at 10k
+    bench files). Without the views the documents are freed as soon as the last reference goes.
+    Views are memos: a document read again only builds them again."""
+    for doc in documents:
+        doc.views.clear()
+
+
 @dataclass
 class Document:
     """One YAML document of a file (a Kubernetes object when it has apiVersion and kind)."""

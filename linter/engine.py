@@ -15,7 +15,7 @@ from v6lint.config import Settings, enabled_codes
 from v6lint.diagnostics import Diagnostic, Edit, Finding, Fix, ProfileRef
 from v6lint.discovery import (compile_globs, display_path, ignored_by, read_regular, real_path, settled_and_real,
                               stat_signature)
-from v6lint.document import Document
+from v6lint.document import Document, release
 from v6lint.rule import AnyGate, FileGates, Gate, Rule
 from v6lint.rules import ALL_RULES, BY_CODE, lookup
 from v6lint.source import DecodeError, SourceFile, decode
@@ -84,14 +84,17 @@ def judge(source: SourceFile, linters: "list[Linter]") -> list[list[Diagnostic]]
 def _judge(source: SourceFile, linters: "list[Linter]") -> list[list[Diagnostic]]:
     language = source.language or language_of(source.abspath or source.path)
     parsed = SHARED.take(source)  # the profile scan's parse of this very text, when it kept it
-    if parsed is not None:
-        return [linter._lint_parsed(source, parsed) for linter in linters]
-    if language == "yaml" and all(linter.quiet(source) for linter in linters) and parses_clean(source):
+    if parsed is None and language == "yaml" and all(linter.quiet(source) for linter in linters) \
+            and parses_clean(source):
         # No rule can find anything here and libyaml accepts it: the documents are not built.
-        return [linter._lint_parsed(source, ParsedYaml([])) for linter in linters]
-    if language != "notebook":
-        parsed = parse_source(source, any(linter.needs_python_facts(source) for linter in linters))
-        return [linter._lint_parsed(source, parsed) for linter in linters]
+        parsed = ParsedYaml([])
+    if parsed is not None or language != "notebook":
+        if parsed is None:
+            parsed = parse_source(source, any(linter.needs_python_facts(source) for linter in linters))
+        try:
+            return [linter._lint_parsed(source, parsed) for linter in linters]
+        finally:
+            release(parsed.documents)  # judged: no one reads them again (see release)
     from v6lint.notebook import NotebookError, notebook_view
 
     try:
@@ -100,8 +103,11 @@ def _judge(source: SourceFile, linters: "list[Linter]") -> list[list[Diagnostic]
         problem = ParseProblem("V6L900", f"notebook could not be read: {exc}", exc.offset, exc.offset)
         return [linter._lint_parsed(source, ParsedYaml([], problem)) for linter in linters]
     parsed = parse_source(view.python, any(linter.needs_python_facts(view.python) for linter in linters))
-    return [sorted((view.map_diagnostic(d) for d in linter._lint_parsed(view.python, parsed)),
-                   key=lambda d: d.sort_key) for linter in linters]
+    try:
+        return [sorted((view.map_diagnostic(d) for d in linter._lint_parsed(view.python, parsed)),
+                       key=lambda d: d.sort_key) for linter in linters]
+    finally:
+        release(parsed.documents)
 
 
 def counts_as_failure(diag: Diagnostic) -> bool:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
+from v6lint import replay
 from v6lint.diagnostics import Applicability, Diagnostic, Edit, Fix
 from v6lint.discovery import display_path, read_regular
 from v6lint.document import MAP, SCALAR, SEQ, Document, Node, walk
@@ -731,6 +732,8 @@ def check_charts(files: Sequence[Path | str], route, use_cache: bool = True,
                     charts.setdefault(chart / "Chart.yaml", False)
     if not charts:
         return out
+    if replay.WITNESS is not None:
+        replay.WITNESS.refuse("a Helm chart is rendered")  # (what a render reads is not all in the walk)
     named = named if named is not None else {os.path.realpath(f) for f in files}
     engine = backend()
     for chart_yaml, whole in charts.items():
@@ -803,6 +806,8 @@ def _chart_above(start: Path, memo: dict[Path, tuple[Path, int] | None]) -> tupl
     chain = []
     at = start
     while at not in memo:
+        if replay.WITNESS is not None:
+            replay.WITNESS.looked_for(at / "Chart.yaml")
         if (at / "Chart.yaml").is_file():
             memo[at] = (at, 0)
             break

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from v6lint import replay
 from v6lint.diagnostics import Diagnostic, Edit, Fix
 from v6lint.discovery import display_path, read_regular, stat_signature
 from v6lint.document import MAP, SCALAR, SEQ, Document, Node
@@ -494,6 +495,8 @@ def check_overlays(files: Sequence[Path | str], route, use_cache: bool = True) -
     kustomizations = [Path(f) for f in files if os.path.basename(f) in KUSTOMIZATION_FILES]
     if not kustomizations:
         return out
+    if replay.WITNESS is not None:
+        replay.WITNESS.refuse("a kustomization is built")  # (a build may read files the walk never saw)
     command = builder()
     sources = Sources()
     seen: set[tuple[str, str, int, int, str]] = set()

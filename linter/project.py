@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
+from v6lint import replay
 from v6lint.config import Settings, config_in
 from v6lint.discovery import (CONFIG_SUFFIXES, SUFFIXES, Files, discover, display_path, read_regular, real_folder,
                               real_path, stat_signature)
-from v6lint.document import MAP, Document, Node
+from v6lint.document import MAP, Document, Node, release
 from v6lint.hcl_source import walk_blocks
 from v6lint.rule import PlatformSource, Profile, ProfileSource
 from v6lint.source import DecodeError, SourceFile, decode
@@ -71,6 +72,8 @@ _AWS_ANNOTATIONS = ("service.beta.kubernetes.io/aws-load-balancer-", "eks.amazon
 
 def _is_marked(folder: Path, configs: dict[str, Path | None] | None = None) -> bool:
     """Whether the folder holds .git or a v6lint config (`configs`: see config.config_in)."""
+    if replay.WITNESS is not None:
+        replay.WITNESS.looked_for(folder / ".git")
     return (folder / ".git").exists() or config_in(folder, configs) is not None
 
 
@@ -672,8 +675,7 @@ def file_facts(path: Path | str, real: str, text: str, encoding: str = "utf-8", 
         parsed = parse_source(source)
     except Exception:  # the lint pass reports what cannot be parsed
         return part, None
-    if share:
-        SHARED.offer(source, parsed)
+    kept = share and SHARED.offer(source, parsed)
     for doc in parsed.documents:
         if doc.language == "hcl":
             part.hcl(doc)
@@ -682,6 +684,8 @@ def file_facts(path: Path | str, real: str, text: str, encoding: str = "utf-8", 
             part.values_file(doc)
             if name in KUSTOMIZATION_FILES:
                 _kustomize_patches(part, doc.source, doc.root)
+    if not kept:
+        release(parsed.documents)  # read: the lint pass parses the file again (see document.release)
     return part, parsed
 
 
@@ -840,15 +844,19 @@ def build_profile(root: Path, exclude: list[str], configured: Profile,
         from v6lint import cache
 
         def stats():
+            witness = replay.WITNESS
             for path in files:
                 name = str(path)
+                if witness is not None:
+                    witness.read(name)
                 try:
                     st = os.stat(name)
                     yield name, st.st_size, st.st_mtime_ns
                 except OSError:
                     yield name, -1, -1
 
-        key = cache.fingerprint_of(stats(), configured, exclude)
+        # (with the working folder: the sources' locations are shown relative to it)
+        key = cache.fingerprint_of(stats(), configured, exclude, os.getcwd())
         cached = cache.load_profile(root, key)
         if isinstance(cached, Profile):
             return cached

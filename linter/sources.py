@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from v6lint.discovery import SUFFIXES, TEMPLATE_SUFFIXES, untemplated
-from v6lint.document import Document
+from v6lint.document import Document, release
 from v6lint.hcl_source import parse_hcl
 from v6lint.source import SourceFile
 from v6lint.yaml_source import ParsedYaml, ParseProblem, parse_yaml
@@ -28,21 +28,23 @@ class ParseShare:
         self.cheap_size = 0  # of those not Terraform's
         self.taken = 0  # parses the lint pass did not repeat
 
-    def offer(self, source: SourceFile, parsed: ParsedYaml) -> None:
+    def offer(self, source: SourceFile, parsed: ParsedYaml) -> bool:
+        """Whether the parse is kept."""
         size, real = len(source.text), source.abspath
         if not real or real in self.kept:
-            return
+            return False
         dear = (source.language or language_of(real)) == "hcl"
         if dear and self.size + size > self.budget >= self.size - self.cheap_size + size:
             while self.size + size > self.budget:  # room made by the YAML parses kept last
-                for doc in self._drop(next(reversed(self.cheap)))[1].documents:
-                    doc.views.clear()  # (a view may refer to its document: no cycle left to collect)
-        if self.size + size <= self.budget:
-            self.kept[real] = (source, parsed)
-            self.size += size
-            if not dear:
-                self.cheap[real] = size
-                self.cheap_size += size
+                release(self._drop(next(reversed(self.cheap)))[1].documents)
+        if self.size + size > self.budget:
+            return False
+        self.kept[real] = (source, parsed)
+        self.size += size
+        if not dear:
+            self.cheap[real] = size
+            self.cheap_size += size
+        return True
 
     def _drop(self, real: str) -> tuple[SourceFile, ParsedYaml]:
         kept, parsed = self.kept.pop(real)

@@ -536,6 +536,84 @@ def test_the_garbage_collector_waits_while_a_file_is_judged_and_comes_back(monke
         gc.enable()
 
 
+def _parsed_documents(monkeypatch) -> list:
+    """Weak references to the documents of every parse from now on."""
+    import weakref
+
+    from v6lint import sources
+
+    refs: list = []
+    real = sources._parse
+
+    def parse(source, *args):
+        parsed = real(source, *args)
+        refs.extend(weakref.ref(doc) for doc in parsed.documents)
+        return parsed
+
+    monkeypatch.setattr(sources, "_parse", parse)
+    return refs
+
+
+_SPARK_IMDS = ("apiVersion: sparkoperator.k8s.io/v1beta2\nkind: SparkApplication\nmetadata: {name: j}\nspec:\n"
+               "  driver:\n    env:\n    - name: AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE\n      value: IPv6\n")
+
+
+def test_judged_documents_are_freed_without_the_cycle_collector(monkeypatch):
+    """A view holds its document (a reference cycle): once a file is judged its documents' views are
+    dropped, so the documents are freed when the last reference goes, not by the cyclic garbage
+    collector walking every node again. Views are still shared by the rules of the file."""
+    import gc
+
+    from v6lint import engine
+    from v6lint.config import Settings
+    from v6lint.rules.views import ServiceSpec
+    from v6lint.source import SourceFile
+
+    refs = _parsed_documents(monkeypatch)
+    built = []
+    real_init = ServiceSpec.__init__
+    monkeypatch.setattr(ServiceSpec, "__init__", lambda self, doc: built.append(1) or real_init(self, doc))
+    linter = engine.Linter(Settings())
+    gc.disable()
+    try:
+        found = linter.lint_source(SourceFile("svc.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n"
+                                                          "spec:\n  ipFamilies: [ipv6, IPv6, IPv6]\n"))
+        assert {d.code for d in found} == {"SVC001", "SVC003"} and built == [1]  # two rules, one view
+        assert len(refs) == 1 and refs[0]() is None  # freed while the collector was off
+    finally:
+        gc.enable()
+
+
+def test_the_profile_scan_frees_the_documents_it_does_not_keep(monkeypatch):
+    """The scan reads a Spark job's env through a view: a parse it does not keep for the lint pass is
+    freed at once; a kept one keeps its views for the lint pass, which then frees it."""
+    import gc
+
+    from v6lint import engine, project
+    from v6lint.config import Settings
+    from v6lint.sources import SHARED
+
+    refs = _parsed_documents(monkeypatch)
+    path = Path("/nowhere/job.yaml")
+    gc.disable()
+    try:
+        part, parsed = project.file_facts(path, str(path), _SPARK_IMDS)
+        assert part.facts.imds_ipv6_jobs == ["/nowhere/job.yaml:1"] and not parsed.documents[0].views
+        del parsed
+        assert len(refs) == 1 and refs[0]() is None
+        SHARED.clear()
+        taken = SHARED.taken
+        part, parsed = project.file_facts(path, str(path), _SPARK_IMDS, share=True)
+        assert part.facts.imds_ipv6_jobs and len(parsed.documents[0].views) == 1  # kept with its view
+        source = SHARED.kept[str(path)][0]
+        del parsed
+        engine.Linter(Settings()).lint_source(source)
+        assert SHARED.taken == taken + 1 and refs[1]() is None
+    finally:
+        gc.enable()
+        SHARED.clear()
+
+
 def test_profiles_of_other_versions_or_options_are_kept_beside_the_newest(tmp_path):
     """Two builds (or two sets of options) sharing a checkout each keep their cached profile: saving
     one deletes only what is beyond the newest few, oldest first."""
