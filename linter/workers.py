@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 BATCH = 16  # files per message of the lint pass
+SCAN_CHUNK = 32  # files per message of the profile scan, at least
 IN_FLIGHT = 2  # batches a worker holds at once (the next is there when one is done)
 _ABRUPT = "A process in the process pool was terminated abruptly while the future was running or pending."
 # What a worker forked by the lint pass itself inherits: (route, fix, unsafe, ignore_reason, shows).
@@ -89,42 +90,41 @@ class Workers:
         return body
 
     def _dispatch(self, batch_for: Callable[[int], "tuple[object, tuple] | None"],
-                  done: Callable[[int, object, object], None], stopping: Callable[[], bool] = lambda: False,
-                  ahead: int = IN_FLIGHT) -> None:
-        """Keep every worker `ahead` messages ahead until there is no more work: `batch_for(worker)`
-        gives (key, message) or None, `done(worker, key, reply)` takes each reply (a worker answers
-        its messages in turn).
+                  done: Callable[[int, object, object], None], stopping: Callable[[], bool] = lambda: False) -> None:
+        """Keep every worker IN_FLIGHT messages ahead until there is no more work:
+        `batch_for(worker)` gives (key, message) or None, `done(worker, key, reply)` takes each
+        reply (a worker answers its messages in turn).
 
-        The messages are written by a thread of their own: a worker writing a reply larger than
-        the pipe holds waits for it to be read, and a write to that worker (its next message
-        queued behind the one it works on) may wait for the worker to read: written here, the
-        two would wait for each other (it happened with the 100k-file corpus's scan chunks).
-        `ahead` 1: one message at a time (the scan's chunks, each large)."""
+        Each worker's messages are written by a thread of its own: a worker writing a reply larger
+        than the pipe holds waits for it to be read, and a write to that worker (its next message
+        queued behind the one it works on) may wait for the worker to read: written here, the two
+        would wait for each other (it happened with the 100k-file corpus's scan chunks); written by
+        one thread for all, a worker would wait for its next message behind a write to another."""
         import queue
         from multiprocessing.connection import wait
 
         sent: list[deque] = [deque() for _ in range(self.jobs)]
-        outbox: queue.SimpleQueue = queue.SimpleQueue()
+        outboxes: list[queue.SimpleQueue] = [queue.SimpleQueue() for _ in range(self.jobs)]
 
-        def write() -> None:
-            while (item := outbox.get()) is not None:
+        def write(index: int) -> None:
+            while (message := outboxes[index].get()) is not None:
                 try:
-                    self._conns[item[0]].send(item[1])
+                    self._conns[index].send(message)
                 except (OSError, ValueError):
                     return  # a worker that died: its reader gets EOF (BrokenProcessPool)
 
-        writer = threading.Thread(target=write, daemon=True)
-        writer.start()
+        for index in range(self.jobs):
+            threading.Thread(target=write, args=(index,), daemon=True).start()
 
         def send(index: int) -> None:
             item = batch_for(index)
             if item is not None:
-                outbox.put((index, item[1]))
+                outboxes[index].put(item[1])
                 sent[index].append(item[0])
 
         try:
             for index in range(self.jobs):
-                for _ in range(ahead):
+                for _ in range(IN_FLIGHT):
                     send(index)
             while any(sent) and not stopping():
                 for conn in wait([self._conns[i] for i in range(self.jobs) if sent[i]]):
@@ -132,7 +132,8 @@ class Workers:
                     done(index, sent[index].popleft(), self._receive(index))
                     send(index)
         finally:
-            outbox.put(None)  # (the writer has written everything once every message is answered)
+            for outbox in outboxes:
+                outbox.put(None)  # (a writer has written everything once its messages are answered)
 
     # --- the profile scan ---------------------------------------------------------------
     def shares(self, files: Sequence[Path | str]) -> list:
@@ -142,16 +143,20 @@ class Workers:
         if not self.started:
             self._start()
         self._scans += 1
-        size = max(16, len(files) // (self.jobs * 8))
-        chunks = deque(range(0, len(files), size))
+        chunks: deque[tuple[int, int]] = deque()
+        at = 0
+        while at < len(files):  # each a share of what is left: the last are small, and end together
+            size = max(SCAN_CHUNK, (len(files) - at) // (self.jobs * 4))
+            chunks.append((at, at + size))
+            at += size
         out: list = [None] * len(chunks)
 
         def batch_for(_index: int):
             if not chunks:
                 return None
             number = len(out) - len(chunks)
-            at = chunks.popleft()
-            return number, ("scan", (self._scans, files[at:at + size]))
+            start, end = chunks.popleft()
+            return number, ("scan", (self._scans, files[start:end]))
 
         def done(index: int, number, reply) -> None:
             out[number], kept, dropped = reply
@@ -161,7 +166,7 @@ class Workers:
             for real in kept:
                 self._holder[real] = index
 
-        self._dispatch(batch_for, done, ahead=1)  # (a chunk of a large project is far over a pipe's buffer)
+        self._dispatch(batch_for, done)
         return out
 
     # --- the lint pass ------------------------------------------------------------------
@@ -298,9 +303,16 @@ def _serve(conn, workers: Workers) -> None:
     what it inherited from its parent, and the parses the profile scan keeps for the lint pass
     (until their file is linted; each collection walked all of them: ~4% of a 10k-file run). A
     kept document whose views (cycles) were built is then freed when the worker ends: memory stays
-    within the budget of SHARED (one let go in the scan loses its views, see ParseShare.offer)."""
+    within the budget of SHARED (one let go in the scan loses its views, see ParseShare.offer).
+
+    Ctrl-C (SIGINT to the whole process group) is the parent's to act on: it ends the workers
+    (close). A worker that ended on it first would be a worker gone, BrokenProcessPool, to a
+    parent that had not yet run its own handler: an internal error instead of an interruption."""
+    import signal
+
     from v6lint.engine import _here
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     for other in workers._conns:  # the parent's ends (its own: else the parent's death is no EOF here)
         other.close()
     gc.freeze()
