@@ -28,8 +28,9 @@ from v6lint.plan import render_text as render_plan_text
 from v6lint.output import (GithubReport, GitlabReport, JsonReport, JunitReport, Report, SarifReport,
                            StatisticsReport, TextReport, Spool, no_changes_note, printable, render_diff, render_fixes,
                            render_ignored)
-from v6lint.project import (STRENGTH, Project, Projects, build_profile, find_project_root, nested_projects,
-                            not_checked_message)
+from v6lint.project import (STRENGTH, Project, Projects, build_profile, clusters_of_other_families, find_project_root,
+                            nested_projects, not_checked_message)
+from v6lint.diagnostics import FAMILY_LABELS
 from v6lint.rule import IP_FAMILIES, PLATFORMS, Profile
 from v6lint.rules import ALL_RULES, lookup
 from v6lint.workers import Workers, fork_context
@@ -926,14 +927,22 @@ def profile(path, config, output_format) -> None:
             "nested_projects": nested}, indent=2))
         return
     click.echo(f"Project root: {display_path(root)}")
-    if found.ip_family is None:
+    others = clusters_of_other_families(found.facts, found.sources[0].ip_family) if found.sources else []
+    if found.ip_family is None and others:
+        more = f" and {len(others) - 3} more" if len(others) > 3 else ""
+        click.echo(f"IP family: unknown (the project defines clusters of different families: "
+                   f"{found.sources[0].location} says {FAMILY_LABELS[found.sources[0].ip_family]}, but "
+                   f"{', '.join(others[:3])}{more} define clusters that are IPv4 by default; profile-dependent rules "
+                   f"stay silent; set it with --ip-family "
+                   f"or cluster.ip-family)")
+    elif found.ip_family is None:
         click.echo("IP family: unknown (no source found; profile-dependent rules stay silent)")
     else:
         click.echo(f"IP family: {found.ip_family} (per {found.source})")
     if found.sources:
         click.echo("Sources, strongest first:")
         for s in found.sources:
-            mark = "" if s.ip_family == found.ip_family else "   <- conflicts (PRF001)"
+            mark = "" if s.ip_family == found.ip_family or not found.ip_family else "   <- conflicts (PRF001)"
             click.echo(f"  {s.ip_family:<5} {s.kind:<17} {s.location}  {s.what}{mark}")
     click.echo("Strength: " + " > ".join(dict.fromkeys(STRENGTH)))
     if found.platform is None:

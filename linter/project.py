@@ -4,6 +4,10 @@ Sources, strongest first: v6lint config; Terraform tfvars; literal `ip_family` i
 resource blocks; Terraform variable defaults (only when no tfvars sets the variable); eksctl
 ClusterConfig; kubeadm ClusterConfiguration and kind Cluster; the aws-node DaemonSet's
 ENABLE_IPv6. The strongest source wins; every source that disagrees with it is a PRF001 finding.
+An inferred (not configured) IPv6 or dual-stack family is dropped when the project also defines
+clusters that are IPv4 by their tool's default (an eksctl ClusterConfig of another name without
+ipFamily, an EKS module or aws_eks_cluster without ip_family): a folder of examples or patterns, one
+cluster each, has no one family (`clusters_of_other_families`).
 The platform (AWS or not) is decided the same way from its own evidence (PLATFORM_STRENGTH).
 Files are read cheaply: only those containing a trigger string are parsed.
 
@@ -151,6 +155,12 @@ class ProjectFacts:
     # an EKS cluster, node group, Fargate profile or EKS module of that directory uses: the subnets
     # that must carry IPv6 in an IPv6 cluster.
     eks_subnet_refs: dict[str, set[str]] = field(default_factory=dict)
+    # The clusters the project defines, with the IP family each one's own definition gives:
+    # (identity, family or None, "path:line"). The identity is `eksctl:NAME` (a ClusterConfig's
+    # metadata.name) or `terraform:DIR` (an EKS module or aws_eks_cluster of that directory); None is a
+    # definition that leaves the family to its tool's default, IPv4 (eksctl DefaultIPFamily;
+    # terraform-aws-modules/eks `ip_family` default "ipv4"; the EKS API's default).
+    clusters: list[tuple[str, str | None, str]] = field(default_factory=list)
     _refs: dict[str, set[str]] = field(default_factory=dict)
     _decls: dict[str, set[str]] = field(default_factory=dict)
 
@@ -231,6 +241,44 @@ def prefix_delegation_on(text: str) -> int:
             return at
         at = text.find(_PD_NAME, at + 1)
     return -1
+
+
+_EKS_CLUSTER_MODULE = re.compile(r"^(?:terraform-aws-modules/eks/aws|(?:git::)?(?:https://)?github\.com/"
+                                 r"terraform-aws-modules/terraform-aws-eks(?:\.git)?)(?:\?.*)?$")
+_TF_FAMILY = re.compile(r'\b(?:cluster_)?ip_family\s*=\s*"(ipv4|ipv6)"\s*$', re.MULTILINE)
+
+
+def _defines_eks_cluster(block) -> bool:
+    """A top-level Terraform block that creates an EKS cluster: `resource "aws_eks_cluster"` or the
+    terraform-aws-modules/eks root module (not its submodules: node groups, Karpenter, ...)."""
+    if block.type == "resource":
+        return block.labels[:1] == ["aws_eks_cluster"]
+    return block.type == "module" and bool(_EKS_CLUSTER_MODULE.match(block.body.str_at("source") or ""))
+
+
+def _cluster_family(text: str) -> str | None:
+    """The family a cluster block's own text gives: a literal `ip_family` ("ipv4"/"ipv6"), None when it
+    sets none (the default, IPv4), "" when it is an expression (decided elsewhere: not known here)."""
+    if "ip_family" not in text:
+        return None
+    found = _TF_FAMILY.findall(text)
+    return found[0] if len(set(found)) == 1 and text.count("ip_family") == len(found) else ""
+
+
+def clusters_of_other_families(facts: ProjectFacts | None, family: str | None) -> list[str]:
+    """The clusters the project defines that are IPv4 by their tool's default, when `family` is another
+    ("path:line"), one per identity. An eksctl cluster whose name another ClusterConfig gives a family is
+    of that family (a node-group config of an IPv6 cluster is not an IPv4 cluster), and a stated family
+    is a profile source (a disagreeing one is PRF001's). A project that also defines clusters that are
+    IPv4 by default has no one family to infer: its clusters differ."""
+    if facts is None or family in (None, "ipv4"):
+        return []
+    stated = {identity for identity, given, _ in facts.clusters if given}
+    found: dict[str, str] = {}
+    for identity, given, where in facts.clusters:
+        if identity not in stated:
+            found.setdefault(identity, where)
+    return sorted(found.values())
 
 
 def _line_ref(source: SourceFile, offset: int) -> str:
@@ -334,6 +382,7 @@ class _Collector:
             mine.kustomize_patches.setdefault(real, where)
         for directory, refs in theirs.eks_subnet_refs.items():
             mine.eks_subnet_refs.setdefault(directory, set()).update(refs)
+        mine.clusters += theirs.clusters
         for directory, refs in theirs._refs.items():
             mine._refs.setdefault(directory, set()).update(refs)
         for directory, names in theirs._decls.items():
@@ -383,6 +432,10 @@ class _Collector:
                         and any(m in (block.body.str_at("source") or "") for m in _TF_EKS_MODULES))):
                 self.facts.eks_subnet_refs.setdefault(directory, set()).update(
                     f"{module}.{kind}" for module, kind in _SUBNET_REF.findall(source.text[block.start:block.end]))
+            if _defines_eks_cluster(block):
+                family = _cluster_family(source.text[block.start:block.end])
+                if family != "":
+                    self.facts.clusters.append((f"terraform:{directory}", family, _line_ref(source, block.start)))
             if block.type in ("module", "resource", "kubernetes_network_config"):
                 for attr in ("ip_family", "cluster_ip_family"):
                     value = block.body.get(attr)
@@ -431,6 +484,10 @@ class _Collector:
             value = root.path("kubernetesNetworkConfig", "ipFamily")
             if value is not None and value.text:
                 self.add(value.text.lower(), "eksctl", source, value, f"ipFamily: {value.text}")
+            name = root.str_at("metadata", "name")
+            family = (value.text or "").strip().lower() if value is not None else ""
+            if name and family in ("", "ipv4", "ipv6"):
+                self.facts.clusters.append((f"eksctl:{name}", family or None, _line_ref(source, doc.start)))
         elif doc.kind in ("ClusterConfiguration", "KubeadmControlPlane"):
             version = root.get("kubernetesVersion") if doc.kind == "ClusterConfiguration" else root.path("spec", "version")
             if version is not None and version.text:
@@ -954,7 +1011,8 @@ def _build(root: Path, files: Sequence[Path | str], configured: Profile, overlay
     sources.sort(key=lambda s: (-STRENGTH[s.kind], s.location))
     if configured.source == "--ip-family":
         chosen_family, chosen_source = configured.ip_family, "--ip-family"
-    elif sources:
+    elif sources and (sources[0].kind == "config"
+                      or not clusters_of_other_families(collector.facts, sources[0].ip_family)):
         chosen_family, chosen_source = sources[0].ip_family, sources[0].location
     else:
         chosen_family, chosen_source = None, None

@@ -37,6 +37,7 @@ _IPV4_ONLY = {
 _IMAGES = {"python": "Python", "node": "Node.js", "nginx": "nginx", "openresty": "nginx", "redis": "Redis",
            "memcached": "memcached", "ruby": "Ruby", "php": "PHP"}
 _WORD = re.compile(r"[A-Za-z0-9_.\-/]+")
+_SHELL_COMMENT = re.compile(r"(?:^|(?<=\s))#[^\n]*")  # a `#` that starts a word, to the end of its line
 # (program, flag) pairs whose value is parsed as a host (or host:port) and accepts the IPv6 wildcard:
 # gunicorn's --bind takes `[::]:8000`; uvicorn, hypercorn and `flask run` take `--host ::`;
 # `python -m http.server --bind ::`. Anything else (an env var, an app's own flag) may be joined into
@@ -53,7 +54,9 @@ def _runtime(container: Node) -> tuple[str | None, set[str]]:
     for key in ("command", "args"):
         seq = container.get(key)
         for item in seq.items() if seq is not None and seq.kind == SEQ else []:
-            for word in _WORD.findall(item.text or ""):
+            # (a shell script's comments are prose: "the first node of the cluster" runs no Node.js)
+            text = _SHELL_COMMENT.sub(" ", item.text or "") if "\n" in (item.text or "") else item.text or ""
+            for word in _WORD.findall(text):
                 words.append(re.sub(r"^(python)[\d.]+$", r"\1", word.rsplit("/", 1)[-1]))  # python3.12
     programs = set(words)
     for word in words:

@@ -21,6 +21,9 @@ from v6lint.yaml_edit import append_item, replace_scalar
 from v6lint.rules.views import is_ipv6
 
 HYPERVISOR = "karpenter.k8s.aws/instance-hypervisor"
+# EKS Auto Mode's NodePools (nodeClassRef group eks.amazonaws.com) name the same instance labels
+# eks.amazonaws.com/instance-* (https://docs.aws.amazon.com/eks/latest/userguide/create-node-pool.html).
+AUTO_MODE_LABELS = "eks.amazonaws.com/instance-"
 INSTANCE_TYPE = "node.kubernetes.io/instance-type"
 NODEPOOL = ("karpenter.sh/*/NodePool",)
 NODECLASS = ("karpenter.k8s.aws/*/EC2NodeClass",)
@@ -196,8 +199,13 @@ def _labels(name: str) -> dict[str, str]:
             "karpenter.k8s.aws/instance-generation": match.group(2) if match else ""}
 
 
+def _label_key(key: str | None) -> str | None:
+    """Auto Mode's `eks.amazonaws.com/instance-X` as Karpenter's `karpenter.k8s.aws/instance-X`."""
+    return "karpenter.k8s.aws/" + key[len("eks.amazonaws.com/"):] if key and key.startswith(AUTO_MODE_LABELS) else key
+
+
 def _admits(requirement: Node, labels: dict[str, str]) -> bool:
-    key, operator = requirement.str_at("key"), requirement.str_at("operator")
+    key, operator = _label_key(requirement.str_at("key")), requirement.str_at("operator")
     listed = requirement.get("values")
     values = listed.scalars() if listed is not None else []
     if key == "kubernetes.io/arch":  # every Xen type is x86_64
@@ -229,6 +237,8 @@ def hypervisor_requirement_missing(doc: Document, profile: Profile) -> Iterator[
 
     Why:
         Without a hypervisor requirement Karpenter may launch Xen types, whose pods never get IPv6 addresses.
+        EKS Auto Mode NodePools are read with their own `eks.amazonaws.com/instance-*` labels, and their fix
+        uses `eks.amazonaws.com/instance-hypervisor`.
 
     Example:
         - key: karpenter.k8s.aws/instance-hypervisor
@@ -242,19 +252,22 @@ def hypervisor_requirement_missing(doc: Document, profile: Profile) -> Iterator[
     requirements = group.requirements
     if requirements is None or requirements.kind != SEQ:
         return
-    if any(r.str_at("key") == HYPERVISOR for r in requirements.items()):
+    if any(_label_key(r.str_at("key")) == HYPERVISOR for r in requirements.items()):
         return
     xen = xen_types_admitted(requirements.items())
     if not xen:
         return  # the other requirements already rule Xen out
-    edit = append_item(doc.source, requirements, {"key": HYPERVISOR, "operator": "NotIn", "values": ["xen"]})
+    # an Auto Mode NodePool knows its labels as eks.amazonaws.com/instance-*: the fix speaks its language
+    auto_mode = doc.tree.str_at("spec", "template", "spec", "nodeClassRef", "group") == "eks.amazonaws.com"
+    hypervisor = AUTO_MODE_LABELS + "hypervisor" if auto_mode else HYPERVISOR
+    edit = append_item(doc.source, requirements, {"key": hypervisor, "operator": "NotIn", "values": ["xen"]})
     template_spec = doc.tree.path("spec", "template", "spec")
     found = template_spec.entry("requirements") if template_spec is not None else None
     assert found is not None  # (the group's requirements are there)
     key = found[0]
     yield Finding(key.start, key.end,
                   f"{doc.object_name}: the requirements still allow {len(xen)} Xen instance types "
-                  f"({', '.join(xen[:3])}, ...), which cannot run IPv6 pods; require `{HYPERVISOR}` NotIn [xen]",
+                  f"({', '.join(xen[:3])}, ...), which cannot run IPv6 pods; require `{hypervisor}` NotIn [xen]",
                   Fix.safe("Add the hypervisor requirement", edit) if edit else None)
 
 
@@ -341,7 +354,9 @@ def karpenter_max_pods_unset(doc: Document, profile: Profile) -> Iterator[Findin
         Without kubelet.maxPods Karpenter computes max pods from the secondary-IP formula for AMI families
         with ENI-limited pod density, else 110 (aws/karpenter-provider-aws@1d927085
         pkg/providers/instancetype/types.go, pods()), ignoring prefix delegation; IPv6 nodes can run more
-        pods, so set kubelet.maxPods explicitly. Preview: an efficiency hint, nothing fails without it.
+        pods, so set kubelet.maxPods explicitly. Windows families (`amiFamily: Windows*` or a `windows*`
+        AMI alias) get 110 (windows.go: no ENI-limited density) and are CNI012's on IPv6: not reported.
+        Preview: an efficiency hint, nothing fails without it.
 
     Example:
         spec:
@@ -352,6 +367,11 @@ def karpenter_max_pods_unset(doc: Document, profile: Profile) -> Iterator[Findin
     spec = found[1] if found is not None else None
     if found is None or spec is None or spec.kind != MAP or spec.path("kubelet", "maxPods") is not None:
         return
+    terms = spec.get("amiSelectorTerms")
+    aliases = [t.str_at("alias") or "" for t in terms.items()] if terms is not None and terms.kind == SEQ else []
+    if (spec.str_at("amiFamily") or "").lower().startswith("windows") or \
+            any(a.lower().startswith("windows") for a in aliases):
+        return  # Karpenter's Windows families default to 110 pods, and EKS IPv6 has no Windows (CNI012)
     key = found[0]
     yield Finding(key.start, key.end,
                   f"{doc.object_name}: no `kubelet.maxPods`; Karpenter sizes nodes with the secondary-IP formula, "

@@ -285,14 +285,21 @@ def eks_ipv6_vpc_ipv4(doc: Document, profile: Profile) -> Iterator[Finding]:
         An EKS cluster in IPv6 mode needs a dual-stack VPC and subnets; terraform-aws-modules/vpc leaves IPv6
         off by default.
 
+        When an EKS cluster, node group or EKS module of the same stack takes its subnets from a VPC module
+        (`module.VPC.private_subnets`), only that VPC is the cluster's: another VPC of the stack (a client or
+        peering VPC) may stay IPv4. A stack without such a reference (a VPC-only stack) is judged whole.
+
     Example:
         module "vpc" {
           source      = "terraform-aws-modules/vpc/aws"
           enable_ipv6 = true
         }
     """
+    facts = profile.facts
+    used = facts.eks_subnet_refs.get(os.path.dirname(doc.source.abspath or doc.source.path), set()) if facts else set()
+    clusters_vpcs = {ref.split(".", 1)[0] for ref in used}
     for block in walk_blocks(doc.blocks):
-        if not _is_vpc_module(block):
+        if not _is_vpc_module(block) or (clusters_vpcs and (block.labels or [""])[0] not in clusters_vpcs):
             continue
         value = block.body.get("enable_ipv6")
         if value is None:

@@ -146,7 +146,8 @@ def test_a_cluster_definition_outranks_local_kind_and_a_tie_stays_unknown(tmp_pa
 
 def test_config_platform_wins_and_init_writes_the_detected_one(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    write(tmp_path / "infra/main.tf", EKS_MODULE)
+    # (the module takes its family from the variable the tfvars set: without that line it is IPv4 by default)
+    write(tmp_path / "infra/main.tf", EKS_MODULE.replace('"1.30"\n', '"1.30"\n  cluster_ip_family = var.cluster_ip_family\n'))
     write(tmp_path / "infra/prod.tfvars", 'cluster_ip_family = "ipv6"\n')
     result = run("init")
     assert result.exit_code == 0
@@ -540,7 +541,8 @@ def test_platform_gated_rules_follow_detection_config_and_flag(tmp_path, monkeyp
     monkeypatch.chdir(repo)
     assert check_json("--select", "SVC009") == []  # platform unknown
     assert where(check_json("--select", "SVC009", "--platform", "aws")) == [("SVC009", "k8s/checkout.yaml", 9)]
-    write(repo / "eksctl.yaml", "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: app}\n")
+    write(repo / "eksctl.yaml", "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: app}\n"
+                                "kubernetesNetworkConfig: {ipFamily: IPv6}\n")
     assert where(check_json("--select", "SVC009")) == [("SVC009", "k8s/checkout.yaml", 9)]  # detected
     assert check_json("--select", "SVC009", "--platform", "other") == []  # the flag beats detection
     (repo / ".v6lint.toml").write_text('[cluster]\nplatform = "other"\n')
@@ -700,3 +702,117 @@ def test_a_tfvars_template_that_parses_is_judged_as_tfvars(tmp_path, monkeypatch
     monkeypatch.chdir(git_repo(tmp_path / "stack"))
     write(tmp_path / "stack/envs/prod.tfvars.tpl", 'name              = "shop"\ncluster_ip_family = "IPv6"\n')
     assert where(check_json("--select", "TF001", "--platform", "aws")) == [("TF001", "envs/prod.tfvars.tpl", 2)]
+
+
+# --- a project that defines several clusters: the family of one is not the others' ----------------
+# An examples folder of eksctl configs (like eksctl's own examples/) and a repository of Terraform patterns,
+# each a stack creating its own cluster: one states IPv6, the others leave the family to the tool's
+# default, IPv4 (eksctl DefaultIPFamily, eksctl-io/eksctl@99984adb pkg/apis/eksctl.io/v1alpha5/types.go;
+# terraform-aws-modules/eks `ip_family` default "ipv4", terraform-aws-modules/terraform-aws-eks@bef29c4d
+# variables.tf). Before, the one IPv6 definition made the whole project IPv6 and every other cluster's
+# unmanaged node groups, VPCs and Services were judged as IPv6 ones.
+EKSCTL_V6 = """\
+apiVersion: eksctl.io/v1alpha5
+kind: ClusterConfig
+metadata:
+  name: orders-v6
+  region: us-west-2
+kubernetesNetworkConfig:
+  ipFamily: IPv6
+addons:
+  - name: vpc-cni
+  - name: coredns
+  - name: kube-proxy
+iam:
+  withOIDC: true
+managedNodeGroups:
+  - name: mng-1
+    instanceType: m6i.large
+"""
+EKSCTL_V4 = """\
+apiVersion: eksctl.io/v1alpha5
+kind: ClusterConfig
+metadata:
+  name: batch
+  region: us-west-2
+nodeGroups:
+  - name: ng-spot
+    instanceType: c4.large
+    desiredCapacity: 2
+"""
+EKSCTL_V6_MORE_NODES = """\
+apiVersion: eksctl.io/v1alpha5
+kind: ClusterConfig
+metadata:
+  name: orders-v6
+  region: us-west-2
+nodeGroups:
+  - name: ng-legacy
+    instanceType: m5.large
+"""
+
+
+def test_eksctl_configs_of_other_clusters_keep_their_default_family(tmp_path, monkeypatch):
+    repo = git_repo(tmp_path / "eksctl-examples")
+    write(repo / "examples/10-ipv6.yaml", EKSCTL_V6)
+    write(repo / "examples/02-spot.yaml", EKSCTL_V4)
+    monkeypatch.chdir(repo)
+    assert check_json("--select", "EKS002,NODE001") == []
+    out = run("profile").output
+    assert ("IP family: unknown (the project defines clusters of different families: examples/10-ipv6.yaml:7 says "
+            "IPv6, but examples/02-spot.yaml:1 define clusters that are IPv4 by default;") in out
+    assert "<- conflicts" not in out
+    assert json.loads(run("profile", "--output-format", "json").output)["ip_family"] is None
+    # what the user states still decides
+    assert where(check_json("--select", "EKS002", "--ip-family", "ipv6")) == [("EKS002", "examples/02-spot.yaml", 7)]
+    # a node-group config naming the IPv6 cluster is of that cluster: eksctl refuses its unmanaged group
+    (repo / "examples/02-spot.yaml").unlink()
+    write(repo / "examples/11-ipv6-nodegroups.yaml", EKSCTL_V6_MORE_NODES)
+    assert where(check_json("--select", "EKS002")) == [("EKS002", "examples/11-ipv6-nodegroups.yaml", 7)]
+
+
+TF_VPC = """\
+module "vpc" {
+  source  = "terraform-aws-modules/vpc/aws"
+  version = "~> 5.0"
+
+  name            = "main"
+  cidr            = "10.0.0.0/16"
+  azs             = ["us-west-2a", "us-west-2b"]
+  private_subnets = ["10.0.1.0/24", "10.0.2.0/24"]
+  public_subnets  = ["10.0.101.0/24", "10.0.102.0/24"]
+%s}
+"""
+TF_EKS = """\
+module "eks" {
+  source  = "terraform-aws-modules/eks/aws"
+  version = "~> 21.0"
+
+  name               = "%s"
+  kubernetes_version = "1.33"
+%s  vpc_id     = module.vpc.vpc_id
+  subnet_ids = module.vpc.private_subnets
+}
+"""
+
+
+def test_terraform_patterns_of_other_clusters_keep_their_default_family(tmp_path, monkeypatch):
+    repo = git_repo(tmp_path / "patterns-repo")
+    write(repo / "patterns/ipv6/main.tf",
+          TF_EKS % ("ipv6", '  ip_family          = "ipv6"\n')
+          + TF_VPC % "\n  enable_ipv6                                   = true\n"
+                     "  public_subnet_assign_ipv6_address_on_creation = true\n"
+                     "  private_subnet_assign_ipv6_address_on_creation = true\n"
+                     "  private_subnet_ipv6_prefixes                  = [3, 4]\n"
+                     "  public_subnet_ipv6_prefixes                   = [0, 1]\n")
+    write(repo / "patterns/karpenter/main.tf", TF_EKS % ("karpenter", "") + TF_VPC % "")
+    monkeypatch.chdir(repo)
+    assert check_json("--select", "TF") == []
+    assert "patterns/karpenter/main.tf:1 define clusters that are IPv4 by default" in run("profile").output
+    assert where(check_json("--select", "TF007", "--ip-family", "ipv6")) == [
+        ("TF007", "patterns/karpenter/main.tf", 10)]
+    # a cluster whose family is an expression is decided elsewhere (tfvars): not a default IPv4 one
+    write(repo / "patterns/karpenter/main.tf", TF_EKS % ("karpenter", "  ip_family          = var.ip_family\n")
+          + TF_VPC % "")
+    assert json.loads(run("profile", "--output-format", "json").output)["ip_family"] == "ipv6"
+    assert where(check_json("--select", "TF007")) == [("TF007", "patterns/karpenter/main.tf", 11)]
