@@ -9,7 +9,7 @@ import sys
 import traceback
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence, TypeVar
 
 import click
 
@@ -27,7 +27,7 @@ from v6lint.plan import render_json as render_plan_json
 from v6lint.plan import render_text as render_plan_text
 from v6lint.output import (GithubReport, GitlabReport, JsonReport, JunitReport, Report, SarifReport,
                            StatisticsReport, TextReport, Spool, no_changes_note, printable, render_diff, render_fixes,
-                           render_ignored)
+                           reads, render_ignored)
 from v6lint.project import (STRENGTH, Project, Projects, build_profile, clusters_of_other_families, find_project_root,
                             nested_projects, not_checked_message)
 from v6lint.diagnostics import FAMILY_LABELS
@@ -300,7 +300,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
         """Each file's (linter, result cache), and each project root's, for the projects of this run:
         a file is judged by the settings and profile of its own project (profiles never leak).
         `given`: in a worker process, what its parent found: (each project's profile by its root,
-        and the number of each file's project in that order)."""
+        and the number of each folder's project in that order)."""
         projects = Projects(lambda root: overridden(load(config, [str(root)], configs)), fallback, overlay=overlay,
                             use_cache=not no_cache and not overlay, jobs=jobs,
                             workers=workers if given is None else None, given=given[0] if given else None,
@@ -315,10 +315,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
             return per_file.cut(2), per_root
         profiles, owners = given
         made = [make(projects.at(root))[:2] for root in profiles]
-        table = _Routes()
-        for path, number in zip(found.files, owners):
-            table.add(path, made[number])
-        return table, {}
+        return _Routes({folder: made[number] for folder, number in owners.items()}), {}
 
     latest: list = []  # the routes of the last project build (fix rounds rebuild them)
 
@@ -332,7 +329,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
         if workers is not None and workers.started:  # (forked for the profile scan)
             number = {id(linter): n for n, (linter, _c, _p) in enumerate(latest[1].values())}
             workers.given = ({root: project.profile for root, (_l, _c, project) in latest[1].items()},
-                             [number[id(latest[0][path][0])] for path in found.files])
+                             latest[0].by_folder(lambda route: number[id(route[0])]))
         if show_settings:
             click.echo(_show_settings(found.files[0] if found.files else Path(paths[0]), latest[0]), nl=False)
             return
@@ -499,10 +496,9 @@ def _stream_check(found: Discovered, latest: list, *, output_format: str, statis
         sink = _Sink(output_file, color, hold=bar is not None and sys.stdout.isatty(), witness=witness)
         report = _report(sink.write, output_format, statistics=statistics, unsafe=unsafe, show_fixes=show_fixes,
                          color=color, quiet=quiet)
-        # the formats that show source lines or fingerprint the text a finding points at
-        text = not statistics and (output_format in ("full", "text", "sarif", "gitlab") or show_fixes)
         stream = stream_files(route, found.files, fix=False, unsafe=unsafe, jobs=jobs,
-                              progress=bar.update if bar is not None else None, text=text, workers=workers)
+                              progress=bar.update if bar is not None else None, workers=workers,
+                              shows=reads(output_format, statistics=statistics, show_fixes=show_fixes))
         try:
             for result in _placed(stream, found.files, route, use_cache):
                 report.add(result)
@@ -672,6 +668,9 @@ def _check_stdin(linter: Linter, path: Path | str, fix: bool, unsafe: bool) -> F
     return result
 
 
+_T = TypeVar("_T")
+
+
 class _Routes:
     """Each file's route (its project's linter, result cache...), held per folder: a file's project
     is its folder's (Projects.root_of), so the table grows with the folders of a run, not its files."""
@@ -690,9 +689,13 @@ class _Routes:
     def add(self, path: Path | str, route: tuple) -> None:
         self._by_folder.setdefault(os.path.dirname(path), route)
 
+    def by_folder(self, change: Callable[[tuple], _T]) -> dict[str, _T]:
+        """{folder: change(its route)}."""
+        return {folder: change(route) for folder, route in self._by_folder.items()}
+
     def cut(self, size: int) -> "_Routes":
         """The same routes, each holding only its first `size` items."""
-        return _Routes({folder: route[:size] for folder, route in self._by_folder.items()})
+        return _Routes(self.by_folder(lambda route: route[:size]))
 
 
 def _by_project(files: Sequence[Path | str], projects: Projects, make) -> tuple[_Routes, dict]:

@@ -106,9 +106,13 @@ class Diagnostic:
     end_line: int = 0
     end_column: int = 0
     cell: int | None = None  # notebooks: the 1-based cell; lines and columns are then within the cell
-    # (line, column, end line, end column) of each fix edit, as read back from the result cache: a
-    # finding shown without its file's text (see to_json)
+    # What showing the finding reads of its file's text, kept in the finding when it is shown
+    # without that text (read back from the result cache, or its text let go: FileResult.drop_source):
+    # (line, column, end line, end column) of each fix edit (see to_json), and what the report
+    # formats read (output.excerpt: the lines its snippet shows, its fingerprint's text part)
     edit_points: tuple[tuple[int, int, int, int], ...] | None = field(default=None, compare=False, repr=False)
+    shown_lines: dict[int, str] | None = field(default=None, compare=False, repr=False)
+    text_key: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def sort_key(self) -> tuple:
@@ -120,6 +124,11 @@ class Diagnostic:
         self.start_line, self.start_column = _point(source, self.start)
         self.end_line, self.end_column = _point(source, self.end)
         return self
+
+    def points_of_edits(self, source: SourceFile | None) -> tuple[tuple[int, int, int, int], ...]:
+        """(line, column, end line, end column) of each edit of the fix, 1-based, in `source`."""
+        edits = self.fix.edits if self.fix is not None else ()
+        return tuple((*_point(source, e.start), *_point(source, e.end)) for e in edits)
 
     @property
     def profile_note(self) -> str:
@@ -137,7 +146,7 @@ class Diagnostic:
         if self.fix is not None:
             edits = []
             points = self.edit_points if source is None and self.edit_points is not None else \
-                [(*_point(source, e.start), *_point(source, e.end)) for e in self.fix.edits]
+                self.points_of_edits(source)
             for e, (line, column, end_line, end_column) in zip(self.fix.edits, points):
                 edit: dict[str, object] = {"range": {"start": _json_point(line, column),
                                                      "end": _json_point(end_line, end_column)}, "content": e.content}

@@ -42,14 +42,24 @@ class FileResult:
     # (real path, digest, stat key) to store in the result cache when freshly linted
     cache_entry: tuple[str, str, str | None] | None = None
     passes: list[tuple[str, list[Edit]]] = field(default_factory=list)  # (text before, edits) per fix pass
-    # A checked file with no findings keeps no source (nothing shows it); when a build places findings
-    # there after all, the file is read again (see reread).
+    # A checked file keeps no source when nothing shows it (no findings) or its findings keep what the
+    # report shows (see drop_source); when a build places findings there after all, or reads the file
+    # itself, the file is read again (see reread).
     dropped: bool = False
-    abspath: str | None = None  # the real path of a file shown from the result cache without reading it
+    abspath: str | None = None  # the real path of a file with findings shown without its text
 
-    def drop_source(self) -> None:
-        if self.source is not None and not self.diagnostics and self.fixed is None:
-            self.source, self.dropped = None, True
+    def drop_source(self, shows: frozenset[str] | None = None) -> None:
+        """Let the text go when nothing reads it: a file with no findings, or one whose findings keep
+        what the report reads of it (`shows`, see output.reads and output.excerpt; None: all of it)."""
+        if self.source is None or self.fixed is not None:
+            return
+        if self.diagnostics:
+            from v6lint.output import excerpt
+
+            if shows is None or not excerpt(self.diagnostics, self.source, shows):
+                return
+            self.abspath = self.source.abspath
+        self.source, self.dropped = None, True
 
 
 def judge(source: SourceFile, linters: "list[Linter]") -> list[list[Diagnostic]]:
@@ -548,14 +558,15 @@ def check_files(linter: Linter | Route, files: Sequence[Path | str], *, fix: boo
 
 
 def stream_files(linter: Linter | Route, files: Sequence[Path | str], *, fix: bool, unsafe: bool, cache=None, jobs: int = 0,
-                 progress=None, ignore_reason: str | None = None, text: bool = True,
+                 progress=None, ignore_reason: str | None = None, shows: frozenset[str] | None = None,
                  workers=None) -> Generator[FileResult, None, None]:
     """FileResults in file order, each as soon as it and those before it are known (the caller
     writes it out and lets it go: nothing here holds the results of a run).
     jobs: 0 = automatic (all cores for large runs), 1 = this process.
     `linter` is one Linter (with `cache`) for every file, or a Route giving each file its own.
     `ignore_reason` (not None): --add-ignore instead of linting (see Linter.add_ignores).
-    `text` False: the results are shown without their source text (see Linter.check_path).
+    `shows`: what the report reads of each file's text (output.reads; None: all of it): the results
+    keep that much (see FileResult.drop_source; nothing: see Linter.check_path's `text`).
     `workers`: the run's worker processes (workers.Workers; they may keep the profile scan's parses),
     used and ended here when this run lints in workers; else workers of this pass alone."""
     from v6lint.workers import Workers, fork_context
@@ -582,7 +593,7 @@ def stream_files(linter: Linter | Route, files: Sequence[Path | str], *, fix: bo
             jobs = 1
     if jobs <= 1 or fork_context() is None:  # (no fork on this platform: one process)
         for index, path in enumerate(files):
-            yield _here(route, path, fix, unsafe, ignore_reason, text, known[index] if known is not None else 0)
+            yield _here(route, path, fix, unsafe, ignore_reason, shows, known[index] if known is not None else 0)
             if progress is not None:
                 progress(1)
         return
@@ -590,10 +601,10 @@ def stream_files(linter: Linter | Route, files: Sequence[Path | str], *, fix: bo
         workers = Workers(jobs)
     finished = False
     try:
-        linted = workers.map(pooled, route, fix, unsafe, ignore_reason)
+        linted = workers.map(pooled, route, fix, unsafe, ignore_reason, shows)
         for index, path in enumerate(files):
             state = known[index] if known is not None else 0
-            yield _here(route, path, fix, unsafe, ignore_reason, text, state) if state else next(linted)
+            yield _here(route, path, fix, unsafe, ignore_reason, shows, state) if state else next(linted)
             if progress is not None:
                 progress(1)
         finished = True
@@ -602,15 +613,18 @@ def stream_files(linter: Linter | Route, files: Sequence[Path | str], *, fix: bo
         workers.close(wait=finished)
 
 
-def _here(route: Route, path: Path | str, fix: bool, unsafe: bool, ignore_reason: str | None, text: bool,
+def _here(route: Route, path: Path | str, fix: bool, unsafe: bool, ignore_reason: str | None,
+          shows: frozenset[str] | None,
           known: int = 0) -> FileResult:
-    """A file's result made in this process (`known`: what the warm probe found, see Linter.known)."""
+    """A file's result made in this process, a worker's or the run's (`known`: what the warm probe
+    found, see Linter.known; `shows`: see stream_files)."""
     if known == KNOWN_CLEAN:
         return FileResult(display_path(path), None, [], dropped=True)
     one, its_cache = route(path)
-    checked = one.check_path(path, fix=fix, unsafe=unsafe, cache=its_cache, ignore_reason=ignore_reason, text=text)
+    checked = one.check_path(path, fix=fix, unsafe=unsafe, cache=its_cache, ignore_reason=ignore_reason,
+                             text=shows is None or bool(shows))
     if not fix and ignore_reason is None:
-        checked.drop_source()
+        checked.drop_source(shows)
     return checked
 
 

@@ -34,6 +34,37 @@ def printable(text: str) -> str:
 
 
 SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
+# What a report reads of a file's text beside its findings' places (see reads and excerpt).
+SHOWS_LINES, SHOWS_FINGERPRINTS, SHOWS_TEXT = "lines", "fingerprints", "text"
+
+
+def reads(output_format: str, *, statistics: bool, show_fixes: bool) -> frozenset[str]:
+    """What the report of this format reads of each file's text: the source lines under each finding
+    (SHOWS_LINES), the text each finding points at, for its fingerprint (SHOWS_FINGERPRINTS), or the
+    whole text (SHOWS_TEXT: --show-fixes shows each fix as a diff); empty: nothing (the findings'
+    places, lines and columns, are in the findings)."""
+    if statistics:
+        return frozenset()
+    if show_fixes:
+        return frozenset({SHOWS_TEXT})
+    return frozenset({"full": {SHOWS_LINES}, "text": {SHOWS_LINES}, "sarif": {SHOWS_FINGERPRINTS},
+                      "gitlab": {SHOWS_FINGERPRINTS}}.get(output_format, ()))
+
+
+def excerpt(diagnostics: list[Diagnostic], source: SourceFile, shows: frozenset[str]) -> bool:
+    """Keep in each finding what a report that `shows` this reads of `source` (see reads), and the
+    places of its fix's edits, so that the text can be let go (a worker process sends back no text):
+    False when it cannot be (the whole text is read, or a notebook's finding, shown in its cell)."""
+    if SHOWS_TEXT in shows or any(d.cell is not None for d in diagnostics):
+        return False
+    for d in diagnostics:
+        if d.fix is not None:
+            d.edit_points = d.points_of_edits(source)
+        if SHOWS_LINES in shows and d.start_line >= 1:
+            d.shown_lines = {line: source.line_text(line) for line in snippet_lines(d) if line != -1}
+        if SHOWS_FINGERPRINTS in shows:
+            d.text_key = _fingerprint_text(d, source)
+    return True
 GITHUB_LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
 
 
@@ -134,22 +165,30 @@ def _blank(prefix: str) -> str:
     return "".join("\t" if ch == "\t" else " " for ch in prefix)
 
 
-def _snippet(diag: Diagnostic, source: SourceFile, color: bool) -> list[str]:
-    """The finding's source line(s) with a caret under its range (ruff's `full` format)."""
+def snippet_lines(diag: Diagnostic) -> list[int]:
+    """The 0-based lines the finding's snippet shows, in order; -1 where lines are left out."""
     first, last = diag.start_line - 1, diag.end_line - 1
     if diag.end_column == 1 and last > first:
         last -= 1  # a range that ends at the start of a line does not show that line
-    width = len(str(last + 1))
-    bar = _paint("|", "gutter", color)
-    out = [f"{' ' * width} {bar}"]
     shown = list(range(first, last + 1))
     if len(shown) > MAX_SNIPPET_LINES:
         shown = shown[:MAX_SNIPPET_LINES - 1] + [-1, last]
+    return shown
+
+
+def _snippet(diag: Diagnostic, line_text: Callable[[int], str], color: bool) -> list[str]:
+    """The finding's source line(s) with a caret under its range (ruff's `full` format);
+    `line_text(n)`: the text of 0-based line n."""
+    first = diag.start_line - 1
+    shown = snippet_lines(diag)
+    width = len(str(shown[-1] + 1))
+    bar = _paint("|", "gutter", color)
+    out = [f"{' ' * width} {bar}"]
     for line in shown:
         if line == -1:
             out.append(f"{'.' * width} {bar}")
             continue
-        text = source.line_text(line)
+        text = line_text(line)
         out.append(f"{_paint(str(line + 1).rjust(width), 'gutter', color)} {bar} {printable(text)}".rstrip())
         begin = diag.start_column - 1 if line == first else len(text) - len(text.lstrip())
         end = diag.end_column - 1 if line == diag.end_line - 1 else len(text)
@@ -218,17 +257,21 @@ class TextReport(Report):
                     self.safe += 1
                 elif d.fix.applicability == "unsafe":
                     self.unsafe_only += 1
-            if self.concise or source is None or d.start_line < 1:
+            if self.concise or d.start_line < 1:
                 continue
-            if d.cell is not None:  # a notebook: the lines of its cell (positions are in the cell)
+            if source is None:  # the text was let go: the lines kept in the finding (see excerpt)
+                if d.shown_lines is None or d.cell is not None:
+                    continue
+                lines += _snippet(d, d.shown_lines.__getitem__, self.color)
+            elif d.cell is not None:  # a notebook: the lines of its cell (positions are in the cell)
                 if cells is None:
                     from v6lint.notebook import notebook_view
 
                     cells = notebook_view(source)
-                lines += _snippet(d, cells.cell_source(d.cell), self.color)
+                lines += _snippet(d, cells.cell_source(d.cell).line_text, self.color)
             else:
-                lines += _snippet(d, source, self.color)
-            if self.show_fixes and d.fix is not None:
+                lines += _snippet(d, source.line_text, self.color)
+            if self.show_fixes and d.fix is not None and source is not None:
                 lines += _fix_diff(d, source, self.color, cells if d.cell is not None else None)
             lines.append("")
         if result.diagnostics:
@@ -316,6 +359,14 @@ def _region(json_range: dict) -> dict:
             "endColumn": end["column"]}
 
 
+def _fingerprint_text(diag: Diagnostic, source: SourceFile | None) -> str:
+    """What a finding's fingerprint reads of its file: its line (stripped) and the text it points at."""
+    if source is None or diag.cell is not None:
+        return diag.text_key or ""
+    line = source.position(diag.start)[0]
+    return source.line_text(line).strip() + "\0" + source.text[diag.start:diag.end]
+
+
 def fingerprints(result: FileResult) -> dict[int, str]:
     """A fingerprint per finding of a file that survives lines moving: the rule, the file, the message
     and the text the finding points at (not its line number); equal findings are told apart by
@@ -324,10 +375,7 @@ def fingerprints(result: FileResult) -> dict[int, str]:
     seen: dict[str, int] = {}
     source = result.fixed or result.source
     for d in result.diagnostics:
-        text = source.text[d.start:d.end] if source is not None and d.cell is None else ""
-        if source is not None and d.cell is None:
-            line = source.position(d.start)[0]
-            text = source.line_text(line).strip() + "\0" + text
+        text = _fingerprint_text(d, source)
         digest = hashlib.sha256("\0".join((d.code, d.path.replace("\\", "/"), d.message, text)).encode())
         key = digest.hexdigest()[:32]
         seen[key] = seen.get(key, 0) + 1

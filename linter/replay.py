@@ -165,13 +165,13 @@ class Witness:
     """What one run's output was made from (see the module's docstring); `void` says why it cannot be
     replayed, once something made it so. Entries are kept as the bytes of the record, one per name
     looked at: `s` (a folder listed or a file read: its signature) or `k` (a name looked for: its
-    type), the numbers, `|`, the path, NUL; no numbers: the name was not there. The output is
-    spilled to a file as it is written."""
+    type), the numbers, `|`, the path, NUL; no numbers: the name was not there. Entries and output
+    are spilled to files as they come (a run of 100,000 files holds neither), and the names looked
+    at are remembered by a 128-bit digest each."""
 
     def __init__(self, argv: list[str]):
         self.argv = argv
-        self.entries = bytearray()
-        self.looked: tuple[set[str], set[str]] = (set(), set())  # (stat'ed, looked for)
+        self.looked: set[int] = set()  # (digests of kind and path)
         self.void: str | None = None
         self.now = time.time_ns()
         self.size = 0
@@ -181,6 +181,8 @@ class Witness:
             self.cwd, self.void = "", "no working folder"
         self._out: Any = None  # the output's spill file (a binary file), from the first piece
         self._spill = ""
+        self._entries: Any = None  # the entries' spill file, from the first entry
+        self._entries_spill = ""
         self._digest = hashlib.sha256()
         self._installed()
 
@@ -203,14 +205,17 @@ class Witness:
     def _look(self, kind: str, path: str) -> None:
         if not os.path.isabs(path):  # (one entry for a file named relatively by the walk, absolutely by the profile)
             path = os.path.join(self.cwd, path)
-        looked = self.looked[kind == "k"]
-        if path in looked or self.void is not None:
+        if self.void is not None:
+            return
+        name = os.fsencode(path)
+        seen = int.from_bytes(hashlib.blake2b(kind.encode() + name, digest_size=16).digest(), "big")
+        if seen in self.looked:
             return  # (the first look, before any read, is the one that vouches)
-        looked.add(path)
+        self.looked.add(seen)
         try:
             st = os.lstat(path)
         except FileNotFoundError:
-            self.entries += kind.encode() + b"|" + os.fsencode(path) + b"\0"
+            self._entry(kind.encode() + b"|" + name + b"\0")
             return
         except (OSError, ValueError):  # (not a folder on the way, no permission...): nothing a stat vouches for
             self.refuse(f"cannot stat {path}")
@@ -227,7 +232,15 @@ class Witness:
                 self.refuse(f"{path} was written just now")
                 return
             numbers = _signature(st)
-        self.entries += kind.encode() + ",".join(map(str, numbers)).encode() + b"|" + os.fsencode(path) + b"\0"
+        self._entry(kind.encode() + ",".join(map(str, numbers)).encode() + b"|" + name + b"\0")
+
+    def _entry(self, data: bytes) -> None:
+        try:
+            if self._entries is None:
+                self._entries, self._entries_spill = _spill_file()
+            self._entries.write(data)
+        except OSError as exc:
+            self.refuse(f"the witness cannot be kept: {exc}")
 
     def listed(self, folder) -> None:
         """A folder about to be listed (its names are what the run sees)."""
@@ -248,13 +261,7 @@ class Witness:
         try:
             data = text.encode("utf-8")
             if self._out is None:
-                import tempfile
-
-                folder = _folder(create=True)
-                if folder is None:
-                    raise OSError("no cache directory")
-                fd, self._spill = tempfile.mkstemp(dir=folder, prefix=".tmp-")
-                self._out = os.fdopen(fd, "wb")
+                self._out, self._spill = _spill_file()
             self._out.write(data)
         except (OSError, UnicodeEncodeError) as exc:
             self.refuse(f"the output cannot be kept: {exc}")
@@ -267,25 +274,10 @@ class Witness:
     def refuse(self, why: str) -> None:
         if self.void is None:
             self.void = why
-            self.entries = bytearray()
-            self._close(keep=None)
-
-    def _close(self, keep: str | None) -> None:
-        """The spill file closed, and renamed to `keep` or removed."""
-        out, self._out = self._out, None
-        if out is None:
-            return
-        try:
-            out.close()
-            if keep is not None:
-                os.replace(self._spill, keep)
-                return
-        except OSError:
-            pass
-        try:
-            os.unlink(self._spill)
-        except OSError:
-            pass
+            self.looked = set()
+            _close(self._out, self._spill, None)
+            _close(self._entries, self._entries_spill, None)
+            self._out = self._entries = None
 
     def save(self, exit_code: int) -> None:
         """Keep the witness with the output written and the exit code, unless void."""
@@ -298,9 +290,41 @@ class Witness:
             self.keep("")  # (an empty output is a file too)
         header = json.dumps({"format": FORMAT, "exit": exit_code, "output": self._digest.hexdigest(),
                              "size": self.size}, separators=(",", ":"))
-        self._close(keep=os.path.join(folder, f"{key}.out"))
-        write_atomic(os.path.join(folder, f"{key}.run"), header.encode() + b"\n" + bytes(self.entries))
+        self._entry(b"\n" + header.encode())  # (the last line: no entry ends with one, nor holds the header)
+        if self.void is not None:
+            return
+        _close(self._out, self._spill, os.path.join(folder, f"{key}.out"))
+        _close(self._entries, self._entries_spill, os.path.join(folder, f"{key}.run"))
+        self._out = self._entries = None
         _keep_newest(folder, KEPT)
+
+
+def _spill_file():
+    """(a new binary file in the witnesses' folder, its path)."""
+    import tempfile
+
+    folder = _folder(create=True)
+    if folder is None:
+        raise OSError("no cache directory")
+    fd, path = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+    return os.fdopen(fd, "wb"), path
+
+
+def _close(spill, path: str, keep: str | None) -> None:
+    """A spill file closed, and renamed to `keep` or removed."""
+    if spill is None:
+        return
+    try:
+        spill.close()
+        if keep is not None:
+            os.replace(path, keep)
+            return
+    except OSError:
+        pass
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def write_atomic(path: str, data: bytes) -> None:
@@ -417,7 +441,7 @@ def replayed(argv: list[str]) -> int | None:
     data = read_private(os.path.join(folder, f"{key}.run"))
     if data is None:
         return None
-    head, _, entries = data.partition(b"\n")
+    entries, _, head = data.rpartition(b"\n")
     try:
         record = json.loads(head)
     except (ValueError, RecursionError):

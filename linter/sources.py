@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from v6lint.discovery import SUFFIXES, TEMPLATE_SUFFIXES, untemplated
-from v6lint.document import Document
+from v6lint.document import Document, release
 from v6lint.hcl_source import parse_hcl
 from v6lint.source import SourceFile
 from v6lint.yaml_source import ParsedYaml, ParseProblem, parse_yaml
@@ -11,6 +11,9 @@ class ParseShare:
     """Parses the profile scan made in this process (project.collect), kept for the lint pass of
     the same run so that a file is parsed once: at most `budget` characters of text (a tree takes
     about ten bytes a character: memory stays bounded whatever the corpus size), each taken once.
+    Terraform parses are kept first: per character their trees take about the memory of YAML
+    ones and cost ~3.5x the time to build again (tree-sitter and our builder against libyaml's
+    compose), so when the budget is full a Terraform parse takes the place of kept YAML ones.
     A parse is a function of the SourceFile's fields only, so a kept one serves only a source
     equal to it in every field (a file changed in between is parsed again) but its shown path:
     kept by real path, it also serves the file reached another way (through a symlinked folder),
@@ -20,24 +23,41 @@ class ParseShare:
     def __init__(self, budget: int) -> None:
         self.budget = budget
         self.kept: dict[str, tuple[SourceFile, ParsedYaml]] = {}  # real path -> (source, its parse)
-        self.size = 0
+        self.cheap: dict[str, int] = {}  # the kept parses that are not Terraform's: real path -> size
+        self.size = 0  # of the kept parses' texts
+        self.cheap_size = 0  # of those not Terraform's
         self.taken = 0  # parses the lint pass did not repeat
 
     def offer(self, source: SourceFile, parsed: ParsedYaml) -> bool:
         """Whether the parse is kept."""
-        size = len(source.text)
-        if source.abspath and source.abspath not in self.kept and self.size + size <= self.budget:
-            self.kept[source.abspath] = (source, parsed)
-            self.size += size
-            return True
-        return False
+        size, real = len(source.text), source.abspath
+        if not real or real in self.kept:
+            return False
+        dear = (source.language or language_of(real)) == "hcl"
+        if dear and self.size + size > self.budget >= self.size - self.cheap_size + size:
+            while self.size + size > self.budget:  # room made by the YAML parses kept last
+                release(self._drop(next(reversed(self.cheap)))[1].documents)
+        if self.size + size > self.budget:
+            return False
+        self.kept[real] = (source, parsed)
+        self.size += size
+        if not dear:
+            self.cheap[real] = size
+            self.cheap_size += size
+        return True
+
+    def _drop(self, real: str) -> tuple[SourceFile, ParsedYaml]:
+        kept, parsed = self.kept.pop(real)
+        size = len(kept.text)
+        self.size -= size
+        if self.cheap.pop(real, None) is not None:
+            self.cheap_size -= size
+        return kept, parsed
 
     def take(self, source: SourceFile) -> ParsedYaml | None:
-        found = self.kept.pop(source.abspath, None) if self.kept and source.abspath else None
-        if found is None:
+        if not self.kept or source.abspath not in self.kept:
             return None
-        kept, parsed = found
-        self.size -= len(kept.text)
+        kept, parsed = self._drop(source.abspath)
         if (kept.text, kept.encoding, kept.bom, kept.language) != \
                 (source.text, source.encoding, source.bom, source.language):
             return None
@@ -50,7 +70,8 @@ class ParseShare:
 
     def clear(self) -> None:
         self.kept.clear()
-        self.size = 0
+        self.cheap.clear()
+        self.size = self.cheap_size = 0
 
 
 # ~17 MB of trees (measured: 34 MB for 4M characters); profile sources are ~6M characters at 10k bench files

@@ -3,9 +3,10 @@
 its parse (sources.SHARED) and is parsed once per run.
 
 The scan hands a project's profile candidates out in chunks to whichever worker is free; each
-worker keeps the parses of the files the lint pass will read (within SHARED's budget, per process)
+worker keeps the parses of the files the lint pass will read (within SHARED's budget: each worker
+has the whole of it, ~17 MB at most, as parsing a file twice costs more than that memory saves)
 and sends back their facts, which the parent folds in file order as one process would, and which
-parses it kept. The lint pass then hands out files in order, a batch at a time to whichever worker
+parses it kept (and let go). The lint pass then hands out files in order, a batch at a time to whichever worker
 is free, except that a file whose parse a worker keeps goes to that worker.
 
 A worker forked before the run's routes exist (for the scan) builds them with `factory`, inherited
@@ -24,9 +25,10 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 BATCH = 16  # files per message of the lint pass
+SCAN_CHUNK = 32  # files per message of the profile scan, at least
 IN_FLIGHT = 2  # batches a worker holds at once (the next is there when one is done)
 _ABRUPT = "A process in the process pool was terminated abruptly while the future was running or pending."
-# What a worker forked by the lint pass itself inherits: (route, fix, unsafe, ignore_reason).
+# What a worker forked by the lint pass itself inherits: (route, fix, unsafe, ignore_reason, shows).
 _INHERITED: tuple | None = None
 
 
@@ -48,7 +50,7 @@ class Workers:
         self.factory = factory  # given -> Route, called in a worker forked before the routes existed
         self.given: object = None  # what factory builds the routes from (set by the owner before linting)
         self._lintable = lintable  # the files the lint pass reads: the scan keeps their parses only
-        self._lint_reals: set[int] | None = None  # hashes of their real paths
+        self._lint_reals: _Hashes | None = None  # their real paths' hashes
         self._conns: list = []
         self._procs: list = []
         self._holder: dict[str, int] = {}  # real path -> the worker keeping its parse
@@ -61,15 +63,11 @@ class Workers:
         return bool(self._procs)
 
     def _start(self) -> None:
-        from v6lint.discovery import real_path
-
         context = fork_context()
         if context is None:
             raise RuntimeError("no fork on this platform")  # (callers check fork_context first)
         if self._lintable is not None and self._lint_reals is None:
-            dirs: dict[str, str] = {}
-            # hashes, not paths (~8 bytes a file; the workers' own string hashes: they fork from here)
-            self._lint_reals = {hash(real_path(path, dirs)) for path in self._lintable}
+            self._lint_reals = _Hashes(self._lintable)
             self._lintable = None
         for index in range(self.jobs):
             mine, theirs = context.Pipe()
@@ -92,42 +90,41 @@ class Workers:
         return body
 
     def _dispatch(self, batch_for: Callable[[int], "tuple[object, tuple] | None"],
-                  done: Callable[[int, object, object], None], stopping: Callable[[], bool] = lambda: False,
-                  ahead: int = IN_FLIGHT) -> None:
-        """Keep every worker `ahead` messages ahead until there is no more work: `batch_for(worker)`
-        gives (key, message) or None, `done(worker, key, reply)` takes each reply (a worker answers
-        its messages in turn).
+                  done: Callable[[int, object, object], None], stopping: Callable[[], bool] = lambda: False) -> None:
+        """Keep every worker IN_FLIGHT messages ahead until there is no more work:
+        `batch_for(worker)` gives (key, message) or None, `done(worker, key, reply)` takes each
+        reply (a worker answers its messages in turn).
 
-        The messages are written by a thread of their own: a worker writing a reply larger than
-        the pipe holds waits for it to be read, and a write to that worker (its next message
-        queued behind the one it works on) may wait for the worker to read: written here, the
-        two would wait for each other (it happened with the 100k-file corpus's scan chunks).
-        `ahead` 1: one message at a time (the scan's chunks, each large)."""
+        Each worker's messages are written by a thread of its own: a worker writing a reply larger
+        than the pipe holds waits for it to be read, and a write to that worker (its next message
+        queued behind the one it works on) may wait for the worker to read: written here, the two
+        would wait for each other (it happened with the 100k-file corpus's scan chunks); written by
+        one thread for all, a worker would wait for its next message behind a write to another."""
         import queue
         from multiprocessing.connection import wait
 
         sent: list[deque] = [deque() for _ in range(self.jobs)]
-        outbox: queue.SimpleQueue = queue.SimpleQueue()
+        outboxes: list[queue.SimpleQueue] = [queue.SimpleQueue() for _ in range(self.jobs)]
 
-        def write() -> None:
-            while (item := outbox.get()) is not None:
+        def write(index: int) -> None:
+            while (message := outboxes[index].get()) is not None:
                 try:
-                    self._conns[item[0]].send(item[1])
+                    self._conns[index].send(message)
                 except (OSError, ValueError):
                     return  # a worker that died: its reader gets EOF (BrokenProcessPool)
 
-        writer = threading.Thread(target=write, daemon=True)
-        writer.start()
+        for index in range(self.jobs):
+            threading.Thread(target=write, args=(index,), daemon=True).start()
 
         def send(index: int) -> None:
             item = batch_for(index)
             if item is not None:
-                outbox.put((index, item[1]))
+                outboxes[index].put(item[1])
                 sent[index].append(item[0])
 
         try:
             for index in range(self.jobs):
-                for _ in range(ahead):
+                for _ in range(IN_FLIGHT):
                     send(index)
             while any(sent) and not stopping():
                 for conn in wait([self._conns[i] for i in range(self.jobs) if sent[i]]):
@@ -135,7 +132,8 @@ class Workers:
                     done(index, sent[index].popleft(), self._receive(index))
                     send(index)
         finally:
-            outbox.put(None)  # (the writer has written everything once every message is answered)
+            for outbox in outboxes:
+                outbox.put(None)  # (a writer has written everything once its messages are answered)
 
     # --- the profile scan ---------------------------------------------------------------
     def shares(self, files: Sequence[Path | str]) -> list:
@@ -145,36 +143,44 @@ class Workers:
         if not self.started:
             self._start()
         self._scans += 1
-        size = max(16, len(files) // (self.jobs * 8))
-        chunks = deque(range(0, len(files), size))
+        chunks: deque[tuple[int, int]] = deque()
+        at = 0
+        while at < len(files):  # each a share of what is left: the last are small, and end together
+            size = max(SCAN_CHUNK, (len(files) - at) // (self.jobs * 4))
+            chunks.append((at, at + size))
+            at += size
         out: list = [None] * len(chunks)
 
         def batch_for(_index: int):
             if not chunks:
                 return None
             number = len(out) - len(chunks)
-            at = chunks.popleft()
-            return number, ("scan", (self._scans, files[at:at + size]))
+            start, end = chunks.popleft()
+            return number, ("scan", (self._scans, files[start:end]))
 
         def done(index: int, number, reply) -> None:
-            out[number], kept = reply
+            out[number], kept, dropped = reply
+            for real in dropped:
+                if self._holder.get(real) == index:
+                    del self._holder[real]
             for real in kept:
                 self._holder[real] = index
 
-        self._dispatch(batch_for, done, ahead=1)  # (a chunk of a large project is far over a pipe's buffer)
+        self._dispatch(batch_for, done)
         return out
 
     # --- the lint pass ------------------------------------------------------------------
-    def map(self, paths: Sequence[Path | str], route, fix: bool, unsafe: bool, ignore_reason: str | None) -> Iterator:
-        """Each path's FileResult (Linter.check_path's, its source dropped when nothing shows it),
-        in order. Workers forked now inherit `route`; workers forked for the scan build it from
-        `given`."""
+    def map(self, paths: Sequence[Path | str], route, fix: bool, unsafe: bool, ignore_reason: str | None,
+            shows: frozenset[str] | None = None) -> Iterator:
+        """Each path's FileResult (engine._here's: with no text when the report reads none of it
+        or its findings keep what it reads, see FileResult.drop_source), in order. Workers forked
+        now inherit `route`; workers forked for the scan build it from `given`."""
         global _INHERITED
         if self.started and not self._routed and (self.factory is None or self.given is None):
             self.close()  # forked for a scan alone: workers forked now inherit the route
             self._conns, self._procs, self._holder, self.closed = [], [], {}, False
         if not self.started:
-            _INHERITED = (route, fix, unsafe, ignore_reason)
+            _INHERITED = (route, fix, unsafe, ignore_reason, shows)
             try:
                 self._start()
             finally:
@@ -182,7 +188,7 @@ class Workers:
         elif not self._routed:
             from multiprocessing.reduction import ForkingPickler
 
-            message = ForkingPickler.dumps(("route", (self.given, fix, unsafe, ignore_reason)))  # (pickled once)
+            message = ForkingPickler.dumps(("route", (self.given, fix, unsafe, ignore_reason, shows)))  # (pickled once)
             for conn in self._conns:
                 conn.send_bytes(message)
             for index in range(self.jobs):
@@ -226,6 +232,25 @@ class Workers:
                 process.join()
         for conn in self._conns:
             conn.close()
+
+
+class _Hashes:
+    """The hashes of files' real paths (the workers' own string hashes: they fork from the
+    process that takes them), as a sorted array: 8 bytes a file, which every worker inherits."""
+
+    def __init__(self, paths: Sequence[Path | str]) -> None:
+        from array import array
+
+        from v6lint.discovery import real_path
+
+        dirs: dict[str, str] = {}
+        self.hashes = array("q", sorted(hash(real_path(path, dirs)) for path in paths))
+
+    def __contains__(self, value: int) -> bool:
+        from bisect import bisect_left
+
+        at = bisect_left(self.hashes, value)
+        return at < len(self.hashes) and self.hashes[at] == value
 
 
 class _Feeder(threading.Thread):
@@ -278,13 +303,19 @@ def _serve(conn, workers: Workers) -> None:
     what it inherited from its parent, and the parses the profile scan keeps for the lint pass
     (until their file is linted; each collection walked all of them: ~4% of a 10k-file run). A
     kept document whose views (cycles) were built is then freed when the worker ends: memory stays
-    within the budget of SHARED."""
-    from v6lint.sources import SHARED
+    within the budget of SHARED (one let go in the scan loses its views, see ParseShare.offer).
 
+    Ctrl-C (SIGINT to the whole process group) is the parent's to act on: it ends the workers
+    (close). A worker that ended on it first would be a worker gone, BrokenProcessPool, to a
+    parent that had not yet run its own handler: an internal error instead of an interruption."""
+    import signal
+
+    from v6lint.engine import _here
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     for other in workers._conns:  # the parent's ends (its own: else the parent's death is no EOF here)
         other.close()
     gc.freeze()
-    SHARED.budget //= workers.jobs  # the run's budget of kept parses, shared out: memory as with one process
     route = None
     reply: object = None
     seen, evidence = 0, None  # the profile scan in progress, and this worker's evidence of it
@@ -309,7 +340,7 @@ def _serve(conn, workers: Workers) -> None:
                 task, reply = (route, *rest), None
             else:
                 assert task is not None and route is not None
-                reply = [_lint(path, route, *task[1:]) for path in body]
+                reply = [_here(route, path, *task[1:]) for path in body]
             conn.send(("ok", reply))
         except (EOFError, OSError, KeyboardInterrupt, SystemExit):
             return  # the parent is gone, or the run interrupted (the parent reports it)
@@ -330,18 +361,18 @@ def _sendable(exc: BaseException) -> BaseException:
         return RuntimeError(f"{type(exc).__name__}: {exc}\n{''.join(traceback.format_exception(exc))}")
 
 
-def _scan(files: list[Path | str], lint_reals: set[int] | None, evidence) -> tuple[tuple[object, list[str]], object]:
+def _scan(files: list[Path | str], lint_reals: _Hashes | None,
+          evidence) -> tuple[tuple[object, list[str], list[str]], object]:
     """The files' shares folded into one (None when they add nothing), the real paths of the
-    parses kept for the lint pass, and this worker's evidence of the project so far (see
-    nothing_to_add: exact with any subset of the files)."""
-    from itertools import islice
-
+    parses kept for the lint pass and of those let go (to keep others: see sources.ParseShare),
+    and this worker's evidence of the project so far (see nothing_to_add: exact with any subset
+    of the files)."""
     from v6lint.project import _Collector, _share_of
     from v6lint.sources import SHARED
 
     if evidence is None:
         evidence = _Collector()
-    before = len(SHARED.kept)
+    before = set(SHARED.kept)
     dirs: dict[str, str] = {}
     folded = None
     for path in files:
@@ -350,12 +381,6 @@ def _scan(files: list[Path | str], lint_reals: set[int] | None, evidence) -> tup
             if folded is None:
                 folded = _Collector()
             folded.merge(part)
-    return (folded, list(islice(SHARED.kept, before, None))), evidence
+    kept = [real for real in SHARED.kept if real not in before]
+    return (folded, kept, [real for real in before if real not in SHARED.kept]), evidence
 
-
-def _lint(path: Path | str, route, fix: bool, unsafe: bool, ignore_reason: str | None):
-    linter, cache = route(path)
-    result = linter.check_path(path, fix=fix, unsafe=unsafe, cache=cache, ignore_reason=ignore_reason)
-    if not fix and ignore_reason is None:
-        result.drop_source()  # not sent back to the parent
-    return result

@@ -140,9 +140,9 @@ def _finding(diag: Diagnostic, item: dict, source) -> list[str]:
         if diag.cell is not None:  # a notebook: lines and columns are within the cell
             from v6lint.notebook import notebook_view
 
-            out += _snippet(diag, notebook_view(source).cell_source(diag.cell), False)
+            out += _snippet(diag, notebook_view(source).cell_source(diag.cell).line_text, False)
         else:
-            out += _snippet(diag, source, False)
+            out += _snippet(diag, source.line_text, False)
     if item["profile"] is not None:
         out.append(printable(f"  = profile: {item['profile']['ip_family']} per {item['profile']['source']}"))
     fix = item["fix"]

@@ -205,8 +205,10 @@ def test_a_witness_is_hostile_input(repo, tmp_path, monkeypatch, capsysbinary):
     output.write_bytes(output.read_bytes().replace(b"SVC001", b"EVIL01"))  # the output no longer its digest
     assert v6lint(monkeypatch, capsysbinary, "k8s")[:2] == expected
     data = record.read_bytes()
-    for forged in (b"", b"{}\n", data.replace(b'"exit":1', b'"exit":2'), data.split(b"\n")[0] + b"\ns1,2|/\0",
-                   data + b"s|", data.split(b"\n")[0] + b"\n" + b"[" * 100_000):
+    entries, _, header = data.rpartition(b"\n")  # (NUL-ended entries, then the header as the last line)
+    assert entries.endswith(b"\0") and b'"exit":1' in header
+    for forged in (b"", b"{}\n", data.replace(b'"exit":1', b'"exit":2'), b"s1,2|/\0\n" + header,
+                   entries + b"s|\n" + header, entries + b"\n" + b"[" * 100_000, b"\n".join([entries, header, header])):
         record.write_bytes(forged)
         code, out, again = v6lint(monkeypatch, capsysbinary, "k8s")
         assert not again and (code, out) == expected

@@ -821,6 +821,29 @@ def test_a_kept_parse_serves_only_an_equal_source_and_the_budget_holds():
     assert share.take(SourceFile("a.yaml", "kind: ConfigMap\n", abspath="/r/a.yaml", language="spark-conf")) is None
 
 
+def test_a_full_budget_keeps_terraform_parses_in_place_of_yaml_ones():
+    """Terraform parses cost ~3.5x YAML ones to build again for about the same memory: when the
+    budget is full, a Terraform parse takes the place of the YAML parses kept last (their views,
+    which may refer to their document, dropped with them), never of other Terraform ones."""
+    from v6lint.source import SourceFile
+    from v6lint.sources import ParseShare, parse_source
+
+    share = ParseShare(budget=55)
+    a, b = (SourceFile(f"{n}.yaml", "kind: ConfigMap\n", abspath=f"/r/{n}.yaml") for n in "ab")
+    share.offer(a, parse_source(a))
+    share.offer(b, dropped := parse_source(b))
+    dropped.documents[0].views["view"] = dropped.documents[0]
+    main_tf = SourceFile("main.tf", 'variable "v" {\n  default = 1\n}\n', abspath="/r/main.tf")
+    share.offer(main_tf, parse_source(main_tf))  # 31 characters: b (16) makes room, a stays
+    assert list(share.kept) == ["/r/a.yaml", "/r/main.tf"] and share.size == 16 + 31
+    assert dropped.documents[0].views == {}
+    big_tf = SourceFile("big.tf", 'variable "w" {\n  default = 1\n}\n' * 2, abspath="/r/big.tf")
+    share.offer(big_tf, parse_source(big_tf))  # not even with a's room: nothing let go for it
+    share.offer(c := SourceFile("c.yaml", "kind: Secret\n", abspath="/r/c.yaml"), parse_source(c))  # no room
+    assert list(share.kept) == ["/r/a.yaml", "/r/main.tf"] and share.size == 16 + 31
+    assert share.take(main_tf) is not None and share.take(a) is not None and share.size == 0
+
+
 def _group(pgid: int) -> list[int]:
     """The processes of a process group that are still running (zombies are done)."""
     found = []
@@ -945,3 +968,97 @@ def test_workers_never_wait_for_each_other_whatever_the_pipe_holds(tmp_path):
                          timeout=120, cwd=tmp_path)
     assert small.returncode == one.returncode == 0, small.stderr[-2000:]
     assert small.stdout == one.stdout and len(json.loads(small.stdout)) >= 1500
+
+
+_SERVICES = """# Sérvice — ✓ 🚀
+apiVersion: v1
+kind: Service
+metadata:
+  name: wëb
+  namespace: shop
+spec:
+  ipFamily: IPv6
+  ipFamilyPolicy: SingleStack   # ünï 🚀
+  ipFamilies:
+    - IPv6   # ✓
+    # the old family, kept while the 🚀 migration runs
+    #
+    #
+    - IPv4
+---
+apiVersion: v1
+kind: Service
+metadata: {name: "wïde🚀", namespace: shop}
+spec: {selector: {app: "wëb🚀"}, ipFamilyPolicy: RequireDualStack, ipFamilies: [ipv6, IPv4]}
+"""
+
+
+def _awkward_project(root: Path) -> None:
+    """Files whose positions are easy to miscount: CRLF with a UTF-8 BOM, lone CR (one line to
+    v6lint), UTF-16 with its BOM, astral and other non-ASCII characters before a finding on its
+    line, a range over more lines than a snippet shows, tabs before a finding, a notebook cell."""
+    (root / "k8s").mkdir(parents=True)
+    (root / "tf").mkdir()
+    (root / ".v6lint.toml").write_text('[cluster]\nip-family = "ipv6"\nplatform = "aws"\n')
+    (root / "k8s" / "crlf.yaml").write_bytes(b"\xef\xbb\xbf" + _SERVICES.replace("\n", "\r\n").encode())
+    (root / "k8s" / "cr.yaml").write_bytes(_SERVICES.replace("\n", "\r").encode())
+    (root / "k8s" / "utf16.yaml").write_bytes(_SERVICES.encode("utf-16"))
+    (root / "k8s" / "wide.yaml").write_text(_SERVICES, encoding="utf-8")
+    (root / "tf" / "tabs.tf").write_bytes(b'module "eks" {\r\n\tsource\t= "terraform-aws-modules/eks/aws"\r\n'
+                                          b'\tcluster_name = "sh\xc3\xb6p"  # \xf0\x9f\x9a\x80\r\n'
+                                          b'\tip_family\t= "IPV6"\r\n}\r\n')
+    cell = ["from pyspark.sql import SparkSession\n", "spark = (SparkSession.builder  # 🚀\n",
+            '    .config("spark.kubernetes.driver.service.ipFamilies", "ipv6")\n', "    .getOrCreate())"]
+    notebook = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": ["# ETL ✓"]},
+                          {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+                           "source": cell}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (root / "job.ipynb").write_text(json.dumps(notebook, indent=1))
+
+
+def test_findings_shown_without_their_text_equal_those_shown_from_it(tmp_path, monkeypatch):
+    """A worker sends back no file text: each finding keeps what the report reads of it (the
+    places of its fix's edits, the lines its snippet shows, the text its fingerprint reads;
+    output.excerpt). Every format prints the same as from the whole text, with --jobs 1 and 2."""
+    import pickle
+
+    from v6lint import output
+    from v6lint.workers import Workers
+
+    _awkward_project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    sent: dict[str, bytes] = {}
+    real_map = Workers.map
+
+    def recorded(self, paths, *args):
+        for path, result in zip(paths, real_map(self, paths, *args)):
+            sent[Path(path).as_posix()] = pickle.dumps(result)
+            yield result
+
+    def out(*args) -> str:
+        result = CliRunner().invoke(main, ["check", "--exit-zero", "--no-cache", *args], catch_exceptions=False)
+        assert result.exit_code == 0
+        return result.output
+
+    forms = (["--output-format", "full"], ["--output-format", "concise"], ["--output-format", "json"],
+             ["--output-format", "sarif"], ["--output-format", "gitlab"], ["--output-format", "github"],
+             ["--output-format", "junit"], ["--statistics"], ["--show-fixes"])
+    for form in forms:
+        with monkeypatch.context() as patched:
+            patched.setattr(output, "excerpt", lambda *_args: False)  # every text kept to the report
+            whole = out("--jobs", "1", *form)
+        one = out("--jobs", "1", *form)
+        with monkeypatch.context() as patched:
+            patched.setattr(Workers, "map", recorded)
+            two = out("--jobs", "2", *form)
+        assert one == whole and two == whole, form
+        assert len(sent) == 6
+        if form != ["--show-fixes"]:  # (it shows each fix as a diff of the whole text)
+            for name, unshown in (("k8s/crlf.yaml", "Sérvice"), ("k8s/utf16.yaml", "Sérvice"),
+                                  ("k8s/wide.yaml", "Sérvice"), ("tf/tabs.tf", "terraform-aws-modules")):
+                assert unshown.encode() not in sent[name], (form, name)  # a line no finding shows
+            assert "SparkSession".encode() in sent["job.ipynb"]  # (a cell's lines are read from the notebook)
+        sent.clear()
+    full = out("--jobs", "2")
+    assert "\n.. |\n15 |     - IPv4\n" in full and "\n4 | \tip_family\t= \"IPV6\"\n  | \t         \t  ^^^^^^\n" in full
+    assert '20 | spec: {selector: {app: "wëb🚀"}, ipFamilyPolicy: RequireDualStack, ipFamilies: [ipv6, IPv4]}\n' \
+           '   |                                                                                ^^^^\n' in full
