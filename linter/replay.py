@@ -89,17 +89,30 @@ def private_dir(path: str, create: bool) -> bool:
 
 def read_private(path: str) -> bytes | None:
     """The bytes of a regular file (never through a symlink), or None."""
+    handle = open_private(path)
+    if handle is None:
+        return None
+    with handle:
+        try:
+            return handle.read()
+        except OSError:
+            return None
+
+
+def open_private(path: str):
+    """A regular file opened for reading in binary, never through a symlink; or None."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return None
+    handle = open(fd, "rb")
     try:
-        with open(fd, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                return None
-            return handle.read()
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            return handle
     except OSError:
-        return None
+        pass
+    handle.close()
+    return None
 
 
 _CODE: list[str] = []
@@ -410,22 +423,6 @@ def _unchanged(entries: bytes) -> bool:
     return True
 
 
-def _open_private(path: str):
-    """A regular file opened for reading, never through a symlink; or None."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
-    except OSError:
-        return None
-    handle = open(fd, "rb")
-    try:
-        if stat.S_ISREG(os.fstat(fd).st_mode):
-            return handle
-    except OSError:
-        pass
-    handle.close()
-    return None
-
-
 CHUNK = 1 << 20
 
 
@@ -453,7 +450,7 @@ def replayed(argv: list[str]) -> int | None:
     if not _unchanged(entries):
         return None
     del data, entries
-    out = _open_private(os.path.join(folder, f"{key}.out"))
+    out = open_private(os.path.join(folder, f"{key}.out"))
     if out is None:
         return None
     with out:
