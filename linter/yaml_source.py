@@ -229,13 +229,12 @@ def _events(text: str) -> Callable[[], tuple]:
 class _Composer:
     """Parse events -> v6lint Nodes for each document of a stream, exactly as ruamel's C composer
     composes its nodes (the same tags, marks, anchors and errors): an alias is its anchor's Node.
-    `written` counts the nodes written (aliases not counted), `aliased` says whether an alias occurred."""
+    `aliased` says whether an alias occurred in the last document."""
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.next = _events(text)
         self.anchors: dict[str, Node] = {}
-        self.written = 0
         self.aliased = False
         self.failed: ValueError | None = None  # a tag's bad %-escape, raised when its document is whole
 
@@ -244,7 +243,7 @@ class _Composer:
         next_event = self.next
         next_event()  # the stream start
         while next_event()[0] != STREAM_END:  # a document start
-            self.anchors, self.written, self.aliased, self.failed = {}, 0, False, None
+            self.anchors, self.aliased, self.failed = {}, False, None
             root = self.node(next_event())
             next_event()  # the document end
             if self.failed is not None:
@@ -288,7 +287,6 @@ class _Composer:
                 # key's line; its text ends at its last non-blank character.
                 end = start + len(self.text[start:end].rstrip())
             node = Node(SCALAR, scalar, tag, style, False, start, end)
-            self.written += 1
             if anchor is not None:
                 self.anchor(anchor, start_mark, node)
             return node
@@ -301,7 +299,6 @@ class _Composer:
         _, anchor, tag, _implicit, start_mark, _end_mark, flow = event
         flow = bool(flow)
         value: list = []
-        self.written += 1
         next_event, child = self.next, self.node
         last = None
         if kind == MAPPING_START:
@@ -520,13 +517,27 @@ def _parse_yaml(source: SourceFile) -> ParsedYaml:
         composer = _Composer(source.text)
         for index, root in enumerate(composer.documents()):
             if composer.aliased:  # else every node is written once: nothing to expand
-                bomb = alias_bomb(root, index, composer.written)
+                bomb = alias_bomb(root, index, written_nodes(root))
                 if bomb is not None:
                     return ParsedYaml(documents, bomb)
             documents.extend(_documents_of(source, root, index))
     except (YAMLError, RecursionError, ValueError, TypeError) as exc:
         return ParsedYaml(documents, parse_failure(source, exc))
     return ParsedYaml(documents)
+
+
+def written_nodes(root: Node) -> int:
+    """The nodes a document's text writes: its distinct nodes (an alias is its anchor's node)."""
+    seen = {id(root)}
+    todo = [root]
+    while todo:
+        node = todo.pop()
+        children = [c for kv in node.value for c in kv] if node.kind == MAP else node.value if node.kind == SEQ else ()
+        for child in children:
+            if id(child) not in seen:
+                seen.add(id(child))
+                todo.append(child)
+    return len(seen)
 
 
 def alias_bomb(root: Node, index: int, written: int) -> ParseProblem | None:
