@@ -151,6 +151,7 @@ def _tuple_maker(kind: int, event_class: type) -> Callable[..., object]:
         return event_class(*args)
 
     make.v6lint_kind = kind  # type: ignore[attr-defined]
+    make.v6lint_name = _OURS  # type: ignore[attr-defined]
     return make
 
 
@@ -176,9 +177,11 @@ def _install_tuple_events() -> bool:
     True when our streams now parse to tuples."""
     import _ruamel_yaml
 
+    global _OURS
     current = [getattr(_ruamel_yaml, name, None) for name in _EVENT_CLASSES]
     if all(getattr(made, "v6lint_kind", None) == kind for kind, made in enumerate(current)):
-        return True  # installed by an earlier import of this module
+        _OURS = current[0].v6lint_name  # installed by an earlier import of this module (a reload): its name
+        return True
     if any(made is not getattr(ruamel_events, name) for name, made in zip(_EVENT_CLASSES, current)):
         return False  # someone else's classes, or another clib: leave them alone
     for kind, name in enumerate(_EVENT_CLASSES):

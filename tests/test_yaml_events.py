@@ -230,3 +230,18 @@ def test_the_tuple_makers_are_installed_only_over_ruamels_own_classes(monkeypatc
 
     monkeypatch.undo()
     assert yaml_source._install_tuple_events()  # kept: installed once, by this module's import
+
+
+def test_a_second_copy_of_the_module_parses_with_the_makers_already_installed(monkeypatch):
+    """A module loaded again (a reload, or a second copy) finds the tuple makers in place and takes
+    their stream name: its parses are tuples too, and equal to the first copy's."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("v6lint_yaml_source_copy", yaml_source.__file__)
+    copy = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, copy)
+    spec.loader.exec_module(copy)
+    assert copy.TUPLE_EVENTS and copy._OURS is yaml_source._OURS
+    text = "a: &x [1, {b: c}]\nd: *x\n"
+    assert described(copy._parse_yaml(SourceFile("x.yaml", text))) == described(_parse_yaml(SourceFile("x.yaml", text)))
