@@ -194,11 +194,58 @@ def to_python(node: Node | None, leaves: list | None = None, source=None, steps=
             return float(node.value)
         except ValueError:
             return node.value
+    if node.style is None and tag == "str" and not _tagged(node, source):
+        resolved = plain_value(node.value)
+        if not isinstance(resolved, str):
+            return resolved
     if leaves is not None:
         leaves.append(Leaf(source, node, steps))
     if marks and id(node) in marks:
         return node.value + marks[id(node)]
     return node.value
+
+
+# Helm reads values with sigs.k8s.io/yaml, whose goyaml.v2 resolves plain scalars by YAML 1.1 rules
+# (kubernetes-sigs/yaml@742f5e6f goyaml.v2/resolve.go): these bools and nulls, then ints (Go's
+# strconv.ParseInt base 0 after dropping `_`: 0x, 0o, 0b and a leading 0 for octal), then floats.
+# Timestamps stay strings (decoding into interface{}); .inf/.nan stay strings here (JSON has none).
+_PLAIN_VALUES: dict[str, object] = {
+    **dict.fromkeys(("y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"), True),
+    **dict.fromkeys(("n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"), False),
+    **dict.fromkeys(("", "~", "null", "Null", "NULL"), None)}
+_INT = re.compile(r"([-+]?)(?:0[xX]([0-9a-fA-F]+)|0[oO]([0-7]+)|0[bB]([01]+)|0([0-7]+)|([1-9][0-9]*|0))")
+_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+
+
+def plain_value(text: str):
+    """A plain (unquoted, untagged) values scalar as Helm reads it: bool, None, int, float or the text."""
+    if text in _PLAIN_VALUES:
+        return _PLAIN_VALUES[text]
+    if not text or text[0] not in "+-.0123456789":
+        return text
+    plain = text.replace("_", "") if text[0] != "." else text
+    match = _INT.fullmatch(plain)
+    if match:
+        sign, hexa, octo, binary, octal, decimal = match.groups()
+        for digits, base in ((hexa, 16), (octo, 8), (binary, 2), (octal, 8), (decimal, 10)):
+            if digits is not None:
+                return int(sign + digits, base)
+    if _FLOAT.fullmatch(plain):
+        return float(plain)
+    return text
+
+
+def _tagged(node: Node, source: SourceFile | None) -> bool:
+    """Whether a scalar carries an explicit tag (`!!str 5`, `! 5`): not resolved then."""
+    if source is None or node.end <= node.start:
+        return False
+    written = source.text[node.start:node.end]
+    while written[:1] in ("!", "&"):
+        prop, _, written = written.partition(" ")
+        if prop.startswith("!"):
+            return True
+        written = written.lstrip()
+    return False
 
 
 def read_values(path: str, overlay: dict[str, str] | None = None) -> tuple[SourceFile, Node | None]:

@@ -356,6 +356,9 @@ def karpenter_max_pods_unset(doc: Document, profile: Profile) -> Iterator[Findin
         pkg/providers/instancetype/types.go, pods()), ignoring prefix delegation; IPv6 nodes can run more
         pods, so set kubelet.maxPods explicitly. Windows families (`amiFamily: Windows*` or a `windows*`
         AMI alias) get 110 (windows.go: no ENI-limited density) and are CNI012's on IPv6: not reported.
+        Only `karpenter.k8s.aws/v1` node classes: before v1 kubelet settings were the NodePool's
+        (`spec.template.spec.kubelet`); the v1beta1 EC2NodeClass has no `kubelet`
+        (aws/karpenter-provider-aws@bbff05cc pkg/apis/crds/karpenter.k8s.aws_ec2nodeclasses.yaml).
         Preview: an efficiency hint, nothing fails without it.
 
     Example:
@@ -363,6 +366,8 @@ def karpenter_max_pods_unset(doc: Document, profile: Profile) -> Iterator[Findin
           kubelet:
             maxPods: 110
     """
+    if doc.api_version != "karpenter.k8s.aws/v1":
+        return  # v1beta1: kubelet.maxPods is the NodePool's, not the node class's
     found = doc.tree.entry("spec")
     spec = found[1] if found is not None else None
     if found is None or spec is None or spec.kind != MAP or spec.path("kubelet", "maxPods") is not None:

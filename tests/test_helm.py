@@ -426,3 +426,44 @@ def test_sub_charts_render_with_the_parent_and_their_defaults_are_traced(repo):
     shutil.rmtree(app / "charts" / "db")
     assert where(found("--no-cache")[1]) == [("SVC004", "app/Chart.yaml", 1, 1),
                                              ("SVC009", "app/values.yaml", 2, 13)]
+
+
+def test_plain_values_are_typed_as_helm_reads_them():
+    # goyaml.v2's resolution of plain scalars (kubernetes-sigs/yaml@742f5e6f goyaml.v2/resolve.go)
+    from v6lint.helm import plain_value
+
+    assert [plain_value(t) for t in ("1", "-3", "+7", "1_000", "0x1F", "0o17", "017", "0b101", "-0b11", "0")] == \
+        [1, -3, 7, 1000, 31, 15, 15, 5, -3, 0]
+    assert [plain_value(t) for t in ("1.5", "1e3", ".5", "08", "1.")] == [1.5, 1000.0, 0.5, 8.0, 1.0]
+    assert [plain_value(t) for t in ("yes", "On", "TRUE", "n", "off", "~", "null", "")] == \
+        [True, True, True, False, False, None, None, None]
+    for text in ("v1", "1.2.3", "2024-01-01", ".inf", "0x", "-", ".5_0", "10.0.0.0/16", "ipv4"):
+        assert plain_value(text) == text  # strings (timestamps too: decoded into interface{} they stay text)
+
+
+def test_quoted_and_tagged_values_stay_strings():
+    values = 'a: 1\nb: "1"\nc: !!str 1\nd: &x 2\ne: ! 3\nf: yes\ng: 0.5\n'
+    source = SourceFile("values.yaml", values)
+    root = parse_source(source).documents[0].root
+    assert helm.to_python(root, [], source) == {"a": 1, "b": "1", "c": "1", "d": 2, "e": "3", "f": True, "g": 0.5}
+
+
+@needs_renderer
+def test_a_chart_whose_schema_wants_integers_renders(repo):
+    # values.yaml's `replicas: 1` is an integer to Helm; passed on as the string "1" it failed the chart's
+    # values.schema.json ("got string, want integer": apache/spark-kubernetes-operator's chart was not rendered)
+    chart = write_chart(repo, "web", "replicas: 1\nport: 80\nfamily: IPv4\n", """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  ipFamilyPolicy: SingleStack
+  ipFamilies: [{{ .Values.family }}]
+  ports:
+    - port: {{ add .Values.port 0 }}
+""")
+    (chart / "values.schema.json").write_text(
+        '{"type": "object", "properties": {"replicas": {"type": "integer"}, "port": {"type": "integer"}}}\n')
+    code, diags = found("--no-cache")
+    assert where(diags) == [("SVC009", "web/values.yaml", 3, 9)]
