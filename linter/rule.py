@@ -129,13 +129,38 @@ def contains(*needles: str) -> Needles:
     return Needles(tuple((n,) for n in needles))
 
 
+class AnyCase(str):
+    """A needle the text holds in any mix of upper and lower case: searched for once, lower-cased, in
+    the lower-cased text (where `ipv6` was sixteen searches, one per way of writing it). An ASCII
+    word is in the lower-cased text wherever one of its case variants is in the text; the converse
+    fails only for the rare characters that lower to ASCII letters (the Kelvin sign), where the gate
+    then opens for nothing: a gate may open more often, never less. Never equal to a plain needle of
+    the same text (the gates' memos and pools tell them apart)."""
+
+    def __eq__(self, other: object) -> bool:
+        return other.__class__ is AnyCase and str.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash((AnyCase, str(self)))
+
+
 def any_case(word: str) -> Needles:
-    """The rule finds nothing in a YAML file without `word` in some mix of upper and lower case (it
-    compares values case-insensitively)."""
-    variants = [""]
-    for ch in word:
-        variants = [v + c for v in variants for c in dict.fromkeys((ch.lower(), ch.upper()))]
-    return contains(*variants)
+    """The rule finds nothing in a YAML file without `word` (ASCII) in some mix of upper and lower case
+    (it compares values case-insensitively)."""
+    assert word.isascii()
+    return Needles(((AnyCase(word.lower()),),))
+
+
+def _within(part: str, needle: str) -> bool:
+    """Whether a text holding `needle` surely holds `part` (for AnyGate's pooling)."""
+    if needle.__class__ is AnyCase:  # written in any case: so may `part` be
+        return part.__class__ is AnyCase and part in needle
+    if part.__class__ is AnyCase:
+        return needle.isascii() and part in needle.lower()
+    return part in needle
 
 
 @functools.lru_cache(maxsize=None)
@@ -158,13 +183,14 @@ Gate = Callable[[SourceFile, Profile], bool]
 class FileGates:
     """One file's gate answers: each gate asked once, each needle searched for once."""
 
-    __slots__ = ("source", "profile", "escaped", "_found", "_answers")
+    __slots__ = ("source", "profile", "escaped", "_found", "_answers", "_lowered")
 
     def __init__(self, source: SourceFile, profile: Profile):
         self.source, self.profile = source, profile
         self.escaped = "\\" in source.text  # see Needles
         self._found: dict[str, bool] = {}
         self._answers: dict[int, bool] = {}  # by id: gates live as long as the rules
+        self._lowered: str | None = None  # the text lower-cased, for AnyCase needles
 
     def open(self, gate: Gate) -> bool:
         answer = self._answers.get(id(gate))
@@ -183,7 +209,12 @@ class FileGates:
             for needle in alternative:
                 there = found.get(needle)
                 if there is None:
-                    there = found[needle] = needle in text
+                    if needle.__class__ is AnyCase:
+                        if self._lowered is None:
+                            self._lowered = text.lower()
+                        there = found[needle] = needle in self._lowered
+                    else:
+                        there = found[needle] = needle in text
                 if not there:
                     break
             else:
@@ -203,7 +234,7 @@ class AnyGate:
                   for alternative in gate.alternatives}
         kept: list[frozenset[str]] = []
         for a in sorted(pooled, key=lambda a: (len(a), sum(map(len, a)), sorted(a))):  # the smaller first
-            if not any(all(any(n in m for m in a) for n in b) for b in kept):  # b holds wherever a does
+            if not any(all(any(_within(n, m) for m in a) for n in b) for b in kept):  # b holds wherever a does
                 kept.append(a)
         shared = collections.Counter(n for a in kept for n in a)
 

@@ -16,7 +16,7 @@ from v6lint.bench import realistic_corpus
 from v6lint.cli import main
 from v6lint.config import Settings
 from v6lint.engine import Linter
-from v6lint.rule import AnyGate, FileGates, Needles, Profile, Rule, contains
+from v6lint.rule import AnyCase, AnyGate, FileGates, Needles, Profile, Rule, any_case, contains
 from v6lint.rules import ALL_RULES
 from v6lint.source import SourceFile, decode
 from v6lint.sources import language_of, parse_source
@@ -98,7 +98,8 @@ _NEEDLES = sorted({n for r in YAML_RULES if isinstance(r.gate, Needles) for a in
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(_NEEDLES + ["\n", " ", "x", "\\", "v6lint", "Servic", "ipFamil"]), max_size=12).map("".join),
+@given(st.lists(st.sampled_from(_NEEDLES + ["\n", " ", "x", "\\", "v6lint", "Servic", "ipFamil", "IPv6", "iPV6", "IPV", "\u212a"]),
+                max_size=12).map("".join),
        st.data())
 def test_any_gate_answers_as_each_gate_asked_in_turn(text, data):
     """AnyGate (Linter.quiet's one question: is any enabled rule's gate open?) pools and trims the
@@ -123,6 +124,20 @@ def test_any_gate_keeps_one_of_two_alternatives_that_hold_together():
     assert AnyGate([contains("clusterIPs"), contains("clusterIP")]).alternatives == (("clusterIP",),)
     assert len(AnyGate([contains("ipFamily"), contains("ipFamilies")]).alternatives) == 2  # -y, -ies
     assert AnyGate([]).open(FileGates(SourceFile("x.yaml", "\\"), Profile())) is False
+
+
+def test_a_word_in_any_case_is_one_needle_kept_apart_from_plain_ones():
+    """any_case's word is searched for once in the lower-cased text; it is never the plain needle of the
+    same letters (in a file's memo or in AnyGate's pool), and a plain needle inside it does not stand for it."""
+    gate = any_case("IPv6")
+    assert gate.alternatives == ((AnyCase("ipv6"),),)
+    for text, expected in (("ipFamilies: [IPv6]", True), ("mode: iPV6", True), ("IPv4 ipv 6", False)):
+        assert FileGates(SourceFile("x.yaml", text), Profile()).open(gate) is expected
+    answers = FileGates(SourceFile("x.yaml", "IPv6"), Profile())
+    assert answers.open(gate) and not answers.open(contains("ipv6"))
+    pooled = AnyGate([gate, contains("ipv")])
+    assert len(pooled.alternatives) == 2 and pooled.open(FileGates(SourceFile("x.yaml", "IPV6"), Profile()))
+    assert AnyGate([gate, contains("x-IPv6-y")]).alternatives == ((AnyCase("ipv6"),),)  # it holds wherever that does
 
 
 def _project(tmp_path: Path) -> Path:
