@@ -172,7 +172,7 @@ class ProjectFacts:
     _decls: dict[str, set[str]] = field(default_factory=dict)
 
     def note_terraform_text(self, directory: str, text: str) -> None:
-        self._refs.setdefault(directory, set()).update(_REF.findall(text))
+        self._refs.setdefault(directory, set()).update(_references(text))
         self._decls.setdefault(directory, set()).update(
             f"{kind}.{name}" for kind, name in _DECL.findall(text))
 
@@ -205,6 +205,19 @@ class ProjectFacts:
         return self.prefix_delegation_all[min(found)][1] if found else None
 
 
+def _references(text: str) -> Iterator[str]:
+    """The `var.x`/`module.x` references of a Terraform text (`\b` before them: no word character)."""
+    search = _REF.search
+    match = search(text)
+    while match is not None:
+        at = match.start()
+        if at == 0 or not (text[at - 1].isalnum() or text[at - 1] == "_"):  # (re's `\w` in a str pattern)
+            yield match.group()
+            match = search(text, match.end())
+        else:  # inside a word: a reference may still start later in this match
+            match = search(text, at + 1)
+
+
 def _ancestors(directory: str) -> list[str]:
     """Every `other` with directory.startswith(other + os.sep), as strings (no file system)."""
     found, at = [], directory.find(os.sep)
@@ -215,7 +228,10 @@ def _ancestors(directory: str) -> list[str]:
 
 
 _SUBNET_REF = re.compile(r"\bmodule\.([A-Za-z_][A-Za-z0-9_-]*)\.([a-z]+)_subnets\b")
-_REF = re.compile(r"\b((?:var|module)\.[A-Za-z_][A-Za-z0-9_-]*)")
+# A `var.`/`module.` reference: the words at a word boundary (checked by _references: a pattern that
+# starts with the literal words is searched for at C speed, where one that starts with `\b` is tried at
+# every offset).
+_REF = re.compile(r"(?:var|module)\.[A-Za-z_][A-Za-z0-9_-]*")
 # A block header on one line. `[ \t]`, never `\s`: `^\s*` restarts on every line of a run of blank
 # lines (quadratic), and `[^"]` must not run across lines.
 _DECL = re.compile(r'^[ \t]*(variable|module)[ \t]+"([^"\n]+)"', re.MULTILINE)

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 from click.testing import CliRunner
 
 from v6lint.cli import main
@@ -311,3 +312,15 @@ def test_shares_folded_per_chunk_equal_shares_folded_per_file(tmp_path):
     for cuts in [c for k in (1, 2, 3) for c in combinations(range(1, len(shares)), k)]:
         bounds = [0, *cuts, len(shares)]
         assert folded([shares[a:b] for a, b in zip(bounds, bounds[1:])]) == one, cuts
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["var", "module", ".", "x", "_", "é", "1", "-", " ", "(", "\n", "${", "var.a", "ü"]),
+                max_size=14).map("".join))
+def test_terraform_references_are_the_words_at_a_word_boundary(text):
+    """project._references finds what `\\b((?:var|module)\\.name)` finds (re's Unicode word characters)."""
+    import re
+
+    from v6lint.project import _references
+
+    assert list(_references(text)) == re.findall(r"\b((?:var|module)\.[A-Za-z_][A-Za-z0-9_-]*)", text)
