@@ -12,6 +12,7 @@ import bisect
 import codecs
 from array import array
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
@@ -61,14 +62,10 @@ class SourceFile:
     @property
     def _line_starts(self) -> array:
         starts = self._starts
-        if starts is None:
-            found = [0]
-            find = self.text.find
-            i = find("\n")
-            while i != -1:
-                found.append(i + 1)
-                i = find("\n", i + 1)
-            starts = self._starts = array("q", found)
+        if starts is None:  # 0, then one past each LF: the running sum of the lines' lengths (in C)
+            starts = array("q", accumulate(map((1).__add__, map(len, self.text.split("\n"))), initial=0))
+            starts.pop()  # (one past the end)
+            self._starts = starts
         return starts
 
     @property

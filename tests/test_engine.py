@@ -342,3 +342,18 @@ def test_display_path_is_the_path_from_the_working_directory(tmp_path_factory, p
             assert shown == (path if expected.startswith("../..") else expected)
     finally:
         os.chdir(here)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab\n\r\u2028é", max_size=40), st.integers(min_value=-2, max_value=45))
+def test_positions_count_lines_at_line_feeds_only(text, offset):
+    """SourceFile's lines start at 0 and one past each LF (a CR or U+2028 is inside a line): positions
+    are (line, column) of that, for any offset, clamped to the text."""
+    from v6lint.source import SourceFile
+
+    source = SourceFile("x.yaml", text)
+    starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+    assert source.line_count == len(starts)
+    at = max(0, min(offset, len(text)))
+    line = max(i for i, start in enumerate(starts) if start <= at)
+    assert source.position(offset) == (line, at - starts[line])
