@@ -16,6 +16,7 @@ project root (`Projects`), and a project's profile never reads the files of a pr
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import ipaddress
 import os
@@ -75,11 +76,22 @@ _AWS_ANNOTATIONS = ("service.beta.kubernetes.io/aws-load-balancer-", "eks.amazon
                     "alb.ingress.kubernetes.io/")
 
 
-def _is_marked(folder: Path, configs: dict[str, Path | None] | None = None) -> bool:
-    """Whether the folder holds .git or a v6lint config (`configs`: see config.config_in)."""
+def _is_marked(folder: Path | str, configs: dict[str, Path | None] | None = None) -> bool:
+    """Whether the folder holds .git or a v6lint config (`configs`: see config.config_in). (Asked of
+    every folder of a run, twice: no Path is made for it.)"""
+    git = os.path.join(folder, ".git")
     if replay.WITNESS is not None:
-        replay.WITNESS.looked_for(folder / ".git")
-    return (folder / ".git").exists() or config_in(folder, configs) is not None
+        replay.WITNESS.looked_for(git)
+    try:
+        os.stat(git)
+    except OSError as exc:  # (as Path.exists: a folder that cannot be looked into is an error)
+        if exc.errno not in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):
+            raise
+    except ValueError:
+        pass
+    else:
+        return True
+    return config_in(folder, configs) is not None
 
 
 def marked_root(start: Path, marked: dict[Path, bool] | None = None) -> Path | None:
@@ -977,7 +989,7 @@ def _owned_by(root: Path, path: Path | str, owned: dict[str, bool], configs: dic
             answer = known
             break
         chain.append(folder)
-        if _is_marked(Path(folder), configs):
+        if _is_marked(folder, configs):
             answer = False
             break
         folder = os.path.dirname(folder)
@@ -1084,7 +1096,7 @@ class Projects:
         at = real
         while at not in self._marked:
             chain.append(at)
-            if _is_marked(Path(at), self.configs):
+            if _is_marked(at, self.configs):
                 self._marked[at] = Path(at)
                 chain.pop()
                 break
