@@ -7,14 +7,15 @@ so that an alias bomb becomes a notice instead of a hang in a rule.
 
 Events reach the composer as tuples, `(kind, *the arguments of ruamel's event class)`. ruamel.yaml.clib
 makes each event by calling the event class it imported into its module, a chain of three Python
-`__init__`s per event (a fifth of a cold run's YAML time). `_install_tuple_events` puts a small
-function in each class's place there: for a parser reading one of our streams (its marks carry our
-stream name) it returns the tuple, for any other parser in the process it calls the class as before.
-It is installed only when clib's module holds ruamel's own classes, and kept only when a probe
-document parses to exactly the expected tuples; else events are converted one by one (`_as_tuple`).
+`__init__`s per event (a fifth of a cold run's YAML time). While we pull a text's events, a small
+function stands in each class's place there (TupleEvents): for a parser reading one of our streams
+(its marks carry our stream name) it returns the tuple, for any other parser it calls the class as
+before. The swap is made only when clib's module holds ruamel's own classes and a probe document
+parses to exactly the expected tuples; else events are converted one by one (`_as_tuple`).
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 from dataclasses import dataclass
@@ -129,30 +130,57 @@ class _StreamName(str):
     """The name our streams give their marks: the text clib gives a string's, as a distinct object."""
 
 
-_OURS = _StreamName("<unicode string>")
-
-
 class _Stream:
-    """The UTF-8 of a text, read as a file named _OURS (clib encodes a str the same way: same marks)."""
+    """The UTF-8 of a text, read as a file named `name` (clib encodes a str the same way: same marks)."""
 
     __slots__ = ("read", "name")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, name: _StreamName) -> None:
         self.read = io.BytesIO(text.encode("utf-8")).read
-        self.name = _OURS
+        self.name = name
 
 
-def _tuple_maker(kind: int, event_class: type) -> Callable[..., object]:
+def _tuple_maker(kind: int, event_class: type, ours: _StreamName) -> Callable[..., object]:
     mark_at = _START_MARK_AT[kind]
 
     def make(*args):
-        if args[mark_at].name is _OURS:
+        if args[mark_at].name is ours:
             return (kind, *args)
         return event_class(*args)
 
-    make.v6lint_kind = kind  # type: ignore[attr-defined]
-    make.v6lint_name = _OURS  # type: ignore[attr-defined]
     return make
+
+
+class TupleEvents:
+    """Entered, clib's module holds tuple makers in place of ruamel's event classes (see the module's
+    doc); at the last exit it holds the classes again. Entered by the threads parsing our streams,
+    each for one text's events (counted: entries may nest or overlap). Any other parser gets ruamel's
+    events even then; only ruamel's C emitter, if another thread gave it event objects in that very
+    moment, would refuse them (it compares their classes with the module's names)."""
+
+    def __init__(self, module) -> None:
+        import threading
+
+        self.module = module
+        self.name = _StreamName("<unicode string>")
+        self.classes = [getattr(ruamel_events, name) for name in _EVENT_CLASSES]
+        self.makers = [_tuple_maker(kind, event_class, self.name) for kind, event_class in enumerate(self.classes)]
+        self.lock = threading.Lock()
+        self.entered = 0
+
+    def __enter__(self) -> None:
+        with self.lock:
+            if self.entered == 0:
+                for name, maker in zip(_EVENT_CLASSES, self.makers):
+                    setattr(self.module, name, maker)
+            self.entered += 1
+
+    def __exit__(self, *exc) -> None:
+        with self.lock:
+            self.entered -= 1
+            if self.entered == 0:
+                for name, event_class in zip(_EVENT_CLASSES, self.classes):
+                    setattr(self.module, name, event_class)
 
 
 _PROBE = "--- &a\nk: [*a, 'v']\n...\n"
@@ -172,29 +200,27 @@ def _probe_shape(event: tuple) -> tuple:
     return (kind, None)
 
 
-def _install_tuple_events() -> bool:
-    """Put tuple makers in place of ruamel's event classes in clib's module (see the module's doc);
-    True when our streams now parse to tuples."""
+def tuple_events() -> TupleEvents | None:
+    """The swap for this process (one, kept on clib's module: a second copy of this module shares it),
+    made when clib's module holds ruamel's own classes and a probe document parses, swapped, to
+    exactly the expected tuples; None when not (another clib calls the classes otherwise)."""
     import _ruamel_yaml
 
-    global _OURS
-    current = [getattr(_ruamel_yaml, name, None) for name in _EVENT_CLASSES]
-    if all(getattr(made, "v6lint_kind", None) == kind for kind, made in enumerate(current)):
-        _OURS = current[0].v6lint_name  # installed by an earlier import of this module (a reload): its name
-        return True
-    if any(made is not getattr(ruamel_events, name) for name, made in zip(_EVENT_CLASSES, current)):
-        return False  # someone else's classes, or another clib: leave them alone
-    for kind, name in enumerate(_EVENT_CLASSES):
-        setattr(_ruamel_yaml, name, _tuple_maker(kind, current[kind]))
+    made = getattr(_ruamel_yaml, "_v6lint_tuple_events", None)
+    if made is not None:
+        return made  # by a first copy of this module
+    if any(getattr(_ruamel_yaml, name, None) is not getattr(ruamel_events, name) for name in _EVENT_CLASSES):
+        return None  # someone else's classes: leave them alone
+    swap = TupleEvents(_ruamel_yaml)
     try:
-        next_event = CParser(_Stream(_PROBE)).get_event
-        if [_probe_shape(next_event()) for _ in _PROBE_EVENTS] == _PROBE_EVENTS:
-            return True
-    except Exception:  # noqa: BLE001 - another clib calls the classes otherwise: undo
-        pass
-    for name, event_class in zip(_EVENT_CLASSES, current):
-        setattr(_ruamel_yaml, name, event_class)
-    return False
+        with swap:
+            next_event = CParser(_Stream(_PROBE, swap.name)).get_event
+            if [_probe_shape(next_event()) for _ in _PROBE_EVENTS] != _PROBE_EVENTS:
+                return None
+    except Exception:  # noqa: BLE001 - another clib calls the classes otherwise
+        return None
+    _ruamel_yaml._v6lint_tuple_events = swap
+    return swap
 
 
 _KIND_OF_CLASS = {getattr(ruamel_events, name): kind for kind, name in enumerate(_EVENT_CLASSES)}
@@ -213,13 +239,20 @@ def _as_tuple(event) -> tuple:
     return (kind, event.start_mark, event.end_mark)
 
 
-TUPLE_EVENTS = not PURE and _install_tuple_events()
+TUPLE_EVENTS = None if PURE else tuple_events()
+_NO_SWAP = contextlib.nullcontext()
+
+
+def _swapped():
+    """Enter this around pulling the events of `_events` (the swap, or nothing to do)."""
+    return TUPLE_EVENTS or _NO_SWAP
 
 
 def _events(text: str) -> Callable[[], tuple]:
-    """The next-event function of a parser over `text`: each call, the next event as a tuple."""
-    if TUPLE_EVENTS:
-        return CParser(_Stream(text)).get_event
+    """The next-event function of a parser over `text`: each call (inside `_swapped()`), the next event
+    as a tuple."""
+    if TUPLE_EVENTS is not None:
+        return CParser(_Stream(text, TUPLE_EVENTS.name)).get_event
     if not PURE:
         next_object = CParser(text).get_event
     else:  # pragma: no cover - other Python implementations: ruamel's own parser
@@ -503,13 +536,14 @@ def parses_clean(source: SourceFile) -> bool:
             CParser(text).raw_parse()
             return True
         next_event = _events(text)
-        while True:
-            event = next_event()
-            kind = event[0]
-            if kind == STREAM_END:
-                return True
-            if kind in _NODE_EVENTS and event[1] is not None:  # an anchor or an alias
-                return False
+        with _swapped():
+            while True:
+                event = next_event()
+                kind = event[0]
+                if kind == STREAM_END:
+                    return True
+                if kind in _NODE_EVENTS and event[1] is not None:  # an anchor or an alias
+                    return False
     except Exception:  # noqa: BLE001 - any error: parse_yaml reports it as it always did
         return False
 
@@ -518,12 +552,13 @@ def _parse_yaml(source: SourceFile) -> ParsedYaml:
     documents: list[Document] = []
     try:
         composer = _Composer(source.text)
-        for index, root in enumerate(composer.documents()):
-            if composer.aliased:  # else every node is written once: nothing to expand
-                bomb = alias_bomb(root, index, written_nodes(root))
-                if bomb is not None:
-                    return ParsedYaml(documents, bomb)
-            documents.extend(_documents_of(source, root, index))
+        with _swapped():
+            for index, root in enumerate(composer.documents()):
+                if composer.aliased:  # else every node is written once: nothing to expand
+                    bomb = alias_bomb(root, index, written_nodes(root))
+                    if bomb is not None:
+                        return ParsedYaml(documents, bomb)
+                documents.extend(_documents_of(source, root, index))
     except (YAMLError, RecursionError, ValueError, TypeError) as exc:
         return ParsedYaml(documents, parse_failure(source, exc))
     return ParsedYaml(documents)

@@ -175,19 +175,27 @@ def test_template_markers_are_found_as_line_by_line(text):
 
 
 def test_clib_makes_tuples_for_our_parsers_and_events_for_any_other():
-    """ruamel.yaml.clib's event classes are replaced in its module by tuple makers (yaml_source's doc):
-    our streams parse to tuples, while any other parser in the process, even one interleaved with ours,
-    still gets ruamel's event objects, and ruamel's own C loader still loads."""
+    """While our parser pulls events, ruamel.yaml.clib's event classes are swapped for tuple makers
+    (yaml_source's doc): our streams parse to tuples, while any other parser in the process, even one
+    interleaved with ours, still gets ruamel's event objects. After, clib's module holds ruamel's
+    classes again: its C emitter takes event objects and its C loader loads."""
+    import io
+
     import _ruamel_yaml
     from ruamel.yaml import YAML, events
 
-    assert yaml_source.TUPLE_EVENTS
+    swap = yaml_source.TUPLE_EVENTS
+    assert swap is not None
     ours = yaml_source._events("a: [1, &x b]\nc: *x\n")
     theirs = _ruamel_yaml.CParser("a: [1, &x b]\nc: *x\n").get_event
     kinds, classes = [], []
-    for _ in range(11):
-        kinds.append(ours()[0])
-        classes.append(theirs().__class__)
+    with swap:
+        with swap:  # (entries nest)
+            assert _ruamel_yaml.ScalarEvent is not events.ScalarEvent
+        assert _ruamel_yaml.ScalarEvent is not events.ScalarEvent
+        for _ in range(11):
+            kinds.append(ours()[0])
+            classes.append(theirs().__class__)
     assert kinds == [yaml_source.STREAM_START, yaml_source.DOCUMENT_START, yaml_source.MAPPING_START,
                      yaml_source.SCALAR_EVENT, yaml_source.SEQUENCE_START, yaml_source.SCALAR_EVENT,
                      yaml_source.SCALAR_EVENT, yaml_source.SEQUENCE_END, yaml_source.SCALAR_EVENT,
@@ -195,14 +203,50 @@ def test_clib_makes_tuples_for_our_parsers_and_events_for_any_other():
     assert classes == [events.StreamStartEvent, events.DocumentStartEvent, events.MappingStartEvent,
                        events.ScalarEvent, events.SequenceStartEvent, events.ScalarEvent, events.ScalarEvent,
                        events.SequenceEndEvent, events.ScalarEvent, events.AliasEvent, events.MappingEndEvent]
+    assert _parse_yaml(SourceFile("x.yaml", "a: &x [1]\nb: *x\n")).documents
+    assert not parses_clean(SourceFile("x.yaml", "a: &x [1]\nb: *x\n"))
+    assert all(getattr(_ruamel_yaml, name) is getattr(events, name) for name in yaml_source._EVENT_CLASSES)
+    out = io.StringIO()
+    emitter = _ruamel_yaml.CEmitter(out)
+    for event in (events.StreamStartEvent(), events.DocumentStartEvent(explicit=False),
+                  events.ScalarEvent(None, None, (True, False), "x"), events.DocumentEndEvent(explicit=False),
+                  events.StreamEndEvent()):
+        emitter.emit(event)
+    assert out.getvalue() == "x\n...\n"
     assert YAML(typ="safe").load("a: [1, &x b]\nc: *x\n") == {"a": [1, "b"], "c": "b"}
-    assert [e.__class__ for e in YAML(typ="safe").parse("[x]")][2:4] == [events.SequenceStartEvent, events.ScalarEvent]
+
+
+def test_threads_parsing_at_once_share_the_swap():
+    """Entries overlap across threads (the language server lints and answers requests in two): the
+    classes come back only when the last one leaves, and every parse is whole."""
+    import threading
+
+    from ruamel.yaml import events
+
+    import _ruamel_yaml
+
+    text = "".join(f"k{i}: [a, &x{i} b, *x{i}]\n" for i in range(2000))
+    expected = described(parse_yaml_oracle(SourceFile("x.yaml", text)))
+    results = []
+
+    def parse():
+        for _ in range(5):
+            results.append(described(_parse_yaml(SourceFile("x.yaml", text))) == expected)
+
+    threads = [threading.Thread(target=parse) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [True] * 20
+    assert yaml_source.TUPLE_EVENTS.entered == 0
+    assert _ruamel_yaml.ScalarEvent is events.ScalarEvent
 
 
 def test_events_converted_one_by_one_compose_as_before(monkeypatch):
     """Where clib's events cannot be tuples (another clib, or someone else's classes in its module),
     each event object is converted: the same trees and problems as the oracle's."""
-    monkeypatch.setattr(yaml_source, "TUPLE_EVENTS", False)
+    monkeypatch.setattr(yaml_source, "TUPLE_EVENTS", None)
     cron = "schedule: '*/5 * * * *'\nargs: [a & b]\n"  # `*` and `&` in strings: parsed to events, no anchor
     for path in _yaml_files(HERE.parent / "fixtures")[:300]:
         same_as_oracle(decode(path.read_bytes())[0])
@@ -211,30 +255,31 @@ def test_events_converted_one_by_one_compose_as_before(monkeypatch):
         assert parses_clean(SourceFile("x.yaml", text)) == (text == cron)
 
 
-def test_the_tuple_makers_are_installed_only_over_ruamels_own_classes(monkeypatch):
+def test_the_swap_is_made_only_over_ruamels_own_classes_and_a_probe_that_parses(monkeypatch):
     import _ruamel_yaml
     from ruamel.yaml import events
 
-    for name in yaml_source._EVENT_CLASSES:  # as a fresh process finds clib's module
-        monkeypatch.setattr(_ruamel_yaml, name, getattr(events, name))
+    monkeypatch.delattr(_ruamel_yaml, "_v6lint_tuple_events")  # as a fresh process finds clib's module
     monkeypatch.setattr(_ruamel_yaml, "AliasEvent", type("AliasEvent", (events.AliasEvent,), {}))
     someone_elses = _ruamel_yaml.AliasEvent
-    assert not yaml_source._install_tuple_events()
+    assert yaml_source.tuple_events() is None
     assert _ruamel_yaml.AliasEvent is someone_elses and _ruamel_yaml.ScalarEvent is events.ScalarEvent
 
     monkeypatch.setattr(_ruamel_yaml, "AliasEvent", events.AliasEvent)
     shifted = [(kind, *rest[1:]) for kind, *rest in yaml_source._PROBE_EVENTS]  # as if clib passed other arguments
     monkeypatch.setattr(yaml_source, "_PROBE_EVENTS", shifted)
-    assert not yaml_source._install_tuple_events()  # the probe failed: undone
+    assert yaml_source.tuple_events() is None  # the probe failed
     assert all(getattr(_ruamel_yaml, name) is getattr(events, name) for name in yaml_source._EVENT_CLASSES)
 
     monkeypatch.undo()
-    assert yaml_source._install_tuple_events()  # kept: installed once, by this module's import
+    monkeypatch.delattr(_ruamel_yaml, "_v6lint_tuple_events")
+    made = yaml_source.tuple_events()
+    assert made is not None and made is not yaml_source.TUPLE_EVENTS and _ruamel_yaml._v6lint_tuple_events is made
 
 
-def test_a_second_copy_of_the_module_parses_with_the_makers_already_installed(monkeypatch):
-    """A module loaded again (a reload, or a second copy) finds the tuple makers in place and takes
-    their stream name: its parses are tuples too, and equal to the first copy's."""
+def test_a_second_copy_of_the_module_shares_the_swap(monkeypatch):
+    """A module loaded again (a reload, or a second copy) takes the swap the first made, so their
+    entries are counted together; its parses equal the first copy's."""
     import importlib.util
     import sys
 
@@ -242,6 +287,6 @@ def test_a_second_copy_of_the_module_parses_with_the_makers_already_installed(mo
     copy = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, spec.name, copy)
     spec.loader.exec_module(copy)
-    assert copy.TUPLE_EVENTS and copy._OURS is yaml_source._OURS
+    assert copy.TUPLE_EVENTS is yaml_source.TUPLE_EVENTS
     text = "a: &x [1, {b: c}]\nd: *x\n"
     assert described(copy._parse_yaml(SourceFile("x.yaml", text))) == described(_parse_yaml(SourceFile("x.yaml", text)))
