@@ -71,7 +71,8 @@ def invalid_imds_endpoint_mode(doc: Document, profile: Profile) -> Iterator[Find
     """`AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE` is neither IPv4 nor IPv6.
 
     Why:
-        The SDKs accept IPv4 or IPv6 (case-insensitively); anything else is an error or ignored.
+        The SDKs accept IPv4 or IPv6 (case-insensitively) and refuse anything else (boto/botocore@e34b6a36
+        botocore/utils.py resolve_imds_endpoint_mode raises InvalidIMDSEndpointModeError).
 
     Example:
         - name: AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE
@@ -91,7 +92,7 @@ def invalid_imds_endpoint_mode(doc: Document, profile: Profile) -> Iterator[Find
             edit = None if not fixed else replace_scalar(node, fixed) if node is not None else \
                 conf.replace(doc.source, fixed) if conf is not None else None
             yield Finding(start, end, f"{job.label}: `{IMDS}` is {value!r}; the AWS SDKs accept only IPv4 or IPv6 "
-                                      f"and fall back to IPv4", Fix.safe(f"Use `{fixed}`", edit))
+                                      f"and refuse anything else", Fix.safe(f"Use `{fixed}`", edit))
 
 
 @rule("SPK007", "imds-ipv6-not-enabled-on-nodes", "error",
