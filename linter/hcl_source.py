@@ -99,10 +99,14 @@ class _Builder:
         return self.off(ts.start_byte), self.off(ts.end_byte)
 
     def raw(self, ts) -> str:
+        if self.ascii:
+            return self.source.text[ts.start_byte:ts.end_byte]
         start, end = self.span(ts)
         return self.source.text[start:end]
 
     def scalar(self, ts, value: str, tag: str, style: str | None = None) -> Node:
+        if self.ascii:
+            return Node(SCALAR, value, tag, style, False, ts.start_byte, ts.end_byte)
         start, end = self.span(ts)
         return Node(SCALAR, value, tag, style, False, start, end)
 

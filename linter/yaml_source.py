@@ -4,17 +4,25 @@ Our Node tree is composed straight from the events, as ruamel's composer would c
 composition never constructs Python objects (tags such as `!!python/object` stay data) and never
 expands aliases: an alias is the same Node object as its anchor. The expanded size is still measured
 so that an alias bomb becomes a notice instead of a hang in a rule.
+
+Events reach the composer as tuples, `(kind, *the arguments of ruamel's event class)`. ruamel.yaml.clib
+makes each event by calling the event class it imported into its module, a chain of three Python
+`__init__`s per event (a fifth of a cold run's YAML time). `_install_tuple_events` puts a small
+function in each class's place there: for a parser reading one of our streams (its marks carry our
+stream name) it returns the tuple, for any other parser in the process it calls the class as before.
+It is installed only when clib's module holds ruamel's own classes, and kept only when a probe
+document parses to exactly the expected tuples; else events are converted one by one (`_as_tuple`).
 """
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
+from ruamel.yaml import events as ruamel_events
 from ruamel.yaml.composer import ComposerError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import AliasEvent, MappingEndEvent, MappingStartEvent, ScalarEvent, SequenceEndEvent
-from ruamel.yaml.events import StreamEndEvent
 from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.tag import Tag
 
@@ -104,25 +112,132 @@ def find_template_marker(source: SourceFile, pattern: re.Pattern = _TEMPLATE_ACT
     return -1
 
 
-def _events(text: str) -> Callable[[], object]:
-    """The next-event function of a parser over `text`."""
-    if not PURE:
-        return CParser(text).get_event
-    from ruamel.yaml import YAML  # pragma: no cover - other Python implementations: ruamel's own parser
+# Event kinds, the first item of an event tuple. After it come the arguments clib passes to
+# ruamel's event class (_ruamel_yaml.pyx `_event_to_object`), in its order:
+#   scalar: anchor, tag, (plain implicit, quoted implicit), value, start mark, end mark, style
+#   sequence/mapping start: anchor, tag, implicit, start mark, end mark, flow style
+#   alias: anchor, start mark, end mark;  the others: start mark, end mark, ...
+STREAM_START, STREAM_END, DOCUMENT_START, DOCUMENT_END, ALIAS, SCALAR_EVENT, SEQUENCE_START, SEQUENCE_END, \
+    MAPPING_START, MAPPING_END = range(10)
+_EVENT_CLASSES = ("StreamStartEvent", "StreamEndEvent", "DocumentStartEvent", "DocumentEndEvent", "AliasEvent",
+                  "ScalarEvent", "SequenceStartEvent", "SequenceEndEvent", "MappingStartEvent", "MappingEndEvent")
+_START_MARK_AT = (0, 0, 0, 0, 1, 4, 3, 0, 3, 0)  # where each class's arguments hold the start mark
+_NODE_EVENTS = (ALIAS, SCALAR_EVENT, SEQUENCE_START, MAPPING_START)  # their second item: the anchor
 
-    return YAML(typ="safe", pure=True).parse(text).__next__  # pragma: no cover
+
+class _StreamName(str):
+    """The name our streams give their marks: the text clib gives a string's, as a distinct object."""
+
+
+_OURS = _StreamName("<unicode string>")
+
+
+class _Stream:
+    """The UTF-8 of a text, read as a file named _OURS (clib encodes a str the same way: same marks)."""
+
+    __slots__ = ("read", "name")
+
+    def __init__(self, text: str) -> None:
+        self.read = io.BytesIO(text.encode("utf-8")).read
+        self.name = _OURS
+
+
+def _tuple_maker(kind: int, event_class: type) -> Callable[..., object]:
+    mark_at = _START_MARK_AT[kind]
+
+    def make(*args):
+        if args[mark_at].name is _OURS:
+            return (kind, *args)
+        return event_class(*args)
+
+    make.v6lint_kind = kind  # type: ignore[attr-defined]
+    make.v6lint_name = _OURS  # type: ignore[attr-defined]
+    return make
+
+
+_PROBE = "--- &a\nk: [*a, 'v']\n...\n"
+_PROBE_EVENTS = [(STREAM_START, None), (DOCUMENT_START, None), (MAPPING_START, "a", None, True, 4, 7, False),
+                 (SCALAR_EVENT, None, None, (True, False), "k", 7, 8, ""), (SEQUENCE_START, None, None, True, 10, 11, True),
+                 (ALIAS, "a", 11, 13), (SCALAR_EVENT, None, None, (False, True), "v", 15, 18, "'"),
+                 (SEQUENCE_END, None), (MAPPING_END, None), (DOCUMENT_END, None), (STREAM_END, None)]
+
+
+def _probe_shape(event: tuple) -> tuple:
+    """An event tuple with its marks as offsets (start and end for node events)."""
+    kind = event[0]
+    if kind in _NODE_EVENTS:
+        at = _START_MARK_AT[kind] + 1
+        rest = event[at + 2:] if kind != ALIAS else ()
+        return (*event[:at], event[at].index, event[at + 1].index, *rest)
+    return (kind, None)
+
+
+def _install_tuple_events() -> bool:
+    """Put tuple makers in place of ruamel's event classes in clib's module (see the module's doc);
+    True when our streams now parse to tuples."""
+    import _ruamel_yaml
+
+    global _OURS
+    current = [getattr(_ruamel_yaml, name, None) for name in _EVENT_CLASSES]
+    if all(getattr(made, "v6lint_kind", None) == kind for kind, made in enumerate(current)):
+        _OURS = current[0].v6lint_name  # installed by an earlier import of this module (a reload): its name
+        return True
+    if any(made is not getattr(ruamel_events, name) for name, made in zip(_EVENT_CLASSES, current)):
+        return False  # someone else's classes, or another clib: leave them alone
+    for kind, name in enumerate(_EVENT_CLASSES):
+        setattr(_ruamel_yaml, name, _tuple_maker(kind, current[kind]))
+    try:
+        next_event = CParser(_Stream(_PROBE)).get_event
+        if [_probe_shape(next_event()) for _ in _PROBE_EVENTS] == _PROBE_EVENTS:
+            return True
+    except Exception:  # noqa: BLE001 - another clib calls the classes otherwise: undo
+        pass
+    for name, event_class in zip(_EVENT_CLASSES, current):
+        setattr(_ruamel_yaml, name, event_class)
+    return False
+
+
+_KIND_OF_CLASS = {getattr(ruamel_events, name): kind for kind, name in enumerate(_EVENT_CLASSES)}
+
+
+def _as_tuple(event) -> tuple:
+    """ruamel's event object -> our event tuple (where clib's events could not be tuples)."""
+    kind = _KIND_OF_CLASS[event.__class__]
+    if kind == SCALAR_EVENT:
+        return (kind, event.anchor, event.ctag, event.implicit, event.value, event.start_mark, event.end_mark,
+                event.style)
+    if kind == SEQUENCE_START or kind == MAPPING_START:
+        return (kind, event.anchor, event.ctag, event.implicit, event.start_mark, event.end_mark, event.flow_style)
+    if kind == ALIAS:
+        return (kind, event.anchor, event.start_mark, event.end_mark)
+    return (kind, event.start_mark, event.end_mark)
+
+
+TUPLE_EVENTS = not PURE and _install_tuple_events()
+
+
+def _events(text: str) -> Callable[[], tuple]:
+    """The next-event function of a parser over `text`: each call, the next event as a tuple."""
+    if TUPLE_EVENTS:
+        return CParser(_Stream(text)).get_event
+    if not PURE:
+        next_object = CParser(text).get_event
+    else:  # pragma: no cover - other Python implementations: ruamel's own parser
+        from ruamel.yaml import YAML
+
+        next_object = YAML(typ="safe", pure=True).parse(text).__next__
+    return lambda: _as_tuple(next_object())
 
 
 class _Composer:
     """Parse events -> v6lint Nodes for each document of a stream, exactly as ruamel's C composer
     composes its nodes (the same tags, marks, anchors and errors): an alias is its anchor's Node.
-    `written` counts the nodes written (aliases not counted), `aliased` says whether an alias occurred."""
+    `aliased` says whether an alias occurred in the last document."""
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.next = _events(text)
         self.anchors: dict[str, Node] = {}
-        self.written = 0
         self.aliased = False
         self.failed: ValueError | None = None  # a tag's bad %-escape, raised when its document is whole
 
@@ -130,8 +245,8 @@ class _Composer:
         """Each document's root, once the document has ended (a later syntax error ends the stream)."""
         next_event = self.next
         next_event()  # the stream start
-        while next_event().__class__ is not StreamEndEvent:  # a document start
-            self.anchors, self.written, self.aliased, self.failed = {}, 0, False, None
+        while next_event()[0] != STREAM_END:  # a document start
+            self.anchors, self.aliased, self.failed = {}, False, None
             root = self.node(next_event())
             next_event()  # the document end
             if self.failed is not None:
@@ -153,65 +268,62 @@ class _Composer:
             self.failed = self.failed or exc
             return written
 
-    def anchor(self, event, node: Node) -> None:
-        if event.anchor in self.anchors:
-            raise ComposerError("found duplicate anchor; first occurrence", None, "second occurrence",
-                                event.start_mark)
-        self.anchors[event.anchor] = node
+    def anchor(self, anchor: str, start_mark, node: Node) -> None:
+        if anchor in self.anchors:
+            raise ComposerError("found duplicate anchor; first occurrence", None, "second occurrence", start_mark)
+        self.anchors[anchor] = node
 
-    def node(self, event) -> Node:
+    def node(self, event: tuple) -> Node:
         """The node starting with `event`, with everything in it (recursive: MAX_DEPTH bounds the depth)."""
-        kind = event.__class__
-        if kind is ScalarEvent:
-            scalar = event.value
-            tag = event.ctag
+        kind = event[0]
+        if kind == SCALAR_EVENT:
+            _, anchor, tag, implicit, scalar, start_mark, end_mark, style = event
             if tag is None or tag == "!":  # no tag or the non-specific `!`: resolved
-                tag = _PLAIN_TAGS.get(scalar, STR) if event.implicit[0] else STR
+                tag = _PLAIN_TAGS.get(scalar, STR) if implicit[0] else STR
             else:
                 tag = self.tag(tag, STR)
-            style = event.style or None  # libyaml says "" for plain
-            start = event.start_mark.index
-            end = event.end_mark.index
+            style = style or None  # libyaml says "" for plain
+            start = start_mark.index
+            end = end_mark.index
             if style == "|" or style == ">":
                 # A block scalar's end mark sits past its trailing line breaks, on the next
                 # key's line; its text ends at its last non-blank character.
                 end = start + len(self.text[start:end].rstrip())
             node = Node(SCALAR, scalar, tag, style, False, start, end)
-            self.written += 1
-            if event.anchor is not None:
-                self.anchor(event, node)
+            if anchor is not None:
+                self.anchor(anchor, start_mark, node)
             return node
-        if kind is AliasEvent:
-            found = self.anchors.get(event.anchor)
+        if kind == ALIAS:
+            found = self.anchors.get(event[1])
             if found is None:
-                raise ComposerError(None, None, "found undefined alias", event.start_mark)
+                raise ComposerError(None, None, "found undefined alias", event[2])
             self.aliased = True
             return found
-        flow = bool(event.flow_style)
+        _, anchor, tag, _implicit, start_mark, _end_mark, flow = event
+        flow = bool(flow)
         value: list = []
-        self.written += 1
         next_event, child = self.next, self.node
         last = None
-        if kind is MappingStartEvent:
-            node = Node(MAP, value, self.tag(event.ctag, MAP_TAG), None, flow, event.start_mark.index, -1)
-            if event.anchor is not None:
-                self.anchor(event, node)
+        if kind == MAPPING_START:
+            node = Node(MAP, value, self.tag(tag, MAP_TAG), None, flow, start_mark.index, -1)
+            if anchor is not None:
+                self.anchor(anchor, start_mark, node)
             event = next_event()
-            while event.__class__ is not MappingEndEvent:
+            while event[0] != MAPPING_END:
                 key = child(event)
                 last = child(next_event())
                 value.append((key, last))
                 event = next_event()
         else:
-            node = Node(SEQ, value, self.tag(event.ctag, SEQ_TAG), None, flow, event.start_mark.index, -1)
-            if event.anchor is not None:
-                self.anchor(event, node)
+            node = Node(SEQ, value, self.tag(tag, SEQ_TAG), None, flow, start_mark.index, -1)
+            if anchor is not None:
+                self.anchor(anchor, start_mark, node)
             event = next_event()
-            while event.__class__ is not SequenceEndEvent:
+            while event[0] != SEQUENCE_END:
                 last = child(event)
                 value.append(last)
                 event = next_event()
-        node.end = event.end_mark.index
+        node.end = event[2].index  # the end event's end mark
         if not flow and last is not None and last is not node:
             # A block collection's end mark sits at the next token, past comments and
             # blank lines; its real end is its last leaf's. (An alias to a collection still
@@ -386,17 +498,20 @@ def parses_clean(source: SourceFile) -> bool:
         return False
     if "%25" in text:  # a tag may hold a `%` that does not URI-decode (the composer's ValueError)
         return False
-    parser = CParser(text)
     try:
         if "*" not in text and "&" not in text:
-            parser.raw_parse()
+            CParser(text).raw_parse()
             return True
-        while parser.check_event():
-            if getattr(parser.get_event(), "anchor", None) is not None:
+        next_event = _events(text)
+        while True:
+            event = next_event()
+            kind = event[0]
+            if kind == STREAM_END:
+                return True
+            if kind in _NODE_EVENTS and event[1] is not None:  # an anchor or an alias
                 return False
     except Exception:  # noqa: BLE001 - any error: parse_yaml reports it as it always did
         return False
-    return True
 
 
 def _parse_yaml(source: SourceFile) -> ParsedYaml:
@@ -405,13 +520,27 @@ def _parse_yaml(source: SourceFile) -> ParsedYaml:
         composer = _Composer(source.text)
         for index, root in enumerate(composer.documents()):
             if composer.aliased:  # else every node is written once: nothing to expand
-                bomb = alias_bomb(root, index, composer.written)
+                bomb = alias_bomb(root, index, written_nodes(root))
                 if bomb is not None:
                     return ParsedYaml(documents, bomb)
             documents.extend(_documents_of(source, root, index))
     except (YAMLError, RecursionError, ValueError, TypeError) as exc:
         return ParsedYaml(documents, parse_failure(source, exc))
     return ParsedYaml(documents)
+
+
+def written_nodes(root: Node) -> int:
+    """The nodes a document's text writes: its distinct nodes (an alias is its anchor's node)."""
+    seen = {id(root)}
+    todo = [root]
+    while todo:
+        node = todo.pop()
+        children = [c for kv in node.value for c in kv] if node.kind == MAP else node.value if node.kind == SEQ else ()
+        for child in children:
+            if id(child) not in seen:
+                seen.add(id(child))
+                todo.append(child)
+    return len(seen)
 
 
 def alias_bomb(root: Node, index: int, written: int) -> ParseProblem | None:

@@ -616,6 +616,52 @@ def test_the_profile_scan_frees_the_documents_it_does_not_keep(monkeypatch):
         SHARED.clear()
 
 
+class _Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_a_scan_chunk_freezes_what_it_keeps_and_collects_its_young_cycles(monkeypatch):
+    """A worker's scan chunk ends with a collection of the young generations, then gc.freeze: what
+    the chunk keeps (a parse for the lint pass) is frozen, so later collections do not walk it,
+    while a reference cycle the chunk let go is collected, not frozen for the rest of the run."""
+    import gc
+    import signal
+    import weakref
+
+    from v6lint import project, workers
+
+    kept: list = []
+    dropped: list = []
+
+    def share_of(path, dirs, held, keep=()):
+        kept.append(_Cycle())  # held past the chunk, as a kept parse is
+        dropped.append(weakref.ref(_Cycle()))  # garbage the reference counts cannot free
+        return None
+
+    class Conn:
+        def __init__(self, messages):
+            self.messages, self.sent = list(messages), []
+
+        def recv(self):
+            return self.messages.pop(0)
+
+        def send(self, message):
+            self.sent.append(message)
+
+    monkeypatch.setattr(project, "_share_of", share_of)
+    monkeypatch.setattr(signal, "signal", lambda *args: None)  # (the test process keeps its handlers)
+    conn = Conn([("scan", (1, ["a.yaml", "b.yaml"])), ("stop", None)])
+    try:
+        workers._serve(conn, workers.Workers(2))
+        young = [o for generation in range(3) for o in gc.get_objects(generation)]
+        assert conn.sent == [("ok", (None, [], []))]
+        assert len(kept) == 2 and gc.is_tracked(kept[0]) and not any(o is k for o in young for k in kept)  # frozen
+        assert [ref() for ref in dropped] == [None, None]  # collected
+    finally:
+        gc.unfreeze()
+
+
 def test_profiles_of_other_versions_or_options_are_kept_beside_the_newest(tmp_path):
     """Two builds (or two sets of options) sharing a checkout each keep their cached profile: saving
     one deletes only what is beyond the newest few, oldest first."""

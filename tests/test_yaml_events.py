@@ -172,3 +172,76 @@ def test_template_markers_are_found_as_line_by_line(text):
     source = SourceFile("x.yaml", text)
     for pattern in (yaml_source._TEMPLATE_ACTION, yaml_source._INTERPOLATION):
         assert yaml_source.find_template_marker(source, pattern) == _marker_line_by_line(source, pattern)
+
+
+def test_clib_makes_tuples_for_our_parsers_and_events_for_any_other():
+    """ruamel.yaml.clib's event classes are replaced in its module by tuple makers (yaml_source's doc):
+    our streams parse to tuples, while any other parser in the process, even one interleaved with ours,
+    still gets ruamel's event objects, and ruamel's own C loader still loads."""
+    import _ruamel_yaml
+    from ruamel.yaml import YAML, events
+
+    assert yaml_source.TUPLE_EVENTS
+    ours = yaml_source._events("a: [1, &x b]\nc: *x\n")
+    theirs = _ruamel_yaml.CParser("a: [1, &x b]\nc: *x\n").get_event
+    kinds, classes = [], []
+    for _ in range(11):
+        kinds.append(ours()[0])
+        classes.append(theirs().__class__)
+    assert kinds == [yaml_source.STREAM_START, yaml_source.DOCUMENT_START, yaml_source.MAPPING_START,
+                     yaml_source.SCALAR_EVENT, yaml_source.SEQUENCE_START, yaml_source.SCALAR_EVENT,
+                     yaml_source.SCALAR_EVENT, yaml_source.SEQUENCE_END, yaml_source.SCALAR_EVENT,
+                     yaml_source.ALIAS, yaml_source.MAPPING_END]
+    assert classes == [events.StreamStartEvent, events.DocumentStartEvent, events.MappingStartEvent,
+                       events.ScalarEvent, events.SequenceStartEvent, events.ScalarEvent, events.ScalarEvent,
+                       events.SequenceEndEvent, events.ScalarEvent, events.AliasEvent, events.MappingEndEvent]
+    assert YAML(typ="safe").load("a: [1, &x b]\nc: *x\n") == {"a": [1, "b"], "c": "b"}
+    assert [e.__class__ for e in YAML(typ="safe").parse("[x]")][2:4] == [events.SequenceStartEvent, events.ScalarEvent]
+
+
+def test_events_converted_one_by_one_compose_as_before(monkeypatch):
+    """Where clib's events cannot be tuples (another clib, or someone else's classes in its module),
+    each event object is converted: the same trees and problems as the oracle's."""
+    monkeypatch.setattr(yaml_source, "TUPLE_EVENTS", False)
+    cron = "schedule: '*/5 * * * *'\nargs: [a & b]\n"  # `*` and `&` in strings: parsed to events, no anchor
+    for path in _yaml_files(HERE.parent / "fixtures")[:300]:
+        same_as_oracle(decode(path.read_bytes())[0])
+    for text in ("a: &x 1\nb: &x 2\n", "a: *nowhere\n", "a: &a [*a]\n", "a: \x07\n", "- &s [a]\n- *s\n", cron):
+        same_as_oracle(text)
+        assert parses_clean(SourceFile("x.yaml", text)) == (text == cron)
+
+
+def test_the_tuple_makers_are_installed_only_over_ruamels_own_classes(monkeypatch):
+    import _ruamel_yaml
+    from ruamel.yaml import events
+
+    for name in yaml_source._EVENT_CLASSES:  # as a fresh process finds clib's module
+        monkeypatch.setattr(_ruamel_yaml, name, getattr(events, name))
+    monkeypatch.setattr(_ruamel_yaml, "AliasEvent", type("AliasEvent", (events.AliasEvent,), {}))
+    someone_elses = _ruamel_yaml.AliasEvent
+    assert not yaml_source._install_tuple_events()
+    assert _ruamel_yaml.AliasEvent is someone_elses and _ruamel_yaml.ScalarEvent is events.ScalarEvent
+
+    monkeypatch.setattr(_ruamel_yaml, "AliasEvent", events.AliasEvent)
+    shifted = [(kind, *rest[1:]) for kind, *rest in yaml_source._PROBE_EVENTS]  # as if clib passed other arguments
+    monkeypatch.setattr(yaml_source, "_PROBE_EVENTS", shifted)
+    assert not yaml_source._install_tuple_events()  # the probe failed: undone
+    assert all(getattr(_ruamel_yaml, name) is getattr(events, name) for name in yaml_source._EVENT_CLASSES)
+
+    monkeypatch.undo()
+    assert yaml_source._install_tuple_events()  # kept: installed once, by this module's import
+
+
+def test_a_second_copy_of_the_module_parses_with_the_makers_already_installed(monkeypatch):
+    """A module loaded again (a reload, or a second copy) finds the tuple makers in place and takes
+    their stream name: its parses are tuples too, and equal to the first copy's."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("v6lint_yaml_source_copy", yaml_source.__file__)
+    copy = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, copy)
+    spec.loader.exec_module(copy)
+    assert copy.TUPLE_EVENTS and copy._OURS is yaml_source._OURS
+    text = "a: &x [1, {b: c}]\nd: *x\n"
+    assert described(copy._parse_yaml(SourceFile("x.yaml", text))) == described(_parse_yaml(SourceFile("x.yaml", text)))
