@@ -304,7 +304,7 @@ def check(paths, fix, unsafe_fixes, fix_only, exit_non_zero_on_fix, show_diff, a
         projects = Projects(lambda root: overridden(load(config, [str(root)], configs)), fallback, overlay=overlay,
                             use_cache=not no_cache and not overlay, jobs=jobs,
                             workers=workers if given is None else None, given=given[0] if given else None,
-                            configs=configs)
+                            configs=configs, walk=found if given is None else None)
 
         def make(project: Project) -> tuple:
             linter = linter_of(project.settings)

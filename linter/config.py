@@ -63,15 +63,15 @@ def _schema() -> dict:
 _V6LINT_TABLE = re.compile(r'^[ \t]*\[[ \t]*tool[ \t]*\.[ \t]*"?v6lint\b', re.MULTILINE)
 
 
-def config_in(folder: Path, memo: dict[str, Path | None] | None = None) -> Path | None:
+def config_in(folder: Path | str, memo: dict[str, Path | None] | None = None) -> Path | None:
     """The v6lint config in `folder` itself: `.v6lint.toml`, or pyproject.toml with a [tool.v6lint] table.
     `memo` (one run's: folder -> its config) spares the look for a folder another step of the run
     (the walk, project roots, the profile) already looked at."""
     if memo is None:
-        return _config_in(folder)
+        return _config_in(Path(folder))
     key = os.fspath(folder)
     if key not in memo:
-        memo[key] = _config_in(folder)
+        memo[key] = _config_in(Path(folder))
     return memo[key]
 
 

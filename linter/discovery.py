@@ -518,6 +518,9 @@ class Discovered:
     unsupported: list[Path] = field(default_factory=list)  # files named on the command line v6lint cannot read
     empty: list[str] = field(default_factory=list)  # command-line folders with nothing to check below them
     excluded: list[Path] = field(default_factory=list)  # files named on the command line but excluded
+    # (the one folder walked, as given, and the judge of the files directly in it) when every file
+    # found is that walk's: no file named, no symlinked file (see project.build_profile); else None
+    walked: tuple[str, Judge] | None = None
 
 
 class NotRegularFile(OSError):
@@ -748,6 +751,7 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
     empty: list[str] = []
     dropped: list[Path] = []
     witness = replay.WITNESS
+    walked_root: tuple[str, Judge] | None = None
     for raw in paths:
         path = Path(raw)
         if witness is not None:
@@ -773,6 +777,7 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
             hidden = {path: judge_of(path, True)} if excluded(path, True) else {}
             # os.walk enters no linked folder, so a folder's real path is its parent's and its name
             real_dirs = {os.fspath(path): Path(base)}
+            walked_root = (raw, judges.at(Path(base)))
             for folder, dirs, names_here, links in _walk(os.fspath(path)):  # no linked folder entered: no loops
                 real_folder = real_dirs.pop(folder, None) or Path(os.path.realpath(folder))
                 here = Path(folder)
@@ -824,7 +829,8 @@ def discover(paths: list[str], exclude: list[str], root: Path, suffixes: tuple[s
                     walked.append((os.fspath(real_folder), len(kept_names), linked or None))
             if len(walked) == before:
                 empty.append(raw)
-    return Discovered(_once(explicit, walk.into(Files()), walked, roots), missing, unsupported, empty, dropped)
+    one = walked_root if not explicit and roots == 1 and not any(linked for *_, linked in walked) else None
+    return Discovered(_once(explicit, walk.into(Files()), walked, roots), missing, unsupported, empty, dropped, one)
 
 
 def _once(explicit: list[Path], files: Files, walked: list[tuple[str, int, dict[str, str] | None]],

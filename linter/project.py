@@ -16,6 +16,7 @@ project root (`Projects`), and a project's profile never reads the files of a pr
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import ipaddress
 import os
@@ -23,12 +24,12 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from v6lint import replay
 from v6lint.config import Settings, config_in
-from v6lint.discovery import (CONFIG_SUFFIXES, SUFFIXES, Files, discover, display_path, read_regular, real_folder,
-                              real_path, stat_signature)
+from v6lint.discovery import (CONFIG_SUFFIXES, SUFFIXES, Discovered, Files, Judge, discover, display_path,
+                              read_regular, real_folder, real_path, stat_signature)
 from v6lint.document import MAP, Document, Node, release
 from v6lint.hcl_source import walk_blocks
 from v6lint.rule import PlatformSource, Profile, ProfileSource
@@ -75,11 +76,22 @@ _AWS_ANNOTATIONS = ("service.beta.kubernetes.io/aws-load-balancer-", "eks.amazon
                     "alb.ingress.kubernetes.io/")
 
 
-def _is_marked(folder: Path, configs: dict[str, Path | None] | None = None) -> bool:
-    """Whether the folder holds .git or a v6lint config (`configs`: see config.config_in)."""
+def _is_marked(folder: Path | str, configs: dict[str, Path | None] | None = None) -> bool:
+    """Whether the folder holds .git or a v6lint config (`configs`: see config.config_in). (Asked of
+    every folder of a run, twice: no Path is made for it.)"""
+    git = os.path.join(folder, ".git")
     if replay.WITNESS is not None:
-        replay.WITNESS.looked_for(folder / ".git")
-    return (folder / ".git").exists() or config_in(folder, configs) is not None
+        replay.WITNESS.looked_for(git)
+    try:
+        os.stat(git)
+    except OSError as exc:  # (as Path.exists: a folder that cannot be looked into is an error)
+        if exc.errno not in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):
+            raise
+    except ValueError:
+        pass
+    else:
+        return True
+    return config_in(folder, configs) is not None
 
 
 def marked_root(start: Path, marked: dict[Path, bool] | None = None) -> Path | None:
@@ -897,12 +909,13 @@ def collect(files: Sequence[Path | str], overlay: dict[str, str] | None = None,
 def build_profile(root: Path, exclude: list[str], configured: Profile,
                   overlay: dict[str, str] | None = None, use_cache: bool = False,
                   memo: dict[str, ParseMemo] | None = None, jobs: int = 1, workers=None,
-                  configs: dict[str, Path | None] | None = None) -> Profile:
+                  configs: dict[str, Path | None] | None = None, walk: Discovered | None = None) -> Profile:
     """The profile of the project at `root`: strongest source wins, the rest are kept for PRF001.
     With use_cache it is reused while no candidate file changed (path, size, mtime).
-    Files of a project nested below `root` (a folder with its own .git or config) are not its."""
+    Files of a project nested below `root` (a folder with its own .git or config) are not its.
+    `walk`: what the run found (see _profile_files)."""
     root = root.resolve()
-    files = _owned_files(root, discover([str(root)], exclude, root, PROFILE_SUFFIXES, templates=False).files, configs)
+    files = _owned_files(root, _profile_files(root, exclude, walk), configs)
     key = None
     if use_cache and not overlay:
         from v6lint import cache
@@ -933,14 +946,34 @@ def build_profile(root: Path, exclude: list[str], configured: Profile,
     return profile
 
 
-def _owned_files(root: Path, found: Files, configs: dict[str, Path | None] | None) -> Files:
-    """The files of `found` (below `root`) that no project nested below `root` owns (see _owned_by),
-    each folder asked once."""
+def _profile_files(root: Path, exclude: list[str], walk: Discovered | None) -> Iterator[tuple[str, str]]:
+    """(folder, name) of each file below `root` that may hold profile evidence, as a walk of `root`
+    (a resolved folder) judged by `exclude` finds them. When the run walked that very folder (`walk`:
+    given as `root` or relative to the working folder, which is no symlink) and judged its files by
+    the same excludes from the same folder, they are the run's files with these suffixes, named from
+    `root`: a second walk would list the same folders again (with a config nested below `root`, the
+    run judges that project's files by its own excludes: they are not `root`'s, see _owned_files)."""
+    if walk is not None and walk.walked is not None:
+        given, judge = walk.walked
+        mine = Judge.of(exclude, root)
+        if os.path.abspath(given) == str(root) and [g.text for g in judge.exclude] == [g.text for g in mine.exclude] \
+                and (judge.base == mine.base or not mine.exclude):  # (no exclude: no matter whose folder)
+            if replay.WITNESS is not None:
+                replay.WITNESS.looked_for(str(root))
+            walked, named = str(Path(given) / "_")[:-1], str(root / "_")[:-1]  # (each folder's part of its files' paths)
+            return ((named + folder[len(walked):], name) for folder, name in walk.files.entries()
+                    if name.endswith(PROFILE_SUFFIXES))
+    return discover([str(root)], exclude, root, PROFILE_SUFFIXES, templates=False).files.entries()
+
+
+def _owned_files(root: Path, found: Iterable[tuple[str, str]], configs: dict[str, Path | None] | None) -> Files:
+    """The files of `found` ((folder, name) of each, below `root`) that no project nested below
+    `root` owns (see _owned_by), each folder asked once."""
     owned: dict[str, bool] = {}  # folder -> its answer, and for the folders between it and root
 
     def mine() -> Iterator[tuple[str, str]]:
         folder, answer = None, True
-        for entry in found.entries():
+        for entry in found:
             if entry[0] != folder:
                 folder, answer = entry[0], _owned_by(root, "".join(entry), owned, configs)
             if answer:
@@ -977,7 +1010,7 @@ def _owned_by(root: Path, path: Path | str, owned: dict[str, bool], configs: dic
             answer = known
             break
         chain.append(folder)
-        if _is_marked(Path(folder), configs):
+        if _is_marked(folder, configs):
             answer = False
             break
         folder = os.path.dirname(folder)
@@ -1052,7 +1085,7 @@ class Projects:
     def __init__(self, settings_for: Callable[[Path], Settings], fallback: Path, *,
                  overlay: dict[str, str] | None = None, use_cache: bool = False, memo: dict | None = None,
                  jobs: int = 1, workers=None, given: dict[Path, Profile] | None = None,
-                 configs: dict[str, Path | None] | None = None):
+                 configs: dict[str, Path | None] | None = None, walk: Discovered | None = None):
         self._settings_for = settings_for
         self.memo = memo  # the language server's parse memo (see collect)
         self.fallback = fallback.resolve()
@@ -1062,6 +1095,7 @@ class Projects:
         self.workers = workers  # the run's worker processes (workers.Workers), or None
         self.given = given
         self.configs = configs  # folder -> its v6lint config, for this run (see config.config_in)
+        self.walk = walk  # what the run found (see _profile_files)
         self._roots: dict[str, Path] = {}  # directory -> project root
         self._marked: dict[str, Path | None] = {}  # real folder -> its marked_root
         self._reals: dict[str, str] = {}  # folder -> its real path (see discovery.real_folder)
@@ -1084,7 +1118,7 @@ class Projects:
         at = real
         while at not in self._marked:
             chain.append(at)
-            if _is_marked(Path(at), self.configs):
+            if _is_marked(at, self.configs):
                 self._marked[at] = Path(at)
                 chain.pop()
                 break
@@ -1113,6 +1147,6 @@ class Projects:
             given = self.given.get(root) if self.given is not None else None
             settings.profile = given if given is not None else build_profile(
                 root, settings.exclude, settings.profile, self.overlay, self.use_cache, self.memo, self.jobs,
-                self.workers, self.configs)
+                self.workers, self.configs, self.walk)
             project = self.by_root[root] = Project(root, settings)
         return project

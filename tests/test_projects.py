@@ -5,6 +5,7 @@ gating through the real command line."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -819,3 +820,69 @@ def test_terraform_patterns_of_other_clusters_keep_their_default_family(tmp_path
           + TF_VPC % "")
     assert json.loads(run("profile", "--output-format", "json").output)["ip_family"] == "ipv6"
     assert where(check_json("--select", "TF007")) == [("TF007", "patterns/karpenter/main.tf", 11)]
+
+
+def _profile_tree(top: Path) -> Path:
+    """A project with a config excluding a folder, a git-ignored folder, a nested project with its own
+    config and excludes, a template, a Spark properties file and Terraform files."""
+    root = top / "repo"
+    for name, text in {
+        ".v6lint.toml": 'exclude = ["skip/"]\n',
+        ".gitignore": "ign/\n",
+        "a.yaml": "kind: ConfigMap\n",
+        "infra/main.tf": 'variable "ip_family" { default = "ipv6" }\n',
+        "infra/prod.tfvars": 'ip_family = "ipv6"\n',
+        "infra/x.tfvars.json": '{"ip_family": "ipv6"}\n',
+        "skip/b.yaml": "kind: ConfigMap\n",
+        "ign/c.yaml": "kind: ConfigMap\n",
+        "sub/d.yaml.j2": "kind: {{ kind }}\n",
+        "sub/spark-defaults.conf": "spark.driver.host ::1\n",
+        "sub/e.yml": "kind: ConfigMap\n",
+        "nested/.v6lint.toml": 'exclude = ["own/"]\n',
+        "nested/f.yaml": "kind: ConfigMap\n",
+        "nested/own/g.yaml": "kind: ConfigMap\n",
+        "nested/skip/h.yaml": "kind: ConfigMap\n",
+    }.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    (root / ".git").mkdir()
+    return root
+
+
+@pytest.mark.parametrize("how", ["relative", "absolute", "subfolder", "symlinked-file", "config-above", "--config",
+                                 "no-config"])
+def test_the_profile_takes_its_files_from_the_runs_walk_only_when_it_is_the_same_walk(tmp_path, monkeypatch, how):
+    """The profile's candidates are the run's own files when the run walked the project's folder and
+    judged it by the same excludes from the same folder: no second walk. Otherwise (a sub-folder given,
+    a symlinked file, a config above the project, --config) it walks the project itself. Either way
+    they are the files a walk of the project finds."""
+    from v6lint import cli, project
+
+    root = _profile_tree(tmp_path)
+    config = None
+    if how == "symlinked-file":
+        (root / "link.yaml").symlink_to(root / "a.yaml")
+    if how == "config-above":  # (its excludes are of its own folder; the profile's, of the project's)
+        (root / ".v6lint.toml").unlink()
+        (tmp_path / ".v6lint.toml").write_text('exclude = ["repo/skip/"]\n')
+    if how == "--config":
+        config = str(root / ".v6lint.toml")
+    if how == "no-config":  # (nothing excluded: whose folder the excludes are of does not matter)
+        (root / ".v6lint.toml").unlink()
+    monkeypatch.chdir({"subfolder": root / "infra", "no-config": tmp_path}.get(how, root))
+    given = {"relative": ".", "subfolder": "."}.get(how, str(root))
+    configs: dict = {}
+    found = cli._discover([given], config, lambda settings: settings, configs=configs)
+    exclude = cli.load(config, [str(root)], configs).exclude
+    walks = []
+    real_discover = project.discover
+    monkeypatch.setattr(project, "discover", lambda *args, **kwargs: walks.append(args[0]) or real_discover(*args, **kwargs))
+    taken = list(project._owned_files(root, project._profile_files(root, exclude, found), configs))
+    assert walks == ([] if how in ("relative", "absolute", "--config", "no-config") else [[str(root)]])
+    walked = list(project._owned_files(root, project._profile_files(root, exclude, None), {}))
+    assert taken == walked
+    # (no excluded, git-ignored, template or nested project's file; one name of a file with two)
+    assert {os.path.relpath(path, root) for path in taken} == {
+        "a.yaml", "infra/main.tf", "infra/prod.tfvars", "infra/x.tfvars.json", "sub/e.yml",
+        *(["skip/b.yaml"] if how in ("config-above", "no-config") else [])}
+    assert all(path.startswith(str(root) + os.sep) for path in taken)
