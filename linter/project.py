@@ -817,10 +817,9 @@ def _share_of(path: Path | str, real_dirs: dict[str, str], held: _Collector, kee
         if data is None:
             return None
         text, encoding, bom = decode(data)
-        shown = display_path(path)
         real = real_path(path, real_dirs)
-        part, _parsed = file_facts(path, real, text, encoding, bom,
-                                   lambda kinds: held.nothing_to_add(shown, kinds), hash(real) in keep)
+        part, _parsed = file_facts(path, real, text, encoding, bom,  # (shown only when asked: rarely)
+                                   lambda kinds: held.nothing_to_add(display_path(path), kinds), hash(real) in keep)
     except (OSError, DecodeError):
         return None
     for evidence in part.platforms:
@@ -871,10 +870,8 @@ def collect(files: Sequence[Path | str], overlay: dict[str, str] | None = None,
         memo.read = memo.parsed = memo.extracted = 0
     real_dirs: dict[str, str] = {}
     for path in files:
-        shown = display_path(path)
-
-        def skip(kinds: frozenset[str]) -> bool:
-            return collector.nothing_to_add(shown, kinds)
+        def skip(kinds: frozenset[str]) -> bool:  # (the path shown only when asked: rarely)
+            return collector.nothing_to_add(display_path(path), kinds)
 
         def usable(part: FileFacts | None) -> FileFacts | None:
             """A kept share, unless its parse was skipped and now it may add something."""

@@ -257,8 +257,8 @@ def test_spark_defaults_conf_is_read_as_spark_properties(repo):
     (repo / ".v6lint.toml").write_text('spark-conf = ["conf/*.properties"]\n' + AWS)
     (repo / "conf" / "jobs.properties").write_text(DEFAULTS)
     assert {d["path"] for d in as_json()} == {"conf/spark-defaults.conf", "conf/jobs.properties"}
-    # the safe fix appends the settings in the file's own style
-    run("check", "--no-cache", "--fix", "conf/spark-defaults.conf")
+    # the fixes append the settings in the file's own style (SPK005's is unsafe: the nodes may not serve IMDS on IPv6)
+    run("check", "--no-cache", "--fix", "--unsafe-fixes", "conf/spark-defaults.conf")
     assert (repo / "conf" / "spark-defaults.conf").read_text() == DEFAULTS + (
         "spark.kubernetes.driver.service.ipFamilies          IPv6\n"
         "spark.kubernetes.driver.service.ipFamilyPolicy          SingleStack\n"

@@ -70,7 +70,7 @@ def test_flipping_enable_ipv6_makes_every_job_report_what_it_lacks(stack):
 def test_fix_leaves_no_spk001_or_spk005_and_every_file_parses(stack):
     flip_to_ipv6(stack)
     before = (stack / "examples/pyspark-pi-job.yaml").read_text()
-    result = CliRunner().invoke(main, ["check", "--fix", "--preview", "--platform", "aws"], catch_exceptions=False)
+    result = CliRunner().invoke(main, ["check", "--fix", "--unsafe-fixes", "--preview", "--platform", "aws"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     code, found = check("--select", "SPK001,SPK005", "--platform", "aws")
     assert code == 0 and found == []

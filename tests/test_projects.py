@@ -417,27 +417,30 @@ def test_a_fix_that_creates_a_finding_in_another_file_is_followed_in_the_same_ru
     # Before: only the job has a finding; the node class needs IPv6 IMDS only once a job uses it.
     assert where(check_json("--select", "SPK005,SPK007")) == [("SPK005", "jobs/nightly-etl.yaml", 13),
                                                               ("SPK005", "jobs/nightly-etl.yaml", 17)]
-    diff = run("check", "--no-cache", "--diff", "--select", "SPK005,SPK007").output
+    # SPK005's fix is unsafe (the SDK then uses only the IPv6 IMDS endpoint, which nodes serve only when enabled)
+    safe = run("check", "--no-cache", "--diff", "--select", "SPK005,SPK007").output
+    assert "+++" not in safe and safe.startswith("No safe fixes") and "--unsafe-fixes" in safe
+    diff = run("check", "--no-cache", "--diff", "--unsafe-fixes", "--select", "SPK005,SPK007").output
     assert "+++ b/jobs/nightly-etl.yaml" in diff and "+++ b/karpenter/spark-nodeclass.yaml" in diff
-    result = run("check", "--no-cache", "--fix", "--select", "SPK005,SPK007")
+    result = run("check", "--no-cache", "--fix", "--unsafe-fixes", "--select", "SPK005,SPK007")
     assert result.exit_code == 0 and result.output == "Fixed 3 problems.\nNo problems remain in 3 files.\n"
     assert (spark_stack / "karpenter/spark-nodeclass.yaml").read_text() == \
         NODECLASS + "  metadataOptions:\n    httpProtocolIPv6: enabled\n"
     assert (spark_stack / "jobs/nightly-etl.yaml").read_text().count("value: IPv6") == 2
     before = {p: p.read_text() for p in spark_stack.rglob("*.yaml")}
-    again = run("check", "--no-cache", "--fix", "--select", "SPK005,SPK007")
+    again = run("check", "--no-cache", "--fix", "--unsafe-fixes", "--select", "SPK005,SPK007")
     assert again.output == "No problems found in 3 files.\n"
     assert {p: p.read_text() for p in spark_stack.rglob("*.yaml")} == before
 
 
 def test_the_first_fix_run_reports_what_it_could_not_fix(spark_stack):
-    result = run("check", "--no-cache", "--fix", "--select", "SPK005,SPK007,NODE005", "--output-format", "concise")
+    result = run("check", "--no-cache", "--fix", "--unsafe-fixes", "--select", "SPK005,SPK007,NODE005", "--output-format", "concise")
     lines = result.output.splitlines()
     assert result.exit_code == 1
     assert lines[0].startswith("karpenter/spark-nodeclass.yaml:5:1: NODE005 [karpenter-max-pods-unset]")
     assert lines[1:] == ["Fixed 3 problems.", "Found 1 problem (1 info) in 1 of 3 files.",
                          "Judged against an IPv6 cluster per terraform/prod.tfvars:2 (1 finding depends on it; `v6lint profile` shows every source)."]
-    again = run("check", "--no-cache", "--fix", "--select", "SPK005,SPK007,NODE005", "--output-format", "concise")
+    again = run("check", "--no-cache", "--fix", "--unsafe-fixes", "--select", "SPK005,SPK007,NODE005", "--output-format", "concise")
     assert again.output.splitlines()[1:] == ["Found 1 problem (1 info) in 1 of 3 files.", "Judged against an IPv6 cluster per terraform/prod.tfvars:2 (1 finding depends on it; `v6lint profile` shows every source)."]
 
 

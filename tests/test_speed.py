@@ -616,6 +616,23 @@ def test_the_profile_scan_frees_the_documents_it_does_not_keep(monkeypatch):
         SHARED.clear()
 
 
+def test_the_profile_scan_spells_a_files_path_for_display_only_when_it_shows_or_weighs_it(tmp_path, monkeypatch):
+    """Most profile candidates hold nothing the profile reads: the scan works out how a file's path is
+    shown (display_path) only for a file whose evidence it weighs or whose parse it makes, not per file."""
+    from v6lint import project
+
+    (tmp_path / "plain.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: v}\n")
+    (tmp_path / "job.yaml").write_text(_SPARK_IMDS)
+    shown = []
+    real = project.display_path
+    monkeypatch.setattr(project, "display_path", lambda path: shown.append(os.path.basename(path)) or real(path))
+    files = [str(tmp_path / "plain.yaml"), str(tmp_path / "job.yaml")]
+    collected = project.collect(files)
+    assert [job.rsplit(":", 1)[0] for job in collected.facts.imds_ipv6_jobs] == [real(files[1])]
+    assert "plain.yaml" not in shown and "job.yaml" in shown
+    assert project._share_of(files[0], {}, project._Collector()) is None and "plain.yaml" not in shown
+
+
 class _Cycle:
     def __init__(self) -> None:
         self.me = self

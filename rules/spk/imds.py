@@ -14,7 +14,7 @@ from v6lint.rules.spk.common import (DOE_IPV6, EKS_IMDS, ENV_KEYS, LANGS, _jobs,
 
 
 @rule("SPK005", "missing-imds-endpoint-mode", "warning",
-      fix="safe", languages=LANGS, yaml_gate=SPARK_TEXT, profiles=("ipv6",), platforms=("aws",), maturity="preview",
+      fix="unsafe", languages=LANGS, yaml_gate=SPARK_TEXT, profiles=("ipv6",), platforms=("aws",), maturity="preview",
       references=(EKS_IMDS, DOE_IPV6))
 def missing_imds_endpoint_mode(doc: Document, profile: Profile) -> Iterator[Finding]:
     """Driver or executor without `AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6` on an IPv6 cluster, for a job
@@ -37,7 +37,10 @@ def missing_imds_endpoint_mode(doc: Document, profile: Profile) -> Iterator[Find
               value: IPv6
 
     Fix:
-        add the env entry to both roles; uncomment it where the file has it commented out
+        add the env entry to both roles; uncomment it where the file has it commented out. Unsafe: the
+        SDK then calls only the IPv6 endpoint, which answers only on nodes whose metadata options enable
+        it (EC2 `HttpProtocolIpv6` defaults to disabled, Karpenter's EC2NodeClass too: SPK007), while
+        169.254.169.254 may work today through the node's IPv4 egress
     """
     for job in _jobs(doc):
         if not job.on_kubernetes or not uses_aws(job) or web_identity(job, profile):
@@ -48,7 +51,7 @@ def missing_imds_endpoint_mode(doc: Document, profile: Profile) -> Iterator[Find
                 yield Finding(*job.anchor,
                               f"{job.label}: {' and '.join(missing)} lack `{IMDS}=IPv6`; the AWS SDK then calls "
                               f"IMDS at 169.254.169.254, which IPv6 pods may not reach, and S3 access fails",
-                              Fix.safe(f"Set {IMDS}=IPv6 for {' and '.join(missing)}",
+                              Fix.unsafe(f"Set {IMDS}=IPv6 for {' and '.join(missing)}",
                                    job.add([(ENV_KEYS[r] + IMDS, "IPv6") for r in missing])))
             continue
         for role in ROLES:
@@ -59,7 +62,7 @@ def missing_imds_endpoint_mode(doc: Document, profile: Profile) -> Iterator[Find
             yield Finding(key.start, key.end,
                           f"{job.label}: the {role} has no `{IMDS}=IPv6`; the AWS SDK inside Spark then calls IMDS "
                           f"at 169.254.169.254, which IPv6 pods may not reach, and S3 access fails",
-                          Fix.safe(f"Add {IMDS}=IPv6 to the {role}'s env", add_env(doc, node, IMDS, "IPv6")))
+                          Fix.unsafe(f"Add {IMDS}=IPv6 to the {role}'s env", add_env(doc, node, IMDS, "IPv6")))
 
 
 @rule("SPK006", "invalid-imds-endpoint-mode", "error",
@@ -68,7 +71,8 @@ def invalid_imds_endpoint_mode(doc: Document, profile: Profile) -> Iterator[Find
     """`AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE` is neither IPv4 nor IPv6.
 
     Why:
-        The SDKs accept IPv4 or IPv6 (case-insensitively); anything else is an error or ignored.
+        The SDKs accept IPv4 or IPv6 (case-insensitively) and refuse anything else (boto/botocore@e34b6a36
+        botocore/utils.py resolve_imds_endpoint_mode raises InvalidIMDSEndpointModeError).
 
     Example:
         - name: AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE
@@ -88,7 +92,7 @@ def invalid_imds_endpoint_mode(doc: Document, profile: Profile) -> Iterator[Find
             edit = None if not fixed else replace_scalar(node, fixed) if node is not None else \
                 conf.replace(doc.source, fixed) if conf is not None else None
             yield Finding(start, end, f"{job.label}: `{IMDS}` is {value!r}; the AWS SDKs accept only IPv4 or IPv6 "
-                                      f"and fall back to IPv4", Fix.safe(f"Use `{fixed}`", edit))
+                                      f"and refuse anything else", Fix.safe(f"Use `{fixed}`", edit))
 
 
 @rule("SPK007", "imds-ipv6-not-enabled-on-nodes", "error",
