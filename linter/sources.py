@@ -74,8 +74,10 @@ class ParseShare:
         self.size = self.cheap_size = 0
 
 
-# ~17 MB of trees (measured: 34 MB for 4M characters); profile sources are ~6M characters at 10k bench files
-SHARED = ParseShare(2_000_000)
+# ~34 MB of trees (measured for 4M characters); profile sources are ~6M characters at 10k bench files.
+# With 2M, a worker's half of the Terraform at 30k bench files did not fit: a third of it was parsed
+# again (+1.0 s of 20 s CPU); with 4M, peak memory at 30k/100k files is 81/110 MB (was 62/94).
+SHARED = ParseShare(4_000_000)
 
 
 def language_of(path: str) -> str:
