@@ -566,16 +566,9 @@ def _parse_yaml(source: SourceFile) -> ParsedYaml:
 
 def written_nodes(root: Node) -> int:
     """The nodes a document's text writes: its distinct nodes (an alias is its anchor's node)."""
-    seen = {id(root)}
-    todo = [root]
-    while todo:
-        node = todo.pop()
-        children = [c for kv in node.value for c in kv] if node.kind == MAP else node.value if node.kind == SEQ else ()
-        for child in children:
-            if id(child) not in seen:
-                seen.add(id(child))
-                todo.append(child)
-    return len(seen)
+    from v6lint.document import walk
+
+    return sum(1 for _node in walk(root))
 
 
 def alias_bomb(root: Node, index: int, written: int) -> ParseProblem | None:
